@@ -1,0 +1,176 @@
+//! `/api/v1/areas`: the county's divisions, as JSON lists and GeoJSON.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use crate::app::AppState;
+use crate::domain::AreaLevel;
+use crate::export::area_feature as feature;
+use crate::store::{self, AreaFilter, AreaSummary};
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/areas", get(list))
+        .route("/api/v1/areas.geojson", get(collection))
+        .route("/api/v1/areas/{code}", get(one))
+}
+
+/// `?level=&parent=` of the area lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AreaParams {
+    level: Option<String>,
+    parent: Option<String>,
+}
+
+impl AreaParams {
+    fn filter(self) -> Result<AreaFilter, ApiError> {
+        let mut errors = Vec::new();
+        let level = match self.level.as_deref() {
+            None | Some("") => None,
+            Some(l) => {
+                let parsed = AreaLevel::from_code(l);
+                if parsed.is_none() {
+                    errors.push(super::error::FieldError {
+                        field: "level".into(),
+                        reason: format!(
+                            "unknown level {l:?}; expected county, township, village or community"
+                        ),
+                    });
+                }
+                parsed
+            }
+        };
+        let parent = match self.parent {
+            None => None,
+            Some(p) if p.is_empty() => None,
+            Some(p) => {
+                if let Err(reason) = check_code(&p) {
+                    errors.push(super::error::FieldError {
+                        field: "parent".into(),
+                        reason,
+                    });
+                }
+                Some(p)
+            }
+        };
+        if errors.is_empty() {
+            Ok(AreaFilter { level, parent })
+        } else {
+            Err(ApiError::InvalidParams(errors))
+        }
+    }
+}
+
+/// A division code is 6, 9 or 12 digits.
+fn check_code(code: &str) -> Result<(), String> {
+    if matches!(code.len(), 6 | 9 | 12) && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{code:?} is not a division code (6, 9 or 12 digits)"
+        ))
+    }
+}
+
+/// An area in a JSON list.
+#[derive(Debug, Serialize)]
+struct AreaItem {
+    #[serde(flatten)]
+    summary: AreaSummary,
+    /// The level in Chinese.
+    level_name: &'static str,
+}
+
+impl From<AreaSummary> for AreaItem {
+    fn from(summary: AreaSummary) -> Self {
+        let level_name = summary.level.label_zh();
+        Self {
+            summary,
+            level_name,
+        }
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<AreaParams>,
+) -> Result<Json<Vec<AreaItem>>, ApiError> {
+    let filter = params.filter()?;
+    let areas = state
+        .store
+        .run(move |c| store::areas::list(c, &filter))
+        .await?;
+    Ok(Json(areas.into_iter().map(AreaItem::from).collect()))
+}
+
+async fn collection(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<AreaParams>,
+) -> Result<Response, ApiError> {
+    let filter = params.filter()?;
+    let records = state
+        .store
+        .run(move |c| store::areas::records(c, &filter))
+        .await?;
+    let features: Vec<geojson::Feature> = records.iter().map(feature).collect();
+    Ok(geojson_response(&geojson::FeatureCollection::new(features)))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    check_code(&code).map_err(|reason| ApiError::invalid("code", reason))?;
+    let lookup = code.clone();
+    let record = state
+        .store
+        .run(move |c| store::areas::record(c, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no area with code {code}")))?;
+    Ok(geojson_response(&feature(&record)))
+}
+
+fn geojson_response(body: &impl Serialize) -> Response {
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/geo+json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_of_every_level_are_accepted_and_others_refused() {
+        for ok in ["210422", "210422100", "210422100201"] {
+            assert!(check_code(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "21042", "2104221000", "21042210020a", "２１０４２２"] {
+            assert!(check_code(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_bad_parameter_is_named() {
+        let params = AreaParams {
+            level: Some("province".into()),
+            parent: Some("abc".into()),
+        };
+        let Err(ApiError::InvalidParams(errors)) = params.filter() else {
+            panic!("expected invalid parameters");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["level", "parent"]);
+    }
+}

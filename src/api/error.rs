@@ -1,0 +1,134 @@
+//! The one HTTP-facing error type and its `application/problem+json` body (RFC 9457).
+//!
+//! Handlers return `Result<_, ApiError>`; domain errors convert into it with `?`.
+//! 4xx bodies say what was wrong and where (the parameter), never with personal data.
+//! 5xx bodies say only "internal error": the real error rides in the response
+//! extensions and is logged by [`log_app_errors`], inside the request's trace span.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// One invalid parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The parameter's name, as the client sent it.
+    pub field: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// An error that ends a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Parameters failed validation; each one is named.
+    #[error("invalid parameters")]
+    InvalidParams(Vec<FieldError>),
+    /// The resource does not exist; the message says which.
+    #[error("{0}")]
+    NotFound(String),
+    /// Anything else: a bug or an outage, never the client's fault.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl ApiError {
+    /// A single invalid parameter.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ApiError::InvalidParams(vec![FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        }])
+    }
+
+    /// The HTTP status of the error.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The problem document (RFC 9457).
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    r#type: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+/// Marks a response whose internal error [`log_app_errors`] should log.
+#[derive(Debug, Clone)]
+struct LoggedError(Arc<anyhow::Error>);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (kind, title, detail, errors) = match &self {
+            ApiError::InvalidParams(errors) => {
+                let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                (
+                    "/problems/invalid-parameter",
+                    "Invalid parameter",
+                    format!("invalid value for: {}", names.join(", ")),
+                    Some(errors.as_slice()),
+                )
+            }
+            ApiError::NotFound(what) => ("/problems/not-found", "Not found", what.clone(), None),
+            ApiError::Internal(_) => (
+                "/problems/internal",
+                "Internal error",
+                "internal error".to_owned(),
+                None,
+            ),
+        };
+        let body = Problem {
+            r#type: kind,
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let ApiError::Internal(e) = self {
+            response.extensions_mut().insert(LoggedError(Arc::new(e)));
+        }
+        response
+    }
+}
+
+/// Middleware that logs the internal error behind a 5xx response, in the request span.
+pub async fn log_app_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(LoggedError(e)) = response.extensions().get::<LoggedError>() {
+        tracing::error!(error = ?e, "request failed");
+    }
+    response
+}
+
+/// The 404 for any path under `/api` that no route matches.
+pub async fn api_not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no API endpoint at {}", uri.path()))
+}

@@ -1,0 +1,107 @@
+//! Raw command-line flags and `PAICHA_*` environment variables (clap).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use paicha::demo::{DEFAULT_HOUSEHOLDS, DEFAULT_SEED};
+use paicha::settings::{DEFAULT_ADDR, DEFAULT_DB};
+
+/// paicha (排查): maps and indicators for rural poverty inspection campaigns.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The database option shared by every command.
+#[derive(Debug, Args)]
+pub struct DbArg {
+    /// The DuckDB database file.
+    #[arg(long, env = "PAICHA_DB", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and the web app; builds the demo county first if there is no database.
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        /// The address to listen on.
+        #[arg(long, env = "PAICHA_ADDR", default_value = DEFAULT_ADDR)]
+        addr: SocketAddr,
+        /// The folder of the web app (default: ./web, else the source tree's web/).
+        #[arg(long, env = "PAICHA_WEB_DIR")]
+        web_dir: Option<PathBuf>,
+    },
+    /// (Re)build the demo county (synthetic boundaries and households) into the database.
+    Demo {
+        #[command(flatten)]
+        db: DbArg,
+        /// Number of households, up to 10 million.
+        #[arg(long, default_value_t = DEFAULT_HOUSEHOLDS)]
+        households: u64,
+        /// Seed of the generator: the same seed gives the same county.
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Export stored data to files (a local admin command: household exports hold
+    /// full names and ID numbers).
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        /// What to export.
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
+}
+
+/// What `paicha export` writes.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Area boundaries as a GeoJSON FeatureCollection.
+    Areas {
+        /// Which level.
+        #[arg(long, value_enum)]
+        level: ExportLevel,
+        /// Only the children of this area code.
+        #[arg(long)]
+        parent: Option<String>,
+        /// The output file (.geojson).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Every household with all raw fields, as CSV (UTF-8 with BOM).
+    Households {
+        /// The output file (.csv).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Every household member with all raw fields, as CSV (UTF-8 with BOM).
+    Members {
+        /// The output file (.csv).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The demo's recorded deliberate flaws, as CSV (UTF-8 with BOM).
+    Flaws {
+        /// The output file (.csv).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Levels that `export areas` accepts.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportLevel {
+    /// The county outline.
+    County,
+    /// The 15 townships.
+    Township,
+    /// The villages and communities.
+    Village,
+}

@@ -1,0 +1,555 @@
+//! The demo county: Xinbin's real division codes, names and outline, with synthetic
+//! boundaries and households, written into a new database.
+//!
+//! Township and village boundaries and household data are not public, so they are
+//! generated, deterministically for a seed: Voronoi cells of well-spread seeds
+//! clipped to the real outline ([`boundaries`]), then households in settlements
+//! along each village's valley ([`households`]). Deliberate flaws (missing, wrong,
+//! duplicate, swapped, coarse and offset positions) are recorded in `demo_flaws` so
+//! that tests can check that later steps find them.
+//!
+//! # Pipeline
+//! 1. Parse the embedded `data/xinbin` divisions and outline.
+//! 2. Generate township and village boundaries inside the outline.
+//! 3. Choose the 53 poverty villages, the hardship hot spots and each township's GPS
+//!    habits, and share the households out between villages.
+//! 4. Stream each village's households into a [`DatabaseBuilder`], which sorts them
+//!    into Hilbert order and renames the finished file into place.
+
+pub mod boundaries;
+pub mod households;
+pub mod people;
+
+use std::path::Path;
+
+use geo::{ChamberlainDuquetteArea, InteriorPoint, MultiPolygon, Polygon};
+use rand::seq::{IndexedRandom, IteratorRandom};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::domain::{Area, AreaLevel, PovertyLine};
+use crate::spatial::LonLat;
+use crate::store::{AreaRow, DatabaseBuilder, StoreError};
+use households::{HotSpot, TownshipGps, VillageSpec};
+
+/// The embedded division list (code, name, level, parent code).
+pub const DIVISIONS_CSV: &str = include_str!("../../data/xinbin/divisions.csv");
+/// The embedded county outline (one GeoJSON polygon).
+pub const COUNTY_GEOJSON: &str = include_str!("../../data/xinbin/county.geojson");
+
+/// Households in the default demo, about Xinbin's rural households.
+pub const DEFAULT_HOUSEHOLDS: u64 = 70_000;
+/// The default seed (the year of the seed 000 campaign).
+pub const DEFAULT_SEED: u64 = 2019;
+/// The largest demo the generator accepts.
+pub const MAX_HOUSEHOLDS: u64 = 10_000_000;
+/// Poverty villages (贫困村) in Xinbin, per seed 000.
+pub const POVERTY_VILLAGES: usize = 53;
+/// The county seat's township (新宾镇), whose app is never the faulty one.
+const SEAT_TOWNSHIP: &str = "210422100";
+
+/// How big a demo to build, and from which seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoOptions {
+    /// Number of households, 1 to [`MAX_HOUSEHOLDS`].
+    pub households: u64,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            households: DEFAULT_HOUSEHOLDS,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+/// What a demo build produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSummary {
+    /// Households stored.
+    pub households: u64,
+    /// Townships.
+    pub townships: usize,
+    /// Villages and communities.
+    pub villages: usize,
+    /// Township whose app recorded GCJ-02 while declaring WGS-84.
+    pub undeclared_gcj02_township: String,
+    /// Township whose app recorded and declared GCJ-02.
+    pub declared_gcj02_township: String,
+}
+
+/// Errors of the demo build.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The options are out of range.
+    #[error("--households must be between 1 and {MAX_HOUSEHOLDS}, got {0}")]
+    Households(u64),
+    /// The embedded data could not be read (a build defect).
+    #[error("embedded demo data is invalid: {0}")]
+    EmbeddedData(String),
+    /// Boundary generation failed.
+    #[error(transparent)]
+    Boundaries(#[from] boundaries::BoundaryError),
+    /// Synthetic ID numbers ran out.
+    #[error(transparent)]
+    Ids(#[from] people::IdsExhausted),
+    /// Writing the database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One row of the division list.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct DivisionRecord {
+    code: String,
+    name: String,
+    level: String,
+    parent_code: String,
+}
+
+/// The Xinbin divisions: the county, then townships, villages and communities.
+///
+/// # Errors
+/// [`DemoError::EmbeddedData`] if the embedded CSV is malformed.
+pub fn divisions() -> Result<Vec<Area>, DemoError> {
+    let mut reader = csv::Reader::from_reader(DIVISIONS_CSV.as_bytes());
+    reader
+        .deserialize::<DivisionRecord>()
+        .enumerate()
+        .map(|(i, r)| {
+            let r = r.map_err(|e| {
+                DemoError::EmbeddedData(format!("divisions.csv row {}: {e}", i + 2))
+            })?;
+            let level = AreaLevel::from_code(&r.level).ok_or_else(|| {
+                DemoError::EmbeddedData(format!(
+                    "divisions.csv row {}: unknown level {}",
+                    i + 2,
+                    r.level
+                ))
+            })?;
+            Ok(Area {
+                code: r.code,
+                name: r.name,
+                level,
+                parent_code: Some(r.parent_code),
+            })
+        })
+        .collect()
+}
+
+/// The real county outline, WGS-84 (see `data/xinbin/SOURCES.md` on its precision).
+///
+/// # Errors
+/// [`DemoError::EmbeddedData`] if the embedded GeoJSON is not one polygon.
+pub fn county_outline() -> Result<Polygon<f64>, DemoError> {
+    let bad = |e: String| DemoError::EmbeddedData(format!("county.geojson: {e}"));
+    let gj: geojson::GeoJson = COUNTY_GEOJSON
+        .parse()
+        .map_err(|e: geojson::Error| bad(e.to_string()))?;
+    let geojson::GeoJson::FeatureCollection(fc) = gj else {
+        return Err(bad("not a FeatureCollection".into()));
+    };
+    let geometry = fc
+        .features
+        .into_iter()
+        .next()
+        .and_then(|f| f.geometry)
+        .ok_or_else(|| bad("no geometry".into()))?;
+    Polygon::try_from(geometry.value).map_err(|e| bad(e.to_string()))
+}
+
+/// The poverty lines of the three seed documents.
+#[must_use]
+pub fn seed_poverty_lines() -> Vec<PovertyLine> {
+    vec![
+        PovertyLine {
+            year: 2018,
+            region_code: "210000".into(),
+            region_name: "辽宁省".into(),
+            yuan_per_capita: 3442.0,
+            kind: "脱贫收入标准".into(),
+            source: "新脱贫发〔2019〕11号 (seed 000)".into(),
+        },
+        PovertyLine {
+            year: 2019,
+            region_code: "320000".into(),
+            region_name: "江苏省".into(),
+            yuan_per_capita: 6000.0,
+            kind: "省定脱贫标准".into(),
+            source: "苏扶办〔2019〕60号, 连云港 (seed 002)".into(),
+        },
+        PovertyLine {
+            year: 2021,
+            region_code: "410000".into(),
+            region_name: "河南省".into(),
+            yuan_per_capita: 6372.0,
+            kind: "防返贫监测线".into(),
+            source: "许巩固脱贫组办〔2022〕3号 (seed 003)".into(),
+        },
+    ]
+}
+
+/// Builds the demo county into a new database at `path`, replacing any database there
+/// only once the whole build has succeeded. `on_household` is called after each
+/// household, for a progress bar.
+///
+/// # Errors
+/// [`DemoError::Households`] for a size out of range, or the error that stopped the
+/// build (the file at `path` is then untouched).
+pub fn build(
+    path: &Path,
+    options: &DemoOptions,
+    mut on_household: impl FnMut(),
+) -> Result<DemoSummary, DemoError> {
+    if options.households == 0 || options.households > MAX_HOUSEHOLDS {
+        return Err(DemoError::Households(options.households));
+    }
+    let county = Xinbin::draw(options.seed)?;
+    let plan = Plan::new(&county, options);
+
+    let mut builder = DatabaseBuilder::create(path)?;
+    builder.write_areas(&county.area_rows(&plan))?;
+    builder.write_poverty_lines(&seed_poverty_lines())?;
+    let mut ids = people::IdNumbers::default();
+    let mut sink = builder.households()?;
+    for (i, v) in county.villages.iter().enumerate() {
+        let parent = v.parent_code.as_deref().unwrap_or_default();
+        let neighbours: Vec<(&str, &MultiPolygon<f64>)> = county
+            .villages
+            .iter()
+            .zip(&county.village_geometry)
+            .filter(|(w, _)| w.code != v.code && w.parent_code.as_deref() == Some(parent))
+            .map(|(w, g)| (w.code.as_str(), g))
+            .collect();
+        let spec = VillageSpec {
+            code: &v.code,
+            geometry: &county.village_geometry[i],
+            poverty_village: plan.poverty[i],
+            community: v.level == AreaLevel::Community,
+            gps: plan.township_gps(parent),
+            neighbours: &neighbours,
+        };
+        // Each village has its own stream, so its households do not depend on others.
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+        rng.set_stream(i as u64 + 1);
+        let generated = households::generate_village(
+            &mut rng,
+            &spec,
+            plan.shares[i],
+            &plan.hot_spots,
+            &mut ids,
+        )?;
+        for (h, flaws) in generated {
+            sink.push(&h)?;
+            for f in &flaws {
+                sink.flaw(f)?;
+            }
+            on_household();
+        }
+    }
+    sink.flush()?;
+    let (y, m, d) = households::DATA_DATE;
+    let version = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |t| t.as_millis());
+    let stored = builder.finish(&[
+        ("data_version", version.to_string()),
+        ("source", "demo".into()),
+        ("demo_seed", options.seed.to_string()),
+        ("data_date", format!("{y:04}-{m:02}-{d:02}")),
+        ("income_year", "2018".into()),
+        ("income_region", "210000".into()),
+        (
+            "demo_undeclared_gcj02_township",
+            plan.undeclared_gcj02.clone(),
+        ),
+        ("demo_declared_gcj02_township", plan.declared_gcj02.clone()),
+    ])?;
+    Ok(DemoSummary {
+        households: stored,
+        townships: county.townships.len(),
+        villages: county.villages.len(),
+        undeclared_gcj02_township: plan.undeclared_gcj02,
+        declared_gcj02_township: plan.declared_gcj02,
+    })
+}
+
+/// The county with its drawn boundaries, villages in code order.
+struct Xinbin {
+    county: Area,
+    townships: Vec<(Area, MultiPolygon<f64>)>,
+    villages: Vec<Area>,
+    village_geometry: Vec<MultiPolygon<f64>>,
+}
+
+impl Xinbin {
+    /// Reads the embedded divisions and outline and draws the boundaries.
+    fn draw(seed: u64) -> Result<Self, DemoError> {
+        let areas = divisions()?;
+        let outline = county_outline()?;
+        let county = areas
+            .iter()
+            .find(|a| a.level == AreaLevel::County)
+            .cloned()
+            .ok_or_else(|| DemoError::EmbeddedData("divisions.csv has no county".into()))?;
+        let township_areas: Vec<&Area> = areas
+            .iter()
+            .filter(|a| a.level == AreaLevel::Township)
+            .collect();
+        let villages: Vec<Area> = areas
+            .iter()
+            .filter(|a| a.level.is_village_like())
+            .cloned()
+            .collect();
+        let drawn = boundaries::generate_boundaries(
+            &outline,
+            &township_areas
+                .iter()
+                .map(|t| t.code.clone())
+                .collect::<Vec<_>>(),
+            &villages
+                .iter()
+                .map(|v| boundaries::DivisionInput {
+                    code: v.code.clone(),
+                    parent_code: v.parent_code.clone().unwrap_or_default(),
+                    is_community: v.level == AreaLevel::Community,
+                })
+                .collect::<Vec<_>>(),
+            seed,
+        )?;
+        let find = |list: &[(String, MultiPolygon<f64>)], code: &str| {
+            list.iter()
+                .find(|(c, _)| c == code)
+                .map(|(_, g)| g.clone())
+                .ok_or_else(|| DemoError::EmbeddedData(format!("no boundary drawn for {code}")))
+        };
+        let townships = township_areas
+            .iter()
+            .map(|t| Ok(((*t).clone(), find(&drawn.townships, &t.code)?)))
+            .collect::<Result<_, DemoError>>()?;
+        let village_geometry = villages
+            .iter()
+            .map(|v| find(&drawn.villages, &v.code))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            county,
+            townships,
+            villages,
+            village_geometry,
+        })
+    }
+
+    /// Every area as a row to store: the county, its townships, its villages.
+    fn area_rows(&self, plan: &Plan) -> Vec<AreaRow> {
+        // The county is stored as the union of its townships: the generator cleans
+        // slivers off the published outline (a few millionths of its area), and the
+        // stored levels must tile each other exactly.
+        let county_geometry = geo::unary_union(self.townships.iter().flat_map(|(_, g)| g.0.iter()));
+        let mut rows = vec![AreaRow {
+            area: self.county.clone(),
+            poverty_village: false,
+            geometry: county_geometry,
+        }];
+        rows.extend(self.townships.iter().map(|(t, g)| AreaRow {
+            area: t.clone(),
+            poverty_village: false,
+            geometry: g.clone(),
+        }));
+        rows.extend(self.villages.iter().enumerate().map(|(i, v)| AreaRow {
+            area: v.clone(),
+            poverty_village: plan.poverty[i],
+            geometry: self.village_geometry[i].clone(),
+        }));
+        rows
+    }
+}
+
+/// The county-wide random choices, made once from the seed.
+struct Plan {
+    /// Per village (in `Xinbin::villages` order): a poverty village?
+    poverty: Vec<bool>,
+    /// The township whose app recorded GCJ-02 while declaring WGS-84.
+    undeclared_gcj02: String,
+    /// The township whose app recorded and declared GCJ-02.
+    declared_gcj02: String,
+    hot_spots: Vec<HotSpot>,
+    /// Households per village.
+    shares: Vec<u64>,
+}
+
+impl Plan {
+    fn new(county: &Xinbin, options: &DemoOptions) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+        let villages: Vec<&Area> = county.villages.iter().collect();
+        let geometry: Vec<&MultiPolygon<f64>> = county.village_geometry.iter().collect();
+        let poverty = choose_poverty_villages(&mut rng, &villages, &geometry);
+        let mut pick_township = |exclude: &str| {
+            county
+                .townships
+                .iter()
+                .map(|(t, _)| &t.code)
+                .filter(|c| *c != SEAT_TOWNSHIP && *c != exclude)
+                .choose(&mut rng)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let undeclared_gcj02 = pick_township("");
+        let declared_gcj02 = pick_township(&undeclared_gcj02);
+        let hot_spots = hot_spots(&mut rng, &villages, &geometry, &poverty);
+        let shares = share_households(&mut rng, options.households, &villages, &geometry, &poverty);
+        Self {
+            poverty,
+            undeclared_gcj02,
+            declared_gcj02,
+            hot_spots,
+            shares,
+        }
+    }
+
+    fn township_gps(&self, township: &str) -> TownshipGps {
+        if township == self.undeclared_gcj02 {
+            TownshipGps::UndeclaredGcj02
+        } else if township == self.declared_gcj02 {
+            TownshipGps::DeclaredGcj02
+        } else {
+            TownshipGps::Wgs84
+        }
+    }
+}
+
+/// Picks the poverty villages: rural villages only, more likely far from the
+/// county seat (remote mountain villages were the poor ones).
+fn choose_poverty_villages(
+    rng: &mut impl Rng,
+    villages: &[&Area],
+    geometry: &[&MultiPolygon<f64>],
+) -> Vec<bool> {
+    let seat = LonLat::new(125.04, 41.73);
+    let candidates: Vec<(usize, f64)> = villages
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.level == AreaLevel::Village)
+        .map(|(i, _)| {
+            let p = label(geometry[i]);
+            let d = (p.lon - seat.lon).hypot(p.lat - seat.lat);
+            (i, 0.2 + d)
+        })
+        .collect();
+    let mut poverty = vec![false; villages.len()];
+    if let Ok(chosen) = candidates.choose_multiple_weighted(rng, POVERTY_VILLAGES, |c| c.1) {
+        for c in chosen {
+            poverty[c.0] = true;
+        }
+    }
+    poverty
+}
+
+/// Six hot spots of hardship, centred on villages (poverty villages preferred).
+fn hot_spots(
+    rng: &mut impl Rng,
+    villages: &[&Area],
+    geometry: &[&MultiPolygon<f64>],
+    poverty: &[bool],
+) -> Vec<HotSpot> {
+    let indices: Vec<usize> = (0..villages.len()).collect();
+    (0..6)
+        .filter_map(|_| {
+            let &i = indices
+                .choose_weighted(rng, |&i| if poverty[i] { 4.0 } else { 1.0 })
+                .ok()?;
+            Some(HotSpot {
+                centre: label(geometry[i]),
+                sigma_m: rng.random_range(3000.0..7000.0),
+                strength: rng.random_range(0.3..0.7),
+            })
+        })
+        .collect()
+}
+
+/// Shares `total` households between villages by weight (largest remainder).
+fn share_households(
+    rng: &mut impl Rng,
+    total: u64,
+    villages: &[&Area],
+    geometry: &[&MultiPolygon<f64>],
+    poverty: &[bool],
+) -> Vec<u64> {
+    let weights: Vec<f64> = villages
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let km2 = geometry[i].chamberlain_duquette_unsigned_area() / 1e6;
+            let kind = if v.level == AreaLevel::Community {
+                0.4
+            } else {
+                1.0
+            };
+            let poor = if poverty[i] { 1.15 } else { 1.0 };
+            km2.max(0.5).sqrt() * kind * poor * rng.random_range(0.7..1.3)
+        })
+        .collect();
+    let sum: f64 = weights.iter().sum();
+    let exact: Vec<f64> = weights.iter().map(|w| w / sum * total as f64).collect();
+    let mut shares: Vec<u64> = exact.iter().map(|x| x.floor() as u64).collect();
+    let mut order: Vec<usize> = (0..exact.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (exact[a] - exact[a].floor(), exact[b] - exact[b].floor());
+        rb.total_cmp(&ra).then(a.cmp(&b))
+    });
+    let missing = total - shares.iter().sum::<u64>();
+    for &i in order.iter().cycle().take(missing as usize) {
+        shares[i] += 1;
+    }
+    shares
+}
+
+fn label(geometry: &MultiPolygon<f64>) -> LonLat {
+    geometry
+        .interior_point()
+        .map_or(LonLat::new(0.0, 0.0), |p| LonLat::new(p.x(), p.y()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_divisions_are_xinbins() {
+        let areas = divisions().unwrap();
+        let count = |l| areas.iter().filter(|a| a.level == l).count();
+        assert_eq!(count(AreaLevel::County), 1);
+        assert_eq!(count(AreaLevel::Township), 15);
+        assert_eq!(count(AreaLevel::Village), 181);
+        assert_eq!(count(AreaLevel::Community), 13);
+        let seat = areas.iter().find(|a| a.code == "210422100").unwrap();
+        assert_eq!(seat.name, "新宾镇");
+    }
+
+    #[test]
+    fn the_outline_is_the_real_county() {
+        let county = county_outline().unwrap();
+        assert_eq!(county.exterior().0.len(), 4070);
+        let km2 = county.chamberlain_duquette_unsigned_area() / 1e6;
+        assert!((4200.0..4350.0).contains(&km2), "{km2}");
+    }
+
+    #[test]
+    fn out_of_range_sizes_are_refused_before_any_file_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.duckdb");
+        for n in [0, MAX_HOUSEHOLDS + 1] {
+            let opts = DemoOptions {
+                households: n,
+                seed: 1,
+            };
+            assert!(matches!(
+                build(&path, &opts, || ()),
+                Err(DemoError::Households(_))
+            ));
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,342 @@
+//! Plain data types shared by every module: areas, households and their members.
+//!
+//! Nothing here does I/O. Enumerations carry a stable English code (what the store
+//! and the API use) and the Chinese label that users read (`label_zh`), so that the
+//! two never drift apart.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a code-backed enum with its stable code and its Chinese label.
+macro_rules! coded_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident => ($code:literal, $zh:literal) ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable code used in the store, the API and exports.
+            #[must_use]
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// The Simplified Chinese label shown to users.
+            #[must_use]
+            pub fn label_zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
+            }
+
+            /// Parses a stable code; `None` for anything else.
+            #[must_use]
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+
+coded_enum! {
+    /// The level of an administrative division (行政区划级别).
+    pub enum AreaLevel {
+        /// 县 (6-digit code).
+        County => ("county", "县"),
+        /// 乡镇 (9-digit code).
+        Township => ("township", "乡镇"),
+        /// 村民委员会 (12-digit code).
+        Village => ("village", "村"),
+        /// 社区居委会 (12-digit code), an urban neighbourhood.
+        Community => ("community", "社区"),
+    }
+}
+
+impl AreaLevel {
+    /// Villages and communities: the 12-digit units households are registered in.
+    #[must_use]
+    pub fn is_village_like(self) -> bool {
+        matches!(self, AreaLevel::Village | AreaLevel::Community)
+    }
+}
+
+coded_enum! {
+    /// The household's category in the registration system (户类型).
+    pub enum Category {
+        /// 脱贫户: registered as poor (建档立卡) and lifted out.
+        Lifted => ("lifted", "脱贫户"),
+        /// 脱贫不稳定户: a monitored household at risk of falling back.
+        MonitoredUnstable => ("monitored_unstable", "脱贫不稳定户"),
+        /// 边缘易致贫户: a monitored household at the edge of poverty.
+        MonitoredMarginal => ("monitored_marginal", "边缘易致贫户"),
+        /// 突发严重困难户: a monitored household hit by a sudden hardship.
+        MonitoredSudden => ("monitored_sudden", "突发严重困难户"),
+        /// 稳定脱贫不享受政策: stably out of poverty, no longer receiving policy.
+        StableNoPolicy => ("stable_no_policy", "稳定脱贫不享受政策"),
+        /// 一般农户: an ordinary farm household.
+        Ordinary => ("ordinary", "一般农户"),
+    }
+}
+
+impl Category {
+    /// Whether the household is a monitored object (监测对象).
+    #[must_use]
+    pub fn is_monitored(self) -> bool {
+        matches!(
+            self,
+            Category::MonitoredUnstable | Category::MonitoredMarginal | Category::MonitoredSudden
+        )
+    }
+}
+
+coded_enum! {
+    /// The main risk of a monitored household (主要风险类型).
+    pub enum RiskType {
+        /// 因病
+        Illness => ("illness", "因病"),
+        /// 因学
+        Schooling => ("schooling", "因学"),
+        /// 因残
+        Disability => ("disability", "因残"),
+        /// 因灾
+        Disaster => ("disaster", "因灾"),
+        /// 因意外
+        Accident => ("accident", "因意外"),
+        /// 缺劳力
+        LackOfLabour => ("lack_of_labour", "缺劳力"),
+        /// 其他
+        Other => ("other", "其他"),
+    }
+}
+
+coded_enum! {
+    /// Whether a monitored household's risk has been removed (风险状态).
+    pub enum RiskState {
+        /// 风险未消除
+        Unresolved => ("unresolved", "风险未消除"),
+        /// 风险已消除
+        Resolved => ("resolved", "风险已消除"),
+    }
+}
+
+coded_enum! {
+    /// The appraisal grade of the house (房屋安全鉴定等级); C and D are dangerous (危房).
+    pub enum HouseGrade {
+        /// A 级
+        A => ("A", "A级"),
+        /// B 级
+        B => ("B", "B级"),
+        /// C 级 (局部危房)
+        C => ("C", "C级"),
+        /// D 级 (整体危房)
+        D => ("D", "D级"),
+        /// 未鉴定
+        Unappraised => ("unappraised", "未鉴定"),
+    }
+}
+
+coded_enum! {
+    /// The coordinate system a GPS position was recorded in (坐标系).
+    pub enum Crs {
+        /// WGS-84 (CGCS2000 is treated as the same, within centimetres).
+        Wgs84 => ("wgs84", "WGS-84"),
+        /// GCJ-02, the "Mars" system of Amap and Tencent maps (国测局坐标).
+        Gcj02 => ("gcj02", "GCJ-02"),
+        /// BD-09, Baidu's system (百度坐标).
+        Bd09 => ("bd09", "BD-09"),
+    }
+}
+
+coded_enum! {
+    /// A person's sex (性别).
+    pub enum Sex {
+        /// 男
+        Male => ("male", "男"),
+        /// 女
+        Female => ("female", "女"),
+    }
+}
+
+coded_enum! {
+    /// A member's relation to the head of household (与户主关系).
+    pub enum Relation {
+        /// 户主
+        Head => ("head", "户主"),
+        /// 配偶
+        Spouse => ("spouse", "配偶"),
+        /// 子女
+        Child => ("child", "子女"),
+        /// 父母
+        Parent => ("parent", "父母"),
+        /// 孙子女
+        Grandchild => ("grandchild", "孙子女"),
+        /// 其他
+        Other => ("other", "其他"),
+    }
+}
+
+coded_enum! {
+    /// The schooling state of a member of compulsory-school age, 6 to 15 (在校情况).
+    pub enum Schooling {
+        /// 在校生
+        InSchool => ("in_school", "在校"),
+        /// 送教上门: taught at home for physical reasons, which counts as schooled.
+        TaughtAtHome => ("taught_at_home", "送教上门"),
+        /// 失学辍学
+        OutOfSchool => ("out_of_school", "失学辍学"),
+    }
+}
+
+/// The youngest age of compulsory schooling (义务教育) that the standard checks.
+pub const SCHOOL_AGE_MIN: u8 = 6;
+/// The oldest age of compulsory schooling that the standard checks.
+pub const SCHOOL_AGE_MAX: u8 = 15;
+
+/// An administrative division, without its geometry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Area {
+    /// Statistical division code: 6 digits (county), 9 (township) or 12 (village).
+    pub code: String,
+    /// The official name, in Chinese.
+    pub name: String,
+    /// County, township, village or community.
+    pub level: AreaLevel,
+    /// The code of the parent division (`None` only above the county).
+    pub parent_code: Option<String>,
+}
+
+/// A GPS position as recorded in the field, in the system it was recorded in.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GpsPoint {
+    /// Longitude in degrees, in `crs`.
+    pub lon: f64,
+    /// Latitude in degrees, in `crs`.
+    pub lat: f64,
+    /// The coordinate system the app declared for this position.
+    pub crs: Crs,
+}
+
+/// One member of a household (家庭成员).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    /// 1 for the head, then 2, 3, … in the order of the register.
+    pub seq: u8,
+    /// Full name (sensitive).
+    pub name: String,
+    /// 18-character ID number (证件号码, highly sensitive).
+    pub id_number: String,
+    /// Sex.
+    pub sex: Sex,
+    /// Age in whole years at the data date.
+    pub age: u8,
+    /// Relation to the head of household.
+    pub relation: Relation,
+    /// Schooling state; `Some` exactly for ages 6 to 15.
+    pub schooling: Option<Schooling>,
+    /// Enrolled in basic medical insurance (城乡居民基本医疗保险).
+    pub medical_insured: bool,
+    /// Disability grade 1 (most severe) to 4, if disabled (残疾等级).
+    pub disability_grade: Option<u8>,
+}
+
+/// A rural household and the facts that the household standard checks.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each flag is one yes/no fact of the household standard, as the questionnaire records it"
+)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Household {
+    /// Household number (户编号), unique in the county.
+    pub household_no: String,
+    /// The 12-digit code of the village the household is registered in.
+    pub village_code: String,
+    /// Category in the registration system.
+    pub category: Category,
+    /// Risk type, for monitored households.
+    pub risk_type: Option<RiskType>,
+    /// Risk state, for monitored households.
+    pub risk_state: Option<RiskState>,
+    /// Per-capita net income of the last year, in yuan (人均纯收入).
+    pub income_per_capita: f64,
+    /// House appraisal grade.
+    pub house_grade: HouseGrade,
+    /// Whether the household lives in that house.
+    pub house_occupied: bool,
+    /// Drinking water meets the rural safety standard (饮水安全).
+    pub water_safe: bool,
+    /// Piped water reaches the house (自来水入户).
+    pub water_piped: bool,
+    /// Staple food secured (不愁吃).
+    pub food_secure: bool,
+    /// Seasonal clothing and bedding secured (不愁穿).
+    pub clothing_secure: bool,
+    /// Position of the house as recorded by the app, if any.
+    pub gps: Option<GpsPoint>,
+    /// Members, head first.
+    pub members: Vec<Member>,
+}
+
+impl Household {
+    /// The head of household's name (户主姓名).
+    #[must_use]
+    pub fn head_name(&self) -> &str {
+        self.members.first().map_or("", |m| m.name.as_str())
+    }
+}
+
+/// A poverty line in force for a year and a region (贫困线 / 监测线).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PovertyLine {
+    /// The year the line applies to.
+    pub year: i32,
+    /// Division code of the region (e.g. `210000` for Liaoning).
+    pub region_code: String,
+    /// The region's name.
+    pub region_name: String,
+    /// Per-capita net income per year, in yuan.
+    pub yuan_per_capita: f64,
+    /// What kind of line it is, in Chinese (e.g. 脱贫收入标准, 防返贫监测线).
+    pub kind: String,
+    /// Where the figure comes from.
+    pub source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_for_every_variant() {
+        for c in Category::ALL {
+            assert_eq!(Category::from_code(c.code()), Some(*c));
+        }
+        for g in HouseGrade::ALL {
+            assert_eq!(HouseGrade::from_code(g.code()), Some(*g));
+        }
+        assert_eq!(Crs::from_code("wgs-84"), None);
+    }
+
+    #[test]
+    fn serde_uses_the_stable_codes() {
+        let json = serde_json::to_string(&Category::MonitoredSudden).unwrap();
+        assert_eq!(json, "\"monitored_sudden\"");
+        assert_eq!(Category::MonitoredSudden.label_zh(), "突发严重困难户");
+    }
+
+    #[test]
+    fn only_the_three_monitored_kinds_are_monitored() {
+        let monitored: Vec<_> = Category::ALL.iter().filter(|c| c.is_monitored()).collect();
+        assert_eq!(monitored.len(), 3);
+    }
+}

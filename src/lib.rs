@@ -1,0 +1,14 @@
+//! paicha (排查): geospatial analytics and mapping for rural poverty inspection campaigns.
+//!
+//! Data flows one way: the demo generator (or an import) writes the [`store`]; the
+//! [`app`] loads the [`spatial`] index from it; the [`api`] answers HTTP requests from
+//! both. Lower layers never call upper ones.
+
+pub mod api;
+pub mod app;
+pub mod demo;
+pub mod domain;
+pub mod export;
+pub mod settings;
+pub mod spatial;
+pub mod store;

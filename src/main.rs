@@ -1,0 +1,174 @@
+//! The `paicha` binary: serve, build the demo county, export.
+
+mod cli;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use paicha::app::AppState;
+use paicha::demo::{self, DemoOptions};
+use paicha::domain::AreaLevel;
+use paicha::settings::ServeSettings;
+use paicha::store::{self, AreaFilter, HouseholdExport, Store};
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command, ExportCommand, ExportLevel};
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("paicha=info,tower_http=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { db, addr, web_dir } => {
+            let settings = ServeSettings::new(db.db, addr, web_dir)?;
+            serve(&settings)
+        }
+        Command::Demo {
+            db,
+            households,
+            seed,
+        } => build_demo(&db.db, &DemoOptions { households, seed }),
+        Command::Export { db, what } => export(&db.db, what),
+    }
+}
+
+/// Builds the demo county with a progress bar on stderr.
+fn build_demo(db: &Path, options: &DemoOptions) -> Result<()> {
+    tracing::info!(
+        db = %db.display(),
+        households = options.households,
+        seed = options.seed,
+        "building the demo county (synthetic boundaries and households)"
+    );
+    let bar = ProgressBar::new(options.households).with_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {human_pos}/{human_len} households ({per_sec}, {eta} left)",
+        )
+        .context("progress bar template")?
+        .progress_chars("=> "),
+    );
+    bar.set_message("demo county");
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut pending = 0_u64;
+    let summary = demo::build(db, options, || {
+        // Updating the bar per household would cost more than making it.
+        pending += 1;
+        if pending == 1000 {
+            bar.inc(pending);
+            pending = 0;
+        }
+    })
+    .with_context(|| format!("building the demo county into {}", db.display()))?;
+    bar.finish_and_clear();
+    tracing::info!(
+        households = summary.households,
+        townships = summary.townships,
+        villages = summary.villages,
+        "demo county written to {}",
+        db.display()
+    );
+    Ok(())
+}
+
+fn serve(settings: &ServeSettings) -> Result<()> {
+    if !settings.db.exists() {
+        tracing::info!(
+            "no database at {}: building the demo county first",
+            settings.db.display()
+        );
+        build_demo(&settings.db, &DemoOptions::default())?;
+    }
+    let store = Store::open(&settings.db).context("opening the database")?;
+    let state = AppState::new(store).context("building the spatial index")?;
+    let snapshot = state.snapshot();
+    tracing::info!(
+        households = snapshot.households,
+        villages = snapshot.villages.len(),
+        data_version = snapshot.data_version,
+        "spatial index ready"
+    );
+    let router = paicha::api::router(state, &settings.web_dir);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(settings.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        tracing::info!("serving on http://{}", listener.local_addr()?);
+        paicha::api::serve(listener, router, shutdown_signal())
+            .await
+            .context("server failed")?;
+        tracing::info!("shut down");
+        Ok(())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM, so that in-flight requests finish first.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+fn export(db: &Path, what: ExportCommand) -> Result<()> {
+    let store = Store::open(db).context("opening the database")?;
+    let conn = store.conn()?;
+    match what {
+        ExportCommand::Areas { level, parent, out } => {
+            let filter = AreaFilter {
+                level: Some(match level {
+                    ExportLevel::County => AreaLevel::County,
+                    ExportLevel::Township => AreaLevel::Township,
+                    ExportLevel::Village => AreaLevel::Village,
+                }),
+                parent,
+            };
+            let records = store::areas::records(&conn, &filter)?;
+            let n = records.len();
+            let fc =
+                geojson::FeatureCollection::new(records.iter().map(paicha::export::area_feature));
+            let file =
+                File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            serde_json::to_writer(BufWriter::new(file), &fc)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            tracing::info!("wrote {n} areas to {}", out.display());
+        }
+        ExportCommand::Households { out } => export_csv(&conn, HouseholdExport::Households, &out)?,
+        ExportCommand::Members { out } => export_csv(&conn, HouseholdExport::Members, &out)?,
+        ExportCommand::Flaws { out } => export_csv(&conn, HouseholdExport::Flaws, &out)?,
+    }
+    Ok(())
+}
+
+fn export_csv(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<()> {
+    let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut writer = paicha::export::csv_writer(BufWriter::new(file))?;
+    let rows = store::households::export(conn, which, |record| writer.write_record(record))
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    writer.flush()?;
+    tracing::info!("wrote {rows} rows to {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Validated settings, built from the raw command-line flags and `PAICHA_*` variables.
+//!
+//! The CLI (`src/cli.rs`) only collects raw values; this module turns them into ready
+//! paths and addresses and says clearly what is wrong with a bad one.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Where the database lives unless `--db` / `PAICHA_DB` says otherwise.
+pub const DEFAULT_DB: &str = "data/paicha.duckdb";
+/// Where the server listens unless `--addr` / `PAICHA_ADDR` says otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// The web app's folder, relative to the working directory.
+pub const DEFAULT_WEB_DIR: &str = "web";
+
+/// Settings of `paicha serve`.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// The database file; built from the demo county when missing.
+    pub db: PathBuf,
+    /// The listening address.
+    pub addr: SocketAddr,
+    /// The folder of static web files served at `/`.
+    pub web_dir: PathBuf,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The web folder is missing.
+    #[error("web folder {0} does not exist (set --web-dir or PAICHA_WEB_DIR)")]
+    WebDir(PathBuf),
+}
+
+impl ServeSettings {
+    /// Validates the raw values.
+    ///
+    /// # Errors
+    /// [`SettingsError::WebDir`] when neither the given folder nor the source tree's
+    /// `web/` exists.
+    pub fn new(
+        db: PathBuf,
+        addr: SocketAddr,
+        web_dir: Option<PathBuf>,
+    ) -> Result<Self, SettingsError> {
+        Ok(Self {
+            db,
+            addr,
+            web_dir: resolve_web_dir(web_dir)?,
+        })
+    }
+}
+
+/// The given web folder, else `./web`, else the source tree's `web/` (so that the
+/// binary also works when started from another directory of a checkout).
+fn resolve_web_dir(given: Option<PathBuf>) -> Result<PathBuf, SettingsError> {
+    if let Some(dir) = given {
+        return if dir.is_dir() {
+            Ok(dir)
+        } else {
+            Err(SettingsError::WebDir(dir))
+        };
+    }
+    let local = Path::new(DEFAULT_WEB_DIR);
+    if local.is_dir() {
+        return Ok(local.to_path_buf());
+    }
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_WEB_DIR);
+    if source.is_dir() {
+        Ok(source)
+    } else {
+        Err(SettingsError::WebDir(local.to_path_buf()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_web_folder_is_named() {
+        let err = resolve_web_dir(Some("/nonexistent/web".into())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "web folder /nonexistent/web does not exist (set --web-dir or PAICHA_WEB_DIR)"
+        );
+    }
+
+    #[test]
+    fn the_source_tree_web_folder_is_the_fallback() {
+        assert!(resolve_web_dir(None).unwrap().join("index.html").is_file());
+    }
+}

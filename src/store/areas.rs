@@ -1,0 +1,140 @@
+//! Queries on administrative areas and their boundaries.
+
+use duckdb::{Connection, OptionalExt, Row, params};
+use geo::MultiPolygon;
+use serde::Serialize;
+
+use super::{QueryContext, StoreError};
+use crate::domain::AreaLevel;
+use crate::spatial;
+
+/// Which areas a list asks for. `Village` matches both villages and communities, the
+/// two kinds of 12-digit unit that households are registered in.
+#[derive(Debug, Clone, Default)]
+pub struct AreaFilter {
+    /// Only areas of this level.
+    pub level: Option<AreaLevel>,
+    /// Only the children of this area.
+    pub parent: Option<String>,
+}
+
+/// An area with its household count, without geometry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaSummary {
+    /// Division code.
+    pub code: String,
+    /// Official name.
+    pub name: String,
+    /// County, township, village or community.
+    pub level: AreaLevel,
+    /// Parent division code.
+    pub parent_code: Option<String>,
+    /// One of the county's poverty villages (贫困村).
+    pub poverty_village: bool,
+    /// Households registered in the area.
+    pub households: i64,
+    /// Area in square kilometres.
+    pub area_km2: f64,
+}
+
+/// An area with its boundary.
+#[derive(Debug, Clone)]
+pub struct AreaRecord {
+    /// Everything but the geometry.
+    pub summary: AreaSummary,
+    /// Boundary, WGS-84 lon/lat degrees.
+    pub geometry: MultiPolygon<f64>,
+}
+
+const AREA_SELECT: &str = "
+    WITH counts AS (
+        SELECT village_code AS code, count(*) AS n FROM households GROUP BY village_code
+        UNION ALL
+        SELECT township_code, count(*) FROM households GROUP BY township_code
+        UNION ALL
+        SELECT code, (SELECT count(*) FROM households) FROM areas WHERE level = 'county'
+    )
+    SELECT a.code, a.name, a.level, a.parent_code, a.poverty_village, coalesce(c.n, 0),
+           a.area_km2, a.geom
+    FROM areas a LEFT JOIN counts c ON c.code = a.code";
+
+fn summary(row: &Row<'_>) -> duckdb::Result<(AreaSummary, Vec<u8>)> {
+    let level: String = row.get(2)?;
+    Ok((
+        AreaSummary {
+            code: row.get(0)?,
+            name: row.get(1)?,
+            // The schema only ever stores codes written from AreaLevel.
+            level: AreaLevel::from_code(&level).unwrap_or(AreaLevel::Village),
+            parent_code: row.get(3)?,
+            poverty_village: row.get(4)?,
+            households: row.get(5)?,
+            area_km2: row.get(6)?,
+        },
+        row.get(7)?,
+    ))
+}
+
+fn filtered(
+    conn: &Connection,
+    filter: &AreaFilter,
+) -> Result<Vec<(AreaSummary, Vec<u8>)>, StoreError> {
+    let sql = format!(
+        "{AREA_SELECT}
+         WHERE ($1 IS NULL OR a.level = $1 OR ($1 = 'village' AND a.level = 'community'))
+           AND ($2 IS NULL OR a.parent_code = $2)
+         ORDER BY a.code"
+    );
+    let mut stmt = conn.prepare_cached(&sql).context("prepare area list")?;
+    let rows = stmt
+        .query_map(
+            params![filter.level.map(AreaLevel::code), filter.parent],
+            summary,
+        )
+        .context("list areas")?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .context("read area rows")
+}
+
+/// Areas matching the filter, in code order, with household counts.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn list(conn: &Connection, filter: &AreaFilter) -> Result<Vec<AreaSummary>, StoreError> {
+    Ok(filtered(conn, filter)?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect())
+}
+
+/// Areas matching the filter with their boundaries.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails, [`StoreError::Geometry`] for a bad WKB.
+pub fn records(conn: &Connection, filter: &AreaFilter) -> Result<Vec<AreaRecord>, StoreError> {
+    filtered(conn, filter)?
+        .into_iter()
+        .map(|(s, wkb)| decode(s, &wkb))
+        .collect()
+}
+
+/// One area with its boundary, or `None` for an unknown code.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails, [`StoreError::Geometry`] for a bad WKB.
+pub fn record(conn: &Connection, code: &str) -> Result<Option<AreaRecord>, StoreError> {
+    let sql = format!("{AREA_SELECT} WHERE a.code = $1");
+    let row = conn
+        .prepare_cached(&sql)
+        .and_then(|mut s| s.query_row([code], summary).optional())
+        .context("read area")?;
+    row.map(|(s, wkb)| decode(s, &wkb)).transpose()
+}
+
+fn decode(summary: AreaSummary, wkb: &[u8]) -> Result<AreaRecord, StoreError> {
+    let geometry = spatial::from_wkb(wkb).map_err(|reason| StoreError::Geometry {
+        code: summary.code.clone(),
+        reason,
+    })?;
+    Ok(AreaRecord { summary, geometry })
+}

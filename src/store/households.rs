@@ -1,0 +1,109 @@
+//! Queries on households, members and the demo's recorded flaws.
+
+use duckdb::Connection;
+use duckdb::types::Value;
+
+use super::{QueryContext, StoreError};
+
+/// Which raw table an admin export dumps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HouseholdExport {
+    /// One row per household, with the head's full ID number.
+    Households,
+    /// One row per member.
+    Members,
+    /// The deliberate flaws of the demo data.
+    Flaws,
+}
+
+impl HouseholdExport {
+    fn sql(self) -> &'static str {
+        match self {
+            HouseholdExport::Households => {
+                "SELECT h.household_no, h.village_code, h.township_code, h.head_name,
+                        m.id_number AS head_id_number, h.category, h.risk_type, h.risk_state,
+                        h.income_per_capita, h.house_grade, h.house_occupied, h.water_safe,
+                        h.water_piped, h.food_secure, h.clothing_secure, h.member_count,
+                        h.gps_lon, h.gps_lat, h.gps_crs
+                 FROM households h
+                 LEFT JOIN members m ON m.household_no = h.household_no AND m.seq = 1
+                 ORDER BY h.household_no"
+            }
+            HouseholdExport::Members => "SELECT * FROM members ORDER BY household_no, seq",
+            HouseholdExport::Flaws => "SELECT * FROM demo_flaws ORDER BY household_no, flaw",
+        }
+    }
+}
+
+/// The number of households stored.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn count(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row("SELECT count(*) FROM households", [], |r| r.get(0))
+        .context("count households")
+}
+
+/// Streams a raw table to `on_record`: first the column names, then every row as text
+/// (`""` for NULL), in a stable order. Returns the number of rows.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails, or the error `on_row` returns.
+pub fn export<E>(
+    conn: &Connection,
+    which: HouseholdExport,
+    mut on_record: impl FnMut(&[String]) -> Result<(), E>,
+) -> Result<u64, ExportError<E>> {
+    let mut stmt = conn.prepare(which.sql()).context("prepare export")?;
+    let mut rows = stmt.query([]).context("run export")?;
+    let mut n = 0;
+    let mut values = Vec::new();
+    while let Some(row) = rows.next().context("read export row")? {
+        let stmt = row.as_ref();
+        if n == 0 {
+            on_record(&stmt.column_names()).map_err(ExportError::Sink)?;
+        }
+        values.clear();
+        for i in 0..stmt.column_count() {
+            let v: Value = row.get(i).context("read export value")?;
+            values.push(value_text(v));
+        }
+        on_record(&values).map_err(ExportError::Sink)?;
+        n += 1;
+    }
+    if n == 0 {
+        drop(rows);
+        on_record(&stmt.column_names()).map_err(ExportError::Sink)?;
+    }
+    Ok(n)
+}
+
+/// An export failed in the database or in the consumer of its rows.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError<E> {
+    /// The database side failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The consumer of the rows failed (e.g. writing the file).
+    #[error("cannot write the export")]
+    Sink(#[source] E),
+}
+
+fn value_text(v: Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Boolean(b) => b.to_string(),
+        Value::TinyInt(i) => i.to_string(),
+        Value::SmallInt(i) => i.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::BigInt(i) => i.to_string(),
+        Value::UTinyInt(i) => i.to_string(),
+        Value::USmallInt(i) => i.to_string(),
+        Value::UInt(i) => i.to_string(),
+        Value::UBigInt(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Double(f) => f.to_string(),
+        Value::Text(s) => s,
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,288 @@
+//! DuckDB storage: the schema, bulk loading and every query. The only module with SQL.
+//!
+//! A [`Store`] wraps a small pool of connections to one database file. DuckDB calls
+//! block, so async callers go through [`Store::run`], which puts the closure on a
+//! blocking thread with a pooled connection. New databases are written by
+//! [`DatabaseBuilder`] into a temporary file that is renamed into place only when the
+//! whole load has succeeded, so a failed build never leaves a half-written database.
+
+pub mod areas;
+mod builder;
+pub mod households;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+use duckdb::{Connection, DuckdbConnectionManager, OptionalExt};
+
+pub use areas::{AreaFilter, AreaRecord, AreaSummary};
+pub use builder::{AreaRow, DatabaseBuilder, FlawRow};
+pub use households::HouseholdExport;
+pub use schema::SCHEMA_VERSION;
+
+/// Errors of the storage layer. Each variant says what was being done, so that a log
+/// line is enough to find the failing step.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file does not exist.
+    #[error("database file {0} does not exist")]
+    Missing(PathBuf),
+    /// The database could not be opened.
+    #[error("cannot open database {path}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Box<duckdb::Error>,
+    },
+    /// The connection pool failed to hand out a connection.
+    #[error("no database connection available")]
+    Pool(#[source] Box<r2d2::Error>),
+    /// The database was written by a newer version of paicha.
+    #[error("database schema version {found} is newer than this paicha supports ({supported})")]
+    SchemaTooNew {
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A query or statement failed.
+    #[error("database query failed: {context}")]
+    Query {
+        /// What the query was for (not the values, which may be personal data).
+        context: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<duckdb::Error>,
+    },
+    /// A stored geometry could not be decoded.
+    #[error("stored geometry of area {code} is not valid WKB: {reason}")]
+    Geometry {
+        /// The area's code.
+        code: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A file operation around the database failed.
+    #[error("{action} {path}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Input to a bulk load broke a rule of the schema.
+    #[error("invalid data: {0}")]
+    Invalid(String),
+    /// The blocking task that ran the query panicked or was cancelled.
+    #[error("database task failed")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+/// Attaches a description of the query to a DuckDB error.
+pub(crate) trait QueryContext<T> {
+    fn context(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> QueryContext<T> for Result<T, duckdb::Error> {
+    fn context(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Query {
+            context,
+            source: Box::new(source),
+        })
+    }
+}
+
+/// How many connections the pool keeps; DuckDB runs each query on all cores anyway,
+/// so a few connections suffice for concurrent requests.
+pub const DEFAULT_POOL_SIZE: u32 = 8;
+
+/// A handle to one paicha database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: r2d2::Pool<DuckdbConnectionManager>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens an existing database, migrating its schema forward if it is older.
+    ///
+    /// # Errors
+    /// [`StoreError::Missing`] if there is no such file, [`StoreError::SchemaTooNew`]
+    /// if a newer paicha wrote it, or the DuckDB error that stopped the opening.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        };
+        let manager =
+            DuckdbConnectionManager::file_with_flags(path, offline_config().map_err(open_error)?)
+                .map_err(open_error)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(DEFAULT_POOL_SIZE)
+            .build(manager)
+            .map_err(|e| StoreError::Pool(Box::new(e)))?;
+        let store = Self {
+            pool,
+            path: path.to_path_buf(),
+        };
+        let mut conn = store.conn()?;
+        migrate(&mut conn)?;
+        drop(conn);
+        Ok(store)
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A pooled connection, for blocking callers (CLI commands, start-up).
+    ///
+    /// # Errors
+    /// [`StoreError::Pool`] when no connection can be had.
+    pub fn conn(&self) -> Result<r2d2::PooledConnection<DuckdbConnectionManager>, StoreError> {
+        self.pool.get().map_err(|e| StoreError::Pool(Box::new(e)))
+    }
+
+    /// Runs a blocking database closure on a blocking thread with a pooled connection.
+    ///
+    /// # Errors
+    /// Whatever the closure returns, [`StoreError::Pool`], or [`StoreError::Task`] if
+    /// the closure panicked.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(|e| StoreError::Pool(Box::new(e)))?;
+            f(&conn)
+        })
+        .await
+        .map_err(StoreError::Task)?
+    }
+}
+
+/// DuckDB settings for an offline intranet: never download or auto-load an
+/// extension (DuckDB otherwise tries the internet when a query needs, say, `json`).
+pub(crate) fn offline_config() -> duckdb::Result<duckdb::Config> {
+    duckdb::Config::default()
+        .enable_autoload_extension(false)?
+        .with("autoinstall_known_extensions", "false")
+}
+
+/// A value from the `meta` table.
+///
+/// # Errors
+/// [`StoreError::Query`] if the table cannot be read.
+pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    conn.prepare_cached("SELECT value FROM meta WHERE key = ?")
+        .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+        .context("read meta")
+}
+
+/// The data version: it changes whenever stored data changes, and goes into cache keys.
+///
+/// # Errors
+/// [`StoreError::Query`] if the table cannot be read.
+pub fn data_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(meta(conn, "data_version")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`], one migration per transaction.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+    )
+    .context("create meta table")?;
+    let found: i64 = meta(conn, "schema_version")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (from, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction().context("begin migration")?;
+        tx.execute_batch(sql).context("apply migration")?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+            [(from + 1).to_string()],
+        )
+        .context("record schema version")?;
+        tx.commit().context("commit migration")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_a_missing_file_says_which() {
+        let err = Store::open(Path::new("/nonexistent/paicha.duckdb")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "database file /nonexistent/paicha.duckdb does not exist"
+        );
+    }
+
+    #[test]
+    fn a_database_from_a_newer_paicha_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.duckdb");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', '999');",
+            )
+            .unwrap();
+        }
+        let err = Store::open(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found: 999, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_database_is_migrated_to_the_current_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.duckdb");
+        drop(Connection::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn().unwrap();
+        assert_eq!(
+            meta(&conn, "schema_version").unwrap().as_deref(),
+            Some(SCHEMA_VERSION.to_string().as_str())
+        );
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM households", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}

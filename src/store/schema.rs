@@ -1,0 +1,79 @@
+//! The database schema and its migrations.
+//!
+//! Each migration is applied once, in order, inside one transaction with the bump of
+//! `meta.schema_version`; a database written by a newer paicha is refused rather than
+//! guessed at.
+
+/// The schema version this build of paicha writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations, index `i` moving the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: areas, households, members, poverty lines, the demo's recorded flaws.
+    r"
+    CREATE TABLE areas (
+        code            VARCHAR PRIMARY KEY,
+        name            VARCHAR NOT NULL,
+        level           VARCHAR NOT NULL,
+        parent_code     VARCHAR,
+        poverty_village BOOLEAN NOT NULL DEFAULT false,
+        -- WKB (ISO, little endian) in WGS-84 lon/lat degrees.
+        geom            BLOB NOT NULL,
+        min_lon DOUBLE NOT NULL, min_lat DOUBLE NOT NULL,
+        max_lon DOUBLE NOT NULL, max_lat DOUBLE NOT NULL,
+        area_km2        DOUBLE NOT NULL,
+        -- A point inside the area where a label or a fallback position goes.
+        label_lon DOUBLE NOT NULL, label_lat DOUBLE NOT NULL
+    );
+    CREATE TABLE households (
+        household_no      VARCHAR NOT NULL,
+        village_code      VARCHAR NOT NULL,
+        township_code     VARCHAR NOT NULL,
+        head_name         VARCHAR NOT NULL,
+        category          VARCHAR NOT NULL,
+        risk_type         VARCHAR,
+        risk_state        VARCHAR,
+        income_per_capita DOUBLE NOT NULL,
+        house_grade       VARCHAR NOT NULL,
+        house_occupied    BOOLEAN NOT NULL,
+        water_safe        BOOLEAN NOT NULL,
+        water_piped       BOOLEAN NOT NULL,
+        food_secure       BOOLEAN NOT NULL,
+        clothing_secure   BOOLEAN NOT NULL,
+        member_count      INTEGER NOT NULL,
+        -- The position as recorded, in the declared system; NULL when none.
+        gps_lon DOUBLE, gps_lat DOUBLE, gps_crs VARCHAR,
+        -- Hilbert key of the position (or of the village label point when there is
+        -- none): rows are stored in this order so that zone maps prune by area.
+        hilbert UBIGINT NOT NULL
+    );
+    CREATE TABLE members (
+        household_no     VARCHAR NOT NULL,
+        seq              UTINYINT NOT NULL,
+        name             VARCHAR NOT NULL,
+        id_number        VARCHAR NOT NULL,
+        sex              VARCHAR NOT NULL,
+        age              UTINYINT NOT NULL,
+        relation         VARCHAR NOT NULL,
+        schooling        VARCHAR,
+        medical_insured  BOOLEAN NOT NULL,
+        disability_grade UTINYINT
+    );
+    CREATE TABLE poverty_lines (
+        year            INTEGER NOT NULL,
+        region_code     VARCHAR NOT NULL,
+        region_name     VARCHAR NOT NULL,
+        yuan_per_capita DOUBLE NOT NULL,
+        kind            VARCHAR NOT NULL,
+        source          VARCHAR NOT NULL,
+        PRIMARY KEY (year, region_code, kind)
+    );
+    CREATE TABLE demo_flaws (
+        household_no VARCHAR NOT NULL,
+        flaw         VARCHAR NOT NULL,
+        -- The other party of the flaw: the village a misplaced point lies in, or the
+        -- household whose coordinates a duplicate copies.
+        related      VARCHAR
+    );
+    ",
+];

@@ -1,0 +1,88 @@
+//! `TestApp`: the real service on a loopback port over a real demo database.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use paicha::app::AppState;
+use paicha::demo::{self, DemoOptions};
+use paicha::store::Store;
+
+/// The demo the API tests share: small enough to build in a second or two.
+pub const TEST_HOUSEHOLDS: u64 = 4000;
+/// Its seed.
+pub const TEST_SEED: u64 = 7;
+
+struct Shared {
+    _dir: tempfile::TempDir,
+    state: AppState,
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api.duckdb");
+        let options = DemoOptions {
+            households: TEST_HOUSEHOLDS,
+            seed: TEST_SEED,
+        };
+        demo::build(&path, &options, || ()).unwrap();
+        // One database instance per process: every test shares this store.
+        let state = AppState::new(Store::open(&path).unwrap()).unwrap();
+        Shared { _dir: dir, state }
+    })
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    /// Starts the service on 127.0.0.1 with an OS-chosen port, serving the repo's web/.
+    pub async fn spawn() -> Self {
+        let shared = shared();
+        let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
+        let router = paicha::api::router(shared.state.clone(), &web);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(paicha::api::serve(listener, router, std::future::pending()));
+        Self {
+            address,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs and parses JSON, failing with status, headers and body if not 200.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        let status = response.status();
+        let headers = format!("{:?}", response.headers());
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "GET {path}\nheaders: {headers}\nbody: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// GETs a problem document, checking status and content type.
+    pub async fn get_problem(&self, path: &str, status: u16) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), status, "GET {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "GET {path}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["status"], status);
+        body
+    }
+}

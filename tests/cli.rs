@@ -1,0 +1,189 @@
+//! The `paicha` binary as a user runs it: build a demo, export it, serve it.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly, which is what a test wants"
+)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn paicha() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paicha"));
+    cmd.env_remove("PAICHA_DB")
+        .env_remove("PAICHA_ADDR")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn demo_then_export_writes_areas_and_households() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.duckdb");
+    run_ok(
+        paicha()
+            .args(["demo", "--households", "2000", "--seed", "3", "--db"])
+            .arg(&db),
+    );
+
+    let areas = dir.path().join("村界.geojson");
+    run_ok(
+        paicha()
+            .args(["export", "--db"])
+            .arg(&db)
+            .args(["areas", "--level", "village", "--out"])
+            .arg(&areas),
+    );
+    let fc: serde_json::Value = serde_json::from_slice(&std::fs::read(&areas).unwrap()).unwrap();
+    let features = fc["features"].as_array().unwrap();
+    assert_eq!(features.len(), 194);
+    let households: i64 = features
+        .iter()
+        .map(|f| f["properties"]["households"].as_i64().unwrap())
+        .sum();
+    assert_eq!(households, 2000);
+
+    let csv = dir.path().join("households.csv");
+    run_ok(
+        paicha()
+            .args(["export", "--db"])
+            .arg(&db)
+            .args(["households", "--out"])
+            .arg(&csv),
+    );
+    let bytes = std::fs::read(&csv).unwrap();
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a BOM for Excel and WPS"
+    );
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "household_no");
+    assert!(headers.iter().any(|h| h == "head_id_number"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2000);
+    let id_col = headers.iter().position(|h| h == "head_id_number").unwrap();
+    assert!(
+        rows.iter().all(|r| r[id_col].len() == 18),
+        "the admin export holds full IDs"
+    );
+}
+
+#[test]
+fn export_of_a_missing_database_says_which_file() {
+    let out = paicha()
+        .args([
+            "export",
+            "--db",
+            "/nonexistent/x.duckdb",
+            "households",
+            "--out",
+            "/tmp/x.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/nonexistent/x.duckdb does not exist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn demo_refuses_a_size_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.duckdb");
+    let out = paicha()
+        .args(["demo", "--households", "0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--households must be between 1 and 10000000"),
+        "{stderr}"
+    );
+    assert!(!db.exists());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_health(url: &str, deadline: Duration) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::blocking::get(url)
+            && r.status().is_success()
+        {
+            return r.json().unwrap();
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "the server did not come up within {deadline:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The README's run command on a fresh checkout: no database yet, so `serve` builds
+/// the default demo county, then serves it; SIGTERM shuts it down cleanly.
+#[test]
+fn serve_builds_the_default_demo_when_there_is_no_database_and_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.duckdb");
+    let port = free_port();
+    let mut child = paicha()
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(&db)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let health = wait_for_health(
+        &format!("http://127.0.0.1:{port}/health"),
+        Duration::from_mins(5),
+    );
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["households"], 70_000);
+    assert!(db.is_file());
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no shutdown after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
+}

@@ -1,0 +1,493 @@
+//! The demo county as stored: boundaries tile without gaps or overlaps, codes and names
+//! are Xinbin's, households are realistic, every deliberate flaw is recorded and the
+//! clean households are really clean. Checked on the default-size build, read back
+//! from the DuckDB file with independent SQL and the spatial index.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly, which is what a test wants"
+)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use geo::{BooleanOps, ChamberlainDuquetteArea, MultiPolygon};
+use paicha::app::Snapshot;
+use paicha::demo::{self, DemoOptions};
+use paicha::domain::{AreaLevel, Crs};
+use paicha::spatial::{LonLat, crs};
+use paicha::store::{self, AreaFilter, AreaRecord, Store};
+
+struct Built {
+    _dir: tempfile::TempDir,
+    store: Store,
+}
+
+/// The default demo (70,000 households, seed 2019), built once for this binary.
+fn default_demo() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.duckdb");
+        let summary = demo::build(&path, &DemoOptions::default(), || ()).unwrap();
+        assert_eq!(summary.households, demo::DEFAULT_HOUSEHOLDS);
+        Built {
+            store: Store::open(&path).unwrap(),
+            _dir: dir,
+        }
+    })
+}
+
+fn query<T: duckdb::types::FromSql>(sql: &str) -> Vec<T> {
+    let conn = default_demo().store.conn().unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn one<T: duckdb::types::FromSql>(sql: &str) -> T {
+    query(sql).into_iter().next().unwrap()
+}
+
+fn records(level: AreaLevel) -> Vec<AreaRecord> {
+    let conn = default_demo().store.conn().unwrap();
+    let filter = AreaFilter {
+        level: Some(level),
+        parent: None,
+    };
+    store::areas::records(&conn, &filter).unwrap()
+}
+
+fn km2(g: &MultiPolygon<f64>) -> f64 {
+    g.chamberlain_duquette_unsigned_area() / 1e6
+}
+
+#[test]
+fn codes_and_names_are_exactly_the_division_list() {
+    let csv = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/xinbin/divisions.csv"),
+    )
+    .unwrap();
+    let expected: BTreeMap<String, (String, String)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_owned(), (f[1].to_owned(), f[2].to_owned()))
+        })
+        .collect();
+    let conn = default_demo().store.conn().unwrap();
+    let mut stmt = conn
+        .prepare("SELECT code, name, level FROM areas ORDER BY code")
+        .unwrap();
+    let stored: BTreeMap<String, (String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stored, expected);
+    assert_eq!(expected.len(), 1 + 15 + 194);
+}
+
+#[test]
+fn townships_tile_the_county_and_villages_tile_their_township() {
+    let county = &records(AreaLevel::County)[0];
+    let townships = records(AreaLevel::Township);
+    let villages = records(AreaLevel::Village);
+    assert_eq!(townships.len(), 15);
+    assert_eq!(villages.len(), 194);
+
+    let county_km2 = km2(&county.geometry);
+    assert!((4200.0..4350.0).contains(&county_km2), "{county_km2}");
+    let sum: f64 = townships.iter().map(|t| km2(&t.geometry)).sum();
+    assert!(
+        (sum - county_km2).abs() / county_km2 < 1e-6,
+        "{sum} vs {county_km2}"
+    );
+
+    for t in &townships {
+        let children: Vec<&AreaRecord> = villages
+            .iter()
+            .filter(|v| v.summary.parent_code.as_deref() == Some(t.summary.code.as_str()))
+            .collect();
+        let own = km2(&t.geometry);
+        let sum: f64 = children.iter().map(|v| km2(&v.geometry)).sum();
+        assert!(
+            (sum - own).abs() / own < 1e-6,
+            "{}: {sum} vs {own}",
+            t.summary.code
+        );
+        for v in &children {
+            let outside = km2(&v.geometry.difference(&t.geometry));
+            assert!(
+                outside < 1e-6,
+                "{} sticks out of its township by {outside} km²",
+                v.summary.code
+            );
+        }
+    }
+    // Neighbours share borders but no area.
+    for (i, a) in townships.iter().enumerate() {
+        for b in &townships[i + 1..] {
+            let overlap = km2(&a.geometry.intersection(&b.geometry));
+            assert!(
+                overlap < 1e-6,
+                "{} and {} overlap by {overlap} km²",
+                a.summary.code,
+                b.summary.code
+            );
+        }
+    }
+}
+
+#[test]
+fn village_sizes_are_plausible_and_communities_are_small() {
+    let villages = records(AreaLevel::Village);
+    let mut rural: Vec<f64> = villages
+        .iter()
+        .filter(|v| v.summary.level == AreaLevel::Village)
+        .map(|v| v.summary.area_km2)
+        .collect();
+    rural.sort_by(f64::total_cmp);
+    let median = rural[rural.len() / 2];
+    assert!((8.0..60.0).contains(&median), "median village {median} km²");
+    for c in villages
+        .iter()
+        .filter(|v| v.summary.level == AreaLevel::Community)
+    {
+        assert!(
+            c.summary.area_km2 < median,
+            "community {} is {} km²",
+            c.summary.code,
+            c.summary.area_km2
+        );
+    }
+    let poverty = villages
+        .iter()
+        .filter(|v| v.summary.poverty_village)
+        .count();
+    assert_eq!(poverty, 53);
+    assert!(
+        villages
+            .iter()
+            .filter(|v| v.summary.poverty_village)
+            .all(|v| v.summary.level == AreaLevel::Village)
+    );
+}
+
+#[test]
+fn households_are_registered_in_known_villages_and_stored_in_hilbert_order() {
+    let orphans: i64 = one(
+        "SELECT count(*) FROM households h LEFT JOIN areas a ON a.code = h.village_code
+         WHERE a.code IS NULL OR a.parent_code <> h.township_code",
+    );
+    assert_eq!(orphans, 0);
+    let disorder: i64 = one(
+        "SELECT count(*) FROM (SELECT hilbert, lag(hilbert) OVER (ORDER BY rowid) AS prev FROM households)
+         WHERE hilbert < prev",
+    );
+    assert_eq!(disorder, 0, "rows follow the Hilbert key");
+    let unique: i64 = one("SELECT count(DISTINCT household_no) FROM households");
+    assert_eq!(unique, demo::DEFAULT_HOUSEHOLDS as i64);
+    let member_total: i64 = one("SELECT sum(member_count) FROM households");
+    let members: i64 = one("SELECT count(*) FROM members");
+    assert_eq!(member_total, members);
+}
+
+#[test]
+fn id_numbers_are_unique_valid_and_from_a_region_that_does_not_exist() {
+    let ids: Vec<String> = query("SELECT id_number FROM members");
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    for id in &ids {
+        assert!(id.starts_with("21049"), "{id}");
+        assert_eq!(
+            paicha::demo::people::id_check_char(&id[..17]),
+            id.chars().last(),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn the_household_mix_is_realistic() {
+    let share = |sql: &str| -> f64 { one::<f64>(sql) };
+    let gps_missing = share("SELECT avg((gps_lon IS NULL)::INT) FROM households");
+    assert!((0.01..0.05).contains(&gps_missing), "no GPS: {gps_missing}");
+    let lifted = share("SELECT avg((category = 'lifted')::INT) FROM households");
+    assert!((0.05..0.25).contains(&lifted), "lifted: {lifted}");
+    let monitored = share("SELECT avg((category LIKE 'monitored_%')::INT) FROM households");
+    assert!((0.01..0.08).contains(&monitored), "monitored: {monitored}");
+    let kinds: i64 = one("SELECT count(DISTINCT category) FROM households");
+    assert_eq!(kinds, 6);
+    let risk_consistent: i64 = one(
+        "SELECT count(*) FROM households
+         WHERE (category LIKE 'monitored_%') <> (risk_type IS NOT NULL AND risk_state IS NOT NULL)",
+    );
+    assert_eq!(risk_consistent, 0);
+    let schooling_consistent: i64 =
+        one("SELECT count(*) FROM members WHERE (age BETWEEN 6 AND 15) <> (schooling IS NOT NULL)");
+    assert_eq!(schooling_consistent, 0);
+    let dropouts: i64 = one("SELECT count(*) FROM members WHERE schooling = 'out_of_school'");
+    assert!(dropouts > 0, "some dropouts for the inspection to find");
+}
+
+#[test]
+fn poverty_villages_have_more_problems() {
+    let rate = |poverty: bool| -> f64 {
+        one(&format!(
+            "SELECT avg((h.house_grade IN ('C','D') OR NOT h.water_safe OR h.income_per_capita < 3442)::INT)
+             FROM households h JOIN areas a ON a.code = h.village_code
+             WHERE a.poverty_village = {poverty}"
+        ))
+    };
+    let (poor, other) = (rate(true), rate(false));
+    assert!(
+        poor > other * 1.3,
+        "poverty villages {poor} vs others {other}"
+    );
+}
+
+#[test]
+fn every_kind_of_location_flaw_is_present_and_recorded() {
+    let counts: Vec<(String, i64)> = {
+        let conn = default_demo().store.conn().unwrap();
+        let mut stmt = conn
+            .prepare("SELECT flaw, count(*) FROM demo_flaws GROUP BY flaw ORDER BY flaw")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let kinds: Vec<&str> = counts.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "gps_coarse",
+            "gps_duplicate",
+            "gps_missing",
+            "gps_outside_county",
+            "gps_swapped",
+            "gps_undeclared_gcj02",
+            "gps_wrong_village",
+        ]
+    );
+    let missing_flagged: i64 = one("SELECT count(*) FROM demo_flaws WHERE flaw = 'gps_missing'");
+    let missing: i64 = one("SELECT count(*) FROM households WHERE gps_lon IS NULL");
+    assert_eq!(missing_flagged, missing);
+    // Exactly one township's app recorded GCJ-02 while declaring WGS-84.
+    let offset_townships: Vec<String> = query(
+        "SELECT DISTINCT h.township_code FROM demo_flaws f JOIN households h USING (household_no)
+         WHERE f.flaw = 'gps_undeclared_gcj02'",
+    );
+    assert_eq!(offset_townships.len(), 1);
+    let declared: Vec<String> =
+        query("SELECT DISTINCT township_code FROM households WHERE gps_crs = 'gcj02'");
+    assert_eq!(declared.len(), 1);
+    assert_ne!(declared, offset_townships);
+    let duplicates_really_share: i64 = one("SELECT count(*) FROM demo_flaws f
+         JOIN households a ON a.household_no = f.household_no
+         JOIN households b ON b.household_no = f.related
+         WHERE f.flaw = 'gps_duplicate' AND a.gps_lon = b.gps_lon AND a.gps_lat = b.gps_lat");
+    let duplicates: i64 = one("SELECT count(*) FROM demo_flaws WHERE flaw = 'gps_duplicate'");
+    assert_eq!(duplicates_really_share, duplicates);
+}
+
+/// Household number, village, lon, lat, declared system, flaws, related code.
+type Row = (
+    String,
+    String,
+    f64,
+    f64,
+    String,
+    Vec<Option<String>>,
+    Option<String>,
+);
+
+#[test]
+fn clean_households_lie_in_their_village_and_misplaced_ones_do_not() {
+    let built = default_demo();
+    let snapshot = Snapshot::load(&built.store.conn().unwrap()).unwrap();
+    let conn = built.store.conn().unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT h.household_no, h.village_code, h.gps_lon, h.gps_lat, h.gps_crs,
+                    list(f.flaw), any_value(f.related)
+             FROM households h LEFT JOIN demo_flaws f USING (household_no)
+             WHERE h.gps_lon IS NOT NULL
+             GROUP BY ALL",
+        )
+        .unwrap();
+    let rows: Vec<Row> = stmt
+        .query_map([], |r| {
+            let flaws: duckdb::types::Value = r.get(5)?;
+            let flaws = match flaws {
+                duckdb::types::Value::List(items) => items
+                    .into_iter()
+                    .map(|v| match v {
+                        duckdb::types::Value::Text(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                flaws,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut checked: HashMap<&str, usize> = HashMap::new();
+    for (no, village, lon, lat, declared, flaws, recorded_in) in &rows {
+        let flaws: Vec<&str> = flaws.iter().flatten().map(String::as_str).collect();
+        let declared = Crs::from_code(declared).unwrap();
+        let wgs = crs::convert(LonLat::new(*lon, *lat), declared, Crs::Wgs84);
+        let found = snapshot.villages.village_at(wgs).map(|v| v.code.as_str());
+        if flaws.is_empty() {
+            assert_eq!(
+                found,
+                Some(village.as_str()),
+                "clean household {no} is misplaced"
+            );
+            *checked.entry("clean").or_default() += 1;
+        } else if flaws == ["gps_wrong_village"] {
+            assert_eq!(found, recorded_in.as_deref(), "{no}");
+            assert_ne!(found, Some(village.as_str()), "{no}");
+            *checked.entry("wrong").or_default() += 1;
+        } else if flaws == ["gps_outside_county"] {
+            assert_eq!(found, None, "{no}");
+            *checked.entry("outside").or_default() += 1;
+        } else if flaws == ["gps_swapped"] {
+            assert_eq!(found, None, "{no}: swapped coordinates land far away");
+            *checked.entry("swapped").or_default() += 1;
+        }
+    }
+    assert!(checked["clean"] > 60_000, "{checked:?}");
+    for kind in ["wrong", "outside", "swapped"] {
+        assert!(checked.get(kind).copied().unwrap_or(0) > 0, "{checked:?}");
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_county_and_another_seed_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |name: &str, seed: u64| -> PathBuf {
+        let path = dir.path().join(name);
+        demo::build(
+            &path,
+            &DemoOptions {
+                households: 1500,
+                seed,
+            },
+            || (),
+        )
+        .unwrap();
+        path
+    };
+    let dump = |path: &Path| -> (Vec<String>, Vec<Vec<u8>>) {
+        let store = Store::open(path).unwrap();
+        let conn = store.conn().unwrap();
+        let mut rows = Vec::new();
+        store::households::export(
+            &conn,
+            store::HouseholdExport::Households,
+            |r: &[String]| {
+                rows.push(r.join(","));
+                Ok::<(), std::convert::Infallible>(())
+            },
+        )
+        .unwrap();
+        store::households::export(&conn, store::HouseholdExport::Members, |r: &[String]| {
+            rows.push(r.join(","));
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap();
+        let mut stmt = conn
+            .prepare("SELECT geom FROM areas ORDER BY code")
+            .unwrap();
+        let geoms = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        (rows, geoms)
+    };
+    let a = dump(&build("a.duckdb", 11));
+    let b = dump(&build("b.duckdb", 11));
+    let c = dump(&build("c.duckdb", 12));
+    assert_eq!(a, b);
+    assert_ne!(a.0, c.0, "households differ");
+    assert_ne!(a.1, c.1, "village boundaries differ");
+}
+
+#[test]
+fn a_failed_build_leaves_no_file_behind_and_the_target_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the database should go makes the final rename fail, after
+    // the whole database has been written.
+    let target = dir.path().join("taken.duckdb");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("keep.txt"), "mine").unwrap();
+    let err = demo::build(
+        &target,
+        &DemoOptions {
+            households: 200,
+            seed: 1,
+        },
+        || (),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("taken.duckdb"), "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["taken.duckdb"], "no temporary file is left");
+    assert_eq!(
+        std::fs::read_to_string(target.join("keep.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn rebuilding_replaces_an_existing_database_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.duckdb");
+    demo::build(
+        &path,
+        &DemoOptions {
+            households: 300,
+            seed: 1,
+        },
+        || (),
+    )
+    .unwrap();
+    demo::build(
+        &path,
+        &DemoOptions {
+            households: 500,
+            seed: 2,
+        },
+        || (),
+    )
+    .unwrap();
+    let store = Store::open(&path).unwrap();
+    let conn = store.conn().unwrap();
+    assert_eq!(store::households::count(&conn).unwrap(), 500);
+    assert_eq!(
+        store::meta(&conn, "demo_seed").unwrap().as_deref(),
+        Some("2")
+    );
+}
