@@ -164,14 +164,22 @@ fn settlements(rng: &mut impl Rng, geometry: &MultiPolygon<f64>, n: u64) -> Vec<
 /// decimals or a GCJ-02 round trip can never carry a correct position across it: a
 /// clean household must be found in its own village by every later check.
 fn house_position(rng: &mut impl Rng, geometry: &MultiPolygon<f64>, s: &Settlement) -> LonLat {
-    for _ in 0..12 {
-        let (east, north) = (normal(rng, 0.0, 250.0), normal(rng, 0.0, 150.0));
+    // Near a border most draws fall outside: shrink the spread until one fits, so
+    // that no two households share a position unless a flaw says so.
+    let mut spread = 1.0;
+    for _ in 0..40 {
+        let (east, north) = (
+            normal(rng, 0.0, 250.0 * spread),
+            normal(rng, 0.0, 150.0 * spread),
+        );
         let p = offset(s.centre, east, north);
         if inside_with_margin(geometry, p) {
             return p;
         }
+        spread *= 0.85;
     }
-    s.centre
+    // A few centimetres from the centre: distinct, and the centre keeps its margin.
+    offset(s.centre, normal(rng, 0.0, 0.05), normal(rng, 0.0, 0.05))
 }
 
 /// About 2 metres, in degrees.
@@ -435,6 +443,7 @@ fn gps(
     }
     let u = u - missing_rate;
     let mut skip_offset = false;
+    let mut decimals = 7;
     if u < 0.004 && !spec.neighbours.is_empty() {
         // Recorded in another village of the township (taken at a relative's house).
         if let Some((code, geometry)) = spec.neighbours.choose(rng) {
@@ -461,10 +470,8 @@ fn gps(
         flaw("gps_swapped", None);
         skip_offset = true;
     } else if u < 0.0095 {
-        recorded = LonLat::new(
-            (home.lon * 100.0).round() / 100.0,
-            (home.lat * 100.0).round() / 100.0,
-        );
+        // Rounded by the app as it stored the value, in whatever system it used.
+        decimals = 2;
         flaw("gps_coarse", None);
     } else if u < 0.010 {
         // Taken where a migrant member works, in Fushun city.
@@ -484,16 +491,13 @@ fn gps(
         // Swapped or far-away points were not taken by the township's app.
         TownshipGps::Wgs84 | TownshipGps::UndeclaredGcj02 => (recorded, Crs::Wgs84),
     };
+    // Phones report about 7 decimals (1 cm); more would be noise.
+    let scale = 10_f64.powi(decimals);
     Some(GpsPoint {
-        lon: round7(point.lon),
-        lat: round7(point.lat),
+        lon: (point.lon * scale).round() / scale,
+        lat: (point.lat * scale).round() / scale,
         crs: declared,
     })
-}
-
-/// Phones report about 7 decimals (1 cm); more would be noise.
-fn round7(x: f64) -> f64 {
-    (x * 1e7).round() / 1e7
 }
 
 #[cfg(test)]

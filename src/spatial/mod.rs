@@ -1,17 +1,30 @@
-//! Geometry for the rest of the service: coordinate systems, WKB, Hilbert keys and the
-//! R-tree index of village boundaries.
+//! Geometry for the rest of the service: coordinate systems, WKB, Hilbert keys, the
+//! index of village boundaries, the index of household points and the assessment of
+//! location quality.
 //!
 //! Everything here works in WGS-84 longitude/latitude degrees unless a name says
-//! otherwise. The index is built once from the store and shared read-only; when data
-//! changes a new index is built and swapped in whole.
+//! otherwise. The indexes are built once from the store and shared read-only; when
+//! data changes new ones are built and swapped in whole.
 
 pub mod crs;
+#[cfg(test)]
+pub(crate) mod fixture;
+pub mod index;
+pub mod points;
+pub mod quality;
 
-use geo::{BoundingRect, Intersects, MultiPolygon, Point};
+use geo::MultiPolygon;
 use geo_traits::to_geo::ToGeoGeometry;
-use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
 pub use crs::LonLat;
+pub use index::{
+    AreaIndex, Assignment, IndexError, IndexedArea, Location, METRES_PER_DEGREE, PreparedPolygon,
+};
+pub use points::PointIndex;
+pub use quality::{
+    FlagCounts, FlagKind, GroupLevel, GroupQuality, HouseholdFlags, LocatedHousehold, LocationFlag,
+    OffsetRule, QualityReport, assess_locations, assess_locations_with,
+};
 
 /// Encodes a multipolygon as ISO WKB, little endian.
 #[must_use]
@@ -45,7 +58,7 @@ pub fn from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, String> {
 const HILBERT_ORDER: u8 = 32;
 
 /// The position's index along a Hilbert curve over the globe. Sorting rows by it
-/// keeps nearby points in nearby rows, which lets DuckDB's zone maps skip row groups
+/// keeps nearby points in nearby rows, which lets `DuckDB`'s zone maps skip row groups
 /// outside a queried box.
 ///
 /// # Units
@@ -56,77 +69,6 @@ pub fn hilbert_key(p: LonLat) -> u64 {
     let x = ((p.lon + 180.0) / 360.0).clamp(0.0, 1.0) * scale;
     let y = ((p.lat + 90.0) / 180.0).clamp(0.0, 1.0) * scale;
     fast_hilbert::xy2h(x as u32, y as u32, HILBERT_ORDER)
-}
-
-/// A village-level area in the index.
-#[derive(Debug, Clone)]
-pub struct IndexedArea {
-    /// The 12-digit code.
-    pub code: String,
-    /// The township's 9-digit code.
-    pub township_code: String,
-    /// The boundary.
-    pub geometry: MultiPolygon<f64>,
-}
-
-/// An R-tree over the village boundaries, answering which village holds a point.
-#[derive(Debug)]
-pub struct AreaIndex {
-    areas: Vec<IndexedArea>,
-    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
-}
-
-impl AreaIndex {
-    /// Builds the index. Areas are sorted by code, which fixes the border rule below.
-    #[must_use]
-    pub fn new(mut areas: Vec<IndexedArea>) -> Self {
-        areas.sort_by(|a, b| a.code.cmp(&b.code));
-        let entries = areas
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| {
-                let r = a.geometry.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect();
-        Self {
-            areas,
-            tree: RTree::bulk_load(entries),
-        }
-    }
-
-    /// Number of areas indexed.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.areas.len()
-    }
-
-    /// Whether the index holds no area.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.areas.is_empty()
-    }
-
-    /// The village-level area containing the point.
-    ///
-    /// A point exactly on a border shared by several villages belongs to the one with
-    /// the smallest code, so every point maps to at most one village.
-    ///
-    /// # Units
-    /// Degrees (WGS-84).
-    #[must_use]
-    pub fn village_at(&self, p: LonLat) -> Option<&IndexedArea> {
-        let point = Point::new(p.lon, p.lat);
-        self.tree
-            .locate_in_envelope_intersecting(&AABB::from_point([p.lon, p.lat]))
-            .map(|e| e.data)
-            .filter(|&i| self.areas[i].geometry.intersects(&point))
-            .min()
-            .map(|i| &self.areas[i])
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,1750 @@
+//! The village index: which village-level area holds a point, and which one is nearest
+//! when none does.
+//!
+//! The index is built once from the boundaries (milliseconds for a county) and then
+//! shared read-only. Point location goes through a uniform grid laid over the areas:
+//! most grid cells lie wholly inside one village, or wholly outside all of them, and
+//! answer at once; only cells that a border crosses fall back to an exact
+//! point-in-polygon test on polygons prepared with y-sorted edge strips. Nearest-village
+//! queries search an R-tree of every boundary segment.
+
+use std::collections::HashMap;
+
+use geo::kernels::RobustKernel;
+use geo::{Coord, Distance, Haversine, Kernel, MultiPolygon, Orientation, Point};
+use rayon::prelude::*;
+use rstar::RTree;
+use rstar::primitives::{GeomWithData, Line};
+use serde::Serialize;
+use thiserror::Error;
+
+use super::LonLat;
+
+/// Metres per degree along a great circle, on the GRS80 mean-radius sphere
+/// (6 371 008.8 m) that geo's `Haversine` also uses.
+pub const METRES_PER_DEGREE: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+
+/// A village-level area in the index.
+#[derive(Debug, Clone)]
+pub struct IndexedArea {
+    /// The 12-digit code.
+    pub code: String,
+    /// The township's 9-digit code.
+    pub township_code: String,
+    /// The boundary.
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// Why a set of boundaries cannot be indexed strictly (see [`AreaIndex::try_new`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum IndexError {
+    /// Two areas carry the same code, so lookups by code would be ambiguous. Fix the
+    /// boundary file or the division list.
+    #[error("two areas share the code {code}")]
+    DuplicateCode {
+        /// The repeated code.
+        code: String,
+    },
+    /// A boundary holds a NaN or infinite coordinate, so no point can be tested against
+    /// it. Re-import the boundary.
+    #[error("the boundary of area {code} has a non-finite coordinate")]
+    NonFiniteCoordinate {
+        /// The area's code.
+        code: String,
+    },
+}
+
+/// Where one point was placed by [`AreaIndex::assign`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Assignment {
+    /// Inside (or on the border of) a village.
+    Inside {
+        /// The village, as an index into [`AreaIndex::areas`].
+        village: u32,
+    },
+    /// Outside every village.
+    Outside {
+        /// The village whose boundary is nearest, as an index into [`AreaIndex::areas`].
+        nearest: u32,
+        /// Distance to that boundary, in metres.
+        distance_m: f64,
+    },
+    /// No position, or one with a NaN or infinite coordinate.
+    NoPoint,
+    /// A usable position, but the index holds no area to place it in or near.
+    NoArea,
+}
+
+/// Where a point lies relative to a polygon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// Strictly outside (in a hole counts as outside).
+    Outside,
+    /// Exactly on a ring, holes' rings included.
+    Boundary,
+    /// Strictly inside.
+    Inside,
+}
+
+/// A boundary edge with its lower end first (`lo.y <= hi.y`).
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    lo: Coord<f64>,
+    hi: Coord<f64>,
+}
+
+impl Edge {
+    fn new(a: Coord<f64>, b: Coord<f64>) -> Self {
+        if a.y <= b.y {
+            Self { lo: a, hi: b }
+        } else {
+            Self { lo: b, hi: a }
+        }
+    }
+}
+
+/// Shewchuk's error bound for the floating-point orientation determinant: beyond it
+/// the sign of the fast determinant is certain.
+const CCW_ERR_BOUND_A: f64 = (3.0 + 16.0 * (f64::EPSILON / 2.0)) * (f64::EPSILON / 2.0);
+
+/// The orientation of `c` relative to the directed line `a`→`b`, exactly.
+///
+/// The plain determinant decides almost every case; only near-collinear triples go to
+/// the robust adaptive predicate, which makes on-border decisions exact (a point on a
+/// shared border must be seen on it from both sides).
+#[inline]
+fn orient(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>) -> Orientation {
+    let det_left = (a.x - c.x) * (b.y - c.y);
+    let det_right = (a.y - c.y) * (b.x - c.x);
+    let det = det_left - det_right;
+    let bound = CCW_ERR_BOUND_A * (det_left.abs() + det_right.abs());
+    if det > bound {
+        Orientation::CounterClockwise
+    } else if det < -bound {
+        Orientation::Clockwise
+    } else {
+        RobustKernel::orient2d(a, b, c)
+    }
+}
+
+/// A polygon prepared for fast, exact point location.
+///
+/// # Algorithm
+/// Every ring's edges (exterior and holes of every part) are put into horizontal strips
+/// of equal height, an edge into every strip its y-range touches. A point looks only at
+/// the few edges of its strip and counts, by the even-odd rule, the edges its rightward
+/// ray crosses (half-open in y, so a vertex is counted once); an edge the point lies on
+/// decides "boundary" at once. Orientation tests are exact (see `orient`), so the answer
+/// equals geo's `coordinate_position` for valid (OGC) polygons.
+///
+/// About as many strips as edges keeps 2–4 edges per strip on village boundaries:
+/// building is O(E), a query O(1) on average.
+///
+/// # Examples
+/// ```
+/// use geo::{MultiPolygon, Rect, coord};
+/// use paicha::spatial::{LonLat, PreparedPolygon, Location};
+///
+/// let square = Rect::new(coord! { x: 0.0, y: 0.0 }, coord! { x: 1.0, y: 1.0 }).to_polygon();
+/// let prepared = PreparedPolygon::new(&MultiPolygon::new(vec![square]));
+/// assert_eq!(prepared.locate(LonLat::new(0.5, 0.5)), Location::Inside);
+/// assert_eq!(prepared.locate(LonLat::new(1.0, 0.5)), Location::Boundary);
+/// assert!(!prepared.contains(LonLat::new(1.5, 0.5)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct PreparedPolygon {
+    /// Bounding box; `+inf`/`-inf` when there are no edges, so that nothing is inside.
+    min: Coord<f64>,
+    max: Coord<f64>,
+    inv_strip_height: f64,
+    strip_start: Vec<u32>,
+    strip_edges: Vec<Edge>,
+    edges: Vec<Edge>,
+}
+
+impl PreparedPolygon {
+    /// Most strips a polygon gets, to bound memory on pathological inputs.
+    const MAX_STRIPS: usize = 1 << 16;
+
+    /// Prepares a multipolygon. A geometry with a NaN or infinite coordinate is
+    /// prepared as empty: it contains nothing and has no boundary.
+    ///
+    /// # Units
+    /// Degrees (or any planar units: the test is planar).
+    #[must_use]
+    pub fn new(geometry: &MultiPolygon<f64>) -> Self {
+        let mut edges = Vec::new();
+        for polygon in geometry {
+            for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+                push_ring(&mut edges, &ring.0);
+            }
+        }
+        let finite = edges.iter().all(|e| {
+            e.lo.x.is_finite() && e.lo.y.is_finite() && e.hi.x.is_finite() && e.hi.y.is_finite()
+        });
+        if edges.is_empty() || !finite {
+            return Self::empty();
+        }
+        let mut min = Coord {
+            x: f64::INFINITY,
+            y: f64::INFINITY,
+        };
+        let mut max = Coord {
+            x: f64::NEG_INFINITY,
+            y: f64::NEG_INFINITY,
+        };
+        for e in &edges {
+            min.x = min.x.min(e.lo.x).min(e.hi.x);
+            max.x = max.x.max(e.lo.x).max(e.hi.x);
+            min.y = min.y.min(e.lo.y);
+            max.y = max.y.max(e.hi.y);
+        }
+        let strips = edges.len().clamp(1, Self::MAX_STRIPS);
+        let height = max.y - min.y;
+        let inv_strip_height = if height > 0.0 {
+            strips as f64 / height
+        } else {
+            0.0
+        };
+        let mut prepared = Self {
+            min,
+            max,
+            inv_strip_height,
+            strip_start: vec![0; strips + 1],
+            strip_edges: Vec::new(),
+            edges,
+        };
+        // Counting sort into strips: count, prefix-sum, fill.
+        for e in &prepared.edges {
+            for s in prepared.strip_of(e.lo.y)..=prepared.strip_of(e.hi.y) {
+                prepared.strip_start[s + 1] += 1;
+            }
+        }
+        for s in 0..strips {
+            prepared.strip_start[s + 1] += prepared.strip_start[s];
+        }
+        let total = prepared.strip_start[strips] as usize;
+        let mut fill: Vec<u32> = prepared.strip_start[..strips].to_vec();
+        let mut strip_edges = vec![Edge::new(Coord::zero(), Coord::zero()); total];
+        for e in &prepared.edges {
+            for s in prepared.strip_of(e.lo.y)..=prepared.strip_of(e.hi.y) {
+                strip_edges[fill[s] as usize] = *e;
+                fill[s] += 1;
+            }
+        }
+        prepared.strip_edges = strip_edges;
+        prepared
+    }
+
+    fn empty() -> Self {
+        Self {
+            min: Coord {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            },
+            max: Coord {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            },
+            inv_strip_height: 0.0,
+            strip_start: vec![0, 0],
+            strip_edges: Vec::new(),
+            edges: Vec::new(),
+        }
+    }
+
+    /// Whether the polygon has no boundary at all (empty or non-finite input).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.edges.is_empty()
+    }
+
+    /// Number of boundary edges.
+    #[must_use]
+    pub fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// The strip of a y inside the bounding box. The same monotone float expression is
+    /// used to file edges and to look points up, so a point's strip always holds every
+    /// edge whose y-range contains it.
+    #[inline]
+    fn strip_of(&self, y: f64) -> usize {
+        // `as usize` saturates: negative and NaN become 0.
+        (((y - self.min.y) * self.inv_strip_height) as usize).min(self.strip_start.len() - 2)
+    }
+
+    #[inline]
+    fn bbox_contains(&self, p: Coord<f64>) -> bool {
+        p.x >= self.min.x && p.x <= self.max.x && p.y >= self.min.y && p.y <= self.max.y
+    }
+
+    /// Where a point lies: inside, on the boundary or outside.
+    ///
+    /// # Units
+    /// Degrees, as the geometry.
+    #[must_use]
+    pub fn locate(&self, p: LonLat) -> Location {
+        self.locate_coord(Coord { x: p.lon, y: p.lat })
+    }
+
+    /// Whether the point is inside or on the boundary (the closed polygon, as geo's
+    /// `Intersects`).
+    ///
+    /// # Units
+    /// Degrees, as the geometry.
+    #[must_use]
+    pub fn contains(&self, p: LonLat) -> bool {
+        self.locate(p) != Location::Outside
+    }
+
+    #[inline]
+    #[expect(clippy::float_cmp, reason = "a horizontal edge is exactly horizontal")]
+    fn locate_coord(&self, p: Coord<f64>) -> Location {
+        // Also rejects NaN, and everything when the polygon is empty.
+        if !self.bbox_contains(p) {
+            return Location::Outside;
+        }
+        let s = self.strip_of(p.y);
+        let (from, to) = (
+            self.strip_start[s] as usize,
+            self.strip_start[s + 1] as usize,
+        );
+        let mut inside = false;
+        for e in &self.strip_edges[from..to] {
+            if p.y < e.lo.y || p.y > e.hi.y {
+                continue;
+            }
+            let (x_min, x_max) = if e.lo.x <= e.hi.x {
+                (e.lo.x, e.hi.x)
+            } else {
+                (e.hi.x, e.lo.x)
+            };
+            if p.x > x_max {
+                continue;
+            }
+            if e.lo.y == e.hi.y {
+                // A horizontal edge never counts as a crossing, but can hold the point.
+                if p.x >= x_min {
+                    return Location::Boundary;
+                }
+                continue;
+            }
+            // The ray crosses edges whose y-range is [lo, hi): a vertex on the ray is
+            // then counted once where the ring passes through, and 0 or 2 times where it
+            // only touches.
+            let crosses = p.y < e.hi.y;
+            if p.x < x_min {
+                inside ^= crosses;
+                continue;
+            }
+            match orient(e.lo, e.hi, p) {
+                Orientation::Collinear => return Location::Boundary,
+                Orientation::CounterClockwise => inside ^= crosses,
+                Orientation::Clockwise => {}
+            }
+        }
+        if inside {
+            Location::Inside
+        } else {
+            Location::Outside
+        }
+    }
+
+    /// The point of the boundary nearest to `p` in the local plane where a degree of
+    /// longitude is `kx` degrees of latitude, with its squared plane distance.
+    fn nearest_boundary_point(&self, p: Coord<f64>, kx: f64) -> Option<(Coord<f64>, f64)> {
+        let mut best: Option<(Coord<f64>, f64)> = None;
+        for e in &self.edges {
+            let (q, d2) = closest_on_segment(p, e.lo, e.hi, kx);
+            if best.is_none_or(|(_, b)| d2 < b) {
+                best = Some((q, d2));
+            }
+        }
+        best
+    }
+}
+
+/// Appends a ring's edges, closing it if the last point is not the first.
+fn push_ring(edges: &mut Vec<Edge>, points: &[Coord<f64>]) {
+    match points {
+        [] => {}
+        // A one-point ring is a degenerate edge: the point itself is its boundary.
+        [p] => edges.push(Edge::new(*p, *p)),
+        [first, .., last] => {
+            edges.extend(points.windows(2).map(|w| Edge::new(w[0], w[1])));
+            if first != last {
+                edges.push(Edge::new(*last, *first));
+            }
+        }
+    }
+}
+
+/// The point of segment `a`–`b` nearest to `p`, and its squared distance, in the plane
+/// where x is scaled by `kx`.
+#[inline]
+#[expect(
+    clippy::many_single_char_names,
+    reason = "p, a, b, t, q as in the textbook formula"
+)]
+fn closest_on_segment(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>, kx: f64) -> (Coord<f64>, f64) {
+    let (ax, bx, px) = (a.x * kx, b.x * kx, p.x * kx);
+    let (dx, dy) = (bx - ax, b.y - a.y);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((px - ax) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (qx, qy) = (ax + t * dx, a.y + t * dy);
+    let d2 = (px - qx) * (px - qx) + (p.y - qy) * (p.y - qy);
+    // The ends exactly, so that callers can recognise a vertex.
+    let q = if t <= 0.0 {
+        a
+    } else if t >= 1.0 {
+        b
+    } else {
+        Coord {
+            x: a.x + t * (b.x - a.x),
+            y: qy,
+        }
+    };
+    (q, d2)
+}
+
+/// Great-circle distance between two positions.
+///
+/// # Units
+/// Degrees in, metres out (haversine on the GRS80 mean-radius sphere).
+fn haversine_m(a: Coord<f64>, b: Coord<f64>) -> f64 {
+    Haversine.distance(Point::from(a), Point::from(b))
+}
+
+/// Tag of a grid cell that a border crosses; the low bits index its candidate list.
+const BOUNDARY_CELL: u32 = 1 << 31;
+
+/// What a grid cell says about a point in it.
+enum CellAnswer<'a> {
+    /// No area holds the point.
+    Nothing,
+    /// This area holds the point (the cell is wholly inside it).
+    Area(u32),
+    /// A border crosses the cell: test these areas, in ascending order.
+    Candidates(&'a [u32]),
+}
+
+/// A uniform grid over the areas' bounding box; each cell either knows its answer or
+/// lists the areas to test.
+#[derive(Debug, Clone)]
+struct CellGrid {
+    min: Coord<f64>,
+    max: Coord<f64>,
+    inv_cell: Coord<f64>,
+    nx: usize,
+    ny: usize,
+    /// 0: no area; `i + 1`: wholly inside area `i`; `BOUNDARY_CELL | k`: test list `k`.
+    cells: Vec<u32>,
+    list_start: Vec<u32>,
+    lists: Vec<u32>,
+}
+
+impl CellGrid {
+    /// Grid cells per boundary edge: enough that cells are small next to villages, so
+    /// that few points land in a border cell, yet at most a million cells (4 MB).
+    const CELLS_PER_EDGE: usize = 32;
+    const MAX_CELLS: usize = 1 << 20;
+    const MAX_SIDE: usize = 4096;
+
+    fn empty() -> Self {
+        Self {
+            min: Coord {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            },
+            max: Coord {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            },
+            inv_cell: Coord::zero(),
+            nx: 0,
+            ny: 0,
+            cells: Vec::new(),
+            list_start: vec![0],
+            lists: Vec::new(),
+        }
+    }
+
+    /// # Algorithm
+    /// 1. Size the grid to about [`Self::CELLS_PER_EDGE`] cells per edge, square in
+    ///    metres.
+    /// 2. Mark every cell that an edge touches, each cell grown by a millionth of its
+    ///    size so that rounding can never hide an edge from a cell.
+    /// 3. Row by row (in parallel): a marked cell lists the areas whose bounding box
+    ///    meets it; an unmarked cell has no border in it, so one test at its centre
+    ///    answers for all of it, and the next unmarked cell of the same run shares that
+    ///    answer (their union holds no border either).
+    fn build(prepared: &[PreparedPolygon]) -> Self {
+        let mut min = Coord {
+            x: f64::INFINITY,
+            y: f64::INFINITY,
+        };
+        let mut max = Coord {
+            x: f64::NEG_INFINITY,
+            y: f64::NEG_INFINITY,
+        };
+        let mut total_edges = 0;
+        for p in prepared.iter().filter(|p| !p.is_empty()) {
+            min.x = min.x.min(p.min.x);
+            min.y = min.y.min(p.min.y);
+            max.x = max.x.max(p.max.x);
+            max.y = max.y.max(p.max.y);
+            total_edges += p.edges.len();
+        }
+        if total_edges == 0 {
+            return Self::empty();
+        }
+        let kx = f64::midpoint(min.y, max.y).to_radians().cos().max(0.01);
+        let target = (total_edges * Self::CELLS_PER_EDGE).clamp(64, Self::MAX_CELLS) as f64;
+        let (width, height) = ((max.x - min.x) * kx, max.y - min.y);
+        let side = (width * height / target).sqrt();
+        let count = |extent: f64| -> usize {
+            if side > 0.0 {
+                ((extent / side).ceil() as usize).clamp(1, Self::MAX_SIDE)
+            } else if extent > 0.0 {
+                // A degenerate (flat) extent of areas: cut the long side only.
+                Self::MAX_SIDE.min(target as usize)
+            } else {
+                1
+            }
+        };
+        let (nx, ny) = (count(width), count(height));
+        let cell = Coord {
+            x: (max.x - min.x) / nx as f64,
+            y: (max.y - min.y) / ny as f64,
+        };
+        let inv = |c: f64| if c > 0.0 { 1.0 / c } else { 0.0 };
+        let mut grid = Self {
+            min,
+            max,
+            inv_cell: Coord {
+                x: inv(cell.x),
+                y: inv(cell.y),
+            },
+            nx,
+            ny,
+            cells: Vec::new(),
+            list_start: vec![0],
+            lists: Vec::new(),
+        };
+        let slack = Coord {
+            x: cell.x * 1e-6 + 1e-12,
+            y: cell.y * 1e-6 + 1e-12,
+        };
+        let mut marked = vec![false; nx * ny];
+        for p in prepared {
+            for e in &p.edges {
+                grid.mark_edge(e, cell, slack, &mut marked);
+            }
+        }
+        let rows: Vec<(Vec<u32>, Vec<u32>, Vec<u32>)> = (0..ny)
+            .into_par_iter()
+            .map(|r| grid.build_row(r, cell, slack, &marked, prepared))
+            .collect();
+        let mut cells = Vec::with_capacity(nx * ny);
+        for (values, lens, lists) in rows {
+            let offset = grid.list_start.len() as u32 - 1;
+            cells.extend(values.into_iter().map(|v| {
+                if v & BOUNDARY_CELL != 0 {
+                    v + offset
+                } else {
+                    v
+                }
+            }));
+            for len in lens {
+                let last = grid.list_start.last().copied().unwrap_or(0);
+                grid.list_start.push(last + len);
+            }
+            grid.lists.extend(lists);
+        }
+        grid.cells = cells;
+        grid
+    }
+
+    #[inline]
+    fn col(&self, x: f64) -> usize {
+        (((x - self.min.x) * self.inv_cell.x).max(0.0) as usize).min(self.nx - 1)
+    }
+
+    #[inline]
+    fn row(&self, y: f64) -> usize {
+        (((y - self.min.y) * self.inv_cell.y).max(0.0) as usize).min(self.ny - 1)
+    }
+
+    /// Marks the cells an edge passes through, column by column.
+    #[expect(
+        clippy::float_cmp,
+        reason = "only an exactly vertical edge has no slope"
+    )]
+    fn mark_edge(&self, e: &Edge, cell: Coord<f64>, slack: Coord<f64>, marked: &mut [bool]) {
+        let (x_lo, x_hi) = if e.lo.x <= e.hi.x {
+            (e.lo.x, e.hi.x)
+        } else {
+            (e.hi.x, e.lo.x)
+        };
+        for c in self.col(x_lo - 2.0 * slack.x)..=self.col(x_hi + 2.0 * slack.x) {
+            let col_lo = self.min.x + c as f64 * cell.x - 2.0 * slack.x;
+            let col_hi = self.min.x + (c + 1) as f64 * cell.x + 2.0 * slack.x;
+            let (xa, xb) = (x_lo.max(col_lo), x_hi.min(col_hi));
+            if xa > xb {
+                continue;
+            }
+            // The edge's y-range within this column.
+            let (ya, yb) = if e.hi.x == e.lo.x {
+                (e.lo.y, e.hi.y)
+            } else {
+                let slope = (e.hi.y - e.lo.y) / (e.hi.x - e.lo.x);
+                (
+                    e.lo.y + (xa - e.lo.x) * slope,
+                    e.lo.y + (xb - e.lo.x) * slope,
+                )
+            };
+            let (y_lo, y_hi) = (ya.min(yb).max(e.lo.y), ya.max(yb).min(e.hi.y));
+            for r in self.row(y_lo - 2.0 * slack.y)..=self.row(y_hi + 2.0 * slack.y) {
+                marked[r * self.nx + c] = true;
+            }
+        }
+    }
+
+    /// One row's cell values, candidate-list lengths and candidate lists.
+    fn build_row(
+        &self,
+        r: usize,
+        cell: Coord<f64>,
+        slack: Coord<f64>,
+        marked: &[bool],
+        prepared: &[PreparedPolygon],
+    ) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+        let y_lo = self.min.y + r as f64 * cell.y - slack.y;
+        let y_hi = self.min.y + (r + 1) as f64 * cell.y + slack.y;
+        let row_areas: Vec<u32> = (0..prepared.len())
+            .filter(|&a| prepared[a].max.y >= y_lo && prepared[a].min.y <= y_hi)
+            .map(|a| a as u32)
+            .collect();
+        let mut values = Vec::with_capacity(self.nx);
+        let mut lens = Vec::new();
+        let mut lists = Vec::new();
+        let mut run: Option<u32> = None;
+        for c in 0..self.nx {
+            if marked[r * self.nx + c] {
+                let x_lo = self.min.x + c as f64 * cell.x - slack.x;
+                let x_hi = self.min.x + (c + 1) as f64 * cell.x + slack.x;
+                let before = lists.len();
+                lists.extend(row_areas.iter().filter(|&&a| {
+                    prepared[a as usize].max.x >= x_lo && prepared[a as usize].min.x <= x_hi
+                }));
+                values.push(BOUNDARY_CELL | lens.len() as u32);
+                lens.push((lists.len() - before) as u32);
+                run = None;
+            } else {
+                let value = *run.get_or_insert_with(|| {
+                    let centre = Coord {
+                        x: self.min.x + (c as f64 + 0.5) * cell.x,
+                        y: self.min.y + (r as f64 + 0.5) * cell.y,
+                    };
+                    row_areas
+                        .iter()
+                        .find(|&&a| prepared[a as usize].locate_coord(centre) != Location::Outside)
+                        .map_or(0, |&a| a + 1)
+                });
+                values.push(value);
+            }
+        }
+        (values, lens, lists)
+    }
+
+    #[inline]
+    fn lookup(&self, p: Coord<f64>) -> CellAnswer<'_> {
+        // Also rejects NaN, and everything when the grid is empty.
+        if !(p.x >= self.min.x && p.x <= self.max.x && p.y >= self.min.y && p.y <= self.max.y) {
+            return CellAnswer::Nothing;
+        }
+        let v = self.cells[self.row(p.y) * self.nx + self.col(p.x)];
+        if v & BOUNDARY_CELL != 0 {
+            let k = (v & !BOUNDARY_CELL) as usize;
+            CellAnswer::Candidates(
+                &self.lists[self.list_start[k] as usize..self.list_start[k + 1] as usize],
+            )
+        } else if v == 0 {
+            CellAnswer::Nothing
+        } else {
+            CellAnswer::Area(v - 1)
+        }
+    }
+}
+
+/// R-tree node sizes for the segment tree: a little wider than rstar's default (3–6),
+/// which measured about 5 % faster for nearest-segment queries on county outlines.
+#[derive(Debug, Clone, Copy)]
+struct SegmentTreeParams;
+
+impl rstar::RTreeParams for SegmentTreeParams {
+    const MIN_SIZE: usize = 5;
+    const MAX_SIZE: usize = 12;
+    const REINSERTION_COUNT: usize = 2;
+    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
+}
+
+/// A boundary segment that has an area on one side only.
+#[derive(Debug, Clone, Copy)]
+struct OuterSegment {
+    a: Coord<f64>,
+    b: Coord<f64>,
+    area: u32,
+}
+
+/// The outer segments of all areas in an R-tree, for nearest-village searches.
+///
+/// # Algorithm
+/// Every ring is walked with the area on its left (exterior rings counter-clockwise,
+/// holes clockwise, whatever the input's winding). A segment that also appears reversed
+/// (the same two vertices, bit for bit) has an area on both sides: it is a shared
+/// border, and the nearest boundary point of a point outside every area is never on it
+/// (the straight path to such a point would enter an area first). Dropping those leaves
+/// the outline of the union: about a sixth of the segments for a tiled county, which
+/// makes the search several times faster.
+#[derive(Debug)]
+struct OuterBoundary {
+    segments: Vec<OuterSegment>,
+    tree: RTree<GeomWithData<Line<[f64; 2]>, u32>, SegmentTreeParams>,
+    /// Vertices where outer segments of two or more areas meet, with the smallest of
+    /// those areas: the tie-break when such a vertex is the nearest point.
+    junctions: HashMap<(u64, u64), u32>,
+    /// Per-cell candidate segments around the areas, so that most searches scan a
+    /// short list instead of walking the tree.
+    candidates: CandidateGrid,
+}
+
+/// A segment in the plane, ready for distance tests.
+#[derive(Debug, Clone, Copy)]
+struct PlaneSegment {
+    a: [f64; 2],
+    d: [f64; 2],
+    /// 1 / |d|², or 0 for a zero-length segment.
+    inv_len2: f64,
+    segment: u32,
+    area: u32,
+}
+
+impl PlaneSegment {
+    fn new(s: &OuterSegment, segment: u32, kx: f64) -> Self {
+        let a = [s.a.x * kx, s.a.y];
+        let d = [s.b.x * kx - a[0], s.b.y - a[1]];
+        let len2 = d[0] * d[0] + d[1] * d[1];
+        Self {
+            a,
+            d,
+            inv_len2: if len2 > 0.0 { 1.0 / len2 } else { 0.0 },
+            segment,
+            area: s.area,
+        }
+    }
+
+    /// Squared plane distance to a plane point.
+    #[inline]
+    fn distance_2(&self, q: [f64; 2]) -> f64 {
+        let (wx, wy) = (q[0] - self.a[0], q[1] - self.a[1]);
+        let t = ((wx * self.d[0] + wy * self.d[1]) * self.inv_len2).clamp(0.0, 1.0);
+        let (ex, ey) = (wx - t * self.d[0], wy - t * self.d[1]);
+        ex * ex + ey * ey
+    }
+}
+
+/// A coarse grid around the areas whose cells list every segment that can be nearest
+/// to some point of the cell.
+///
+/// # Algorithm
+/// For a cell with centre o and half-diagonal h, let d be the distance from o to its
+/// nearest segment. Any point p of the cell has a segment within d + h, and a segment
+/// within d + h of p is within d + 2h of o; so the segments within d + 2h of o (one
+/// range query) hold the nearest one of every point in the cell. Cells wholly inside
+/// the areas (d > h and o inside) get no list: no outside point falls in them. Points
+/// beyond the grid, which covers the areas' box grown by a quarter on each side, use
+/// the tree.
+#[derive(Debug, Default)]
+struct CandidateGrid {
+    /// Lower-left corner, in the plane (x = longitude × kx).
+    min: [f64; 2],
+    inv_cell: f64,
+    nx: usize,
+    ny: usize,
+    /// `start[c]..start[c + 1]` in `items`.
+    start: Vec<u32>,
+    /// The lists, each segment copied in plane form so that a scan reads memory in
+    /// order and divides nothing.
+    items: Vec<PlaneSegment>,
+    /// Cells wholly inside the areas, which have no list.
+    interior: Vec<bool>,
+}
+
+impl CandidateGrid {
+    /// About two cells per outer segment keeps lists near 50–100 segments on a county
+    /// outline while the build stays a few milliseconds per core.
+    const CELLS_PER_SEGMENT: usize = 2;
+    const MAX_CELLS: usize = 1 << 15;
+
+    fn build(
+        tree: &RTree<GeomWithData<Line<[f64; 2]>, u32>, SegmentTreeParams>,
+        segments: &[OuterSegment],
+        kx: f64,
+        inside: &(dyn Fn(Coord<f64>) -> bool + Sync),
+    ) -> Self {
+        let mut min = [f64::INFINITY; 2];
+        let mut max = [f64::NEG_INFINITY; 2];
+        for s in segments {
+            for c in [s.a, s.b] {
+                min = [min[0].min(c.x * kx), min[1].min(c.y)];
+                max = [max[0].max(c.x * kx), max[1].max(c.y)];
+            }
+        }
+        let (width, height) = (max[0] - min[0], max[1] - min[1]);
+        if segments.is_empty() || !(width > 0.0 && height > 0.0) {
+            return Self::default();
+        }
+        let margin = [width / 4.0, height / 4.0];
+        let min = [min[0] - margin[0], min[1] - margin[1]];
+        let (width, height) = (width * 1.5, height * 1.5);
+        let target = (segments.len() * Self::CELLS_PER_SEGMENT).clamp(16, Self::MAX_CELLS) as f64;
+        let side = (width * height / target).sqrt();
+        let nx = ((width / side).ceil() as usize).max(1);
+        let ny = ((height / side).ceil() as usize).max(1);
+        let half_diagonal = side * std::f64::consts::SQRT_2 / 2.0;
+        let lists: Vec<Option<Vec<u32>>> = (0..nx * ny)
+            .into_par_iter()
+            .map(|cell| {
+                let o = [
+                    min[0] + ((cell % nx) as f64 + 0.5) * side,
+                    min[1] + ((cell / nx) as f64 + 0.5) * side,
+                ];
+                let nearest = tree.nearest_neighbor(&o)?;
+                let s = segments.get(nearest.data as usize)?;
+                let centre = Coord {
+                    x: o[0] / kx,
+                    y: o[1],
+                };
+                let (_, d2) = closest_on_segment(centre, s.a, s.b, kx);
+                let d = d2.sqrt();
+                if d > half_diagonal && inside(centre) {
+                    return None;
+                }
+                // Grown a little against rounding in the distances.
+                let r = (d + 2.0 * half_diagonal) * (1.0 + 1e-9) + 1e-12;
+                let mut list: Vec<u32> = tree
+                    .locate_within_distance(o, r * r)
+                    .map(|e| e.data)
+                    .collect();
+                list.sort_unstable();
+                Some(list)
+            })
+            .collect();
+        let mut start = Vec::with_capacity(nx * ny + 1);
+        let mut items = Vec::new();
+        for list in &lists {
+            start.push(items.len() as u32);
+            for &k in list.as_deref().unwrap_or_default() {
+                if let Some(s) = segments.get(k as usize) {
+                    items.push(PlaneSegment::new(s, k, kx));
+                }
+            }
+        }
+        start.push(items.len() as u32);
+        let interior: Vec<bool> = lists.iter().map(Option::is_none).collect();
+        Self {
+            min,
+            inv_cell: 1.0 / side,
+            nx,
+            ny,
+            start,
+            items,
+            interior,
+        }
+    }
+
+    /// The candidate list of the cell holding a plane point, if it has one.
+    #[inline]
+    fn list(&self, q: [f64; 2]) -> Option<&[PlaneSegment]> {
+        let fx = (q[0] - self.min[0]) * self.inv_cell;
+        let fy = (q[1] - self.min[1]) * self.inv_cell;
+        // Also rejects NaN, and everything when the grid is empty.
+        if !(fx >= 0.0 && fy >= 0.0 && fx < self.nx as f64 && fy < self.ny as f64) {
+            return None;
+        }
+        let cell = (fy as usize) * self.nx + fx as usize;
+        if *self.interior.get(cell)? {
+            return None;
+        }
+        self.items
+            .get(*self.start.get(cell)? as usize..*self.start.get(cell + 1)? as usize)
+    }
+}
+
+/// The bits of a coordinate, for exact matching (-0.0 is folded into 0.0).
+fn coord_bits(c: Coord<f64>) -> (u64, u64) {
+    ((c.x + 0.0).to_bits(), (c.y + 0.0).to_bits())
+}
+
+impl OuterBoundary {
+    fn build(
+        areas: &[IndexedArea],
+        prepared: &[PreparedPolygon],
+        kx: f64,
+        inside: &(dyn Fn(Coord<f64>) -> bool + Sync),
+    ) -> Self {
+        let mut directed: Vec<OuterSegment> = Vec::new();
+        for (i, area) in areas.iter().enumerate() {
+            if prepared[i].is_empty() {
+                continue;
+            }
+            for polygon in &area.geometry {
+                let rings = std::iter::once((polygon.exterior(), true))
+                    .chain(polygon.interiors().iter().map(|r| (r, false)));
+                for (ring, exterior) in rings {
+                    let points = &ring.0;
+                    // Shoelace: positive for counter-clockwise.
+                    let twice_area: f64 = points
+                        .windows(2)
+                        .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
+                        .sum();
+                    let reverse = (twice_area < 0.0) == exterior;
+                    let closing = match points.as_slice() {
+                        [first, .., last] if first != last => Some((*last, *first)),
+                        _ => None,
+                    };
+                    for (a, b) in points.windows(2).map(|w| (w[0], w[1])).chain(closing) {
+                        if a != b {
+                            let (a, b) = if reverse { (b, a) } else { (a, b) };
+                            directed.push(OuterSegment {
+                                a,
+                                b,
+                                area: i as u32,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        // Group the segments by their undirected vertex pair; drop groups seen both ways.
+        let undirected = |s: &OuterSegment| {
+            let (a, b) = (coord_bits(s.a), coord_bits(s.b));
+            if a <= b { (a, b, false) } else { (b, a, true) }
+        };
+        directed.sort_unstable_by_key(undirected);
+        let mut segments = Vec::with_capacity(directed.len() / 4);
+        for group in directed.chunk_by(|x, y| {
+            let (u, v) = (undirected(x), undirected(y));
+            (u.0, u.1) == (v.0, v.1)
+        }) {
+            let forward = group.iter().any(|s| !undirected(s).2);
+            let backward = group.iter().any(|s| undirected(s).2);
+            if !(forward && backward) {
+                segments.extend_from_slice(group);
+            }
+        }
+        let mut ends: Vec<((u64, u64), u32)> = segments
+            .iter()
+            .flat_map(|s| [(coord_bits(s.a), s.area), (coord_bits(s.b), s.area)])
+            .collect();
+        ends.sort_unstable();
+        ends.dedup();
+        let junctions = ends
+            .chunk_by(|x, y| x.0 == y.0)
+            .filter(|g| g.len() > 1)
+            .map(|g| (g[0].0, g[0].1))
+            .collect();
+        let entries = segments
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                GeomWithData::new(
+                    Line::new([s.a.x * kx, s.a.y], [s.b.x * kx, s.b.y]),
+                    k as u32,
+                )
+            })
+            .collect();
+        let tree = RTree::bulk_load_with_params(entries);
+        let candidates = CandidateGrid::build(&tree, &segments, kx, inside);
+        Self {
+            segments,
+            tree,
+            junctions,
+            candidates,
+        }
+    }
+
+    /// The area nearest to `p` and the haversine metres to it.
+    #[expect(clippy::float_cmp, reason = "only exact ties go to the smaller area")]
+    fn nearest(&self, p: Coord<f64>, kx: f64) -> Option<(u32, f64)> {
+        let plane = [p.x * kx, p.y];
+        let s = if let Some(list) = self.candidates.list(plane) {
+            // Exact ties between segments go to the smaller area.
+            let mut best: Option<(&PlaneSegment, f64)> = None;
+            for c in list {
+                let d2 = c.distance_2(plane);
+                if best.is_none_or(|(b, bd2)| d2 < bd2 || (d2 == bd2 && c.area < b.area)) {
+                    best = Some((c, d2));
+                }
+            }
+            self.segments.get(best?.0.segment as usize)?
+        } else {
+            let found = self.tree.nearest_neighbor(&plane)?;
+            self.segments.get(found.data as usize)?
+        };
+        let (q, _) = closest_on_segment(p, s.a, s.b, kx);
+        // A tie is only possible at a vertex: then the smallest area meeting there wins.
+        let area = if q == s.a || q == s.b {
+            self.junctions
+                .get(&coord_bits(q))
+                .map_or(s.area, |&j| j.min(s.area))
+        } else {
+            s.area
+        };
+        Some((area, haversine_m(p, q)))
+    }
+}
+
+/// The smallest area holding `c`, through the grid.
+#[inline]
+fn locate_in(grid: &CellGrid, prepared: &[PreparedPolygon], c: Coord<f64>) -> Option<u32> {
+    match grid.lookup(c) {
+        CellAnswer::Nothing => None,
+        CellAnswer::Area(a) => Some(a),
+        // Lists are ascending, so the first hit is the smallest code.
+        CellAnswer::Candidates(list) => list
+            .iter()
+            .copied()
+            .find(|&a| prepared[a as usize].locate_coord(c) != Location::Outside),
+    }
+}
+
+/// The index of village boundaries: which village holds a point, and which is nearest
+/// to a point outside them all.
+///
+/// Areas are kept sorted by code; the `u32` indices that [`AreaIndex::locate`] and
+/// [`AreaIndex::assign`] return point into [`AreaIndex::areas`]. Areas with an empty or
+/// non-finite boundary are kept (so that codes and indices stay stable) but hold no
+/// point and are never nearest.
+///
+/// # Algorithm
+/// Point location: a uniform grid (`CellGrid`) answers at once in cells without a
+/// border, and tests the few candidate areas of a border cell exactly with their
+/// [`PreparedPolygon`]s. Nearest village: an R-tree of the outer boundary segments
+/// (`OuterBoundary`), short-cut by per-cell candidate lists (`CandidateGrid`).
+///
+/// # Examples
+/// ```
+/// use geo::{MultiPolygon, Rect, coord};
+/// use paicha::spatial::{AreaIndex, Assignment, IndexedArea, LonLat};
+///
+/// let square = |code: &str, x0: f64| IndexedArea {
+///     code: code.into(),
+///     township_code: code[..9].into(),
+///     geometry: MultiPolygon::new(vec![
+///         Rect::new(coord! { x: x0, y: 41.0 }, coord! { x: x0 + 0.1, y: 41.1 }).to_polygon(),
+///     ]),
+/// };
+/// let index = AreaIndex::new(vec![square("210422100202", 125.1), square("210422100201", 125.0)]);
+/// assert_eq!(index.village_at(LonLat::new(125.05, 41.05)).unwrap().code, "210422100201");
+/// // On the shared border: the smaller code wins.
+/// assert_eq!(index.village_at(LonLat::new(125.1, 41.05)).unwrap().code, "210422100201");
+/// let placed = index.assign(&[Some(LonLat::new(125.3, 41.05)), None]);
+/// assert!(matches!(placed[0], Assignment::Outside { nearest: 1, .. }));
+/// assert_eq!(placed[1], Assignment::NoPoint);
+/// ```
+#[derive(Debug)]
+pub struct AreaIndex {
+    areas: Vec<IndexedArea>,
+    prepared: Vec<PreparedPolygon>,
+    grid: CellGrid,
+    outer: OuterBoundary,
+    /// cos(latitude) at the centre of the areas: the local plane's x scale.
+    kx: f64,
+}
+
+impl AreaIndex {
+    /// Points per rayon task in [`AreaIndex::assign`]: large enough that scheduling costs
+    /// nothing next to the work, small enough to balance two to a few dozen cores.
+    const ASSIGN_CHUNK: usize = 4096;
+
+    /// Builds the index. Areas are sorted by code, which fixes the border rule of
+    /// [`AreaIndex::village_at`].
+    ///
+    /// # Algorithm
+    /// 1. Sort the areas by code and prepare each polygon (in parallel).
+    /// 2. Build the location grid (see `CellGrid`).
+    /// 3. Keep the outer boundary segments in an R-tree (see `OuterBoundary`) and list
+    ///    the candidate segments of a coarse grid around it (see `CandidateGrid`).
+    ///
+    /// O(E log E) for E boundary edges, the grids in parallel; about 15 ms on 2 cores
+    /// for a county of 200 villages of 160 vertices.
+    #[must_use]
+    pub fn new(mut areas: Vec<IndexedArea>) -> Self {
+        areas.sort_by(|a, b| a.code.cmp(&b.code));
+        let prepared: Vec<PreparedPolygon> = areas
+            .par_iter()
+            .map(|a| PreparedPolygon::new(&a.geometry))
+            .collect();
+        let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
+        for p in prepared.iter().filter(|p| !p.is_empty()) {
+            lat_min = lat_min.min(p.min.y);
+            lat_max = lat_max.max(p.max.y);
+        }
+        let kx = if lat_min <= lat_max {
+            f64::midpoint(lat_min, lat_max).to_radians().cos().max(0.01)
+        } else {
+            1.0
+        };
+        let grid = CellGrid::build(&prepared);
+        let inside = |c: Coord<f64>| locate_in(&grid, &prepared, c).is_some();
+        let outer = OuterBoundary::build(&areas, &prepared, kx, &inside);
+        Self {
+            areas,
+            prepared,
+            grid,
+            outer,
+            kx,
+        }
+    }
+
+    /// Builds the index, refusing duplicate codes and non-finite coordinates instead of
+    /// tolerating them as [`AreaIndex::new`] does.
+    ///
+    /// # Errors
+    /// [`IndexError::DuplicateCode`] or [`IndexError::NonFiniteCoordinate`], naming the
+    /// first offending area in code order.
+    pub fn try_new(mut areas: Vec<IndexedArea>) -> Result<Self, IndexError> {
+        use geo::CoordsIter;
+        areas.sort_by(|a, b| a.code.cmp(&b.code));
+        if let Some(w) = areas.windows(2).find(|w| w[0].code == w[1].code) {
+            return Err(IndexError::DuplicateCode {
+                code: w[0].code.clone(),
+            });
+        }
+        if let Some(a) = areas.iter().find(|a| {
+            a.geometry
+                .coords_iter()
+                .any(|c| !c.x.is_finite() || !c.y.is_finite())
+        }) {
+            return Err(IndexError::NonFiniteCoordinate {
+                code: a.code.clone(),
+            });
+        }
+        Ok(Self::new(areas))
+    }
+
+    /// Number of areas indexed.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.areas.len()
+    }
+
+    /// Whether the index holds no area.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+    }
+
+    /// The areas, sorted by code; [`Assignment`] indices point into this slice.
+    #[must_use]
+    pub fn areas(&self) -> &[IndexedArea] {
+        &self.areas
+    }
+
+    /// The area at an index returned by this index; `None` past the end.
+    #[must_use]
+    pub fn area(&self, i: u32) -> Option<&IndexedArea> {
+        self.areas.get(i as usize)
+    }
+
+    /// The index of the area with this code, by binary search.
+    #[must_use]
+    pub fn position(&self, code: &str) -> Option<u32> {
+        self.areas
+            .binary_search_by(|a| a.code.as_str().cmp(code))
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// The index of the village containing the point, under the border rule of
+    /// [`AreaIndex::village_at`].
+    ///
+    /// # Units
+    /// Degrees (WGS-84).
+    #[must_use]
+    #[inline]
+    pub fn locate(&self, p: LonLat) -> Option<u32> {
+        locate_in(&self.grid, &self.prepared, Coord { x: p.lon, y: p.lat })
+    }
+
+    /// The village-level area containing the point.
+    ///
+    /// A point exactly on a border shared by several villages belongs to the one with
+    /// the smallest code, so every point maps to at most one village. Points on the
+    /// outer boundary belong to the village.
+    ///
+    /// # Units
+    /// Degrees (WGS-84).
+    #[must_use]
+    pub fn village_at(&self, p: LonLat) -> Option<&IndexedArea> {
+        self.locate(p).map(|i| &self.areas[i as usize])
+    }
+
+    /// The township code of the village containing the point (same border rule).
+    ///
+    /// # Units
+    /// Degrees (WGS-84).
+    #[must_use]
+    pub fn township_at(&self, p: LonLat) -> Option<&str> {
+        self.village_at(p).map(|a| a.township_code.as_str())
+    }
+
+    /// Whether area `i` contains the point, its border included. `false` for an index
+    /// past the end.
+    ///
+    /// # Units
+    /// Degrees (WGS-84).
+    #[must_use]
+    pub fn contains(&self, i: u32, p: LonLat) -> bool {
+        self.prepared.get(i as usize).is_some_and(|a| a.contains(p))
+    }
+
+    /// Distance from the point to area `i`: 0 inside or on its border, else to the
+    /// nearest point of its boundary. `None` for an index past the end, an empty area
+    /// or a non-finite point.
+    ///
+    /// # Units
+    /// Degrees (WGS-84) in, metres out; see [`AreaIndex::nearest_village`] for the
+    /// accuracy. O(edges of the area).
+    #[must_use]
+    pub fn distance_m(&self, i: u32, p: LonLat) -> Option<f64> {
+        let area = self.prepared.get(i as usize)?;
+        let c = Coord { x: p.lon, y: p.lat };
+        if !c.x.is_finite() || !c.y.is_finite() {
+            return None;
+        }
+        if area.locate_coord(c) != Location::Outside {
+            return Some(0.0);
+        }
+        let (q, _) = area.nearest_boundary_point(c, self.kx)?;
+        Some(haversine_m(c, q))
+    }
+
+    /// The village containing the point (distance 0), or else the village whose
+    /// boundary is nearest, with the distance to it. `None` for a non-finite point or
+    /// an index without areas.
+    ///
+    /// # Units
+    /// Degrees (WGS-84) in; metres out.
+    ///
+    /// # Algorithm
+    /// The nearest boundary segment is searched in an R-tree, in a local equirectangular
+    /// plane (x = longitude × cos φ₀, φ₀ the latitude at the centre of the areas).
+    /// rstar's branch-and-bound search visits tree nodes by the distance to their
+    /// bounding boxes and stops once a box is farther than the best segment found: the
+    /// same bound-and-stop as searching village bounding boxes first, but the exact
+    /// distance costs O(1) per segment instead of O(edges) per village. The tree holds
+    /// only the outer segments, those with an area on one side only: a border shared by
+    /// two villages has village on both sides, so it can never hold the boundary point
+    /// nearest to a point outside them all (see `OuterBoundary`). Around the areas (their
+    /// box grown by a quarter each way) a coarse grid of candidate lists replaces the
+    /// tree walk (see `CandidateGrid`). Ties go to the smallest code: a vertex where
+    /// several villages' outer segments meet is nearest to a whole wedge of points, so
+    /// that tie matters; farther out than the candidate grid, other exact ties are
+    /// settled by the tree's order. The metres reported are the haversine distance to
+    /// the nearest point.
+    ///
+    /// # Notes
+    /// Accuracy: haversine on a sphere is within 0.5 % of the WGS-84 ellipsoid. The
+    /// plane only chooses the segment; across a county (±0.4° of latitude around 41.6°)
+    /// it misjudges east–west distances by at most about 0.7 %, so a different village
+    /// can win only when two boundaries are within that margin of each other. Far
+    /// outside the areas (hundreds of kilometres) the choice is approximate.
+    #[must_use]
+    pub fn nearest_village(&self, p: LonLat) -> Option<(&IndexedArea, f64)> {
+        if let Some(i) = self.locate(p) {
+            return Some((&self.areas[i as usize], 0.0));
+        }
+        let (i, d) = self.nearest_outside(p)?;
+        Some((&self.areas[i as usize], d))
+    }
+
+    /// Nearest boundary for a point known to be outside every area.
+    fn nearest_outside(&self, p: LonLat) -> Option<(u32, f64)> {
+        let c = Coord { x: p.lon, y: p.lat };
+        if !c.x.is_finite() || !c.y.is_finite() {
+            return None;
+        }
+        self.outer.nearest(c, self.kx)
+    }
+
+    /// Places one point: see [`AreaIndex::assign`].
+    ///
+    /// # Units
+    /// Degrees (WGS-84); distances in metres.
+    #[must_use]
+    pub fn assign_one(&self, p: Option<LonLat>) -> Assignment {
+        let Some(p) = p.filter(|p| p.lon.is_finite() && p.lat.is_finite()) else {
+            return Assignment::NoPoint;
+        };
+        if let Some(village) = self.locate(p) {
+            return Assignment::Inside { village };
+        }
+        match self.nearest_outside(p) {
+            Some((nearest, distance_m)) => Assignment::Outside {
+                nearest,
+                distance_m,
+            },
+            None => Assignment::NoArea,
+        }
+    }
+
+    /// Places every point: the village holding it, else the nearest village and the
+    /// distance to it (see [`AreaIndex::nearest_village`]), in input order.
+    ///
+    /// # Units
+    /// Degrees (WGS-84); distances in metres.
+    ///
+    /// # Algorithm
+    /// Runs on the rayon pool in chunks of 4096 points. A point costs a grid lookup, and
+    /// a few exact edge tests when its grid cell holds a border; a point outside every
+    /// village also costs a nearest-segment search, O(log E).
+    #[must_use]
+    pub fn assign(&self, points: &[Option<LonLat>]) -> Vec<Assignment> {
+        points
+            .par_iter()
+            .with_min_len(Self::ASSIGN_CHUNK)
+            .map(|p| self.assign_one(*p))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::spatial::fixture;
+    use geo::{Intersects, LineString, Polygon, Rect, coord};
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use std::sync::OnceLock;
+
+    fn square(code: &str, x0: f64, y0: f64, side: f64) -> IndexedArea {
+        let rect = Rect::new(
+            coord! { x: x0, y: y0 },
+            coord! { x: x0 + side, y: y0 + side },
+        );
+        IndexedArea {
+            code: code.into(),
+            township_code: code[..9].into(),
+            geometry: MultiPolygon::new(vec![rect.to_polygon()]),
+        }
+    }
+
+    /// The fixture county: outline and about 194 generated villages, built once.
+    pub(crate) fn county_index() -> &'static (MultiPolygon<f64>, AreaIndex) {
+        static INDEX: OnceLock<(MultiPolygon<f64>, AreaIndex)> = OnceLock::new();
+        INDEX.get_or_init(|| {
+            let county = fixture::county_outline();
+            let areas = fixture::villages(&county, 7)
+                .into_iter()
+                .map(|(code, township_code, geometry)| IndexedArea {
+                    code,
+                    township_code,
+                    geometry,
+                })
+                .collect();
+            (county, AreaIndex::new(areas))
+        })
+    }
+
+    /// The border rule by brute force: every area, geo's `Intersects`, smallest index.
+    fn brute_village(index: &AreaIndex, p: LonLat) -> Option<u32> {
+        let point = Point::new(p.lon, p.lat);
+        (0..index.len() as u32).find(|&i| index.areas[i as usize].geometry.intersects(&point))
+    }
+
+    /// The nearest boundary by brute force over every edge of every area.
+    fn brute_nearest(index: &AreaIndex, p: LonLat) -> Vec<(u32, f64)> {
+        let c = Coord { x: p.lon, y: p.lat };
+        index
+            .prepared
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                a.nearest_boundary_point(c, index.kx)
+                    .map(|(_, d2)| (i as u32, d2.sqrt()))
+            })
+            .collect()
+    }
+
+    // Edge cases first.
+
+    #[test]
+    fn an_empty_index_finds_nothing() {
+        let index = AreaIndex::new(vec![]);
+        assert!(index.is_empty());
+        assert!(index.village_at(LonLat::new(125.0, 41.7)).is_none());
+        assert!(index.nearest_village(LonLat::new(125.0, 41.7)).is_none());
+        assert_eq!(
+            index.assign(&[Some(LonLat::new(125.0, 41.7)), None]),
+            vec![Assignment::NoArea, Assignment::NoPoint]
+        );
+        assert!(index.area(0).is_none());
+    }
+
+    #[test]
+    fn assigning_no_points_gives_no_assignments() {
+        let index = AreaIndex::new(vec![square("210422100201", 0.0, 0.0, 1.0)]);
+        assert!(index.assign(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_point_on_a_shared_border_goes_to_the_smaller_code() {
+        let index = AreaIndex::new(vec![
+            square("210422100202", 1.0, 0.0, 1.0),
+            square("210422100201", 0.0, 0.0, 1.0),
+        ]);
+        let on_border = index.village_at(LonLat::new(1.0, 0.5)).unwrap();
+        assert_eq!(on_border.code, "210422100201");
+        let inside_right = index.village_at(LonLat::new(1.5, 0.5)).unwrap();
+        assert_eq!(inside_right.code, "210422100202");
+        assert!(index.village_at(LonLat::new(2.5, 0.5)).is_none());
+        // The shared corner too.
+        assert_eq!(index.locate(LonLat::new(1.0, 1.0)), Some(0));
+    }
+
+    #[test]
+    fn a_point_on_a_shared_diagonal_border_goes_to_the_smaller_code() {
+        // Two triangles split a square along a diagonal whose points are not exactly
+        // representable: the exact predicate must still see (1/3, 1/3) on both.
+        let tri = |code: &str, pts: [(f64, f64); 3]| IndexedArea {
+            code: code.into(),
+            township_code: code[..9].into(),
+            geometry: MultiPolygon::new(vec![Polygon::new(LineString::from(pts.to_vec()), vec![])]),
+        };
+        let index = AreaIndex::new(vec![
+            tri("210422100202", [(0.0, 0.0), (3.0, 3.0), (0.0, 3.0)]),
+            tri("210422100201", [(0.0, 0.0), (3.0, 0.0), (3.0, 3.0)]),
+        ]);
+        assert_eq!(index.locate(LonLat::new(1.0, 1.0)), Some(0));
+        assert_eq!(index.locate(LonLat::new(1.0, 1.5)), Some(1));
+        assert_eq!(index.locate(LonLat::new(1.5, 1.0)), Some(0));
+    }
+
+    #[test]
+    fn a_point_on_the_outer_boundary_is_inside() {
+        let index = AreaIndex::new(vec![square("210422100201", 0.0, 0.0, 1.0)]);
+        assert_eq!(index.locate(LonLat::new(0.0, 0.5)), Some(0));
+        assert_eq!(index.locate(LonLat::new(0.5, 0.0)), Some(0));
+        assert_eq!(index.locate(LonLat::new(1.0, 1.0)), Some(0));
+        assert_eq!(index.locate(LonLat::new(1.0 + 1e-12, 1.0)), None);
+    }
+
+    #[test]
+    fn a_hole_is_outside_but_its_rim_is_inside() {
+        let outer = Rect::new(coord! { x: 0.0, y: 0.0 }, coord! { x: 4.0, y: 4.0 }).to_polygon();
+        let hole = Rect::new(coord! { x: 1.0, y: 1.0 }, coord! { x: 3.0, y: 3.0 }).to_polygon();
+        let ring = Polygon::new(outer.exterior().clone(), vec![hole.exterior().clone()]);
+        let inner = square("210422100202", 1.0, 1.0, 2.0);
+        let index = AreaIndex::new(vec![
+            IndexedArea {
+                code: "210422100201".into(),
+                township_code: "210422100".into(),
+                geometry: MultiPolygon::new(vec![ring]),
+            },
+            inner,
+        ]);
+        assert_eq!(index.locate(LonLat::new(0.5, 0.5)), Some(0));
+        assert_eq!(
+            index.locate(LonLat::new(2.0, 2.0)),
+            Some(1),
+            "the hole holds the other village"
+        );
+        assert_eq!(
+            index.locate(LonLat::new(1.0, 2.0)),
+            Some(0),
+            "the rim is shared: smaller code"
+        );
+        let alone = AreaIndex::new(vec![index.areas[0].clone()]);
+        assert_eq!(alone.locate(LonLat::new(2.0, 2.0)), None);
+        let (_, d) = alone.nearest_village(LonLat::new(2.0, 2.0)).unwrap();
+        assert!(d > 0.0);
+        assert!(
+            (d - 1.0 * METRES_PER_DEGREE).abs() < 0.01 * METRES_PER_DEGREE,
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn non_finite_points_and_areas_are_handled() {
+        let index = AreaIndex::new(vec![
+            square("210422100201", 0.0, 0.0, 1.0),
+            square("210422100202", f64::NAN, 0.0, 1.0),
+        ]);
+        assert_eq!(index.locate(LonLat::new(f64::NAN, 0.5)), None);
+        assert_eq!(
+            index.assign_one(Some(LonLat::new(0.5, f64::INFINITY))),
+            Assignment::NoPoint
+        );
+        assert_eq!(index.locate(LonLat::new(0.5, 0.5)), Some(0));
+        assert!(matches!(
+            index.assign_one(Some(LonLat::new(3.0, 0.5))),
+            Assignment::Outside { nearest: 0, .. }
+        ));
+        assert_eq!(
+            AreaIndex::try_new(vec![square("210422100202", f64::NAN, 0.0, 1.0)]).unwrap_err(),
+            IndexError::NonFiniteCoordinate {
+                code: "210422100202".into()
+            }
+        );
+    }
+
+    #[test]
+    fn duplicate_codes_are_refused_by_try_new() {
+        let err = AreaIndex::try_new(vec![
+            square("210422100201", 0.0, 0.0, 1.0),
+            square("210422100201", 1.0, 0.0, 1.0),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err,
+            IndexError::DuplicateCode {
+                code: "210422100201".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_outside_point_is_measured_to_the_nearest_boundary() {
+        let index = AreaIndex::new(vec![
+            square("210422100201", 125.0, 41.0, 0.1),
+            square("210422100202", 125.2, 41.0, 0.1),
+        ]);
+        // 0.01° of latitude north of the first square.
+        let p = LonLat::new(125.05, 41.11);
+        let Assignment::Outside {
+            nearest,
+            distance_m,
+        } = index.assign_one(Some(p))
+        else {
+            panic!("expected outside");
+        };
+        assert_eq!(nearest, 0);
+        approx::assert_relative_eq!(distance_m, 0.01 * METRES_PER_DEGREE, max_relative = 1e-6);
+        // Halfway between two squares, exactly (all values representable, and centred on
+        // the equator so that the plane's x scale is exactly 1): a tie, which goes to
+        // the smaller code.
+        let apart = AreaIndex::new(vec![
+            square("210422100202", 2.0, -0.5, 1.0),
+            square("210422100201", 0.0, -0.5, 1.0),
+        ]);
+        let Assignment::Outside { nearest, .. } = apart.assign_one(Some(LonLat::new(1.5, 0.25)))
+        else {
+            panic!("expected outside");
+        };
+        assert_eq!(nearest, 0);
+        // And at a vertex both touch: the corner shared by two squares.
+        let corner = AreaIndex::new(vec![
+            square("210422100202", 1.0, 0.0, 1.0),
+            square("210422100201", 0.0, 0.0, 1.0),
+        ]);
+        let Assignment::Outside {
+            nearest,
+            distance_m,
+        } = corner.assign_one(Some(LonLat::new(1.0, 1.5)))
+        else {
+            panic!("expected outside");
+        };
+        assert_eq!(nearest, 0);
+        approx::assert_relative_eq!(distance_m, 0.5 * METRES_PER_DEGREE, max_relative = 1e-6);
+        assert_eq!(index.distance_m(0, LonLat::new(125.05, 41.05)), Some(0.0));
+        let d = index.distance_m(1, LonLat::new(125.15, 41.05)).unwrap();
+        approx::assert_relative_eq!(
+            d,
+            0.05 * METRES_PER_DEGREE * 41.05_f64.to_radians().cos(),
+            max_relative = 1e-3
+        );
+    }
+
+    #[test]
+    fn township_and_area_lookups_agree() {
+        let index = AreaIndex::new(vec![
+            square("210422101201", 1.0, 0.0, 1.0),
+            square("210422100201", 0.0, 0.0, 1.0),
+        ]);
+        assert_eq!(index.township_at(LonLat::new(1.5, 0.5)), Some("210422101"));
+        assert_eq!(index.position("210422101201"), Some(1));
+        assert_eq!(index.position("210422999999"), None);
+        assert_eq!(index.area(1).map(|a| a.code.as_str()), Some("210422101201"));
+        assert!(index.contains(0, LonLat::new(1.0, 0.0)));
+        assert!(!index.contains(7, LonLat::new(1.0, 0.0)));
+    }
+
+    // Oracles against brute force on the fixture county.
+
+    #[test]
+    fn village_at_matches_brute_force_on_the_county() {
+        let (county, index) = county_index();
+        let bbox = geo::BoundingRect::bounding_rect(county).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(0x5EED_0001);
+        for _ in 0..4000 {
+            let p = LonLat::new(
+                rng.random_range(bbox.min().x - 0.05..bbox.max().x + 0.05),
+                rng.random_range(bbox.min().y - 0.05..bbox.max().y + 0.05),
+            );
+            assert_eq!(index.locate(p), brute_village(index, p), "at {p:?}");
+        }
+    }
+
+    #[test]
+    fn border_vertices_go_to_the_smallest_code_that_touches_them() {
+        let (_, index) = county_index();
+        let mut rng = ChaCha8Rng::seed_from_u64(0x5EED_0002);
+        for _ in 0..400 {
+            let area = &index.areas[rng.random_range(0..index.len())];
+            let outline = &area.geometry.0[0].exterior().0;
+            let v = outline[rng.random_range(0..outline.len())];
+            let p = LonLat::new(v.x, v.y);
+            assert_eq!(index.locate(p), brute_village(index, p), "at vertex {p:?}");
+            // Midpoints of edges are on the border up to rounding: compare anyway.
+            let w = outline[(outline.iter().position(|c| *c == v).unwrap() + 1) % outline.len()];
+            let m = LonLat::new(f64::midpoint(v.x, w.x), f64::midpoint(v.y, w.y));
+            assert_eq!(
+                index.locate(m),
+                brute_village(index, m),
+                "at midpoint {m:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn assign_finds_the_nearest_village_as_brute_force_does() {
+        let (county, index) = county_index();
+        let bbox = geo::BoundingRect::bounding_rect(county).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(0x5EED_0003);
+        let points: Vec<Option<LonLat>> = (0..3000)
+            .map(|_| {
+                Some(LonLat::new(
+                    rng.random_range(bbox.min().x - 0.3..bbox.max().x + 0.3),
+                    rng.random_range(bbox.min().y - 0.3..bbox.max().y + 0.3),
+                ))
+            })
+            .collect();
+        let placed = index.assign(&points);
+        let mut outside = 0;
+        for (p, a) in points.iter().zip(&placed) {
+            let p = p.unwrap();
+            match *a {
+                Assignment::Inside { village } => {
+                    assert_eq!(Some(village), brute_village(index, p));
+                }
+                Assignment::Outside {
+                    nearest,
+                    distance_m,
+                } => {
+                    outside += 1;
+                    assert_eq!(brute_village(index, p), None);
+                    let all = brute_nearest(index, p);
+                    let best = all.iter().map(|&(_, d)| d).fold(f64::INFINITY, f64::min);
+                    // Every area within rounding of the best is a fair answer; the
+                    // smallest is the expected one.
+                    let winners: Vec<u32> = all
+                        .iter()
+                        .filter(|&&(_, d)| d <= best * (1.0 + 1e-9))
+                        .map(|&(i, _)| i)
+                        .collect();
+                    assert_eq!(Some(&nearest), winners.first(), "{p:?}: {winners:?}");
+                    // The reported metres are haversine: within 1 % of the plane's.
+                    approx::assert_relative_eq!(
+                        distance_m,
+                        best * METRES_PER_DEGREE,
+                        max_relative = 0.01
+                    );
+                    approx::assert_relative_eq!(
+                        index.distance_m(nearest, p).unwrap(),
+                        distance_m,
+                        max_relative = 1e-9
+                    );
+                }
+                Assignment::NoPoint | Assignment::NoArea => panic!("{p:?} got {a:?}"),
+            }
+        }
+        assert!(
+            outside > 500,
+            "the sample must exercise the nearest search: {outside}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+        /// Random polygons with holes: the prepared test equals geo's, point by point.
+        #[test]
+        fn prepared_polygons_locate_as_geo_does(seed in any::<u64>()) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let star = |rng: &mut ChaCha8Rng, cx: f64, cy: f64, r: f64, n: usize| -> LineString<f64> {
+                // A star-shaped ring, snapped to a coarse lattice so that vertices and
+                // edges are often hit exactly by the sampled points.
+                (0..n).map(|k| {
+                    let t = k as f64 / n as f64 * std::f64::consts::TAU;
+                    let rr = r * rng.random_range(0.3..1.0);
+                    coord! { x: ((cx + rr * t.cos()) * 8.0).round() / 8.0, y: ((cy + rr * t.sin()) * 8.0).round() / 8.0 }
+                }).collect()
+            };
+            let vertices = rng.random_range(3..40);
+            let outer = star(&mut rng, 0.0, 0.0, 10.0, vertices);
+            let hole = star(&mut rng, 0.0, 0.0, 2.0, 6);
+            let polygon = MultiPolygon::new(vec![Polygon::new(outer, vec![hole])]);
+            let prepared = PreparedPolygon::new(&polygon);
+            for _ in 0..300 {
+                let p = if rng.random_bool(0.5) {
+                    coord! { x: f64::from(rng.random_range(-88..88_i32)) / 8.0, y: f64::from(rng.random_range(-88..88_i32)) / 8.0 }
+                } else {
+                    coord! { x: rng.random_range(-11.0..11.0), y: rng.random_range(-11.0..11.0) }
+                };
+                let expected = geo::coordinate_position::CoordinatePosition::coordinate_position(&polygon, &p);
+                let expected = match expected {
+                    geo::coordinate_position::CoordPos::Inside => Location::Inside,
+                    geo::coordinate_position::CoordPos::OnBoundary => Location::Boundary,
+                    geo::coordinate_position::CoordPos::Outside => Location::Outside,
+                };
+                prop_assert_eq!(prepared.locate_coord(p), expected, "at {:?}", p);
+            }
+        }
+
+        /// Random tilings of squares: the index equals the brute-force border rule,
+        /// including on lattice points that are vertices and borders.
+        #[test]
+        fn village_at_equals_brute_force_on_square_tilings(seed in any::<u64>(), n in 1_usize..6) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            // Codes in random order, so that the smallest code is anywhere.
+            let mut codes: Vec<usize> = (0..n * n).collect();
+            rand::seq::SliceRandom::shuffle(codes.as_mut_slice(), &mut rng);
+            let mut areas = Vec::new();
+            for i in 0..n {
+                for j in 0..n {
+                    if rng.random_bool(0.8) {
+                        areas.push(square(&format!("210422100{:03}", codes[i * n + j]), i as f64, j as f64, 1.0));
+                    }
+                }
+            }
+            let index = AreaIndex::new(areas);
+            for _ in 0..200 {
+                let p = LonLat::new(
+                    f64::from(rng.random_range(-2..=(4 * n as i32 + 2))) / 4.0,
+                    f64::from(rng.random_range(-2..=(4 * n as i32 + 2))) / 4.0,
+                );
+                prop_assert_eq!(index.locate(p), brute_village(&index, p), "at {:?}", p);
+            }
+        }
+    }
+}
