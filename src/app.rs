@@ -5,12 +5,15 @@
 //! a request never sees half of an update, and `data_version` (which goes into cache
 //! keys and ETags) always matches the index it is served with.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use geo::MultiPolygon;
 
-use crate::domain::AreaLevel;
-use crate::spatial::{AreaIndex, IndexedArea};
+use crate::domain::{AreaLevel, Crs};
+use crate::spatial::quality::{LocatedHousehold, LocationFlag, QualityReport, assess_locations};
+use crate::spatial::{AreaIndex, IndexedArea, LonLat, PointIndex, crs};
 use crate::store::{self, AreaFilter, Store, StoreError};
 
 /// Everything derived from one version of the data.
@@ -22,32 +25,107 @@ pub struct Snapshot {
     pub households: i64,
     /// Village boundaries, indexed.
     pub villages: AreaIndex,
+    /// The county outline (the union of its townships).
+    pub county: MultiPolygon<f64>,
+    /// Code → name and level of every area.
+    pub names: HashMap<String, (String, AreaLevel)>,
+    /// Household numbers, in the row order of `locations` and the quality report.
+    pub household_nos: Vec<String>,
+    /// Every household's registered place and recorded position.
+    pub locations: Vec<LocatedHousehold>,
+    /// Household positions in WGS-84 (declared system converted, systematic offsets
+    /// corrected), indexed by row.
+    pub points: PointIndex,
+    /// Location quality of every household, village and township.
+    pub quality: QualityReport,
 }
 
 impl Snapshot {
-    /// Builds a snapshot from the store: reads the village boundaries and indexes them.
+    /// Builds a snapshot from the store: reads boundaries and household positions,
+    /// indexes them and assesses location quality.
     ///
     /// # Errors
     /// The [`StoreError`] of the first query that fails.
     pub fn load(conn: &duckdb::Connection) -> Result<Self, StoreError> {
-        let filter = AreaFilter {
-            level: Some(AreaLevel::Village),
-            parent: None,
-        };
-        let villages = store::areas::records(conn, &filter)?
-            .into_iter()
-            .map(|r| IndexedArea {
-                township_code: r.summary.parent_code.unwrap_or_default(),
-                code: r.summary.code,
-                geometry: r.geometry,
+        let all = store::areas::records(conn, &AreaFilter::default())?;
+        let names = all
+            .iter()
+            .map(|r| {
+                (
+                    r.summary.code.clone(),
+                    (r.summary.name.clone(), r.summary.level),
+                )
             })
             .collect();
+        let county = all
+            .iter()
+            .find(|r| r.summary.level == AreaLevel::County)
+            .map(|r| r.geometry.clone())
+            .unwrap_or_else(|| MultiPolygon::new(vec![]));
+        let villages = AreaIndex::new(
+            all.into_iter()
+                .filter(|r| r.summary.level.is_village_like())
+                .map(|r| IndexedArea {
+                    township_code: r.summary.parent_code.unwrap_or_default(),
+                    code: r.summary.code,
+                    geometry: r.geometry,
+                })
+                .collect(),
+        );
+        let (household_nos, locations): (Vec<String>, Vec<LocatedHousehold>) =
+            store::households::locations(conn)?
+                .into_iter()
+                .map(|h| {
+                    (
+                        h.household_no,
+                        LocatedHousehold {
+                            village_code: h.village_code,
+                            township_code: h.township_code,
+                            gps: h.gps,
+                        },
+                    )
+                })
+                .unzip();
+        let quality = assess_locations(&locations, &villages, &county);
+        let points = PointIndex::from_rows(&positions(&locations, &quality));
         Ok(Self {
             data_version: store::data_version(conn)?,
-            households: store::households::count(conn)?,
-            villages: AreaIndex::new(villages),
+            households: household_nos.len() as i64,
+            villages,
+            county,
+            names,
+            household_nos,
+            locations,
+            points,
+            quality,
         })
     }
+
+    /// The name of an area, if the code is known.
+    #[must_use]
+    pub fn name(&self, code: &str) -> Option<&str> {
+        self.names.get(code).map(|(n, _)| n.as_str())
+    }
+}
+
+/// Each household's best WGS-84 position: its declared system converted, or the
+/// offset-corrected position where its group recorded in another system.
+fn positions(locations: &[LocatedHousehold], quality: &QualityReport) -> Vec<Option<LonLat>> {
+    let mut out: Vec<Option<LonLat>> = locations
+        .iter()
+        .map(|h| {
+            h.gps
+                .map(|g| crs::convert(LonLat::new(g.lon, g.lat), g.crs, Crs::Wgs84))
+        })
+        .collect();
+    for flagged in &quality.flagged {
+        for flag in &flagged.flags {
+            if let LocationFlag::Offset { corrected, .. } = flag {
+                out[flagged.row as usize] = Some(LonLat::new(corrected[0], corrected[1]));
+            }
+        }
+    }
+    out
 }
 
 /// The application: what every request handler can reach.

@@ -491,3 +491,109 @@ fn rebuilding_replaces_an_existing_database_whole() {
         Some("2")
     );
 }
+
+/// Issue 3: every deliberate flaw of the demo is found by the location-quality
+/// assessment, and no clean household is flagged.
+#[test]
+fn location_quality_finds_every_recorded_flaw_and_nothing_else() {
+    use paicha::spatial::quality::{FlagKind, LocationFlag};
+
+    let built = default_demo();
+    let snapshot = Snapshot::load(&built.store.conn().unwrap()).unwrap();
+    let conn = built.store.conn().unwrap();
+    let mut stmt = conn
+        .prepare("SELECT household_no, flaw, related FROM demo_flaws")
+        .unwrap();
+    let flaws: Vec<(String, String, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let row_of: HashMap<&str, usize> = snapshot
+        .household_nos
+        .iter()
+        .enumerate()
+        .map(|(i, no)| (no.as_str(), i))
+        .collect();
+    let flags_of: HashMap<usize, &Vec<LocationFlag>> = snapshot
+        .quality
+        .flagged
+        .iter()
+        .map(|f| (f.row as usize, &f.flags))
+        .collect();
+    let has = |row: usize, kind: FlagKind| {
+        flags_of
+            .get(&row)
+            .is_some_and(|f| f.iter().any(|x| x.kind() == kind))
+    };
+
+    let mut expected_rows: HashSet<usize> = HashSet::new();
+    let mut offset_township = None;
+    for (no, flaw, related) in &flaws {
+        let row = row_of[no.as_str()];
+        expected_rows.insert(row);
+        match flaw.as_str() {
+            "gps_missing" => assert!(has(row, FlagKind::NoGps), "{no}"),
+            "gps_outside_county" => assert!(has(row, FlagKind::OutsideCounty), "{no}"),
+            "gps_swapped" => assert!(has(row, FlagKind::Swapped), "{no}"),
+            "gps_coarse" => assert!(has(row, FlagKind::Coarse), "{no}"),
+            "gps_duplicate" => {
+                let original = row_of[related.as_deref().unwrap()];
+                expected_rows.insert(original);
+                assert!(
+                    has(row, FlagKind::Duplicate) && has(original, FlagKind::Duplicate),
+                    "{no}"
+                );
+            }
+            "gps_wrong_village" => {
+                let found = flags_of[&row].iter().find_map(|f| match f {
+                    LocationFlag::OutsideVillage { found_village, .. } => found_village.clone(),
+                    _ => None,
+                });
+                assert_eq!(found, related.clone(), "{no}");
+            }
+            "gps_undeclared_gcj02" => {
+                offset_township = Some(snapshot.locations[row].township_code.clone());
+            }
+            other => panic!("a flaw kind the test does not know: {other}"),
+        }
+    }
+    // The offset township is found as a whole, with the GCJ-02 verdict.
+    let township = offset_township.expect("the demo has an offset township");
+    let verdicts: Vec<&str> = snapshot
+        .quality
+        .townships
+        .iter()
+        .filter(|g| g.offset.is_some())
+        .map(|g| g.code.as_str())
+        .collect();
+    assert_eq!(verdicts, [township.as_str()]);
+    let group = snapshot
+        .quality
+        .townships
+        .iter()
+        .find(|g| g.code == township)
+        .unwrap();
+    assert_eq!(group.offset, Some(Crs::Gcj02));
+    assert!(group.share_as_gcj02 > group.share_declared);
+    // No village outside that township gets a verdict.
+    assert!(
+        snapshot
+            .quality
+            .villages
+            .iter()
+            .filter(|g| g.offset.is_some())
+            .all(|g| g.code.starts_with(&township))
+    );
+
+    // No false alarms: every flagged household carries a recorded flaw (or is the
+    // original that a duplicate copied).
+    for f in &snapshot.quality.flagged {
+        assert!(
+            expected_rows.contains(&(f.row as usize)),
+            "clean household {} flagged: {:?}",
+            snapshot.household_nos[f.row as usize],
+            f.flags
+        );
+    }
+}

@@ -70,7 +70,7 @@ impl AreaParams {
 }
 
 /// A division code is 6, 9 or 12 digits.
-fn check_code(code: &str) -> Result<(), String> {
+pub(crate) fn check_code(code: &str) -> Result<(), String> {
     if matches!(code.len(), 6 | 9 | 12) && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {

@@ -25,9 +25,9 @@ where
             .map_err(|e| {
                 let field = e.path().to_string();
                 let reason = e.into_inner().to_string();
-                // Unknown-field errors carry the name in the message, not the path.
+                // Unknown and missing fields carry the name in the message, not the path.
                 let field = if field == "." {
-                    unknown_field(&reason).unwrap_or_else(|| "query".to_owned())
+                    named_field(&reason).unwrap_or_else(|| "query".to_owned())
                 } else {
                     field
                 };
@@ -40,8 +40,10 @@ fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(query.as_bytes())
 }
 
-/// The field named in serde's "unknown field `x`, expected …" message.
-fn unknown_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
+/// The field named in serde's "unknown field `x`, expected …" or "missing field `x`".
+fn named_field(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
     Some(rest[..rest.find('`')?].to_owned())
 }

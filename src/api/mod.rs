@@ -9,6 +9,8 @@ pub mod areas;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod quality;
+pub mod spatial;
 
 use std::path::Path;
 
@@ -25,6 +27,8 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
     let api = Router::new()
         .merge(health::router())
         .merge(areas::router())
+        .merge(spatial::router())
+        .merge(quality::router())
         .route("/api", axum::routing::any(error::api_not_found))
         .route("/api/{*rest}", axum::routing::any(error::api_not_found));
     api.fallback_service(ServeDir::new(web_dir))

@@ -312,9 +312,40 @@ pub struct PovertyLine {
     pub source: String,
 }
 
+/// A name as shown to users who are not cleared for personal data: the surname and
+/// one `*` per other character (张三丰 → 张**).
+#[must_use]
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map_or_else(String::new, |first| {
+        std::iter::once(first).chain(chars.map(|_| '*')).collect()
+    })
+}
+
+/// An ID number as shown by default: the 6-digit region and the last 4 characters,
+/// the birth date and sequence hidden (`210499********1234`). Anything that is not
+/// 18 characters long is hidden whole.
+#[must_use]
+pub fn mask_id_number(id: &str) -> String {
+    if id.len() == 18 && id.is_ascii() {
+        format!("{}********{}", &id[..6], &id[14..])
+    } else {
+        "*".repeat(id.chars().count())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_hide_everything_but_the_surname_region_and_tail() {
+        assert_eq!(mask_name("张三丰"), "张**");
+        assert_eq!(mask_name("王"), "王");
+        assert_eq!(mask_name(""), "");
+        assert_eq!(mask_id_number("21049919650301123X"), "210499********123X");
+        assert_eq!(mask_id_number("12345"), "*****");
+    }
 
     #[test]
     fn codes_round_trip_for_every_variant() {

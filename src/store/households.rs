@@ -107,3 +107,80 @@ fn value_text(v: Value) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// A household's registered place and recorded position, for the spatial layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HouseholdLocation {
+    /// Household number.
+    pub household_no: String,
+    /// Registered village.
+    pub village_code: String,
+    /// Registered township.
+    pub township_code: String,
+    /// Recorded position, in its declared system.
+    pub gps: Option<crate::domain::GpsPoint>,
+}
+
+/// Every household's location, in storage (Hilbert) order.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn locations(conn: &Connection) -> Result<Vec<HouseholdLocation>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT household_no, village_code, township_code, gps_lon, gps_lat, gps_crs
+             FROM households ORDER BY rowid",
+        )
+        .context("prepare household locations")?;
+    let rows = stmt
+        .query_map([], |r| {
+            let lon: Option<f64> = r.get(3)?;
+            let lat: Option<f64> = r.get(4)?;
+            let crs: Option<String> = r.get(5)?;
+            let gps = match (
+                lon,
+                lat,
+                crs.as_deref().and_then(crate::domain::Crs::from_code),
+            ) {
+                (Some(lon), Some(lat), Some(crs)) => {
+                    Some(crate::domain::GpsPoint { lon, lat, crs })
+                }
+                _ => None,
+            };
+            Ok(HouseholdLocation {
+                household_no: r.get(0)?,
+                village_code: r.get(1)?,
+                township_code: r.get(2)?,
+                gps,
+            })
+        })
+        .context("read household locations")?;
+    rows.collect::<Result<_, _>>()
+        .context("read household location rows")
+}
+
+/// The head's name and ID number of each listed household (sensitive: callers mask them).
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn heads(
+    conn: &Connection,
+    household_nos: &[&str],
+) -> Result<std::collections::HashMap<String, (String, String)>, StoreError> {
+    if household_nos.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT household_no, name, id_number FROM members
+             WHERE seq = 1 AND household_no IN (SELECT unnest(string_split(?, ',')))",
+        )
+        .context("prepare household heads")?;
+    let rows = stmt
+        .query_map([household_nos.join(",")], |r| {
+            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+        })
+        .context("read household heads")?;
+    rows.collect::<Result<_, _>>()
+        .context("read household head rows")
+}

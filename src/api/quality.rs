@@ -1,0 +1,289 @@
+//! `/api/v1/quality`: location quality (seed 000 item 7; 账实相符) by area, and the
+//! flagged households behind each count, personal data masked.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::areas::check_code;
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use crate::app::{AppState, Snapshot};
+use crate::domain::{AreaLevel, GpsPoint, mask_id_number, mask_name};
+use crate::spatial::quality::{FlagCounts, FlagKind, GroupQuality, LocationFlag};
+use crate::store;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/quality", get(summary))
+        .route("/api/v1/quality/households", get(households))
+}
+
+/// Most households one page may hold.
+pub const MAX_LIMIT: usize = 1000;
+/// Households per page unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: usize = 50;
+
+/// The area a request is scoped to, checked against the snapshot.
+fn scope(
+    snapshot: &Snapshot,
+    within: Option<&str>,
+) -> Result<(String, String, AreaLevel), ApiError> {
+    let code = match within {
+        None | Some("") => snapshot
+            .names
+            .iter()
+            .find(|(_, (_, level))| *level == AreaLevel::County)
+            .map(|(c, _)| c.clone())
+            .ok_or_else(|| ApiError::NotFound("no county is loaded".into()))?,
+        Some(c) => {
+            check_code(c).map_err(|reason| ApiError::invalid("within", reason))?;
+            c.to_owned()
+        }
+    };
+    let (name, level) = snapshot
+        .names
+        .get(&code)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("no area with code {code}")))?;
+    Ok((code, name, level))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SummaryParams {
+    within: Option<String>,
+}
+
+/// A flag kind with its label, for clients that show the counts.
+#[derive(Debug, Serialize)]
+struct FlagInfo {
+    code: &'static str,
+    label: &'static str,
+    count: u64,
+}
+
+fn flag_list(counts: &FlagCounts) -> Vec<FlagInfo> {
+    FlagKind::ALL
+        .iter()
+        .map(|k| FlagInfo {
+            code: k.code(),
+            label: k.label_zh(),
+            count: counts.get(*k),
+        })
+        .collect()
+}
+
+/// A village's or township's quality, named.
+#[derive(Debug, Serialize)]
+struct NamedGroup<'a> {
+    name: &'a str,
+    #[serde(flatten)]
+    group: &'a GroupQuality,
+}
+
+fn named<'a>(snapshot: &'a Snapshot, group: &'a GroupQuality) -> NamedGroup<'a> {
+    NamedGroup {
+        name: snapshot.name(&group.code).unwrap_or_default(),
+        group,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Summary<'a> {
+    code: String,
+    name: String,
+    level: AreaLevel,
+    households: u64,
+    located: u64,
+    flags: Vec<FlagInfo>,
+    /// Groups with a systematic-offset verdict, townships first.
+    offsets: Vec<NamedGroup<'a>>,
+    townships: Vec<NamedGroup<'a>>,
+    villages: Vec<NamedGroup<'a>>,
+}
+
+async fn summary(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<SummaryParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let snapshot = state.snapshot();
+    let (code, name, level) = scope(&snapshot, p.within.as_deref())?;
+    let report = &snapshot.quality;
+    let townships: Vec<&GroupQuality> = report
+        .townships
+        .iter()
+        .filter(|g| g.code.starts_with(&code))
+        .collect();
+    let villages: Vec<&GroupQuality> = report
+        .villages
+        .iter()
+        .filter(|g| g.code.starts_with(&code))
+        .collect();
+    let (households, located, flags) = match level {
+        AreaLevel::County => (report.households, report.located, report.flags),
+        _ => {
+            let own = if level == AreaLevel::Township {
+                &townships
+            } else {
+                &villages
+            };
+            own.iter()
+                .find(|g| g.code == code)
+                .map_or((0, 0, FlagCounts::default()), |g| {
+                    (g.households, g.located, g.flags)
+                })
+        }
+    };
+    let offsets = townships
+        .iter()
+        .chain(&villages)
+        .filter(|g| g.offset.is_some())
+        .map(|g| named(&snapshot, g))
+        .collect();
+    let body = Summary {
+        code,
+        name,
+        level,
+        households,
+        located,
+        flags: flag_list(&flags),
+        offsets,
+        townships: townships.iter().map(|g| named(&snapshot, g)).collect(),
+        villages: villages.iter().map(|g| named(&snapshot, g)).collect(),
+    };
+    serde_json::to_value(body)
+        .map(Json)
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HouseholdParams {
+    within: Option<String>,
+    flag: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// A flagged household, masked.
+#[derive(Debug, Serialize)]
+struct FlaggedHousehold {
+    household_no: String,
+    village_code: String,
+    village_name: String,
+    township_code: String,
+    township_name: String,
+    /// 户主, masked (张*).
+    head_name: String,
+    /// The head's ID number, masked (`210499********1234`).
+    head_id_number: String,
+    /// The position as recorded, in its declared system.
+    recorded: Option<GpsPoint>,
+    flags: Vec<FlagWithLabel>,
+}
+
+#[derive(Debug, Serialize)]
+struct FlagWithLabel {
+    label: &'static str,
+    #[serde(flatten)]
+    flag: LocationFlag,
+}
+
+#[derive(Debug, Serialize)]
+struct HouseholdPage {
+    total: usize,
+    limit: usize,
+    offset: usize,
+    items: Vec<FlaggedHousehold>,
+}
+
+async fn households(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<HouseholdParams>,
+) -> Result<Json<HouseholdPage>, ApiError> {
+    let snapshot = state.snapshot();
+    let (code, _, _) = scope(&snapshot, p.within.as_deref())?;
+    let flag = match p.flag.as_deref() {
+        None | Some("") => None,
+        Some(f) => Some(FlagKind::from_code(f).ok_or_else(|| {
+            let codes: Vec<&str> = FlagKind::ALL.iter().map(|k| k.code()).collect();
+            ApiError::invalid(
+                "flag",
+                format!("unknown flag {f:?}; expected one of {}", codes.join(", ")),
+            )
+        })?),
+    };
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    let offset = p.offset.unwrap_or(0);
+    let matching: Vec<_> = snapshot
+        .quality
+        .flagged
+        .iter()
+        .filter(|f| {
+            snapshot.locations[f.row as usize]
+                .village_code
+                .starts_with(&code)
+        })
+        .filter(|f| flag.is_none_or(|k| f.flags.iter().any(|x| x.kind() == k)))
+        .collect();
+    let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
+    let nos: Vec<String> = page
+        .iter()
+        .map(|f| snapshot.household_nos[f.row as usize].clone())
+        .collect();
+    let lookup = nos.clone();
+    let heads = state
+        .store
+        .run(move |c| {
+            let refs: Vec<&str> = lookup.iter().map(String::as_str).collect();
+            store::households::heads(c, &refs)
+        })
+        .await?;
+    let items = page
+        .iter()
+        .zip(nos)
+        .map(|(f, no)| {
+            let h = &snapshot.locations[f.row as usize];
+            let (name, id) = heads.get(&no).cloned().unwrap_or_default();
+            FlaggedHousehold {
+                village_name: snapshot
+                    .name(&h.village_code)
+                    .unwrap_or_default()
+                    .to_owned(),
+                township_name: snapshot
+                    .name(&h.township_code)
+                    .unwrap_or_default()
+                    .to_owned(),
+                village_code: h.village_code.clone(),
+                township_code: h.township_code.clone(),
+                head_name: mask_name(&name),
+                head_id_number: mask_id_number(&id),
+                recorded: h.gps,
+                flags: f
+                    .flags
+                    .iter()
+                    .map(|x| FlagWithLabel {
+                        label: x.kind().label_zh(),
+                        flag: x.clone(),
+                    })
+                    .collect(),
+                household_no: no,
+            }
+        })
+        .collect();
+    Ok(Json(HouseholdPage {
+        total: matching.len(),
+        limit,
+        offset,
+        items,
+    }))
+}
