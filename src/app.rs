@@ -60,8 +60,7 @@ impl Snapshot {
         let county = all
             .iter()
             .find(|r| r.summary.level == AreaLevel::County)
-            .map(|r| r.geometry.clone())
-            .unwrap_or_else(|| MultiPolygon::new(vec![]));
+            .map_or_else(|| MultiPolygon::new(vec![]), |r| r.geometry.clone());
         let villages = AreaIndex::new(
             all.into_iter()
                 .filter(|r| r.summary.level.is_village_like())

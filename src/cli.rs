@@ -49,6 +49,12 @@ pub enum Command {
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
+    /// Measure speed (see BENCHMARKS.md).
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
     /// Export stored data to files (a local admin command: household exports hold
     /// full names and ID numbers).
     Export {
@@ -57,6 +63,24 @@ pub enum Command {
         /// What to export.
         #[command(subcommand)]
         what: ExportCommand,
+    },
+}
+
+/// What `paicha bench` measures.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Build the village index and assign N synthetic household positions over the
+    /// demo county; prints the figures as one JSON line.
+    Assign {
+        /// Number of positions.
+        #[arg(long, default_value_t = 1_000_000)]
+        households: usize,
+        /// Seed of the boundaries and the positions.
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+        /// Also write villages.geojson and points.csv here, for a peer to run on.
+        #[arg(long)]
+        export_dir: Option<PathBuf>,
     },
 }
 

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod demo;
 pub mod domain;
 pub mod export;

@@ -3,7 +3,7 @@
 mod cli;
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use paicha::settings::ServeSettings;
 use paicha::store::{self, AreaFilter, HouseholdExport, Store};
 use tracing_subscriber::EnvFilter;
 
-use cli::{Cli, Command, ExportCommand, ExportLevel};
+use cli::{BenchCommand, Cli, Command, ExportCommand, ExportLevel};
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -39,6 +39,20 @@ fn main() -> Result<()> {
             seed,
         } => build_demo(&db.db, &DemoOptions { households, seed }),
         Command::Export { db, what } => export(&db.db, what),
+        Command::Bench {
+            what:
+                BenchCommand::Assign {
+                    households,
+                    seed,
+                    export_dir,
+                },
+        } => {
+            let figures = paicha::bench::assign(households, seed, export_dir.as_deref())?;
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer(&mut out, &figures)?;
+            writeln!(out)?;
+            Ok(())
+        }
     }
 }
 

@@ -187,3 +187,58 @@ fn serve_builds_the_default_demo_when_there_is_no_database_and_shuts_down_cleanl
         "graceful shutdown exits 0, got {status:?}"
     );
 }
+
+/// `bench assign` prints its figures, and its count of positions inside a village
+/// agrees with a brute-force check over the very files it exported for the peer.
+#[test]
+fn bench_assign_agrees_with_brute_force_on_its_exported_inputs() {
+    use geo::{Contains, MultiPolygon, Point};
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = paicha()
+        .args([
+            "bench",
+            "assign",
+            "--households",
+            "3000",
+            "--seed",
+            "5",
+            "--export-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(figures["households"], 3000);
+    assert_eq!(figures["villages"], 194);
+    assert!(figures["points_per_s"].as_f64().unwrap() > 0.0);
+
+    let gj: geojson::GeoJson = std::fs::read_to_string(dir.path().join("villages.geojson"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let geojson::GeoJson::FeatureCollection(fc) = gj else {
+        panic!("not a FeatureCollection")
+    };
+    let villages: Vec<MultiPolygon<f64>> = fc
+        .features
+        .into_iter()
+        .map(|f| MultiPolygon::try_from(f.geometry.unwrap().value).unwrap())
+        .collect();
+    let mut reader = csv::Reader::from_path(dir.path().join("points.csv")).unwrap();
+    let inside = reader
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| {
+            let p = Point::new(r[1].parse().unwrap(), r[2].parse().unwrap());
+            villages.iter().any(|v| v.contains(&p))
+        })
+        .count();
+    assert_eq!(figures["inside"], inside);
+    assert!(inside > 2000, "most positions fall in villages");
+}

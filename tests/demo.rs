@@ -192,6 +192,21 @@ fn households_are_registered_in_known_villages_and_stored_in_hilbert_order() {
     assert_eq!(disorder, 0, "rows follow the Hilbert key");
     let unique: i64 = one("SELECT count(DISTINCT household_no) FROM households");
     assert_eq!(unique, demo::DEFAULT_HOUSEHOLDS as i64);
+    // Stored positions are WGS-84: equal to the recorded ones where WGS-84 was
+    // declared, shifted back by a few hundred metres where GCJ-02 was.
+    let wgs_differs: i64 = one(
+        "SELECT count(*) FROM households WHERE gps_crs = 'wgs84' AND (lon <> gps_lon OR lat <> gps_lat)",
+    );
+    assert_eq!(wgs_differs, 0);
+    let gcj_shift_m: f64 =
+        one("SELECT median(abs(gps_lon - lon)) * 83000 FROM households WHERE gps_crs = 'gcj02'");
+    assert!(
+        gcj_shift_m > 200.0,
+        "GCJ-02 positions are converted: {gcj_shift_m} m"
+    );
+    let unlocated: i64 =
+        one("SELECT count(*) FROM households WHERE (gps_lon IS NULL) <> (lon IS NULL)");
+    assert_eq!(unlocated, 0);
     let member_total: i64 = one("SELECT sum(member_count) FROM households");
     let members: i64 = one("SELECT count(*) FROM members");
     assert_eq!(member_total, members);

@@ -122,20 +122,19 @@ async fn summary(
         .iter()
         .filter(|g| g.code.starts_with(&code))
         .collect();
-    let (households, located, flags) = match level {
-        AreaLevel::County => (report.households, report.located, report.flags),
-        _ => {
-            let own = if level == AreaLevel::Township {
-                &townships
-            } else {
-                &villages
-            };
-            own.iter()
-                .find(|g| g.code == code)
-                .map_or((0, 0, FlagCounts::default()), |g| {
-                    (g.households, g.located, g.flags)
-                })
-        }
+    let (households, located, flags) = if level == AreaLevel::County {
+        (report.households, report.located, report.flags)
+    } else {
+        let own = if level == AreaLevel::Township {
+            &townships
+        } else {
+            &villages
+        };
+        own.iter()
+            .find(|g| g.code == code)
+            .map_or((0, 0, FlagCounts::default()), |g| {
+                (g.households, g.located, g.flags)
+            })
     };
     let offsets = townships
         .iter()

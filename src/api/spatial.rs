@@ -140,8 +140,8 @@ async fn locate(
         name: snapshot.name(code).unwrap_or_default().to_owned(),
     };
     let (lon, lat) = (round7(wgs.lon), round7(wgs.lat));
-    Ok(Json(match snapshot.villages.village_at(wgs) {
-        Some(v) => Located {
+    Ok(Json(if let Some(v) = snapshot.villages.village_at(wgs) {
+        Located {
             inside: true,
             lon,
             lat,
@@ -154,26 +154,25 @@ async fn locate(
             township: Some(named(&v.township_code)),
             nearest_village: None,
             distance_m: None,
-        },
-        None => {
-            let nearest = snapshot.villages.nearest_village(wgs);
-            Located {
-                inside: false,
-                lon,
-                lat,
-                message: match &nearest {
-                    Some((v, d)) => format!(
-                        "不在本县范围内，距最近的{}约{:.0}米",
-                        snapshot.name(&v.code).unwrap_or_default(),
-                        d
-                    ),
-                    None => "不在本县范围内".to_owned(),
-                },
-                village: None,
-                township: None,
-                nearest_village: nearest.as_ref().map(|(v, _)| named(&v.code)),
-                distance_m: nearest.map(|(_, d)| d.round()),
-            }
+        }
+    } else {
+        let nearest = snapshot.villages.nearest_village(wgs);
+        Located {
+            inside: false,
+            lon,
+            lat,
+            message: match &nearest {
+                Some((v, d)) => format!(
+                    "不在本县范围内，距最近的{}约{:.0}米",
+                    snapshot.name(&v.code).unwrap_or_default(),
+                    d
+                ),
+                None => "不在本县范围内".to_owned(),
+            },
+            village: None,
+            township: None,
+            nearest_village: nearest.as_ref().map(|(v, _)| named(&v.code)),
+            distance_m: nearest.map(|(_, d)| d.round()),
         }
     }))
 }

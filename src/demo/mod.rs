@@ -277,6 +277,25 @@ pub fn build(
     })
 }
 
+/// The demo county's village boundaries for a seed, without any household: what
+/// benchmarks of the spatial index run on.
+///
+/// # Errors
+/// [`DemoError`] if the embedded data or the boundary generation fails.
+pub fn village_boundaries(seed: u64) -> Result<Vec<crate::spatial::IndexedArea>, DemoError> {
+    let county = Xinbin::draw(seed)?;
+    Ok(county
+        .villages
+        .into_iter()
+        .zip(county.village_geometry)
+        .map(|(v, geometry)| crate::spatial::IndexedArea {
+            township_code: v.parent_code.unwrap_or_default(),
+            code: v.code,
+            geometry,
+        })
+        .collect())
+}
+
 /// The county with its drawn boundaries, villages in code order.
 struct Xinbin {
     county: Area,

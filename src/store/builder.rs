@@ -266,9 +266,10 @@ impl HouseholdSink<'_> {
                 h.household_no
             )));
         }
-        let key_point = h.gps.map_or(*label, |g| {
+        let wgs84 = h.gps.map(|g| {
             spatial::crs::convert(LonLat::new(g.lon, g.lat), g.crs, crate::domain::Crs::Wgs84)
         });
+        let key_point = wgs84.unwrap_or(*label);
         self.households
             .append_row(params![
                 h.household_no,
@@ -289,6 +290,8 @@ impl HouseholdSink<'_> {
                 h.gps.map(|g| g.lon),
                 h.gps.map(|g| g.lat),
                 h.gps.map(|g| g.crs.code()),
+                wgs84.map(|p| crate::export::round7(p.lon)),
+                wgs84.map(|p| crate::export::round7(p.lat)),
                 spatial::hilbert_key(key_point),
             ])
             .context("append household")?;

@@ -24,7 +24,7 @@ impl HouseholdExport {
                         m.id_number AS head_id_number, h.category, h.risk_type, h.risk_state,
                         h.income_per_capita, h.house_grade, h.house_occupied, h.water_safe,
                         h.water_piped, h.food_secure, h.clothing_secure, h.member_count,
-                        h.gps_lon, h.gps_lat, h.gps_crs
+                        h.gps_lon, h.gps_lat, h.gps_crs, h.lon, h.lat
                  FROM households h
                  LEFT JOIN members m ON m.household_no = h.household_no AND m.seq = 1
                  ORDER BY h.household_no"

@@ -41,8 +41,11 @@ pub const MIGRATIONS: &[&str] = &[
         food_secure       BOOLEAN NOT NULL,
         clothing_secure   BOOLEAN NOT NULL,
         member_count      INTEGER NOT NULL,
-        -- The position as recorded, in the declared system; NULL when none.
+        -- The position as recorded, in the declared system; NULL when none. Kept as
+        -- evidence: location-quality checks need the raw values.
         gps_lon DOUBLE, gps_lat DOUBLE, gps_crs VARCHAR,
+        -- The same position converted to WGS-84, what every query uses.
+        lon DOUBLE, lat DOUBLE,
         -- Hilbert key of the position (or of the village label point when there is
         -- none): rows are stored in this order so that zone maps prune by area.
         hilbert UBIGINT NOT NULL

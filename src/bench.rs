@@ -1,0 +1,187 @@
+//! `paicha bench`: speed measurements that print figures, never timed tests.
+//!
+//! `bench assign` measures what the spatial core does at start and on every import:
+//! build the village index and assign every household position to its village (or
+//! the nearest one, with the distance). Positions are synthetic, drawn over the demo
+//! county's villages, so any size can be measured without building a database.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use geo::{BoundingRect, ChamberlainDuquetteArea};
+use rand::distr::{Distribution, weighted::WeightedIndex};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::demo::{self, DemoError};
+use crate::spatial::{AreaIndex, Assignment, LonLat};
+
+/// Figures of one `bench assign` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignFigures {
+    /// Positions assigned.
+    pub households: usize,
+    /// Village polygons indexed.
+    pub villages: usize,
+    /// Their vertices in all.
+    pub vertices: usize,
+    /// Threads rayon used.
+    pub threads: usize,
+    /// Seconds to build the index.
+    pub index_build_s: f64,
+    /// Seconds to assign every position (inside, or nearest village and distance).
+    pub assign_s: f64,
+    /// Build plus assignment.
+    pub total_s: f64,
+    /// Positions per second over the total.
+    pub points_per_s: f64,
+    /// Positions that fell inside a village.
+    pub inside: usize,
+    /// Single-point `village_at`: mean, microseconds.
+    pub locate_mean_us: f64,
+    /// Single-point `village_at`: 99th percentile, microseconds.
+    pub locate_p99_us: f64,
+}
+
+/// Errors of a benchmark run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The demo boundaries could not be made.
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    /// Writing the exported inputs failed.
+    #[error("cannot write {path}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Positions over the demo county: a village drawn by area, then a uniform point in
+/// its bounding box, so most fall inside villages and some beyond the county edge.
+#[must_use]
+pub fn synthetic_positions(
+    villages: &[crate::spatial::IndexedArea],
+    n: usize,
+    seed: u64,
+) -> Vec<LonLat> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let boxes: Vec<_> = villages
+        .iter()
+        .filter_map(|v| v.geometry.bounding_rect())
+        .collect();
+    let weights: Vec<f64> = villages
+        .iter()
+        .map(|v| v.geometry.chamberlain_duquette_unsigned_area().max(1.0))
+        .collect();
+    let Ok(pick) = WeightedIndex::new(&weights) else {
+        return Vec::new();
+    };
+    (0..n)
+        .map(|_| {
+            let b = boxes[pick.sample(&mut rng).min(boxes.len() - 1)];
+            LonLat::new(
+                rng.random_range(b.min().x..=b.max().x),
+                rng.random_range(b.min().y..=b.max().y),
+            )
+        })
+        .collect()
+}
+
+/// Runs `bench assign`: index build and assignment of `n` positions, and 100,000
+/// single-point look-ups. With `export_dir`, writes `villages.geojson` and
+/// `points.csv` there first, for a peer (GeoPandas) to run on the same data.
+///
+/// # Errors
+/// [`BenchError`] if the boundaries or the export fail.
+pub fn assign(n: usize, seed: u64, export_dir: Option<&Path>) -> Result<AssignFigures, BenchError> {
+    let villages = demo::village_boundaries(seed)?;
+    let points = synthetic_positions(&villages, n, seed);
+    if let Some(dir) = export_dir {
+        export_inputs(dir, &villages, &points)?;
+    }
+    let vertices = villages
+        .iter()
+        .flat_map(|v| v.geometry.0.iter())
+        .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+        .sum();
+    let count = villages.len();
+    let positions: Vec<Option<LonLat>> = points.iter().copied().map(Some).collect();
+
+    let start = Instant::now();
+    let index = AreaIndex::new(villages);
+    let built = start.elapsed().as_secs_f64();
+    let assignments = index.assign(&positions);
+    let total = start.elapsed().as_secs_f64();
+    let inside = assignments
+        .iter()
+        .filter(|a| matches!(a, Assignment::Inside { .. }))
+        .count();
+
+    let samples = points.len().min(100_000);
+    let mut times: Vec<f64> = Vec::with_capacity(samples);
+    let mut found = 0_usize;
+    for p in points.iter().take(samples) {
+        let t = Instant::now();
+        found += usize::from(index.village_at(*p).is_some());
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    std::hint::black_box(found);
+    times.sort_by(f64::total_cmp);
+    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    let p99 = times.get(times.len() * 99 / 100).copied().unwrap_or(0.0);
+    Ok(AssignFigures {
+        households: n,
+        villages: count,
+        vertices,
+        threads: rayon::current_num_threads(),
+        index_build_s: built,
+        assign_s: total - built,
+        total_s: total,
+        points_per_s: n as f64 / total,
+        inside,
+        locate_mean_us: mean,
+        locate_p99_us: p99,
+    })
+}
+
+fn export_inputs(
+    dir: &Path,
+    villages: &[crate::spatial::IndexedArea],
+    points: &[LonLat],
+) -> Result<(), BenchError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| BenchError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let features = villages.iter().map(|v| {
+        let mut properties = geojson::JsonObject::new();
+        properties.insert("code".into(), v.code.clone().into());
+        geojson::Feature {
+            bbox: None,
+            geometry: Some(geojson::Geometry::new(geojson::GeometryValue::from(
+                &v.geometry,
+            ))),
+            id: None,
+            properties: Some(properties),
+            foreign_members: None,
+        }
+    });
+    let path = dir.join("villages.geojson");
+    let text = geojson::FeatureCollection::new(features).to_string();
+    std::fs::write(&path, text).map_err(io(&path))?;
+    let path = dir.join("points.csv");
+    let file = std::fs::File::create(&path).map_err(io(&path))?;
+    let mut out = std::io::BufWriter::new(file);
+    writeln!(out, "id,lon,lat").map_err(io(&path))?;
+    for (i, p) in points.iter().enumerate() {
+        writeln!(out, "{i},{},{}", p.lon, p.lat).map_err(io(&path))?;
+    }
+    out.flush().map_err(io(&path))
+}
