@@ -48,14 +48,39 @@ function addPath(svg, d, cls) {
   return path;
 }
 
+// Location-quality counts and the systematic-offset verdicts.
+function renderQuality(quality) {
+  const tbody = document.querySelector("#quality tbody");
+  for (const flag of quality.flags) {
+    const row = document.createElement("tr");
+    const name = document.createElement("td");
+    const link = document.createElement("a");
+    link.href = `api/v1/quality/households?flag=${flag.code}`;
+    link.textContent = flag.label;
+    name.appendChild(link);
+    const count = document.createElement("td");
+    count.className = "num";
+    count.textContent = flag.count.toLocaleString("zh-CN");
+    row.append(name, count);
+    tbody.appendChild(row);
+  }
+  const names = { gcj02: "GCJ-02（高德/腾讯）", bd09: "BD-09（百度）" };
+  const townships = quality.offsets.filter((o) => o.level === "township");
+  document.getElementById("offsets").textContent = townships.length
+    ? townships.map((o) => `${o.name}的坐标整体按${names[o.offset]}记录：按原坐标仅${(o.share_declared * 100).toFixed(1)}%的农户落在登记村内，换算后为${(o[o.offset === "gcj02" ? "share_as_gcj02" : "share_as_bd09"] * 100).toFixed(1)}%。`).join(" ")
+    : "未发现乡镇整体坐标系偏移。";
+}
+
 async function main() {
   const status = document.getElementById("status");
   try {
-    const [health, townships, villages] = await Promise.all([
+    const [health, townships, villages, quality] = await Promise.all([
       getJson("health"),
       getJson("api/v1/areas.geojson?level=township"),
       getJson("api/v1/areas.geojson?level=village"),
+      getJson("api/v1/quality"),
     ]);
+    renderQuality(quality);
     status.textContent = `服务正常 · 农户 ${health.households.toLocaleString("zh-CN")} 户 · 数据版本 ${health.data_version}`;
 
     const svg = document.getElementById("map");
