@@ -612,3 +612,20 @@ fn location_quality_finds_every_recorded_flaw_and_nothing_else() {
         );
     }
 }
+
+/// The snapshot (index, positions, quality) is rebuilt from the store and swapped in
+/// whole; requests holding the old one keep a consistent view until they finish.
+#[tokio::test]
+async fn reload_swaps_in_a_whole_new_snapshot() {
+    let state = paicha::app::AppState::new(default_demo().store.clone()).unwrap();
+    let before = state.snapshot();
+    state.reload().await.unwrap();
+    let after = state.snapshot();
+    assert!(!std::sync::Arc::ptr_eq(&before, &after), "a new snapshot");
+    assert_eq!(before.data_version, after.data_version);
+    assert_eq!(
+        before.quality, after.quality,
+        "rebuilt from the same data, the same answers"
+    );
+    assert_eq!(before.villages.len(), after.villages.len());
+}

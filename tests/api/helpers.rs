@@ -86,3 +86,16 @@ impl TestApp {
         body
     }
 }
+
+/// The parameter names a problem document's `errors` list, in order.
+pub fn problem_fields(body: &serde_json::Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -134,12 +134,7 @@ async fn bad_list_parameters_are_each_named() {
     let body = app
         .get_problem("/api/v1/areas?level=province&parent=12", 400)
         .await;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = helpers::problem_fields(&body);
     assert_eq!(fields, ["level", "parent"]);
     assert_eq!(body["detail"], "invalid value for: level, parent");
 
@@ -198,12 +193,7 @@ async fn crs_conversion_round_trips_and_names_bad_parameters() {
     let body = app
         .get_problem("/api/v1/crs/convert?from=utm&to=wgs84&lon=200&lat=41", 400)
         .await;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = helpers::problem_fields(&body);
     assert_eq!(fields, ["from", "lon"]);
     let missing = app
         .get_problem("/api/v1/crs/convert?from=wgs84&to=gcj02&lon=1", 400)
