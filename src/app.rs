@@ -11,9 +11,15 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use geo::MultiPolygon;
 
-use crate::domain::{AreaLevel, Crs};
-use crate::spatial::quality::{LocatedHousehold, LocationFlag, QualityReport, assess_locations};
+use rayon::prelude::*;
+
+use crate::domain::{AreaLevel, Crs, PovertyLine};
+use crate::indicators::Catalog;
+use crate::spatial::quality::{
+    FlagKind, LocatedHousehold, LocationFlag, QualityReport, assess_locations,
+};
 use crate::spatial::{AreaIndex, IndexedArea, LonLat, PointIndex, crs};
+use crate::store::indicators::{Facts, PlaceException};
 use crate::store::{self, AreaFilter, Store, StoreError};
 
 /// Everything derived from one version of the data.
@@ -38,17 +44,29 @@ pub struct Snapshot {
     pub points: PointIndex,
     /// Location quality of every household, village and township.
     pub quality: QualityReport,
+    /// Per household row, the village (its index in `villages`) its position lies in.
+    pub located: Vec<Option<u32>>,
+    /// Per household row, what it adds to each indicator.
+    pub facts: Facts,
+    /// The poverty line that `income_below_line` judges by, if one is in force.
+    pub income_line: Option<PovertyLine>,
+    /// The county's code.
+    pub county_code: String,
+    /// The date the data describes (`YYYY-MM-DD`), if recorded.
+    pub data_date: Option<String>,
 }
 
 impl Snapshot {
     /// Builds a snapshot from the store: reads boundaries and household positions,
-    /// indexes them and assesses location quality.
+    /// indexes them, assesses location quality, brings the derived indicator table up
+    /// to date with the positions found (once per data version) and reads back what
+    /// each household adds to each indicator.
     ///
     /// # Errors
     /// The [`StoreError`] of the first query that fails.
-    pub fn load(conn: &duckdb::Connection) -> Result<Self, StoreError> {
+    pub fn load(conn: &duckdb::Connection, catalog: &Catalog) -> Result<Self, StoreError> {
         let all = store::areas::records(conn, &AreaFilter::default())?;
-        let names = all
+        let names: HashMap<String, (String, AreaLevel)> = all
             .iter()
             .map(|r| {
                 (
@@ -86,9 +104,42 @@ impl Snapshot {
                 })
                 .unzip();
         let quality = assess_locations(&locations, &villages, &county);
-        let points = PointIndex::from_rows(&positions(&locations, &quality));
+        let best = positions(&locations, &quality);
+        let points = PointIndex::from_rows(&best);
+        let located: Vec<Option<u32>> = best
+            .par_iter()
+            .map(|p| p.and_then(|p| villages.locate(p)))
+            .collect();
+        let data_version = store::data_version(conn)?;
+        let county_code = names
+            .iter()
+            .find(|(_, (_, level))| *level == AreaLevel::County)
+            .map(|(c, _): (&String, _)| c.clone())
+            .unwrap_or_default();
+        let income_line = store::meta(conn, "income_year")?
+            .and_then(|y| y.parse().ok())
+            .and_then(|year| catalog.line_in_force(year, &county_code))
+            .cloned();
+        let line = income_line.as_ref().map(|l| l.yuan_per_capita);
+        if !store::indicators::is_fresh(conn, data_version, line)? {
+            let places = place_exceptions(&locations, &quality, &located, &villages);
+            store::indicators::derive(conn, data_version, line, &places)?;
+        }
+        let facts = store::indicators::facts(conn)?;
+        if facts.category.len() != locations.len() {
+            return Err(StoreError::Invalid(format!(
+                "derived indicators hold {} households, the store {}",
+                facts.category.len(),
+                locations.len()
+            )));
+        }
         Ok(Self {
-            data_version: store::data_version(conn)?,
+            data_version,
+            located,
+            facts,
+            income_line,
+            county_code,
+            data_date: store::meta(conn, "data_date")?,
             households: household_nos.len() as i64,
             villages,
             county,
@@ -105,6 +156,46 @@ impl Snapshot {
     pub fn name(&self, code: &str) -> Option<&str> {
         self.names.get(code).map(|(n, _)| n.as_str())
     }
+}
+
+/// The households whose located village differs from the registered one or whose
+/// position has a problem, for the indicator rules (see [`PlaceException`]).
+fn place_exceptions(
+    locations: &[LocatedHousehold],
+    quality: &QualityReport,
+    located: &[Option<u32>],
+    villages: &AreaIndex,
+) -> Vec<PlaceException> {
+    let mut flagged = vec![(false, false); locations.len()];
+    for f in &quality.flagged {
+        let kinds = || f.flags.iter().map(LocationFlag::kind);
+        flagged[f.row as usize] = (
+            kinds().any(|k| k == FlagKind::NoGps),
+            kinds().any(|k| {
+                matches!(
+                    k,
+                    FlagKind::OutsideVillage | FlagKind::OutsideCounty | FlagKind::Swapped
+                )
+            }),
+        );
+    }
+    locations
+        .iter()
+        .zip(located)
+        .zip(flagged)
+        .enumerate()
+        .filter_map(|(row, ((h, at), (no_gps, mismatch)))| {
+            let area = at.filter(|_| !no_gps).and_then(|i| villages.area(i));
+            let same = area.is_some_and(|a| a.code == h.village_code);
+            (no_gps || mismatch || !same).then(|| PlaceException {
+                row: row as u32,
+                located_village: area.map(|a| a.code.clone()),
+                located_township: area.map(|a| a.township_code.clone()),
+                has_position: !no_gps,
+                mismatch,
+            })
+        })
+        .collect()
 }
 
 /// Each household's best WGS-84 position: its declared system converted, or the
@@ -132,6 +223,8 @@ fn positions(locations: &[LocatedHousehold], quality: &QualityReport) -> Vec<Opt
 pub struct App {
     /// The database.
     pub store: Store,
+    /// The indicator catalog.
+    pub catalog: Arc<Catalog>,
     snapshot: ArcSwap<Snapshot>,
 }
 
@@ -151,12 +244,13 @@ impl AppState {
     ///
     /// # Errors
     /// The [`StoreError`] that stopped the snapshot.
-    pub fn new(store: Store) -> Result<Self, StoreError> {
+    pub fn new(store: Store, catalog: Catalog) -> Result<Self, StoreError> {
         let conn = store.conn()?;
-        let snapshot = Snapshot::load(&conn)?;
+        let snapshot = Snapshot::load(&conn, &catalog)?;
         drop(conn);
         Ok(Self(Arc::new(App {
             store,
+            catalog: Arc::new(catalog),
             snapshot: ArcSwap::from_pointee(snapshot),
         })))
     }
@@ -175,7 +269,8 @@ impl App {
     /// # Errors
     /// The [`StoreError`] that stopped the rebuild; the old snapshot stays in place.
     pub async fn reload(&self) -> Result<(), StoreError> {
-        let snapshot = self.store.run(Snapshot::load).await?;
+        let catalog = Arc::clone(&self.catalog);
+        let snapshot = self.store.run(move |c| Snapshot::load(c, &catalog)).await?;
         self.snapshot.store(Arc::new(snapshot));
         Ok(())
     }

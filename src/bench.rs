@@ -185,3 +185,136 @@ fn export_inputs(
     }
     out.flush().map_err(io(&path))
 }
+
+/// Figures of one `bench stats` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsFigures {
+    /// Households in the database.
+    pub households: i64,
+    /// Indicators in every query.
+    pub indicators: usize,
+    /// Rows (villages) in every answer.
+    pub rows: usize,
+    /// Timed runs of each.
+    pub runs: usize,
+    /// Seconds to load the snapshot (index, quality, derived table if stale, facts).
+    pub load_s: f64,
+    /// DuckDB alone, the same GROUP BY on the same file: median, milliseconds.
+    pub duckdb_median_ms: f64,
+    /// DuckDB alone: slowest run, milliseconds.
+    pub duckdb_max_ms: f64,
+    /// `GET /api/v1/stats?level=village` over loopback, whole response read: median.
+    pub endpoint_median_ms: f64,
+    /// The endpoint: slowest run, milliseconds.
+    pub endpoint_max_ms: f64,
+    /// Endpoint median over DuckDB median.
+    pub ratio: f64,
+    /// Bytes of the JSON answer.
+    pub response_bytes: usize,
+}
+
+fn median_and_max(mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(f64::total_cmp);
+    let mid = ms.len() / 2;
+    let median = if ms.len().is_multiple_of(2) {
+        f64::midpoint(ms[mid - 1], ms[mid])
+    } else {
+        ms[mid]
+    };
+    (median, ms.last().copied().unwrap_or(0.0))
+}
+
+/// Runs `bench stats` on an existing database: village-level figures of every
+/// indicator, first as the raw DuckDB query, then through the HTTP endpoint on a
+/// loopback port (a plain HTTP/1.1 client, no compression), `runs` times each after
+/// one warm-up.
+///
+/// # Errors
+/// Opening the database, loading the snapshot, a query, or the loopback connection.
+pub fn stats(db: &Path, runs: usize) -> anyhow::Result<StatsFigures> {
+    use crate::store::indicators::{GroupBy, Scope, stats_sql};
+    use anyhow::Context;
+    let runs = runs.max(1);
+    let store = crate::store::Store::open(db)?;
+    let catalog = crate::indicators::Catalog::builtin()?;
+    let start = Instant::now();
+    let state = crate::app::AppState::new(store.clone(), catalog.clone())?;
+    let load_s = start.elapsed().as_secs_f64();
+    let households = state.snapshot().households;
+
+    let measures: Vec<_> = crate::store::indicators::MEASURES.iter().collect();
+    let (sql, _) = stats_sql(&measures, GroupBy::Village, &Scope::default());
+    let conn = store.conn()?;
+    let mut raw = Vec::with_capacity(runs);
+    let mut rows = 0;
+    for i in 0..=runs {
+        let t = Instant::now();
+        let mut stmt = conn.prepare(&sql).context("prepare the raw query")?;
+        let n = stmt
+            .query_map([], |r| r.get::<_, Option<String>>(0))
+            .context("run the raw query")?
+            .count();
+        if i > 0 {
+            raw.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        rows = n;
+    }
+    drop(conn);
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (endpoint, response_bytes) = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let router = crate::api::router(state, Path::new("web"));
+        tokio::spawn(crate::api::serve(listener, router, std::future::pending()));
+        let mut times = Vec::with_capacity(runs);
+        let mut bytes = 0;
+        for i in 0..=runs {
+            let t = Instant::now();
+            let body = http_get(addr, "/api/v1/stats?level=village").await?;
+            if i > 0 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            bytes = body.len();
+        }
+        anyhow::Ok((times, bytes))
+    })?;
+    let (duckdb_median_ms, duckdb_max_ms) = median_and_max(raw);
+    let (endpoint_median_ms, endpoint_max_ms) = median_and_max(endpoint);
+    Ok(StatsFigures {
+        households,
+        indicators: measures.len(),
+        rows,
+        runs,
+        load_s,
+        duckdb_median_ms,
+        duckdb_max_ms,
+        endpoint_median_ms,
+        endpoint_max_ms,
+        ratio: endpoint_median_ms / duckdb_median_ms,
+        response_bytes,
+    })
+}
+
+/// A minimal HTTP/1.1 GET over a fresh connection: the body, or an error for any
+/// status but 200.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("no HTTP header in the answer"))?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    if !head.starts_with("HTTP/1.1 200") {
+        anyhow::bail!("GET {path}: {}", head.lines().next().unwrap_or_default());
+    }
+    Ok(response[split + 4..].to_vec())
+}

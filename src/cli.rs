@@ -82,6 +82,15 @@ pub enum BenchCommand {
         #[arg(long)]
         export_dir: Option<PathBuf>,
     },
+    /// Village-level figures of every indicator on an existing database: DuckDB
+    /// alone, then `GET /api/v1/stats` over loopback; prints one JSON line.
+    Stats {
+        #[command(flatten)]
+        db: DbArg,
+        /// Timed runs of each, after one warm-up.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
 }
 
 /// What `paicha export` writes.

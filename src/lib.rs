@@ -10,6 +10,7 @@ pub mod bench;
 pub mod demo;
 pub mod domain;
 pub mod export;
+pub mod indicators;
 pub mod settings;
 pub mod spatial;
 pub mod store;

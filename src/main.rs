@@ -48,12 +48,20 @@ fn main() -> Result<()> {
                 },
         } => {
             let figures = paicha::bench::assign(households, seed, export_dir.as_deref())?;
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer(&mut out, &figures)?;
-            writeln!(out)?;
-            Ok(())
+            print_json(&figures)
         }
+        Command::Bench {
+            what: BenchCommand::Stats { db, runs },
+        } => print_json(&paicha::bench::stats(&db.db, runs)?),
     }
+}
+
+/// Prints figures as one JSON line on stdout.
+fn print_json(figures: &impl serde::Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, figures)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 /// Builds the demo county with a progress bar on stderr.
@@ -103,7 +111,9 @@ fn serve(settings: &ServeSettings) -> Result<()> {
         build_demo(&settings.db, &DemoOptions::default())?;
     }
     let store = Store::open(&settings.db).context("opening the database")?;
-    let state = AppState::new(store).context("building the spatial index")?;
+    let catalog =
+        paicha::indicators::Catalog::builtin().context("reading the indicator catalog")?;
+    let state = AppState::new(store, catalog).context("building the spatial index")?;
     let snapshot = state.snapshot();
     tracing::info!(
         households = snapshot.households,

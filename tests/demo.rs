@@ -326,7 +326,11 @@ type Row = (
 #[test]
 fn clean_households_lie_in_their_village_and_misplaced_ones_do_not() {
     let built = default_demo();
-    let snapshot = Snapshot::load(&built.store.conn().unwrap()).unwrap();
+    let snapshot = Snapshot::load(
+        &built.store.conn().unwrap(),
+        &paicha::indicators::Catalog::builtin().unwrap(),
+    )
+    .unwrap();
     let conn = built.store.conn().unwrap();
     let mut stmt = conn
         .prepare(
@@ -514,7 +518,11 @@ fn location_quality_finds_every_recorded_flaw_and_nothing_else() {
     use paicha::spatial::quality::{FlagKind, LocationFlag};
 
     let built = default_demo();
-    let snapshot = Snapshot::load(&built.store.conn().unwrap()).unwrap();
+    let snapshot = Snapshot::load(
+        &built.store.conn().unwrap(),
+        &paicha::indicators::Catalog::builtin().unwrap(),
+    )
+    .unwrap();
     let conn = built.store.conn().unwrap();
     let mut stmt = conn
         .prepare("SELECT household_no, flaw, related FROM demo_flaws")
@@ -617,7 +625,11 @@ fn location_quality_finds_every_recorded_flaw_and_nothing_else() {
 /// whole; requests holding the old one keep a consistent view until they finish.
 #[tokio::test]
 async fn reload_swaps_in_a_whole_new_snapshot() {
-    let state = paicha::app::AppState::new(default_demo().store.clone()).unwrap();
+    let state = paicha::app::AppState::new(
+        default_demo().store.clone(),
+        paicha::indicators::Catalog::builtin().unwrap(),
+    )
+    .unwrap();
     let before = state.snapshot();
     state.reload().await.unwrap();
     let after = state.snapshot();
@@ -628,4 +640,207 @@ async fn reload_swaps_in_a_whole_new_snapshot() {
         "rebuilt from the same data, the same answers"
     );
     assert_eq!(before.villages.len(), after.villages.len());
+}
+
+/// A raw exported row: column name → text.
+type RawRow = HashMap<String, String>;
+
+/// Every row of an admin export.
+fn raw_rows(conn: &duckdb::Connection, which: paicha::store::HouseholdExport) -> Vec<RawRow> {
+    let mut header: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    store::households::export(conn, which, |r| {
+        if header.is_empty() {
+            header = r.to_vec();
+        } else {
+            rows.push(header.iter().cloned().zip(r.iter().cloned()).collect());
+        }
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    rows
+}
+
+/// Every indicator's (count, denominator) per village and township, recounted in
+/// plain Rust from the raw rows; `gps` holds (no position, outside its village) by
+/// household number.
+#[expect(
+    clippy::panic,
+    reason = "an indicator without a recount must fail the test"
+)]
+fn recount<'a>(
+    households: &[RawRow],
+    members: &HashMap<String, Vec<RawRow>>,
+    gps: &HashMap<&str, (bool, bool)>,
+    ids: &[&'a str],
+) -> HashMap<(String, &'a str), (i64, i64)> {
+    // (village, indicator) → (count, denominator)
+    let mut expected: HashMap<(String, &str), (i64, i64)> = HashMap::new();
+    let yes = |h: &HashMap<String, String>, k: &str| h[k] == "true";
+    for h in households {
+        let ms = &members[&h["household_no"]];
+        let school: Vec<_> = ms
+            .iter()
+            .filter(|m| (6..=15).contains(&m["age"].parse::<u8>().unwrap()))
+            .collect();
+        let dropouts = school
+            .iter()
+            .filter(|m| m["schooling"] == "out_of_school")
+            .count() as i64;
+        let income_low = h["income_per_capita"].parse::<f64>().unwrap() < 3442.0;
+        let food = !(yes(h, "food_secure") && yes(h, "clothing_secure"));
+        let uninsured = ms.iter().any(|m| m["medical_insured"] == "false");
+        let unsafe_house =
+            yes(h, "house_occupied") && matches!(h["house_grade"].as_str(), "C" | "D");
+        let unappraised = h["house_grade"] == "unappraised";
+        let water = !yes(h, "water_safe");
+        let piped = !yes(h, "water_piped");
+        let monitored = h["category"].starts_with("monitored_");
+        let (no_gps, mismatch) = gps
+            .get(h["household_no"].as_str())
+            .copied()
+            .unwrap_or_default();
+        let any = income_low
+            || food
+            || dropouts > 0
+            || uninsured
+            || unsafe_house
+            || unappraised
+            || water
+            || piped;
+        for id in ids {
+            let (c, d): (i64, i64) = match *id {
+                "any_problem" => (any.into(), 1),
+                "income_below_line" => (income_low.into(), 1),
+                "food_clothing_insecure" => (food.into(), 1),
+                "dropout" => (dropouts, school.len() as i64),
+                "uninsured" => (uninsured.into(), 1),
+                "unsafe_housing" => (unsafe_house.into(), 1),
+                "housing_unappraised" => (unappraised.into(), 1),
+                "water_unsafe" => (water.into(), 1),
+                "water_not_piped" => (piped.into(), 1),
+                "monitored" => (monitored.into(), 1),
+                "monitored_unstable" | "monitored_marginal" | "monitored_sudden" => {
+                    ((h["category"] == *id).into(), 1)
+                }
+                "risk_unresolved" => (
+                    (monitored && h["risk_state"] == "unresolved").into(),
+                    monitored.into(),
+                ),
+                "gps_missing" => (no_gps.into(), 1),
+                "gps_mismatch" => (mismatch.into(), (!no_gps).into()),
+                other => panic!("no recount for {other}"),
+            };
+            for area in [h["village_code"].clone(), h["township_code"].clone()] {
+                let e = expected.entry((area, id)).or_default();
+                e.0 += c;
+                e.1 += d;
+            }
+        }
+    }
+
+    expected
+}
+
+/// Every indicator per village and township recomputed in plain Rust from the raw
+/// household and member rows (the admin export), with the GPS indicators from the
+/// location-quality report, and compared exactly with the DuckDB GROUP BY table.
+#[test]
+fn indicator_tables_agree_with_a_recount_from_the_raw_rows() {
+    use paicha::indicators::Catalog;
+    use paicha::indicators::table::{self, AreaRef, TableRequest};
+    use paicha::spatial::FlagKind;
+    use paicha::store::HouseholdExport;
+
+    let built = default_demo();
+    let catalog = Catalog::builtin().unwrap();
+    let conn = built.store.conn().unwrap();
+    let snapshot = Snapshot::load(&conn, &catalog).unwrap();
+    assert_eq!(snapshot.income_line.as_ref().unwrap().year, 2018);
+
+    let mut members: HashMap<String, Vec<RawRow>> = HashMap::new();
+    for m in raw_rows(&conn, HouseholdExport::Members) {
+        members
+            .entry(m["household_no"].clone())
+            .or_default()
+            .push(m);
+    }
+    let households = raw_rows(&conn, HouseholdExport::Households);
+
+    // GPS verdicts by household number, from the quality report.
+    let mut gps: HashMap<&str, (bool, bool)> = HashMap::new();
+    for f in &snapshot.quality.flagged {
+        let kinds: Vec<FlagKind> = f
+            .flags
+            .iter()
+            .map(paicha::spatial::LocationFlag::kind)
+            .collect();
+        gps.insert(
+            snapshot.household_nos[f.row as usize].as_str(),
+            (
+                kinds.contains(&FlagKind::NoGps),
+                kinds.iter().any(|k| {
+                    matches!(
+                        k,
+                        FlagKind::OutsideVillage | FlagKind::OutsideCounty | FlagKind::Swapped
+                    )
+                }),
+            ),
+        );
+    }
+
+    let ids: Vec<&str> = catalog.indicators.iter().map(|i| i.id.as_str()).collect();
+    let expected = recount(&households, &members, &gps, &ids);
+
+    for level in [AreaLevel::Township, AreaLevel::Village] {
+        let request = TableRequest {
+            indicators: catalog.indicators.clone(),
+            within: AreaRef {
+                code: "210422".into(),
+                name: "新宾满族自治县".into(),
+                level: AreaLevel::County,
+            },
+            level,
+            by_location: false,
+            categories: vec![],
+            sort: None,
+            ascending: false,
+            limit: None,
+        };
+        let t = table::build(&conn, &snapshot.names, &request).unwrap();
+        // A sample: every township, every fifth village.
+        let step = if level == AreaLevel::Township { 1 } else { 5 };
+        for row in t.rows.iter().step_by(step) {
+            for (ind, cell) in t.indicators.iter().zip(&row.cells) {
+                let want = expected
+                    .get(&(row.area.code.clone(), ind.id.as_str()))
+                    .copied()
+                    .unwrap_or_default();
+                assert_eq!(
+                    (cell.value.count, cell.value.denominator),
+                    want,
+                    "{} {}",
+                    row.area.code,
+                    ind.id
+                );
+            }
+        }
+        assert_eq!(t.total.households, 70_000);
+    }
+    // The demo is meant to show problems: every standard indicator has some.
+    for id in [
+        "income_below_line",
+        "dropout",
+        "uninsured",
+        "unsafe_housing",
+        "water_unsafe",
+        "gps_mismatch",
+    ] {
+        let total: i64 = expected
+            .iter()
+            .filter(|((a, i), _)| a.len() == 9 && *i == id)
+            .map(|(_, v)| v.0)
+            .sum();
+        assert!(total > 0, "{id}");
+    }
 }

@@ -1,13 +1,15 @@
 //! `/api/v1/areas`: the county's divisions, as JSON lists and GeoJSON.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::ApiQuery;
 use crate::app::AppState;
 use crate::domain::AreaLevel;
@@ -15,18 +17,21 @@ use crate::export::area_feature as feature;
 use crate::store::{self, AreaFilter, AreaSummary};
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/areas", get(list))
-        .route("/api/v1/areas.geojson", get(collection))
-        .route("/api/v1/areas/{code}", get(one))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(collection))
+        .routes(routes!(one))
 }
 
 /// `?level=&parent=` of the area lists.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AreaParams {
+    /// `county`, `township`, `village` (with communities) or `community`.
     level: Option<String>,
+    /// Only the children of this code.
     parent: Option<String>,
 }
 
@@ -81,7 +86,7 @@ pub(crate) fn check_code(code: &str) -> Result<(), String> {
 }
 
 /// An area in a JSON list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct AreaItem {
     #[serde(flatten)]
     summary: AreaSummary,
@@ -99,6 +104,11 @@ impl From<AreaSummary> for AreaItem {
     }
 }
 
+/// The county's divisions with household counts.
+#[utoipa::path(get, path = "/api/v1/areas", tag = "areas", params(AreaParams),
+    responses(
+        (status = 200, description = "The areas, in code order", body = Vec<AreaItem>),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
 async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AreaParams>,
@@ -111,6 +121,11 @@ async fn list(
     Ok(Json(areas.into_iter().map(AreaItem::from).collect()))
 }
 
+/// The divisions as a GeoJSON FeatureCollection (WGS-84, 7 decimals).
+#[utoipa::path(get, path = "/api/v1/areas.geojson", tag = "areas", params(AreaParams),
+    responses(
+        (status = 200, description = "A FeatureCollection", content_type = "application/geo+json", body = Object),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
 async fn collection(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AreaParams>,
@@ -124,6 +139,13 @@ async fn collection(
     Ok(geojson_response(&geojson::FeatureCollection::new(features)))
 }
 
+/// One division as a GeoJSON Feature.
+#[utoipa::path(get, path = "/api/v1/areas/{code}", tag = "areas",
+    params(("code" = String, Path, description = "Division code: 6, 9 or 12 digits")),
+    responses(
+        (status = 200, description = "A Feature", content_type = "application/geo+json", body = Object),
+        (status = 400, description = "The code is malformed", body = Problem),
+        (status = 404, description = "No area with this code", body = Problem)))]
 async fn one(
     State(state): State<AppState>,
     Path(code): Path<String>,

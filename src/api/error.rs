@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::store::StoreError;
 
 /// One invalid parameter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// The parameter's name, as the client sent it.
     pub field: String,
@@ -33,6 +33,9 @@ pub enum ApiError {
     /// The resource does not exist; the message says which.
     #[error("{0}")]
     NotFound(String),
+    /// The request is larger than a limit; the message says which limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// Anything else: a bug or an outage, never the client's fault.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -59,18 +62,24 @@ impl ApiError {
         match self {
             ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
-/// The problem document (RFC 9457).
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
+/// The problem document (RFC 9457) of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// A URI reference naming the kind of problem.
     r#type: &'a str,
+    /// A short summary of the kind.
     title: &'a str,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong in this request.
     detail: String,
+    /// The invalid parameters, each named.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldError]>,
 }
@@ -93,6 +102,7 @@ impl IntoResponse for ApiError {
                 )
             }
             ApiError::NotFound(what) => ("/problems/not-found", "Not found", what.clone(), None),
+            ApiError::TooLarge(what) => ("/problems/too-large", "Too large", what.clone(), None),
             ApiError::Internal(_) => (
                 "/problems/internal",
                 "Internal error",

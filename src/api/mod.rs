@@ -9,6 +9,7 @@ pub mod areas;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod indicators;
 pub mod quality;
 pub mod spatial;
 
@@ -22,13 +23,59 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
 
-/// The whole service: API routes, then the web app from `web_dir`.
-pub fn router(state: AppState, web_dir: &Path) -> Router {
-    let api = Router::new()
+/// The OpenAPI document's header; the paths come from the routers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "paicha (排查)",
+        description = "Geospatial analytics for rural poverty inspection campaigns: areas, location quality, indicators by area and by drawn shape. Errors are application/problem+json (RFC 9457) naming each bad parameter."
+    ),
+    tags(
+        (name = "service", description = "Health"),
+        (name = "areas", description = "Administrative divisions"),
+        (name = "spatial", description = "Coordinates and point location"),
+        (name = "quality", description = "Location quality (账实相符)"),
+        (name = "indicators", description = "Indicators by area and by drawn shape")
+    )
+)]
+struct ApiDoc;
+
+/// Every API route, with its OpenAPI description.
+fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(areas::router())
         .merge(spatial::router())
         .merge(quality::router())
+        .merge(indicators::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the whole API, as served at `/openapi.json`.
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().1
+}
+
+/// The whole service: API routes, then the web app from `web_dir`.
+pub fn router(state: AppState, web_dir: &Path) -> Router {
+    let (routes, doc) = documented();
+    // Serialized once: the document only changes with the binary.
+    let doc = axum::body::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+    let api = routes
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        doc,
+                    )
+                }
+            }),
+        )
         .route("/api", axum::routing::any(error::api_not_found))
         .route("/api/{*rest}", axum::routing::any(error::api_not_found));
     api.fallback_service(ServeDir::new(web_dir))

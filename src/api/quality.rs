@@ -1,13 +1,15 @@
 //! `/api/v1/quality`: location quality (seed 000 item 7; 账实相符) by area, and the
 //! flagged households behind each count, personal data masked.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::areas::check_code;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::ApiQuery;
 use crate::app::{AppState, Snapshot};
 use crate::domain::{AreaLevel, GpsPoint, mask_id_number, mask_name};
@@ -15,10 +17,10 @@ use crate::spatial::quality::{FlagCounts, FlagKind, GroupQuality, LocationFlag};
 use crate::store;
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/quality", get(summary))
-        .route("/api/v1/quality/households", get(households))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(summary))
+        .routes(routes!(households))
 }
 
 /// Most households one page may hold.
@@ -26,8 +28,9 @@ pub const MAX_LIMIT: usize = 1000;
 /// Households per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 50;
 
-/// The area a request is scoped to, checked against the snapshot.
-fn scope(
+/// The area a request is scoped to, checked against the snapshot: the county when
+/// `within` is absent; 400 for a malformed code, 404 for an unknown one.
+pub(crate) fn scope(
     snapshot: &Snapshot,
     within: Option<&str>,
 ) -> Result<(String, String, AreaLevel), ApiError> {
@@ -51,9 +54,12 @@ fn scope(
     Ok((code, name, level))
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/quality` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct SummaryParams {
+    /// The area (6, 9 or 12 digits); default: the county.
     within: Option<String>,
 }
 
@@ -105,6 +111,13 @@ struct Summary<'a> {
     villages: Vec<NamedGroup<'a>>,
 }
 
+/// Location quality of an area: counts per flag, offset verdicts, and the same per
+/// township and village inside it.
+#[utoipa::path(get, path = "/api/v1/quality", tag = "quality", params(SummaryParams),
+    responses(
+        (status = 200, description = "The quality summary", body = Object),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
+        (status = 404, description = "No area with the `within` code", body = Problem)))]
 async fn summary(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SummaryParams>,
@@ -158,17 +171,24 @@ async fn summary(
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/quality/households` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct HouseholdParams {
+    /// The area (6, 9 or 12 digits); default: the county.
     within: Option<String>,
+    /// Only households with this flag (`no_gps`, `outside_county`, `outside_village`,
+    /// `duplicate`, `swapped`, `coarse`, `offset`).
     flag: Option<String>,
+    /// Page size, 1 to 1000 (default 50).
     limit: Option<usize>,
+    /// Households to skip.
     offset: Option<usize>,
 }
 
 /// A flagged household, masked.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct FlaggedHousehold {
     household_no: String,
     village_code: String,
@@ -184,14 +204,16 @@ struct FlaggedHousehold {
     flags: Vec<FlagWithLabel>,
 }
 
-#[derive(Debug, Serialize)]
+/// A flag with its Chinese label.
+#[derive(Debug, Serialize, ToSchema)]
 struct FlagWithLabel {
     label: &'static str,
     #[serde(flatten)]
     flag: LocationFlag,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of flagged households.
+#[derive(Debug, Serialize, ToSchema)]
 struct HouseholdPage {
     total: usize,
     limit: usize,
@@ -199,6 +221,13 @@ struct HouseholdPage {
     items: Vec<FlaggedHousehold>,
 }
 
+/// The flagged households of an area, with the evidence of each flag; the head's
+/// name and ID number masked.
+#[utoipa::path(get, path = "/api/v1/quality/households", tag = "quality", params(HouseholdParams),
+    responses(
+        (status = 200, description = "A page of flagged households", body = HouseholdPage),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
+        (status = 404, description = "No area with the `within` code", body = Problem)))]
 async fn households(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<HouseholdParams>,

@@ -1,12 +1,14 @@
 //! `/api/v1/crs/convert` and `/api/v1/locate`: coordinate conversion and which village
 //! and township hold a point.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::{ApiError, FieldError};
+use super::error::{ApiError, FieldError, Problem};
 use super::extract::ApiQuery;
 use crate::app::AppState;
 use crate::domain::Crs;
@@ -14,10 +16,10 @@ use crate::export::round7;
 use crate::spatial::{LonLat, crs};
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/crs/convert", get(convert))
-        .route("/api/v1/locate", get(locate))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(convert))
+        .routes(routes!(locate))
 }
 
 /// Parses a coordinate-system name; CGCS2000 is WGS-84 to within centimetres.
@@ -53,22 +55,33 @@ fn check_lon_lat(lon: f64, lat: f64, errors: &mut Vec<FieldError>) {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/crs/convert` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ConvertParams {
+    /// `wgs84`, `cgcs2000`, `gcj02` or `bd09`.
     from: String,
+    /// `wgs84`, `cgcs2000`, `gcj02` or `bd09`.
     to: String,
+    /// Longitude, degrees.
     lon: f64,
+    /// Latitude, degrees.
     lat: f64,
 }
 
 /// A converted position.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Position {
     lon: f64,
     lat: f64,
 }
 
+/// Converts a position between WGS-84 (CGCS2000), GCJ-02 and BD-09.
+#[utoipa::path(get, path = "/api/v1/crs/convert", tag = "spatial", params(ConvertParams),
+    responses(
+        (status = 200, description = "The position in the target system", body = Position),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
 async fn convert(ApiQuery(p): ApiQuery<ConvertParams>) -> Result<Json<Position>, ApiError> {
     let mut errors = Vec::new();
     let from = parse_crs("from", &p.from, &mut errors);
@@ -84,23 +97,28 @@ async fn convert(ApiQuery(p): ApiQuery<ConvertParams>) -> Result<Json<Position>,
     }))
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/locate` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct LocateParams {
+    /// Longitude, degrees.
     lon: f64,
+    /// Latitude, degrees.
     lat: f64,
+    /// The system of the position (default `wgs84`).
     crs: Option<String>,
 }
 
 /// An area in an answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Named {
     code: String,
     name: String,
 }
 
 /// Where a point lies.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Located {
     /// Whether the point lies in one of the county's villages.
     inside: bool,
@@ -120,6 +138,11 @@ struct Located {
     message: String,
 }
 
+/// Which village and township hold a point, or the nearest village and how far.
+#[utoipa::path(get, path = "/api/v1/locate", tag = "spatial", params(LocateParams),
+    responses(
+        (status = 200, description = "Where the point lies", body = Located),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
 async fn locate(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<LocateParams>,

@@ -27,7 +27,7 @@ use rand::seq::{IndexedRandom, IteratorRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::domain::{Area, AreaLevel, PovertyLine};
+use crate::domain::{Area, AreaLevel};
 use crate::spatial::LonLat;
 use crate::store::{AreaRow, DatabaseBuilder, StoreError};
 use households::{HotSpot, TownshipGps, VillageSpec};
@@ -161,37 +161,6 @@ pub fn county_outline() -> Result<Polygon<f64>, DemoError> {
     Polygon::try_from(geometry.value).map_err(|e| bad(e.to_string()))
 }
 
-/// The poverty lines of the three seed documents.
-#[must_use]
-pub fn seed_poverty_lines() -> Vec<PovertyLine> {
-    vec![
-        PovertyLine {
-            year: 2018,
-            region_code: "210000".into(),
-            region_name: "辽宁省".into(),
-            yuan_per_capita: 3442.0,
-            kind: "脱贫收入标准".into(),
-            source: "新脱贫发〔2019〕11号 (seed 000)".into(),
-        },
-        PovertyLine {
-            year: 2019,
-            region_code: "320000".into(),
-            region_name: "江苏省".into(),
-            yuan_per_capita: 6000.0,
-            kind: "省定脱贫标准".into(),
-            source: "苏扶办〔2019〕60号, 连云港 (seed 002)".into(),
-        },
-        PovertyLine {
-            year: 2021,
-            region_code: "410000".into(),
-            region_name: "河南省".into(),
-            yuan_per_capita: 6372.0,
-            kind: "防返贫监测线".into(),
-            source: "许巩固脱贫组办〔2022〕3号 (seed 003)".into(),
-        },
-    ]
-}
-
 /// Builds the demo county into a new database at `path`, replacing any database there
 /// only once the whole build has succeeded. `on_household` is called after each
 /// household, for a progress bar.
@@ -212,7 +181,9 @@ pub fn build(
 
     let mut builder = DatabaseBuilder::create(path)?;
     builder.write_areas(&county.area_rows(&plan))?;
-    builder.write_poverty_lines(&seed_poverty_lines())?;
+    let catalog = crate::indicators::Catalog::builtin()
+        .map_err(|e| DemoError::EmbeddedData(e.to_string()))?;
+    builder.write_poverty_lines(&catalog.poverty_lines)?;
     let mut ids = people::IdNumbers::default();
     let mut sink = builder.households()?;
     for (i, v) in county.villages.iter().enumerate() {

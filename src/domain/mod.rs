@@ -13,7 +13,7 @@ macro_rules! coded_enum {
         pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident => ($code:literal, $zh:literal) ),+ $(,)? }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+
         }
@@ -68,6 +68,16 @@ impl AreaLevel {
     #[must_use]
     pub fn is_village_like(self) -> bool {
         matches!(self, AreaLevel::Village | AreaLevel::Community)
+    }
+}
+
+coded_enum! {
+    /// What an indicator's count counts (计量单位).
+    pub enum Unit {
+        /// 户: households.
+        Households => ("households", "户"),
+        /// 人: persons (members).
+        Persons => ("persons", "人"),
     }
 }
 
@@ -217,7 +227,7 @@ pub struct Area {
 }
 
 /// A GPS position as recorded in the field, in the system it was recorded in.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GpsPoint {
     /// Longitude in degrees, in `crs`.
     pub lon: f64,
@@ -296,7 +306,7 @@ impl Household {
 }
 
 /// A poverty line in force for a year and a region (贫困线 / 监测线).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PovertyLine {
     /// The year the line applies to.
     pub year: i32,

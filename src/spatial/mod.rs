@@ -12,6 +12,7 @@ pub(crate) mod fixture;
 pub mod index;
 pub mod points;
 pub mod quality;
+pub mod shapes;
 
 use geo::MultiPolygon;
 use geo_traits::to_geo::ToGeoGeometry;

@@ -35,7 +35,19 @@ pub struct LocatedHousehold {
 }
 
 /// The kinds of location flag, with their stable codes and Chinese labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FlagKind {
     /// 无定位: no position, or one with a NaN or infinite coordinate.
@@ -109,7 +121,7 @@ impl std::fmt::Display for FlagKind {
 }
 
 /// Whether a verdict was reached over a village or over a township.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupLevel {
     /// A village (12-digit code).
@@ -120,7 +132,7 @@ pub enum GroupLevel {
 
 /// A flag on one household, with its evidence. Serialized with the flag's code in
 /// `code`. Positions are `[lon, lat]` in WGS-84 degrees, distances in metres.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum LocationFlag {
     /// No usable position.
@@ -195,7 +207,7 @@ pub struct HouseholdFlags {
 }
 
 /// How many households carry each flag.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FlagCounts {
     /// 无定位
     pub no_gps: u64,
@@ -244,7 +256,7 @@ impl FlagCounts {
 }
 
 /// Location quality of one village or township.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupQuality {
     /// The village's or township's code.
     pub code: String,

@@ -19,7 +19,7 @@ pub struct AreaFilter {
 }
 
 /// An area with its household count, without geometry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AreaSummary {
     /// Division code.
     pub code: String,

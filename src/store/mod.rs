@@ -9,6 +9,7 @@
 pub mod areas;
 mod builder;
 pub mod households;
+pub mod indicators;
 mod schema;
 
 use std::path::{Path, PathBuf};

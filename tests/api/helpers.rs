@@ -28,7 +28,11 @@ fn shared() -> &'static Shared {
         };
         demo::build(&path, &options, || ()).unwrap();
         // One database instance per process: every test shares this store.
-        let state = AppState::new(Store::open(&path).unwrap()).unwrap();
+        let state = AppState::new(
+            Store::open(&path).unwrap(),
+            paicha::indicators::Catalog::builtin().unwrap(),
+        )
+        .unwrap();
         Shared { _dir: dir, state }
     })
 }

@@ -339,3 +339,535 @@ async fn flagged_households_are_paged_with_personal_data_masked() {
         .await;
     assert_eq!(bad["errors"][0]["field"], "limit");
 }
+
+#[tokio::test]
+async fn the_indicator_catalog_lists_every_indicator_and_the_line_in_force() {
+    let app = TestApp::spawn().await;
+    let body = app.get_json("/api/v1/indicators").await;
+    let ids: Vec<&str> = body["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "income_below_line",
+        "food_clothing_insecure",
+        "dropout",
+        "uninsured",
+        "unsafe_housing",
+        "housing_unappraised",
+        "water_unsafe",
+        "water_not_piped",
+        "monitored",
+        "risk_unresolved",
+        "gps_missing",
+        "gps_mismatch",
+        "any_problem",
+    ] {
+        assert!(ids.contains(&id), "{id}");
+    }
+    assert_eq!(body["income_line"]["yuan_per_capita"], 3442.0);
+    assert_eq!(body["income_line"]["year"], 2018);
+    assert_eq!(body["data_date"], "2019-07-01");
+    let dropout = &body["indicators"][ids.iter().position(|i| *i == "dropout").unwrap()];
+    assert_eq!(dropout["unit"], "persons");
+    assert_eq!(dropout["name_zh"], "义务教育阶段失学辍学");
+    assert_eq!(
+        dropout["breaks"].as_array().unwrap().len() + 1,
+        body["palette"].as_array().unwrap().len()
+    );
+}
+
+/// The first township's code, name and household count.
+async fn first_township(app: &TestApp) -> (String, i64) {
+    let t = app.get_json("/api/v1/areas?level=township").await;
+    (
+        t[0]["code"].as_str().unwrap().to_owned(),
+        t[0]["households"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn stats_by_village_cover_the_township_and_add_up() {
+    let app = TestApp::spawn().await;
+    let (township, households) = first_township(&app).await;
+    let body = app
+        .get_json(&format!(
+            "/api/v1/stats?within={township}&indicators=any_problem,dropout,gps_mismatch"
+        ))
+        .await;
+    assert_eq!(body["level"], "village");
+    assert_eq!(body["within"]["code"], township);
+    let villages = app
+        .get_json(&format!("/api/v1/areas?parent={township}"))
+        .await;
+    let rows = body["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), villages.as_array().unwrap().len());
+    for (row, village) in rows.iter().zip(villages.as_array().unwrap()) {
+        assert_eq!(row["code"], village["code"]);
+        assert_eq!(row["households"], village["households"]);
+        let any = &row["values"]["any_problem"];
+        assert_eq!(any["denominator"], row["households"]);
+        let (c, d) = (
+            any["count"].as_f64().unwrap(),
+            any["denominator"].as_f64().unwrap(),
+        );
+        if d > 0.0 {
+            // Exactly count / denominator, bit for bit.
+            assert_eq!(any["rate"].as_f64().unwrap().to_bits(), (c / d).to_bits());
+        }
+    }
+    assert_eq!(body["total"]["households"], households);
+    for id in ["any_problem", "dropout", "gps_mismatch"] {
+        let sum: i64 = rows
+            .iter()
+            .map(|r| r["values"][id]["count"].as_i64().unwrap())
+            .sum();
+        assert_eq!(body["total"]["values"][id]["count"], sum, "{id}");
+    }
+    // The township row at township level is the same total.
+    let own = app
+        .get_json(&format!("/api/v1/stats?within={township}&level=township&indicators=any_problem,dropout,gps_mismatch"))
+        .await;
+    assert_eq!(own["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(own["rows"][0]["values"], body["total"]["values"]);
+}
+
+#[tokio::test]
+async fn a_ranking_sorts_by_rate_and_keeps_the_top_rows() {
+    let app = TestApp::spawn().await;
+    let body = app
+        .get_json("/api/v1/stats?level=village&indicators=any_problem,unsafe_housing&sort=unsafe_housing&limit=10")
+        .await;
+    let rows = body["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    let rates: Vec<f64> = rows
+        .iter()
+        .map(|r| {
+            r["values"]["unsafe_housing"]["rate"]
+                .as_f64()
+                .unwrap_or(-1.0)
+        })
+        .collect();
+    assert!(rates.windows(2).all(|w| w[0] >= w[1]), "{rates:?}");
+    assert_eq!(rows[0]["rank"], 1);
+    assert_eq!(rows[9]["rank"], 10);
+    // The total is still the whole county.
+    assert_eq!(body["total"]["households"], TEST_HOUSEHOLDS);
+    let by_count = app
+        .get_json("/api/v1/stats?level=township&indicators=dropout&sort=dropout.count&order=asc")
+        .await;
+    let counts: Vec<i64> = by_count["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["dropout"]["count"].as_i64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_category_filter_and_counting_by_location_change_the_figures() {
+    let app = TestApp::spawn().await;
+    let all = app
+        .get_json("/api/v1/stats?level=county&indicators=monitored")
+        .await;
+    let monitored = app
+        .get_json("/api/v1/stats?level=county&indicators=monitored&category=monitored")
+        .await;
+    let m = all["total"]["values"]["monitored"]["count"]
+        .as_i64()
+        .unwrap();
+    assert!(m > 0);
+    // Among monitored households only, all of them are monitored.
+    assert_eq!(monitored["total"]["households"], m);
+    assert_eq!(monitored["total"]["values"]["monitored"]["count"], m);
+    assert_eq!(monitored["categories"].as_array().unwrap().len(), 3);
+
+    let located = app
+        .get_json("/api/v1/stats?level=township&indicators=gps_missing&by=location")
+        .await;
+    assert_eq!(located["by"], "location");
+    let unlocated = located["unlocated"].as_i64().unwrap();
+    assert!(unlocated > 0, "households with no position are nowhere");
+    assert_eq!(
+        located["total"]["households"].as_i64().unwrap() + unlocated,
+        TEST_HOUSEHOLDS as i64
+    );
+    // Located households have a position by definition.
+    assert_eq!(located["total"]["values"]["gps_missing"]["count"], 0);
+}
+
+#[tokio::test]
+async fn stats_export_as_csv_xlsx_and_geojson_with_the_same_numbers() {
+    use calamine::{DataType, Reader};
+    let app = TestApp::spawn().await;
+    let (township, _) = first_township(&app).await;
+    let q = format!("/api/v1/stats?within={township}&indicators=any_problem,dropout");
+    let json = app.get_json(&q).await;
+    let rows = json["rows"].as_array().unwrap();
+
+    let csv = app.get(&format!("{q}&format=csv")).await;
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(disposition.contains("filename*=UTF-8''"), "{disposition}");
+    let bytes = csv.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "代码");
+    assert_eq!(&headers[4], "存在问题户（户）");
+    assert_eq!(&headers[7], "义务教育阶段失学辍学（人）");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), rows.len() + 1, "rows and the total");
+    for (rec, row) in records.iter().zip(rows) {
+        assert_eq!(&rec[0], row["code"].as_str().unwrap());
+        assert_eq!(
+            rec[3].parse::<i64>().unwrap(),
+            row["households"].as_i64().unwrap()
+        );
+        assert_eq!(
+            rec[4].parse::<i64>().unwrap(),
+            row["values"]["any_problem"]["count"].as_i64().unwrap()
+        );
+        assert_eq!(
+            rec[7].parse::<i64>().unwrap(),
+            row["values"]["dropout"]["count"].as_i64().unwrap()
+        );
+    }
+    assert!(records.last().unwrap()[1].ends_with("（合计）"));
+
+    let xlsx = app.get(&format!("{q}&format=xlsx")).await;
+    assert_eq!(
+        xlsx.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let bytes = xlsx.bytes().await.unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = book.worksheet_range("指标统计").unwrap();
+    assert!(
+        sheet
+            .get_value((0, 0))
+            .unwrap()
+            .to_string()
+            .contains("数据日期：2019-07-01")
+    );
+    assert_eq!(sheet.get_value((1, 0)).unwrap().to_string(), "代码");
+    for (i, row) in rows.iter().enumerate() {
+        let r = (i + 2) as u32;
+        assert_eq!(
+            sheet.get_value((r, 0)).unwrap().to_string(),
+            row["code"].as_str().unwrap()
+        );
+        let count = sheet.get_value((r, 4)).unwrap().as_f64().unwrap();
+        assert_eq!(
+            count as i64,
+            row["values"]["any_problem"]["count"].as_i64().unwrap()
+        );
+        if let Some(rate) = row["values"]["any_problem"]["rate"].as_f64() {
+            assert_eq!(
+                sheet.get_value((r, 6)).unwrap().as_f64().unwrap().to_bits(),
+                rate.to_bits()
+            );
+        }
+    }
+
+    let geo = app.get_json(&format!("{q}&format=geojson")).await;
+    let features = geo["features"].as_array().unwrap();
+    assert_eq!(features.len(), rows.len());
+    assert_eq!(features[0]["geometry"]["type"], "MultiPolygon");
+    let p = &features[0]["properties"];
+    assert_eq!(p["code"], rows[0]["code"]);
+    assert_eq!(
+        p["any_problem_count"],
+        rows[0]["values"]["any_problem"]["count"]
+    );
+    assert_eq!(p["dropout_rate"], rows[0]["values"]["dropout"]["rate"]);
+}
+
+#[tokio::test]
+async fn bad_stats_parameters_are_each_named() {
+    let app = TestApp::spawn().await;
+    let body = app
+        .get_problem("/api/v1/stats?indicators=dropout,nope&level=province&format=pdf&by=gps&order=up&sort=x", 400)
+        .await;
+    assert_eq!(
+        helpers::problem_fields(&body),
+        ["indicators", "by", "format", "order", "sort", "level"]
+    );
+    let body = app.get_problem("/api/v1/stats?colour=red", 400).await;
+    assert_eq!(helpers::problem_fields(&body), ["colour"]);
+    let body = app
+        .get_problem("/api/v1/stats?within=210422100201&level=township", 400)
+        .await;
+    assert_eq!(helpers::problem_fields(&body), ["level"]);
+    app.get_problem("/api/v1/stats?within=210422999", 404).await;
+}
+
+async fn post_query(app: &TestApp, body: &Value) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/v1/query", app.address))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_drawn_village_boundary_gives_the_villages_figures_by_location() {
+    let app = TestApp::spawn().await;
+    let (township, _) = first_township(&app).await;
+    let villages = app
+        .get_json(&format!("/api/v1/areas?parent={township}"))
+        .await;
+    let code = villages[1]["code"].as_str().unwrap();
+    let feature = app.get_json(&format!("/api/v1/areas/{code}")).await;
+    let ids = ["any_problem", "dropout", "water_unsafe", "gps_mismatch"];
+    let response = post_query(
+        &app,
+        &serde_json::json!({ "geometry": feature["geometry"], "indicators": ids }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    let stats = app
+        .get_json(&format!(
+            "/api/v1/stats?within={code}&by=location&indicators={}",
+            ids.join(",")
+        ))
+        .await;
+    let row = &stats["rows"][0];
+    assert_eq!(answer["households"], row["households"]);
+    for id in ids {
+        assert_eq!(answer["totals"][id], row["values"][id], "{id}");
+    }
+    let own = answer["villages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["code"] == code)
+        .unwrap();
+    assert!(own["share"].as_f64().unwrap() > 0.999);
+    assert_eq!(own["households"], row["households"]);
+    assert_eq!(answer["shape"]["kind"], "polygon");
+    // Neighbours touch along the shared border but hold none of the households.
+    for v in answer["villages"].as_array().unwrap() {
+        if v["code"] != code {
+            assert!(v["share"].as_f64().unwrap() < 0.01, "{v}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn boxes_and_circles_are_queried_and_their_limits_named() {
+    let app = TestApp::spawn().await;
+    let located = app.get_json("/api/v1/locate?lon=125.04&lat=41.73").await;
+    let bbox = post_query(
+        &app,
+        &serde_json::json!({ "bbox": [124.9, 41.6, 125.2, 41.85], "indicators": ["any_problem"] }),
+    )
+    .await;
+    assert_eq!(bbox.status(), 200);
+    let bbox: Value = bbox.json().await.unwrap();
+    assert!(bbox["households"].as_i64().unwrap() > 0);
+    let circle: Value = post_query(
+        &app,
+        &serde_json::json!({ "circle": { "center": [125.04, 41.73], "radius_m": 2000.0 } }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    if located["inside"] == true {
+        let village = &located["village"]["code"];
+        assert!(
+            circle["villages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["code"] == *village)
+        );
+    }
+    assert!(circle["households"].as_i64().unwrap() <= bbox["households"].as_i64().unwrap());
+
+    // Limits and bad shapes: 400 naming the field, 413 for the body.
+    let many: Vec<[f64; 2]> = (0..=25_000)
+        .map(|i| {
+            let a = f64::from(i) / 25_000.0 * std::f64::consts::TAU;
+            [125.0 + 0.1 * a.cos(), 41.7 + 0.1 * a.sin()]
+        })
+        .collect();
+    let mut ring = many.clone();
+    ring.push(many[0]);
+    let r = post_query(
+        &app,
+        &serde_json::json!({ "geometry": { "type": "Polygon", "coordinates": [ring] } }),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(helpers::problem_fields(&p), ["geometry"]);
+    assert!(
+        p["errors"][0]["reason"].as_str().unwrap().contains("20000"),
+        "{p}"
+    );
+
+    let bowtie = serde_json::json!({ "geometry": { "type": "Polygon",
+        "coordinates": [[[125.0, 41.7], [125.1, 41.8], [125.1, 41.7], [125.0, 41.8], [125.0, 41.7]]] } });
+    let p: Value = post_query(&app, &bowtie).await.json().await.unwrap();
+    assert_eq!(helpers::problem_fields(&p), ["geometry"]);
+
+    let huge = serde_json::json!({ "bbox": [120.0, 38.0, 130.0, 45.0] });
+    let p: Value = post_query(&app, &huge).await.json().await.unwrap();
+    assert!(
+        p["errors"][0]["reason"].as_str().unwrap().contains("km²"),
+        "{p}"
+    );
+
+    let two = serde_json::json!({ "bbox": [125.0, 41.7, 125.1, 41.8], "circle": { "center": [125.0, 41.7], "radius_m": 10.0 } });
+    assert_eq!(post_query(&app, &two).await.status(), 400);
+    let bad = serde_json::json!({ "circle": { "center": [125.0, 41.7], "radius_m": "far" } });
+    let p: Value = post_query(&app, &bad).await.json().await.unwrap();
+    assert_eq!(helpers::problem_fields(&p), ["circle.radius_m"]);
+
+    let padding = "x".repeat(2 << 20);
+    let r = app
+        .client
+        .post(format!("{}/api/v1/query", app.address))
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"bbox\": [125.0, 41.7, 125.1, 41.8], \"pad\": \"{padding}\"}}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: Value = r.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().contains("1048576"), "{p}");
+}
+
+#[tokio::test]
+async fn the_households_behind_a_count_are_listed_masked_with_their_reasons() {
+    let app = TestApp::spawn().await;
+    let stats = app
+        .get_json("/api/v1/stats?level=village&indicators=unsafe_housing&sort=unsafe_housing.count&limit=1")
+        .await;
+    let village = stats["rows"][0]["code"].as_str().unwrap();
+    let count = stats["rows"][0]["values"]["unsafe_housing"]["count"]
+        .as_i64()
+        .unwrap();
+    assert!(count > 0);
+    let page = app
+        .get_json(&format!(
+            "/api/v1/households?within={village}&indicator=unsafe_housing&limit=1000"
+        ))
+        .await;
+    assert_eq!(page["total"], count);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len() as i64, count);
+    for item in items {
+        assert_eq!(item["village_code"], village);
+        assert!(item["head_name"].as_str().unwrap().contains('*'), "{item}");
+        let failed = item["failed"].as_array().unwrap();
+        let unsafe_house = failed.iter().find(|f| f["id"] == "unsafe_housing").unwrap();
+        let reason = unsafe_house["reasons"][0].as_str().unwrap();
+        assert!(reason.contains("C级") || reason.contains("D级"), "{reason}");
+        assert!(failed.iter().any(|f| f["id"] == "any_problem"));
+    }
+    // No ID number anywhere: the demo's all start 21049 (household numbers start
+    // with the village code, 210422…).
+    let text = serde_json::to_string(&page).unwrap();
+    assert!(!text.contains("\"21049"), "an ID number in {text}");
+    let any = items[0]["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "any_problem")
+        .unwrap();
+    assert!(
+        any["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "居住危房"),
+        "{any}"
+    );
+
+    let dropouts = app
+        .get_json("/api/v1/households?indicator=dropout&limit=5")
+        .await;
+    let reason = dropouts["items"][0]["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "dropout")
+        .unwrap()["reasons"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        reason.contains("失学辍学") && reason.contains('*'),
+        "{reason}"
+    );
+    let body = app
+        .get_problem("/api/v1/households?indicator=nope&limit=0", 400)
+        .await;
+    assert_eq!(helpers::problem_fields(&body), ["indicator", "limit"]);
+}
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_endpoint() {
+    let app = TestApp::spawn().await;
+    let doc = app.get_json("/openapi.json").await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/health",
+        "/api/v1/areas",
+        "/api/v1/areas.geojson",
+        "/api/v1/areas/{code}",
+        "/api/v1/crs/convert",
+        "/api/v1/locate",
+        "/api/v1/quality",
+        "/api/v1/quality/households",
+        "/api/v1/indicators",
+        "/api/v1/stats",
+        "/api/v1/query",
+        "/api/v1/households",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from {:?}",
+            paths.keys()
+        );
+    }
+    let params: Vec<&str> = doc["paths"]["/api/v1/stats"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        params,
+        [
+            "indicators",
+            "level",
+            "within",
+            "category",
+            "by",
+            "sort",
+            "order",
+            "limit",
+            "format"
+        ]
+    );
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}

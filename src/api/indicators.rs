@@ -1,0 +1,1073 @@
+//! `/api/v1/indicators`, `/api/v1/stats`, `/api/v1/query` and `/api/v1/households`:
+//! the catalog, indicator tables by area (JSON, CSV, XLSX, GeoJSON), figures for a
+//! drawn shape, and the households behind a number with the facts that made them
+//! fail, personal data masked.
+
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use geo::{MultiPolygon, Validation};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, FieldError, Problem};
+use super::extract::{ApiJson, ApiQuery, BodyLimit};
+use super::quality::{DEFAULT_LIMIT, MAX_LIMIT, scope};
+use crate::app::{AppState, Snapshot};
+use crate::domain::{AreaLevel, Category, PovertyLine, Unit, mask_name};
+use crate::indicators::table::{self, AreaRef, Cell, SortKey, TableRequest, TableRow};
+use crate::indicators::{Catalog, Indicator, Value, drawn, measure_of, reasons};
+use crate::spatial::quality::LocationFlag;
+use crate::spatial::{LonLat, shapes};
+use crate::store::indicators::{HouseholdFacts, Scope, household_facts, households_failing};
+use crate::{export, store};
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(catalog))
+        .routes(routes!(stats))
+        .routes(routes!(households))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(query))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(axum::Extension(BodyLimit(MAX_BODY_BYTES))),
+        )
+}
+
+/// Largest body of a drawn-area query.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Most vertices a drawn shape may have.
+pub const MAX_VERTICES: usize = 20_000;
+/// Largest drawn shape, km² (Xinbin is about 4,400 km²).
+pub const MAX_AREA_KM2: f64 = 10_000.0;
+/// Largest circle radius, metres.
+pub const MAX_RADIUS_M: f64 = 50_000.0;
+
+/// The catalog with the colours and the poverty line in force.
+#[derive(Debug, Serialize, ToSchema)]
+struct CatalogBody<'a> {
+    /// One colour per class, lowest first.
+    palette: &'a [String],
+    /// The colour of "no data".
+    no_data_color: &'a str,
+    /// The line `income_below_line` judges by, if one is in force for the data.
+    income_line: Option<&'a PovertyLine>,
+    /// The date the data describes.
+    data_date: Option<&'a str>,
+    /// The indicators.
+    indicators: &'a [Indicator],
+}
+
+/// The indicator catalog.
+#[utoipa::path(get, path = "/api/v1/indicators", tag = "indicators",
+    responses((status = 200, description = "The catalog", body = CatalogBody)))]
+async fn catalog(State(state): State<AppState>) -> Response {
+    let snapshot = state.snapshot();
+    Json(CatalogBody {
+        palette: &state.catalog.palette,
+        no_data_color: &state.catalog.no_data_color,
+        income_line: snapshot.income_line.as_ref(),
+        data_date: snapshot.data_date.as_deref(),
+        indicators: &state.catalog.indicators,
+    })
+    .into_response()
+}
+
+/// Parses a comma-separated list of indicator ids; empty or absent: every indicator.
+fn parse_indicators(
+    catalog: &Catalog,
+    list: Option<&str>,
+    field: &str,
+) -> Result<Vec<Indicator>, FieldError> {
+    let ids: Vec<&str> = list
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return Ok(catalog.indicators.clone());
+    }
+    let mut out: Vec<Indicator> = Vec::new();
+    for id in ids {
+        let ind = catalog.get(id).ok_or_else(|| FieldError {
+            field: field.into(),
+            reason: format!(
+                "unknown indicator {id:?}; expected one of {}",
+                catalog.ids()
+            ),
+        })?;
+        if !out.iter().any(|o| o.id == ind.id) {
+            out.push(ind.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `category=`: category codes, comma-separated; `monitored` stands for the
+/// three monitored categories.
+fn parse_categories(list: Option<&str>) -> Result<Vec<Category>, FieldError> {
+    let mut out = Vec::new();
+    for code in list
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if code == "monitored" {
+            out.extend(Category::ALL.iter().filter(|c| c.is_monitored()));
+            continue;
+        }
+        let c = Category::from_code(code).ok_or_else(|| {
+            let codes: Vec<&str> = Category::ALL.iter().map(|c| c.code()).collect();
+            FieldError {
+                field: "category".into(),
+                reason: format!(
+                    "unknown category {code:?}; expected monitored or one of {}",
+                    codes.join(", ")
+                ),
+            }
+        })?;
+        out.push(c);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Parses `by=`: `registration` (default) or `location`.
+fn parse_by(by: Option<&str>) -> Result<bool, FieldError> {
+    match by.unwrap_or("registration") {
+        "registration" | "" => Ok(false),
+        "location" => Ok(true),
+        other => Err(FieldError {
+            field: "by".into(),
+            reason: format!("unknown value {other:?}; expected registration or location"),
+        }),
+    }
+}
+
+/// Collects field errors so that one response names every bad parameter.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn take<T: Default>(&mut self, r: Result<T, FieldError>) -> T {
+        r.unwrap_or_else(|e| {
+            self.0.push(e);
+            T::default()
+        })
+    }
+
+    fn push(&mut self, field: &str, reason: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidParams(self.0))
+        }
+    }
+}
+
+/// `GET /api/v1/stats` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct StatsParams {
+    /// Indicator ids, comma-separated; default: every indicator.
+    indicators: Option<String>,
+    /// `county`, `township` or `village`: one row per area of this level; default: one
+    /// level below `within`.
+    level: Option<String>,
+    /// The area covered (6, 9 or 12 digits); default: the county.
+    within: Option<String>,
+    /// Category codes, comma-separated (`monitored` = the three monitored ones);
+    /// default: every household.
+    category: Option<String>,
+    /// `registration` (default): households count in their registered village;
+    /// `location`: where their position lies.
+    by: Option<String>,
+    /// Rank by an indicator's rate (`dropout`), its count (`dropout.count`) or
+    /// `households`; default: code order.
+    sort: Option<String>,
+    /// `desc` (default) or `asc`.
+    order: Option<String>,
+    /// Keep only the first rows (a top-N ranking).
+    limit: Option<usize>,
+    /// `json` (default), `csv`, `xlsx` or `geojson`.
+    format: Option<String>,
+}
+
+/// An indicator's heading in a table.
+#[derive(Debug, Serialize, ToSchema)]
+struct IndicatorHead {
+    id: String,
+    name_zh: String,
+    unit: Unit,
+}
+
+/// `GET /api/v1/stats` in JSON.
+#[derive(Debug, Serialize, ToSchema)]
+struct StatsBody {
+    /// The area covered.
+    within: AreaRef,
+    /// The level of the rows.
+    level: AreaLevel,
+    /// `registration` or `location`.
+    by: &'static str,
+    /// The categories counted (empty: all).
+    categories: Vec<Category>,
+    /// The data version the figures come from.
+    data_version: i64,
+    /// The date the data describes.
+    data_date: Option<String>,
+    /// The poverty line `income_below_line` judges by.
+    income_line: Option<PovertyLine>,
+    /// The indicators, in column order.
+    indicators: Vec<IndicatorHead>,
+    /// One row per area.
+    rows: Vec<TableRow>,
+    /// The whole area covered.
+    total: TableRow,
+    /// Under `by=location`: households in scope whose position lies in no area.
+    unlocated: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Xlsx,
+    GeoJson,
+}
+
+/// The checked parameters of `/api/v1/stats`, but for the area.
+struct Parsed {
+    indicators: Vec<Indicator>,
+    categories: Vec<Category>,
+    by_location: bool,
+    format: Format,
+    ascending: bool,
+    sort: Option<SortKey>,
+    level: Option<AreaLevel>,
+}
+
+/// Checks every parameter but `within`, naming each bad one. The area is checked
+/// after, so that a 404 never hides a 400.
+fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
+    let mut errors = Errors::default();
+    let indicators = errors.take(parse_indicators(
+        catalog,
+        p.indicators.as_deref(),
+        "indicators",
+    ));
+    let categories = errors.take(parse_categories(p.category.as_deref()));
+    let by_location = errors.take(parse_by(p.by.as_deref()));
+    let format = match p.format.as_deref().unwrap_or("json") {
+        "json" | "" => Format::Json,
+        "csv" => Format::Csv,
+        "xlsx" => Format::Xlsx,
+        "geojson" => Format::GeoJson,
+        other => {
+            errors.push(
+                "format",
+                format!("unknown format {other:?}; expected json, csv, xlsx or geojson"),
+            );
+            Format::Json
+        }
+    };
+    let ascending = match p.order.as_deref().unwrap_or("desc") {
+        "desc" | "" => false,
+        "asc" => true,
+        other => {
+            errors.push(
+                "order",
+                format!("unknown order {other:?}; expected asc or desc"),
+            );
+            false
+        }
+    };
+    if p.limit == Some(0) {
+        errors.push("limit", "must be at least 1");
+    }
+    let sort = match p.sort.as_deref() {
+        None | Some("") => None,
+        Some("households") => Some(SortKey::Households),
+        Some(s) => {
+            let (id, by_count) = match s.strip_suffix(".count") {
+                Some(id) => (id, true),
+                None => (s.strip_suffix(".rate").unwrap_or(s), false),
+            };
+            let found = indicators.iter().position(|i| i.id == id);
+            if found.is_none() {
+                errors.push(
+                    "sort",
+                    format!("{s:?} is not households or one of the indicators asked (id, id.rate or id.count)"),
+                );
+            }
+            found.map(|position| SortKey::Indicator { position, by_count })
+        }
+    };
+    let level = match p.level.as_deref() {
+        None | Some("") => None,
+        Some(l) => match AreaLevel::from_code(l) {
+            Some(AreaLevel::Community) | None => {
+                errors.push(
+                    "level",
+                    format!("unknown level {l:?}; expected county, township or village"),
+                );
+                None
+            }
+            some => some,
+        },
+    };
+    errors.finish()?;
+    Ok(Parsed {
+        indicators,
+        categories,
+        by_location,
+        format,
+        ascending,
+        sort,
+        level,
+    })
+}
+
+/// Indicator figures by area: one row per area of a level, with count, denominator,
+/// rate and colour class per indicator; ranked on request; as JSON, CSV (BOM,
+/// Chinese headers), XLSX or GeoJSON.
+#[utoipa::path(get, path = "/api/v1/stats", tag = "indicators", params(StatsParams),
+    responses(
+        (status = 200, description = "The table (JSON; or CSV, XLSX, GeoJSON by `format`)", body = StatsBody),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
+        (status = 404, description = "No area with the `within` code", body = Problem)))]
+async fn stats(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<StatsParams>,
+) -> Result<Response, ApiError> {
+    let snapshot = state.snapshot();
+    let Parsed {
+        indicators,
+        categories,
+        by_location,
+        format,
+        ascending,
+        sort,
+        level,
+    } = parse_stats(&p, &state.catalog)?;
+    let (code, name, within_level) = scope(&snapshot, p.within.as_deref())?;
+    let rank = |l: AreaLevel| match l {
+        AreaLevel::County => 0,
+        AreaLevel::Township => 1,
+        AreaLevel::Village | AreaLevel::Community => 2,
+    };
+    let level = level.unwrap_or(match within_level {
+        AreaLevel::County => AreaLevel::Township,
+        _ => AreaLevel::Village,
+    });
+    if rank(level) < rank(within_level) {
+        return Err(ApiError::invalid(
+            "level",
+            format!("{level} rows cannot be inside a {within_level} (within={code})"),
+        ));
+    }
+    let request = TableRequest {
+        indicators,
+        within: AreaRef {
+            code,
+            name,
+            level: within_level,
+        },
+        level,
+        by_location,
+        categories,
+        sort,
+        ascending,
+        limit: p.limit,
+    };
+    let table = {
+        let snapshot = std::sync::Arc::clone(&snapshot);
+        state
+            .store
+            .run(move |c| table::build(c, &snapshot.names, &request))
+            .await?
+    };
+    render(&state, &snapshot, table, format).await
+}
+
+/// A finished table in the format asked.
+async fn render(
+    state: &AppState,
+    snapshot: &Snapshot,
+    table: table::Table,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let level_zh = match table.level {
+        AreaLevel::County => "全县",
+        AreaLevel::Township => "各乡镇",
+        _ => "各村",
+    };
+    let file = format!("{}{level_zh}指标统计", table.within.name);
+    match format {
+        Format::Json => Ok(Json(StatsBody {
+            within: table.within,
+            level: table.level,
+            by: if table.by_location {
+                "location"
+            } else {
+                "registration"
+            },
+            categories: table.categories,
+            data_version: snapshot.data_version,
+            data_date: snapshot.data_date.clone(),
+            income_line: snapshot.income_line.clone(),
+            indicators: table
+                .indicators
+                .iter()
+                .map(|i| IndicatorHead {
+                    id: i.id.clone(),
+                    name_zh: i.name_zh.clone(),
+                    unit: i.unit,
+                })
+                .collect(),
+            rows: table.rows,
+            total: table.total,
+            unlocated: table.unlocated,
+        })
+        .into_response()),
+        Format::Csv => {
+            let mut out = Vec::new();
+            export::table_csv(&table, &mut out).map_err(|e| ApiError::Internal(e.into()))?;
+            Ok(download(
+                out,
+                "text/csv; charset=utf-8",
+                &format!("{file}.csv"),
+            ))
+        }
+        Format::Xlsx => {
+            let title = format!(
+                "{}{level_zh}指标统计（数据日期：{}）",
+                table.within.name,
+                snapshot.data_date.as_deref().unwrap_or("未知")
+            );
+            let out =
+                export::table_xlsx(&table, &title).map_err(|e| ApiError::Internal(e.into()))?;
+            Ok(download(
+                out,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &format!("{file}.xlsx"),
+            ))
+        }
+        Format::GeoJson => {
+            let filter = store::AreaFilter {
+                level: Some(table.level),
+                parent: None,
+            };
+            let records = state
+                .store
+                .run(move |c| store::areas::records(c, &filter))
+                .await?;
+            let body = export::table_geojson(&table, &records);
+            let mut response = Json(body).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/geo+json"),
+            );
+            Ok(response)
+        }
+    }
+}
+
+/// A file download with its Chinese file name (RFC 6266 / 5987).
+fn download(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {
+    let encoded: String = file
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let ext = file.rsplit('.').next().unwrap_or("bin");
+    let disposition = format!("attachment; filename=\"paicha.{ext}\"; filename*=UTF-8''{encoded}");
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// A circle to query.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CircleBody {
+    /// `[lon, lat]`, WGS-84.
+    center: [f64; 2],
+    /// Radius in metres.
+    radius_m: f64,
+}
+
+/// `POST /api/v1/query`: exactly one of `geometry`, `bbox` and `circle`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct QueryBody {
+    /// A GeoJSON `Polygon` or `MultiPolygon` (WGS-84), or a `Feature` holding one.
+    #[schema(value_type = Object)]
+    geometry: Option<serde_json::Value>,
+    /// `[min_lon, min_lat, max_lon, max_lat]`.
+    bbox: Option<[f64; 4]>,
+    /// A point and a radius.
+    circle: Option<CircleBody>,
+    /// Indicator ids; default: every indicator.
+    indicators: Option<Vec<String>>,
+    /// Category codes, comma-separated, as in `/api/v1/stats`.
+    category: Option<String>,
+}
+
+/// The shape as understood.
+#[derive(Debug, Serialize, ToSchema)]
+struct ShapeInfo {
+    /// `polygon`, `bbox` or `circle`.
+    kind: &'static str,
+    /// Its area on the sphere, km².
+    area_km2: f64,
+    /// Its vertices (a circle's polygon for the village shares).
+    vertices: usize,
+}
+
+/// A village the shape touches.
+#[derive(Debug, Serialize, ToSchema)]
+struct QueryVillage {
+    code: String,
+    name: String,
+    township_code: String,
+    township_name: String,
+    /// Share of the village's area inside the shape (0–1).
+    share: f64,
+    /// Households inside the shape whose position lies in this village.
+    households: i64,
+    /// Per indicator id: count, denominator, rate, class.
+    #[schema(value_type = std::collections::BTreeMap<String, Cell>)]
+    values: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Figures of the households inside a drawn shape.
+#[derive(Debug, Serialize, ToSchema)]
+struct QueryAnswer {
+    shape: ShapeInfo,
+    data_version: i64,
+    /// The indicators, in order.
+    indicators: Vec<IndicatorHead>,
+    /// Households inside the shape.
+    households: i64,
+    /// Per indicator id, over every household inside.
+    #[schema(value_type = std::collections::BTreeMap<String, Cell>)]
+    totals: serde_json::Map<String, serde_json::Value>,
+    /// The villages the shape touches, by code.
+    villages: Vec<QueryVillage>,
+    /// Households inside whose position lies in no village (outside the county).
+    outside_villages: i64,
+}
+
+fn cell_map(
+    indicators: &[Indicator],
+    values: &[Value],
+) -> serde_json::Map<String, serde_json::Value> {
+    indicators
+        .iter()
+        .zip(values)
+        .map(|(ind, v)| {
+            let cell = Cell {
+                value: *v,
+                class: Catalog::class_of(ind, v.rate),
+            };
+            (
+                ind.id.clone(),
+                serde_json::to_value(cell).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Checks that a position is a WGS-84 longitude and latitude.
+fn check_lonlat(field: &str, lon: f64, lat: f64) -> Result<(), ApiError> {
+    if lon.is_finite()
+        && lat.is_finite()
+        && (-180.0..=180.0).contains(&lon)
+        && (-90.0..=90.0).contains(&lat)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("[{lon}, {lat}] is not a WGS-84 longitude and latitude"),
+        ))
+    }
+}
+
+/// A polygon's vertices, holes included.
+fn vertex_count(polygon: &MultiPolygon<f64>) -> usize {
+    polygon
+        .0
+        .iter()
+        .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+        .sum()
+}
+
+/// A drawn GeoJSON polygon, checked: its type, the vertex limit, WGS-84 coordinates,
+/// validity (no self-intersection).
+fn drawn_polygon(value: serde_json::Value) -> Result<MultiPolygon<f64>, ApiError> {
+    // A whole Feature is accepted too: clients often send what they drew as one.
+    let value = match value.get("type").and_then(|t| t.as_str()) {
+        Some("Feature") => value.get("geometry").cloned().unwrap_or_default(),
+        _ => value,
+    };
+    let geometry: geojson::Geometry = serde_json::from_value(value)
+        .map_err(|e| ApiError::invalid("geometry", format!("not a GeoJSON geometry: {e}")))?;
+    let polygon: MultiPolygon<f64> = match geometry.value {
+        geojson::GeometryValue::Polygon { .. } => geo::Polygon::try_from(geometry.value)
+            .map(|p| MultiPolygon::new(vec![p]))
+            .map_err(|e| ApiError::invalid("geometry", e.to_string()))?,
+        geojson::GeometryValue::MultiPolygon { .. } => MultiPolygon::try_from(geometry.value)
+            .map_err(|e| ApiError::invalid("geometry", e.to_string()))?,
+        _ => {
+            return Err(ApiError::invalid(
+                "geometry",
+                "must be a Polygon or MultiPolygon",
+            ));
+        }
+    };
+    let vertices = vertex_count(&polygon);
+    if vertices > MAX_VERTICES {
+        return Err(ApiError::invalid(
+            "geometry",
+            format!("has {vertices} vertices; the limit is {MAX_VERTICES}"),
+        ));
+    }
+    for c in polygon.0.iter().flat_map(|p| {
+        p.exterior()
+            .0
+            .iter()
+            .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
+    }) {
+        check_lonlat("geometry", c.x, c.y)?;
+    }
+    if let Err(e) = polygon.check_validation() {
+        return Err(ApiError::invalid(
+            "geometry",
+            format!("is not a valid polygon: {e}"),
+        ));
+    }
+    Ok(polygon)
+}
+
+/// The shape of a query: the households' rows inside it and its polygon.
+fn shape_of(
+    body: &QueryBody,
+    snapshot: &Snapshot,
+) -> Result<(ShapeInfo, Vec<u32>, MultiPolygon<f64>), ApiError> {
+    let given = [
+        body.geometry.is_some(),
+        body.bbox.is_some(),
+        body.circle.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(ApiError::invalid(
+            "geometry",
+            "give exactly one of geometry, bbox and circle",
+        ));
+    }
+    if let Some([x0, y0, x1, y1]) = body.bbox {
+        check_lonlat("bbox", x0, y0)?;
+        check_lonlat("bbox", x1, y1)?;
+        if x0 >= x1 || y0 >= y1 {
+            return Err(ApiError::invalid(
+                "bbox",
+                "must be [min_lon, min_lat, max_lon, max_lat] with min < max",
+            ));
+        }
+        let polygon = MultiPolygon::new(vec![
+            geo::Rect::new(geo::coord! { x: x0, y: y0 }, geo::coord! { x: x1, y: y1 }).to_polygon(),
+        ]);
+        let info = ShapeInfo {
+            kind: "bbox",
+            area_km2: shapes::area_km2(&polygon),
+            vertices: 4,
+        };
+        check_area("bbox", info.area_km2)?;
+        let rows = snapshot
+            .points
+            .in_bbox(LonLat::new(x0, y0), LonLat::new(x1, y1));
+        return Ok((info, rows, polygon));
+    }
+    if let Some(c) = &body.circle {
+        check_lonlat("circle.center", c.center[0], c.center[1])?;
+        if !(c.radius_m.is_finite() && c.radius_m > 0.0 && c.radius_m <= MAX_RADIUS_M) {
+            return Err(ApiError::invalid(
+                "circle.radius_m",
+                format!("must be above 0 and at most {MAX_RADIUS_M} m"),
+            ));
+        }
+        let centre = LonLat::new(c.center[0], c.center[1]);
+        let polygon = MultiPolygon::new(vec![shapes::circle(centre, c.radius_m, 64)]);
+        let info = ShapeInfo {
+            kind: "circle",
+            area_km2: std::f64::consts::PI * c.radius_m * c.radius_m / 1e6,
+            vertices: 64,
+        };
+        let rows = snapshot.points.within_radius(centre, c.radius_m);
+        return Ok((info, rows, polygon));
+    }
+    let polygon = drawn_polygon(body.geometry.clone().unwrap_or_default())?;
+    let vertices = vertex_count(&polygon);
+    let info = ShapeInfo {
+        kind: "polygon",
+        area_km2: shapes::area_km2(&polygon),
+        vertices,
+    };
+    check_area("geometry", info.area_km2)?;
+    let rows = snapshot.points.in_polygon(&polygon);
+    Ok((info, rows, polygon))
+}
+
+fn check_area(field: &str, km2: f64) -> Result<(), ApiError> {
+    if km2 > MAX_AREA_KM2 {
+        Err(ApiError::invalid(
+            field,
+            format!("covers {km2:.0} km²; the limit is {MAX_AREA_KM2:.0} km²"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Totals and the breakdown by village for the households inside a drawn polygon,
+/// box or circle (by their positions, offsets corrected).
+#[utoipa::path(post, path = "/api/v1/query", tag = "indicators", request_body = QueryBody,
+    responses(
+        (status = 200, description = "The figures inside the shape", body = QueryAnswer),
+        (status = 400, description = "The body is invalid or over the vertex or area limit; the field is named", body = Problem),
+        (status = 413, description = "The body is over the size limit", body = Problem)))]
+async fn query(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<QueryBody>,
+) -> Result<Json<QueryAnswer>, ApiError> {
+    let snapshot = state.snapshot();
+    let mut errors = Errors::default();
+    let indicators = errors.take(parse_indicators(
+        &state.catalog,
+        body.indicators.as_ref().map(|v| v.join(",")).as_deref(),
+        "indicators",
+    ));
+    let categories = errors.take(parse_categories(body.category.as_deref()));
+    errors.finish()?;
+    let (shape, rows, polygon) = shape_of(&body, &snapshot)?;
+    let measures: Vec<_> = indicators.iter().map(measure_of).collect();
+    let summary = drawn::summarise(
+        &rows,
+        &snapshot.facts,
+        &snapshot.located,
+        &measures,
+        &categories,
+    );
+    let touched = shapes::touched(&snapshot.villages, &polygon);
+    let mut villages: Vec<QueryVillage> = Vec::new();
+    let mut codes: Vec<u32> = touched.iter().map(|t| t.village).collect();
+    codes.extend(summary.by_village.keys().flatten());
+    codes.sort_unstable();
+    codes.dedup();
+    for i in codes {
+        let Some(area) = snapshot.villages.area(i) else {
+            continue;
+        };
+        let covered = touched
+            .iter()
+            .find(|t| t.village == i)
+            .map_or(0.0, |t| t.share);
+        let sums = summary
+            .by_village
+            .get(&Some(i))
+            .cloned()
+            .unwrap_or_else(|| drawn::Sums {
+                households: 0,
+                values: vec![(0, 0); measures.len()],
+            });
+        villages.push(QueryVillage {
+            name: snapshot.name(&area.code).unwrap_or_default().to_owned(),
+            township_name: snapshot
+                .name(&area.township_code)
+                .unwrap_or_default()
+                .to_owned(),
+            code: area.code.clone(),
+            township_code: area.township_code.clone(),
+            share: (covered * 1e4).round() / 1e4,
+            households: sums.households,
+            values: cell_map(&indicators, &sums.values()),
+        });
+    }
+    villages.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(Json(QueryAnswer {
+        shape,
+        data_version: snapshot.data_version,
+        indicators: indicators
+            .iter()
+            .map(|i| IndicatorHead {
+                id: i.id.clone(),
+                name_zh: i.name_zh.clone(),
+                unit: i.unit,
+            })
+            .collect(),
+        households: summary.total.households,
+        totals: cell_map(&indicators, &summary.total.values()),
+        villages,
+        outside_villages: summary.by_village.get(&None).map_or(0, |s| s.households),
+    }))
+}
+
+/// `GET /api/v1/households` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct HouseholdParams {
+    /// The area (6, 9 or 12 digits); default: the county.
+    within: Option<String>,
+    /// The indicator failed; default `any_problem`.
+    indicator: Option<String>,
+    /// Category codes, comma-separated, as in `/api/v1/stats`.
+    category: Option<String>,
+    /// `registration` (default) or `location`, as in `/api/v1/stats`.
+    by: Option<String>,
+    /// Page size, 1 to 1000 (default 50).
+    limit: Option<usize>,
+    /// Households to skip.
+    offset: Option<usize>,
+}
+
+/// An indicator failed, and why.
+#[derive(Debug, Serialize, ToSchema)]
+struct Failure {
+    id: &'static str,
+    name_zh: String,
+    /// The facts that made the household fail it, in Chinese; names masked.
+    reasons: Vec<String>,
+}
+
+/// A household behind a number, masked.
+#[derive(Debug, Serialize, ToSchema)]
+struct HouseholdItem {
+    household_no: String,
+    village_code: String,
+    village_name: String,
+    township_code: String,
+    township_name: String,
+    /// 户主, masked (张*).
+    head_name: String,
+    category: Option<Category>,
+    members: usize,
+    /// 人均纯收入, yuan.
+    income_per_capita: f64,
+    /// Every indicator the household fails, with its reasons.
+    failed: Vec<Failure>,
+}
+
+/// A page of households.
+#[derive(Debug, Serialize, ToSchema)]
+struct HouseholdPage {
+    indicator: String,
+    total: i64,
+    limit: usize,
+    offset: usize,
+    items: Vec<HouseholdItem>,
+}
+
+/// The households behind a count: those of an area failing an indicator, in village
+/// and household-number order, with every indicator each fails and the facts why.
+/// Names are masked; no ID number is returned.
+#[utoipa::path(get, path = "/api/v1/households", tag = "indicators", params(HouseholdParams),
+    responses(
+        (status = 200, description = "A page of households", body = HouseholdPage),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
+        (status = 404, description = "No area with the `within` code", body = Problem)))]
+async fn households(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<HouseholdParams>,
+) -> Result<Json<HouseholdPage>, ApiError> {
+    let snapshot = state.snapshot();
+    let mut errors = Errors::default();
+    let indicator = match p.indicator.as_deref() {
+        None | Some("") => state.catalog.get("any_problem").cloned(),
+        Some(id) => {
+            let found = state.catalog.get(id).cloned();
+            if found.is_none() {
+                errors.push(
+                    "indicator",
+                    format!(
+                        "unknown indicator {id:?}; expected one of {}",
+                        state.catalog.ids()
+                    ),
+                );
+            }
+            found
+        }
+    };
+    let categories = errors.take(parse_categories(p.category.as_deref()));
+    let by_location = errors.take(parse_by(p.by.as_deref()));
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        errors.push("limit", format!("must be between 1 and {MAX_LIMIT}"));
+    }
+    errors.finish()?;
+    let Some(indicator) = indicator else {
+        return Err(ApiError::invalid(
+            "indicator",
+            "no indicator any_problem in the catalog",
+        ));
+    };
+    let offset = p.offset.unwrap_or(0);
+    let (code, _, level) = scope(&snapshot, p.within.as_deref())?;
+    let scope = Scope {
+        within: (level != AreaLevel::County).then_some(code),
+        by_location,
+        categories,
+    };
+    let measure = measure_of(&indicator);
+    let (page, facts) = state
+        .store
+        .run(move |c| {
+            let page = households_failing(c, Some(measure), &scope, limit, offset)?;
+            let nos: Vec<&str> = page.rows.iter().map(|(_, n)| n.as_str()).collect();
+            let facts = household_facts(c, &nos)?;
+            Ok((page, facts))
+        })
+        .await?;
+    let items = page
+        .rows
+        .iter()
+        .filter_map(|(row, no)| {
+            Some(household_item(
+                &state.catalog,
+                &snapshot,
+                *row,
+                facts.get(no)?,
+            ))
+        })
+        .collect();
+    Ok(Json(HouseholdPage {
+        indicator: indicator.id,
+        total: page.total,
+        limit,
+        offset,
+        items,
+    }))
+}
+
+/// A household of a page, masked, with every indicator it fails and why.
+fn household_item(
+    catalog: &Catalog,
+    snapshot: &Snapshot,
+    row: u32,
+    h: &HouseholdFacts,
+) -> HouseholdItem {
+    let ids = drawn::failed(&snapshot.facts, row as usize);
+    let name = |id: &str| {
+        catalog
+            .get(id)
+            .map(|i| i.name_zh.clone())
+            .unwrap_or_default()
+    };
+    let failed = ids
+        .iter()
+        .map(|&id| Failure {
+            id,
+            name_zh: name(id),
+            reasons: match id {
+                "gps_mismatch" => mismatch_reasons(snapshot, row),
+                // The standard's indicators it fails, by name.
+                "any_problem" => ids
+                    .iter()
+                    .filter(|o| catalog.get(o).is_some_and(|i| i.standard))
+                    .map(|o| name(o))
+                    .collect(),
+                _ => reasons(id, h, snapshot.income_line.as_ref()),
+            },
+        })
+        .collect();
+    HouseholdItem {
+        household_no: h.household_no.clone(),
+        village_name: snapshot
+            .name(&h.village_code)
+            .unwrap_or_default()
+            .to_owned(),
+        township_name: snapshot
+            .name(&h.township_code)
+            .unwrap_or_default()
+            .to_owned(),
+        village_code: h.village_code.clone(),
+        township_code: h.township_code.clone(),
+        head_name: h
+            .members
+            .first()
+            .map(|m| mask_name(&m.name))
+            .unwrap_or_default(),
+        category: Category::from_code(&h.category),
+        members: h.members.len(),
+        income_per_capita: h.income_per_capita,
+        failed,
+    }
+}
+
+/// Why a household's position is not in its registered village, from its location
+/// flags, in Chinese.
+fn mismatch_reasons(snapshot: &Snapshot, row: u32) -> Vec<String> {
+    let Ok(i) = snapshot
+        .quality
+        .flagged
+        .binary_search_by_key(&row, |f| f.row)
+    else {
+        return Vec::new();
+    };
+    let name = |code: &Option<String>| {
+        code.as_deref()
+            .and_then(|c| snapshot.name(c))
+            .unwrap_or("未知")
+            .to_owned()
+    };
+    snapshot.quality.flagged[i]
+        .flags
+        .iter()
+        .filter_map(|f| match f {
+            LocationFlag::OutsideVillage {
+                found_village,
+                distance_m,
+                ..
+            } => Some(format!(
+                "定位在{}，距登记村边界约 {:.0} 米",
+                name(found_village),
+                distance_m.unwrap_or(0.0)
+            )),
+            LocationFlag::OutsideCounty { distance_m, .. } => Some(format!(
+                "定位在县域外，距最近的村约 {:.1} 公里",
+                distance_m.unwrap_or(0.0) / 1000.0
+            )),
+            LocationFlag::Swapped { found_village, .. } => {
+                Some(format!("经纬度颠倒，对调后位于{}", name(found_village)))
+            }
+            _ => None,
+        })
+        .collect()
+}

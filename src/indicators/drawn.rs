@@ -1,0 +1,102 @@
+//! Figures for a set of households found by position (a drawn shape): the totals and
+//! the breakdown by the village each household's position lies in, summed from the
+//! per-household contributions that the store's rules computed ([`Facts`]).
+
+use std::collections::BTreeMap;
+
+use super::Value;
+use crate::domain::Category;
+use crate::store::indicators::{Facts, MEASURES, Measure};
+
+/// Figures of one group of households.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sums {
+    /// Households.
+    pub households: i64,
+    /// Per measure asked: (count, denominator).
+    pub values: Vec<(i64, i64)>,
+}
+
+impl Sums {
+    fn new(n: usize) -> Self {
+        Self {
+            households: 0,
+            values: vec![(0, 0); n],
+        }
+    }
+
+    /// The values with their rates.
+    #[must_use]
+    pub fn values(&self) -> Vec<Value> {
+        self.values.iter().map(|&(c, d)| Value::new(c, d)).collect()
+    }
+}
+
+/// Totals and per-village sums (keyed by the village's index in the area index;
+/// `None` for households whose position lies in no village).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Summary {
+    /// All the households.
+    pub total: Sums,
+    /// By located village.
+    pub by_village: BTreeMap<Option<u32>, Sums>,
+}
+
+/// Sums the measures over the households `rows`, keeping those of `categories`
+/// (empty: all).
+#[must_use]
+pub fn summarise(
+    rows: &[u32],
+    facts: &Facts,
+    located: &[Option<u32>],
+    measures: &[&Measure],
+    categories: &[Category],
+) -> Summary {
+    let person = Facts::person_measures();
+    let slots: Vec<(usize, Option<usize>)> = measures
+        .iter()
+        .map(|m| {
+            let i = MEASURES.iter().position(|x| x.id == m.id).unwrap_or(0);
+            (i, person.iter().position(|&p| p == i))
+        })
+        .collect();
+    let mut summary = Summary {
+        total: Sums::new(measures.len()),
+        by_village: BTreeMap::new(),
+    };
+    for &row in rows {
+        let r = row as usize;
+        if !categories.is_empty() && !categories.contains(&facts.category[r]) {
+            continue;
+        }
+        let group = summary
+            .by_village
+            .entry(located[r])
+            .or_insert_with(|| Sums::new(measures.len()));
+        group.households += 1;
+        summary.total.households += 1;
+        for (k, &(i, slot)) in slots.iter().enumerate() {
+            let (c, d) = facts.contribution(r, i, slot);
+            group.values[k].0 += i64::from(c);
+            group.values[k].1 += i64::from(d);
+            summary.total.values[k].0 += i64::from(c);
+            summary.total.values[k].1 += i64::from(d);
+        }
+    }
+    summary
+}
+
+/// The ids of the measures household `row` fails (count above zero), in catalog order.
+#[must_use]
+pub fn failed(facts: &Facts, row: usize) -> Vec<&'static str> {
+    let person = Facts::person_measures();
+    MEASURES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            let slot = person.iter().position(|p| p == i);
+            facts.contribution(row, *i, slot).0 > 0
+        })
+        .map(|(_, m)| m.id)
+        .collect()
+}

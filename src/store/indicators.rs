@@ -1,0 +1,708 @@
+//! The indicators' exact rules, as SQL over a derived table, and the queries on it.
+//!
+//! `household_indicators` holds one row per household with every fact an indicator
+//! needs (member counts, the located village, the GPS verdicts), derived once per data
+//! version from `households`, `members` and the places the spatial layer found
+//! ([`PlaceException`]). Each [`Measure`] then says how much a household adds to an
+//! indicator's count and to its denominator, so that the aggregation by area
+//! ([`stats`]), the households behind a number ([`households_failing`]) and the
+//! in-memory figures of drawn areas ([`facts`]) all follow the one rule written here.
+
+use std::fmt::Write;
+
+use duckdb::{Connection, params};
+
+use super::{QueryContext, StoreError};
+use crate::domain::{Category, SCHOOL_AGE_MAX, SCHOOL_AGE_MIN, Unit};
+
+/// How one indicator is computed: per household, what it adds to the count and to
+/// the denominator (SQL expressions over `household_indicators`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    /// The indicator's id, as in `data/indicators.toml`.
+    pub id: &'static str,
+    /// What the count counts.
+    pub unit: Unit,
+    count: &'static str,
+    denominator: &'static str,
+}
+
+/// Every indicator over households, in catalog order. A household "fails" an
+/// indicator when its count is above zero.
+pub const MEASURES: &[Measure] = &[
+    Measure {
+        id: "any_problem",
+        unit: Unit::Households,
+        count: "any_problem::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "income_below_line",
+        unit: Unit::Households,
+        // No line in force: neither counted nor in the denominator, so the rate is
+        // "no data" rather than a false 0 %.
+        count: "coalesce(income_below_line, false)::UINTEGER",
+        denominator: "(income_below_line IS NOT NULL)::UINTEGER",
+    },
+    Measure {
+        id: "food_clothing_insecure",
+        unit: Unit::Households,
+        count: "food_clothing_insecure::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "dropout",
+        unit: Unit::Persons,
+        count: "dropout_persons::UINTEGER",
+        denominator: "school_age_persons::UINTEGER",
+    },
+    Measure {
+        id: "uninsured",
+        unit: Unit::Households,
+        count: "(uninsured_persons > 0)::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "unsafe_housing",
+        unit: Unit::Households,
+        count: "unsafe_housing::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "housing_unappraised",
+        unit: Unit::Households,
+        count: "housing_unappraised::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "water_unsafe",
+        unit: Unit::Households,
+        count: "water_unsafe::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "water_not_piped",
+        unit: Unit::Households,
+        count: "water_not_piped::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "monitored",
+        unit: Unit::Households,
+        count: "monitored::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "monitored_unstable",
+        unit: Unit::Households,
+        count: "(category = 'monitored_unstable')::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "monitored_marginal",
+        unit: Unit::Households,
+        count: "(category = 'monitored_marginal')::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "monitored_sudden",
+        unit: Unit::Households,
+        count: "(category = 'monitored_sudden')::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "risk_unresolved",
+        unit: Unit::Households,
+        count: "risk_unresolved::UINTEGER",
+        denominator: "monitored::UINTEGER",
+    },
+    Measure {
+        id: "gps_missing",
+        unit: Unit::Households,
+        count: "(NOT has_position)::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "gps_mismatch",
+        unit: Unit::Households,
+        count: "gps_mismatch::UINTEGER",
+        denominator: "has_position::UINTEGER",
+    },
+];
+
+/// The measure with this id.
+#[must_use]
+pub fn measure(id: &str) -> Option<&'static Measure> {
+    MEASURES.iter().find(|m| m.id == id)
+}
+
+/// Bumped whenever the derivation below changes, so that an existing database's
+/// derived table is rebuilt by a newer paicha.
+const DERIVATION: u32 = 1;
+
+/// A household whose located village is not simply its registered one, or whose
+/// position has a problem: the spatial layer's findings, written for the SQL rules.
+/// Households not listed have a position inside their registered village.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceException {
+    /// The household's row (its position in storage order, as in
+    /// [`super::households::locations`]).
+    pub row: u32,
+    /// The village its position lies in, if any.
+    pub located_village: Option<String>,
+    /// That village's township.
+    pub located_township: Option<String>,
+    /// Whether it has a usable position.
+    pub has_position: bool,
+    /// Whether that position lies outside its registered village.
+    pub mismatch: bool,
+}
+
+/// The stamp of a derivation: the data version, the rules and the poverty line.
+fn stamp(data_version: i64, line: Option<f64>) -> String {
+    format!("{data_version}:{DERIVATION}:{line:?}")
+}
+
+/// Whether `household_indicators` already holds this data version's derivation.
+///
+/// # Errors
+/// [`StoreError::Query`] if the meta table cannot be read.
+pub fn is_fresh(
+    conn: &Connection,
+    data_version: i64,
+    line: Option<f64>,
+) -> Result<bool, StoreError> {
+    Ok(super::meta(conn, "indicators_stamp")?.as_deref()
+        == Some(stamp(data_version, line).as_str()))
+}
+
+/// Serialises derivations in this process (see [`derive`]).
+static DERIVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Rebuilds `household_indicators` in one transaction: from `households`, `members`,
+/// the places the spatial layer found and the poverty line in force (`None`: none).
+///
+/// # Errors
+/// [`StoreError::Query`] if a statement fails; the old table then stays as it was.
+pub fn derive(
+    conn: &Connection,
+    data_version: i64,
+    line: Option<f64>,
+    places: &[PlaceException],
+) -> Result<(), StoreError> {
+    if line.is_some_and(|l| !l.is_finite()) {
+        return Err(StoreError::Invalid(format!(
+            "poverty line {line:?} is not a number"
+        )));
+    }
+    // Two snapshots loading at once (a reload during start-up, parallel tests) would
+    // both rebuild the table and DuckDB would refuse the second: one at a time, and
+    // the second finds the work done.
+    let _one_at_a_time = DERIVING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if is_fresh(conn, data_version, line)? {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN TRANSACTION")
+        .context("begin indicator derivation")?;
+    match derive_in_transaction(conn, data_version, line, places) {
+        Ok(()) => conn
+            .execute_batch("COMMIT")
+            .context("commit indicator derivation"),
+        Err(e) => {
+            // The derivation's own error is the one worth reporting.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn derive_in_transaction(
+    tx: &Connection,
+    data_version: i64,
+    line: Option<f64>,
+    places: &[PlaceException],
+) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE OR REPLACE TABLE place_exceptions (
+             row UINTEGER, located_village VARCHAR, located_township VARCHAR,
+             has_position BOOLEAN, mismatch BOOLEAN)",
+    )
+    .context("create place exceptions")?;
+    {
+        let mut app = tx
+            .appender("place_exceptions")
+            .context("open place appender")?;
+        for p in places {
+            app.append_row(params![
+                p.row,
+                p.located_village,
+                p.located_township,
+                p.has_position,
+                p.mismatch
+            ])
+            .context("append place exception")?;
+        }
+        app.flush().context("flush place exceptions")?;
+    }
+    // The line is a number from the configuration, not user input: it goes in as a
+    // literal because DuckDB does not take parameters in CREATE TABLE AS.
+    let line_sql = line.map_or_else(|| "NULL::DOUBLE".to_owned(), |l| format!("{l:?}::DOUBLE"));
+    let sql = format!(
+        "CREATE OR REPLACE TABLE household_indicators AS
+         WITH m AS (
+             SELECT household_no,
+                    count_if(age BETWEEN {SCHOOL_AGE_MIN} AND {SCHOOL_AGE_MAX}) AS school_age_persons,
+                    count_if(age BETWEEN {SCHOOL_AGE_MIN} AND {SCHOOL_AGE_MAX}
+                             AND schooling = 'out_of_school') AS dropout_persons,
+                    count_if(NOT medical_insured) AS uninsured_persons,
+                    count(*) AS persons
+             FROM members GROUP BY household_no
+         ), h AS (
+             SELECT rowid::UINTEGER AS row, * FROM households
+         ), f AS (
+             SELECT h.row, h.household_no, h.village_code, h.township_code, h.category,
+                    CASE WHEN p.row IS NULL THEN h.village_code ELSE p.located_village END
+                        AS located_village,
+                    CASE WHEN p.row IS NULL THEN h.township_code ELSE p.located_township END
+                        AS located_township,
+                    coalesce(p.has_position, true) AS has_position,
+                    coalesce(p.mismatch, false) AS gps_mismatch,
+                    h.income_per_capita < {line_sql} AS income_below_line,
+                    NOT (h.food_secure AND h.clothing_secure) AS food_clothing_insecure,
+                    coalesce(m.school_age_persons, 0)::UTINYINT AS school_age_persons,
+                    coalesce(m.dropout_persons, 0)::UTINYINT AS dropout_persons,
+                    coalesce(m.uninsured_persons, 0)::UTINYINT AS uninsured_persons,
+                    coalesce(m.persons, 0)::UTINYINT AS persons,
+                    h.house_occupied AND h.house_grade IN ('C', 'D') AS unsafe_housing,
+                    h.house_grade = 'unappraised' AS housing_unappraised,
+                    NOT h.water_safe AS water_unsafe,
+                    NOT h.water_piped AS water_not_piped,
+                    h.category IN ('monitored_unstable', 'monitored_marginal', 'monitored_sudden')
+                        AS monitored,
+                    h.risk_state IS NOT DISTINCT FROM 'unresolved' AS risk_state_unresolved
+             FROM h
+             LEFT JOIN place_exceptions p ON p.row = h.row
+             LEFT JOIN m ON m.household_no = h.household_no
+         )
+         SELECT * EXCLUDE (risk_state_unresolved),
+                monitored AND risk_state_unresolved AS risk_unresolved,
+                coalesce(income_below_line, false) OR food_clothing_insecure
+                    OR dropout_persons > 0 OR uninsured_persons > 0 OR unsafe_housing
+                    OR housing_unappraised OR water_unsafe OR water_not_piped AS any_problem
+         FROM f ORDER BY row"
+    );
+    tx.execute_batch(&sql)
+        .context("derive household indicators")?;
+    tx.execute_batch("DROP TABLE place_exceptions")
+        .context("drop place exceptions")?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('indicators_stamp', ?)",
+        [stamp(data_version, line)],
+    )
+    .context("record indicator stamp")?;
+    Ok(())
+}
+
+/// Every household's contribution to every measure, in row order, for figures the
+/// spatial layer computes (drawn areas, tiles).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Per household, bit `i` set when it adds 1 to the count of household measure `i`
+    /// (its index in [`MEASURES`]).
+    pub count_bits: Vec<u32>,
+    /// Per household, bit `i` set when it adds 1 to the denominator of measure `i`.
+    pub denominator_bits: Vec<u32>,
+    /// Per household and per person measure (in [`MEASURES`] order), the count and the
+    /// denominator it adds: `persons[row * P + j]` with `P` person measures.
+    pub persons: Vec<[u8; 2]>,
+    /// Per household, its category.
+    pub category: Vec<Category>,
+}
+
+impl Facts {
+    /// The indices in [`MEASURES`] of the measures counted in persons.
+    #[must_use]
+    pub fn person_measures() -> Vec<usize> {
+        MEASURES
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.unit == Unit::Persons)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// What household `row` adds to measure `i`: (count, denominator).
+    #[must_use]
+    pub fn contribution(&self, row: usize, i: usize, person_slot: Option<usize>) -> (u32, u32) {
+        match person_slot {
+            Some(j) => {
+                let per = self.persons.len() / self.category.len().max(1);
+                let [c, d] = self.persons[row * per + j];
+                (u32::from(c), u32::from(d))
+            }
+            None => (
+                (self.count_bits[row] >> i) & 1,
+                (self.denominator_bits[row] >> i) & 1,
+            ),
+        }
+    }
+}
+
+/// Reads [`Facts`] back from `household_indicators`.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails, [`StoreError::Invalid`] for an unknown
+/// category.
+pub fn facts(conn: &Connection) -> Result<Facts, StoreError> {
+    let bits = |f: fn(&Measure) -> &'static str| {
+        MEASURES
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.unit == Unit::Households)
+            .map(|(i, m)| format!("(({})::UINTEGER << {i})", f(m)))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    let person = Facts::person_measures();
+    let person_cols: String = person.iter().fold(String::new(), |mut out, &i| {
+        let m = &MEASURES[i];
+        let _ = write!(
+            out,
+            ", ({})::UTINYINT, ({})::UTINYINT",
+            m.count, m.denominator
+        );
+        out
+    });
+    let sql = format!(
+        "SELECT category, {} AS c, {} AS d{person_cols} FROM household_indicators ORDER BY row",
+        bits(|m| m.count),
+        bits(|m| m.denominator)
+    );
+    let mut stmt = conn.prepare(&sql).context("prepare indicator facts")?;
+    let mut rows = stmt.query([]).context("read indicator facts")?;
+    let mut out = Facts::default();
+    while let Some(r) = rows.next().context("read indicator fact row")? {
+        let category: String = r.get(0).context("read fact category")?;
+        out.category
+            .push(Category::from_code(&category).ok_or_else(|| {
+                StoreError::Invalid(format!("unknown household category {category:?}"))
+            })?);
+        out.count_bits.push(r.get(1).context("read fact counts")?);
+        out.denominator_bits
+            .push(r.get(2).context("read fact denominators")?);
+        for j in 0..person.len() {
+            out.persons.push([
+                r.get(3 + 2 * j).context("read person count")?,
+                r.get(4 + 2 * j).context("read person denominator")?,
+            ]);
+        }
+    }
+    Ok(out)
+}
+
+/// Which households a query covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Only households of this township (9 digits) or village (12 digits); `None`: all.
+    pub within: Option<String>,
+    /// Use the located village and township instead of the registered ones.
+    pub by_location: bool,
+    /// Only households of these categories; empty: all.
+    pub categories: Vec<Category>,
+}
+
+/// How [`stats`] groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// One row for everything in scope.
+    All,
+    /// One row per township.
+    Township,
+    /// One row per village.
+    Village,
+}
+
+/// One group's figures: households in it, then (count, denominator) per measure asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsRow {
+    /// The township or village code; `None` for [`GroupBy::All`], or for households
+    /// with no located area under `by_location`.
+    pub code: Option<String>,
+    /// Households in the group.
+    pub households: i64,
+    /// Per measure asked, in the order asked: (count, denominator).
+    pub values: Vec<(i64, i64)>,
+}
+
+/// The WHERE clause of a scope, with its one optional parameter.
+fn scope_sql(scope: &Scope) -> (String, Option<String>) {
+    let mut clauses = Vec::new();
+    let mut param = None;
+    if let Some(code) = &scope.within {
+        let column = match (code.len(), scope.by_location) {
+            (9, false) => Some("township_code"),
+            (12, false) => Some("village_code"),
+            (9, true) => Some("located_township"),
+            (12, true) => Some("located_village"),
+            _ => None,
+        };
+        if let Some(column) = column {
+            clauses.push(format!("{column} = ?"));
+            param = Some(code.clone());
+        }
+    }
+    if !scope.categories.is_empty() {
+        // Codes of a closed enum, so safe to inline.
+        let list: Vec<String> = scope
+            .categories
+            .iter()
+            .map(|c| format!("'{}'", c.code()))
+            .collect();
+        clauses.push(format!("category IN ({})", list.join(", ")));
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, param)
+}
+
+/// The SQL of [`stats`], for benchmarks that time DuckDB alone on the same query.
+#[must_use]
+pub fn stats_sql(measures: &[&Measure], group: GroupBy, scope: &Scope) -> (String, Option<String>) {
+    let key = match (group, scope.by_location) {
+        (GroupBy::All, _) => None,
+        (GroupBy::Township, false) => Some("township_code"),
+        (GroupBy::Village, false) => Some("village_code"),
+        (GroupBy::Township, true) => Some("located_township"),
+        (GroupBy::Village, true) => Some("located_village"),
+    };
+    let sums: String = measures.iter().fold(String::new(), |mut out, m| {
+        let _ = write!(
+            out,
+            ", sum({})::BIGINT, sum({})::BIGINT",
+            m.count, m.denominator
+        );
+        out
+    });
+    let (filter, param) = scope_sql(scope);
+    let sql = match key {
+        Some(k) => format!(
+            "SELECT {k}, count(*){sums} FROM household_indicators {filter} GROUP BY {k} ORDER BY {k}"
+        ),
+        None => format!("SELECT NULL::VARCHAR, count(*){sums} FROM household_indicators {filter}"),
+    };
+    (sql, param)
+}
+
+/// Households and the count and denominator of each measure, per group. Groups with
+/// no household in scope have no row.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn stats(
+    conn: &Connection,
+    measures: &[&Measure],
+    group: GroupBy,
+    scope: &Scope,
+) -> Result<Vec<StatsRow>, StoreError> {
+    let (sql, param) = stats_sql(measures, group, scope);
+    let mut stmt = conn.prepare(&sql).context("prepare stats")?;
+    let map = |r: &duckdb::Row<'_>| -> duckdb::Result<StatsRow> {
+        let mut values = Vec::with_capacity(measures.len());
+        for j in 0..measures.len() {
+            let count: Option<i64> = r.get(2 + 2 * j)?;
+            let denominator: Option<i64> = r.get(3 + 2 * j)?;
+            values.push((count.unwrap_or(0), denominator.unwrap_or(0)));
+        }
+        Ok(StatsRow {
+            code: r.get(0)?,
+            households: r.get(1)?,
+            values,
+        })
+    };
+    let rows = match &param {
+        Some(p) => stmt.query_map([p], map),
+        None => stmt.query_map([], map),
+    }
+    .context("run stats")?;
+    rows.collect::<Result<_, _>>().context("read stats rows")
+}
+
+/// A page of the households failing a measure, in village and household-number order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingPage {
+    /// Households failing it in scope, in all.
+    pub total: i64,
+    /// The page's households: (row, household number).
+    pub rows: Vec<(u32, String)>,
+}
+
+/// The households of a scope whose count of `measure` is above zero; `None` lists
+/// every household in scope.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn households_failing(
+    conn: &Connection,
+    measure: Option<&Measure>,
+    scope: &Scope,
+    limit: usize,
+    offset: usize,
+) -> Result<FailingPage, StoreError> {
+    let (filter, param) = scope_sql(scope);
+    let failing = measure.map(|m| format!("({}) > 0", m.count));
+    let filter = match (filter.is_empty(), failing) {
+        (_, None) => filter,
+        (true, Some(f)) => format!("WHERE {f}"),
+        (false, Some(f)) => format!("{filter} AND {f}"),
+    };
+    let sql = format!(
+        "SELECT row, household_no FROM household_indicators {filter}
+         ORDER BY village_code, household_no LIMIT {limit} OFFSET {offset}"
+    );
+    let count_sql = format!("SELECT count(*) FROM household_indicators {filter}");
+    let mut stmt = conn.prepare(&sql).context("prepare failing households")?;
+    let map = |r: &duckdb::Row<'_>| Ok((r.get(0)?, r.get(1)?));
+    let rows: Vec<(u32, String)> = match &param {
+        Some(p) => stmt.query_map([p], map),
+        None => stmt.query_map([], map),
+    }
+    .context("run failing households")?
+    .collect::<Result<_, _>>()
+    .context("read failing households")?;
+    let mut count = conn.prepare(&count_sql).context("prepare failing count")?;
+    let total: i64 = match &param {
+        Some(p) => count.query_row([p], |r| r.get(0)),
+        None => count.query_row([], |r| r.get(0)),
+    }
+    .context("count failing households")?;
+    Ok(FailingPage { total, rows })
+}
+
+/// The facts of a household that the indicators judge, for showing why it fails.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each flag is one yes/no fact of the questionnaire"
+)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct HouseholdFacts {
+    /// Household number.
+    pub household_no: String,
+    /// Registered village.
+    pub village_code: String,
+    /// Registered township.
+    pub township_code: String,
+    /// Category code.
+    pub category: String,
+    /// Risk type code, for monitored households.
+    pub risk_type: Option<String>,
+    /// Risk state code, for monitored households.
+    pub risk_state: Option<String>,
+    /// 人均纯收入, yuan.
+    pub income_per_capita: f64,
+    /// House grade code.
+    pub house_grade: String,
+    /// Lives in the house.
+    pub house_occupied: bool,
+    /// 饮水安全.
+    pub water_safe: bool,
+    /// 自来水入户.
+    pub water_piped: bool,
+    /// 不愁吃.
+    pub food_secure: bool,
+    /// 不愁穿.
+    pub clothing_secure: bool,
+    /// Members, in register order: (name, age, schooling code, insured). Names are
+    /// sensitive: callers mask them.
+    pub members: Vec<MemberFacts>,
+}
+
+/// A member's facts that the indicators judge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberFacts {
+    /// Full name (sensitive: callers mask it).
+    pub name: String,
+    /// Age in years.
+    pub age: u8,
+    /// Schooling code, for ages 6 to 15.
+    pub schooling: Option<String>,
+    /// Enrolled in basic medical insurance.
+    pub medical_insured: bool,
+}
+
+/// The facts of the listed households, keyed by household number.
+///
+/// # Errors
+/// [`StoreError::Query`] if a query fails.
+pub fn household_facts(
+    conn: &Connection,
+    household_nos: &[&str],
+) -> Result<std::collections::HashMap<String, HouseholdFacts>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    if household_nos.is_empty() {
+        return Ok(out);
+    }
+    let list = household_nos.join(",");
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT household_no, village_code, township_code, category, risk_type, risk_state,
+                    income_per_capita, house_grade, house_occupied, water_safe, water_piped,
+                    food_secure, clothing_secure
+             FROM households WHERE household_no IN (SELECT unnest(string_split(?, ',')))",
+        )
+        .context("prepare household facts")?;
+    let rows = stmt
+        .query_map([&list], |r| {
+            Ok(HouseholdFacts {
+                household_no: r.get(0)?,
+                village_code: r.get(1)?,
+                township_code: r.get(2)?,
+                category: r.get(3)?,
+                risk_type: r.get(4)?,
+                risk_state: r.get(5)?,
+                income_per_capita: r.get(6)?,
+                house_grade: r.get(7)?,
+                house_occupied: r.get(8)?,
+                water_safe: r.get(9)?,
+                water_piped: r.get(10)?,
+                food_secure: r.get(11)?,
+                clothing_secure: r.get(12)?,
+                members: Vec::new(),
+            })
+        })
+        .context("read household facts")?;
+    for h in rows {
+        let h = h.context("read household fact row")?;
+        out.insert(h.household_no.clone(), h);
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT household_no, name, age, schooling, medical_insured FROM members
+             WHERE household_no IN (SELECT unnest(string_split(?, ','))) ORDER BY household_no, seq",
+        )
+        .context("prepare member facts")?;
+    let rows = stmt
+        .query_map([&list], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                MemberFacts {
+                    name: r.get(1)?,
+                    age: r.get(2)?,
+                    schooling: r.get(3)?,
+                    medical_insured: r.get(4)?,
+                },
+            ))
+        })
+        .context("read member facts")?;
+    for m in rows {
+        let (no, m) = m.context("read member fact row")?;
+        if let Some(h) = out.get_mut(&no) {
+            h.members.push(m);
+        }
+    }
+    Ok(out)
+}
