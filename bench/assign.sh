@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-1000000}"
-target="${CARGO_TARGET_DIR:-target}"
+# The same target directory as .ci/run, so that DuckDB is not compiled twice.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paicha-target}"
+target="$CARGO_TARGET_DIR"
 venv="$target/bench-venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"

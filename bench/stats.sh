@@ -5,7 +5,9 @@
 # Demo databases are built once under the target dir and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-target}"
+# The same target directory as .ci/run, so that DuckDB is not compiled twice.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paicha-target}"
+target="$CARGO_TARGET_DIR"
 cargo build --release -q
 mkdir -p "$target/bench-data"
 for n in "${@:-1000000 10000000}"; do

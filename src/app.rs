@@ -46,6 +46,11 @@ pub struct Snapshot {
     pub quality: QualityReport,
     /// Per household row, the village (its index in `villages`) its position lies in.
     pub located: Vec<Option<u32>>,
+    /// Per household row, its best WGS-84 position (declared system converted,
+    /// systematic offsets corrected), as indexed in `points`.
+    pub positions: Vec<Option<LonLat>>,
+    /// Township boundaries, in code order.
+    pub townships: Vec<(String, MultiPolygon<f64>)>,
     /// Per household row, what it adds to each indicator.
     pub facts: Facts,
     /// The poverty line that `income_below_line` judges by, if one is in force.
@@ -79,6 +84,11 @@ impl Snapshot {
             .iter()
             .find(|r| r.summary.level == AreaLevel::County)
             .map_or_else(|| MultiPolygon::new(vec![]), |r| r.geometry.clone());
+        let townships = all
+            .iter()
+            .filter(|r| r.summary.level == AreaLevel::Township)
+            .map(|r| (r.summary.code.clone(), r.geometry.clone()))
+            .collect();
         let villages = AreaIndex::new(
             all.into_iter()
                 .filter(|r| r.summary.level.is_village_like())
@@ -136,6 +146,8 @@ impl Snapshot {
         Ok(Self {
             data_version,
             located,
+            positions: best,
+            townships,
             facts,
             income_line,
             county_code,

@@ -318,3 +318,56 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<Vec<
     }
     Ok(response[split + 4..].to_vec())
 }
+
+/// The answer of `paicha tsp`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TspFigures {
+    /// The instance's name.
+    pub name: String,
+    /// Its nodes.
+    pub nodes: usize,
+    /// The tour's length with TSPLIB's rounding (`EUC_2D`: nearest integer per edge).
+    pub length: i64,
+    /// Milliseconds the solver took (parsing excluded).
+    pub time_ms: f64,
+    /// The tour, 1-based, when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tour: Option<Vec<usize>>,
+}
+
+/// Solves a TSPLIB `EUC_2D` file with the planner's route solver, over TSPLIB's rounded
+/// distances, so that the length is comparable with published optima.
+///
+/// # Errors
+/// Reading or parsing the file.
+pub fn tsp(
+    file: &Path,
+    time_limit_ms: u64,
+    seed: u64,
+    with_tour: bool,
+) -> anyhow::Result<TspFigures> {
+    use crate::planner::{tsp, tsplib};
+    use anyhow::Context;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let instance = tsplib::parse(&text).with_context(|| format!("parsing {}", file.display()))?;
+    let points = &instance.points;
+    let start = Instant::now();
+    let costs = tsp::Matrix::from_fn(points.len(), |a, b| {
+        tsplib::euc_2d(points[a], points[b]) as f64
+    });
+    let options = tsp::Options {
+        time_limit: std::time::Duration::from_millis(time_limit_ms),
+        seed,
+        max_iterations: None,
+    };
+    let tour = tsp::solve_cycle(&costs, &options);
+    let time_ms = start.elapsed().as_secs_f64() * 1e3;
+    Ok(TspFigures {
+        length: tsplib::tour_length(&instance, &tour.order),
+        nodes: points.len(),
+        name: instance.name,
+        time_ms,
+        tour: with_tour.then(|| tour.order.iter().map(|i| i + 1).collect()),
+    })
+}

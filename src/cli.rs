@@ -55,6 +55,21 @@ pub enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// Solve a TSPLIB instance (EUC_2D) with the route solver; prints the tour length
+    /// with TSPLIB's rounding as one JSON line.
+    Tsp {
+        /// The `.tsp` file.
+        file: PathBuf,
+        /// Time limit in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        time_limit_ms: u64,
+        /// Seed of the search.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Also print the tour (1-based node ids, as TSPLIB numbers them).
+        #[arg(long)]
+        tour: bool,
+    },
     /// Export stored data to files (a local admin command: household exports hold
     /// full names and ID numbers).
     Export {

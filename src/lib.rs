@@ -11,6 +11,8 @@ pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod indicators;
+pub mod ledger;
+pub mod planner;
 pub mod settings;
 pub mod spatial;
 pub mod store;

@@ -53,6 +53,12 @@ fn main() -> Result<()> {
         Command::Bench {
             what: BenchCommand::Stats { db, runs },
         } => print_json(&paicha::bench::stats(&db.db, runs)?),
+        Command::Tsp {
+            file,
+            time_limit_ms,
+            seed,
+            tour,
+        } => print_json(&paicha::bench::tsp(&file, time_limit_ms, seed, tour)?),
     }
 }
 

@@ -5,6 +5,7 @@
     reason = "test helpers fail loudly, which is what a test wants"
 )]
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -241,4 +242,54 @@ fn bench_assign_agrees_with_brute_force_on_its_exported_inputs() {
         .count();
     assert_eq!(figures["inside"], inside);
     assert!(inside > 2000, "most positions fall in villages");
+}
+
+#[test]
+fn tsp_solves_a_tsplib_file_and_names_the_bad_line_of_another() {
+    let dir = tempfile::tempdir().unwrap();
+    // 16 nodes on a 4 × 4 grid of 10-unit squares, listed out of order: any optimal
+    // tour walks the grid's perimeter-and-comb in 16 unit steps, length 160.
+    let mut text = String::from(
+        "NAME : grid16\nTYPE : TSP\nDIMENSION : 16\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n",
+    );
+    let order = [5, 0, 15, 10, 3, 12, 7, 1, 14, 9, 2, 11, 4, 13, 8, 6];
+    for (id, k) in order.iter().enumerate() {
+        writeln!(text, "{} {} {}", id + 1, (k % 4) * 10, (k / 4) * 10).unwrap();
+    }
+    text.push_str("EOF\n");
+    let file = dir.path().join("grid16.tsp");
+    std::fs::write(&file, text).unwrap();
+    let out = paicha()
+        .args(["tsp", "--time-limit-ms", "100", "--tour"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["name"], "grid16");
+    assert_eq!(answer["nodes"], 16);
+    assert_eq!(answer["length"], 160);
+    let mut tour: Vec<u64> = answer["tour"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    tour.sort_unstable();
+    assert_eq!(tour, (1..=16).collect::<Vec<u64>>());
+
+    let bad = dir.path().join("bad.tsp");
+    std::fs::write(
+        &bad,
+        "NAME : bad\nDIMENSION : 2\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 x 1\nEOF\n",
+    )
+    .unwrap();
+    let out = paicha().arg("tsp").arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.tsp") && err.contains("line 6"), "{err}");
 }
