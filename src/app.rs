@@ -21,6 +21,7 @@ use crate::spatial::quality::{
 use crate::spatial::{AreaIndex, IndexedArea, LonLat, PointIndex, crs};
 use crate::store::indicators::{Facts, PlaceException};
 use crate::store::{self, AreaFilter, Store, StoreError};
+use crate::tiles::TileCache;
 
 /// Everything derived from one version of the data.
 #[derive(Debug)]
@@ -51,6 +52,8 @@ pub struct Snapshot {
     pub positions: Vec<Option<LonLat>>,
     /// Township boundaries, in code order.
     pub townships: Vec<(String, MultiPolygon<f64>)>,
+    /// The county's bounding box: west, south, east, north.
+    pub county_bounds: [f64; 4],
     /// Per household row, what it adds to each indicator.
     pub facts: Facts,
     /// The poverty line that `income_below_line` judges by, if one is in force.
@@ -59,6 +62,8 @@ pub struct Snapshot {
     pub county_code: String,
     /// The date the data describes (`YYYY-MM-DD`), if recorded.
     pub data_date: Option<String>,
+    /// Whether the data is the synthetic demo county (said on every map).
+    pub demo: bool,
 }
 
 impl Snapshot {
@@ -143,15 +148,19 @@ impl Snapshot {
                 locations.len()
             )));
         }
+        let county_bounds = geo::BoundingRect::bounding_rect(&county)
+            .map_or([0.0; 4], |r| [r.min().x, r.min().y, r.max().x, r.max().y]);
         Ok(Self {
             data_version,
             located,
             positions: best,
             townships,
+            county_bounds,
             facts,
             income_line,
             county_code,
             data_date: store::meta(conn, "data_date")?,
+            demo: store::meta(conn, "source")?.as_deref() == Some("demo"),
             households: household_nos.len() as i64,
             villages,
             county,
@@ -230,6 +239,28 @@ fn positions(locations: &[LocatedHousehold], quality: &QualityReport) -> Vec<Opt
     out
 }
 
+/// How tiles are made and kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileSettings {
+    /// The heat-map disk cache (`tiles/cache`); `None`: memory only.
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Rate heat maps hide pixels with fewer households than this around them
+    /// (kernel-weighted), for privacy and against noise.
+    pub heat_min_households: f64,
+}
+
+impl Default for TileSettings {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            heat_min_households: DEFAULT_HEAT_MIN_HOUSEHOLDS,
+        }
+    }
+}
+
+/// The default privacy threshold of rate heat maps, in households.
+pub const DEFAULT_HEAT_MIN_HOUSEHOLDS: f64 = 5.0;
+
 /// The application: what every request handler can reach.
 #[derive(Debug)]
 pub struct App {
@@ -237,6 +268,10 @@ pub struct App {
     pub store: Store,
     /// The indicator catalog.
     pub catalog: Arc<Catalog>,
+    /// Finished tiles of the current data version.
+    pub tiles: TileCache,
+    /// How tiles are made.
+    pub tile_settings: TileSettings,
     snapshot: ArcSwap<Snapshot>,
 }
 
@@ -257,12 +292,29 @@ impl AppState {
     /// # Errors
     /// The [`StoreError`] that stopped the snapshot.
     pub fn new(store: Store, catalog: Catalog) -> Result<Self, StoreError> {
+        Self::with_tiles(store, catalog, TileSettings::default())
+    }
+
+    /// Opens the state with tile settings (the heat-map disk cache, the privacy
+    /// threshold of rate maps).
+    ///
+    /// # Errors
+    /// The [`StoreError`] that stopped the snapshot.
+    pub fn with_tiles(
+        store: Store,
+        catalog: Catalog,
+        tile_settings: TileSettings,
+    ) -> Result<Self, StoreError> {
         let conn = store.conn()?;
         let snapshot = Snapshot::load(&conn, &catalog)?;
         drop(conn);
+        let tiles = TileCache::new(tile_settings.cache_dir.clone());
+        tiles.invalidate(snapshot.data_version);
         Ok(Self(Arc::new(App {
             store,
             catalog: Arc::new(catalog),
+            tiles,
+            tile_settings,
             snapshot: ArcSwap::from_pointee(snapshot),
         })))
     }
@@ -283,7 +335,9 @@ impl App {
     pub async fn reload(&self) -> Result<(), StoreError> {
         let catalog = Arc::clone(&self.catalog);
         let snapshot = self.store.run(move |c| Snapshot::load(c, &catalog)).await?;
+        let version = snapshot.data_version;
         self.snapshot.store(Arc::new(snapshot));
+        self.tiles.invalidate(version);
         Ok(())
     }
 }

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use paicha::app::DEFAULT_HEAT_MIN_HOUSEHOLDS;
 use paicha::demo::{DEFAULT_HOUSEHOLDS, DEFAULT_SEED};
-use paicha::settings::{DEFAULT_ADDR, DEFAULT_DB};
+use paicha::settings::{DEFAULT_ADDR, DEFAULT_DB, DEFAULT_TILES_DIR};
 
 /// paicha (排查): maps and indicators for rural poverty inspection campaigns.
 #[derive(Debug, Parser)]
@@ -37,6 +38,12 @@ pub enum Command {
         /// The folder of the web app (default: ./web, else the source tree's web/).
         #[arg(long, env = "PAICHA_WEB_DIR")]
         web_dir: Option<PathBuf>,
+        /// The tiles folder: heat maps are cached in its cache/ subfolder.
+        #[arg(long, env = "PAICHA_TILES_DIR", default_value = DEFAULT_TILES_DIR)]
+        tiles_dir: PathBuf,
+        /// Rate heat maps hide places with fewer households than this around them.
+        #[arg(long, env = "PAICHA_HEAT_MIN_HOUSEHOLDS", default_value_t = DEFAULT_HEAT_MIN_HOUSEHOLDS)]
+        heat_min_households: f64,
     },
     /// (Re)build the demo county (synthetic boundaries and households) into the database.
     Demo {
@@ -54,6 +61,32 @@ pub enum Command {
         /// What to measure.
         #[command(subcommand)]
         what: BenchCommand,
+    },
+    /// Draw a static map (or, with --chart, a ranking chart) of an indicator's rate
+    /// over the townships or villages of an area, as PNG or SVG (by the extension).
+    Render {
+        #[command(flatten)]
+        db: DbArg,
+        /// The indicator id (see GET /api/v1/indicators).
+        indicator: String,
+        /// township or village (default: one level below --within).
+        #[arg(long)]
+        level: Option<String>,
+        /// The area drawn: the county (default) or a township code.
+        #[arg(long)]
+        within: Option<String>,
+        /// catalog (the indicator's breaks), quantile, equal or natural.
+        #[arg(long, default_value = "catalog")]
+        classing: String,
+        /// Classes for quantile, equal and natural.
+        #[arg(long, default_value_t = 5)]
+        classes: usize,
+        /// A ranking bar chart instead of a map, with at most this many bars.
+        #[arg(long)]
+        chart: Option<usize>,
+        /// The output file, .png or .svg.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Solve a TSPLIB instance (EUC_2D) with the route solver; prints the tour length
     /// with TSPLIB's rounding as one JSON line.

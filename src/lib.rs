@@ -13,6 +13,8 @@ pub mod export;
 pub mod indicators;
 pub mod ledger;
 pub mod planner;
+pub mod render;
 pub mod settings;
 pub mod spatial;
 pub mod store;
+pub mod tiles;

@@ -29,8 +29,15 @@ fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { db, addr, web_dir } => {
-            let settings = ServeSettings::new(db.db, addr, web_dir)?;
+        Command::Serve {
+            db,
+            addr,
+            web_dir,
+            tiles_dir,
+            heat_min_households,
+        } => {
+            let settings =
+                ServeSettings::new(db.db, addr, web_dir, &tiles_dir, heat_min_households)?;
             serve(&settings)
         }
         Command::Demo {
@@ -53,6 +60,27 @@ fn main() -> Result<()> {
         Command::Bench {
             what: BenchCommand::Stats { db, runs },
         } => print_json(&paicha::bench::stats(&db.db, runs)?),
+        Command::Render {
+            db,
+            indicator,
+            level,
+            within,
+            classing,
+            classes,
+            chart,
+            out,
+        } => render(
+            &db.db,
+            &RenderArgs {
+                indicator,
+                level,
+                within,
+                classing,
+                classes,
+                chart,
+            },
+            &out,
+        ),
         Command::Tsp {
             file,
             time_limit_ms,
@@ -60,6 +88,99 @@ fn main() -> Result<()> {
             tour,
         } => print_json(&paicha::bench::tsp(&file, time_limit_ms, seed, tour)?),
     }
+}
+
+/// What `paicha render` draws.
+struct RenderArgs {
+    indicator: String,
+    level: Option<String>,
+    within: Option<String>,
+    classing: String,
+    classes: usize,
+    chart: Option<usize>,
+}
+
+/// `paicha render`: the same map or chart as `/api/v1/maps` and `/api/v1/charts`.
+fn render(db: &Path, args: &RenderArgs, out: &Path) -> Result<()> {
+    use paicha::indicators::table::{self, AreaRef, TableRequest};
+    use paicha::render::indicator::{Method, choropleth, ranking};
+    let svg = match out.extension().and_then(|e| e.to_str()) {
+        Some("png") => false,
+        Some("svg") => true,
+        _ => anyhow::bail!("--out {} must end in .png or .svg", out.display()),
+    };
+    let method = Method::from_code(&args.classing).with_context(|| {
+        format!(
+            "--classing {:?}: expected catalog, quantile, equal or natural",
+            args.classing
+        )
+    })?;
+    let font = paicha::render::discover()?;
+    let store = Store::open(db).context("opening the database")?;
+    let catalog = paicha::indicators::Catalog::builtin()?;
+    let indicator = catalog.get(&args.indicator).cloned().with_context(|| {
+        format!(
+            "unknown indicator {:?}; expected one of {}",
+            args.indicator,
+            catalog.ids()
+        )
+    })?;
+    let state = AppState::new(store.clone(), catalog.clone()).context("loading the data")?;
+    let snapshot = state.snapshot();
+    let within = args
+        .within
+        .clone()
+        .unwrap_or_else(|| snapshot.county_code.clone());
+    let (name, within_level) = snapshot
+        .names
+        .get(&within)
+        .cloned()
+        .with_context(|| format!("--within {within}: no such area"))?;
+    let level = match (args.level.as_deref(), within_level) {
+        (Some("township") | None, AreaLevel::County) => AreaLevel::Township,
+        (Some("village") | None, AreaLevel::County | AreaLevel::Township) => AreaLevel::Village,
+        (level, _) => anyhow::bail!(
+            "--level {} inside --within {within} ({within_level}) cannot make a map",
+            level.unwrap_or("(default)")
+        ),
+    };
+    let request = TableRequest::plain(
+        vec![indicator],
+        AreaRef {
+            code: within,
+            name,
+            level: within_level,
+        },
+        level,
+    );
+    let conn = store.conn()?;
+    let table = table::build(&conn, &snapshot.names, &request)?;
+    let bytes = if let Some(top) = args.chart {
+        let spec = ranking(&snapshot, &catalog, &table, 0, top, snapshot.demo);
+        if svg {
+            paicha::render::bar_chart_svg(&spec, &font)?.into_bytes()
+        } else {
+            paicha::render::bar_chart_png(&spec, &font)?
+        }
+    } else {
+        let spec = choropleth(
+            &snapshot,
+            &catalog,
+            &table,
+            0,
+            method,
+            args.classes,
+            snapshot.demo,
+        );
+        if svg {
+            paicha::render::choropleth_svg(&spec, &font)?.into_bytes()
+        } else {
+            paicha::render::choropleth_png(&spec, &font)?
+        }
+    };
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    tracing::info!("wrote {}", out.display());
+    Ok(())
 }
 
 /// Prints figures as one JSON line on stdout.
@@ -119,7 +240,8 @@ fn serve(settings: &ServeSettings) -> Result<()> {
     let store = Store::open(&settings.db).context("opening the database")?;
     let catalog =
         paicha::indicators::Catalog::builtin().context("reading the indicator catalog")?;
-    let state = AppState::new(store, catalog).context("building the spatial index")?;
+    let state = AppState::with_tiles(store, catalog, settings.tiles.clone())
+        .context("building the spatial index")?;
     let snapshot = state.snapshot();
     tracing::info!(
         households = snapshot.households,

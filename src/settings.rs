@@ -12,6 +12,9 @@ pub const DEFAULT_DB: &str = "data/paicha.duckdb";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// The web app's folder, relative to the working directory.
 pub const DEFAULT_WEB_DIR: &str = "web";
+/// The tiles folder (offline basemaps, the heat-map cache), relative to the working
+/// directory.
+pub const DEFAULT_TILES_DIR: &str = "tiles";
 
 /// Settings of `paicha serve`.
 #[derive(Debug, Clone)]
@@ -22,6 +25,8 @@ pub struct ServeSettings {
     pub addr: SocketAddr,
     /// The folder of static web files served at `/`.
     pub web_dir: PathBuf,
+    /// How tiles are made and where heat maps are cached.
+    pub tiles: crate::app::TileSettings,
 }
 
 /// A setting that cannot be used.
@@ -30,6 +35,9 @@ pub enum SettingsError {
     /// The web folder is missing.
     #[error("web folder {0} does not exist (set --web-dir or PAICHA_WEB_DIR)")]
     WebDir(PathBuf),
+    /// The heat-map threshold is not a usable number.
+    #[error("--heat-min-households must be a number of 0 or more, got {0}")]
+    HeatThreshold(f64),
 }
 
 impl ServeSettings {
@@ -37,16 +45,25 @@ impl ServeSettings {
     ///
     /// # Errors
     /// [`SettingsError::WebDir`] when neither the given folder nor the source tree's
-    /// `web/` exists.
+    /// `web/` exists; [`SettingsError::HeatThreshold`] for a negative or NaN threshold.
     pub fn new(
         db: PathBuf,
         addr: SocketAddr,
         web_dir: Option<PathBuf>,
+        tiles_dir: &Path,
+        heat_min_households: f64,
     ) -> Result<Self, SettingsError> {
+        if !(heat_min_households.is_finite() && heat_min_households >= 0.0) {
+            return Err(SettingsError::HeatThreshold(heat_min_households));
+        }
         Ok(Self {
             db,
             addr,
             web_dir: resolve_web_dir(web_dir)?,
+            tiles: crate::app::TileSettings {
+                cache_dir: Some(tiles_dir.join("cache")),
+                heat_min_households,
+            },
         })
     }
 }

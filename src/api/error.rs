@@ -36,6 +36,10 @@ pub enum ApiError {
     /// The request is larger than a limit; the message says which limit.
     #[error("{0}")]
     TooLarge(String),
+    /// This machine cannot do it (e.g. no font that draws Chinese); the message says
+    /// what is missing and how to fix it.
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything else: a bug or an outage, never the client's fault.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -63,6 +67,7 @@ impl ApiError {
             ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,6 +108,12 @@ impl IntoResponse for ApiError {
             }
             ApiError::NotFound(what) => ("/problems/not-found", "Not found", what.clone(), None),
             ApiError::TooLarge(what) => ("/problems/too-large", "Too large", what.clone(), None),
+            ApiError::Unavailable(what) => (
+                "/problems/unavailable",
+                "Unavailable on this server",
+                what.clone(),
+                None,
+            ),
             ApiError::Internal(_) => (
                 "/problems/internal",
                 "Internal error",

@@ -79,7 +79,7 @@ async fn catalog(State(state): State<AppState>) -> Response {
 }
 
 /// Parses a comma-separated list of indicator ids; empty or absent: every indicator.
-fn parse_indicators(
+pub(crate) fn parse_indicators(
     catalog: &Catalog,
     list: Option<&str>,
     field: &str,
@@ -489,10 +489,9 @@ async fn render(
     }
 }
 
-/// A file download with its Chinese file name (RFC 6266 / 5987).
-fn download(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {
-    let encoded: String = file
-        .bytes()
+/// A file name percent-encoded for `filename*=UTF-8''…` (RFC 5987).
+pub(crate) fn percent_encode(file: &str) -> String {
+    file.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
                 (b as char).to_string()
@@ -500,7 +499,29 @@ fn download(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {
                 format!("%{b:02X}")
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The catalog's indicator with this id, or a 400 naming `field` and the ids.
+pub(crate) fn indicator_named<'a>(
+    catalog: &'a Catalog,
+    id: &str,
+    field: &str,
+) -> Result<&'a Indicator, ApiError> {
+    catalog.get(id).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!(
+                "unknown indicator {id:?}; expected one of {}",
+                catalog.ids()
+            ),
+        )
+    })
+}
+
+/// A file download with its Chinese file name (RFC 6266 / 5987).
+fn download(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {
+    let encoded = percent_encode(file);
     let ext = file.rsplit('.').next().unwrap_or("bin");
     let disposition = format!("attachment; filename=\"paicha.{ext}\"; filename*=UTF-8''{encoded}");
     let mut response = body.into_response();

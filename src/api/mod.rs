@@ -10,8 +10,10 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod indicators;
+pub mod maps;
 pub mod quality;
 pub mod spatial;
+pub mod tiles;
 
 use std::path::Path;
 
@@ -35,7 +37,9 @@ use crate::app::AppState;
         (name = "areas", description = "Administrative divisions"),
         (name = "spatial", description = "Coordinates and point location"),
         (name = "quality", description = "Location quality (账实相符)"),
-        (name = "indicators", description = "Indicators by area and by drawn shape")
+        (name = "indicators", description = "Indicators by area and by drawn shape"),
+        (name = "tiles", description = "Vector tiles, TileJSON and heat maps"),
+        (name = "maps", description = "Static maps and charts for reports")
     )
 )]
 struct ApiDoc;
@@ -49,6 +53,8 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(spatial::router())
         .merge(quality::router())
         .merge(indicators::router())
+        .merge(tiles::router())
+        .merge(maps::router())
         .split_for_parts()
 }
 

@@ -57,6 +57,24 @@ pub struct TableRequest {
     pub limit: Option<usize>,
 }
 
+impl TableRequest {
+    /// Every household counted where registered, in code order: the table maps and
+    /// tiles colour by.
+    #[must_use]
+    pub fn plain(indicators: Vec<Indicator>, within: AreaRef, level: AreaLevel) -> Self {
+        Self {
+            indicators,
+            within,
+            level,
+            by_location: false,
+            categories: vec![],
+            sort: None,
+            ascending: false,
+            limit: None,
+        }
+    }
+}
+
 /// One value in a table, with its colour class.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Cell {

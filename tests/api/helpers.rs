@@ -58,6 +58,15 @@ impl TestApp {
         }
     }
 
+    /// The snapshot the server answers from, to compare answers with.
+    #[expect(
+        clippy::unused_self,
+        reason = "a method, so that only a running app's tests use it"
+    )]
+    pub fn snapshot(&self) -> std::sync::Arc<paicha::app::Snapshot> {
+        shared().state.snapshot()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))

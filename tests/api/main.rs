@@ -7,6 +7,7 @@
 )]
 
 mod helpers;
+mod tiles;
 
 use helpers::{TEST_HOUSEHOLDS, TestApp};
 use serde_json::Value;
@@ -842,6 +843,11 @@ async fn the_openapi_document_covers_every_endpoint() {
         "/api/v1/stats",
         "/api/v1/query",
         "/api/v1/households",
+        "/tiles/{file}",
+        "/tiles/{layer}/{z}/{x}/{y}",
+        "/tiles/heat/{indicator}/{z}/{x}/{y}",
+        "/api/v1/maps/{file}",
+        "/api/v1/charts/{file}",
     ] {
         assert!(
             paths.contains_key(path),

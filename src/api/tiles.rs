@@ -1,0 +1,465 @@
+//! `/tiles/{layer}.json` (TileJSON), `/tiles/{layer}/{z}/{x}/{y}.mvt` (vector tiles)
+//! and `/tiles/heat/{indicator}/{z}/{x}/{y}.png` (heat maps), cached per data version,
+//! gzip-compressed when the client accepts it, with ETags.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, Problem};
+use super::extract::ApiQuery;
+use crate::app::{AppState, Snapshot};
+use crate::domain::AreaLevel;
+use crate::indicators::measure_of;
+use crate::indicators::table::{self, AreaRef, TableRequest};
+use crate::tiles::Tile;
+use crate::tiles::grid::TileId;
+use crate::tiles::layers::{self, Filter, Layer, POINT_MIN_ZOOM};
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tilejson))
+        .routes(routes!(vector_tile))
+        .routes(routes!(heat_tile))
+}
+
+/// Highest zoom served.
+pub const MAX_ZOOM: u8 = 18;
+
+/// Tile query parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct TileParams {
+    /// Boundary layers: the indicators whose values the features carry,
+    /// comma-separated (default: every indicator).
+    indicators: Option<String>,
+    /// `problems` layer: the indicator failed (default `any_problem`).
+    indicator: Option<String>,
+    /// The data version the client expects; when it is the current one the tile may
+    /// be cached for a day (TileJSON puts it in the URL).
+    v: Option<i64>,
+}
+
+/// Parses `{y}.ext`.
+fn tile_id(z: u8, x: u32, y_ext: &str, ext: &str) -> Result<TileId, ApiError> {
+    let y = y_ext
+        .strip_suffix(ext)
+        .and_then(|y| y.parse::<u32>().ok())
+        .ok_or_else(|| ApiError::invalid("y", format!("expected a tile row followed by {ext}")))?;
+    if z > MAX_ZOOM {
+        return Err(ApiError::invalid(
+            "z",
+            format!("zoom {z} is above the highest, {MAX_ZOOM}"),
+        ));
+    }
+    TileId::new(z, x, y).map_err(|e| ApiError::invalid("x", e.to_string()))
+}
+
+/// The response of a cached tile: 304 when the client has it, gzip when accepted,
+/// immutable caching when the URL names the current data version.
+fn respond(tile: &Tile, headers: &HeaderMap, current: bool) -> Response {
+    let cache = if current {
+        "public, max-age=86400, immutable"
+    } else {
+        "no-cache"
+    };
+    let mut out = HeaderMap::new();
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(v) = HeaderValue::from_str(&tile.etag) {
+        out.insert(header::ETAG, v);
+    }
+    out.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if tile.aggregated {
+        out.insert("x-paicha-aggregated", HeaderValue::from_static("cells"));
+    }
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == tile.etag || t.trim() == "*")
+        });
+    if matches {
+        return (StatusCode::NOT_MODIFIED, out).into_response();
+    }
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(tile.content_type),
+    );
+    let gzip_ok = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    match (&tile.gzip, gzip_ok) {
+        (Some(gz), true) => {
+            out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            (out, gz.clone()).into_response()
+        }
+        _ => (out, tile.bytes.clone()).into_response(),
+    }
+}
+
+/// The figures boundary tiles carry, per level and indicator list, kept per version.
+async fn boundary_table(
+    state: &AppState,
+    snapshot: &Arc<Snapshot>,
+    layer: Layer,
+    indicators: Option<&str>,
+) -> Result<Arc<table::Table>, ApiError> {
+    let indicators = super::indicators::parse_indicators(&state.catalog, indicators, "indicators")
+        .map_err(|e| ApiError::InvalidParams(vec![e]))?;
+    let level = if layer == Layer::Townships {
+        AreaLevel::Township
+    } else {
+        AreaLevel::Village
+    };
+    let ids: Vec<&str> = indicators.iter().map(|i| i.id.as_str()).collect();
+    let key = format!(
+        "{}/{}/{}",
+        snapshot.data_version,
+        layer.name(),
+        ids.join(",")
+    );
+    let request = TableRequest::plain(
+        indicators,
+        AreaRef {
+            code: snapshot.county_code.clone(),
+            name: snapshot
+                .name(&snapshot.county_code)
+                .unwrap_or_default()
+                .to_owned(),
+            level: AreaLevel::County,
+        },
+        level,
+    );
+    let state2 = state.clone();
+    let snap = Arc::clone(snapshot);
+    Ok(state
+        .store
+        .run(move |c| {
+            state2
+                .tiles
+                .table(&key, || table::build(c, &snap.names, &request))
+        })
+        .await?)
+}
+
+/// A vector tile of a layer: `townships` and `villages` (boundaries with indicator
+/// values), `households` (cells with counts below zoom 12, one point per household
+/// from it on: number, village, category, failed indicators; no names or ID numbers)
+/// and `problems` (households failing `indicator`).
+#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}", tag = "tiles",
+    params(
+        ("layer" = String, Path, description = "townships, villages, households or problems"),
+        ("z" = u8, Path, description = "Zoom, 0 to 18"),
+        ("x" = u32, Path, description = "Tile column"),
+        ("y" = String, Path, description = "Tile row followed by .mvt"),
+        TileParams),
+    responses(
+        (status = 200, description = "A Mapbox vector tile", content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
+        (status = 404, description = "No such layer", body = Problem)))]
+async fn vector_tile(
+    State(state): State<AppState>,
+    Path((layer, zoom, column, row)): Path<(String, u8, u32, String)>,
+    ApiQuery(p): ApiQuery<TileParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let layer = Layer::from_name(&layer).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no tile layer {layer:?}; expected townships, villages, households or problems"
+        ))
+    })?;
+    let tile = tile_id(zoom, column, &row, ".mvt")?;
+    let snapshot = state.snapshot();
+    let current = p.v == Some(snapshot.data_version);
+    let filter = match (layer, p.indicator.as_deref()) {
+        (Layer::Problems, id) => {
+            let id = id.unwrap_or("any_problem");
+            let ind = super::indicators::indicator_named(&state.catalog, id, "indicator")?;
+            let m = measure_of(ind);
+            let i = crate::store::indicators::MEASURES
+                .iter()
+                .position(|x| x.id == m.id)
+                .unwrap_or(0);
+            Filter::Failing(i)
+        }
+        (_, None) => Filter::All,
+        (_, Some(_)) => {
+            return Err(ApiError::invalid(
+                "indicator",
+                "only the problems layer takes an indicator",
+            ));
+        }
+    };
+    let key = format!(
+        "{}/{}/{}/{}/{}?{}&{}",
+        snapshot.data_version,
+        layer.name(),
+        tile.z,
+        tile.x,
+        tile.y,
+        p.indicators.as_deref().unwrap_or(""),
+        p.indicator.as_deref().unwrap_or("")
+    );
+    if let Some(t) = state.tiles.get(&key) {
+        return Ok(respond(&t, &headers, current));
+    }
+    let made = match layer {
+        Layer::Townships | Layer::Villages => {
+            let table = boundary_table(&state, &snapshot, layer, p.indicators.as_deref()).await?;
+            let snap = Arc::clone(&snapshot);
+            let key2 = key.clone();
+            tokio::task::spawn_blocking(move || {
+                Tile::vector(layers::boundaries(&snap, layer, tile, &table), &key2, false)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+        }
+        Layer::Households | Layer::Problems => {
+            if p.indicators.is_some() {
+                return Err(ApiError::invalid(
+                    "indicators",
+                    "only boundary layers take indicators",
+                ));
+            }
+            let snap = Arc::clone(&snapshot);
+            let key2 = key.clone();
+            tokio::task::spawn_blocking(move || {
+                let t = layers::households(&snap, layer, tile, filter, layers::Caps::default());
+                Tile::vector(t.bytes, &key2, t.aggregated)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+        }
+    };
+    let made = Arc::new(made);
+    state.tiles.put(key, Arc::clone(&made));
+    Ok(respond(&made, &headers, current))
+}
+
+/// A TileJSON 3.0 document.
+#[derive(Debug, Serialize, ToSchema)]
+struct TileJson {
+    tilejson: &'static str,
+    name: String,
+    description: String,
+    version: String,
+    scheme: &'static str,
+    tiles: Vec<String>,
+    minzoom: u8,
+    maxzoom: u8,
+    bounds: [f64; 4],
+    center: [f64; 3],
+    vector_layers: Vec<VectorLayer>,
+}
+
+/// A layer of a TileJSON document.
+#[derive(Debug, Serialize, ToSchema)]
+struct VectorLayer {
+    id: String,
+    description: String,
+    minzoom: u8,
+    maxzoom: u8,
+    /// Field name → type (`String`, `Number`, `Boolean`).
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// The TileJSON of a layer: its tile URL (with the data version, so that clients
+/// cache tiles until the data changes), bounds, centre, zooms and fields.
+#[utoipa::path(get, path = "/tiles/{file}", tag = "tiles",
+    params(("file" = String, Path, description = "The layer's name followed by .json: townships.json, villages.json, households.json or problems.json"), TileParams),
+    responses(
+        (status = 200, description = "TileJSON 3.0", body = TileJson),
+        (status = 404, description = "No such layer", body = Problem)))]
+async fn tilejson(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    ApiQuery(p): ApiQuery<TileParams>,
+    headers: HeaderMap,
+) -> Result<axum::Json<TileJson>, ApiError> {
+    let name = file.strip_suffix(".json").unwrap_or(&file);
+    let layer = Layer::from_name(name).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no tile layer {name:?}; expected townships, villages, households or problems"
+        ))
+    })?;
+    let snapshot = state.snapshot();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let mut query = format!("v={}", snapshot.data_version);
+    if let Some(i) = &p.indicators {
+        let _ = write!(query, "&indicators={i}");
+    }
+    if let Some(i) = &p.indicator {
+        let _ = write!(query, "&indicator={i}");
+    }
+    let mut fields = std::collections::BTreeMap::new();
+    let mut field = |k: &str, t: &str| {
+        fields.insert(k.to_owned(), t.to_owned());
+    };
+    let description = match layer {
+        Layer::Townships | Layer::Villages => {
+            field("code", "String");
+            field("name", "String");
+            field("households", "Number");
+            let inds = super::indicators::parse_indicators(
+                &state.catalog,
+                p.indicators.as_deref(),
+                "indicators",
+            )
+            .map_err(|e| ApiError::InvalidParams(vec![e]))?;
+            for i in &inds {
+                for suffix in ["count", "denominator", "rate", "class"] {
+                    field(&format!("{}_{suffix}", i.id), "Number");
+                }
+            }
+            "边界与指标 (boundaries with indicator count, denominator, rate and colour class)"
+        }
+        Layer::Households | Layer::Problems => {
+            field("household_no", "String");
+            field("village_code", "String");
+            field("category", "String");
+            field("failed", "String");
+            field("households", "Number");
+            field("cell", "Boolean");
+            for m in crate::store::indicators::MEASURES {
+                field(m.id, "Number");
+            }
+            "农户 (cells with counts below zoom 12, one point per household from it on)"
+        }
+    };
+    let b = &snapshot.county_bounds;
+    Ok(axum::Json(TileJson {
+        tilejson: "3.0.0",
+        name: layer.name().to_owned(),
+        description: description.to_owned(),
+        version: snapshot.data_version.to_string(),
+        scheme: "xyz",
+        tiles: vec![format!(
+            "http://{host}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt?{query}",
+            layer.name()
+        )],
+        minzoom: 0,
+        maxzoom: MAX_ZOOM,
+        bounds: *b,
+        center: [f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]), 9.0],
+        vector_layers: vec![VectorLayer {
+            id: layer.name().to_owned(),
+            description: format!("from zoom {POINT_MIN_ZOOM}: points"),
+            minzoom: 0,
+            maxzoom: MAX_ZOOM,
+            fields,
+        }],
+    }))
+}
+
+/// Heat-map query parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct HeatParams {
+    /// `count` (default): density of failing households; `rate`: that density over
+    /// the density of all households, hidden where too few households are.
+    mode: Option<String>,
+    /// The data version the client expects (see the vector tiles).
+    v: Option<i64>,
+}
+
+/// A heat-map tile: a kernel density of households failing an indicator, on one
+/// colour scale per zoom for the whole map, transparent PNG.
+#[utoipa::path(get, path = "/tiles/heat/{indicator}/{z}/{x}/{y}", tag = "tiles",
+    params(
+        ("indicator" = String, Path, description = "An indicator id"),
+        ("z" = u8, Path, description = "Zoom, 0 to 18"),
+        ("x" = u32, Path, description = "Tile column"),
+        ("y" = String, Path, description = "Tile row followed by .png"),
+        HeatParams),
+    responses(
+        (status = 200, description = "A 256×256 PNG", content_type = "image/png"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
+async fn heat_tile(
+    State(state): State<AppState>,
+    Path((indicator, z, x, y)): Path<(String, u8, u32, String)>,
+    ApiQuery(p): ApiQuery<HeatParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ind = super::indicators::indicator_named(&state.catalog, &indicator, "indicator")?;
+    let rate = match p.mode.as_deref().unwrap_or("count") {
+        "count" | "" => false,
+        "rate" => true,
+        other => {
+            return Err(ApiError::invalid(
+                "mode",
+                format!("unknown mode {other:?}; expected count or rate"),
+            ));
+        }
+    };
+    let tile = tile_id(z, x, &y, ".png")?;
+    let snapshot = state.snapshot();
+    let current = p.v == Some(snapshot.data_version);
+    let kind = if rate { "rate" } else { "count" };
+    let key = format!(
+        "{}/heat/{}/{kind}/{z}/{x}/{}",
+        snapshot.data_version, ind.id, tile.y
+    );
+    if let Some(t) = state.tiles.get(&key) {
+        return Ok(respond(&t, &headers, current));
+    }
+    // Rates colour up to a little past the indicator's top class break, as its maps do.
+    let max_rate = ind.breaks.last().map_or(1.0, |b| (b * 1.5).min(1.0)) as f32;
+    let measure = crate::store::indicators::MEASURES
+        .iter()
+        .position(|m| m.id == ind.id)
+        .unwrap_or(0);
+    let st = state.clone();
+    let key2 = key.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        if let Some(png) = st.tiles.read_disk(&key2) {
+            return Ok::<_, ApiError>(Tile::png(png, &key2));
+        }
+        let png = crate::tiles::heat_png(
+            &st.tiles,
+            &snapshot,
+            &st.tile_settings,
+            measure,
+            rate,
+            max_rate,
+            tile,
+        )
+        .map_err(|e| ApiError::Internal(e.into()))?;
+        st.tiles.write_disk(&key2, &png);
+        Ok(Tile::png(png, &key2))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))??;
+    let made = Arc::new(made);
+    state.tiles.put(key, Arc::clone(&made));
+    Ok(respond(&made, &headers, current))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_rows_need_their_extension_and_zooms_their_range() {
+        assert!(tile_id(3, 1, "2.mvt", ".mvt").is_ok());
+        assert!(tile_id(3, 1, "2.png", ".mvt").is_err());
+        assert!(tile_id(3, 8, "2.mvt", ".mvt").is_err());
+        assert!(tile_id(19, 0, "0.mvt", ".mvt").is_err());
+    }
+}

@@ -1,0 +1,307 @@
+//! The vector-tile layers: boundaries with indicator values, households (aggregated
+//! into cells below a zoom, one point each from it upward) and problem households.
+//!
+//! Everything comes from one [`Snapshot`] (positions, per-household indicator
+//! contributions, boundaries), so a tile always matches the data version in its ETag.
+
+use std::collections::HashMap;
+
+use super::grid::TileId;
+use super::mvt::{LayerBuilder, PropValue, encode};
+use crate::app::Snapshot;
+use crate::indicators::drawn;
+use crate::indicators::table::Table;
+use crate::store::indicators::{Facts, MEASURES};
+
+/// From this zoom on, households are single points; below it, cells with counts.
+pub const POINT_MIN_ZOOM: u8 = 12;
+/// Most features one tile's layer may hold before it is aggregated instead (as
+/// tippecanoe keeps).
+pub const MAX_FEATURES: usize = 200_000;
+/// Most bytes one tile may take before it is aggregated instead.
+pub const MAX_BYTES: usize = 500_000;
+/// Cells per tile side when households are aggregated (16 px cells on a 256 px tile).
+pub const CELLS_PER_SIDE: u32 = 16;
+/// Tile units per tile side.
+pub const EXTENT: u32 = 4096;
+/// Tile units around the tile that features may reach into, against clipping seams.
+pub const BUFFER: u32 = 64;
+
+/// The layers served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Township boundaries with indicator values.
+    Townships,
+    /// Village boundaries with indicator values.
+    Villages,
+    /// Every household: cells below [`POINT_MIN_ZOOM`], points from it on.
+    Households,
+    /// Households failing an indicator (default `any_problem`).
+    Problems,
+}
+
+impl Layer {
+    /// Every layer.
+    pub const ALL: [Layer; 4] = [
+        Layer::Townships,
+        Layer::Villages,
+        Layer::Households,
+        Layer::Problems,
+    ];
+
+    /// The layer's name in URLs and inside the tile.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Townships => "townships",
+            Layer::Villages => "villages",
+            Layer::Households => "households",
+            Layer::Problems => "problems",
+        }
+    }
+
+    /// Parses a layer name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
+/// A boundary tile: each area of the level in the tile, simplified to about one tile
+/// unit, with code, name, level, households and the table's values
+/// (`{id}_count`, `{id}_denominator`, `{id}_rate`, `{id}_class`).
+#[must_use]
+pub fn boundaries(snapshot: &Snapshot, layer: Layer, tile: TileId, table: &Table) -> Vec<u8> {
+    let mut builder = LayerBuilder::new(layer.name(), tile)
+        .with_extent(EXTENT)
+        .with_buffer(BUFFER);
+    let rows: HashMap<&str, &crate::indicators::table::TableRow> = table
+        .rows
+        .iter()
+        .map(|r| (r.area.code.as_str(), r))
+        .collect();
+    let areas: Vec<(&String, &geo::MultiPolygon<f64>)> = match layer {
+        Layer::Townships => snapshot.townships.iter().map(|(c, g)| (c, g)).collect(),
+        _ => snapshot
+            .villages
+            .areas()
+            .iter()
+            .map(|a| (&a.code, &a.geometry))
+            .collect(),
+    };
+    for (i, (code, geometry)) in areas.into_iter().enumerate() {
+        let mut props: Vec<(String, PropValue)> = vec![
+            ("code".into(), PropValue::Str(code.to_owned())),
+            (
+                "name".into(),
+                PropValue::Str(snapshot.name(code).unwrap_or_default().to_owned()),
+            ),
+        ];
+        if let Some(row) = rows.get(code.as_str()) {
+            props.push(("households".into(), PropValue::Int(row.households)));
+            for (ind, cell) in table.indicators.iter().zip(&row.cells) {
+                props.push((
+                    format!("{}_count", ind.id),
+                    PropValue::Int(cell.value.count),
+                ));
+                props.push((
+                    format!("{}_denominator", ind.id),
+                    PropValue::Int(cell.value.denominator),
+                ));
+                if let Some(rate) = cell.value.rate {
+                    props.push((format!("{}_rate", ind.id), PropValue::Float(rate)));
+                }
+                if let Some(class) = cell.class {
+                    props.push((format!("{}_class", ind.id), PropValue::Int(class as i64)));
+                }
+            }
+        }
+        let refs: Vec<(&str, PropValue)> =
+            props.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        builder.add_polygon(Some(i as u64), geometry, 1.0, &refs);
+    }
+    encode(vec![builder])
+}
+
+/// Which households a point layer shows: all, or those failing a measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Every household.
+    All,
+    /// Those whose count of this measure (its index in [`MEASURES`]) is above zero.
+    Failing(usize),
+}
+
+/// Whether household `row` passes the filter.
+fn passes(facts: &Facts, row: usize, filter: Filter, person: &[usize]) -> bool {
+    match filter {
+        Filter::All => true,
+        Filter::Failing(i) => {
+            let slot = person.iter().position(|&p| p == i);
+            facts.contribution(row, i, slot).0 > 0
+        }
+    }
+}
+
+/// A household or problem tile, and whether it was aggregated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointTile {
+    /// The encoded tile.
+    pub bytes: Vec<u8>,
+    /// Households in the tile's bounds that pass the filter.
+    pub households: usize,
+    /// Cells instead of points: below [`POINT_MIN_ZOOM`], or over the caps.
+    pub aggregated: bool,
+}
+
+/// How much one tile may hold before its households are aggregated into cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Most point features.
+    pub features: usize,
+    /// Most bytes.
+    pub bytes: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Self {
+            features: MAX_FEATURES,
+            bytes: MAX_BYTES,
+        }
+    }
+}
+
+/// A household (or problem) tile: one point per household from [`POINT_MIN_ZOOM`]
+/// on, with its number, registered village, category and failed indicators (no name,
+/// no ID number); below it, or when the points would exceed the caps (by default
+/// [`MAX_FEATURES`] and [`MAX_BYTES`]), one point per occupied cell at the cell's
+/// centre with the counts: never a silently truncated tile.
+#[must_use]
+pub fn households(
+    snapshot: &Snapshot,
+    layer: Layer,
+    tile: TileId,
+    filter: Filter,
+    caps: Caps,
+) -> PointTile {
+    let b = tile.bounds();
+    let rows = snapshot.points.in_bbox(
+        crate::spatial::LonLat::new(b.west, b.south),
+        crate::spatial::LonLat::new(b.east, b.north),
+    );
+    let person = Facts::person_measures();
+    let rows: Vec<u32> = rows
+        .into_iter()
+        .filter(|&r| passes(&snapshot.facts, r as usize, filter, &person))
+        .collect();
+    if tile.z >= POINT_MIN_ZOOM && rows.len() <= caps.features {
+        let mut builder = LayerBuilder::new(layer.name(), tile)
+            .with_extent(EXTENT)
+            .with_buffer(BUFFER);
+        for &row in &rows {
+            let r = row as usize;
+            let Some(p) = snapshot.positions[r] else {
+                continue;
+            };
+            let failed = drawn::failed(&snapshot.facts, r).join(",");
+            let location = &snapshot.locations[r];
+            builder.add_point(
+                Some(u64::from(row)),
+                p.lon,
+                p.lat,
+                &[
+                    (
+                        "household_no",
+                        PropValue::Str(snapshot.household_nos[r].clone()),
+                    ),
+                    (
+                        "village_code",
+                        PropValue::Str(location.village_code.clone()),
+                    ),
+                    (
+                        "category",
+                        PropValue::Str(snapshot.facts.category[r].code().to_owned()),
+                    ),
+                    ("failed", PropValue::Str(failed)),
+                ],
+            );
+            if builder.approx_bytes() > caps.bytes {
+                break;
+            }
+        }
+        if builder.approx_bytes() <= caps.bytes {
+            return PointTile {
+                bytes: encode(vec![builder]),
+                households: rows.len(),
+                aggregated: false,
+            };
+        }
+    }
+    PointTile {
+        bytes: cells(snapshot, layer, tile, &rows),
+        households: rows.len(),
+        aggregated: true,
+    }
+}
+
+/// One point per occupied cell, at the cell's centre (never a household's own
+/// position), with `households` and the count of every measure (`{id}`).
+fn cells(snapshot: &Snapshot, layer: Layer, tile: TileId, rows: &[u32]) -> Vec<u8> {
+    let side = CELLS_PER_SIDE;
+    let person = Facts::person_measures();
+    let mut sums: HashMap<(u32, u32), (i64, Vec<i64>)> = HashMap::new();
+    for &row in rows {
+        let r = row as usize;
+        let Some(p) = snapshot.positions[r] else {
+            continue;
+        };
+        let [x, y] = super::grid::lonlat_to_tile_coords(p.lon, p.lat, tile, side);
+        if !(0.0..f64::from(side)).contains(&x) || !(0.0..f64::from(side)).contains(&y) {
+            continue;
+        }
+        let cell = sums
+            .entry((x as u32, y as u32))
+            .or_insert_with(|| (0, vec![0; MEASURES.len()]));
+        cell.0 += 1;
+        for (i, total) in cell.1.iter_mut().enumerate() {
+            let slot = person.iter().position(|&p| p == i);
+            *total += i64::from(snapshot.facts.contribution(r, i, slot).0);
+        }
+    }
+    let mut builder = LayerBuilder::new(layer.name(), tile)
+        .with_extent(EXTENT)
+        .with_buffer(BUFFER);
+    let mut keys: Vec<_> = sums.keys().copied().collect();
+    keys.sort_unstable();
+    let bounds = tile.bounds();
+    for (cx, cy) in keys {
+        let (households, counts) = &sums[&(cx, cy)];
+        // The cell centre in lon/lat: linear in x; in y, interpolate in Mercator.
+        let fx = (f64::from(cx) + 0.5) / f64::from(side);
+        let fy = (f64::from(cy) + 0.5) / f64::from(side);
+        let lon = bounds.west + fx * (bounds.east - bounds.west);
+        let lat = mercator_lat(bounds.north, bounds.south, fy);
+        let mut props: Vec<(&str, PropValue)> = vec![
+            ("households", PropValue::Int(*households)),
+            ("cell", PropValue::Bool(true)),
+        ];
+        for (m, c) in MEASURES.iter().zip(counts) {
+            props.push((m.id, PropValue::Int(*c)));
+        }
+        builder.add_point(Some(u64::from(cy * side + cx)), lon, lat, &props);
+    }
+    encode(vec![builder])
+}
+
+/// The latitude a fraction `f` of the way down from `north` to `south` in Web
+/// Mercator.
+fn mercator_lat(north: f64, south: f64, f: f64) -> f64 {
+    let y = |lat: f64| {
+        (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+            .tan()
+            .ln()
+    };
+    let m = y(north) + f * (y(south) - y(north));
+    (2.0 * m.exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees()
+}

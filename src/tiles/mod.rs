@@ -1,0 +1,324 @@
+//! Map tiles: XYZ tile math ([`grid`]), vector-tile encoding ([`mvt`]), the vector
+//! layers ([`layers`]), heat-map rasters ([`heat`]), and the cache that keeps finished
+//! tiles per data version.
+//!
+//! A finished tile is kept in memory (and heat maps also on disk under
+//! `tiles/cache/{data_version}/`) with its gzip form and an ETag made from the data
+//! version and the request, so a data change never serves a stale tile: a reload
+//! clears the memory cache and the disk cache of older versions.
+
+pub mod grid;
+pub mod heat;
+pub mod layers;
+pub mod mvt;
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::indicators::table::Table;
+
+/// Tiles kept in memory at most.
+pub const MEMORY_TILES: usize = 20_000;
+
+/// A finished tile, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tile {
+    /// The tile as produced (MVT protobuf or PNG).
+    pub bytes: Vec<u8>,
+    /// Its gzip form, for MVT (PNG is compressed already).
+    pub gzip: Option<Vec<u8>>,
+    /// `application/vnd.mapbox-vector-tile` or `image/png`.
+    pub content_type: &'static str,
+    /// Quoted, from the data version and the request.
+    pub etag: String,
+    /// Whether households were aggregated into cells (zoom or caps).
+    pub aggregated: bool,
+}
+
+impl Tile {
+    /// A vector tile: gzip-compressed once here, so that serving it costs nothing.
+    #[must_use]
+    pub fn vector(bytes: Vec<u8>, key: &str, aggregated: bool) -> Self {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let gzip = gz.write_all(&bytes).and_then(|()| gz.finish()).ok();
+        Self {
+            bytes,
+            gzip,
+            content_type: "application/vnd.mapbox-vector-tile",
+            etag: etag(key),
+            aggregated,
+        }
+    }
+
+    /// A PNG tile.
+    #[must_use]
+    pub fn png(bytes: Vec<u8>, key: &str) -> Self {
+        Self {
+            bytes,
+            gzip: None,
+            content_type: "image/png",
+            etag: etag(key),
+            aggregated: false,
+        }
+    }
+}
+
+/// A quoted ETag for a cache key (which starts with the data version).
+fn etag(key: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    format!(
+        "\"{}-{:016x}\"",
+        key.split('/').next().unwrap_or("0"),
+        h.finish()
+    )
+}
+
+/// The tile cache: finished tiles in memory, heat maps also on disk, the tables that
+/// boundary tiles colour by, and each heat map's colour scale.
+#[derive(Debug)]
+pub struct TileCache {
+    memory: quick_cache::sync::Cache<String, Arc<Tile>>,
+    disk: Option<PathBuf>,
+    tables: Mutex<HashMap<String, Arc<Table>>>,
+    maxima: Mutex<HashMap<String, f32>>,
+}
+
+impl TileCache {
+    /// A cache; `disk` is the folder of the on-disk heat-map cache (`tiles/cache`), or
+    /// `None` to keep heat maps in memory only.
+    #[must_use]
+    pub fn new(disk: Option<PathBuf>) -> Self {
+        Self {
+            memory: quick_cache::sync::Cache::new(MEMORY_TILES),
+            disk,
+            tables: Mutex::new(HashMap::new()),
+            maxima: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A tile from memory.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<Arc<Tile>> {
+        self.memory.get(key)
+    }
+
+    /// Keeps a tile in memory.
+    pub fn put(&self, key: String, tile: Arc<Tile>) {
+        self.memory.insert(key, tile);
+    }
+
+    /// The on-disk path of a heat-map key, if there is a disk cache.
+    #[must_use]
+    pub fn disk_path(&self, key: &str) -> Option<PathBuf> {
+        // Keys are made of codes, numbers and '/', '?', '=': safe as path parts once
+        // the query separators are replaced.
+        let safe: String = key
+            .chars()
+            .map(|c| if matches!(c, '?' | '=' | '&') { '_' } else { c })
+            .collect();
+        self.disk.as_ref().map(|d| d.join(format!("{safe}.png")))
+    }
+
+    /// A heat-map PNG from disk.
+    #[must_use]
+    pub fn read_disk(&self, key: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.disk_path(key)?).ok()
+    }
+
+    /// Writes a heat-map PNG to disk (atomically: a temporary file renamed), ignoring
+    /// failures: the disk cache only saves work.
+    pub fn write_disk(&self, key: &str, bytes: &[u8]) {
+        let Some(path) = self.disk_path(key) else {
+            return;
+        };
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::write(&tmp, bytes)?;
+            std::fs::rename(&tmp, &path)
+        };
+        if let Err(e) = write() {
+            tracing::warn!(error = %e, "cannot write the heat-map cache");
+        }
+    }
+
+    /// A boundary table from memory, or made by `make` and kept.
+    ///
+    /// # Errors
+    /// The error of `make`.
+    pub fn table<E>(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Result<Table, E>,
+    ) -> Result<Arc<Table>, E> {
+        if let Some(t) = self
+            .tables
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+        {
+            return Ok(Arc::clone(t));
+        }
+        let table = Arc::new(make()?);
+        self.tables
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.to_owned(), Arc::clone(&table));
+        Ok(table)
+    }
+
+    /// A heat map's colour scale from memory, or computed by `make` and kept.
+    pub fn maximum(&self, key: &str, make: impl FnOnce() -> f32) -> f32 {
+        if let Some(m) = self
+            .maxima
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+        {
+            return *m;
+        }
+        let m = make();
+        self.maxima
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.to_owned(), m);
+        m
+    }
+
+    /// Forgets everything but `data_version`'s disk tiles: after a data change.
+    pub fn invalidate(&self, data_version: i64) {
+        self.memory.clear();
+        self.tables
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.maxima
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        if let Some(dir) = &self.disk {
+            remove_other_versions(dir, data_version);
+        }
+    }
+}
+
+/// Deletes the disk cache of every data version but `keep`.
+fn remove_other_versions(dir: &Path, keep: i64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy() != keep.to_string()
+            && entry.path().is_dir()
+            && let Err(e) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(error = %e, "cannot remove an old heat-map cache");
+        }
+    }
+}
+
+/// A heat-map tile of the households failing measure `measure` (its index in
+/// [`crate::store::indicators::MEASURES`]): their kernel density (`rate`: divided by
+/// the density of all households, hidden below the settings' threshold), on one
+/// colour scale per zoom for the whole map, as a transparent PNG.
+///
+/// The radius is [`heat::DEFAULT_RADIUS_M`] at the county's centre latitude,
+/// converted to pixels once per zoom, so that every tile of a zoom uses the same
+/// kernel and tiles join without seams; points within the radius outside the tile
+/// count too.
+///
+/// # Errors
+/// [`heat::HeatError`] if the PNG cannot be encoded.
+pub fn heat_png(
+    cache: &TileCache,
+    snapshot: &crate::app::Snapshot,
+    settings: &crate::app::TileSettings,
+    measure: usize,
+    rate: bool,
+    max_rate: f32,
+    tile: grid::TileId,
+) -> Result<Vec<u8>, heat::HeatError> {
+    use crate::store::indicators::Facts;
+    let b = snapshot.county_bounds;
+    let radius = heat::radius_px_for(tile.z, heat::DEFAULT_RADIUS_M, f64::midpoint(b[1], b[3]));
+    let person = Facts::person_measures();
+    let slot = person.iter().position(|&p| p == measure);
+    let failing = |row: usize| snapshot.facts.contribution(row, measure, slot).0 > 0;
+    let world = |rows: &mut dyn Iterator<Item = usize>| -> Vec<[f64; 2]> {
+        rows.filter_map(|r| snapshot.positions[r])
+            .map(|p| heat::lonlat_to_world_px(p.lon, p.lat, tile.z))
+            .collect()
+    };
+    let (min, max) = heat::tile_bounds_lonlat(tile.z, tile.x, tile.y, radius + 1.0);
+    let rows = snapshot.points.in_bbox(
+        crate::spatial::LonLat::new(min[0], min[1]),
+        crate::spatial::LonLat::new(max[0], max[1]),
+    );
+    let fail_pts = world(&mut rows.iter().map(|&r| r as usize).filter(|&r| failing(r)));
+    if fail_pts.is_empty() {
+        return Ok(heat::transparent_png().to_vec());
+    }
+    let xyz = (tile.z, tile.x, tile.y);
+    let fail = heat::density(&fail_pts, xyz, radius);
+    let rgba = if rate {
+        let all_pts = world(&mut rows.iter().map(|&r| r as usize));
+        let all = heat::density(&all_pts, xyz, radius);
+        let params = heat::HeatParams {
+            radius_px: radius,
+            min_households: settings.heat_min_households,
+            ..heat::HeatParams::default()
+        };
+        heat::colorize_rate(&fail, &all, &params, max_rate)
+    } else {
+        let key = format!("{}/{measure}/{}", snapshot.data_version, tile.z);
+        let top = cache.maximum(&key, || {
+            let everywhere = world(&mut (0..snapshot.positions.len()).filter(|&r| failing(r)));
+            heat::global_max(&everywhere, radius)
+        });
+        heat::colorize_count(&fail, top, &heat::Ramp::Heat)
+    };
+    heat::encode_png(&rgba, heat::TILE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_disk_cache_keeps_only_the_current_versions_heat_maps() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = TileCache::new(Some(dir.path().to_path_buf()));
+        cache.write_disk("7/heat/dropout/count/11/1/2", b"png7");
+        cache.write_disk("8/heat/dropout/count/11/1/2", b"png8");
+        assert_eq!(
+            cache.read_disk("7/heat/dropout/count/11/1/2").unwrap(),
+            b"png7"
+        );
+        assert!(dir.path().join("8/heat/dropout/count/11/1/2.png").is_file());
+        cache.put("8/x".into(), Arc::new(Tile::png(vec![1], "8/x")));
+        cache.invalidate(8);
+        assert!(cache.read_disk("7/heat/dropout/count/11/1/2").is_none());
+        assert_eq!(
+            cache.read_disk("8/heat/dropout/count/11/1/2").unwrap(),
+            b"png8"
+        );
+        assert!(
+            cache.get("8/x").is_none(),
+            "memory is cleared on a data change"
+        );
+    }
+
+    #[test]
+    fn etags_follow_the_data_version_and_the_request() {
+        assert!(etag("12/villages/9/1/2?").starts_with("\"12-"));
+        assert_ne!(etag("12/villages/9/1/2?"), etag("12/villages/9/1/3?"));
+        assert_ne!(etag("12/villages/9/1/2?"), etag("13/villages/9/1/2?"));
+    }
+}
