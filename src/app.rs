@@ -50,6 +50,10 @@ pub struct Snapshot {
     /// Per household row, its best WGS-84 position (declared system converted,
     /// systematic offsets corrected), as indexed in `points`.
     pub positions: Vec<Option<LonLat>>,
+    /// Per household row, its position in Web Mercator world coordinates at zoom 0
+    /// scaled to 0–1 (NaN without a position): heat maps multiply instead of taking
+    /// a tangent and a logarithm per household per tile.
+    pub mercator: Vec<[f32; 2]>,
     /// Township boundaries, in code order.
     pub townships: Vec<(String, MultiPolygon<f64>)>,
     /// The county's bounding box: west, south, east, north.
@@ -121,6 +125,7 @@ impl Snapshot {
         let quality = assess_locations(&locations, &villages, &county);
         let best = positions(&locations, &quality);
         let points = PointIndex::from_rows(&best);
+        let mercator = mercator(&best);
         let located: Vec<Option<u32>> = best
             .par_iter()
             .map(|p| p.and_then(|p| villages.locate(p)))
@@ -154,6 +159,7 @@ impl Snapshot {
             data_version,
             located,
             positions: best,
+            mercator,
             townships,
             county_bounds,
             facts,
@@ -177,6 +183,20 @@ impl Snapshot {
     pub fn name(&self, code: &str) -> Option<&str> {
         self.names.get(code).map(|(n, _)| n.as_str())
     }
+}
+
+/// Positions in Web Mercator world coordinates scaled to 0–1, NaN where none.
+fn mercator(positions: &[Option<LonLat>]) -> Vec<[f32; 2]> {
+    let size = crate::tiles::heat::world_size_px(0);
+    positions
+        .par_iter()
+        .map(|p| {
+            p.map_or([f32::NAN; 2], |p| {
+                let [x, y] = crate::tiles::heat::lonlat_to_world_px(p.lon, p.lat, 0);
+                [(x / size) as f32, (y / size) as f32]
+            })
+        })
+        .collect()
 }
 
 /// The households whose located village differs from the registered one or whose

@@ -299,24 +299,7 @@ pub fn stats(db: &Path, runs: usize) -> anyhow::Result<StatsFigures> {
 /// A minimal HTTP/1.1 GET over a fresh connection: the body, or an error for any
 /// status but 200.
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<Vec<u8>> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| anyhow::anyhow!("no HTTP header in the answer"))?;
-    let head = String::from_utf8_lossy(&response[..split]);
-    if !head.starts_with("HTTP/1.1 200") {
-        anyhow::bail!("GET {path}: {}", head.lines().next().unwrap_or_default());
-    }
-    Ok(response[split + 4..].to_vec())
+    Ok(http_get_with_head(addr, path).await?.1)
 }
 
 /// The answer of `paicha tsp`.
@@ -370,4 +353,181 @@ pub fn tsp(
         time_ms,
         tour: with_tour.then(|| tour.order.iter().map(|i| i + 1).collect()),
     })
+}
+
+/// Latency figures of one kind of request, milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    /// Requests timed.
+    pub requests: usize,
+    /// Median.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Slowest.
+    pub max_ms: f64,
+    /// Mean response size, bytes.
+    pub mean_bytes: f64,
+}
+
+impl Latency {
+    fn of(mut ms: Vec<f64>, bytes: usize) -> Self {
+        ms.sort_by(f64::total_cmp);
+        let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+        Self {
+            requests: ms.len(),
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+            max_ms: ms.last().copied().unwrap_or(0.0),
+            mean_bytes: bytes as f64 / ms.len().max(1) as f64,
+        }
+    }
+}
+
+/// Figures of one `bench tiles` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TileFigures {
+    /// Households in the database.
+    pub households: i64,
+    /// Uncached household tiles at zooms 12 to 14 (points, or cells over the caps).
+    pub households_z12_14: Latency,
+    /// Of those, how many were aggregated because of the caps.
+    pub aggregated_over_caps: usize,
+    /// Uncached household tiles at zooms 8 to 11 (cells).
+    pub households_z8_11: Latency,
+    /// Uncached village boundary tiles with every indicator, zooms 8 to 12.
+    pub villages: Latency,
+    /// Seconds to compute the colour scales of zooms 9 to 14 over the whole map, once
+    /// per data version (`paicha serve` does it in the background at start).
+    pub colour_scales_s: f64,
+    /// Uncached heat tiles, zooms 9 to 14, count mode, colour scales known.
+    pub heat_count: Latency,
+    /// Uncached heat tiles in rate mode, zooms 9 to 14.
+    pub heat_rate: Latency,
+}
+
+/// The tiles at `z` that hold households, every `step`-th in order, at most `n`.
+fn busy_tiles(snapshot: &crate::app::Snapshot, z: u8, n: usize) -> Vec<crate::tiles::grid::TileId> {
+    let mut tiles: Vec<(u32, u32)> = snapshot
+        .positions
+        .iter()
+        .flatten()
+        .filter_map(|p| crate::tiles::grid::TileId::containing(p.lon, p.lat, z).ok())
+        .map(|t| (t.x, t.y))
+        .collect();
+    tiles.sort_unstable();
+    tiles.dedup();
+    let step = tiles.len().div_ceil(n.max(1)).max(1);
+    tiles
+        .into_iter()
+        .step_by(step)
+        .filter_map(|(x, y)| crate::tiles::grid::TileId::new(z, x, y).ok())
+        .collect()
+}
+
+/// Runs `bench tiles` on an existing database: uncached vector and heat tiles over
+/// loopback, each requested once from a fresh server (no cache, no disk cache).
+/// Writes the paths of every tile requested to `paths_out`, for a load generator
+/// to replay against a warm server (bench/tiles.sh runs wrk on them).
+///
+/// # Errors
+/// Opening the database, loading the snapshot, or a request that fails.
+pub fn tiles(db: &Path, per_zoom: usize, paths_out: Option<&Path>) -> anyhow::Result<TileFigures> {
+    let store = crate::store::Store::open(db)?;
+    let catalog = crate::indicators::Catalog::builtin()?;
+    let state = crate::app::AppState::new(store, catalog)?;
+    let snapshot = state.snapshot();
+    let households = snapshot.households;
+    let mut paths: Vec<String> = Vec::new();
+    let mut plan =
+        |prefix: &str, zooms: std::ops::RangeInclusive<u8>, suffix: &str| -> Vec<String> {
+            let mut out = Vec::new();
+            for z in zooms {
+                for t in busy_tiles(&snapshot, z, per_zoom) {
+                    out.push(format!("{prefix}/{}/{}/{}{suffix}", t.z, t.x, t.y));
+                }
+            }
+            paths.extend(out.iter().cloned());
+            out
+        };
+    let points = plan("/tiles/households", 12..=14, ".mvt");
+    let cells = plan("/tiles/households", 8..=11, ".mvt");
+    let villages = plan("/tiles/villages", 8..=12, ".mvt");
+    let heat = plan("/tiles/heat/any_problem", 9..=14, ".png");
+    let rate = plan("/tiles/heat/any_problem", 9..=14, ".png?mode=rate");
+    if let Some(out) = paths_out {
+        std::fs::write(out, paths.join("\n") + "\n")?;
+    }
+    // As `paicha serve` does in the background at start: the colour scales of the
+    // any_problem heat map, timed on their own.
+    let start = Instant::now();
+    for z in 9..=14 {
+        crate::tiles::colour_scale(&state.tiles, &snapshot, 0, z);
+    }
+    let colour_scales_s = start.elapsed().as_secs_f64();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let router = crate::api::router(state, Path::new("web"));
+        tokio::spawn(crate::api::serve(listener, router, std::future::pending()));
+        let time = |paths: Vec<String>| async move {
+            let mut ms = Vec::with_capacity(paths.len());
+            let mut bytes = 0;
+            let mut aggregated = 0;
+            for p in &paths {
+                let t = Instant::now();
+                let (response_head, body) = http_get_with_head(addr, p).await?;
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+                bytes += body.len();
+                aggregated += usize::from(response_head.contains("x-paicha-aggregated"));
+            }
+            anyhow::Ok((ms, bytes, aggregated))
+        };
+        let (ms, bytes, aggregated_over_caps) = time(points).await?;
+        let households_z12_14 = Latency::of(ms, bytes);
+        let (ms, bytes, _) = time(cells).await?;
+        let households_z8_11 = Latency::of(ms, bytes);
+        let (ms, bytes, _) = time(villages).await?;
+        let villages = Latency::of(ms, bytes);
+        let (ms, bytes, _) = time(heat).await?;
+        let heat_count = Latency::of(ms, bytes);
+        let (ms, bytes, _) = time(rate).await?;
+        let heat_rate = Latency::of(ms, bytes);
+        Ok(TileFigures {
+            households,
+            households_z12_14,
+            aggregated_over_caps,
+            households_z8_11,
+            villages,
+            colour_scales_s,
+            heat_count,
+            heat_rate,
+        })
+    })
+}
+
+/// [`http_get`], with the response head (lower-cased) too.
+async fn http_get_with_head(
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> anyhow::Result<(String, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("no HTTP header in the answer"))?;
+    let head = String::from_utf8_lossy(&response[..split]).to_lowercase();
+    if !head.starts_with("http/1.1 200") {
+        anyhow::bail!("GET {path}: {}", head.lines().next().unwrap_or_default());
+    }
+    Ok((head, response[split + 4..].to_vec()))
 }

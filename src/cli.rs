@@ -130,6 +130,18 @@ pub enum BenchCommand {
         #[arg(long)]
         export_dir: Option<PathBuf>,
     },
+    /// Uncached vector and heat tiles over loopback on an existing database; prints
+    /// one JSON line.
+    Tiles {
+        #[command(flatten)]
+        db: DbArg,
+        /// Tiles per zoom level.
+        #[arg(long, default_value_t = 40)]
+        per_zoom: usize,
+        /// Write the paths requested here, one per line, for a load generator.
+        #[arg(long)]
+        paths_out: Option<PathBuf>,
+    },
     /// Village-level figures of every indicator on an existing database: DuckDB
     /// alone, then `GET /api/v1/stats` over loopback; prints one JSON line.
     Stats {

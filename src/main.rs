@@ -60,6 +60,18 @@ fn main() -> Result<()> {
         Command::Bench {
             what: BenchCommand::Stats { db, runs },
         } => print_json(&paicha::bench::stats(&db.db, runs)?),
+        Command::Bench {
+            what:
+                BenchCommand::Tiles {
+                    db,
+                    per_zoom,
+                    paths_out,
+                },
+        } => print_json(&paicha::bench::tiles(
+            &db.db,
+            per_zoom,
+            paths_out.as_deref(),
+        )?),
         Command::Render {
             db,
             indicator,
@@ -243,6 +255,17 @@ fn serve(settings: &ServeSettings) -> Result<()> {
     let state = AppState::with_tiles(store, catalog, settings.tiles.clone())
         .context("building the spatial index")?;
     let snapshot = state.snapshot();
+    {
+        // The heat map the web app opens with: compute its colour scales while the
+        // server starts answering, rather than in the first tile of each zoom.
+        let state = state.clone();
+        std::thread::spawn(move || {
+            let snapshot = state.snapshot();
+            for z in 8..=16 {
+                paicha::tiles::colour_scale(&state.tiles, &snapshot, 0, z);
+            }
+        });
+    }
     tracing::info!(
         households = snapshot.households,
         villages = snapshot.villages.len(),

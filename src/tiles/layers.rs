@@ -186,10 +186,9 @@ pub fn households(
     caps: Caps,
 ) -> PointTile {
     let b = tile.bounds();
-    let rows = snapshot.points.in_bbox(
-        crate::spatial::LonLat::new(b.west, b.south),
-        crate::spatial::LonLat::new(b.east, b.north),
-    );
+    let mut rows = super::rows_in(snapshot, tile.z, [b.west, b.south, b.east, b.north]);
+    // Features in row order, whichever way the rows were found.
+    rows.sort_unstable();
     let person = Facts::person_measures();
     let rows: Vec<u32> = rows
         .into_iter()
@@ -264,9 +263,14 @@ fn cells(snapshot: &Snapshot, layer: Layer, tile: TileId, rows: &[u32]) -> Vec<u
             .entry((x as u32, y as u32))
             .or_insert_with(|| (0, vec![0; MEASURES.len()]));
         cell.0 += 1;
-        for (i, total) in cell.1.iter_mut().enumerate() {
-            let slot = person.iter().position(|&p| p == i);
-            *total += i64::from(snapshot.facts.contribution(r, i, slot).0);
+        // Household measures: one bit each; visit only the set ones.
+        let mut bits = snapshot.facts.count_bits[r];
+        while bits != 0 {
+            cell.1[bits.trailing_zeros() as usize] += 1;
+            bits &= bits - 1;
+        }
+        for (slot, &i) in person.iter().enumerate() {
+            cell.1[i] += i64::from(snapshot.facts.contribution(r, i, Some(slot)).0);
         }
     }
     let mut builder = LayerBuilder::new(layer.name(), tile)

@@ -224,6 +224,60 @@ fn remove_other_versions(dir: &Path, keep: i64) {
     }
 }
 
+/// The heat-map radius at zoom `z`, in pixels: [`heat::DEFAULT_RADIUS_M`] at the
+/// county's centre latitude, the same for every tile of the zoom.
+fn radius_at(snapshot: &crate::app::Snapshot, z: u8) -> f64 {
+    let b = snapshot.county_bounds;
+    heat::radius_px_for(z, heat::DEFAULT_RADIUS_M, f64::midpoint(b[1], b[3]))
+}
+
+/// The colour scale of count heat maps of measure `measure` at zoom `z`: the
+/// highest density anywhere on the map, computed once per data version.
+pub fn colour_scale(
+    cache: &TileCache,
+    snapshot: &crate::app::Snapshot,
+    measure: usize,
+    z: u8,
+) -> f32 {
+    use crate::store::indicators::Facts;
+    let key = format!("{}/{measure}/{z}", snapshot.data_version);
+    cache.maximum(&key, || {
+        let slot = Facts::person_measures().iter().position(|&p| p == measure);
+        let size = heat::world_size_px(z);
+        let everywhere: Vec<[f64; 2]> = snapshot
+            .mercator
+            .iter()
+            .enumerate()
+            .filter(|(r, m)| !m[0].is_nan() && snapshot.facts.contribution(*r, measure, slot).0 > 0)
+            .map(|(_, m)| [f64::from(m[0]) * size, f64::from(m[1]) * size])
+            .collect();
+        heat::global_max(&everywhere, radius_at(snapshot, z))
+    })
+}
+
+/// Rows whose position lies in `[west, south, east, north]`, in no particular
+/// order. Up to zoom 11 a tile covers much of a county, and one pass over the
+/// positions beats collecting and sorting millions of rows from the tree.
+#[must_use]
+pub fn rows_in(snapshot: &crate::app::Snapshot, z: u8, b: [f64; 4]) -> Vec<u32> {
+    if z <= 11 {
+        snapshot
+            .positions
+            .iter()
+            .enumerate()
+            .filter_map(|(r, p)| {
+                p.filter(|p| p.lon >= b[0] && p.lon <= b[2] && p.lat >= b[1] && p.lat <= b[3])
+                    .map(|_| r as u32)
+            })
+            .collect()
+    } else {
+        snapshot.points.in_bbox(
+            crate::spatial::LonLat::new(b[0], b[1]),
+            crate::spatial::LonLat::new(b[2], b[3]),
+        )
+    }
+}
+
 /// A heat-map tile of the households failing measure `measure` (its index in
 /// [`crate::store::indicators::MEASURES`]): their kernel density (`rate`: divided by
 /// the density of all households, hidden below the settings' threshold), on one
@@ -246,21 +300,19 @@ pub fn heat_png(
     tile: grid::TileId,
 ) -> Result<Vec<u8>, heat::HeatError> {
     use crate::store::indicators::Facts;
-    let b = snapshot.county_bounds;
-    let radius = heat::radius_px_for(tile.z, heat::DEFAULT_RADIUS_M, f64::midpoint(b[1], b[3]));
+    let radius = radius_at(snapshot, tile.z);
     let person = Facts::person_measures();
     let slot = person.iter().position(|&p| p == measure);
     let failing = |row: usize| snapshot.facts.contribution(row, measure, slot).0 > 0;
+    let size = heat::world_size_px(tile.z);
     let world = |rows: &mut dyn Iterator<Item = usize>| -> Vec<[f64; 2]> {
-        rows.filter_map(|r| snapshot.positions[r])
-            .map(|p| heat::lonlat_to_world_px(p.lon, p.lat, tile.z))
+        rows.map(|r| snapshot.mercator[r])
+            .filter(|m| !m[0].is_nan())
+            .map(|m| [f64::from(m[0]) * size, f64::from(m[1]) * size])
             .collect()
     };
     let (min, max) = heat::tile_bounds_lonlat(tile.z, tile.x, tile.y, radius + 1.0);
-    let rows = snapshot.points.in_bbox(
-        crate::spatial::LonLat::new(min[0], min[1]),
-        crate::spatial::LonLat::new(max[0], max[1]),
-    );
+    let rows = rows_in(snapshot, tile.z, [min[0], min[1], max[0], max[1]]);
     let fail_pts = world(&mut rows.iter().map(|&r| r as usize).filter(|&r| failing(r)));
     if fail_pts.is_empty() {
         return Ok(heat::transparent_png().to_vec());
@@ -277,11 +329,7 @@ pub fn heat_png(
         };
         heat::colorize_rate(&fail, &all, &params, max_rate)
     } else {
-        let key = format!("{}/{measure}/{}", snapshot.data_version, tile.z);
-        let top = cache.maximum(&key, || {
-            let everywhere = world(&mut (0..snapshot.positions.len()).filter(|&r| failing(r)));
-            heat::global_max(&everywhere, radius)
-        });
+        let top = colour_scale(cache, snapshot, measure, tile.z);
         heat::colorize_count(&fail, top, &heat::Ramp::Heat)
     };
     heat::encode_png(&rgba, heat::TILE_SIZE)
