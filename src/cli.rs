@@ -88,6 +88,24 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a campaign's report of an area in the template's own table layout: XLSX
+    /// (with a summary sheet) or printable HTML, by the extension.
+    Report {
+        #[command(flatten)]
+        db: DbArg,
+        /// The campaign id (see GET /api/v1/campaigns).
+        #[arg(long)]
+        campaign: String,
+        /// The area: a township or a village (default: the campaign's area).
+        #[arg(long)]
+        within: Option<String>,
+        /// The day the report is made, YYYY-MM-DD (default: today, or the campaign's end).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The output file, .xlsx or .html.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Solve a TSPLIB instance (EUC_2D) with the route solver; prints the tour length
     /// with TSPLIB's rounding as one JSON line.
     Tsp {

@@ -93,6 +93,13 @@ fn main() -> Result<()> {
             },
             &out,
         ),
+        Command::Report {
+            db,
+            campaign,
+            within,
+            as_of,
+            out,
+        } => report(&db.db, &campaign, within.as_deref(), as_of.as_deref(), &out),
         Command::Tsp {
             file,
             time_limit_ms,
@@ -100,6 +107,39 @@ fn main() -> Result<()> {
             tour,
         } => print_json(&paicha::bench::tsp(&file, time_limit_ms, seed, tour)?),
     }
+}
+
+/// `paicha report`: the same report as `/api/v1/campaigns/{id}/report`.
+fn report(
+    db: &Path,
+    campaign: &str,
+    within: Option<&str>,
+    as_of: Option<&str>,
+    out: &Path,
+) -> Result<()> {
+    use paicha::ledger::{report, report_input};
+    let html = match out.extension().and_then(|e| e.to_str()) {
+        Some("xlsx") => false,
+        Some("html") => true,
+        _ => anyhow::bail!("--out {} must end in .xlsx or .html", out.display()),
+    };
+    let store = Store::open(db).context("opening the database")?;
+    let conn = store.conn()?;
+    let names: std::collections::HashMap<String, (String, AreaLevel)> =
+        store::areas::list(&conn, &AreaFilter::default())?
+            .into_iter()
+            .map(|a| (a.code, (a.name, a.level)))
+            .collect();
+    let (campaign, template, entries, scope, period) =
+        report_input(&conn, &names, campaign, within, as_of)?;
+    let bytes = if html {
+        report::html(&campaign, &template, &entries, &scope, &period).into_bytes()
+    } else {
+        report::xlsx(&campaign, &template, &entries, &scope, &period)?
+    };
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    tracing::info!("wrote {}", out.display());
+    Ok(())
 }
 
 /// What `paicha render` draws.

@@ -36,6 +36,10 @@ pub enum ApiError {
     /// The request is larger than a limit; the message says which limit.
     #[error("{0}")]
     TooLarge(String),
+    /// The resource changed since the version the request was based on; nothing was
+    /// written; the message says who changed it and when.
+    #[error("{0}")]
+    Conflict(String),
     /// This machine cannot do it (e.g. no font that draws Chinese); the message says
     /// what is missing and how to fix it.
     #[error("{0}")]
@@ -68,6 +72,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -108,6 +113,12 @@ impl IntoResponse for ApiError {
             }
             ApiError::NotFound(what) => ("/problems/not-found", "Not found", what.clone(), None),
             ApiError::TooLarge(what) => ("/problems/too-large", "Too large", what.clone(), None),
+            ApiError::Conflict(what) => (
+                "/problems/conflict",
+                "Changed meanwhile",
+                what.clone(),
+                None,
+            ),
             ApiError::Unavailable(what) => (
                 "/problems/unavailable",
                 "Unavailable on this server",

@@ -520,7 +520,7 @@ pub(crate) fn indicator_named<'a>(
 }
 
 /// A file download with its Chinese file name (RFC 6266 / 5987).
-fn download(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {
+pub(crate) fn download(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {
     let encoded = percent_encode(file);
     let ext = file.rsplit('.').next().unwrap_or("bin");
     let disposition = format!("attachment; filename=\"paicha.{ext}\"; filename*=UTF-8''{encoded}");

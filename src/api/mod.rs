@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod indicators;
+pub mod ledger;
 pub mod maps;
 pub mod quality;
 pub mod spatial;
@@ -39,7 +40,8 @@ use crate::app::AppState;
         (name = "quality", description = "Location quality (账实相符)"),
         (name = "indicators", description = "Indicators by area and by drawn shape"),
         (name = "tiles", description = "Vector tiles, TileJSON and heat maps"),
-        (name = "maps", description = "Static maps and charts for reports")
+        (name = "maps", description = "Static maps and charts for reports"),
+        (name = "ledger", description = "Checklists, campaigns and the rectification ledger")
     )
 )]
 struct ApiDoc;
@@ -55,6 +57,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(indicators::router())
         .merge(tiles::router())
         .merge(maps::router())
+        .merge(ledger::router())
         .split_for_parts()
 }
 

@@ -16,7 +16,8 @@
 //! 4. Stream each village's households into a [`DatabaseBuilder`], which sorts them
 //!    into Hilbert order and renames the finished file into place.
 
-pub mod boundaries;
+mod boundaries;
+pub mod campaign;
 pub mod households;
 pub mod people;
 
@@ -222,6 +223,26 @@ pub fn build(
         }
     }
     sink.flush()?;
+    let templates =
+        crate::ledger::checklist::builtin().map_err(|e| DemoError::EmbeddedData(e.to_string()))?;
+    let template = templates
+        .iter()
+        .find(|t| t.id == campaign::TEMPLATE_ID)
+        .ok_or_else(|| DemoError::EmbeddedData(format!("no template {}", campaign::TEMPLATE_ID)))?;
+    let villages: Vec<(String, bool)> = county
+        .villages
+        .iter()
+        .zip(&plan.poverty)
+        .map(|(v, p)| (v.code.clone(), *p))
+        .collect();
+    let county_code = county
+        .townships
+        .first()
+        .and_then(|t| t.0.parent_code.clone())
+        .unwrap_or_default();
+    let (demo_campaign, entries) =
+        campaign::generate(&villages, template, &county_code, options.seed);
+    builder.write_campaign(&demo_campaign, &entries)?;
     let (y, m, d) = households::DATA_DATE;
     let version = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

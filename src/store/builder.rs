@@ -188,6 +188,18 @@ impl DatabaseBuilder {
         })
     }
 
+    /// Stores a checklist campaign and its ledger entries.
+    ///
+    /// # Errors
+    /// [`StoreError`] if DuckDB refuses a row.
+    pub fn write_campaign(
+        &mut self,
+        campaign: &crate::ledger::Campaign,
+        entries: &[crate::ledger::Entry],
+    ) -> Result<(), StoreError> {
+        super::ledger::create_campaign(self.conn()?, campaign, entries)
+    }
+
     /// Sorts the households into Hilbert order, records `meta`, checkpoints and
     /// renames the file into place. Returns the number of households stored.
     ///

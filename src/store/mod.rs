@@ -10,6 +10,7 @@ pub mod areas;
 mod builder;
 pub mod households;
 pub mod indicators;
+pub mod ledger;
 mod schema;
 
 use std::path::{Path, PathBuf};

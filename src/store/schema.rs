@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -77,6 +77,46 @@ pub const MIGRATIONS: &[&str] = &[
         -- The other party of the flaw: the village a misplaced point lies in, or the
         -- household whose coordinates a duplicate copies.
         related      VARCHAR
+    );
+    ",
+    // 2: checklist campaigns, their ledger entries and every change to them.
+    r"
+    CREATE TABLE campaigns (
+        id          VARCHAR PRIMARY KEY,
+        name        VARCHAR NOT NULL,
+        template_id VARCHAR NOT NULL,
+        area_code   VARCHAR NOT NULL,
+        starts      VARCHAR NOT NULL,
+        ends        VARCHAR NOT NULL,
+        cycle       VARCHAR NOT NULL,
+        due_day     UTINYINT NOT NULL
+    );
+    CREATE TABLE ledger_entries (
+        campaign_id  VARCHAR NOT NULL,
+        village_code VARCHAR NOT NULL,
+        position     UINTEGER NOT NULL,
+        status       VARCHAR NOT NULL,
+        problem VARCHAR, measure VARCHAR, deadline VARCHAR, responsible VARCHAR, result VARCHAR,
+        secretary VARCHAR, secretary_at VARCHAR,
+        first_secretary VARCHAR, first_secretary_at VARCHAR,
+        group_leader VARCHAR, group_leader_at VARCHAR,
+        notes VARCHAR,
+        version    BIGINT NOT NULL,
+        updated_at VARCHAR NOT NULL,
+        updated_by VARCHAR NOT NULL,
+        PRIMARY KEY (campaign_id, village_code, position)
+    );
+    -- One row per field changed: who changed what, when, from what to what.
+    CREATE TABLE ledger_history (
+        campaign_id  VARCHAR NOT NULL,
+        village_code VARCHAR NOT NULL,
+        position     UINTEGER NOT NULL,
+        version      BIGINT NOT NULL,
+        changed_at   VARCHAR NOT NULL,
+        changed_by   VARCHAR NOT NULL,
+        field        VARCHAR NOT NULL,
+        old_value    VARCHAR,
+        new_value    VARCHAR
     );
     ",
 ];

@@ -7,6 +7,7 @@
 )]
 
 mod helpers;
+mod ledger;
 mod tiles;
 
 use helpers::{TEST_HOUSEHOLDS, TestApp};
@@ -848,6 +849,14 @@ async fn the_openapi_document_covers_every_endpoint() {
         "/tiles/heat/{indicator}/{z}/{x}/{y}",
         "/api/v1/maps/{file}",
         "/api/v1/charts/{file}",
+        "/api/v1/checklists",
+        "/api/v1/checklists/{id}",
+        "/api/v1/campaigns",
+        "/api/v1/campaigns/{id}",
+        "/api/v1/campaigns/{id}/entries",
+        "/api/v1/campaigns/{id}/entries/{village}/{position}",
+        "/api/v1/campaigns/{id}/matrix",
+        "/api/v1/campaigns/{id}/report",
     ] {
         assert!(
             paths.contains_key(path),

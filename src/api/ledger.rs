@@ -1,0 +1,826 @@
+//! `/api/v1/checklists` and `/api/v1/campaigns`: the checklist templates, campaigns,
+//! their ledger entries (list, read with history, update with the version it was
+//! based on: a stale update is a 409 that changes nothing) and the village × item
+//! matrix of a township.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, FieldError, Problem};
+use super::extract::{ApiJson, ApiQuery, BodyLimit};
+use super::quality::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::app::{AppState, Snapshot};
+use crate::ledger::checklist::{self, ChecklistItem, Template};
+use crate::ledger::{Campaign, Entry, Signoff, Status, is_date, today};
+use crate::store::ledger::{self as ledger_store, Change, EntryFilter, Updated};
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(checklists))
+        .routes(routes!(checklist_one))
+        .routes(routes!(campaigns))
+        .routes(routes!(campaign_one))
+        .routes(routes!(entries))
+        .routes(routes!(entry_one, entry_update))
+        .routes(routes!(matrix))
+        .routes(routes!(report))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::Extension(BodyLimit(64 * 1024)))
+}
+
+/// The built-in templates (embedded, checked by tests).
+fn templates() -> Result<Vec<Template>, ApiError> {
+    checklist::builtin().map_err(|e| ApiError::Internal(e.into()))
+}
+
+fn template(id: &str) -> Result<Template, ApiError> {
+    templates()?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no checklist template {id:?}")))
+}
+
+/// A category of a template and its number of items.
+#[derive(Debug, Serialize, ToSchema)]
+struct CategoryCount {
+    name: String,
+    items: usize,
+}
+
+/// A template without its items.
+#[derive(Debug, Serialize, ToSchema)]
+struct TemplateSummary {
+    id: String,
+    name: String,
+    region: String,
+    year: i32,
+    source: String,
+    /// What the document says the list has.
+    expected_items: usize,
+    /// What the source text holds (gaps are noted on the items).
+    items: usize,
+    categories: Vec<CategoryCount>,
+}
+
+/// The checklist templates (seed 003's Xuchang list, seed 002's Lianyungang list).
+#[utoipa::path(get, path = "/api/v1/checklists", tag = "ledger",
+    responses((status = 200, description = "The templates", body = Vec<TemplateSummary>)))]
+async fn checklists() -> Result<Json<Vec<TemplateSummary>>, ApiError> {
+    Ok(Json(
+        templates()?
+            .into_iter()
+            .map(|t| TemplateSummary {
+                categories: t
+                    .categories()
+                    .into_iter()
+                    .map(|(name, items)| CategoryCount { name, items })
+                    .collect(),
+                items: t.items.len(),
+                id: t.id,
+                name: t.name,
+                region: t.region,
+                year: t.year,
+                source: t.source,
+                expected_items: t.expected_items,
+            })
+            .collect(),
+    ))
+}
+
+/// One template with every item: category, the source's own number (never
+/// renumbered), heading, text, responsible unit and notes on gaps in the source.
+#[utoipa::path(get, path = "/api/v1/checklists/{id}", tag = "ledger",
+    params(("id" = String, Path, description = "Template id, e.g. xuchang-2022")),
+    responses(
+        (status = 200, description = "The template", body = Object),
+        (status = 404, description = "No such template", body = Problem)))]
+async fn checklist_one(Path(id): Path<String>) -> Result<Json<Template>, ApiError> {
+    Ok(Json(template(&id)?))
+}
+
+/// A campaign with its progress.
+#[derive(Debug, Serialize, ToSchema)]
+struct CampaignView {
+    #[serde(flatten)]
+    campaign: Campaign,
+    area_name: String,
+    template_name: String,
+    /// The day overdue is judged on: today, or the campaign's end if earlier.
+    as_of: String,
+    /// Entries per status code.
+    statuses: BTreeMap<&'static str, i64>,
+    /// Problems not rectified past their deadline.
+    overdue: i64,
+}
+
+/// The day overdue is judged on by default: today, or the campaign's last day.
+fn default_as_of(c: &Campaign) -> String {
+    let now = today();
+    if c.ends < now { c.ends.clone() } else { now }
+}
+
+async fn view(state: &AppState, campaign: Campaign) -> Result<CampaignView, ApiError> {
+    let snapshot = state.snapshot();
+    let as_of = default_as_of(&campaign);
+    let id = campaign.id.clone();
+    let day = as_of.clone();
+    let (counts, overdue) = state
+        .store
+        .run(move |c| {
+            let counts = ledger_store::status_counts(c, &id, None)?;
+            let filter = EntryFilter {
+                overdue_on: Some(day),
+                ..EntryFilter::default()
+            };
+            let (overdue, _) = ledger_store::entries(c, &id, &filter, 0, 0)?;
+            Ok((counts, overdue))
+        })
+        .await?;
+    Ok(CampaignView {
+        area_name: snapshot
+            .name(&campaign.area_code)
+            .unwrap_or_default()
+            .to_owned(),
+        template_name: template(&campaign.template_id)
+            .map(|t| t.name)
+            .unwrap_or_default(),
+        as_of,
+        statuses: counts.into_iter().map(|(s, n)| (s.code(), n)).collect(),
+        overdue,
+        campaign,
+    })
+}
+
+/// The campaigns, with entries per status and overdue problems.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "ledger",
+    responses((status = 200, description = "The campaigns", body = Vec<CampaignView>)))]
+async fn campaigns(State(state): State<AppState>) -> Result<Json<Vec<CampaignView>>, ApiError> {
+    let all = state.store.run(ledger_store::campaigns).await?;
+    let mut out = Vec::with_capacity(all.len());
+    for c in all {
+        out.push(view(&state, c).await?);
+    }
+    Ok(Json(out))
+}
+
+async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign, ApiError> {
+    let lookup = id.to_owned();
+    state
+        .store
+        .run(move |c| ledger_store::campaign(c, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no campaign {id:?}")))
+}
+
+/// One campaign with its progress.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "ledger",
+    params(("id" = String, Path, description = "Campaign id")),
+    responses(
+        (status = 200, description = "The campaign", body = CampaignView),
+        (status = 404, description = "No such campaign", body = Problem)))]
+async fn campaign_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignView>, ApiError> {
+    let c = find_campaign(&state, &id).await?;
+    Ok(Json(view(&state, c).await?))
+}
+
+/// An entry with its village and item, as shown to users.
+#[derive(Debug, Serialize, ToSchema)]
+struct EntryView {
+    #[serde(flatten)]
+    entry: Entry,
+    village_name: String,
+    /// The status in Chinese.
+    status_name: &'static str,
+    /// Past its deadline and not rectified, on `as_of`.
+    overdue: bool,
+    #[schema(value_type = Object)]
+    item: Option<ChecklistItem>,
+}
+
+fn entry_view(snapshot: &Snapshot, template: &Template, entry: Entry, as_of: &str) -> EntryView {
+    EntryView {
+        village_name: snapshot
+            .name(&entry.village_code)
+            .unwrap_or_default()
+            .to_owned(),
+        status_name: entry.status.label_zh(),
+        overdue: entry.is_overdue(as_of),
+        item: template
+            .items
+            .iter()
+            .find(|i| i.position == entry.position)
+            .cloned(),
+        entry,
+    }
+}
+
+/// `GET …/entries` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct EntryParams {
+    /// Only villages inside this township or village code.
+    within: Option<String>,
+    /// Status codes or Chinese labels, comma-separated.
+    status: Option<String>,
+    /// Only items of this category (as the template names it, e.g. 三保障).
+    category: Option<String>,
+    /// `true`: only problems not rectified past their deadline.
+    overdue: Option<bool>,
+    /// The day overdue is judged on (default: today, or the campaign's end).
+    as_of: Option<String>,
+    /// Page size, 1 to 1000 (default 50).
+    limit: Option<usize>,
+    /// Entries to skip.
+    offset: Option<usize>,
+}
+
+/// A page of entries.
+#[derive(Debug, Serialize, ToSchema)]
+struct EntryPage {
+    total: i64,
+    limit: usize,
+    offset: usize,
+    as_of: String,
+    items: Vec<EntryView>,
+}
+
+/// A campaign's ledger entries, filtered by area, status, category and overdue.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/entries", tag = "ledger",
+    params(("id" = String, Path, description = "Campaign id"), EntryParams),
+    responses(
+        (status = 200, description = "A page of entries", body = EntryPage),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
+        (status = 404, description = "No such campaign", body = Problem)))]
+async fn entries(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<EntryParams>,
+) -> Result<Json<EntryPage>, ApiError> {
+    let campaign = find_campaign(&state, &id).await?;
+    let template = template(&campaign.template_id)?;
+    let mut errors = Vec::new();
+    let mut statuses = Vec::new();
+    for s in p
+        .status
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        match Status::parse(s) {
+            Some(st) => statuses.push(st),
+            None => errors.push(FieldError {
+                field: "status".into(),
+                reason: format!("unknown status {s:?}; expected one of not_checked, no_problem, problem, rectifying, rectified, closed (or 未排查 … 已销号)"),
+            }),
+        }
+    }
+    let positions = match p.category.as_deref() {
+        None | Some("") => None,
+        Some(c) => {
+            let positions: Vec<u32> = template
+                .items
+                .iter()
+                .filter(|i| i.category == c)
+                .map(|i| i.position)
+                .collect();
+            if positions.is_empty() {
+                let names: Vec<String> =
+                    template.categories().into_iter().map(|(n, _)| n).collect();
+                errors.push(FieldError {
+                    field: "category".into(),
+                    reason: format!(
+                        "no category {c:?} in {}; expected one of {}",
+                        template.id,
+                        names.join(", ")
+                    ),
+                });
+            }
+            Some(positions)
+        }
+    };
+    let as_of = p.as_of.clone().unwrap_or_else(|| default_as_of(&campaign));
+    if !is_date(&as_of) {
+        errors.push(FieldError {
+            field: "as_of".into(),
+            reason: format!("{as_of:?} is not a date YYYY-MM-DD"),
+        });
+    }
+    if let Some(w) = &p.within
+        && let Err(reason) = super::areas::check_code(w)
+    {
+        errors.push(FieldError {
+            field: "within".into(),
+            reason,
+        });
+    }
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        errors.push(FieldError {
+            field: "limit".into(),
+            reason: format!("must be between 1 and {MAX_LIMIT}"),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::InvalidParams(errors));
+    }
+    let filter = EntryFilter {
+        within: p.within.clone(),
+        statuses,
+        positions,
+        overdue_on: p.overdue.unwrap_or(false).then(|| as_of.clone()),
+    };
+    let offset = p.offset.unwrap_or(0);
+    let (total, found) = state
+        .store
+        .run(move |c| ledger_store::entries(c, &id, &filter, limit, offset))
+        .await?;
+    let snapshot = state.snapshot();
+    Ok(Json(EntryPage {
+        total,
+        limit,
+        offset,
+        items: found
+            .into_iter()
+            .map(|e| entry_view(&snapshot, &template, e, &as_of))
+            .collect(),
+        as_of,
+    }))
+}
+
+/// An entry with its whole history.
+#[derive(Debug, Serialize, ToSchema)]
+struct EntryWithHistory {
+    #[serde(flatten)]
+    view: EntryView,
+    history: Vec<Change>,
+}
+
+/// The key of an entry in a path.
+type EntryKey = (String, String, u32);
+
+async fn load_entry(
+    state: &AppState,
+    (id, village, position): &EntryKey,
+) -> Result<(Campaign, Template, Entry, Vec<Change>), ApiError> {
+    let campaign = find_campaign(state, id).await?;
+    let template = template(&campaign.template_id)?;
+    let (id2, v2, p2) = (id.clone(), village.clone(), *position);
+    let (entry, history) = state
+        .store
+        .run(move |c| {
+            Ok((
+                ledger_store::entry(c, &id2, &v2, p2)?,
+                ledger_store::history(c, &id2, &v2, p2)?,
+            ))
+        })
+        .await?;
+    let entry = entry.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no entry for village {village} item {position} in campaign {id:?}"
+        ))
+    })?;
+    Ok((campaign, template, entry, history))
+}
+
+/// One entry with its item and every change made to it (who, when, from what to what).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/entries/{village}/{position}", tag = "ledger",
+    params(("id" = String, Path, description = "Campaign id"), ("village" = String, Path, description = "Village code"), ("position" = u32, Path, description = "Item position in the template")),
+    responses(
+        (status = 200, description = "The entry and its history", body = EntryWithHistory),
+        (status = 404, description = "No such campaign or entry", body = Problem)))]
+async fn entry_one(
+    State(state): State<AppState>,
+    Path(key): Path<EntryKey>,
+) -> Result<Json<EntryWithHistory>, ApiError> {
+    let (campaign, template, entry, history) = load_entry(&state, &key).await?;
+    let as_of = default_as_of(&campaign);
+    Ok(Json(EntryWithHistory {
+        view: entry_view(&state.snapshot(), &template, entry, &as_of),
+        history,
+    }))
+}
+
+/// A field present in the body, `null` included: `Some(None)` clears it.
+#[expect(
+    clippy::option_option,
+    reason = "absent, null (clear) and a value are three different requests"
+)]
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// An update of an entry: the version it was based on, who makes it, and only the
+/// fields that change (`null` clears one).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(
+    clippy::option_option,
+    reason = "absent, null (clear) and a value are three different requests"
+)]
+struct EntryPatch {
+    /// The version the change was based on (from the last read).
+    version: i64,
+    /// Who makes the change (name or account).
+    by: String,
+    /// Status code or Chinese label.
+    status: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    problem: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    measure: Option<Option<String>>,
+    /// `YYYY-MM-DD`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    deadline: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    responsible: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    result: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Signoff>)]
+    secretary: Option<Option<Signoff>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Signoff>)]
+    first_secretary: Option<Option<Signoff>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Signoff>)]
+    group_leader: Option<Option<Signoff>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    notes: Option<Option<String>>,
+}
+
+/// The entry after a patch, checked against the ledger's rules; every broken rule is
+/// named by its field.
+fn apply(mut e: Entry, p: EntryPatch, now: String) -> Result<Entry, ApiError> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, reason: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            reason,
+        });
+    };
+    if p.by.trim().is_empty() {
+        bad("by", "say who makes the change".into());
+    }
+    if let Some(s) = &p.status {
+        match Status::parse(s) {
+            Some(st) => e.status = st,
+            None => bad("status", format!("unknown status {s:?}")),
+        }
+    }
+    let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    if let Some(v) = p.problem {
+        e.problem = text(v);
+    }
+    if let Some(v) = p.measure {
+        e.measure = text(v);
+    }
+    if let Some(v) = p.deadline {
+        e.deadline = text(v);
+    }
+    if let Some(v) = p.responsible {
+        e.responsible = text(v);
+    }
+    if let Some(v) = p.result {
+        e.result = text(v);
+    }
+    if let Some(v) = p.notes {
+        e.notes = text(v);
+    }
+    if let Some(v) = p.secretary {
+        e.secretary = v;
+    }
+    if let Some(v) = p.first_secretary {
+        e.first_secretary = v;
+    }
+    if let Some(v) = p.group_leader {
+        e.group_leader = v;
+    }
+    errors.extend(broken_rules(&e));
+    if !errors.is_empty() {
+        return Err(ApiError::InvalidParams(errors));
+    }
+    e.updated_at = now;
+    p.by.trim().clone_into(&mut e.updated_by);
+    Ok(e)
+}
+
+/// The ledger's rules an entry breaks, each named by its field.
+fn broken_rules(e: &Entry) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, reason: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            reason,
+        });
+    };
+    if let Some(d) = &e.deadline
+        && !is_date(d)
+    {
+        bad("deadline", format!("{d:?} is not a date YYYY-MM-DD"));
+    }
+    for (field, s) in [
+        ("secretary", &e.secretary),
+        ("first_secretary", &e.first_secretary),
+        ("group_leader", &e.group_leader),
+    ] {
+        if let Some(s) = s
+            && (s.who.trim().is_empty() || !is_date(&s.at))
+        {
+            bad(
+                field,
+                "a signature needs who (a name) and at (YYYY-MM-DD)".into(),
+            );
+        }
+    }
+    let found = !matches!(e.status, Status::NotChecked | Status::NoProblem);
+    if found && e.problem.is_none() {
+        bad(
+            "problem",
+            format!("status {} needs the problem found", e.status.label_zh()),
+        );
+    }
+    if matches!(
+        e.status,
+        Status::Rectifying | Status::Rectified | Status::Closed
+    ) {
+        for (field, v) in [
+            ("measure", &e.measure),
+            ("deadline", &e.deadline),
+            ("responsible", &e.responsible),
+        ] {
+            if v.is_none() {
+                bad(
+                    field,
+                    format!(
+                        "status {} needs the measure, the deadline and the person responsible",
+                        e.status.label_zh()
+                    ),
+                );
+            }
+        }
+    }
+    if e.status == Status::Closed && (e.secretary.is_none() || e.first_secretary.is_none()) {
+        bad(
+            "status",
+            "已销号 needs the signatures of the village Party secretary and the first secretary"
+                .into(),
+        );
+    }
+    errors
+}
+
+/// Updates an entry. The body names the version it was based on; if the entry has
+/// changed since, nothing is written and the answer is 409 with who changed it when.
+#[utoipa::path(patch, path = "/api/v1/campaigns/{id}/entries/{village}/{position}", tag = "ledger",
+    params(("id" = String, Path, description = "Campaign id"), ("village" = String, Path, description = "Village code"), ("position" = u32, Path, description = "Item position in the template")),
+    request_body = EntryPatch,
+    responses(
+        (status = 200, description = "The entry as stored, with its history", body = EntryWithHistory),
+        (status = 400, description = "A field is invalid or a rule is broken; each is named", body = Problem),
+        (status = 404, description = "No such campaign or entry", body = Problem),
+        (status = 409, description = "The entry changed since the version given; nothing was written", body = Problem)))]
+async fn entry_update(
+    State(state): State<AppState>,
+    Path(key): Path<EntryKey>,
+    ApiJson(patch): ApiJson<EntryPatch>,
+) -> Result<Json<EntryWithHistory>, ApiError> {
+    let (campaign, template, current, _) = load_entry(&state, &key).await?;
+    let base = patch.version;
+    let now = format!("{}Z", rfc3339_now());
+    let next = apply(current, patch, now)?;
+    let outcome = state
+        .store
+        .run(move |c| ledger_store::update(c, base, &next))
+        .await?;
+    match outcome {
+        Updated::Done(_) => {
+            let (_, _, entry, history) = load_entry(&state, &key).await?;
+            let as_of = default_as_of(&campaign);
+            Ok(Json(EntryWithHistory {
+                view: entry_view(&state.snapshot(), &template, entry, &as_of),
+                history,
+            }))
+        }
+        Updated::Stale(now) => Err(ApiError::Conflict(format!(
+            "the entry changed since version {base}: it is at version {} ({} at {}); read it again and reapply your change",
+            now.version, now.updated_by, now.updated_at
+        ))),
+        Updated::Missing => Err(ApiError::NotFound("the entry no longer exists".into())),
+    }
+}
+
+/// The current UTC time, `YYYY-MM-DDTHH:MM:SS`.
+fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let day = secs / 86_400;
+    let rest = secs % 86_400;
+    // today() is in China time; the timestamp is UTC, so take the date from UTC.
+    let date = crate::ledger::civil_date(day as i64);
+    format!(
+        "{date}T{:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// `GET …/matrix` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct MatrixParams {
+    /// The township (9 digits).
+    within: String,
+}
+
+/// An item's column of the matrix.
+#[derive(Debug, Serialize, ToSchema)]
+struct MatrixItem {
+    position: u32,
+    number: Option<String>,
+    category: String,
+}
+
+/// A village's row: one status code per item, in the items' order.
+#[derive(Debug, Serialize, ToSchema)]
+struct MatrixRow {
+    code: String,
+    name: String,
+    statuses: Vec<Option<Status>>,
+}
+
+/// The village × item matrix of a township.
+#[derive(Debug, Serialize, ToSchema)]
+struct Matrix {
+    items: Vec<MatrixItem>,
+    villages: Vec<MatrixRow>,
+}
+
+/// The village × item status matrix of a township: who has checked what, where the
+/// problems are.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/matrix", tag = "ledger",
+    params(("id" = String, Path, description = "Campaign id"), MatrixParams),
+    responses(
+        (status = 200, description = "The matrix", body = Matrix),
+        (status = 400, description = "within is not a township code", body = Problem),
+        (status = 404, description = "No such campaign", body = Problem)))]
+async fn matrix(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<MatrixParams>,
+) -> Result<Json<Matrix>, ApiError> {
+    if !(p.within.len() == 9 && p.within.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(ApiError::invalid(
+            "within",
+            format!("{:?} is not a township code (9 digits)", p.within),
+        ));
+    }
+    let campaign = find_campaign(&state, &id).await?;
+    let template = template(&campaign.template_id)?;
+    let filter = EntryFilter {
+        within: Some(p.within.clone()),
+        ..EntryFilter::default()
+    };
+    let (_, found) = state
+        .store
+        .run(move |c| ledger_store::entries(c, &id, &filter, usize::MAX >> 1, 0))
+        .await?;
+    let snapshot = state.snapshot();
+    let index: BTreeMap<u32, usize> = template
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.position, i))
+        .collect();
+    let mut rows: BTreeMap<String, Vec<Option<Status>>> = BTreeMap::new();
+    for e in found {
+        let row = rows
+            .entry(e.village_code.clone())
+            .or_insert_with(|| vec![None; template.items.len()]);
+        if let Some(&i) = index.get(&e.position) {
+            row[i] = Some(e.status);
+        }
+    }
+    Ok(Json(Matrix {
+        items: template
+            .items
+            .iter()
+            .map(|i| MatrixItem {
+                position: i.position,
+                number: i.number.clone(),
+                category: i.category.clone(),
+            })
+            .collect(),
+        villages: rows
+            .into_iter()
+            .map(|(code, statuses)| MatrixRow {
+                name: snapshot.name(&code).unwrap_or_default().to_owned(),
+                code,
+                statuses,
+            })
+            .collect(),
+    }))
+}
+
+/// `GET …/report` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ReportParams {
+    /// The area reported (default: the campaign's area): a township for its villages, a
+    /// village for its own ledger.
+    within: Option<String>,
+    /// `xlsx` (default) or `html` (printable).
+    format: Option<String>,
+    /// The day the report is made (default: today, or the campaign's end).
+    as_of: Option<String>,
+}
+
+/// The campaign's weekly or monthly report of an area, in the template's own table
+/// layout (seed 002's monthly table or seed 003's ledger), with a summary sheet of
+/// counts by status and category: XLSX, or printable HTML.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/report", tag = "ledger",
+    params(("id" = String, Path, description = "Campaign id"), ReportParams),
+    responses(
+        (status = 200, description = "The report (XLSX or HTML)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
+        (status = 404, description = "No such campaign", body = Problem)))]
+async fn report(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<ReportParams>,
+) -> Result<axum::response::Response, ApiError> {
+    use crate::ledger::{ReportInputError, report, report_input};
+    use axum::response::IntoResponse;
+    let html = match p.format.as_deref() {
+        None | Some("" | "xlsx") => false,
+        Some("html") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "format",
+                format!("unknown format {other:?}; expected xlsx or html"),
+            ));
+        }
+    };
+    let snapshot = state.snapshot();
+    let input = state
+        .store
+        .run(move |c| {
+            Ok(report_input(
+                c,
+                &snapshot.names,
+                &id,
+                p.within.as_deref(),
+                p.as_of.as_deref(),
+            ))
+        })
+        .await?;
+    let (campaign, template, entries, scope, period) = input.map_err(|e| match e {
+        ReportInputError::NoCampaign(_) | ReportInputError::NoTemplate { .. } => {
+            ApiError::NotFound(e.to_string())
+        }
+        ReportInputError::Area(m) => ApiError::invalid("within", m),
+        ReportInputError::Date(_) => ApiError::invalid("as_of", e.to_string()),
+        other => ApiError::Internal(other.into()),
+    })?;
+    let file = format!("{}_{}_{}", campaign.name, scope.name, period.label);
+    if html {
+        let mut response =
+            report::html(&campaign, &template, &entries, &scope, &period).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        return Ok(response);
+    }
+    let bytes = report::xlsx(&campaign, &template, &entries, &scope, &period)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(super::indicators::download(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("{file}.xlsx"),
+    ))
+}

@@ -1,0 +1,152 @@
+//! The demo county's checklist campaign: seed 002's 37-item list checked in every
+//! village from July to September 2019, with more problems in poverty villages, most
+//! of them rectified, some still open past their deadline.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::ledger::checklist::Template;
+use crate::ledger::{Campaign, Cycle, Entry, Signoff, Status};
+
+/// The demo campaign's id.
+pub const CAMPAIGN_ID: &str = "xinbin-2019-q3";
+/// The template it uses.
+pub const TEMPLATE_ID: &str = "lianyungang-2019";
+/// The day the demo ledger describes (the campaign's last day).
+pub const AS_OF: &str = "2019-09-30";
+
+/// Day `d` (0-based) after 2019-07-01, as `YYYY-MM-DD` (July to September only).
+fn day(d: u32) -> String {
+    let (month, day) = match d {
+        0..=30 => (7, d + 1),
+        31..=61 => (8, d - 30),
+        _ => (9, (d - 61).min(30)),
+    };
+    format!("2019-{month:02}-{day:02}")
+}
+
+/// What was found, by the kind of item.
+const PROBLEMS: [&str; 6] = [
+    "部分户档案信息与系统不一致",
+    "帮扶措施未落实到户",
+    "个别农户房屋安全等级未鉴定",
+    "饮水工程管护责任未明确",
+    "公示公告不规范",
+    "台账资料缺失",
+];
+const MEASURES: [&str; 6] = [
+    "逐户核对并更新系统信息",
+    "制定帮扶计划并落实到户",
+    "联系住建部门完成鉴定",
+    "明确管护主体并签订协议",
+    "按要求重新公示",
+    "补齐台账并专人管理",
+];
+const ROLES: [&str; 4] = ["村党支部书记", "驻村第一书记", "村委会主任", "包村干部"];
+
+/// The campaign over `villages` ((code, is a poverty village)), deterministic per seed.
+#[must_use]
+pub fn generate(
+    villages: &[(String, bool)],
+    template: &Template,
+    area_code: &str,
+    seed: u64,
+) -> (Campaign, Vec<Entry>) {
+    let campaign = Campaign {
+        id: CAMPAIGN_ID.into(),
+        name: "新宾县2019年脱贫攻坚问题大排查".into(),
+        template_id: template.id.clone(),
+        area_code: area_code.into(),
+        starts: "2019-07-01".into(),
+        ends: AS_OF.into(),
+        cycle: Cycle::Monthly,
+        due_day: 25,
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(9_999);
+    let mut entries = Vec::with_capacity(villages.len() * template.items.len());
+    for (code, poor) in villages {
+        // A few villages are behind: some items not yet checked.
+        let behind = rng.random_bool(0.05);
+        for item in &template.items {
+            let mut e = Entry {
+                campaign_id: campaign.id.clone(),
+                village_code: code.clone(),
+                position: item.position,
+                status: Status::NoProblem,
+                problem: None,
+                measure: None,
+                deadline: None,
+                responsible: None,
+                result: None,
+                secretary: None,
+                first_secretary: None,
+                group_leader: None,
+                notes: None,
+                version: 1,
+                updated_at: format!("{AS_OF}T18:00:00+08:00"),
+                updated_by: "演示数据".into(),
+            };
+            if behind && rng.random_bool(0.4) {
+                e.status = Status::NotChecked;
+                entries.push(e);
+                continue;
+            }
+            if rng.random_bool(if *poor { 0.16 } else { 0.06 }) {
+                let k = rng.random_range(0..PROBLEMS.len());
+                let found = rng.random_range(5..40);
+                let deadline = found + rng.random_range(14..50);
+                e.problem = Some(PROBLEMS[k].into());
+                e.measure = Some(MEASURES[k].into());
+                e.deadline = Some(day(deadline));
+                e.responsible = Some(ROLES[rng.random_range(0..ROLES.len())].into());
+                let roll: f64 = rng.random();
+                e.status = if roll < 0.35 {
+                    Status::Closed
+                } else if roll < 0.55 {
+                    Status::Rectified
+                } else if roll < 0.85 {
+                    Status::Rectifying
+                } else {
+                    Status::Problem
+                };
+                if matches!(e.status, Status::Rectified | Status::Closed) {
+                    let done = day((deadline - rng.random_range(0..10)).min(91));
+                    e.result = Some("已完成整改".into());
+                    e.secretary = Some(Signoff {
+                        who: "村党支部书记".into(),
+                        at: done.clone(),
+                    });
+                    e.first_secretary = Some(Signoff {
+                        who: "驻村第一书记".into(),
+                        at: done.clone(),
+                    });
+                    if e.status == Status::Closed {
+                        e.group_leader = Some(Signoff {
+                            who: "督查组组长".into(),
+                            at: done,
+                        });
+                    }
+                } else if e.status == Status::Rectifying {
+                    e.result = Some("整改推进中".into());
+                }
+            }
+            entries.push(e);
+        }
+    }
+    (campaign, entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_run_from_july_to_september() {
+        assert_eq!(day(0), "2019-07-01");
+        assert_eq!(day(30), "2019-07-31");
+        assert_eq!(day(31), "2019-08-01");
+        assert_eq!(day(62), "2019-09-01");
+        assert_eq!(day(200), "2019-09-30");
+    }
+}

@@ -1,0 +1,496 @@
+//! Campaigns and their ledger entries: creation, listing, reading with history, and
+//! updates that carry the version they were based on, so that two people editing one
+//! entry never overwrite each other unseen.
+
+use duckdb::{Connection, OptionalExt, params};
+
+use super::{QueryContext, StoreError};
+use crate::ledger::{Campaign, Cycle, Entry, Signoff, Status};
+
+/// Runs `f` in a transaction: committed when it succeeds, rolled back otherwise.
+fn in_transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("BEGIN TRANSACTION")
+        .context("begin ledger transaction")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")
+                .context("commit ledger transaction")?;
+            Ok(v)
+        }
+        Err(e) => {
+            // The first error is the one worth reporting.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Stores a new campaign and its entries (appended in bulk), all or nothing.
+///
+/// # Errors
+/// [`StoreError::Invalid`] when a campaign with this id exists;
+/// [`StoreError::Query`] if DuckDB refuses a row.
+pub fn create_campaign(
+    conn: &Connection,
+    campaign: &Campaign,
+    entries: &[Entry],
+) -> Result<(), StoreError> {
+    in_transaction(conn, |c| {
+        let exists: i64 = c
+            .query_row(
+                "SELECT count(*) FROM campaigns WHERE id = ?",
+                [&campaign.id],
+                |r| r.get(0),
+            )
+            .context("look for the campaign")?;
+        if exists > 0 {
+            return Err(StoreError::Invalid(format!(
+                "a campaign with id {:?} exists",
+                campaign.id
+            )));
+        }
+        c.execute(
+            "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            params![
+                campaign.id,
+                campaign.name,
+                campaign.template_id,
+                campaign.area_code,
+                campaign.starts,
+                campaign.ends,
+                campaign.cycle.code(),
+                campaign.due_day
+            ],
+        )
+        .context("insert campaign")?;
+        let mut app = c
+            .appender("ledger_entries")
+            .context("open entry appender")?;
+        for e in entries {
+            let sign = |s: &Option<Signoff>| {
+                (
+                    s.as_ref().map(|s| s.who.clone()),
+                    s.as_ref().map(|s| s.at.clone()),
+                )
+            };
+            let (s1, s1_at) = sign(&e.secretary);
+            let (s2, s2_at) = sign(&e.first_secretary);
+            let (s3, s3_at) = sign(&e.group_leader);
+            app.append_row(params![
+                e.campaign_id,
+                e.village_code,
+                e.position,
+                e.status.code(),
+                e.problem,
+                e.measure,
+                e.deadline,
+                e.responsible,
+                e.result,
+                s1,
+                s1_at,
+                s2,
+                s2_at,
+                s3,
+                s3_at,
+                e.notes,
+                e.version,
+                e.updated_at,
+                e.updated_by
+            ])
+            .context("append entry")?;
+        }
+        app.flush().context("flush entries")
+    })
+}
+
+fn campaign_row(r: &duckdb::Row<'_>) -> duckdb::Result<(Campaign, String)> {
+    let cycle: String = r.get(6)?;
+    Ok((
+        Campaign {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            template_id: r.get(2)?,
+            area_code: r.get(3)?,
+            starts: r.get(4)?,
+            ends: r.get(5)?,
+            cycle: Cycle::Monthly,
+            due_day: r.get(7)?,
+        },
+        cycle,
+    ))
+}
+
+fn with_cycle((mut c, cycle): (Campaign, String)) -> Result<Campaign, StoreError> {
+    c.cycle = Cycle::parse(&cycle)
+        .ok_or_else(|| StoreError::Invalid(format!("stored cycle {cycle:?} is unknown")))?;
+    Ok(c)
+}
+
+/// Every campaign, by id.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn campaigns(conn: &Connection) -> Result<Vec<Campaign>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT * FROM campaigns ORDER BY id")
+        .context("prepare campaigns")?;
+    let rows: Vec<(Campaign, String)> = stmt
+        .query_map([], campaign_row)
+        .context("list campaigns")?
+        .collect::<Result<_, _>>()
+        .context("read campaigns")?;
+    rows.into_iter().map(with_cycle).collect()
+}
+
+/// One campaign.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn campaign(conn: &Connection, id: &str) -> Result<Option<Campaign>, StoreError> {
+    conn.query_row("SELECT * FROM campaigns WHERE id = ?", [id], campaign_row)
+        .optional()
+        .context("read campaign")?
+        .map(with_cycle)
+        .transpose()
+}
+
+const ENTRY_COLUMNS: &str = "campaign_id, village_code, position, status, problem, measure, \
+    deadline, responsible, result, secretary, secretary_at, first_secretary, \
+    first_secretary_at, group_leader, group_leader_at, notes, version, updated_at, updated_by";
+
+fn entry_row(r: &duckdb::Row<'_>) -> duckdb::Result<(Entry, String)> {
+    let sign = |i: usize| -> duckdb::Result<Option<Signoff>> {
+        let who: Option<String> = r.get(i)?;
+        let at: Option<String> = r.get(i + 1)?;
+        Ok(who.map(|who| Signoff {
+            who,
+            at: at.unwrap_or_default(),
+        }))
+    };
+    Ok((
+        Entry {
+            campaign_id: r.get(0)?,
+            village_code: r.get(1)?,
+            position: r.get(2)?,
+            status: Status::NotChecked,
+            problem: r.get(4)?,
+            measure: r.get(5)?,
+            deadline: r.get(6)?,
+            responsible: r.get(7)?,
+            result: r.get(8)?,
+            secretary: sign(9)?,
+            first_secretary: sign(11)?,
+            group_leader: sign(13)?,
+            notes: r.get(15)?,
+            version: r.get(16)?,
+            updated_at: r.get(17)?,
+            updated_by: r.get(18)?,
+        },
+        r.get(3)?,
+    ))
+}
+
+fn with_status((mut e, status): (Entry, String)) -> Result<Entry, StoreError> {
+    e.status = Status::parse(&status)
+        .ok_or_else(|| StoreError::Invalid(format!("stored status {status:?} is unknown")))?;
+    Ok(e)
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryFilter {
+    /// Only villages whose code starts with this (a township or a village).
+    pub within: Option<String>,
+    /// Only these statuses; empty: all.
+    pub statuses: Vec<Status>,
+    /// Only these items (a category, resolved to positions); `None`: all.
+    pub positions: Option<Vec<u32>>,
+    /// Only entries overdue on this day (`YYYY-MM-DD`).
+    pub overdue_on: Option<String>,
+}
+
+/// The WHERE clause of a filter; every value in it is checked or a closed code.
+fn filter_sql(f: &EntryFilter) -> (String, Vec<String>) {
+    let mut clauses = vec!["campaign_id = ?".to_owned()];
+    let mut params = Vec::new();
+    if let Some(w) = &f.within {
+        clauses.push("starts_with(village_code, ?)".into());
+        params.push(w.clone());
+    }
+    if !f.statuses.is_empty() {
+        let list: Vec<String> = f
+            .statuses
+            .iter()
+            .map(|s| format!("'{}'", s.code()))
+            .collect();
+        clauses.push(format!("status IN ({})", list.join(", ")));
+    }
+    if let Some(p) = &f.positions {
+        let list: Vec<String> = p.iter().map(u32::to_string).collect();
+        clauses.push(if list.is_empty() {
+            "false".into()
+        } else {
+            format!("position IN ({})", list.join(", "))
+        });
+    }
+    if let Some(day) = &f.overdue_on {
+        clauses.push("status IN ('problem', 'rectifying') AND deadline < ?".into());
+        params.push(day.clone());
+    }
+    (format!("WHERE {}", clauses.join(" AND ")), params)
+}
+
+/// A page of a campaign's entries in village and item order, and how many match.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn entries(
+    conn: &Connection,
+    campaign: &str,
+    filter: &EntryFilter,
+    limit: usize,
+    offset: usize,
+) -> Result<(i64, Vec<Entry>), StoreError> {
+    let (sql, extra) = filter_sql(filter);
+    let mut values: Vec<&dyn duckdb::ToSql> = vec![&campaign];
+    values.extend(extra.iter().map(|v| v as &dyn duckdb::ToSql));
+    let total: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM ledger_entries {sql}"),
+            values.as_slice(),
+            |r| r.get(0),
+        )
+        .context("count entries")?;
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries {sql}
+             ORDER BY village_code, position LIMIT {limit} OFFSET {offset}"
+        ))
+        .context("prepare entries")?;
+    let rows: Vec<(Entry, String)> = stmt
+        .query_map(values.as_slice(), entry_row)
+        .context("list entries")?
+        .collect::<Result<_, _>>()
+        .context("read entries")?;
+    Ok((
+        total,
+        rows.into_iter()
+            .map(with_status)
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+/// One entry.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn entry(
+    conn: &Connection,
+    campaign: &str,
+    village: &str,
+    position: u32,
+) -> Result<Option<Entry>, StoreError> {
+    conn.query_row(
+        &format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries
+             WHERE campaign_id = ? AND village_code = ? AND position = ?"
+        ),
+        params![campaign, village, position],
+        entry_row,
+    )
+    .optional()
+    .context("read entry")?
+    .map(with_status)
+    .transpose()
+}
+
+/// One change of one field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Change {
+    /// The version the change made.
+    pub version: i64,
+    /// When (RFC 3339).
+    pub changed_at: String,
+    /// Who.
+    pub changed_by: String,
+    /// Which field.
+    pub field: String,
+    /// From what.
+    pub old_value: Option<String>,
+    /// To what.
+    pub new_value: Option<String>,
+}
+
+/// The changes of an entry, oldest first.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn history(
+    conn: &Connection,
+    campaign: &str,
+    village: &str,
+    position: u32,
+) -> Result<Vec<Change>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT version, changed_at, changed_by, field, old_value, new_value
+             FROM ledger_history WHERE campaign_id = ? AND village_code = ? AND position = ?
+             ORDER BY version, field",
+        )
+        .context("prepare history")?;
+    stmt.query_map(params![campaign, village, position], |r| {
+        Ok(Change {
+            version: r.get(0)?,
+            changed_at: r.get(1)?,
+            changed_by: r.get(2)?,
+            field: r.get(3)?,
+            old_value: r.get(4)?,
+            new_value: r.get(5)?,
+        })
+    })
+    .context("read history")?
+    .collect::<Result<_, _>>()
+    .context("read history rows")
+}
+
+/// What an update found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updated {
+    /// Stored: the entry as it now is.
+    Done(Entry),
+    /// The entry changed since the version the update was based on: nothing was
+    /// written; the entry as it now is.
+    Stale(Entry),
+    /// No such entry.
+    Missing,
+}
+
+/// The text of each field of an entry, for the history.
+fn fields(e: &Entry) -> Vec<(&'static str, Option<String>)> {
+    let sign = |s: &Option<Signoff>| s.as_ref().map(|s| format!("{} {}", s.who, s.at));
+    vec![
+        ("status", Some(e.status.code().to_owned())),
+        ("problem", e.problem.clone()),
+        ("measure", e.measure.clone()),
+        ("deadline", e.deadline.clone()),
+        ("responsible", e.responsible.clone()),
+        ("result", e.result.clone()),
+        ("secretary", sign(&e.secretary)),
+        ("first_secretary", sign(&e.first_secretary)),
+        ("group_leader", sign(&e.group_leader)),
+        ("notes", e.notes.clone()),
+    ]
+}
+
+/// Replaces an entry with `next` if it is still at `base_version`, bumping the
+/// version and recording one history row per changed field, in one transaction.
+///
+/// # Errors
+/// [`StoreError::Query`] if a statement fails; nothing is written then.
+pub fn update(conn: &Connection, base_version: i64, next: &Entry) -> Result<Updated, StoreError> {
+    in_transaction(conn, |c| {
+        let Some(current) = entry(c, &next.campaign_id, &next.village_code, next.position)? else {
+            return Ok(Updated::Missing);
+        };
+        if current.version != base_version {
+            return Ok(Updated::Stale(current));
+        }
+        let mut stored = next.clone();
+        stored.version = current.version + 1;
+        let sign = |s: &Option<Signoff>| {
+            (
+                s.as_ref().map(|s| s.who.clone()),
+                s.as_ref().map(|s| s.at.clone()),
+            )
+        };
+        let (s1, s1_at) = sign(&stored.secretary);
+        let (s2, s2_at) = sign(&stored.first_secretary);
+        let (s3, s3_at) = sign(&stored.group_leader);
+        c.execute(
+            "UPDATE ledger_entries SET status = ?, problem = ?, measure = ?, deadline = ?,
+                 responsible = ?, result = ?, secretary = ?, secretary_at = ?,
+                 first_secretary = ?, first_secretary_at = ?, group_leader = ?,
+                 group_leader_at = ?, notes = ?, version = ?, updated_at = ?, updated_by = ?
+             WHERE campaign_id = ? AND village_code = ? AND position = ?",
+            params![
+                stored.status.code(),
+                stored.problem,
+                stored.measure,
+                stored.deadline,
+                stored.responsible,
+                stored.result,
+                s1,
+                s1_at,
+                s2,
+                s2_at,
+                s3,
+                s3_at,
+                stored.notes,
+                stored.version,
+                stored.updated_at,
+                stored.updated_by,
+                stored.campaign_id,
+                stored.village_code,
+                stored.position
+            ],
+        )
+        .context("update entry")?;
+        for ((field, old), (_, new)) in fields(&current).into_iter().zip(fields(&stored)) {
+            if old != new {
+                c.execute(
+                    "INSERT INTO ledger_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    params![
+                        stored.campaign_id,
+                        stored.village_code,
+                        stored.position,
+                        stored.version,
+                        stored.updated_at,
+                        stored.updated_by,
+                        field,
+                        old,
+                        new
+                    ],
+                )
+                .context("record history")?;
+            }
+        }
+        Ok(Updated::Done(stored))
+    })
+}
+
+/// Entries per status of a campaign, optionally inside an area.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn status_counts(
+    conn: &Connection,
+    campaign: &str,
+    within: Option<&str>,
+) -> Result<Vec<(Status, i64)>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT status, count(*) FROM ledger_entries
+             WHERE campaign_id = ? AND starts_with(village_code, coalesce(?, ''))
+             GROUP BY status",
+        )
+        .context("prepare status counts")?;
+    let rows: Vec<(String, i64)> = stmt
+        .query_map(params![campaign, within], |r| Ok((r.get(0)?, r.get(1)?)))
+        .context("count statuses")?
+        .collect::<Result<_, _>>()
+        .context("read status counts")?;
+    Ok(Status::ALL
+        .iter()
+        .map(|s| {
+            (
+                *s,
+                rows.iter()
+                    .find(|(c, _)| c == s.code())
+                    .map_or(0, |(_, n)| *n),
+            )
+        })
+        .collect())
+}

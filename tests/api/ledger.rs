@@ -1,0 +1,319 @@
+//! Checklists, the demo campaign's ledger, updates with versions and history, and the
+//! reports, read back with an independent XLSX reader.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, problem_fields};
+
+const CAMPAIGN: &str = "xinbin-2019-q3";
+
+#[tokio::test]
+async fn both_seed_checklists_are_served_with_their_own_numbering() {
+    let app = TestApp::spawn().await;
+    let list = app.get_json("/api/v1/checklists").await;
+    let by_id = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let xuchang = by_id("xuchang-2022");
+    assert_eq!(xuchang["expected_items"], 66);
+    assert_eq!(
+        xuchang["items"], 60,
+        "the source text holds 60 of its 66 items"
+    );
+    assert_eq!(xuchang["categories"].as_array().unwrap().len(), 7);
+    let lyg = by_id("lianyungang-2019");
+    assert_eq!(lyg["items"], 37);
+    let names: Vec<&str> = lyg["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["三落实", "三精准", "三保障", "其他方面"]);
+
+    let full = app.get_json("/api/v1/checklists/xuchang-2022").await;
+    let items = full["items"].as_array().unwrap();
+    let numbers: Vec<Option<&str>> = items.iter().map(|i| i["number"].as_str()).collect();
+    // The source jumps from 37 to 44 and says so.
+    let at37 = numbers.iter().position(|n| *n == Some("37")).unwrap();
+    assert_eq!(numbers[at37 + 1], Some("44"));
+    assert!(
+        items[at37 + 1]["source_note"]
+            .as_str()
+            .unwrap()
+            .contains("38")
+    );
+    assert!(numbers.contains(&None), "unnumbered rows are kept");
+    assert_eq!(items[0]["responsible_unit"], Value::Null);
+    app.get_problem("/api/v1/checklists/nope", 404).await;
+}
+
+#[tokio::test]
+async fn the_demo_campaign_covers_every_village_and_item() {
+    let app = TestApp::spawn().await;
+    let c = app.get_json(&format!("/api/v1/campaigns/{CAMPAIGN}")).await;
+    assert_eq!(c["template_id"], "lianyungang-2019");
+    assert_eq!(c["as_of"], "2019-09-30");
+    let total: i64 = c["statuses"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 194 * 37);
+    assert!(c["statuses"]["closed"].as_i64().unwrap() > 0);
+    assert!(c["statuses"]["not_checked"].as_i64().unwrap() > 0);
+    let overdue = c["overdue"].as_i64().unwrap();
+    assert!(overdue > 0);
+    let list = app.get_json("/api/v1/campaigns").await;
+    assert_eq!(list[0]["id"], CAMPAIGN);
+    app.get_problem("/api/v1/campaigns/nope", 404).await;
+
+    let page = app
+        .get_json(&format!(
+            "/api/v1/campaigns/{CAMPAIGN}/entries?overdue=true&limit=1000"
+        ))
+        .await;
+    assert_eq!(page["total"], overdue);
+    for e in page["items"].as_array().unwrap() {
+        assert!(e["overdue"].as_bool().unwrap());
+        assert!(e["deadline"].as_str().unwrap() < "2019-09-30");
+        assert!(["problem", "rectifying"].contains(&e["status"].as_str().unwrap()));
+    }
+}
+
+#[tokio::test]
+async fn entries_filter_by_area_status_and_category() {
+    let app = TestApp::spawn().await;
+    let village = "210422100201";
+    let page = app
+        .get_json(&format!(
+            "/api/v1/campaigns/{CAMPAIGN}/entries?within={village}&limit=100"
+        ))
+        .await;
+    assert_eq!(page["total"], 37);
+    assert_eq!(page["items"][0]["village_name"], "五副甲村民委员会");
+    assert!(page["items"][0]["item"]["content"].is_string());
+    let cat = app
+        .get_json(&format!(
+            "/api/v1/campaigns/{CAMPAIGN}/entries?within={village}&category=三保障&limit=100"
+        ))
+        .await;
+    assert_eq!(cat["total"], 15);
+    assert!(
+        cat["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["item"]["category"] == "三保障")
+    );
+    let closed = app
+        .get_json(&format!(
+            "/api/v1/campaigns/{CAMPAIGN}/entries?status=已销号&limit=1000"
+        ))
+        .await;
+    for e in closed["items"].as_array().unwrap() {
+        assert_eq!(e["status_name"], "已销号");
+        assert!(e["secretary"]["who"].is_string() && e["group_leader"]["at"].is_string());
+    }
+    let p = app
+        .get_problem(
+            &format!(
+                "/api/v1/campaigns/{CAMPAIGN}/entries?status=done&category=x&as_of=soon&limit=0"
+            ),
+            400,
+        )
+        .await;
+    assert_eq!(problem_fields(&p), ["status", "category", "as_of", "limit"]);
+}
+
+async fn patch(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .patch(format!("{}{path}", app.address))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_update_keeps_history_and_a_stale_one_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let path = format!("/api/v1/campaigns/{CAMPAIGN}/entries/210422100202/5");
+    let before = app.get_json(&path).await;
+    let v = before["version"].as_i64().unwrap();
+    let r = patch(
+        &app,
+        &path,
+        &json!({ "version": v, "by": "李督查", "status": "rectifying", "problem": "扶贫资产台账不全",
+                 "measure": "补齐台账", "deadline": "2019-10-15", "responsible": "村委会主任" }),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let after: Value = r.json().await.unwrap();
+    assert_eq!(after["version"], v + 1);
+    assert_eq!(after["status_name"], "整改中");
+    assert_eq!(after["updated_by"], "李督查");
+    let history = after["history"].as_array().unwrap();
+    let status = history.iter().find(|h| h["field"] == "status").unwrap();
+    assert_eq!(status["old_value"], before["status"]);
+    assert_eq!(status["new_value"], "rectifying");
+    assert_eq!(status["changed_by"], "李督查");
+
+    // Another user still holding version v: refused, nothing written.
+    let r = patch(
+        &app,
+        &path,
+        &json!({ "version": v, "by": "王干部", "notes": "已核实" }),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: Value = r.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().contains("李督查"), "{p}");
+    let now = app.get_json(&path).await;
+    assert_eq!(now["version"], v + 1);
+    assert_eq!(now["notes"], Value::Null);
+
+    // The rules: closing needs the signatures, dates must be dates.
+    let r = patch(
+        &app,
+        &path,
+        &json!({ "version": v + 1, "by": "李督查", "status": "closed", "deadline": "2019-13-01" }),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(problem_fields(&p), ["deadline", "status"]);
+    let r = patch(
+        &app,
+        &path,
+        &json!({ "version": v + 1, "by": "", "colour": "red" }),
+    )
+    .await;
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(problem_fields(&p), ["colour"]);
+    assert_eq!(app.get_json(&path).await["version"], v + 1);
+    let missing = patch(
+        &app,
+        &format!("/api/v1/campaigns/{CAMPAIGN}/entries/210422100202/999"),
+        &json!({ "version": 1, "by": "x" }),
+    )
+    .await;
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn a_townships_matrix_has_every_village_and_item() {
+    let app = TestApp::spawn().await;
+    let m = app
+        .get_json(&format!(
+            "/api/v1/campaigns/{CAMPAIGN}/matrix?within=210422100"
+        ))
+        .await;
+    let villages = app.get_json("/api/v1/areas?parent=210422100").await;
+    assert_eq!(
+        m["villages"].as_array().unwrap().len(),
+        villages.as_array().unwrap().len()
+    );
+    assert_eq!(m["items"].as_array().unwrap().len(), 37);
+    for row in m["villages"].as_array().unwrap() {
+        let statuses = row["statuses"].as_array().unwrap();
+        assert_eq!(statuses.len(), 37);
+        assert!(statuses.iter().all(Value::is_string));
+    }
+    let p = app
+        .get_problem(
+            &format!("/api/v1/campaigns/{CAMPAIGN}/matrix?within=210422"),
+            400,
+        )
+        .await;
+    assert_eq!(problem_fields(&p), ["within"]);
+}
+
+#[tokio::test]
+async fn reports_are_written_in_the_seeds_layout() {
+    use calamine::{DataType, Reader};
+    let app = TestApp::spawn().await;
+    let r = app
+        .get(&format!(
+            "/api/v1/campaigns/{CAMPAIGN}/report?within=210422100&as_of=2019-08-31"
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(book.sheet_names(), ["台账", "汇总"]);
+    let sheet = book.worksheet_range("台账").unwrap();
+    let title = sheet.get_value((0, 0)).unwrap().to_string();
+    assert!(
+        title.contains("月报表") && title.contains("2019年8月"),
+        "{title}"
+    );
+    let header_row = (0..6)
+        .find(|&r| {
+            sheet
+                .get_value((r, 1))
+                .is_some_and(|v| v.as_string().as_deref() == Some("序号"))
+        })
+        .unwrap();
+    let headers: Vec<String> = (0..8)
+        .map(|c| sheet.get_value((header_row, c)).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "村",
+            "序号",
+            "排查项目",
+            "排查内容",
+            "排查情况",
+            "整改措施",
+            "整改进度",
+            "责任单位"
+        ]
+    );
+    let villages = app
+        .get_json("/api/v1/areas?parent=210422100")
+        .await
+        .as_array()
+        .unwrap()
+        .len();
+    let rows = (header_row + 1..sheet.height() as u32)
+        .filter(|&r| {
+            sheet
+                .get_value((r, 1))
+                .is_some_and(|v| !v.to_string().is_empty())
+        })
+        .count();
+    assert_eq!(rows, villages * 37);
+
+    let html = app
+        .get(&format!(
+            "/api/v1/campaigns/{CAMPAIGN}/report?within=210422100201&format=html"
+        ))
+        .await;
+    assert_eq!(html.headers()["content-type"], "text/html; charset=utf-8");
+    let text = html.text().await.unwrap();
+    assert!(text.contains("新宾县2019年脱贫攻坚问题大排查") && text.contains("驻村第一书记"));
+    let p = app
+        .get_problem(
+            &format!("/api/v1/campaigns/{CAMPAIGN}/report?within=210423&format=pdf"),
+            400,
+        )
+        .await;
+    assert_eq!(problem_fields(&p), ["format"]);
+    let p = app
+        .get_problem(
+            &format!("/api/v1/campaigns/{CAMPAIGN}/report?within=210423"),
+            400,
+        )
+        .await;
+    assert_eq!(problem_fields(&p), ["within"]);
+}
