@@ -292,6 +292,9 @@ pub struct App {
     pub tiles: TileCache,
     /// How tiles are made.
     pub tile_settings: TileSettings,
+    /// Ledger edits since start: boundary tiles carry ledger indicators, so their
+    /// cache keys, ETags and URLs change with it.
+    ledger_edits: std::sync::atomic::AtomicU64,
     snapshot: ArcSwap<Snapshot>,
 }
 
@@ -335,6 +338,7 @@ impl AppState {
             catalog: Arc::new(catalog),
             tiles,
             tile_settings,
+            ledger_edits: std::sync::atomic::AtomicU64::new(0),
             snapshot: ArcSwap::from_pointee(snapshot),
         })))
     }
@@ -346,6 +350,20 @@ impl App {
     #[must_use]
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
+    }
+
+    /// The number of ledger edits since start (see [`App::ledger_changed`]).
+    #[must_use]
+    pub fn ledger_edits(&self) -> u64 {
+        self.ledger_edits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Records a ledger edit: the figures boundary tiles carry are recomputed and their
+    /// URLs and ETags change, so no stale choropleth is served.
+    pub fn ledger_changed(&self) {
+        self.ledger_edits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.tiles.forget_tables();
     }
 
     /// Rebuilds the snapshot after a data change and swaps it in.

@@ -242,7 +242,10 @@ pub fn stats(db: &Path, runs: usize) -> anyhow::Result<StatsFigures> {
     let load_s = start.elapsed().as_secs_f64();
     let households = state.snapshot().households;
 
-    let measures: Vec<_> = crate::store::indicators::MEASURES.iter().collect();
+    let measures: Vec<_> = crate::store::indicators::MEASURES
+        .iter()
+        .filter(|m| !m.is_ledger())
+        .collect();
     let (sql, _) = stats_sql(&measures, GroupBy::Village, &Scope::default());
     let conn = store.conn()?;
     let mut raw = Vec::with_capacity(runs);

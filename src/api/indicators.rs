@@ -797,6 +797,24 @@ async fn query(
     ));
     let categories = errors.take(parse_categories(body.category.as_deref()));
     errors.finish()?;
+    // Ledger indicators belong to whole villages, not to households found by position.
+    let indicators: Vec<Indicator> = if body.indicators.is_some() {
+        if let Some(l) = indicators.iter().find(|i| measure_of(i).is_ledger()) {
+            return Err(ApiError::invalid(
+                "indicators",
+                format!(
+                    "{} is counted per village ledger, not per household: ask /api/v1/stats",
+                    l.id
+                ),
+            ));
+        }
+        indicators
+    } else {
+        indicators
+            .into_iter()
+            .filter(|i| !measure_of(i).is_ledger())
+            .collect()
+    };
     let (shape, rows, polygon) = shape_of(&body, &snapshot)?;
     let measures: Vec<_> = indicators.iter().map(measure_of).collect();
     let summary = drawn::summarise(
@@ -959,6 +977,15 @@ async fn households(
             "no indicator any_problem in the catalog",
         ));
     };
+    if measure_of(&indicator).is_ledger() {
+        return Err(ApiError::invalid(
+            "indicator",
+            format!(
+                "{} is counted per village ledger: see /api/v1/campaigns/{{id}}/entries",
+                indicator.id
+            ),
+        ));
+    }
     let offset = p.offset.unwrap_or(0);
     let (code, _, level) = scope(&snapshot, p.within.as_deref())?;
     let scope = Scope {

@@ -615,6 +615,7 @@ async fn entry_update(
         .await?;
     match outcome {
         Updated::Done(_) => {
+            state.ledger_changed();
             let (_, _, entry, history) = load_entry(&state, &key).await?;
             let as_of = default_as_of(&campaign);
             Ok(Json(EntryWithHistory {

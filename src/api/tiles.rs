@@ -47,6 +47,9 @@ struct TileParams {
     /// The data version the client expects; when it is the current one the tile may
     /// be cached for a day (TileJSON puts it in the URL).
     v: Option<i64>,
+    /// Boundary layers: the ledger edit count the client expects (TileJSON puts it in
+    /// the URL too; ledger indicators change with every edit).
+    e: Option<u64>,
 }
 
 /// Parses `{y}.ext`.
@@ -182,12 +185,23 @@ async fn vector_tile(
     })?;
     let tile = tile_id(zoom, column, &row, ".mvt")?;
     let snapshot = state.snapshot();
-    let current = p.v == Some(snapshot.data_version);
+    let edits = state.ledger_edits();
+    let boundary = matches!(layer, Layer::Townships | Layer::Villages);
+    let current = p.v == Some(snapshot.data_version) && (!boundary || p.e == Some(edits));
     let filter = match (layer, p.indicator.as_deref()) {
         (Layer::Problems, id) => {
             let id = id.unwrap_or("any_problem");
             let ind = super::indicators::indicator_named(&state.catalog, id, "indicator")?;
             let m = measure_of(ind);
+            if m.is_ledger() {
+                return Err(ApiError::invalid(
+                    "indicator",
+                    format!(
+                        "{} is counted per village ledger: colour the villages layer by it",
+                        ind.id
+                    ),
+                ));
+            }
             let i = crate::store::indicators::MEASURES
                 .iter()
                 .position(|x| x.id == m.id)
@@ -203,8 +217,13 @@ async fn vector_tile(
         }
     };
     let key = format!(
-        "{}/{}/{}/{}/{}?{}&{}",
+        "{}/{}{}/{}/{}/{}?{}&{}",
         snapshot.data_version,
+        if boundary {
+            format!("e{edits}/")
+        } else {
+            String::new()
+        },
         layer.name(),
         tile.z,
         tile.x,
@@ -300,6 +319,9 @@ async fn tilejson(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1:8080");
     let mut query = format!("v={}", snapshot.data_version);
+    if matches!(layer, Layer::Townships | Layer::Villages) {
+        let _ = write!(query, "&e={}", state.ledger_edits());
+    }
     if let Some(i) = &p.indicators {
         let _ = write!(query, "&indicators={i}");
     }
@@ -335,7 +357,10 @@ async fn tilejson(
             field("failed", "String");
             field("households", "Number");
             field("cell", "Boolean");
-            for m in crate::store::indicators::MEASURES {
+            for m in crate::store::indicators::MEASURES
+                .iter()
+                .filter(|m| !m.is_ledger())
+            {
                 field(m.id, "Number");
             }
             "农户 (cells with counts below zoom 12, one point per household from it on)"
@@ -398,6 +423,15 @@ async fn heat_tile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let ind = super::indicators::indicator_named(&state.catalog, &indicator, "indicator")?;
+    if measure_of(ind).is_ledger() {
+        return Err(ApiError::invalid(
+            "indicator",
+            format!(
+                "{} is counted per village ledger: colour the villages layer by it",
+                ind.id
+            ),
+        ));
+    }
     let rate = match p.mode.as_deref().unwrap_or("count") {
         "count" | "" => false,
         "rate" => true,

@@ -78,6 +78,8 @@ coded_enum! {
         Households => ("households", "户"),
         /// 人: persons (members).
         Persons => ("persons", "人"),
+        /// 项: checklist items of a village's ledger.
+        Items => ("items", "项"),
     }
 }
 

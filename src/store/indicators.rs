@@ -128,7 +128,35 @@ pub const MEASURES: &[Measure] = &[
         count: "gps_mismatch::UINTEGER",
         denominator: "has_position::UINTEGER",
     },
+    // Village-level, over the ledger entries of the latest campaign (unit Items): see
+    // `ledger_stats`. `as_of` is today, or the campaign's end if earlier.
+    Measure {
+        id: "checklist_unmet",
+        unit: Unit::Items,
+        count: "(status IN ('problem', 'rectifying'))::UINTEGER",
+        denominator: "1",
+    },
+    Measure {
+        id: "rectification_overdue",
+        unit: Unit::Items,
+        count: "(status IN ('problem', 'rectifying') AND deadline < as_of)::UINTEGER",
+        denominator: "(status NOT IN ('not_checked', 'no_problem'))::UINTEGER",
+    },
+    Measure {
+        id: "rectification_rate",
+        unit: Unit::Items,
+        count: "(status IN ('rectified', 'closed'))::UINTEGER",
+        denominator: "(status NOT IN ('not_checked', 'no_problem'))::UINTEGER",
+    },
 ];
+
+impl Measure {
+    /// Counted over a village's ledger entries, not over households.
+    #[must_use]
+    pub fn is_ledger(&self) -> bool {
+        self.unit == Unit::Items
+    }
+}
 
 /// The measure with this id.
 #[must_use]
@@ -504,6 +532,136 @@ pub fn stats_sql(measures: &[&Measure], group: GroupBy, scope: &Scope) -> (Strin
 /// # Errors
 /// [`StoreError::Query`] if the query fails.
 pub fn stats(
+    conn: &Connection,
+    measures: &[&Measure],
+    group: GroupBy,
+    scope: &Scope,
+) -> Result<Vec<StatsRow>, StoreError> {
+    let households: Vec<&Measure> = measures
+        .iter()
+        .copied()
+        .filter(|m| !m.is_ledger())
+        .collect();
+    let ledger: Vec<&Measure> = measures.iter().copied().filter(|m| m.is_ledger()).collect();
+    let mut rows = household_stats(conn, &households, group, scope)?;
+    if ledger.is_empty() {
+        return Ok(rows);
+    }
+    let mut by_code: std::collections::HashMap<Option<String>, Vec<(i64, i64)>> =
+        ledger_stats(conn, &ledger, group, scope)?
+            .into_iter()
+            .map(|r| (r.code, r.values))
+            .collect();
+    // Put the ledger values back in the order asked.
+    let merge = |hv: &[(i64, i64)], lv: Option<&Vec<(i64, i64)>>| -> Vec<(i64, i64)> {
+        let mut h = hv.iter();
+        let mut l = lv.map(|v| v.iter());
+        measures
+            .iter()
+            .map(|m| {
+                if m.is_ledger() {
+                    l.as_mut()
+                        .and_then(Iterator::next)
+                        .copied()
+                        .unwrap_or((0, 0))
+                } else {
+                    h.next().copied().unwrap_or((0, 0))
+                }
+            })
+            .collect()
+    };
+    for r in &mut rows {
+        let lv = by_code.remove(&r.code);
+        r.values = merge(&r.values, lv.as_ref());
+    }
+    // Villages with a ledger but no household in scope still get their row.
+    for (code, lv) in by_code {
+        rows.push(StatsRow {
+            values: merge(&[], Some(&lv)),
+            code,
+            households: 0,
+        });
+    }
+    Ok(rows)
+}
+
+/// Figures of village-level measures over the ledger entries of the latest campaign
+/// (by end date), grouped like [`stats`]. Categories and `by_location` do not apply:
+/// a ledger belongs to its village.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn ledger_stats(
+    conn: &Connection,
+    measures: &[&Measure],
+    group: GroupBy,
+    scope: &Scope,
+) -> Result<Vec<StatsRow>, StoreError> {
+    let key = match group {
+        GroupBy::All => "NULL::VARCHAR",
+        GroupBy::Township => "substr(village_code, 1, 9)",
+        GroupBy::Village => "village_code",
+    };
+    let sums: String = measures.iter().fold(String::new(), |mut out, m| {
+        let _ = write!(
+            out,
+            ", sum({})::BIGINT, sum({})::BIGINT",
+            m.count, m.denominator
+        );
+        out
+    });
+    let filter = if scope.within.is_some() {
+        "WHERE starts_with(village_code, ?)"
+    } else {
+        ""
+    };
+    let group_by = if group == GroupBy::All {
+        ""
+    } else {
+        "GROUP BY 1"
+    };
+    let sql = format!(
+        "WITH c AS (
+             SELECT id, least(?::VARCHAR, ends) AS as_of
+             FROM campaigns ORDER BY ends DESC, id LIMIT 1
+         ), entries AS (
+             SELECT l.*, c.as_of FROM ledger_entries l JOIN c ON l.campaign_id = c.id
+         )
+         SELECT {key}, count(*){sums} FROM entries {filter} {group_by}"
+    );
+    let mut stmt = conn.prepare(&sql).context("prepare ledger stats")?;
+    let map = |r: &duckdb::Row<'_>| -> duckdb::Result<StatsRow> {
+        let mut values = Vec::with_capacity(measures.len());
+        for j in 0..measures.len() {
+            let count: Option<i64> = r.get(2 + 2 * j)?;
+            let denominator: Option<i64> = r.get(3 + 2 * j)?;
+            values.push((count.unwrap_or(0), denominator.unwrap_or(0)));
+        }
+        Ok(StatsRow {
+            code: r.get(0)?,
+            households: 0,
+            values,
+        })
+    };
+    // Today in China: DuckDB's current_date would need the ICU extension, which
+    // an offline server cannot load.
+    let today = crate::ledger::today();
+    let rows: Vec<StatsRow> = match &scope.within {
+        Some(w) => stmt.query_map([&today, w], map),
+        None => stmt.query_map([&today], map),
+    }
+    .context("run ledger stats")?
+    .collect::<Result<_, _>>()
+    .context("read ledger stats")?;
+    // With no campaign at all, the one ungrouped row counts nothing: no row.
+    Ok(rows
+        .into_iter()
+        .filter(|r| group != GroupBy::All || r.values.iter().any(|v| v.1 > 0 || v.0 > 0))
+        .collect())
+}
+
+/// Households and the household measures' figures, per group (see [`stats`]).
+fn household_stats(
     conn: &Connection,
     measures: &[&Measure],
     group: GroupBy,

@@ -290,7 +290,7 @@ fn cells(snapshot: &Snapshot, layer: Layer, tile: TileId, rows: &[u32]) -> Vec<u
             ("households", PropValue::Int(*households)),
             ("cell", PropValue::Bool(true)),
         ];
-        for (m, c) in MEASURES.iter().zip(counts) {
+        for (m, c) in MEASURES.iter().zip(counts).filter(|(m, _)| !m.is_ledger()) {
             props.push((m.id, PropValue::Int(*c)));
         }
         builder.add_point(Some(u64::from(cy * side + cx)), lon, lat, &props);

@@ -191,6 +191,15 @@ impl TileCache {
         m
     }
 
+    /// Forgets the tables boundary tiles colour by (after a ledger edit; the tiles
+    /// themselves are keyed by the edit count).
+    pub fn forget_tables(&self) {
+        self.tables
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     /// Forgets everything but `data_version`'s disk tiles: after a data change.
     pub fn invalidate(&self, data_version: i64) {
         self.memory.clear();

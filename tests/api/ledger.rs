@@ -145,6 +145,18 @@ async fn patch(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
 async fn an_update_keeps_history_and_a_stale_one_changes_nothing() {
     let app = TestApp::spawn().await;
     let path = format!("/api/v1/campaigns/{CAMPAIGN}/entries/210422100202/5");
+    let edits = |tj: &Value| -> u64 {
+        let url = tj["tiles"][0].as_str().unwrap();
+        url.split("&e=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let edits_before = edits(&app.get_json("/tiles/villages.json").await);
     let before = app.get_json(&path).await;
     let v = before["version"].as_i64().unwrap();
     let r = patch(
@@ -164,6 +176,8 @@ async fn an_update_keeps_history_and_a_stale_one_changes_nothing() {
     assert_eq!(status["old_value"], before["status"]);
     assert_eq!(status["new_value"], "rectifying");
     assert_eq!(status["changed_by"], "李督查");
+    // Boundary tiles carry ledger figures: their URLs move on with every edit.
+    assert!(edits(&app.get_json("/tiles/villages.json").await) > edits_before);
 
     // Another user still holding version v: refused, nothing written.
     let r = patch(
@@ -316,4 +330,61 @@ async fn reports_are_written_in_the_seeds_layout() {
         )
         .await;
     assert_eq!(problem_fields(&p), ["within"]);
+}
+
+#[tokio::test]
+async fn ledger_indicators_count_the_entries_of_each_village_and_township() {
+    let app = TestApp::spawn().await;
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    // Not the first township: another test edits one of its entries.
+    let township = townships[1]["code"].as_str().unwrap().to_owned();
+    let ids = "checklist_unmet,rectification_overdue,rectification_rate";
+    let count = |path: String| {
+        let app = &app;
+        async move { app.get_json(&path).await["total"].as_i64().unwrap() }
+    };
+    let base = format!("/api/v1/campaigns/{CAMPAIGN}/entries?within={township}");
+    let all = count(base.clone()).await;
+    let open = count(format!("{base}&status=problem,rectifying")).await;
+    let overdue = count(format!("{base}&overdue=true")).await;
+    let found = count(format!("{base}&status=problem,rectifying,rectified,closed")).await;
+    let done = count(format!("{base}&status=rectified,closed")).await;
+    let stats = app
+        .get_json(&format!(
+            "/api/v1/stats?within={township}&level=township&indicators={ids}"
+        ))
+        .await;
+    let v = &stats["rows"][0]["values"];
+    assert_eq!(v["checklist_unmet"]["count"], open);
+    assert_eq!(v["checklist_unmet"]["denominator"], all);
+    assert_eq!(v["rectification_overdue"]["count"], overdue);
+    assert_eq!(v["rectification_overdue"]["denominator"], found);
+    assert_eq!(v["rectification_rate"]["count"], done);
+    assert!(overdue > 0 && done > 0);
+    // By village they add up to the township.
+    let villages = app
+        .get_json(&format!("/api/v1/stats?within={township}&indicators={ids}"))
+        .await;
+    let sum: i64 = villages["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["checklist_unmet"]["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sum, open);
+    // They are village-level: not for drawn shapes, household lists or heat maps.
+    let r = app
+        .client
+        .post(format!("{}/api/v1/query", app.address))
+        .json(&json!({ "bbox": [124.9, 41.6, 125.2, 41.85], "indicators": ["checklist_unmet"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let p = app
+        .get_problem("/api/v1/households?indicator=rectification_overdue", 400)
+        .await;
+    assert_eq!(problem_fields(&p), ["indicator"]);
+    app.get_problem("/tiles/heat/checklist_unmet/9/0/0.png", 400)
+        .await;
 }
