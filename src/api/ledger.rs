@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(checklists))
         .routes(routes!(checklist_one))
-        .routes(routes!(campaigns))
+        .routes(routes!(campaigns, campaign_create))
         .routes(routes!(campaign_one))
         .routes(routes!(entries))
         .routes(routes!(entry_one, entry_update))
@@ -168,6 +168,167 @@ async fn campaigns(State(state): State<AppState>) -> Result<Json<Vec<CampaignVie
         out.push(view(&state, c).await?);
     }
     Ok(Json(out))
+}
+
+/// A new campaign.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewCampaign {
+    /// Stable id: letters, digits and '-', up to 64.
+    id: String,
+    name: String,
+    /// A checklist template id.
+    template_id: String,
+    /// The county or a township: every village in it gets one entry per item.
+    area_code: String,
+    /// `YYYY-MM-DD`.
+    starts: String,
+    /// `YYYY-MM-DD`, not before `starts`.
+    ends: String,
+    /// `weekly` or `monthly` (周报 / 月报).
+    cycle: String,
+    /// Weekday 1–7 (weekly) or day of month 1–28 (monthly) the report is due.
+    due_day: u8,
+    /// Who creates it.
+    by: String,
+}
+
+/// The template and cycle of a new campaign, or every invalid field named.
+fn check_new(
+    n: &NewCampaign,
+    snapshot: &Snapshot,
+) -> Result<(Template, crate::ledger::Cycle), ApiError> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, reason: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            reason,
+        });
+    };
+    if n.id.is_empty()
+        || n.id.len() > 64
+        || !n.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        bad("id", "letters, digits and '-', 1 to 64 of them".into());
+    }
+    if n.name.trim().is_empty() {
+        bad("name", "must not be empty".into());
+    }
+    let template = templates()?.into_iter().find(|t| t.id == n.template_id);
+    if template.is_none() {
+        bad(
+            "template_id",
+            format!("no checklist template {:?}", n.template_id),
+        );
+    }
+    let level = snapshot.names.get(&n.area_code).map(|(_, l)| *l);
+    if !matches!(
+        level,
+        Some(crate::domain::AreaLevel::County | crate::domain::AreaLevel::Township)
+    ) {
+        bad(
+            "area_code",
+            format!(
+                "{:?} is not the county or one of its townships",
+                n.area_code
+            ),
+        );
+    }
+    for (field, d) in [("starts", &n.starts), ("ends", &n.ends)] {
+        if !is_date(d) {
+            bad(field, format!("{d:?} is not a date YYYY-MM-DD"));
+        }
+    }
+    if is_date(&n.starts) && is_date(&n.ends) && n.ends < n.starts {
+        bad("ends", "is before starts".into());
+    }
+    let cycle = crate::ledger::Cycle::parse(&n.cycle);
+    match cycle {
+        None => bad(
+            "cycle",
+            format!("unknown cycle {:?}; expected weekly or monthly", n.cycle),
+        ),
+        Some(crate::ledger::Cycle::Weekly) if !(1..=7).contains(&n.due_day) => {
+            bad("due_day", "a weekday, 1 (Monday) to 7".into());
+        }
+        Some(crate::ledger::Cycle::Monthly) if !(1..=28).contains(&n.due_day) => {
+            bad("due_day", "a day of the month, 1 to 28".into());
+        }
+        Some(_) => {}
+    }
+    if n.by.trim().is_empty() {
+        bad("by", "say who creates the campaign".into());
+    }
+    match (template, cycle) {
+        (Some(t), Some(c)) if errors.is_empty() => Ok((t, c)),
+        _ => Err(ApiError::InvalidParams(errors)),
+    }
+}
+
+/// Creates a campaign: one ledger entry per village of the area and item of the
+/// template, all 未排查, version 1.
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "ledger", request_body = NewCampaign,
+    responses(
+        (status = 200, description = "The campaign created", body = CampaignView),
+        (status = 400, description = "A field is invalid; each is named", body = Problem),
+        (status = 409, description = "A campaign with this id exists", body = Problem)))]
+async fn campaign_create(
+    State(state): State<AppState>,
+    ApiJson(n): ApiJson<NewCampaign>,
+) -> Result<Json<CampaignView>, ApiError> {
+    let snapshot = state.snapshot();
+    let (template, cycle) = check_new(&n, &snapshot)?;
+    let campaign = Campaign {
+        id: n.id,
+        name: n.name.trim().to_owned(),
+        template_id: template.id.clone(),
+        area_code: n.area_code,
+        starts: n.starts,
+        ends: n.ends,
+        cycle,
+        due_day: n.due_day,
+    };
+    let mut villages: Vec<&String> = snapshot
+        .names
+        .iter()
+        .filter(|(c, (_, l))| c.starts_with(&campaign.area_code) && l.is_village_like())
+        .map(|(c, _)| c)
+        .collect();
+    villages.sort();
+    let now = format!("{}Z", rfc3339_now());
+    let entries: Vec<Entry> = villages
+        .iter()
+        .flat_map(|v| {
+            template.items.iter().map(|item| Entry {
+                campaign_id: campaign.id.clone(),
+                village_code: (*v).clone(),
+                position: item.position,
+                status: Status::NotChecked,
+                problem: None,
+                measure: None,
+                deadline: None,
+                responsible: None,
+                result: None,
+                secretary: None,
+                first_secretary: None,
+                group_leader: None,
+                notes: None,
+                version: 1,
+                updated_at: now.clone(),
+                updated_by: n.by.trim().to_owned(),
+            })
+        })
+        .collect();
+    let stored = campaign.clone();
+    state
+        .store
+        .run(move |c| ledger_store::create_campaign(c, &stored, &entries))
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Invalid(m) => ApiError::Conflict(m),
+            other => other.into(),
+        })?;
+    Ok(Json(view(&state, campaign).await?))
 }
 
 async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign, ApiError> {

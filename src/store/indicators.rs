@@ -128,7 +128,8 @@ pub const MEASURES: &[Measure] = &[
         count: "gps_mismatch::UINTEGER",
         denominator: "has_position::UINTEGER",
     },
-    // Village-level, over the ledger entries of the latest campaign (unit Items): see
+    // Village-level, over the ledger entries of each village's latest campaign (unit
+    // Items): see
     // `ledger_stats`. `as_of` is today, or the campaign's end if earlier.
     Measure {
         id: "checklist_unmet",
@@ -585,8 +586,8 @@ pub fn stats(
     Ok(rows)
 }
 
-/// Figures of village-level measures over the ledger entries of the latest campaign
-/// (by end date), grouped like [`stats`]. Categories and `by_location` do not apply:
+/// Figures of village-level measures over the ledger entries of each village's latest
+/// campaign (by end date), grouped like [`stats`]. Categories and `by_location` do not apply:
 /// a ledger belongs to its village.
 ///
 /// # Errors
@@ -622,10 +623,15 @@ pub fn ledger_stats(
     };
     let sql = format!(
         "WITH c AS (
-             SELECT id, least(?::VARCHAR, ends) AS as_of
-             FROM campaigns ORDER BY ends DESC, id LIMIT 1
+             SELECT id, ends, least(?::VARCHAR, ends) AS as_of FROM campaigns
+         ), latest AS (
+             SELECT l.village_code, arg_max(l.campaign_id, c.ends || c.id) AS campaign_id
+             FROM ledger_entries l JOIN c ON l.campaign_id = c.id
+             GROUP BY l.village_code
          ), entries AS (
-             SELECT l.*, c.as_of FROM ledger_entries l JOIN c ON l.campaign_id = c.id
+             SELECT l.*, c.as_of FROM ledger_entries l
+             JOIN latest USING (village_code, campaign_id)
+             JOIN c ON l.campaign_id = c.id
          )
          SELECT {key}, count(*){sums} FROM entries {filter} {group_by}"
     );

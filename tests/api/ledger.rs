@@ -71,7 +71,7 @@ async fn the_demo_campaign_covers_every_village_and_item() {
     let overdue = c["overdue"].as_i64().unwrap();
     assert!(overdue > 0);
     let list = app.get_json("/api/v1/campaigns").await;
-    assert_eq!(list[0]["id"], CAMPAIGN);
+    assert!(list.as_array().unwrap().iter().any(|c| c["id"] == CAMPAIGN));
     app.get_problem("/api/v1/campaigns/nope", 404).await;
 
     let page = app
@@ -387,4 +387,66 @@ async fn ledger_indicators_count_the_entries_of_each_village_and_township() {
     assert_eq!(problem_fields(&p), ["indicator"]);
     app.get_problem("/tiles/heat/checklist_unmet/9/0/0.png", 400)
         .await;
+}
+
+#[tokio::test]
+async fn a_new_campaign_gets_an_entry_per_village_and_item() {
+    let app = TestApp::spawn().await;
+    let post = |body: Value| {
+        let app = &app;
+        async move {
+            app.client
+                .post(format!("{}/api/v1/campaigns", app.address))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The last township: the other tests read and edit the first two.
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    let township = townships.as_array().unwrap().last().unwrap().clone();
+    let code = township["code"].as_str().unwrap();
+    let body = json!({ "id": "town-2022", "name": "2022年大排查大起底", "template_id": "xuchang-2022",
+        "area_code": code, "starts": "2022-03-01", "ends": "2022-05-31", "cycle": "weekly", "due_day": 5, "by": "县乡村振兴局" });
+    let r = post(body.clone()).await;
+    assert_eq!(r.status(), 200);
+    let c: Value = r.json().await.unwrap();
+    let villages = app
+        .get_json(&format!("/api/v1/areas?parent={code}"))
+        .await
+        .as_array()
+        .unwrap()
+        .len() as i64;
+    assert_eq!(c["statuses"]["not_checked"], villages * 60);
+    assert_eq!(c["area_name"], township["name"]);
+    // Its villages' ledger figures now come from it: everything not checked yet.
+    let stats = app
+        .get_json(&format!(
+            "/api/v1/stats?within={code}&level=township&indicators=checklist_unmet"
+        ))
+        .await;
+    let unmet = &stats["rows"][0]["values"]["checklist_unmet"];
+    assert_eq!(unmet["count"], 0);
+    assert_eq!(unmet["denominator"], villages * 60);
+    assert_eq!(post(body).await.status(), 409, "the id is taken");
+    let r = post(
+        json!({ "id": "bad id", "name": "", "template_id": "x", "area_code": "210422101201",
+        "starts": "2022-03-01", "ends": "2022-02-01", "cycle": "daily", "due_day": 40, "by": "" }),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(
+        problem_fields(&p),
+        [
+            "id",
+            "name",
+            "template_id",
+            "area_code",
+            "ends",
+            "cycle",
+            "by"
+        ]
+    );
 }
