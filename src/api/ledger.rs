@@ -33,7 +33,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(report))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(axum::Extension(BodyLimit(64 * 1024)))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(import))
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
 }
+
+/// Largest XLSX a village's ledger import may be.
+pub const MAX_IMPORT_BYTES: usize = 5 << 20;
 
 /// The built-in templates (embedded, checked by tests).
 fn templates() -> Result<Vec<Template>, ApiError> {
@@ -985,4 +993,158 @@ async fn report(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         &format!("{file}.xlsx"),
     ))
+}
+
+/// The updates an import makes (rows equal to their entry make none), each checked
+/// against the ledger's rules.
+fn import_updates(
+    rows: &[crate::ledger::import::ImportRow],
+    current: &[Entry],
+    by: &str,
+) -> Result<Vec<(i64, Entry)>, ApiError> {
+    let now = format!("{}Z", rfc3339_now());
+    let mut updates = Vec::new();
+    let mut errors = Vec::new();
+    for (k, r) in rows.iter().enumerate() {
+        let Some(e) = current.iter().find(|e| e.position == r.position) else {
+            continue;
+        };
+        let mut next = e.clone();
+        next.status = r.status;
+        next.problem.clone_from(&r.problem);
+        next.measure.clone_from(&r.measure);
+        next.deadline.clone_from(&r.deadline);
+        next.responsible.clone_from(&r.responsible);
+        next.result.clone_from(&r.result);
+        next.notes.clone_from(&r.notes);
+        for f in broken_rules(&next) {
+            errors.push(FieldError {
+                field: format!("item {} (data row {}), {}", r.position, k + 1, f.field),
+                reason: f.reason,
+            });
+        }
+        if next != *e {
+            next.updated_at.clone_from(&now);
+            by.clone_into(&mut next.updated_by);
+            updates.push((e.version, next));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::InvalidParams(errors));
+    }
+    Ok(updates)
+}
+
+/// `POST …/import` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ImportParams {
+    /// Who imports (recorded in every entry's history).
+    by: String,
+}
+
+/// What an import changed.
+#[derive(Debug, Serialize, ToSchema)]
+struct ImportAnswer {
+    /// Rows read.
+    rows: usize,
+    /// Entries changed (a row equal to its entry changes nothing).
+    changed: usize,
+}
+
+/// Imports a village's ledger from an XLSX file (the body): first sheet, a header
+/// row with 条目 and 状态 and any of 问题描述, 整改措施, 整改期限, 责任人, 整改结果, 备注.
+/// Every row is checked first (each error names its row and column) and then all are
+/// applied in one transaction, each change kept in the entry's history: a file with
+/// any error changes nothing.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/entries/{village}/import", tag = "ledger",
+    params(("id" = String, Path, description = "Campaign id"), ("village" = String, Path, description = "Village code"), ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses(
+        (status = 200, description = "What changed", body = ImportAnswer),
+        (status = 400, description = "Rows or columns are wrong; each is named, nothing was written", body = Problem),
+        (status = 404, description = "No such campaign or village", body = Problem),
+        (status = 409, description = "An entry changed while importing; nothing was written", body = Problem),
+        (status = 413, description = "The file is over 5 MiB", body = Problem)))]
+async fn import(
+    State(state): State<AppState>,
+    Path((id, village)): Path<(String, String)>,
+    ApiQuery(p): ApiQuery<ImportParams>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<ImportAnswer>, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!(
+                "the file is larger than the limit of {MAX_IMPORT_BYTES} bytes"
+            ))
+        } else {
+            ApiError::invalid("body", e.body_text())
+        }
+    })?;
+    if p.by.trim().is_empty() {
+        return Err(ApiError::invalid("by", "say who imports"));
+    }
+    let campaign = find_campaign(&state, &id).await?;
+    let template = template(&campaign.template_id)?;
+    let rows = crate::ledger::import::village_xlsx(&bytes, &template).map_err(|errors| {
+        ApiError::InvalidParams(
+            errors
+                .into_iter()
+                .map(|e| FieldError {
+                    field: if e.row == 0 {
+                        "file".into()
+                    } else {
+                        format!("row {}, {}", e.row, e.column)
+                    },
+                    reason: e.reason,
+                })
+                .collect(),
+        )
+    })?;
+    let (id2, v2) = (id.clone(), village.clone());
+    let (_, current) = state
+        .store
+        .run(move |c| {
+            let filter = EntryFilter {
+                within: Some(v2.clone()),
+                ..EntryFilter::default()
+            };
+            ledger_store::entries(c, &id2, &filter, 100_000, 0)
+        })
+        .await?;
+    let current: Vec<Entry> = current
+        .into_iter()
+        .filter(|e| e.village_code == village)
+        .collect();
+    if current.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "village {village} has no ledger in campaign {id:?}"
+        )));
+    }
+    let updates = import_updates(&rows, &current, p.by.trim())?;
+    let changed = updates.len();
+    let outcome = state
+        .store
+        .run(move |c| ledger_store::update_all(c, &updates))
+        .await?;
+    match outcome {
+        Updated::Done(_) | Updated::Missing if changed == 0 => {}
+        Updated::Done(_) => state.ledger_changed(),
+        Updated::Stale(e) => {
+            return Err(ApiError::Conflict(format!(
+                "item {} changed while importing ({} at {}); nothing was written",
+                e.position, e.updated_by, e.updated_at
+            )));
+        }
+        Updated::Missing => {
+            return Err(ApiError::NotFound(
+                "an entry disappeared while importing".into(),
+            ));
+        }
+    }
+    Ok(Json(ImportAnswer {
+        rows: rows.len(),
+        changed,
+    }))
 }

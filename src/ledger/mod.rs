@@ -4,6 +4,7 @@
 //! until the problem is rectified and closed (销号).
 
 pub mod checklist;
+pub mod import;
 pub mod report;
 
 use serde::{Deserialize, Serialize};

@@ -391,7 +391,37 @@ fn fields(e: &Entry) -> Vec<(&'static str, Option<String>)> {
 /// # Errors
 /// [`StoreError::Query`] if a statement fails; nothing is written then.
 pub fn update(conn: &Connection, base_version: i64, next: &Entry) -> Result<Updated, StoreError> {
-    in_transaction(conn, |c| {
+    in_transaction(conn, |c| update_in(c, base_version, next))
+}
+
+/// Applies several updates all or nothing: if any is stale or missing, nothing is
+/// written and that outcome is returned.
+///
+/// # Errors
+/// [`StoreError::Query`] if a statement fails; nothing is written then.
+pub fn update_all(conn: &Connection, updates: &[(i64, Entry)]) -> Result<Updated, StoreError> {
+    let failed = std::cell::RefCell::new(None);
+    let result = in_transaction(conn, |c| {
+        let mut last = Updated::Missing;
+        for (base, next) in updates {
+            last = update_in(c, *base, next)?;
+            if !matches!(last, Updated::Done(_)) {
+                *failed.borrow_mut() = Some(last.clone());
+                // An error rolls the whole import back.
+                return Err(StoreError::Invalid("an entry of the import changed".into()));
+            }
+        }
+        Ok(last)
+    });
+    match (result, failed.into_inner()) {
+        (Err(_), Some(outcome)) => Ok(outcome),
+        (other, _) => other,
+    }
+}
+
+/// One update inside the caller's transaction (see [`update`]).
+fn update_in(c: &Connection, base_version: i64, next: &Entry) -> Result<Updated, StoreError> {
+    {
         let Some(current) = entry(c, &next.campaign_id, &next.village_code, next.position)? else {
             return Ok(Updated::Missing);
         };
@@ -458,7 +488,7 @@ pub fn update(conn: &Connection, base_version: i64, next: &Entry) -> Result<Upda
             }
         }
         Ok(Updated::Done(stored))
-    })
+    }
 }
 
 /// Entries per status of a campaign, optionally inside an area.

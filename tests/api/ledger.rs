@@ -450,3 +450,102 @@ async fn a_new_campaign_gets_an_entry_per_village_and_item() {
         ]
     );
 }
+
+/// An XLSX file with a header row and rows of text, as a village would fill it in.
+fn workbook(rows: &[&[&str]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "五副甲村问题整改台账").unwrap();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, *cell).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn a_villages_ledger_is_imported_from_xlsx_all_or_nothing() {
+    let app = TestApp::spawn().await;
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    let township = townships[2]["code"].as_str().unwrap();
+    let village = app
+        .get_json(&format!("/api/v1/areas?parent={township}"))
+        .await[0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = |bytes: Vec<u8>, by: &str| {
+        let url = format!(
+            "{}/api/v1/campaigns/{CAMPAIGN}/entries/{village}/import?by={by}",
+            app.address
+        );
+        let client = app.client.clone();
+        async move { client.post(url).body(bytes).send().await.unwrap() }
+    };
+    let entry = |pos: u32| {
+        let path = format!("/api/v1/campaigns/{CAMPAIGN}/entries/{village}/{pos}");
+        let app = &app;
+        async move { app.get_json(&path).await }
+    };
+    let before = entry(3).await;
+
+    let bad = workbook(&[
+        &["条目", "状态", "问题描述", "整改期限"],
+        &["3", "有问题", "档案不全", ""],
+        &["4", "好", "", "明天"],
+    ]);
+    let r = post(bad, "村会计").await;
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(problem_fields(&p), ["row 4, 状态", "row 4, 整改期限"]);
+    assert_eq!(
+        entry(3).await["version"],
+        before["version"],
+        "nothing written"
+    );
+    let r = post(b"not a spreadsheet".to_vec(), "村会计").await;
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(problem_fields(&p), ["file"]);
+
+    let good = workbook(&[
+        &[
+            "条目",
+            "状态",
+            "问题描述",
+            "整改措施",
+            "整改期限",
+            "责任人",
+            "整改结果",
+            "备注",
+        ],
+        &[
+            "3",
+            "整改中",
+            "扶贫档案不全",
+            "补齐档案",
+            "2019-09-15",
+            "村党支部书记",
+            "",
+            "县里抽查发现",
+        ],
+        &["4", "无问题", "", "", "", "", "", ""],
+    ]);
+    let r = post(good, "村会计").await;
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["rows"], 2);
+    let after = entry(3).await;
+    assert_eq!(after["status"], "rectifying");
+    assert_eq!(after["deadline"], "2019-09-15");
+    assert_eq!(after["notes"], "县里抽查发现");
+    assert_eq!(after["updated_by"], "村会计");
+    assert!(
+        after["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["field"] == "measure" && h["changed_by"] == "村会计")
+    );
+    assert_eq!(entry(4).await["status"], "no_problem");
+}
