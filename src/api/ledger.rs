@@ -23,7 +23,7 @@ use crate::store::ledger::{self as ledger_store, Change, EntryFilter, Updated};
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(checklists))
+        .routes(routes!(checklists, checklist_add))
         .routes(routes!(checklist_one))
         .routes(routes!(campaigns, campaign_create))
         .routes(routes!(campaign_one))
@@ -43,13 +43,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Largest XLSX a village's ledger import may be.
 pub const MAX_IMPORT_BYTES: usize = 5 << 20;
 
-/// The built-in templates (embedded, checked by tests).
-fn templates() -> Result<Vec<Template>, ApiError> {
-    checklist::builtin().map_err(|e| ApiError::Internal(e.into()))
+/// Every template: the built-in ones, then those users added.
+async fn templates(state: &AppState) -> Result<Vec<Template>, ApiError> {
+    Ok(state.store.run(ledger_store::all_templates).await?)
 }
 
-fn template(id: &str) -> Result<Template, ApiError> {
-    templates()?
+async fn template(state: &AppState, id: &str) -> Result<Template, ApiError> {
+    templates(state)
+        .await?
         .into_iter()
         .find(|t| t.id == id)
         .ok_or_else(|| ApiError::NotFound(format!("no checklist template {id:?}")))
@@ -80,9 +81,10 @@ struct TemplateSummary {
 /// The checklist templates (seed 003's Xuchang list, seed 002's Lianyungang list).
 #[utoipa::path(get, path = "/api/v1/checklists", tag = "ledger",
     responses((status = 200, description = "The templates", body = Vec<TemplateSummary>)))]
-async fn checklists() -> Result<Json<Vec<TemplateSummary>>, ApiError> {
+async fn checklists(State(state): State<AppState>) -> Result<Json<Vec<TemplateSummary>>, ApiError> {
     Ok(Json(
-        templates()?
+        templates(&state)
+            .await?
             .into_iter()
             .map(|t| TemplateSummary {
                 categories: t
@@ -109,8 +111,11 @@ async fn checklists() -> Result<Json<Vec<TemplateSummary>>, ApiError> {
     responses(
         (status = 200, description = "The template", body = Object),
         (status = 404, description = "No such template", body = Problem)))]
-async fn checklist_one(Path(id): Path<String>) -> Result<Json<Template>, ApiError> {
-    Ok(Json(template(&id)?))
+async fn checklist_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Template>, ApiError> {
+    Ok(Json(template(&state, &id).await?))
 }
 
 /// A campaign with its progress.
@@ -156,7 +161,8 @@ async fn view(state: &AppState, campaign: Campaign) -> Result<CampaignView, ApiE
             .name(&campaign.area_code)
             .unwrap_or_default()
             .to_owned(),
-        template_name: template(&campaign.template_id)
+        template_name: template(state, &campaign.template_id)
+            .await
             .map(|t| t.name)
             .unwrap_or_default(),
         as_of,
@@ -205,6 +211,7 @@ struct NewCampaign {
 fn check_new(
     n: &NewCampaign,
     snapshot: &Snapshot,
+    templates: Vec<Template>,
 ) -> Result<(Template, crate::ledger::Cycle), ApiError> {
     let mut errors = Vec::new();
     let mut bad = |field: &str, reason: String| {
@@ -222,7 +229,7 @@ fn check_new(
     if n.name.trim().is_empty() {
         bad("name", "must not be empty".into());
     }
-    let template = templates()?.into_iter().find(|t| t.id == n.template_id);
+    let template = templates.into_iter().find(|t| t.id == n.template_id);
     if template.is_none() {
         bad(
             "template_id",
@@ -285,7 +292,7 @@ async fn campaign_create(
     ApiJson(n): ApiJson<NewCampaign>,
 ) -> Result<Json<CampaignView>, ApiError> {
     let snapshot = state.snapshot();
-    let (template, cycle) = check_new(&n, &snapshot)?;
+    let (template, cycle) = check_new(&n, &snapshot, templates(&state).await?)?;
     let campaign = Campaign {
         id: n.id,
         name: n.name.trim().to_owned(),
@@ -437,7 +444,7 @@ async fn entries(
     ApiQuery(p): ApiQuery<EntryParams>,
 ) -> Result<Json<EntryPage>, ApiError> {
     let campaign = find_campaign(&state, &id).await?;
-    let template = template(&campaign.template_id)?;
+    let template = template(&state, &campaign.template_id).await?;
     let mut errors = Vec::new();
     let mut statuses = Vec::new();
     for s in p
@@ -545,7 +552,7 @@ async fn load_entry(
     (id, village, position): &EntryKey,
 ) -> Result<(Campaign, Template, Entry, Vec<Change>), ApiError> {
     let campaign = find_campaign(state, id).await?;
-    let template = template(&campaign.template_id)?;
+    let template = template(state, &campaign.template_id).await?;
     let (id2, v2, p2) = (id.clone(), village.clone(), *position);
     let (entry, history) = state
         .store
@@ -869,7 +876,7 @@ async fn matrix(
         ));
     }
     let campaign = find_campaign(&state, &id).await?;
-    let template = template(&campaign.template_id)?;
+    let template = template(&state, &campaign.template_id).await?;
     let filter = EntryFilter {
         within: Some(p.within.clone()),
         ..EntryFilter::default()
@@ -1086,7 +1093,7 @@ async fn import(
         return Err(ApiError::invalid("by", "say who imports"));
     }
     let campaign = find_campaign(&state, &id).await?;
-    let template = template(&campaign.template_id)?;
+    let template = template(&state, &campaign.template_id).await?;
     let rows = crate::ledger::import::village_xlsx(&bytes, &template).map_err(|errors| {
         ApiError::InvalidParams(
             errors
@@ -1147,4 +1154,106 @@ async fn import(
         rows: rows.len(),
         changed,
     }))
+}
+
+/// `POST /api/v1/checklists` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct NewTemplate {
+    /// Stable id: letters, digits and '-', up to 64.
+    id: String,
+    /// The document's title for the list.
+    name: String,
+    /// Where it was issued.
+    region: String,
+    /// The year it was issued.
+    year: i32,
+    /// The document it comes from.
+    source: String,
+    /// `xuchang` (类别, 序号, 排查项目, 自查问题描述 …) or `lianyungang` (序号, 排查项目,
+    /// 排查内容, 排查情况 …): how its reports are laid out.
+    layout: String,
+}
+
+/// Adds a checklist template from a CSV (UTF-8, BOM allowed) or XLSX file (the body)
+/// with the columns of `data/checklists`: `category` and `content` required, and any
+/// of `position`, `category_no`, `number`, `item`, `responsible_unit`, `source_note`.
+#[utoipa::path(post, path = "/api/v1/checklists", tag = "ledger", params(NewTemplate),
+    request_body(content = Vec<u8>, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "The template as stored", body = Object),
+        (status = 400, description = "A parameter, row or column is wrong; each is named", body = Problem),
+        (status = 409, description = "A template with this id exists", body = Problem)))]
+async fn checklist_add(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<NewTemplate>,
+    body: axum::body::Bytes,
+) -> Result<Json<Template>, ApiError> {
+    let mut errors = Vec::new();
+    if p.id.is_empty()
+        || p.id.len() > 64
+        || !p.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        errors.push(FieldError {
+            field: "id".into(),
+            reason: "letters, digits and '-', 1 to 64 of them".into(),
+        });
+    }
+    if p.name.trim().is_empty() {
+        errors.push(FieldError {
+            field: "name".into(),
+            reason: "must not be empty".into(),
+        });
+    }
+    let layout = match p.layout.as_str() {
+        "xuchang" => Some(checklist::ReportLayout::Xuchang),
+        "lianyungang" => Some(checklist::ReportLayout::Lianyungang),
+        other => {
+            errors.push(FieldError {
+                field: "layout".into(),
+                reason: format!("unknown layout {other:?}; expected xuchang or lianyungang"),
+            });
+            None
+        }
+    };
+    if templates(&state).await?.iter().any(|t| t.id == p.id) {
+        return Err(ApiError::Conflict(format!(
+            "a template with id {:?} exists",
+            p.id
+        )));
+    }
+    let items = crate::ledger::import::template_items(&p.id, &body)
+        .map_err(|e| ApiError::invalid("file", e));
+    let items = match items {
+        Ok(items) => Some(items),
+        Err(ApiError::InvalidParams(mut e)) => {
+            errors.append(&mut e);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    let (Some(items), Some(report_layout), true) = (items, layout, errors.is_empty()) else {
+        return Err(ApiError::InvalidParams(errors));
+    };
+    let template = Template {
+        id: p.id,
+        name: p.name.trim().to_owned(),
+        region: p.region.trim().to_owned(),
+        year: p.year,
+        source: p.source.trim().to_owned(),
+        expected_items: items.len(),
+        report_layout,
+        items,
+    };
+    let stored = template.clone();
+    state
+        .store
+        .run(move |c| ledger_store::save_template(c, &stored))
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Invalid(m) => ApiError::Conflict(m),
+            other => other.into(),
+        })?;
+    Ok(Json(template))
 }

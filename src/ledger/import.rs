@@ -213,3 +213,32 @@ fn parse_row(
         notes: get("备注"),
     })
 }
+
+/// The items of a checklist from a CSV or XLSX file (told apart by the ZIP signature
+/// of XLSX), with the columns of `data/checklists`; an XLSX's first sheet is read as
+/// the CSV would be.
+///
+/// # Errors
+/// What is wrong and where (row and column), as one message.
+pub fn template_items(
+    id: &str,
+    bytes: &[u8],
+) -> Result<Vec<super::checklist::ChecklistItem>, String> {
+    if !bytes.starts_with(b"PK") {
+        return super::checklist::parse_csv(id, bytes).map_err(|e| e.to_string());
+    }
+    let mut book =
+        calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes))
+            .map_err(|e| format!("{id}: not an XLSX file: {e}"))?;
+    let sheet = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| format!("{id}: the file has no sheet"))?
+        .map_err(|e| format!("{id}: cannot read the first sheet: {e}"))?;
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    for row in sheet.rows() {
+        let cells: Vec<String> = row.iter().map(|c| text(c).unwrap_or_default()).collect();
+        csv.write_record(&cells).map_err(|e| format!("{id}: {e}"))?;
+    }
+    let data = csv.into_inner().map_err(|e| format!("{id}: {e}"))?;
+    super::checklist::parse_csv(id, data.as_slice()).map_err(|e| e.to_string())
+}

@@ -302,7 +302,7 @@ pub fn report_input<H: std::hash::BuildHasher>(
     use crate::store::ledger as store;
     let campaign = store::campaign(conn, campaign_id)?
         .ok_or_else(|| ReportInputError::NoCampaign(campaign_id.to_owned()))?;
-    let template = checklist::builtin()?
+    let template = store::all_templates(conn)?
         .into_iter()
         .find(|t| t.id == campaign.template_id)
         .ok_or_else(|| ReportInputError::NoTemplate {

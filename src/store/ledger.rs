@@ -524,3 +524,74 @@ pub fn status_counts(
         })
         .collect())
 }
+
+/// Stores a template a user added.
+///
+/// # Errors
+/// [`StoreError::Invalid`] when a stored template has this id;
+/// [`StoreError::Query`] if DuckDB refuses it.
+pub fn save_template(
+    conn: &Connection,
+    template: &crate::ledger::checklist::Template,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(template)
+        .map_err(|e| StoreError::Invalid(format!("template cannot be stored: {e}")))?;
+    let exists: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM checklist_templates WHERE id = ?",
+            [&template.id],
+            |r| r.get(0),
+        )
+        .context("look for the template")?;
+    if exists > 0 {
+        return Err(StoreError::Invalid(format!(
+            "a template with id {:?} exists",
+            template.id
+        )));
+    }
+    conn.execute(
+        "INSERT INTO checklist_templates VALUES (?, ?)",
+        params![template.id, body],
+    )
+    .context("insert template")?;
+    Ok(())
+}
+
+/// The templates users added, by id.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails, [`StoreError::Invalid`] for a stored
+/// body that no longer reads as a template.
+pub fn stored_templates(
+    conn: &Connection,
+) -> Result<Vec<crate::ledger::checklist::Template>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT id, body FROM checklist_templates ORDER BY id")
+        .context("prepare templates")?;
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .context("list templates")?
+        .collect::<Result<_, _>>()
+        .context("read templates")?;
+    rows.into_iter()
+        .map(|(id, body)| {
+            serde_json::from_str(&body).map_err(|e| {
+                StoreError::Invalid(format!("stored template {id:?} is unreadable: {e}"))
+            })
+        })
+        .collect()
+}
+
+/// Every template: the built-in ones, then those users added.
+///
+/// # Errors
+/// [`StoreError`] if the stored ones cannot be read; [`StoreError::Invalid`] if the
+/// built-in ones are broken (a build defect that tests catch).
+pub fn all_templates(
+    conn: &Connection,
+) -> Result<Vec<crate::ledger::checklist::Template>, StoreError> {
+    let mut all =
+        crate::ledger::checklist::builtin().map_err(|e| StoreError::Invalid(e.to_string()))?;
+    all.extend(stored_templates(conn)?);
+    Ok(all)
+}

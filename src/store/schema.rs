@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -117,6 +117,14 @@ pub const MIGRATIONS: &[&str] = &[
         field        VARCHAR NOT NULL,
         old_value    VARCHAR,
         new_value    VARCHAR
+    );
+    ",
+    // 3: checklist templates users add (the built-in ones live in data/checklists).
+    r"
+    CREATE TABLE checklist_templates (
+        id   VARCHAR PRIMARY KEY,
+        -- The template with its items, as JSON (ledger::checklist::Template).
+        body VARCHAR NOT NULL
     );
     ",
 ];

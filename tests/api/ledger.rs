@@ -549,3 +549,142 @@ async fn a_villages_ledger_is_imported_from_xlsx_all_or_nothing() {
     );
     assert_eq!(entry(4).await["status"], "no_problem");
 }
+
+/// An XLSX file written by `LibreOffice` (an independent tool) from CSV text.
+fn libreoffice_xlsx(name: &str, csv: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join(format!("{name}.csv"));
+    std::fs::write(&input, csv).unwrap();
+    let out = std::process::Command::new("soffice")
+        .arg(format!(
+            "-env:UserInstallation=file://{}/profile",
+            dir.path().display()
+        ))
+        .args([
+            "--headless",
+            "--infilter=CSV:44,34,76,1",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+        ])
+        .arg(dir.path())
+        .arg(&input)
+        .output()
+        .expect("LibreOffice (soffice) must be installed: .ci/run installs libreoffice-calc-nogui");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(dir.path().join(format!("{name}.xlsx"))).unwrap()
+}
+
+#[tokio::test]
+async fn a_template_is_added_from_a_libreoffice_xlsx_and_used_by_a_campaign() {
+    let app = TestApp::spawn().await;
+    let csv = "category,number,item,content,responsible_unit\n\
+               两不愁,1,吃穿,是否存在愁吃愁穿情况,乡镇\n\
+               两不愁,,,是否落实临时救助,民政\n\
+               三保障,3,住房,是否存在住危房情况,住建\n";
+    let xlsx = libreoffice_xlsx("mini", csv);
+    let url = format!(
+        "{}/api/v1/checklists?id=mini-2023&name=简易清单&region=辽宁省&year=2023&source=test&layout=lianyungang",
+        app.address
+    );
+    let r = app.client.post(&url).body(xlsx).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(t["items"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        t["items"][1]["number"],
+        Value::Null,
+        "an unnumbered row stays unnumbered"
+    );
+    assert_eq!(t["items"][2]["number"], "3");
+    assert_eq!(t["items"][2]["responsible_unit"], "住建");
+    let listed = app.get_json("/api/v1/checklists/mini-2023").await;
+    assert_eq!(listed["name"], "简易清单");
+    // The same id again: 409; a CSV without content: the row and column named.
+    let again = app
+        .client
+        .post(&url)
+        .body(csv.as_bytes().to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let bad = app
+        .client
+        .post(url.replace("mini-2023", "mini-bad"))
+        .body("category,content\n两不愁,\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let p: Value = bad.json().await.unwrap();
+    let reason = p["errors"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("row 2") && reason.contains("content"),
+        "{reason}"
+    );
+    // A campaign over it (ending before the demo's, so that the demo stays the
+    // latest campaign of these villages for the other tests).
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    let code = townships[4]["code"].as_str().unwrap();
+    let villages = app
+        .get_json(&format!("/api/v1/areas?parent={code}"))
+        .await
+        .as_array()
+        .unwrap()
+        .len();
+    let c: Value = app
+        .client
+        .post(format!("{}/api/v1/campaigns", app.address))
+        .json(&json!({ "id": "mini-campaign", "name": "简易排查", "template_id": "mini-2023", "area_code": code,
+            "starts": "2019-01-01", "ends": "2019-01-31", "cycle": "monthly", "due_day": 25, "by": "测试" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["template_name"], "简易清单");
+    assert_eq!(c["statuses"]["not_checked"], villages * 3);
+}
+
+#[tokio::test]
+async fn a_villages_ledger_written_by_libreoffice_is_imported() {
+    let app = TestApp::spawn().await;
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    let township = townships[3]["code"].as_str().unwrap();
+    let village = app
+        .get_json(&format!("/api/v1/areas?parent={township}"))
+        .await[0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let xlsx = libreoffice_xlsx(
+        "ledger",
+        "条目,状态,问题描述,整改措施,整改期限,责任人\n\
+         7,整改中,公示不规范,重新公示,2019-09-20,村委会主任\n\
+         8,无问题,,,,\n",
+    );
+    let r = app
+        .client
+        .post(format!(
+            "{}/api/v1/campaigns/{CAMPAIGN}/entries/{village}/import?by=乡镇干部",
+            app.address
+        ))
+        .body(xlsx)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let e = app
+        .get_json(&format!("/api/v1/campaigns/{CAMPAIGN}/entries/{village}/7"))
+        .await;
+    assert_eq!(e["status"], "rectifying");
+    assert_eq!(e["measure"], "重新公示");
+    assert_eq!(e["deadline"], "2019-09-20");
+    assert_eq!(e["updated_by"], "乡镇干部");
+}
