@@ -855,3 +855,30 @@ fn indicator_tables_agree_with_a_recount_from_the_raw_rows() {
         assert!(total > 0, "{id}");
     }
 }
+
+#[test]
+fn the_demo_campaign_finds_more_problems_in_poverty_villages_and_some_overdue() {
+    let rates: Vec<f64> = query(
+        "SELECT avg((e.status NOT IN ('not_checked', 'no_problem'))::DOUBLE)
+         FROM ledger_entries e JOIN areas a ON a.code = e.village_code
+         GROUP BY a.poverty_village ORDER BY a.poverty_village",
+    );
+    assert_eq!(rates.len(), 2);
+    assert!(
+        rates[1] > 1.8 * rates[0],
+        "poverty {} vs other {}",
+        rates[1],
+        rates[0]
+    );
+    let overdue: i64 = one("SELECT count(*) FROM ledger_entries
+         WHERE status IN ('problem', 'rectifying') AND deadline < '2019-09-30'");
+    assert!(overdue > 0);
+    let entries: i64 = one("SELECT count(*) FROM ledger_entries");
+    assert_eq!(entries, 194 * 37);
+    // Closed entries carry the three signatures.
+    let unsigned: i64 = one(
+        "SELECT count(*) FROM ledger_entries
+         WHERE status = 'closed' AND (secretary IS NULL OR first_secretary IS NULL OR group_leader IS NULL)",
+    );
+    assert_eq!(unsigned, 0);
+}
