@@ -49,6 +49,9 @@ macro_rules! coded_enum {
     };
 }
 
+/// The macro, for other modules' closed code lists (e.g. the ledger's statuses).
+pub(crate) use coded_enum;
+
 coded_enum! {
     /// The level of an administrative division (行政区划级别).
     pub enum AreaLevel {

@@ -9,40 +9,7 @@ pub mod report;
 
 use serde::{Deserialize, Serialize};
 
-macro_rules! status_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident => ($code:literal, $zh:literal) ),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-        pub enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+
-        }
-
-        impl $name {
-            /// Every variant, in order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stable code used in the store, the API and files.
-            #[must_use]
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// The Chinese label of the seeds' ledgers.
-            #[must_use]
-            pub fn label_zh(self) -> &'static str {
-                match self { $($name::$variant => $zh),+ }
-            }
-
-            /// Parses a code or a Chinese label.
-            #[must_use]
-            pub fn parse(text: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|s| s.code() == text || s.label_zh() == text)
-            }
-        }
-    };
-}
-
-status_enum! {
+crate::domain::coded_enum! {
     /// Where a ledger entry stands (排查整改状态).
     pub enum Status {
         /// 未排查: not yet checked.
@@ -60,7 +27,7 @@ status_enum! {
     }
 }
 
-status_enum! {
+crate::domain::coded_enum! {
     /// How often a campaign reports (报送周期).
     pub enum Cycle {
         /// 周报: weekly; the due day is the weekday (1 = Monday … 7 = Sunday).
@@ -70,7 +37,33 @@ status_enum! {
     }
 }
 
+/// Parses a code or a Chinese label.
+fn parse_either<T: Copy>(
+    all: &[T],
+    code: impl Fn(T) -> &'static str,
+    zh: impl Fn(T) -> &'static str,
+    text: &str,
+) -> Option<T> {
+    all.iter()
+        .copied()
+        .find(|s| code(*s) == text || zh(*s) == text)
+}
+
+impl Cycle {
+    /// Parses a code (`weekly`) or its Chinese label (周报).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        parse_either(Self::ALL, Self::code, Self::label_zh, text)
+    }
+}
+
 impl Status {
+    /// Parses a code (`rectifying`) or its Chinese label (整改中).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        parse_either(Self::ALL, Self::code, Self::label_zh, text)
+    }
+
     /// A problem was found and is not yet rectified: it counts as unmet.
     #[must_use]
     pub fn is_open_problem(self) -> bool {
