@@ -28,6 +28,21 @@ fn in_transaction<T>(
     }
 }
 
+/// The six signature columns of an entry: who and when, for the village Party
+/// secretary, the first secretary and the group leader.
+fn signature_columns(e: &Entry) -> [Option<String>; 6] {
+    let who = |s: &Option<Signoff>| s.as_ref().map(|s| s.who.clone());
+    let at = |s: &Option<Signoff>| s.as_ref().map(|s| s.at.clone());
+    [
+        who(&e.secretary),
+        at(&e.secretary),
+        who(&e.first_secretary),
+        at(&e.first_secretary),
+        who(&e.group_leader),
+        at(&e.group_leader),
+    ]
+}
+
 /// Stores a new campaign and its entries (appended in bulk), all or nothing.
 ///
 /// # Errors
@@ -70,15 +85,7 @@ pub fn create_campaign(
             .appender("ledger_entries")
             .context("open entry appender")?;
         for e in entries {
-            let sign = |s: &Option<Signoff>| {
-                (
-                    s.as_ref().map(|s| s.who.clone()),
-                    s.as_ref().map(|s| s.at.clone()),
-                )
-            };
-            let (s1, s1_at) = sign(&e.secretary);
-            let (s2, s2_at) = sign(&e.first_secretary);
-            let (s3, s3_at) = sign(&e.group_leader);
+            let [s1, s1_at, s2, s2_at, s3, s3_at] = signature_columns(e);
             app.append_row(params![
                 e.campaign_id,
                 e.village_code,
@@ -430,15 +437,7 @@ fn update_in(c: &Connection, base_version: i64, next: &Entry) -> Result<Updated,
         }
         let mut stored = next.clone();
         stored.version = current.version + 1;
-        let sign = |s: &Option<Signoff>| {
-            (
-                s.as_ref().map(|s| s.who.clone()),
-                s.as_ref().map(|s| s.at.clone()),
-            )
-        };
-        let (s1, s1_at) = sign(&stored.secretary);
-        let (s2, s2_at) = sign(&stored.first_secretary);
-        let (s3, s3_at) = sign(&stored.group_leader);
+        let [s1, s1_at, s2, s2_at, s3, s3_at] = signature_columns(&stored);
         c.execute(
             "UPDATE ledger_entries SET status = ?, problem = ?, measure = ?, deadline = ?,
                  responsible = ?, result = ?, secretary = ?, secretary_at = ?,
