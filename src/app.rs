@@ -267,6 +267,11 @@ pub struct TileSettings {
     /// Rate heat maps hide pixels with fewer households than this around them
     /// (kernel-weighted), for privacy and against noise.
     pub heat_min_households: f64,
+    /// The folder of offline basemap packages (`tiles/`); `None`: no basemaps.
+    pub basemaps_dir: Option<std::path::PathBuf>,
+    /// A 天地图 key: with one, the web app offers 天地图's online basemaps. Without, the
+    /// map never asks the internet for anything.
+    pub tianditu_key: Option<String>,
 }
 
 impl Default for TileSettings {
@@ -274,6 +279,8 @@ impl Default for TileSettings {
         Self {
             cache_dir: None,
             heat_min_households: DEFAULT_HEAT_MIN_HOUSEHOLDS,
+            basemaps_dir: None,
+            tianditu_key: None,
         }
     }
 }

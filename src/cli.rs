@@ -44,6 +44,10 @@ pub enum Command {
         /// Rate heat maps hide places with fewer households than this around them.
         #[arg(long, env = "PAICHA_HEAT_MIN_HOUSEHOLDS", default_value_t = DEFAULT_HEAT_MIN_HOUSEHOLDS)]
         heat_min_households: f64,
+        /// A 天地图 (Tianditu) browser key: offers its online basemaps in the web app.
+        /// Without one the map loads nothing from the internet.
+        #[arg(long, env = "PAICHA_TIANDITU_KEY")]
+        tianditu_key: Option<String>,
     },
     /// (Re)build the demo county (synthetic boundaries and households) into the database.
     Demo {

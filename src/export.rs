@@ -51,6 +51,26 @@ pub fn area_feature(record: &AreaRecord) -> geojson::Feature {
     }
 }
 
+/// The same Feature with a Point where the area's name belongs: the interior point
+/// of its largest part, which a map labels once instead of once per tile.
+#[must_use]
+pub fn area_label_feature(record: &AreaRecord) -> geojson::Feature {
+    use geo::{Area, InteriorPoint};
+    let mut feature = area_feature(record);
+    let largest = record
+        .geometry
+        .0
+        .iter()
+        .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()));
+    feature.geometry = largest.and_then(InteriorPoint::interior_point).map(|p| {
+        geojson::Geometry::new(geojson::GeometryValue::new_point([
+            round7(p.x()),
+            round7(p.y()),
+        ]))
+    });
+    feature
+}
+
 /// A CSV writer that has already written the byte-order mark.
 ///
 /// # Errors

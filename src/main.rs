@@ -35,9 +35,16 @@ fn main() -> Result<()> {
             web_dir,
             tiles_dir,
             heat_min_households,
+            tianditu_key,
         } => {
-            let settings =
-                ServeSettings::new(db.db, addr, web_dir, &tiles_dir, heat_min_households)?;
+            let settings = ServeSettings::new(
+                db.db,
+                addr,
+                web_dir,
+                &tiles_dir,
+                heat_min_households,
+                tianditu_key,
+            )?;
             serve(&settings)
         }
         Command::Demo {

@@ -35,6 +35,11 @@ pub enum SettingsError {
     /// The web folder is missing.
     #[error("web folder {0} does not exist (set --web-dir or PAICHA_WEB_DIR)")]
     WebDir(PathBuf),
+    /// The web folder lacks its npm packages.
+    #[error(
+        "web folder {0} has no node_modules/maplibre-gl: run `npm ci` in it (cargo build does this)"
+    )]
+    WebPackages(PathBuf),
     /// The heat-map threshold is not a usable number.
     #[error("--heat-min-households must be a number of 0 or more, got {0}")]
     HeatThreshold(f64),
@@ -52,6 +57,7 @@ impl ServeSettings {
         web_dir: Option<PathBuf>,
         tiles_dir: &Path,
         heat_min_households: f64,
+        tianditu_key: Option<String>,
     ) -> Result<Self, SettingsError> {
         if !(heat_min_households.is_finite() && heat_min_households >= 0.0) {
             return Err(SettingsError::HeatThreshold(heat_min_households));
@@ -59,12 +65,23 @@ impl ServeSettings {
         Ok(Self {
             db,
             addr,
-            web_dir: resolve_web_dir(web_dir)?,
+            web_dir: with_packages(resolve_web_dir(web_dir)?)?,
             tiles: crate::app::TileSettings {
                 cache_dir: Some(tiles_dir.join("cache")),
                 heat_min_households,
+                basemaps_dir: Some(tiles_dir.to_path_buf()),
+                tianditu_key: tianditu_key.filter(|k| !k.trim().is_empty()),
             },
         })
+    }
+}
+
+/// The web folder, if its npm packages are installed.
+fn with_packages(dir: PathBuf) -> Result<PathBuf, SettingsError> {
+    if dir.join(crate::api::MAPLIBRE_DIST).is_dir() {
+        Ok(dir)
+    } else {
+        Err(SettingsError::WebPackages(dir))
     }
 }
 
@@ -105,6 +122,11 @@ mod tests {
 
     #[test]
     fn the_source_tree_web_folder_is_the_fallback() {
-        assert!(resolve_web_dir(None).unwrap().join("index.html").is_file());
+        assert!(
+            resolve_web_dir(None)
+                .unwrap()
+                .join("public/index.html")
+                .is_file()
+        );
     }
 }

@@ -33,6 +33,9 @@ struct AreaParams {
     level: Option<String>,
     /// Only the children of this code.
     parent: Option<String>,
+    /// `polygon` (default) for the boundaries, `label` for one point inside each area
+    /// where its name belongs (`/api/v1/areas.geojson` only).
+    geometry: Option<String>,
 }
 
 impl AreaParams {
@@ -130,12 +133,29 @@ async fn collection(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AreaParams>,
 ) -> Result<Response, ApiError> {
+    let labels = match params.geometry.as_deref() {
+        None | Some("" | "polygon") => false,
+        Some("label") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "geometry",
+                format!("unknown geometry {other:?}; expected polygon or label"),
+            ));
+        }
+    };
     let filter = params.filter()?;
     let records = state
         .store
         .run(move |c| store::areas::records(c, &filter))
         .await?;
-    let features: Vec<geojson::Feature> = records.iter().map(feature).collect();
+    let features: Vec<geojson::Feature> = if labels {
+        records
+            .iter()
+            .map(crate::export::area_label_feature)
+            .collect()
+    } else {
+        records.iter().map(feature).collect()
+    };
     Ok(geojson_response(&geojson::FeatureCollection::new(features)))
 }
 
@@ -188,6 +208,7 @@ mod tests {
         let params = AreaParams {
             level: Some("province".into()),
             parent: Some("abc".into()),
+            geometry: None,
         };
         let Err(ApiError::InvalidParams(errors)) = params.filter() else {
             panic!("expected invalid parameters");

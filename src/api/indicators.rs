@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog))
         .routes(routes!(stats))
         .routes(routes!(households))
+        .routes(routes!(household_one))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(query))
@@ -61,6 +62,15 @@ struct CatalogBody<'a> {
     data_date: Option<&'a str>,
     /// The indicators.
     indicators: &'a [Indicator],
+    /// The household categories (户类型) that `category` filters take, with labels.
+    categories: Vec<CategoryLabel>,
+}
+
+/// A household category's code and its Chinese label.
+#[derive(Debug, Serialize, ToSchema)]
+struct CategoryLabel {
+    code: &'static str,
+    label: &'static str,
 }
 
 /// The indicator catalog.
@@ -74,6 +84,13 @@ async fn catalog(State(state): State<AppState>) -> Response {
         income_line: snapshot.income_line.as_ref(),
         data_date: snapshot.data_date.as_deref(),
         indicators: &state.catalog.indicators,
+        categories: Category::ALL
+            .iter()
+            .map(|c| CategoryLabel {
+                code: c.code(),
+                label: c.label_zh(),
+            })
+            .collect(),
     })
     .into_response()
 }
@@ -652,7 +669,7 @@ fn vertex_count(polygon: &MultiPolygon<f64>) -> usize {
 
 /// A drawn GeoJSON polygon, checked: its type, the vertex limit, WGS-84 coordinates,
 /// validity (no self-intersection).
-fn drawn_polygon(value: serde_json::Value) -> Result<MultiPolygon<f64>, ApiError> {
+pub(crate) fn drawn_polygon(value: serde_json::Value) -> Result<MultiPolygon<f64>, ApiError> {
     // A whole Feature is accepted too: clients often send what they drew as one.
     let value = match value.get("type").and_then(|t| t.as_str()) {
         Some("Feature") => value.get("geometry").cloned().unwrap_or_default(),
@@ -1022,6 +1039,44 @@ async fn households(
         offset,
         items,
     }))
+}
+
+/// One household, masked, with every indicator it fails and why: what a map popup
+/// shows. No ID number is returned.
+#[utoipa::path(get, path = "/api/v1/households/{household_no}", tag = "indicators",
+    params(("household_no" = String, Path, description = "The 18-digit household number (户编号)")),
+    responses(
+        (status = 200, description = "The household", body = HouseholdItem),
+        (status = 400, description = "Not a household number", body = Problem),
+        (status = 404, description = "No such household", body = Problem)))]
+async fn household_one(
+    State(state): State<AppState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+) -> Result<Json<HouseholdItem>, ApiError> {
+    if no.len() != 18 || !no.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid(
+            "household_no",
+            "expected an 18-digit household number",
+        ));
+    }
+    let snapshot = state.snapshot();
+    let lookup = no.clone();
+    let found = state
+        .store
+        .run(move |c| {
+            let Some(row) = crate::store::indicators::household_row(c, &lookup)? else {
+                return Ok(None);
+            };
+            let facts = household_facts(c, &[lookup.as_str()])?;
+            Ok(Some((row, facts)))
+        })
+        .await?;
+    let item = found.and_then(|(row, facts)| {
+        let h = facts.get(&no)?;
+        Some(household_item(&state.catalog, &snapshot, row, h))
+    });
+    item.map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no household numbered {no}")))
 }
 
 /// A household of a page, masked, with every indicator it fails and why.

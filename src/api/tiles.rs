@@ -21,7 +21,7 @@ use crate::indicators::measure_of;
 use crate::indicators::table::{self, AreaRef, TableRequest};
 use crate::tiles::Tile;
 use crate::tiles::grid::TileId;
-use crate::tiles::layers::{self, Filter, Layer, POINT_MIN_ZOOM};
+use crate::tiles::layers::{self, Filter, Layer};
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -383,7 +383,7 @@ async fn tilejson(
         center: [f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]), 9.0],
         vector_layers: vec![VectorLayer {
             id: layer.name().to_owned(),
-            description: format!("from zoom {POINT_MIN_ZOOM}: points"),
+            description: description.to_owned(),
             minzoom: 0,
             maxzoom: MAX_ZOOM,
             fields,

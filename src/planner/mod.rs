@@ -1,6 +1,466 @@
-//! Field-visit planning for inspection groups (督查组). So far: the route solver that
-//! orders a day's stops ([`tsp`]) and the TSPLIB reader its benchmark runs on
-//! ([`tsplib`]); targets, days and exports come with the planner itself.
+//! Field-visit planning for inspection groups (督查组): which villages and households
+//! to visit ([`targets`]), in what order, day by day ([`vrp`], over the route solver
+//! [`tsp`]), and the plan in the forms people carry ([`export`]).
+//!
+//! [`validate`] checks a [`plan::Request`] field by field; [`build`] turns the
+//! validated choice and the chosen targets into a [`plan::Plan`], in which every target
+//! is either in a day or listed as dropped with the reason.
 
+pub mod export;
+pub mod plan;
+pub mod targets;
 pub mod tsp;
 pub mod tsplib;
+pub mod vrp;
+
+use geo::{InteriorPoint, MultiPolygon};
+
+use self::plan::{Day, Dropped, Group, Place, Plan, Request, Stop, Target};
+use self::targets::{Choice, Chosen};
+use self::vrp::{GroupSpec, Network as _, Problem, StopSpec, StraightLine};
+use crate::app::Snapshot;
+use crate::indicators::Catalog;
+use crate::spatial::crs::LonLat;
+
+/// Most groups in one plan.
+pub const MAX_GROUPS: usize = 100;
+/// Most days in one plan.
+pub const MAX_DAYS: usize = 60;
+/// Most sampled households per village.
+pub const MAX_SAMPLE: usize = 100;
+
+/// A field of the request that is wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// The field, e.g. `townships[1]` or `day_minutes`.
+    pub field: String,
+    /// What is wrong, in English like every API error.
+    pub reason: String,
+}
+
+/// A validated request: what to choose, and how many groups and days.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    /// The targets' choice.
+    pub choice: Choice,
+    /// Groups.
+    pub groups: usize,
+    /// Whether each group keeps to one township (the default: one group per township).
+    pub one_per_township: bool,
+    /// Must-visit household rows.
+    pub must_rows: Vec<usize>,
+}
+
+fn in_range(issues: &mut Vec<Issue>, field: &str, value: f64, min: f64, max: f64) {
+    if !(value.is_finite() && value >= min && value <= max) {
+        issues.push(Issue {
+            field: field.to_owned(),
+            reason: format!("must be between {min} and {max}, got {value}"),
+        });
+    }
+}
+
+/// Checks every field of a request against the data. `area` is the request's drawn
+/// area, already parsed and checked by the caller.
+///
+/// # Errors
+/// Every field that is wrong, each named.
+pub fn validate(
+    request: &Request,
+    area: Option<MultiPolygon<f64>>,
+    snapshot: &Snapshot,
+    catalog: &Catalog,
+) -> Result<Validated, Vec<Issue>> {
+    let mut issues = Vec::new();
+    check_scope(request, area.is_some(), snapshot, catalog, &mut issues);
+    let mut issue = |field: String, reason: String| issues.push(Issue { field, reason });
+    let one_per_township = request.groups.is_none() && area.is_none();
+    let groups = request
+        .groups
+        .unwrap_or_else(|| request.townships.len().max(1));
+    if groups == 0 || groups > MAX_GROUPS {
+        issue(
+            "groups".to_owned(),
+            format!("must be between 1 and {MAX_GROUPS}"),
+        );
+    }
+    if request.days == 0 || request.days > MAX_DAYS {
+        issue(
+            "days".to_owned(),
+            format!("must be between 1 and {MAX_DAYS}"),
+        );
+    }
+    if request.sample_per_village > MAX_SAMPLE {
+        issue(
+            "sample_per_village".to_owned(),
+            format!("must be at most {MAX_SAMPLE}"),
+        );
+    }
+    if let Some(date) = &request.start_date
+        && !crate::ledger::is_date(date)
+    {
+        issue(
+            "start_date".to_owned(),
+            format!("expected a date as YYYY-MM-DD, got {date:?}"),
+        );
+    }
+    if !request.starts.is_empty() && request.starts.len() != groups {
+        issue(
+            "starts".to_owned(),
+            format!(
+                "give one start per group ({groups}), or none for the township seats; got {}",
+                request.starts.len()
+            ),
+        );
+    }
+    let rows = targets::rows_by_number(snapshot);
+    let mut must_rows = Vec::new();
+    for (i, no) in request.must_visit.iter().enumerate() {
+        match rows.get(no.as_str()) {
+            Some(&row) => must_rows.push(row),
+            None => issue(
+                format!("must_visit[{i}]"),
+                "no household with this number".to_owned(),
+            ),
+        }
+    }
+    let numbers = [
+        ("day_minutes", request.day_minutes, 30.0, 1440.0),
+        ("household_minutes", request.household_minutes, 1.0, 600.0),
+        ("village_minutes", request.village_minutes, 1.0, 600.0),
+        ("speed_kmh", request.speed_kmh, 1.0, 200.0),
+        ("detour", request.detour, 1.0, 5.0),
+    ];
+    for (i, start) in request.starts.iter().enumerate() {
+        let b = snapshot.county_bounds;
+        // A day's start more than a degree outside the county is a typing error.
+        if !(start.lon.is_finite()
+            && start.lat.is_finite()
+            && start.lon >= b[0] - 1.0
+            && start.lon <= b[2] + 1.0
+            && start.lat >= b[1] - 1.0
+            && start.lat <= b[3] + 1.0)
+        {
+            issue(
+                format!("starts[{i}]"),
+                "must be a WGS-84 position within a degree of the county".to_owned(),
+            );
+        }
+    }
+    for (field, value, min, max) in numbers {
+        in_range(&mut issues, field, value, min, max);
+    }
+    if !issues.is_empty() {
+        return Err(issues);
+    }
+    Ok(Validated {
+        choice: Choice {
+            townships: request.townships.clone(),
+            area,
+            indicators: request.indicators.clone(),
+            ledger: request.ledger,
+            sample_per_village: request.sample_per_village,
+            seed: request.seed,
+            must_visit: request.must_visit.clone(),
+            household_minutes: request.household_minutes,
+            village_minutes: request.village_minutes,
+        },
+        groups,
+        one_per_township,
+        must_rows,
+    })
+}
+
+/// The townships, the drawn area and the indicators.
+fn check_scope(
+    request: &Request,
+    has_area: bool,
+    snapshot: &Snapshot,
+    catalog: &Catalog,
+    issues: &mut Vec<Issue>,
+) {
+    let mut issue = |field: String, reason: String| issues.push(Issue { field, reason });
+    for (i, code) in request.townships.iter().enumerate() {
+        let known = snapshot
+            .names
+            .get(code)
+            .is_some_and(|(_, level)| *level == crate::domain::AreaLevel::Township);
+        if !known {
+            issue(
+                format!("townships[{i}]"),
+                format!("no township with code {code:?}"),
+            );
+        }
+    }
+    if request.townships.is_empty() && !has_area {
+        issue(
+            "townships".to_owned(),
+            "name at least one township, or draw an area".to_owned(),
+        );
+    }
+    if !request.townships.is_empty() && has_area {
+        issue(
+            "area".to_owned(),
+            "give townships or an area, not both".to_owned(),
+        );
+    }
+    for (i, id) in request.indicators.iter().enumerate() {
+        match catalog.get(id) {
+            None => issue(
+                format!("indicators[{i}]"),
+                format!(
+                    "unknown indicator {id:?}; expected one of {}",
+                    catalog.ids()
+                ),
+            ),
+            Some(ind) if crate::indicators::measure_of(ind).is_ledger() => issue(
+                format!("indicators[{i}]"),
+                format!(
+                    "{id} is counted per village: set ledger to true to visit villages with open items"
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+/// A township's seat: inside its village with the most registered households (the
+/// town centre; the government's address is not in the data).
+fn seat(snapshot: &Snapshot, township: &str) -> Option<Place> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for loc in &snapshot.locations {
+        if loc.township_code == township {
+            *counts.entry(loc.village_code.as_str()).or_default() += 1;
+        }
+    }
+    let (village, _) = counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))?;
+    let (lon, lat) = targets::village_point(snapshot, village)?;
+    Some(Place {
+        name: format!(
+            "{}驻地（{}）",
+            snapshot.name(township).unwrap_or_default(),
+            snapshot.name(village).unwrap_or_default()
+        ),
+        lon,
+        lat,
+    })
+}
+
+fn area_centre(area: &MultiPolygon<f64>) -> Option<Place> {
+    area.interior_point().map(|p| Place {
+        name: "圈选区域中心".to_owned(),
+        lon: p.x(),
+        lat: p.y(),
+    })
+}
+
+fn title(snapshot: &Snapshot, choice: &Choice) -> String {
+    let names: Vec<&str> = choice
+        .townships
+        .iter()
+        .filter_map(|c| snapshot.name(c))
+        .collect();
+    match names.len() {
+        0 => "圈选区域督查走访计划".to_owned(),
+        1..=3 => format!("{}督查走访计划", names.join("、")),
+        n => format!("{}等{n}个乡镇督查走访计划", names[0]),
+    }
+}
+
+/// Days after a civil date.
+fn add_days(date: &str, days: usize) -> Option<String> {
+    let y: i64 = date.get(0..4)?.parse().ok()?;
+    let m: i64 = date.get(5..7)?.parse().ok()?;
+    let d: i64 = date.get(8..10)?.parse().ok()?;
+    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let epoch_days = era * 146_097 + doe - 719_468;
+    Some(crate::ledger::civil_date(
+        epoch_days + i64::try_from(days).ok()?,
+    ))
+}
+
+/// Where each group starts and ends its days: as asked, else its township's seat.
+fn starts(snapshot: &Snapshot, choice: &Choice, request: &Request, groups: usize) -> Vec<Place> {
+    let default_start = |g: usize| -> Place {
+        let by_township = (!choice.townships.is_empty())
+            .then(|| seat(snapshot, &choice.townships[g % choice.townships.len()]))
+            .flatten();
+        by_township
+            .or_else(|| choice.area.as_ref().and_then(area_centre))
+            .unwrap_or_else(|| Place {
+                name: "县城".to_owned(),
+                lon: f64::midpoint(snapshot.county_bounds[0], snapshot.county_bounds[2]),
+                lat: f64::midpoint(snapshot.county_bounds[1], snapshot.county_bounds[3]),
+            })
+    };
+    (0..groups)
+        .map(|g| {
+            request
+                .starts
+                .get(g)
+                .cloned()
+                .unwrap_or_else(|| default_start(g))
+        })
+        .collect()
+}
+
+/// One group's days, with arrival times along each route.
+fn days_of<N: vrp::Network>(
+    problem: &Problem<'_, N>,
+    g: usize,
+    routes: &[Vec<usize>],
+    located: &[Target],
+    start: &Place,
+    request: &Request,
+) -> Vec<Day> {
+    routes
+        .iter()
+        .enumerate()
+        .map(|(d, route)| {
+            let s = vrp::schedule(problem, g, route);
+            Day {
+                day: d + 1,
+                date: request
+                    .start_date
+                    .as_deref()
+                    .and_then(|date| add_days(date, d)),
+                start: start.clone(),
+                end: start.clone(),
+                stops: route
+                    .iter()
+                    .zip(&s.legs)
+                    .enumerate()
+                    .map(|(k, (&stop, leg))| Stop {
+                        order: k + 1,
+                        target: located[stop].clone(),
+                        arrive_minutes: leg.arrive_minutes,
+                        depart_minutes: leg.depart_minutes,
+                        travel_metres: leg.travel_metres,
+                        travel_minutes: leg.travel_minutes,
+                    })
+                    .collect(),
+                travel_metres: s.travel_metres,
+                travel_minutes: s.travel_minutes,
+                service_minutes: s.service_minutes,
+                total_minutes: s.total_minutes,
+            }
+        })
+        .collect()
+}
+
+/// Routes the chosen targets into groups and days.
+///
+/// Targets without a position are dropped with 无定位; the rest go to the solver,
+/// which drops what cannot fit with its reason.
+///
+/// # Panics
+/// Never for a [`Validated`] request: groups, days and minutes are in range.
+#[must_use]
+pub fn build(
+    snapshot: &Snapshot,
+    request: &Request,
+    validated: &Validated,
+    chosen: Chosen,
+    id: String,
+    created: String,
+) -> Plan {
+    let choice = &validated.choice;
+    let groups = validated.groups;
+    let starts = starts(snapshot, choice, request, groups);
+    let mut dropped = Vec::new();
+    let mut located = Vec::new();
+    for target in chosen.targets {
+        if target.lon.is_finite() && target.lat.is_finite() {
+            located.push(target);
+        } else {
+            dropped.push(Dropped {
+                target,
+                reason: "无可用定位，需先补录GPS".to_owned(),
+            });
+        }
+    }
+    // Nodes: one per group start, then one per target. A group ends where it starts.
+    let points: Vec<LonLat> = starts
+        .iter()
+        .map(|p| LonLat::new(p.lon, p.lat))
+        .chain(located.iter().map(|t| LonLat::new(t.lon, t.lat)))
+        .collect();
+    let network = StraightLine::new(points, request.detour);
+    let township_of = |t: &Target| {
+        choice
+            .townships
+            .iter()
+            .position(|c| t.village_code.starts_with(c.as_str()))
+    };
+    let stops = located
+        .iter()
+        .enumerate()
+        .map(|(i, t)| StopSpec {
+            node: groups + i,
+            service_minutes: t.service_minutes,
+            priority: t.priority,
+            must_visit: t.must_visit,
+            group: if validated.one_per_township {
+                township_of(t)
+            } else {
+                None
+            },
+        })
+        .collect();
+    let problem = Problem {
+        network: &network,
+        stops,
+        groups: (0..groups)
+            .map(|g| GroupSpec { start: g, end: g })
+            .collect(),
+        days: request.days,
+        day_minutes: request.day_minutes,
+        speed_kmh: request.speed_kmh,
+        seed: request.seed,
+    };
+    debug_assert_eq!(network.len(), groups + located.len());
+    let solution = vrp::solve(&problem);
+    let group_name = |g: usize| {
+        if validated.one_per_township {
+            format!(
+                "第{}组 · {}",
+                g + 1,
+                snapshot.name(&choice.townships[g]).unwrap_or_default()
+            )
+        } else {
+            format!("第{}组", g + 1)
+        }
+    };
+    let plan_groups = solution
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(g, days)| Group {
+            group: g + 1,
+            name: group_name(g),
+            days: days_of(&problem, g, days, &located, &starts[g], request),
+        })
+        .collect();
+    for (stop, reason) in solution.dropped {
+        dropped.push(Dropped {
+            target: located[stop].clone(),
+            reason: reason.label().to_owned(),
+        });
+    }
+    Plan {
+        id,
+        title: title(snapshot, choice),
+        created,
+        request: request.clone(),
+        groups: plan_groups,
+        dropped,
+    }
+}

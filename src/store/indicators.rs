@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use duckdb::{Connection, params};
+use duckdb::{Connection, OptionalExt, params};
 
 use super::{QueryContext, StoreError};
 use crate::domain::{Category, SCHOOL_AGE_MAX, SCHOOL_AGE_MIN, Unit};
@@ -796,6 +796,19 @@ pub struct MemberFacts {
     pub schooling: Option<String>,
     /// Enrolled in basic medical insurance.
     pub medical_insured: bool,
+}
+
+/// A household's row in the snapshot's order, if the number is registered.
+///
+/// # Errors
+///
+/// The query fails.
+pub fn household_row(conn: &Connection, household_no: &str) -> Result<Option<u32>, StoreError> {
+    conn.prepare_cached("SELECT row FROM household_indicators WHERE household_no = ?")
+        .context("prepare household row")?
+        .query_row([household_no], |r| r.get(0))
+        .optional()
+        .context("read household row")
 }
 
 /// The facts of the listed households, keyed by household number.

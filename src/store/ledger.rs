@@ -594,3 +594,53 @@ pub fn all_templates(
     all.extend(stored_templates(conn)?);
     Ok(all)
 }
+
+/// A checklist item still open (问题 or 整改中) in a village's latest campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenItem {
+    /// The village.
+    pub village_code: String,
+    /// The item's number in its checklist.
+    pub position: u32,
+    /// The problem found, as written.
+    pub problem: Option<String>,
+    /// Whether its deadline has passed (on `as_of`, or the campaign's end if earlier).
+    pub overdue: bool,
+}
+
+/// Every open item of each village's latest campaign (by end date, as the ledger
+/// indicators count them), in village and item order.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn open_items(conn: &Connection, as_of: &str) -> Result<Vec<OpenItem>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "WITH c AS (
+                 SELECT id, ends, least(?::VARCHAR, ends) AS as_of FROM campaigns
+             ), latest AS (
+                 SELECT l.village_code, arg_max(l.campaign_id, c.ends || c.id) AS campaign_id
+                 FROM ledger_entries l JOIN c ON l.campaign_id = c.id
+                 GROUP BY l.village_code
+             )
+             SELECT l.village_code, l.position, l.problem,
+                    coalesce(l.deadline < c.as_of, false)
+             FROM ledger_entries l
+             JOIN latest USING (village_code, campaign_id)
+             JOIN c ON l.campaign_id = c.id
+             WHERE l.status IN ('problem', 'rectifying')
+             ORDER BY l.village_code, l.position",
+        )
+        .context("prepare open items")?;
+    stmt.query_map([as_of], |r| {
+        Ok(OpenItem {
+            village_code: r.get(0)?,
+            position: r.get(1)?,
+            problem: r.get(2)?,
+            overdue: r.get(3)?,
+        })
+    })
+    .context("run open items")?
+    .collect::<Result<_, _>>()
+    .context("read open items")
+}

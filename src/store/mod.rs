@@ -11,6 +11,7 @@ mod builder;
 pub mod households;
 pub mod indicators;
 pub mod ledger;
+pub mod plans;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -125,6 +125,16 @@ pub const MIGRATIONS: &[&str] = &[
         id   VARCHAR PRIMARY KEY,
         -- The template with its items, as JSON (ledger::checklist::Template).
         body VARCHAR NOT NULL
+    );
+    ",
+    // 4: field-visit plans, kept so that a plan's link and downloads keep working.
+    r"
+    CREATE TABLE plans (
+        id      VARCHAR PRIMARY KEY,
+        created VARCHAR NOT NULL,
+        title   VARCHAR NOT NULL,
+        -- The whole plan as JSON (planner::plan::Plan).
+        body    VARCHAR NOT NULL
     );
     ",
 ];

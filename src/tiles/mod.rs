@@ -7,6 +7,7 @@
 //! version and the request, so a data change never serves a stale tile: a reload
 //! clears the memory cache and the disk cache of older versions.
 
+pub mod basemap;
 pub mod grid;
 pub mod heat;
 pub mod layers;

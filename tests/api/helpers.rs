@@ -58,6 +58,27 @@ impl TestApp {
         }
     }
 
+    /// Like [`TestApp::spawn`], over the same database, with these tile settings
+    /// (a basemaps folder, a 天地图 key).
+    pub async fn spawn_with_tiles(settings: paicha::app::TileSettings) -> Self {
+        let shared = shared();
+        let state = AppState::with_tiles(
+            shared.state.store.clone(),
+            paicha::indicators::Catalog::builtin().unwrap(),
+            settings,
+        )
+        .unwrap();
+        let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
+        let router = paicha::api::router(state, &web);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(paicha::api::serve(listener, router, std::future::pending()));
+        Self {
+            address,
+            client: reqwest::Client::new(),
+        }
+    }
+
     /// The snapshot the server answers from, to compare answers with.
     #[expect(
         clippy::unused_self,

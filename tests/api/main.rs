@@ -6,8 +6,10 @@
     reason = "test helpers fail loudly, which is what a test wants"
 )]
 
+mod basemaps;
 mod helpers;
 mod ledger;
+mod plans;
 mod tiles;
 
 use helpers::{TEST_HOUSEHOLDS, TestApp};
@@ -154,8 +156,26 @@ async fn unknown_api_paths_are_404_problems_and_the_web_page_is_served() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(
-        html.contains("新宾满族自治县"),
-        "the start page says what it is"
+        html.contains("脱贫质量排查一张图"),
+        "the page says what it is"
+    );
+    // Third-party code comes from our own server, never from a CDN.
+    for needle in [
+        "vendor/maplibre-gl/maplibre-gl.js",
+        "vendor/pmtiles/pmtiles.js",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+        let script = app.get(&format!("/{needle}")).await;
+        assert_eq!(script.status(), 200, "{needle}");
+        assert_eq!(script.headers()["content-type"], "text/javascript");
+    }
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    // The packages' other files stay private.
+    assert_eq!(
+        app.get("/node_modules/maplibre-gl/package.json")
+            .await
+            .status(),
+        404
     );
 }
 
@@ -857,6 +877,13 @@ async fn the_openapi_document_covers_every_endpoint() {
         "/api/v1/campaigns/{id}/entries/{village}/{position}",
         "/api/v1/campaigns/{id}/matrix",
         "/api/v1/campaigns/{id}/report",
+        "/api/v1/households/{household_no}",
+        "/api/v1/basemaps",
+        "/tiles/basemaps/{id}/{z}/{x}/{y}",
+        "/tiles/basemaps/{file}",
+        "/fonts/{stack}/{range}",
+        "/api/v1/plans",
+        "/api/v1/plans/{file}",
     ] {
         assert!(
             paths.contains_key(path),

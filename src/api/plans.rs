@@ -1,0 +1,248 @@
+//! `/api/v1/plans`: field-visit plans for the inspection groups, and their downloads
+//! (`.gpx`, `.kml`, `.geojson`, `.csv`, and the printable visit sheet `.html`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, FieldError, Problem};
+use super::extract::{ApiJson, ApiQuery, BodyLimit};
+use crate::app::AppState;
+use crate::domain::mask_name;
+use crate::planner::plan::{Plan, Request, TargetKind};
+use crate::planner::{self, export, targets};
+use crate::store;
+
+/// Largest plan request: a drawn area's vertices dominate.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::Extension(BodyLimit(MAX_BODY_BYTES)))
+}
+
+/// A stored plan, listed.
+#[derive(Debug, Serialize, ToSchema)]
+struct PlanItem {
+    id: String,
+    created: String,
+    title: String,
+}
+
+/// Lists the stored plans, newest first.
+#[utoipa::path(get, path = "/api/v1/plans", tag = "planner",
+    responses((status = 200, body = Vec<PlanItem>)))]
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<PlanItem>>, ApiError> {
+    let plans = state.store.run(store::plans::list).await?;
+    Ok(Json(
+        plans
+            .into_iter()
+            .map(|p| PlanItem {
+                id: p.id,
+                created: p.created,
+                title: p.title,
+            })
+            .collect(),
+    ))
+}
+
+/// Makes a plan: chooses the targets (households failing the chosen indicators,
+/// villages with open checklist items, a stratified sample per village, must-visit
+/// households), splits them over groups and days within each day's minutes, orders
+/// each day's stops, and stores the plan. Every target is either in a day or in
+/// `dropped` with the reason. The same request and seed give the same plan.
+#[utoipa::path(post, path = "/api/v1/plans", tag = "planner", request_body = Request,
+    responses(
+        (status = 201, description = "The plan; Location names it", body = Plan),
+        (status = 400, description = "A field is invalid; each is named", body = Problem),
+        (status = 413, description = "The body is over 1 MiB", body = Problem)))]
+async fn create(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<Request>,
+) -> Result<Response, ApiError> {
+    let snapshot = state.snapshot();
+    let area = match request.area.clone() {
+        None => None,
+        Some(value) => Some(super::indicators::drawn_polygon(value).map_err(|e| {
+            match e {
+                ApiError::InvalidParams(errors) => ApiError::InvalidParams(
+                    errors
+                        .into_iter()
+                        .map(|f| FieldError {
+                            field: "area".to_owned(),
+                            reason: f.reason,
+                        })
+                        .collect(),
+                ),
+                other => other,
+            }
+        })?),
+    };
+    let validated =
+        planner::validate(&request, area, &snapshot, &state.catalog).map_err(|issues| {
+            ApiError::InvalidParams(
+                issues
+                    .into_iter()
+                    .map(|i| FieldError {
+                        field: i.field,
+                        reason: i.reason,
+                    })
+                    .collect(),
+            )
+        })?;
+    let today = crate::ledger::today();
+    let as_of = today.clone();
+    let open = state
+        .store
+        .run(move |c| store::ledger::open_items(c, &as_of))
+        .await?;
+    let mut chosen = targets::choose(
+        &snapshot,
+        &state.catalog,
+        &validated.choice,
+        &open,
+        &validated.must_rows,
+    );
+    let numbers: Vec<String> = chosen
+        .targets
+        .iter()
+        .filter(|t| t.kind == TargetKind::Household)
+        .map(|t| t.id.clone())
+        .collect();
+    let facts = state
+        .store
+        .run(move |c| {
+            let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
+            store::indicators::household_facts(c, &refs)
+        })
+        .await?;
+    for t in &mut chosen.targets {
+        if t.kind == TargetKind::Household {
+            t.label = facts
+                .get(&t.id)
+                .and_then(|h| h.members.first())
+                .map_or_else(|| "（户主未登记）".to_owned(), |m| mask_name(&m.name));
+        }
+    }
+    let snap = snapshot.clone();
+    let plan = tokio::task::spawn_blocking(move || {
+        // The id is given when the plan is stored.
+        planner::build(&snap, &request, &validated, chosen, String::new(), today)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let plan = state
+        .store
+        .run(move |c| {
+            let mut plan = plan;
+            store::plans::save_new(c, &mut plan)?;
+            Ok(plan)
+        })
+        .await?;
+    let mut response = (StatusCode::CREATED, Json(&plan)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/plans/{}", plan.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `?group=&day=` of the printable visit sheet.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct SheetParams {
+    /// Only this group (1-based; `.html` only).
+    group: Option<usize>,
+    /// Only this day (1-based; `.html` only).
+    day: Option<usize>,
+}
+
+/// A stored plan as JSON, or a download by extension: `.gpx` (waypoints and routes
+/// for phone navigation apps), `.kml`, `.geojson`, `.csv` (Excel opens it), `.html`
+/// (the printable visit sheet per group and day; `?group=&day=` for one).
+#[utoipa::path(get, path = "/api/v1/plans/{file}", tag = "planner", params(
+        ("file" = String, Path, description = "The plan's id, optionally with .json, .gpx, .kml, .geojson, .csv or .html"),
+        SheetParams),
+    responses(
+        (status = 200, description = "The plan or its download", body = Plan),
+        (status = 400, description = "Unknown extension or bad filter", body = Problem),
+        (status = 404, description = "No such plan", body = Problem)))]
+async fn one(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    ApiQuery(sheet): ApiQuery<SheetParams>,
+) -> Result<Response, ApiError> {
+    let (id, ext) = match file.rsplit_once('.') {
+        Some((id, ext)) => (id.to_owned(), ext.to_owned()),
+        None => (file.clone(), "json".to_owned()),
+    };
+    if !matches!(
+        ext.as_str(),
+        "json" | "gpx" | "kml" | "geojson" | "csv" | "html"
+    ) {
+        return Err(ApiError::invalid(
+            "file",
+            format!("unknown format .{ext}; expected .json, .gpx, .kml, .geojson, .csv or .html"),
+        ));
+    }
+    if ext != "html" && (sheet.group.is_some() || sheet.day.is_some()) {
+        return Err(ApiError::invalid(
+            "group",
+            "group and day filter the printable sheet (.html) only",
+        ));
+    }
+    let lookup = id.clone();
+    let plan = state
+        .store
+        .run(move |c| store::plans::plan(c, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no plan {id:?}")))?;
+    let attachment = |name: &str| {
+        HeaderValue::from_str(&format!("attachment; filename=\"{}.{name}\"", plan.id))
+            .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+    };
+    let (content_type, body, disposition) = match ext.as_str() {
+        "gpx" => (
+            "application/gpx+xml",
+            export::gpx(&plan).into_bytes(),
+            Some(attachment("gpx")),
+        ),
+        "kml" => (
+            "application/vnd.google-earth.kml+xml",
+            export::kml(&plan).into_bytes(),
+            Some(attachment("kml")),
+        ),
+        "geojson" => (
+            "application/geo+json",
+            export::geojson(&plan).into_bytes(),
+            None,
+        ),
+        "csv" => (
+            "text/csv; charset=utf-8",
+            export::csv(&plan),
+            Some(attachment("csv")),
+        ),
+        "html" => (
+            "text/html; charset=utf-8",
+            export::html(&plan, sheet.group, sheet.day).into_bytes(),
+            None,
+        ),
+        _ => return Ok(Json(plan).into_response()),
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(d) = disposition {
+        headers.insert(header::CONTENT_DISPOSITION, d);
+    }
+    Ok(response)
+}

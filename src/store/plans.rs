@@ -1,0 +1,89 @@
+//! Field-visit plans: stored whole, as JSON, so that a plan's link and its downloads
+//! keep working after the data changes or the server restarts.
+
+use duckdb::{Connection, OptionalExt, params};
+
+use super::{QueryContext, StoreError};
+use crate::planner::plan::Plan;
+
+/// A stored plan's header, for lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanHeader {
+    /// Its id.
+    pub id: String,
+    /// When it was made.
+    pub created: String,
+    /// Its title.
+    pub title: String,
+}
+
+/// The next free id for a plan made on `date` (`YYYY-MM-DD`): `p-YYYYMMDD-N`.
+fn next_id(conn: &Connection, date: &str) -> Result<String, StoreError> {
+    let prefix = format!("p-{}-", date.replace('-', ""));
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM plans WHERE starts_with(id, ?)",
+            [&prefix],
+            |r| r.get(0),
+        )
+        .context("count plans")?;
+    Ok(format!("{prefix}{}", n + 1))
+}
+
+/// Gives a new plan the next free id of its creation date and stores it.
+///
+/// Ids are handed out under a process-wide lock, so two plans made at once never get
+/// the same one; the insert would refuse a duplicate rather than overwrite it.
+///
+/// # Errors
+/// [`StoreError::Query`] if the write fails.
+pub fn save_new(conn: &Connection, plan: &mut Plan) -> Result<(), StoreError> {
+    static IDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = IDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    plan.id = next_id(conn, &plan.created)?;
+    let body = serde_json::to_string(plan).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO plans VALUES (?, ?, ?, ?)",
+        params![plan.id, plan.created, plan.title, body],
+    )
+    .context("save plan")?;
+    Ok(())
+}
+
+/// A stored plan.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails, [`StoreError::Invalid`] if the stored JSON
+/// no longer reads as a plan.
+pub fn plan(conn: &Connection, id: &str) -> Result<Option<Plan>, StoreError> {
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM plans WHERE id = ?", [id], |r| r.get(0))
+        .optional()
+        .context("read plan")?;
+    body.map(|b| {
+        serde_json::from_str(&b).map_err(|e| StoreError::Invalid(format!("plan {id}: {e}")))
+    })
+    .transpose()
+}
+
+/// Every stored plan's header, newest first.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn list(conn: &Connection) -> Result<Vec<PlanHeader>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT id, created, title FROM plans ORDER BY created DESC, id DESC")
+        .context("prepare plans")?;
+    stmt.query_map([], |r| {
+        Ok(PlanHeader {
+            id: r.get(0)?,
+            created: r.get(1)?,
+            title: r.get(2)?,
+        })
+    })
+    .context("run plans")?
+    .collect::<Result<_, _>>()
+    .context("read plans")
+}

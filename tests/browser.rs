@@ -1,0 +1,522 @@
+//! The web app in a real browser: Debian's Chromium driven by Playwright
+//! (`web/tests/browser.mjs`) against the real server on a loopback port. The script
+//! acts and reports what the page shows; these tests compare it with the API's answers
+//! and read the map's pixels from screenshots.
+//!
+//! Needs `/usr/bin/chromium` (or `CHROMIUM=`) and `node`; `.ci/run` installs both.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly, which is what a test wants"
+)]
+
+#[allow(dead_code, reason = "shared with the API tests, which use all of it")]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use helpers::TestApp;
+use serde_json::{Value, json};
+
+/// At most two browsers at once: each takes a core while the map renders.
+static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Runs one scenario of the driver and returns what it saw. Fails on any page error,
+/// console error or failed request.
+async fn drive(app: &TestApp, scenario: &str, args: &Value) -> Value {
+    let _permit = BROWSERS.acquire().await.unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let output = tokio::process::Command::new("node")
+        .arg(format!("{root}/web/tests/browser.mjs"))
+        .arg(scenario)
+        .arg(&app.address)
+        .arg(args.to_string())
+        .current_dir(root)
+        .output()
+        .await
+        .expect("node must be installed (see .ci/run)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{scenario}: the driver failed ({})\nstdout: {stdout}\nstderr: {stderr}",
+        output.status
+    );
+    let parsed: Result<Value, _> = serde_json::from_str(&stdout);
+    assert!(
+        parsed.is_ok(),
+        "{scenario}: not JSON ({parsed:?}): {stdout}\n{stderr}"
+    );
+    let seen = parsed.unwrap();
+    assert!(
+        seen["exception"].is_null(),
+        "{scenario}: {}",
+        seen["exception"].as_str().unwrap_or_default()
+    );
+    assert_eq!(
+        seen["errors"],
+        json!([]),
+        "{scenario}: the page logged errors"
+    );
+    seen
+}
+
+/// Where each village's name goes: a point inside it.
+async fn village_points(app: &TestApp) -> Vec<(String, String, f64, f64)> {
+    let labels = app
+        .get_json("/api/v1/areas.geojson?geometry=label&level=village")
+        .await;
+    labels["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            (
+                f["properties"]["code"].as_str().unwrap().to_owned(),
+                f["properties"]["name"].as_str().unwrap().to_owned(),
+                c[0].as_f64().unwrap(),
+                c[1].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// 12,345 as the page writes it.
+fn grouped(n: i64) -> String {
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// 23.8% as the page writes it.
+fn percent(rate: &Value) -> String {
+    rate.as_f64()
+        .map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
+fn hex_rgb(hex: &str) -> [f64; 3] {
+    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
+    [
+        f64::from((v >> 16) & 0xff),
+        f64::from((v >> 8) & 0xff),
+        f64::from(v & 0xff),
+    ]
+}
+
+/// The colour of one pixel of a screenshot.
+fn pixel(path: &str, x: f64, y: f64) -> [f64; 3] {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "on-screen pixels"
+    )]
+    let (x, y) = (x.round() as usize, y.round() as usize);
+    let at = (y * info.width as usize + x) * channels;
+    [
+        f64::from(buf[at]),
+        f64::from(buf[at + 1]),
+        f64::from(buf[at + 2]),
+    ]
+}
+
+/// What a fill of `color` at the map's opacity looks like over its background.
+fn blended(color: &str) -> [f64; 3] {
+    const OPACITY: f64 = 0.8;
+    let fill = hex_rgb(color);
+    let background = hex_rgb("#f6f4ef");
+    [0, 1, 2].map(|i| OPACITY * fill[i] + (1.0 - OPACITY) * background[i])
+}
+
+fn close(a: [f64; 3], b: [f64; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 3.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_view_shows_the_county_with_the_catalog_legend() {
+    let app = TestApp::spawn().await;
+    let seen = drive(&app, "first-view", &json!({})).await;
+    let catalog = app.get_json("/api/v1/indicators").await;
+    let stats = app
+        .get_json("/api/v1/stats?indicators=any_problem&level=village&limit=100000")
+        .await;
+    let county = app.get_json("/api/v1/areas?level=county").await;
+    assert_eq!(seen["indicator"], "any_problem");
+    assert_eq!(seen["areaName"], county[0]["name"]);
+    assert!(seen["title"].as_str().unwrap().contains("一张图"));
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    assert_eq!(seen["rankingRows"], townships.as_array().unwrap().len());
+    // The legend: one row per class with the catalog's colours and the number of
+    // villages in it, then 无数据.
+    let palette = catalog["palette"].as_array().unwrap();
+    let legend = seen["legend"].as_array().unwrap();
+    assert_eq!(legend.len(), palette.len() + 1);
+    let mut per_class = vec![0; palette.len()];
+    let mut no_data = 0;
+    for row in stats["rows"].as_array().unwrap() {
+        match row["values"]["any_problem"]["class"].as_u64() {
+            Some(c) => per_class[usize::try_from(c).unwrap()] += 1,
+            None => no_data += 1,
+        }
+    }
+    for (i, color) in palette.iter().enumerate() {
+        let rgb = hex_rgb(color.as_str().unwrap()).map(|c| c.to_string());
+        assert_eq!(
+            legend[i]["color"],
+            format!("rgb({}, {}, {})", rgb[0], rgb[1], rgb[2])
+        );
+        assert_eq!(legend[i]["count"], format!("{} 个村", per_class[i]));
+    }
+    assert_eq!(legend[palette.len()]["label"], "无数据");
+    assert_eq!(legend[palette.len()]["count"], format!("{no_data} 个村"));
+    assert_eq!(legend[0]["label"], "< 5.0%");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_the_indicator_changes_the_legend_and_the_colours() {
+    let app = TestApp::spawn().await;
+    let catalog = app.get_json("/api/v1/indicators").await;
+    let palette: Vec<&str> = catalog["palette"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let stats = app
+        .get_json("/api/v1/stats?indicators=any_problem,water_unsafe&level=village&limit=100000")
+        .await;
+    // A village whose class differs between the two indicators, near the county's
+    // centre so that no box over the map (layers, legend) covers it.
+    let points = village_points(&app).await;
+    let b = app.snapshot().county_bounds;
+    let (cx, cy) = (f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]));
+    let (village, lon, lat) = stats["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            let a = r["values"]["any_problem"]["class"].as_u64();
+            let b = r["values"]["water_unsafe"]["class"].as_u64();
+            a.is_some() && b.is_some() && a != b
+        })
+        .filter_map(|r| {
+            let p = points.iter().find(|p| p.0 == r["code"].as_str().unwrap())?;
+            Some((r, p.2, p.3))
+        })
+        .min_by(|a, b| {
+            let d = |p: &(&Value, f64, f64)| (p.1 - cx).powi(2) + (p.2 - cy).powi(2);
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap();
+    let code = village["code"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let seen = drive(
+        &app,
+        "switch",
+        &json!({"hash": "#lbl=0", "lon": lon, "lat": lat, "indicator": "water_unsafe",
+                "dir": dir.path()}),
+    )
+    .await;
+    assert_eq!(seen["before"]["indicator"], "any_problem");
+    assert_eq!(seen["after"]["indicator"], "water_unsafe");
+    assert_ne!(seen["before"]["legend"], seen["after"]["legend"]);
+    let water = catalog["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "water_unsafe")
+        .unwrap();
+    let first_break = water["breaks"][0].as_f64().unwrap();
+    assert_eq!(
+        seen["after"]["legend"][0]["label"],
+        format!("< {:.1}%", first_break * 100.0)
+    );
+    assert!(seen["hash"].as_str().unwrap().contains("ind=water_unsafe"));
+    let (x, y) = (
+        seen["point"]["x"].as_f64().unwrap(),
+        seen["point"]["y"].as_f64().unwrap(),
+    );
+    for (when, indicator) in [("before", "any_problem"), ("after", "water_unsafe")] {
+        let class =
+            usize::try_from(village["values"][indicator]["class"].as_u64().unwrap()).unwrap();
+        let shot = seen[when]["shot"].as_str().unwrap();
+        let got = pixel(shot, x, y);
+        let want = blended(palette[class]);
+        assert!(
+            close(got, want),
+            "{when}: village {code} drawn {got:?}, class {class} of {indicator} is {want:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_a_village_shows_the_figures_the_api_returns() {
+    let app = TestApp::spawn().await;
+    let villages = village_points(&app).await;
+    let (code, name, lon, lat) = villages[villages.len() / 2].clone();
+    let seen = drive(
+        &app,
+        "click",
+        &json!({"hash": "#lbl=0", "lon": lon, "lat": lat, "code": code, "name": name}),
+    )
+    .await;
+    let stats = app.get_json(&format!("/api/v1/stats?within={code}")).await;
+    let v = &stats["total"]["values"]["any_problem"];
+    assert_eq!(seen["name"], name);
+    assert_eq!(seen["count"], grouped(v["count"].as_i64().unwrap()));
+    assert_eq!(
+        seen["denominator"],
+        grouped(v["denominator"].as_i64().unwrap())
+    );
+    assert_eq!(seen["rate"], percent(&v["rate"]));
+    let households = app
+        .get_json(&format!(
+            "/api/v1/households?within={code}&indicator=any_problem&limit=50"
+        ))
+        .await;
+    let numbers: Vec<&Value> = households["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| &h["household_no"])
+        .collect();
+    assert_eq!(seen["households"], json!(numbers));
+    assert!(
+        seen["hash"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("area={code}"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drawn_rectangle_shows_the_api_totals() {
+    let app = TestApp::spawn().await;
+    let snapshot = app.snapshot();
+    let b = snapshot.county_bounds;
+    let (cx, cy) = (f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]));
+    let from = [cx - 0.08, cy + 0.05];
+    let to = [cx + 0.06, cy - 0.04];
+    let seen = drive(&app, "draw", &json!({"from": from, "to": to})).await;
+    let bbox: Vec<f64> = seen["body"]["bbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    // The rectangle drawn is the one asked for, to a pixel or so.
+    for (got, want) in bbox.iter().zip([from[0], to[1], to[0], from[1]]) {
+        assert!((got - want).abs() < 0.005, "{bbox:?}");
+    }
+    let response = app
+        .client
+        .post(format!("{}/api/v1/query", app.address))
+        .json(&seen["body"])
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = response.json().await.unwrap();
+    assert!(answer["households"].as_i64().unwrap() > 0);
+    assert_eq!(
+        seen["households"],
+        grouped(answer["households"].as_i64().unwrap())
+    );
+    assert_eq!(
+        seen["count"],
+        grouped(answer["totals"]["any_problem"]["count"].as_i64().unwrap())
+    );
+    let codes: Vec<&Value> = answer["villages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["code"])
+        .collect();
+    assert_eq!(seen["villages"], json!(codes));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_of_the_view_comes_from_the_url() {
+    let app = TestApp::spawn().await;
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    let township = &townships[3];
+    let code = township["code"].as_str().unwrap();
+    let seen = drive(
+        &app,
+        "url",
+        &json!({"hash": format!("#ind=dropout&area={code}&heat=rate&lvl=township&map=11.00/41.70000/125.00000")}),
+    )
+    .await;
+    assert_eq!(seen["indicator"], "dropout");
+    assert_eq!(seen["heatChecked"], true);
+    assert_eq!(seen["heatVisible"], true);
+    assert_eq!(seen["level"], "township");
+    assert_eq!(seen["areaName"], township["name"]);
+    assert!((seen["zoom"].as_f64().unwrap() - 11.0).abs() < 1e-6);
+    let center = &seen["center"];
+    assert!((center[0].as_f64().unwrap() - 125.0).abs() < 1e-4);
+    assert!((center[1].as_f64().unwrap() - 41.7).abs() < 1e-4);
+    let crumbs = seen["crumbs"].as_str().unwrap();
+    assert!(
+        crumbs.ends_with(township["name"].as_str().unwrap()),
+        "{crumbs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quality_view_ranks_villages_by_the_chosen_flag() {
+    let app = TestApp::spawn().await;
+    let seen = drive(
+        &app,
+        "quality",
+        &json!({"flag": "outside_village", "label": "不在登记村"}),
+    )
+    .await;
+    let quality = app.get_json("/api/v1/quality").await;
+    let mut villages: Vec<(i64, &str)> = quality["villages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["flags"]["outside_village"].as_i64().unwrap(),
+                v["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    villages.sort_by_key(|v| std::cmp::Reverse(v.0));
+    let top = seen["top"].as_array().unwrap();
+    assert_eq!(top[0]["count"], grouped(villages[0].0));
+    let shown: Vec<i64> = top
+        .iter()
+        .map(|t| {
+            t["count"]
+                .as_str()
+                .unwrap()
+                .replace(',', "")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let want: Vec<i64> = villages.iter().take(shown.len()).map(|v| v.0).collect();
+    assert_eq!(shown, want);
+    assert!(
+        seen["legend"][0]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with('<')
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_household_point_opens_a_masked_popup() {
+    let app = TestApp::spawn().await;
+    let snapshot = app.snapshot();
+    // A household failing the standard with nobody else within about 60 m, so that
+    // the click can only hit it.
+    let positions = &snapshot.positions;
+    let alone = (0..positions.len())
+        .find(|&row| {
+            let Some(p) = positions[row] else {
+                return false;
+            };
+            let failing =
+                paicha::indicators::drawn::failed(&snapshot.facts, row).contains(&"any_problem");
+            failing
+                && positions.iter().enumerate().all(|(other, q)| {
+                    other == row
+                        || q.is_none_or(|q| {
+                            (q.lon - p.lon).abs() > 0.0008 || (q.lat - p.lat).abs() > 0.0006
+                        })
+                })
+        })
+        .unwrap();
+    let p = positions[alone].unwrap();
+    let no = &snapshot.household_nos[alone];
+    let household = app.get_json(&format!("/api/v1/households/{no}")).await;
+    let seen = drive(
+        &app,
+        "popup",
+        &json!({"hash": format!("#lbl=0&ch=0&map=16.00/{}/{}", p.lat, p.lon), "lon": p.lon, "lat": p.lat}),
+    )
+    .await;
+    let popup = seen["popup"].as_str().unwrap();
+    let head = household["head_name"].as_str().unwrap();
+    assert!(head.contains('*'), "{head}");
+    assert!(popup.contains(head), "{popup}");
+    assert!(
+        popup.contains(household["village_name"].as_str().unwrap()),
+        "{popup}"
+    );
+    let reason = household["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] != "any_problem")
+        .unwrap()["reasons"][0]
+        .as_str()
+        .unwrap();
+    assert!(popup.contains(reason), "{popup}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_is_made_drawn_and_offered_for_download() {
+    let app = TestApp::spawn().await;
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    let code = townships[6]["code"].as_str().unwrap();
+    let seen = drive(
+        &app,
+        "plan",
+        &json!({"townships": [code], "days": 2, "sample": 1}),
+    )
+    .await;
+    let id = seen["id"].as_str().unwrap();
+    let plan = app.get_json(&format!("/api/v1/plans/{id}")).await;
+    let days: Vec<&Value> = plan["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["days"].as_array().unwrap())
+        .collect();
+    let planned: usize = days
+        .iter()
+        .map(|d| d["stops"].as_array().unwrap().len())
+        .sum();
+    let dropped = plan["dropped"].as_array().unwrap().len();
+    assert!(planned > 0);
+    assert_eq!(
+        seen["summary"],
+        format!("1 个组 × 2 天，已安排 {planned} 站，未安排 {dropped} 个。")
+    );
+    let busy = days
+        .iter()
+        .filter(|d| !d["stops"].as_array().unwrap().is_empty())
+        .count();
+    assert!(seen["routes"].as_u64().unwrap() >= u64::try_from(busy).unwrap());
+    let base = format!("api/v1/plans/{id}");
+    assert_eq!(
+        seen["downloads"],
+        json!([
+            format!("{base}.gpx"),
+            format!("{base}.kml"),
+            format!("{base}.geojson"),
+            format!("{base}.csv"),
+            format!("{base}.html")
+        ])
+    );
+    assert!(
+        seen["hash"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("plan={id}"))
+    );
+}
