@@ -11,6 +11,26 @@ use crate::store::AreaRecord;
 /// The UTF-8 byte-order mark: without it Excel reads Chinese CSV as GBK and garbles it.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Escapes text for XML and HTML content and quoted attribute values, and drops the
+/// control characters XML 1.0 forbids: for the HTML reports and sheets, GPX and KML.
+#[must_use]
+pub fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// RFC 7946 allows any precision; 7 decimals is about 1 cm, more is noise and bytes.
 ///
 /// # Units

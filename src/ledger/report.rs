@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checklist::{ChecklistItem, ReportLayout, Template};
 use super::{Campaign, Cycle, Entry, Signoff, Status};
+use crate::export::escape_markup as escape;
 
 /// Name of the ledger sheet.
 pub const LEDGER_SHEET: &str = "台账";
@@ -232,22 +233,6 @@ pub fn html(
     html_summary(&mut out, &report);
     out.push_str(SIGNATURE_LINES);
     out.push_str("</body>\n</html>\n");
-    out
-}
-
-/// Escapes text for HTML content and quoted attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
     out
 }
 

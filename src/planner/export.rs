@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use crate::export::{UTF8_BOM, round7};
+use crate::export::{UTF8_BOM, escape_markup as escape, round7};
 use crate::planner::plan::{Day, Group, Place, Plan, Selection, Stop, Target, TargetKind};
 use crate::spatial::crs::{LonLat, gcj02_to_bd09, wgs84_to_gcj02};
 
@@ -48,25 +48,6 @@ const CSV_HEADERS: [&str; 17] = [
 // ---------------------------------------------------------------------------------------
 // Shared helpers
 // ---------------------------------------------------------------------------------------
-
-/// Escapes text for XML and HTML content and attribute values; drops the control
-/// characters that XML 1.0 forbids.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Percent-encodes a URI component: unreserved ASCII is kept, every other byte of the
 /// UTF-8 is written `%XX`.

@@ -622,18 +622,9 @@ pub fn ledger_stats(
         "GROUP BY 1"
     };
     let sql = format!(
-        "WITH c AS (
-             SELECT id, ends, least(?::VARCHAR, ends) AS as_of FROM campaigns
-         ), latest AS (
-             SELECT l.village_code, arg_max(l.campaign_id, c.ends || c.id) AS campaign_id
-             FROM ledger_entries l JOIN c ON l.campaign_id = c.id
-             GROUP BY l.village_code
-         ), entries AS (
-             SELECT l.*, c.as_of FROM ledger_entries l
-             JOIN latest USING (village_code, campaign_id)
-             JOIN c ON l.campaign_id = c.id
-         )
-         SELECT {key}, count(*){sums} FROM entries {filter} {group_by}"
+        "WITH {}
+         SELECT {key}, count(*){sums} FROM entries {filter} {group_by}",
+        super::ledger::LATEST_ENTRIES
     );
     let mut stmt = conn.prepare(&sql).context("prepare ledger stats")?;
     let map = |r: &duckdb::Row<'_>| -> duckdb::Result<StatsRow> {

@@ -595,6 +595,22 @@ pub fn all_templates(
     Ok(all)
 }
 
+/// Common table expressions giving `entries`: every entry of each village's latest
+/// campaign (by end date, then id) with the day overdue is judged on, `as_of` (the one
+/// parameter, or the campaign's end if earlier). The ledger indicators and the planner's
+/// village targets both count from it.
+pub(crate) const LATEST_ENTRIES: &str = "c AS (
+        SELECT id, ends, least(?::VARCHAR, ends) AS as_of FROM campaigns
+    ), latest AS (
+        SELECT l.village_code, arg_max(l.campaign_id, c.ends || c.id) AS campaign_id
+        FROM ledger_entries l JOIN c ON l.campaign_id = c.id
+        GROUP BY l.village_code
+    ), entries AS (
+        SELECT l.*, c.as_of FROM ledger_entries l
+        JOIN latest USING (village_code, campaign_id)
+        JOIN c ON l.campaign_id = c.id
+    )";
+
 /// A checklist item still open (问题 or 整改中) in a village's latest campaign.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenItem {
@@ -615,22 +631,13 @@ pub struct OpenItem {
 /// [`StoreError::Query`] if the query fails.
 pub fn open_items(conn: &Connection, as_of: &str) -> Result<Vec<OpenItem>, StoreError> {
     let mut stmt = conn
-        .prepare(
-            "WITH c AS (
-                 SELECT id, ends, least(?::VARCHAR, ends) AS as_of FROM campaigns
-             ), latest AS (
-                 SELECT l.village_code, arg_max(l.campaign_id, c.ends || c.id) AS campaign_id
-                 FROM ledger_entries l JOIN c ON l.campaign_id = c.id
-                 GROUP BY l.village_code
-             )
-             SELECT l.village_code, l.position, l.problem,
-                    coalesce(l.deadline < c.as_of, false)
-             FROM ledger_entries l
-             JOIN latest USING (village_code, campaign_id)
-             JOIN c ON l.campaign_id = c.id
-             WHERE l.status IN ('problem', 'rectifying')
-             ORDER BY l.village_code, l.position",
-        )
+        .prepare(&format!(
+            "WITH {LATEST_ENTRIES}
+             SELECT village_code, position, problem, coalesce(deadline < as_of, false)
+             FROM entries
+             WHERE status IN ('problem', 'rectifying')
+             ORDER BY village_code, position"
+        ))
         .context("prepare open items")?;
     stmt.query_map([as_of], |r| {
         Ok(OpenItem {
