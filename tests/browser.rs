@@ -520,3 +520,57 @@ async fn a_plan_is_made_drawn_and_offered_for_download() {
             .contains(&format!("plan={id}"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_mbtiles_basemap_is_drawn_under_the_boundaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = dir.path().join("square.tif");
+    // A red square written by GDAL, as an MBTiles package in the tiles folder.
+    let run = |cmd: &mut std::process::Command| {
+        let o = cmd
+            .output()
+            .expect("GDAL must be installed (gdal-bin, see .ci/run)");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(std::process::Command::new("gdal_create")
+        .args([
+            "-of", "GTiff", "-outsize", "256", "256", "-bands", "3", "-ot", "Byte",
+        ])
+        .args([
+            "-burn",
+            "200",
+            "-burn",
+            "30",
+            "-burn",
+            "30",
+            "-a_srs",
+            "EPSG:4326",
+        ])
+        .args(["-a_ullr", "124.8", "41.8", "125.0", "41.6"])
+        .arg(&tif));
+    run(std::process::Command::new("gdal_translate")
+        .args(["-of", "MBTILES", "-co", "TILE_FORMAT=PNG"])
+        .arg(&tif)
+        .arg(dir.path().join("red.mbtiles")));
+    let app = TestApp::spawn_with_tiles(paicha::app::TileSettings {
+        basemaps_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    })
+    .await;
+    let shots = tempfile::tempdir().unwrap();
+    let seen = drive(
+        &app,
+        "basemap",
+        &json!({"hash": "#ch=0&lbl=0&base=red&map=10.00/41.70000/124.90000",
+                "lon": 124.9, "lat": 41.7, "dir": shots.path()}),
+    )
+    .await;
+    assert_eq!(seen["options"], json!(["", "red"]));
+    assert_eq!(seen["selected"], "red");
+    let got = pixel(
+        seen["shot"].as_str().unwrap(),
+        seen["point"]["x"].as_f64().unwrap(),
+        seen["point"]["y"].as_f64().unwrap(),
+    );
+    assert!(close(got, [200.0, 30.0, 30.0]), "drawn {got:?}");
+}

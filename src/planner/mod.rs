@@ -104,15 +104,6 @@ pub fn validate(
             format!("expected a date as YYYY-MM-DD, got {date:?}"),
         );
     }
-    if !request.starts.is_empty() && request.starts.len() != groups {
-        issue(
-            "starts".to_owned(),
-            format!(
-                "give one start per group ({groups}), or none for the township seats; got {}",
-                request.starts.len()
-            ),
-        );
-    }
     let rows = targets::rows_by_number(snapshot);
     let mut must_rows = Vec::new();
     for (i, no) in request.must_visit.iter().enumerate() {
@@ -124,6 +115,7 @@ pub fn validate(
             ),
         }
     }
+    check_groups(request, groups, snapshot, catalog, &mut issues);
     let numbers = [
         ("day_minutes", request.day_minutes, 30.0, 1440.0),
         ("household_minutes", request.household_minutes, 1.0, 600.0),
@@ -131,22 +123,6 @@ pub fn validate(
         ("speed_kmh", request.speed_kmh, 1.0, 200.0),
         ("detour", request.detour, 1.0, 5.0),
     ];
-    for (i, start) in request.starts.iter().enumerate() {
-        let b = snapshot.county_bounds;
-        // A day's start more than a degree outside the county is a typing error.
-        if !(start.lon.is_finite()
-            && start.lat.is_finite()
-            && start.lon >= b[0] - 1.0
-            && start.lon <= b[2] + 1.0
-            && start.lat >= b[1] - 1.0
-            && start.lat <= b[3] + 1.0)
-        {
-            issue(
-                format!("starts[{i}]"),
-                "must be a WGS-84 position within a degree of the county".to_owned(),
-            );
-        }
-    }
     for (field, value, min, max) in numbers {
         in_range(&mut issues, field, value, min, max);
     }
@@ -164,11 +140,89 @@ pub fn validate(
             must_visit: request.must_visit.clone(),
             household_minutes: request.household_minutes,
             village_minutes: request.village_minutes,
+            priorities: request.priorities.clone(),
         },
         groups,
         one_per_township,
         must_rows,
     })
+}
+
+/// The groups' starts and ends, and the priorities.
+fn check_groups(
+    request: &Request,
+    groups: usize,
+    snapshot: &Snapshot,
+    catalog: &Catalog,
+    issues: &mut Vec<Issue>,
+) {
+    let mut issue = |field: String, reason: String| issues.push(Issue { field, reason });
+    if !request.starts.is_empty() && request.starts.len() != groups {
+        issue(
+            "starts".to_owned(),
+            format!(
+                "give one start per group ({groups}), or none for the township seats; got {}",
+                request.starts.len()
+            ),
+        );
+    }
+    if !request.ends.is_empty() && request.ends.len() != groups {
+        issue(
+            "ends".to_owned(),
+            format!(
+                "give one end per group ({groups}), or none to end where each starts; got {}",
+                request.ends.len()
+            ),
+        );
+    }
+    for (reason, &priority) in &request.priorities {
+        let known = matches!(
+            reason.as_str(),
+            "monitored" | "ledger" | "overdue" | "sample"
+        ) || catalog
+            .get(reason)
+            .is_some_and(|i| !crate::indicators::measure_of(i).is_ledger());
+        if !known {
+            issue(
+                format!("priorities.{reason}"),
+                "expected a household indicator id, monitored, ledger, overdue or sample"
+                    .to_owned(),
+            );
+        } else if priority > 9 {
+            issue(
+                format!("priorities.{reason}"),
+                format!("must be between 0 and 9, got {priority}"),
+            );
+        }
+    }
+    let places = request
+        .starts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("starts[{i}]"), p))
+        .chain(
+            request
+                .ends
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("ends[{i}]"), p)),
+        );
+    for (field, start) in places {
+        let b = snapshot.county_bounds;
+        // A day's start more than a degree outside the county is a typing error.
+        if !(start.lon.is_finite()
+            && start.lat.is_finite()
+            && start.lon >= b[0] - 1.0
+            && start.lon <= b[2] + 1.0
+            && start.lat >= b[1] - 1.0
+            && start.lat <= b[3] + 1.0)
+        {
+            issue(
+                field,
+                "must be a WGS-84 position within a degree of the county".to_owned(),
+            );
+        }
+    }
 }
 
 /// The townships, the drawn area and the indicators.
@@ -318,7 +372,7 @@ fn days_of<N: vrp::Network>(
     g: usize,
     routes: &[Vec<usize>],
     located: &[Target],
-    start: &Place,
+    [start, end]: [&Place; 2],
     request: &Request,
 ) -> Vec<Day> {
     routes
@@ -333,7 +387,7 @@ fn days_of<N: vrp::Network>(
                     .as_deref()
                     .and_then(|date| add_days(date, d)),
                 start: start.clone(),
-                end: start.clone(),
+                end: end.clone(),
                 stops: route
                     .iter()
                     .zip(&s.legs)
@@ -375,6 +429,9 @@ pub fn build(
     let choice = &validated.choice;
     let groups = validated.groups;
     let starts = starts(snapshot, choice, request, groups);
+    let ends: Vec<Place> = (0..groups)
+        .map(|g| request.ends.get(g).unwrap_or(&starts[g]).clone())
+        .collect();
     let mut dropped = Vec::new();
     let mut located = Vec::new();
     for target in chosen.targets {
@@ -387,9 +444,10 @@ pub fn build(
             });
         }
     }
-    // Nodes: one per group start, then one per target. A group ends where it starts.
+    // Nodes: each group's start, each group's end, then the targets.
     let points: Vec<LonLat> = starts
         .iter()
+        .chain(&ends)
         .map(|p| LonLat::new(p.lon, p.lat))
         .chain(located.iter().map(|t| LonLat::new(t.lon, t.lat)))
         .collect();
@@ -404,7 +462,7 @@ pub fn build(
         .iter()
         .enumerate()
         .map(|(i, t)| StopSpec {
-            node: groups + i,
+            node: 2 * groups + i,
             service_minutes: t.service_minutes,
             priority: t.priority,
             must_visit: t.must_visit,
@@ -419,14 +477,17 @@ pub fn build(
         network: &network,
         stops,
         groups: (0..groups)
-            .map(|g| GroupSpec { start: g, end: g })
+            .map(|g| GroupSpec {
+                start: g,
+                end: groups + g,
+            })
             .collect(),
         days: request.days,
         day_minutes: request.day_minutes,
         speed_kmh: request.speed_kmh,
         seed: request.seed,
     };
-    debug_assert_eq!(network.len(), groups + located.len());
+    debug_assert_eq!(network.len(), 2 * groups + located.len());
     let solution = vrp::solve(&problem);
     let group_name = |g: usize| {
         if validated.one_per_township {
@@ -446,7 +507,7 @@ pub fn build(
         .map(|(g, days)| Group {
             group: g + 1,
             name: group_name(g),
-            days: days_of(&problem, g, days, &located, &starts[g], request),
+            days: days_of(&problem, g, days, &located, [&starts[g], &ends[g]], request),
         })
         .collect();
     for (stop, reason) in solution.dropped {

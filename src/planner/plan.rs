@@ -215,9 +215,18 @@ pub struct Request {
     /// Road distance over straight-line distance.
     #[serde(default = "defaults::detour")]
     pub detour: f64,
-    /// Where each group starts and ends its days; default: its township's seat.
+    /// Where each group starts its days; default: its township's seat.
     #[serde(default)]
     pub starts: Vec<Place>,
+    /// Where each group ends its days; default: where it starts.
+    #[serde(default)]
+    pub ends: Vec<Place>,
+    /// Priorities, 0 to 9, by why a target was chosen: an indicator id (households
+    /// failing it), `monitored` (监测对象), `ledger` (villages with open items),
+    /// `overdue` (villages with overdue items) or `sample`. Higher is planned first and
+    /// dropped last. Defaults: overdue and monitored 3, failing and ledger 2, sample 1.
+    #[serde(default)]
+    pub priorities: std::collections::BTreeMap<String, u8>,
     /// Indicators whose failing households are targets.
     #[serde(default = "defaults::indicators")]
     pub indicators: Vec<String>,

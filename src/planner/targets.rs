@@ -35,6 +35,15 @@ pub struct Choice {
     pub household_minutes: f64,
     /// Minutes per village.
     pub village_minutes: f64,
+    /// Priorities by reason (see [`super::plan::Request::priorities`]).
+    pub priorities: std::collections::BTreeMap<String, u8>,
+}
+
+impl Choice {
+    /// The priority of a reason: as asked, else its default.
+    fn priority(&self, reason: &str, default: u8) -> u8 {
+        self.priorities.get(reason).copied().unwrap_or(default)
+    }
 }
 
 /// Targets, and for each household target its row (to look up the head's name).
@@ -184,7 +193,13 @@ pub fn choose(
                 row,
                 Selection::Failing,
                 reasons,
-                if monitored { 3 } else { 2 },
+                failed
+                    .iter()
+                    .filter(|id| chosen_ids.contains(*id))
+                    .map(|id| choice.priority(id, 2))
+                    .chain(monitored.then(|| choice.priority("monitored", 3)))
+                    .max()
+                    .unwrap_or(2),
                 choice.household_minutes,
             );
             chosen.targets.push(t);
@@ -240,7 +255,11 @@ fn ledger_targets(snapshot: &Snapshot, choice: &Choice, open: &[OpenItem], chose
             lat,
             selection: Selection::Ledger,
             reasons,
-            priority: if overdue > 0 { 3 } else { 2 },
+            priority: if overdue > 0 {
+                choice.priority("overdue", 3)
+            } else {
+                choice.priority("ledger", 2)
+            },
             must_visit: false,
             service_minutes: choice.village_minutes,
         });
@@ -282,7 +301,7 @@ fn sample_targets(
                 row,
                 Selection::Sample,
                 vec!["随机抽查：核实两不愁三保障及饮水安全".to_owned()],
-                1,
+                choice.priority("sample", 1),
                 choice.household_minutes,
             );
             chosen.targets.push(t);

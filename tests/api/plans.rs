@@ -491,3 +491,85 @@ async fn bad_plan_requests_name_every_field() {
     app.get_problem("/api/v1/plans/p-nope", 404).await;
     app.get_problem("/api/v1/plans/p-nope.pdf", 400).await;
 }
+
+#[tokio::test]
+async fn starts_ends_and_priorities_are_the_users() {
+    let app = TestApp::spawn().await;
+    let code = township(&app, 10).await;
+    let snapshot = app.snapshot();
+    let b = snapshot.county_bounds;
+    let start =
+        json!({"name": "县委", "lon": f64::midpoint(b[0], b[2]), "lat": f64::midpoint(b[1], b[3])});
+    let end = json!({"name": "宾馆", "lon": f64::midpoint(b[0], b[2]) + 0.05, "lat": f64::midpoint(b[1], b[3])});
+    let plan = plan(
+        &app,
+        &json!({"townships": [code], "days": 2, "day_minutes": 360, "sample_per_village": 2,
+                "starts": [start], "ends": [end], "priorities": {"sample": 9, "ledger": 0, "overdue": 1}}),
+    )
+    .await;
+    let day_minutes = 360.0;
+    check_drops(&plan, day_minutes);
+    for day in plan["groups"][0]["days"].as_array().unwrap() {
+        assert_eq!(day["start"], start);
+        assert_eq!(day["end"], end);
+        assert!(day["total_minutes"].as_f64().unwrap() <= day_minutes + 1e-6);
+    }
+    let all: Vec<&Value> = stops(&plan)
+        .into_iter()
+        .map(|s| &s["target"])
+        .chain(
+            plan["dropped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| &d["target"]),
+        )
+        .collect();
+    assert!(all.iter().any(|t| t["selection"] == "ledger"));
+    for t in &all {
+        let want = match t["selection"].as_str().unwrap() {
+            "sample" => 9,
+            "ledger" => {
+                let overdue = t["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r.as_str().unwrap().contains("逾期"));
+                u64::from(overdue)
+            }
+            _ => continue,
+        };
+        assert_eq!(t["priority"], want, "{t}");
+    }
+    // Samples come first now: none waits while a lower-priority stop is planned.
+    let dropped_samples = plan["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["target"]["selection"] == "sample" && d["target"]["lon"].is_f64())
+        .count();
+    let planned_samples = stops(&plan)
+        .iter()
+        .filter(|s| s["target"]["selection"] == "sample")
+        .count();
+    assert!(planned_samples > 0);
+    assert!(
+        dropped_samples == 0 || stops(&plan).iter().all(|s| s["target"]["priority"] == 9),
+        "{dropped_samples} samples dropped"
+    );
+    let response = post(
+        &app,
+        &json!({"townships": [code], "priorities": {"nope": 1, "sample": 12},
+                "ends": [end, end]}),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    let fields = problem_fields(&body);
+    for field in ["priorities.nope", "priorities.sample", "ends"] {
+        assert!(
+            fields.iter().any(|f| f == field),
+            "{field} missing from {fields:?}"
+        );
+    }
+}

@@ -142,6 +142,13 @@ try {
     out.top = await page.$$eval('#quality-villages tbody tr', (rows) => rows.slice(0, 5).map((r) => ({
       code: r.dataset.code, count: r.cells[2].textContent,
     })));
+  } else if (scenario === 'basemap') {
+    await open(args.hash);
+    await idle();
+    out.options = await page.$$eval('#basemap option', (os) => os.map((o) => o.value));
+    out.selected = await page.$eval('#basemap', (e) => e.value);
+    out.point = await screen(args.lon, args.lat);
+    out.shot = await shoot(`${args.dir}/basemap.png`);
   } else if (scenario === 'popup') {
     await open(args.hash);
     await idle();
