@@ -522,7 +522,7 @@ async fn a_plan_is_made_drawn_and_offered_for_download() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_offline_mbtiles_basemap_is_drawn_under_the_boundaries() {
+async fn offline_mbtiles_and_pmtiles_basemaps_are_drawn_under_the_boundaries() {
     let dir = tempfile::tempdir().unwrap();
     let tif = dir.path().join("square.tif");
     // A red square written by GDAL, as an MBTiles package in the tiles folder.
@@ -552,25 +552,37 @@ async fn an_offline_mbtiles_basemap_is_drawn_under_the_boundaries() {
         .args(["-of", "MBTILES", "-co", "TILE_FORMAT=PNG"])
         .arg(&tif)
         .arg(dir.path().join("red.mbtiles")));
+    // The same square as PMTiles, converted by protomaps' own tool.
+    run(std::process::Command::new("pmtiles-convert")
+        .arg(dir.path().join("red.mbtiles"))
+        .arg(dir.path().join("red-pm.pmtiles")));
     let app = TestApp::spawn_with_tiles(paicha::app::TileSettings {
         basemaps_dir: Some(dir.path().to_path_buf()),
         ..Default::default()
     })
     .await;
-    let shots = tempfile::tempdir().unwrap();
-    let seen = drive(
-        &app,
-        "basemap",
-        &json!({"hash": "#ch=0&lbl=0&base=red&map=10.00/41.70000/124.90000",
-                "lon": 124.9, "lat": 41.7, "dir": shots.path()}),
-    )
-    .await;
-    assert_eq!(seen["options"], json!(["", "red"]));
-    assert_eq!(seen["selected"], "red");
-    let got = pixel(
-        seen["shot"].as_str().unwrap(),
-        seen["point"]["x"].as_f64().unwrap(),
-        seen["point"]["y"].as_f64().unwrap(),
-    );
-    assert!(close(got, [200.0, 30.0, 30.0]), "drawn {got:?}");
+    for (hash, id) in [
+        ("#ch=0&lbl=0&map=10.00/41.70000/124.90000", "red"),
+        (
+            "#ch=0&lbl=0&base=red-pm&map=10.00/41.70000/124.90000",
+            "red-pm",
+        ),
+    ] {
+        let shots = tempfile::tempdir().unwrap();
+        let seen = drive(
+            &app,
+            "basemap",
+            &json!({"hash": hash, "lon": 124.9, "lat": 41.7, "dir": shots.path()}),
+        )
+        .await;
+        assert_eq!(seen["options"], json!(["none", "red", "red-pm"]));
+        // Without a choice in the URL the first package is the basemap.
+        assert_eq!(seen["selected"], id);
+        let got = pixel(
+            seen["shot"].as_str().unwrap(),
+            seen["point"]["x"].as_f64().unwrap(),
+            seen["point"]["y"].as_f64().unwrap(),
+        );
+        assert!(close(got, [200.0, 30.0, 30.0]), "{id} drawn {got:?}");
+    }
 }

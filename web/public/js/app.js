@@ -132,7 +132,7 @@ function syncControls() {
   $('heat-mode').value = state.heat || 'count';
   $('layer-households').checked = state.hh === '1';
   $('layer-labels').checked = state.lbl === '1';
-  $('basemap').value = state.base;
+  $('basemap').value = currentBasemap()?.id || 'none';
   $('flag').value = state.flag;
   document.querySelectorAll('#views button').forEach((b) => {
     b.setAttribute('aria-pressed', String(b.dataset.view === state.view));
@@ -514,8 +514,18 @@ function wireControls() {
   });
 }
 
+/** The basemap in use: the one chosen, else the first offline package dropped into
+ * tiles/ (never an online one unless chosen), else none. */
+function currentBasemap() {
+  const { base } = app.state;
+  if (base === 'none') return null;
+  if (base) return app.basemaps.find((b) => b.id === base) || null;
+  return app.basemaps.find((b) => b.source !== 'online') || null;
+}
+
 function applyBasemap() {
-  const chosen = app.basemaps.find((b) => b.id === app.state.base) || null;
+  const chosen = currentBasemap();
+  $('basemap').value = chosen ? chosen.id : 'none';
   layers.setBasemap(app.map, origin, chosen);
 }
 
@@ -552,7 +562,7 @@ async function start() {
   $('indicator').innerHTML = [...groups].map(([group, inds]) => `<optgroup label="${esc(group)}">`
     + inds.map((i) => `<option value="${i.id}">${esc(i.name_zh)}</option>`).join('') + '</optgroup>').join('');
   $('flag').innerHTML = quality.flags.map((f) => `<option value="${f.code}">${esc(f.label)}</option>`).join('');
-  $('basemap').innerHTML = '<option value="">无（离线）</option>'
+  $('basemap').innerHTML = '<option value="none">无（仅边界）</option>'
     + app.basemaps.map((b) => `<option value="${esc(b.id)}">${esc(b.name)}${b.source === 'online' ? '（在线）' : ''}</option>`).join('');
 
   const view = parseView(app.state.map);
@@ -577,7 +587,7 @@ async function start() {
   wireMap();
   wireControls();
   syncControls();
-  if (app.state.base) applyBasemap();
+  if (currentBasemap()) applyBasemap();
   await setView(app.state.view);
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once('idle', resolve)));
   window.paicha.readyMs = performance.now() - started;

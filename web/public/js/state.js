@@ -10,7 +10,7 @@ const DEFAULTS = {
   heat: '', // '' | count | rate
   hh: '1', // household points
   lbl: '1', // labels
-  base: '', // basemap id ('' = none, offline)
+  base: '', // basemap id ('' = the first offline package if any, 'none' = none)
   flag: 'no_gps', // quality view: the flag shown
   plan: '', // plan id shown
   map: '', // zoom/lat/lon
