@@ -586,3 +586,31 @@ async fn offline_mbtiles_and_pmtiles_basemaps_are_drawn_under_the_boundaries() {
         assert!(close(got, [200.0, 30.0, 30.0]), "{id} drawn {got:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_can_cover_a_drawn_area() {
+    let app = TestApp::spawn().await;
+    let b = app.snapshot().county_bounds;
+    let (cx, cy) = (f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]));
+    let seen = drive(
+        &app,
+        "plan",
+        &json!({"from": [cx - 0.08, cy + 0.05], "to": [cx + 0.08, cy - 0.05], "days": 1, "sample": 0}),
+    )
+    .await;
+    let id = seen["id"].as_str().unwrap();
+    let plan = app.get_json(&format!("/api/v1/plans/{id}")).await;
+    assert_eq!(plan["title"], "圈选区域督查走访计划");
+    let ring = plan["request"]["area"]["coordinates"][0]
+        .as_array()
+        .unwrap();
+    let lons: Vec<f64> = ring.iter().map(|p| p[0].as_f64().unwrap()).collect();
+    let west = lons.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!((west - (cx - 0.08)).abs() < 0.005, "{ring:?}");
+    assert!(
+        seen["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 个组 × 1 天")
+    );
+}

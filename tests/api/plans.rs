@@ -573,3 +573,43 @@ async fn starts_ends_and_priorities_are_the_users() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_drawn_area_is_planned_with_what_lies_inside_it() {
+    let app = TestApp::spawn().await;
+    let bounds = app.snapshot().county_bounds;
+    let cx = f64::midpoint(bounds[0], bounds[2]);
+    let cy = f64::midpoint(bounds[1], bounds[3]);
+    let (west, south, east, north) = (cx - 0.1, cy - 0.06, cx + 0.1, cy + 0.06);
+    let area = json!({"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]]});
+    let plan = plan(&app, &json!({"area": area, "days": 1, "ledger": false})).await;
+    assert_eq!(plan["title"], "圈选区域督查走访计划");
+    assert_eq!(plan["groups"].as_array().unwrap().len(), 1);
+    let targets: Vec<&Value> = stops(&plan)
+        .into_iter()
+        .map(|s| &s["target"])
+        .chain(
+            plan["dropped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| &d["target"]),
+        )
+        .collect();
+    assert!(!targets.is_empty());
+    for t in targets {
+        let (lon, lat) = (t["lon"].as_f64().unwrap(), t["lat"].as_f64().unwrap());
+        assert!(
+            lon > west && lon < east && lat > south && lat < north,
+            "{t}"
+        );
+    }
+    let response = post(
+        &app,
+        &json!({"area": {"type": "Point", "coordinates": [cx, cy]}}),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(problem_fields(&body), ["area"]);
+}

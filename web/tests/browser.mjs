@@ -159,7 +159,20 @@ try {
   } else if (scenario === 'plan') {
     await open('#view=plan');
     await page.waitForSelector('#plan-form');
-    await page.selectOption('#plan-townships', args.townships);
+    if (args.from) {
+      await idle();
+      await page.click('#draw [data-tool="rectangle"]');
+      const a = await screen(args.from[0], args.from[1]);
+      const b = await screen(args.to[0], args.to[1]);
+      await page.mouse.move(a.x, a.y);
+      await page.mouse.down();
+      await page.mouse.move(b.x, b.y, { steps: 6 });
+      await page.mouse.up();
+      await page.waitForFunction(() => window.paicha.lastQuery, null, { timeout: 10000 });
+      await page.check('#plan-use-area');
+    } else {
+      await page.selectOption('#plan-townships', args.townships);
+    }
     await page.fill('#plan-days', String(args.days));
     await page.fill('#plan-sample', String(args.sample));
     await page.click('#plan-submit');

@@ -76,6 +76,7 @@ export class Draw {
 
   clear() {
     this.shape = null;
+    this.polygon = null;
     this.render([]);
     this.setTool(null);
   }
@@ -154,6 +155,8 @@ export class Draw {
 
   finish(body, ring) {
     this.shape = body;
+    // The outline as a GeoJSON polygon, whatever was drawn: the planner takes it as its area.
+    this.polygon = { type: 'Polygon', coordinates: [ring] };
     this.render([this.polygonFeature(ring)]);
     this.setTool(null);
     this.onShape(body);

@@ -54,7 +54,8 @@ export class Planner {
 <div id="plan-result"></div>
 <details id="plan-settings" open><summary>计划条件</summary>
 <form class="plan" id="plan-form">
-  <label>乡镇（可多选）<select id="plan-townships" multiple required>${this.townships.map((t) => `<option value="${t.code}"${t.code === area ? ' selected' : ''}>${esc(t.name)}</option>`).join('')}</select></label>
+  <label><input type="checkbox" id="plan-use-area"> 按圈选范围（先在地图上圈选）</label>
+  <label>乡镇（可多选）<select id="plan-townships" multiple>${this.townships.map((t) => `<option value="${t.code}"${t.code === area ? ' selected' : ''}>${esc(t.name)}</option>`).join('')}</select></label>
   <fieldset><legend>人员与时间</legend>
     <label>督查组数 <input type="number" id="plan-groups" min="1" max="50" placeholder="每乡镇一组"></label>
     <label>天数 <input type="number" id="plan-days" min="1" max="60" value="5"></label>
@@ -81,8 +82,11 @@ export class Planner {
     const value = (id) => form.querySelector(`#${id}`).value;
     const number = (id) => Number(value(id));
     const selected = (id) => [...form.querySelector(`#${id}`).selectedOptions].map((o) => o.value);
+    const drawn = this.app.draw.polygon;
+    const useArea = form.querySelector('#plan-use-area').checked;
+    if (useArea && !drawn) throw new Error('请先用“圈选”在地图上画出范围');
     const body = {
-      townships: selected('plan-townships'),
+      townships: useArea ? [] : selected('plan-townships'),
       days: number('plan-days'),
       day_minutes: number('plan-day-minutes'),
       household_minutes: number('plan-household-minutes'),
@@ -95,6 +99,7 @@ export class Planner {
       seed: number('plan-seed'),
       must_visit: value('plan-must').split(/\s+/).filter(Boolean),
     };
+    if (useArea) body.area = drawn;
     if (value('plan-groups')) body.groups = number('plan-groups');
     if (value('plan-start')) body.start_date = value('plan-start');
     return body;
