@@ -524,38 +524,18 @@ async fn a_plan_is_made_drawn_and_offered_for_download() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_mbtiles_and_pmtiles_basemaps_are_drawn_under_the_boundaries() {
     let dir = tempfile::tempdir().unwrap();
-    let tif = dir.path().join("square.tif");
-    // A red square written by GDAL, as an MBTiles package in the tiles folder.
-    let run = |cmd: &mut std::process::Command| {
-        let o = cmd
-            .output()
-            .expect("GDAL must be installed (gdal-bin, see .ci/run)");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
-    run(std::process::Command::new("gdal_create")
-        .args([
-            "-of", "GTiff", "-outsize", "256", "256", "-bands", "3", "-ot", "Byte",
-        ])
-        .args([
-            "-burn",
-            "200",
-            "-burn",
-            "30",
-            "-burn",
-            "30",
-            "-a_srs",
-            "EPSG:4326",
-        ])
-        .args(["-a_ullr", "124.8", "41.8", "125.0", "41.6"])
-        .arg(&tif));
-    run(std::process::Command::new("gdal_translate")
-        .args(["-of", "MBTILES", "-co", "TILE_FORMAT=PNG"])
-        .arg(&tif)
-        .arg(dir.path().join("red.mbtiles")));
+    helpers::gdal_mbtiles(dir.path(), "red");
     // The same square as PMTiles, converted by protomaps' own tool.
-    run(std::process::Command::new("pmtiles-convert")
+    let converted = std::process::Command::new("pmtiles-convert")
         .arg(dir.path().join("red.mbtiles"))
-        .arg(dir.path().join("red-pm.pmtiles")));
+        .arg(dir.path().join("red-pm.pmtiles"))
+        .output()
+        .expect("pmtiles-convert must be installed (pip install pmtiles, see .ci/run)");
+    assert!(
+        converted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
     let app = TestApp::spawn_with_tiles(paicha::app::TileSettings {
         basemaps_dir: Some(dir.path().to_path_buf()),
         ..Default::default()

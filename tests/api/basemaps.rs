@@ -2,59 +2,14 @@
 //! is listed and its tiles served; a 天地图 key adds the online basemaps; without one
 //! nothing online is offered.
 
-use std::process::Command;
-
 use serde_json::Value;
 
 use crate::helpers::TestApp;
 
-/// A red square over part of the county, as GDAL writes it into MBTiles.
-fn gdal_mbtiles(dir: &std::path::Path) -> std::path::PathBuf {
-    let tif = dir.join("square.tif");
-    let out = dir.join("卫星影像.mbtiles");
-    let run = |cmd: &mut Command| {
-        let o = cmd
-            .output()
-            .expect("GDAL must be installed (gdal-bin, see .ci/run)");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
-    run(Command::new("gdal_create")
-        .args([
-            "-of",
-            "GTiff",
-            "-outsize",
-            "256",
-            "256",
-            "-bands",
-            "3",
-            "-ot",
-            "Byte",
-            "-burn",
-            "200",
-            "-burn",
-            "30",
-            "-burn",
-            "30",
-            "-a_srs",
-            "EPSG:4326",
-            "-a_ullr",
-            "124.8",
-            "41.8",
-            "125.0",
-            "41.6",
-        ])
-        .arg(&tif));
-    run(Command::new("gdal_translate")
-        .args(["-of", "MBTILES", "-co", "TILE_FORMAT=PNG"])
-        .arg(&tif)
-        .arg(&out));
-    out
-}
-
 #[tokio::test]
 async fn an_mbtiles_package_dropped_into_the_tiles_folder_is_served() {
     let dir = tempfile::tempdir().unwrap();
-    gdal_mbtiles(dir.path());
+    crate::helpers::gdal_mbtiles(dir.path(), "卫星影像");
     std::fs::write(dir.path().join("broken.pmtiles"), b"not a package").unwrap();
     let app = TestApp::spawn_with_tiles(paicha::app::TileSettings {
         basemaps_dir: Some(dir.path().to_path_buf()),

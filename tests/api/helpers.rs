@@ -133,3 +133,47 @@ pub fn problem_fields(body: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A red square (200, 30, 30) over 124.8–125.0°E, 41.6–41.8°N, as GDAL writes it into
+/// an MBTiles package `{name}.mbtiles` in `dir`.
+pub fn gdal_mbtiles(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let tif = dir.join("square.tif");
+    let out = dir.join(format!("{name}.mbtiles"));
+    let run = |cmd: &mut std::process::Command| {
+        let o = cmd
+            .output()
+            .expect("GDAL must be installed (gdal-bin, see .ci/run)");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(std::process::Command::new("gdal_create")
+        .args([
+            "-of",
+            "GTiff",
+            "-outsize",
+            "256",
+            "256",
+            "-bands",
+            "3",
+            "-ot",
+            "Byte",
+            "-burn",
+            "200",
+            "-burn",
+            "30",
+            "-burn",
+            "30",
+            "-a_srs",
+            "EPSG:4326",
+            "-a_ullr",
+            "124.8",
+            "41.8",
+            "125.0",
+            "41.6",
+        ])
+        .arg(&tif));
+    run(std::process::Command::new("gdal_translate")
+        .args(["-of", "MBTILES", "-co", "TILE_FORMAT=PNG"])
+        .arg(&tif)
+        .arg(&out));
+    out
+}
