@@ -110,6 +110,18 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Make a field-visit plan from a request file (the body of POST /api/v1/plans),
+    /// store it, and write it as JSON, GPX, KML, GeoJSON, CSV or the printable HTML visit
+    /// sheet (by the extension).
+    Plan {
+        #[command(flatten)]
+        db: DbArg,
+        /// The request as JSON, with the fields of `POST /api/v1/plans`.
+        request: PathBuf,
+        /// The file to write: .json, .gpx, .kml, .geojson, .csv or .html.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Solve a TSPLIB instance (EUC_2D) with the route solver; prints the tour length
     /// with TSPLIB's rounding as one JSON line.
     Tsp {

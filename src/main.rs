@@ -107,6 +107,7 @@ fn main() -> Result<()> {
             as_of,
             out,
         } => report(&db.db, &campaign, within.as_deref(), as_of.as_deref(), &out),
+        Command::Plan { db, request, out } => plan(&db.db, &request, &out),
         Command::Tsp {
             file,
             time_limit_ms,
@@ -114,6 +115,69 @@ fn main() -> Result<()> {
             tour,
         } => print_json(&paicha::bench::tsp(&file, time_limit_ms, seed, tour)?),
     }
+}
+
+/// `paicha plan`: the same plan as `POST /api/v1/plans`, written to a file.
+fn plan(db: &Path, request: &Path, out: &Path) -> Result<()> {
+    use paicha::planner::{self, export, plan::Request};
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    if !matches!(ext, "json" | "gpx" | "kml" | "geojson" | "csv" | "html") {
+        anyhow::bail!(
+            "--out {} must end in .json, .gpx, .kml, .geojson, .csv or .html",
+            out.display()
+        );
+    }
+    let text = std::fs::read_to_string(request)
+        .with_context(|| format!("reading {}", request.display()))?;
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    let request: Request = serde_path_to_error::deserialize(de)
+        .map_err(|e| anyhow::anyhow!("{}: field {}: {}", request.display(), e.path(), e.inner()))?;
+    let area = request
+        .area
+        .clone()
+        .map(|value| {
+            paicha::spatial::shapes::drawn_polygon(value, paicha::api::indicators::MAX_VERTICES)
+                .map_err(|reason| anyhow::anyhow!("field area: {reason}"))
+        })
+        .transpose()?;
+    let store = Store::open(db).context("opening the database")?;
+    let catalog =
+        paicha::indicators::Catalog::builtin().context("reading the indicator catalog")?;
+    let state = AppState::new(store, catalog).context("building the spatial index")?;
+    let snapshot = state.snapshot();
+    let validated =
+        planner::validate(&request, area, &snapshot, &state.catalog).map_err(|issues| {
+            let list: Vec<String> = issues
+                .iter()
+                .map(|i| format!("field {}: {}", i.field, i.reason))
+                .collect();
+            anyhow::anyhow!("the request cannot be planned:\n  {}", list.join("\n  "))
+        })?;
+    let conn = state.store.conn()?;
+    let plan = planner::make(&conn, &snapshot, &state.catalog, &request, &validated)?;
+    let bytes = match ext {
+        "gpx" => export::gpx(&plan).into_bytes(),
+        "kml" => export::kml(&plan).into_bytes(),
+        "geojson" => export::geojson(&plan).into_bytes(),
+        "csv" => export::csv(&plan),
+        "html" => export::html(&plan, None, None).into_bytes(),
+        _ => serde_json::to_vec_pretty(&plan)?,
+    };
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    let planned: usize = plan
+        .groups
+        .iter()
+        .flat_map(|g| &g.days)
+        .map(|d| d.stops.len())
+        .sum();
+    tracing::info!(
+        id = plan.id,
+        planned,
+        dropped = plan.dropped.len(),
+        "wrote {}",
+        out.display()
+    );
+    Ok(())
 }
 
 /// `paicha report`: the same report as `/api/v1/campaigns/{id}/report`.

@@ -293,3 +293,69 @@ fn tsp_solves_a_tsplib_file_and_names_the_bad_line_of_another() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.tsp") && err.contains("line 6"), "{err}");
 }
+
+#[test]
+fn plan_writes_a_gpx_and_names_a_bad_field_of_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("plan.duckdb");
+    run_ok(
+        paicha()
+            .args(["demo", "--households", "2000", "--seed", "5", "--db"])
+            .arg(&db),
+    );
+    let request = dir.path().join("request.json");
+    std::fs::write(
+        &request,
+        r#"{"townships": ["210422100"], "days": 2, "sample_per_village": 1}"#,
+    )
+    .unwrap();
+    let gpx_path = dir.path().join("plan.gpx");
+    run_ok(
+        paicha()
+            .arg("plan")
+            .arg("--db")
+            .arg(&db)
+            .arg(&request)
+            .arg("--out")
+            .arg(&gpx_path),
+    );
+    let gpx = gpx::read(std::fs::File::open(&gpx_path).unwrap()).unwrap();
+    assert!(!gpx.waypoints.is_empty());
+    assert!(!gpx.routes.is_empty() && gpx.routes.len() <= 2);
+    // The same plan is in the database, as the API would list it.
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let stored: i64 = conn
+        .query_row("SELECT count(*) FROM plans", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 1);
+    drop(conn);
+
+    std::fs::write(&request, r#"{"townships": ["210422100"], "days": "five"}"#).unwrap();
+    let out = paicha()
+        .arg("plan")
+        .arg("--db")
+        .arg(&db)
+        .arg(&request)
+        .arg("--out")
+        .arg(dir.path().join("x.gpx"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("request.json: field days"), "{stderr}");
+    std::fs::write(&request, r#"{"townships": ["210422999"], "days": 0}"#).unwrap();
+    let out = paicha()
+        .arg("plan")
+        .arg("--db")
+        .arg(&db)
+        .arg(&request)
+        .arg("--out")
+        .arg(dir.path().join("x.gpx"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("field townships[0]") && stderr.contains("field days"),
+        "{stderr}"
+    );
+}

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use geo::{MultiPolygon, Validation};
+use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -658,60 +658,11 @@ fn check_lonlat(field: &str, lon: f64, lat: f64) -> Result<(), ApiError> {
     }
 }
 
-/// A polygon's vertices, holes included.
-fn vertex_count(polygon: &MultiPolygon<f64>) -> usize {
-    polygon
-        .0
-        .iter()
-        .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
-        .sum()
-}
-
-/// A drawn GeoJSON polygon, checked: its type, the vertex limit, WGS-84 coordinates,
-/// validity (no self-intersection).
+/// A drawn GeoJSON polygon, checked (see [`shapes::drawn_polygon`]); errors name the
+/// `geometry` field.
 pub(crate) fn drawn_polygon(value: serde_json::Value) -> Result<MultiPolygon<f64>, ApiError> {
-    // A whole Feature is accepted too: clients often send what they drew as one.
-    let value = match value.get("type").and_then(|t| t.as_str()) {
-        Some("Feature") => value.get("geometry").cloned().unwrap_or_default(),
-        _ => value,
-    };
-    let geometry: geojson::Geometry = serde_json::from_value(value)
-        .map_err(|e| ApiError::invalid("geometry", format!("not a GeoJSON geometry: {e}")))?;
-    let polygon: MultiPolygon<f64> = match geometry.value {
-        geojson::GeometryValue::Polygon { .. } => geo::Polygon::try_from(geometry.value)
-            .map(|p| MultiPolygon::new(vec![p]))
-            .map_err(|e| ApiError::invalid("geometry", e.to_string()))?,
-        geojson::GeometryValue::MultiPolygon { .. } => MultiPolygon::try_from(geometry.value)
-            .map_err(|e| ApiError::invalid("geometry", e.to_string()))?,
-        _ => {
-            return Err(ApiError::invalid(
-                "geometry",
-                "must be a Polygon or MultiPolygon",
-            ));
-        }
-    };
-    let vertices = vertex_count(&polygon);
-    if vertices > MAX_VERTICES {
-        return Err(ApiError::invalid(
-            "geometry",
-            format!("has {vertices} vertices; the limit is {MAX_VERTICES}"),
-        ));
-    }
-    for c in polygon.0.iter().flat_map(|p| {
-        p.exterior()
-            .0
-            .iter()
-            .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
-    }) {
-        check_lonlat("geometry", c.x, c.y)?;
-    }
-    if let Err(e) = polygon.check_validation() {
-        return Err(ApiError::invalid(
-            "geometry",
-            format!("is not a valid polygon: {e}"),
-        ));
-    }
-    Ok(polygon)
+    shapes::drawn_polygon(value, MAX_VERTICES)
+        .map_err(|reason| ApiError::invalid("geometry", reason))
 }
 
 /// The shape of a query: the households' rows inside it and its polygon.
@@ -772,7 +723,7 @@ fn shape_of(
         return Ok((info, rows, polygon));
     }
     let polygon = drawn_polygon(body.geometry.clone().unwrap_or_default())?;
-    let vertices = vertex_count(&polygon);
+    let vertices = shapes::vertex_count(&polygon);
     let info = ShapeInfo {
         kind: "polygon",
         area_km2: shapes::area_km2(&polygon),

@@ -13,9 +13,8 @@ use utoipa_axum::routes;
 use super::error::{ApiError, FieldError, Problem};
 use super::extract::{ApiJson, ApiQuery, BodyLimit};
 use crate::app::AppState;
-use crate::domain::mask_name;
-use crate::planner::plan::{Plan, Request, TargetKind};
-use crate::planner::{self, export, targets};
+use crate::planner::plan::{Plan, Request};
+use crate::planner::{self, export};
 use crate::store;
 
 /// Largest plan request: a drawn area's vertices dominate.
@@ -99,54 +98,10 @@ async fn create(
                     .collect(),
             )
         })?;
-    let today = crate::ledger::today();
-    let as_of = today.clone();
-    let open = state
-        .store
-        .run(move |c| store::ledger::open_items(c, &as_of))
-        .await?;
-    let mut chosen = targets::choose(
-        &snapshot,
-        &state.catalog,
-        &validated.choice,
-        &open,
-        &validated.must_rows,
-    );
-    let numbers: Vec<String> = chosen
-        .targets
-        .iter()
-        .filter(|t| t.kind == TargetKind::Household)
-        .map(|t| t.id.clone())
-        .collect();
-    let facts = state
-        .store
-        .run(move |c| {
-            let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
-            store::indicators::household_facts(c, &refs)
-        })
-        .await?;
-    for t in &mut chosen.targets {
-        if t.kind == TargetKind::Household {
-            t.label = facts
-                .get(&t.id)
-                .and_then(|h| h.members.first())
-                .map_or_else(|| "（户主未登记）".to_owned(), |m| mask_name(&m.name));
-        }
-    }
-    let snap = snapshot.clone();
-    let plan = tokio::task::spawn_blocking(move || {
-        // The id is given when the plan is stored.
-        planner::build(&snap, &request, &validated, chosen, String::new(), today)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    let catalog = state.catalog.clone();
     let plan = state
         .store
-        .run(move |c| {
-            let mut plan = plan;
-            store::plans::save_new(c, &mut plan)?;
-            Ok(plan)
-        })
+        .run(move |c| planner::make(c, &snapshot, &catalog, &request, &validated))
         .await?;
     let mut response = (StatusCode::CREATED, Json(&plan)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/plans/{}", plan.id)) {

@@ -410,6 +410,54 @@ fn days_of<N: vrp::Network>(
         .collect()
 }
 
+/// Makes and stores a plan for a validated request: chooses the targets (with the open
+/// checklist items as of today), looks up the heads' masked names, routes them, and
+/// stores the plan under the next free id of the day. The API and `paicha plan` both
+/// call it.
+///
+/// # Errors
+/// The [`crate::store::StoreError`] of the first query that fails.
+pub fn make(
+    conn: &duckdb::Connection,
+    snapshot: &Snapshot,
+    catalog: &Catalog,
+    request: &Request,
+    validated: &Validated,
+) -> Result<Plan, crate::store::StoreError> {
+    use crate::store;
+    let today = crate::ledger::today();
+    let open = store::ledger::open_items(conn, &today)?;
+    let mut chosen = targets::choose(
+        snapshot,
+        catalog,
+        &validated.choice,
+        &open,
+        &validated.must_rows,
+    );
+    let numbers: Vec<&str> = chosen
+        .targets
+        .iter()
+        .filter(|t| t.kind == plan::TargetKind::Household)
+        .map(|t| t.id.as_str())
+        .collect();
+    let facts = store::indicators::household_facts(conn, &numbers)?;
+    for t in &mut chosen.targets {
+        if t.kind == plan::TargetKind::Household {
+            t.label = facts
+                .get(&t.id)
+                .and_then(|h| h.members.first())
+                .map_or_else(
+                    || "（户主未登记）".to_owned(),
+                    |m| crate::domain::mask_name(&m.name),
+                );
+        }
+    }
+    // The id is given when the plan is stored.
+    let mut plan = build(snapshot, request, validated, chosen, String::new(), today);
+    store::plans::save_new(conn, &mut plan)?;
+    Ok(plan)
+}
+
 /// Routes the chosen targets into groups and days.
 ///
 /// Targets without a position are dropped with 无定位; the rest go to the solver,

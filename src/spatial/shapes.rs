@@ -8,6 +8,72 @@ use geo::{
 
 use super::{AreaIndex, LonLat};
 
+/// A polygon's vertices, holes included.
+#[must_use]
+pub fn vertex_count(polygon: &MultiPolygon<f64>) -> usize {
+    polygon
+        .0
+        .iter()
+        .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+        .sum()
+}
+
+/// A drawn GeoJSON polygon, checked: its type, the vertex limit, WGS-84 coordinates,
+/// validity (no self-intersection).
+///
+/// # Errors
+/// What is wrong with it, in words for the field that held it.
+pub fn drawn_polygon(
+    value: serde_json::Value,
+    max_vertices: usize,
+) -> Result<MultiPolygon<f64>, String> {
+    // A whole Feature is accepted too: clients often send what they drew as one.
+    let value = match value.get("type").and_then(|t| t.as_str()) {
+        Some("Feature") => value.get("geometry").cloned().unwrap_or_default(),
+        _ => value,
+    };
+    let geometry: geojson::Geometry =
+        serde_json::from_value(value).map_err(|e| format!("not a GeoJSON geometry: {e}"))?;
+    let polygon: MultiPolygon<f64> = match geometry.value {
+        geojson::GeometryValue::Polygon { .. } => geo::Polygon::try_from(geometry.value)
+            .map(|p| MultiPolygon::new(vec![p]))
+            .map_err(|e| e.to_string())?,
+        geojson::GeometryValue::MultiPolygon { .. } => {
+            MultiPolygon::try_from(geometry.value).map_err(|e| e.to_string())?
+        }
+        _ => {
+            return Err("must be a Polygon or MultiPolygon".to_owned());
+        }
+    };
+    let vertices = vertex_count(&polygon);
+    if vertices > max_vertices {
+        return Err(format!(
+            "has {vertices} vertices; the limit is {max_vertices}"
+        ));
+    }
+    for c in polygon.0.iter().flat_map(|p| {
+        p.exterior()
+            .0
+            .iter()
+            .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
+    }) {
+        let wgs84 = c.x.is_finite()
+            && c.y.is_finite()
+            && (-180.0..=180.0).contains(&c.x)
+            && (-90.0..=90.0).contains(&c.y);
+        if !wgs84 {
+            return Err(format!(
+                "[{}, {}] is not a WGS-84 longitude and latitude",
+                c.x, c.y
+            ));
+        }
+    }
+    if let Err(e) = geo::Validation::check_validation(&polygon) {
+        return Err(format!("is not a valid polygon: {e}"));
+    }
+    Ok(polygon)
+}
+
 /// The area of a shape on the sphere.
 ///
 /// # Units
