@@ -594,3 +594,34 @@ async fn a_plan_can_cover_a_drawn_area() {
             .starts_with("1 个组 × 1 天")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_edit_reaches_an_open_map_when_its_tab_is_shown_again() {
+    let app = TestApp::spawn().await;
+    let path = "/api/v1/campaigns/xinbin-2019-q3/entries/210422100202/6";
+    let entry = app.get_json(path).await;
+    let body = json!({"version": entry["version"], "by": "李督查", "status": "problem",
+                      "problem": "公示栏未更新"});
+    let seen = drive(
+        &app,
+        "refresh",
+        &json!({"hash": "#ind=checklist_unmet", "path": path, "body": body}),
+    )
+    .await;
+    assert_eq!(seen["status"], 200);
+    let edits = |url: &Value| -> u64 {
+        url.as_str()
+            .unwrap()
+            .split("&e=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(edits(&seen["after"]) > edits(&seen["before"]), "{seen}");
+    let tilejson = app.get_json("/tiles/villages.json").await;
+    assert_eq!(seen["after"], tilejson["tiles"][0]);
+}

@@ -149,6 +149,19 @@ try {
     out.selected = await page.$eval('#basemap', (e) => e.value);
     out.point = await screen(args.lon, args.lat);
     out.shot = await shoot(`${args.dir}/basemap.png`);
+  } else if (scenario === 'refresh') {
+    await open(args.hash);
+    await idle();
+    const tiles = () => page.evaluate(() => window.paicha.app.map.getSource('villages').tiles[0]);
+    out.before = await tiles();
+    out.status = await page.evaluate(async ([path, body]) => {
+      const r = await fetch(path, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return r.status;
+    }, [args.path, args.body]);
+    // Coming back to the tab: what a leader does after someone edited the ledger.
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await page.waitForFunction((before) => window.paicha.app.map.getSource('villages').tiles[0] !== before, out.before);
+    out.after = await tiles();
   } else if (scenario === 'popup') {
     await open(args.hash);
     await idle();

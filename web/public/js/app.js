@@ -469,6 +469,7 @@ function wireControls() {
   $('indicator').addEventListener('change', async (e) => {
     state.ind = e.target.value;
     save();
+    await refreshBoundaries().catch((err) => toast(err.message));
     applyIndicatorStyle();
     applyLayers();
     await Promise.all([updateLegend(), refreshPanel()]);
@@ -484,6 +485,16 @@ function wireControls() {
   $('layer-labels').addEventListener('change', (e) => { state.lbl = e.target.checked ? '1' : '0'; save(); applyLayers(); });
   $('basemap').addEventListener('change', (e) => { state.base = e.target.value; save(); applyBasemap(); });
   document.querySelectorAll('#views button').forEach((b) => b.addEventListener('click', () => setView(b.dataset.view)));
+  document.addEventListener('visibilitychange', async () => {
+    if (document.visibilityState !== 'visible') return;
+    try {
+      if (await refreshBoundaries()) {
+        await Promise.all([app.state.view === 'indicators' ? updateLegend() : null, refreshPanel()]);
+      }
+    } catch (err) {
+      toast(err.message);
+    }
+  });
   document.querySelectorAll('#draw [data-tool]').forEach((b) => b.addEventListener('click', () => {
     if (b.dataset.tool === 'clear') {
       app.draw.clear();
@@ -521,6 +532,27 @@ function currentBasemap() {
   if (base === 'none') return null;
   if (base) return app.basemaps.find((b) => b.id === base) || null;
   return app.basemaps.find((b) => b.source !== 'online') || null;
+}
+
+/** Boundary tiles carry the ledger indicators, and their URLs change with every ledger
+ * edit (and data reload): when the page comes back into view or the indicator changes,
+ * ask again and swap the tile URLs if they moved, so no stale choropleth stays up. */
+async function refreshBoundaries() {
+  let changed = false;
+  for (const name of ['townships', 'villages']) {
+    // eslint-disable-next-line no-await-in-loop
+    const tj = await getJson(`tiles/${name}.json`);
+    const source = app.map.getSource(name);
+    if (source && JSON.stringify(source.tiles) !== JSON.stringify(tj.tiles)) {
+      source.setTiles(tj.tiles);
+      changed = true;
+    }
+  }
+  if (changed) {
+    app.legendStats = null;
+    app.quality = null;
+  }
+  return changed;
 }
 
 function applyBasemap() {
