@@ -575,7 +575,8 @@ async fn a_plan_can_cover_a_drawn_area() {
     let seen = drive(
         &app,
         "plan",
-        &json!({"from": [cx - 0.08, cy + 0.05], "to": [cx + 0.08, cy - 0.05], "days": 1, "sample": 0}),
+        &json!({"from": [cx - 0.08, cy + 0.05], "to": [cx + 0.08, cy - 0.05], "days": 1, "sample": 0,
+                "start": [cx, cy]}),
     )
     .await;
     let id = seen["id"].as_str().unwrap();

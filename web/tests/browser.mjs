@@ -186,6 +186,13 @@ try {
     } else {
       await page.selectOption('#plan-townships', args.townships);
     }
+    if (args.start) {
+      await idle();
+      await page.click('#plan-pick-start');
+      const p = await screen(args.start[0], args.start[1]);
+      await page.mouse.click(p.x, p.y);
+      await page.waitForFunction(() => !document.querySelector('#plan-clear-start').hidden);
+    }
     await page.fill('#plan-days', String(args.days));
     await page.fill('#plan-sample', String(args.sample));
     await page.click('#plan-submit');

@@ -456,6 +456,7 @@ function wireMap() {
     const household = hits.find((f) => f.layer.id === 'households');
     if (household) { householdPopup(household, e.lngLat); return; }
     const f = hits.find((h) => h.layer.id.endsWith('-fill'));
+    // In the plan view a click may be picking the start; areas are chosen in the form.
     if (f && app.state.view !== 'plan') select(f.properties.code, { fly: false });
   });
   map.on('moveend', () => {

@@ -29,6 +29,8 @@ export class Planner {
         e.preventDefault();
         this.submit(e.target).catch((err) => toast(err.message));
       });
+      el.querySelector('#plan-pick-start').addEventListener('click', () => this.pickStart());
+      el.querySelector('#plan-clear-start').addEventListener('click', () => this.setStart(null));
       el.addEventListener('click', (e) => {
         const row = e.target.closest('tr[data-stop]');
         if (row) {
@@ -58,6 +60,9 @@ export class Planner {
   <label>乡镇（可多选）<select id="plan-townships" multiple>${this.townships.map((t) => `<option value="${t.code}"${t.code === area ? ' selected' : ''}>${esc(t.name)}</option>`).join('')}</select></label>
   <fieldset><legend>人员与时间</legend>
     <label>督查组数 <input type="number" id="plan-groups" min="1" max="50" placeholder="每乡镇一组"></label>
+    <label>出发和返回地点 <span id="plan-start-text">各乡镇驻地（默认）</span>
+      <button type="button" id="plan-pick-start">在地图上点选</button>
+      <button type="button" id="plan-clear-start" hidden>恢复默认</button></label>
     <label>天数 <input type="number" id="plan-days" min="1" max="60" value="5"></label>
     <label>开始日期 <input type="date" id="plan-start"></label>
     <label>每天工作（分钟）<input type="number" id="plan-day-minutes" min="60" max="900" value="480"></label>
@@ -76,6 +81,25 @@ export class Planner {
   <button type="submit" id="plan-submit">生成计划</button>
 </form>
 </details>`;
+  }
+
+  /** The next click on the map sets where every group starts and ends its days. */
+  pickStart() {
+    const { map } = this.app;
+    map.getCanvas().style.cursor = 'crosshair';
+    document.getElementById('plan-start-text').textContent = '请在地图上点击…';
+    map.once('click', (e) => {
+      map.getCanvas().style.cursor = '';
+      this.setStart({ name: '自选地点', lon: e.lngLat.lng, lat: e.lngLat.lat });
+    });
+  }
+
+  setStart(place) {
+    this.start = place;
+    document.getElementById('plan-start-text').textContent = place
+      ? `自选地点（${place.lon.toFixed(5)}, ${place.lat.toFixed(5)}）`
+      : '各乡镇驻地（默认）';
+    document.getElementById('plan-clear-start').hidden = !place;
   }
 
   request(form) {
@@ -100,6 +124,11 @@ export class Planner {
       must_visit: value('plan-must').split(/\s+/).filter(Boolean),
     };
     if (useArea) body.area = drawn;
+    if (this.start) {
+      // One place for every group: as many starts as groups.
+      const groups = value('plan-groups') ? number('plan-groups') : Math.max(body.townships.length, 1);
+      body.starts = Array.from({ length: groups }, () => this.start);
+    }
     if (value('plan-groups')) body.groups = number('plan-groups');
     if (value('plan-start')) body.start_date = value('plan-start');
     return body;
