@@ -147,6 +147,10 @@ export function setVisible(map, id, visible) {
 
 /** Replaces the heat-map layer (or removes it when `mode` is empty). */
 export function setHeat(map, origin, indicatorId, mode, version) {
+  // Unchanged: keep the tiles already drawn rather than reload them.
+  const key = mode ? `${indicatorId}/${mode}/${version}` : '';
+  if (map.paichaHeat === key) return;
+  map.paichaHeat = key;
   if (map.getLayer('heat')) map.removeLayer('heat');
   if (map.getSource('heat')) map.removeSource('heat');
   if (!mode) return;
