@@ -104,11 +104,11 @@ pub fn validate(
             format!("expected a date as YYYY-MM-DD, got {date:?}"),
         );
     }
-    let rows = targets::rows_by_number(snapshot);
+    let rows = targets::rows_of(snapshot, &request.must_visit);
     let mut must_rows = Vec::new();
-    for (i, no) in request.must_visit.iter().enumerate() {
-        match rows.get(no.as_str()) {
-            Some(&row) => must_rows.push(row),
+    for (i, row) in rows.into_iter().enumerate() {
+        match row {
+            Some(row) => must_rows.push(row),
             None => issue(
                 format!("must_visit[{i}]"),
                 "no household with this number".to_owned(),

@@ -310,13 +310,29 @@ fn sample_targets(
     }
 }
 
-/// Household numbers to rows.
+/// The rows of these household numbers, `None` for a number not registered: one pass
+/// over the households, with no map of all of them (10 million at the largest).
 #[must_use]
-pub fn rows_by_number(snapshot: &Snapshot) -> HashMap<&str, usize> {
-    snapshot
-        .household_nos
+pub fn rows_of(snapshot: &Snapshot, numbers: &[String]) -> Vec<Option<usize>> {
+    let wanted: HashMap<&str, usize> = numbers
         .iter()
         .enumerate()
         .map(|(i, n)| (n.as_str(), i))
-        .collect()
+        .collect();
+    let mut rows = vec![None; numbers.len()];
+    if wanted.is_empty() {
+        return rows;
+    }
+    for (row, no) in snapshot.household_nos.iter().enumerate() {
+        if let Some(&i) = wanted.get(no.as_str()) {
+            rows[i] = Some(row);
+        }
+    }
+    // A number asked twice: every mention gets the row.
+    for (i, n) in numbers.iter().enumerate() {
+        if rows[i].is_none() {
+            rows[i] = wanted.get(n.as_str()).and_then(|&j| rows[j]);
+        }
+    }
+    rows
 }

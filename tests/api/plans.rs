@@ -338,7 +338,7 @@ async fn must_visit_households_come_first() {
     assert_eq!(healthy.len(), 2);
     let plan = plan(
         &app,
-        &json!({"townships": [code], "days": 1, "day_minutes": 240, "must_visit": healthy}),
+        &json!({"townships": [code], "days": 1, "day_minutes": 240, "must_visit": [&healthy[0], &healthy[1], &healthy[0]]}),
     )
     .await;
     let planned: BTreeSet<&str> = stops(&plan)
