@@ -278,18 +278,26 @@ fn check_scope(
     }
 }
 
+/// Registered households per village, counted once per plan.
+fn village_sizes(snapshot: &Snapshot) -> std::collections::HashMap<&str, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for loc in &snapshot.locations {
+        *counts.entry(loc.village_code.as_str()).or_default() += 1;
+    }
+    counts
+}
+
 /// A township's seat: inside its village with the most registered households (the
 /// town centre; the government's address is not in the data).
-fn seat(snapshot: &Snapshot, township: &str) -> Option<Place> {
-    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for loc in &snapshot.locations {
-        if loc.township_code == township {
-            *counts.entry(loc.village_code.as_str()).or_default() += 1;
-        }
-    }
-    let (village, _) = counts
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))?;
+fn seat(
+    snapshot: &Snapshot,
+    sizes: &std::collections::HashMap<&str, usize>,
+    township: &str,
+) -> Option<Place> {
+    let (village, _) = sizes
+        .iter()
+        .filter(|(v, _)| v.starts_with(township))
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
     let (lon, lat) = targets::village_point(snapshot, village)?;
     Some(Place {
         name: format!(
@@ -343,9 +351,16 @@ fn add_days(date: &str, days: usize) -> Option<String> {
 
 /// Where each group starts and ends its days: as asked, else its township's seat.
 fn starts(snapshot: &Snapshot, choice: &Choice, request: &Request, groups: usize) -> Vec<Place> {
+    let sizes = village_sizes(snapshot);
     let default_start = |g: usize| -> Place {
         let by_township = (!choice.townships.is_empty())
-            .then(|| seat(snapshot, &choice.townships[g % choice.townships.len()]))
+            .then(|| {
+                seat(
+                    snapshot,
+                    &sizes,
+                    &choice.townships[g % choice.townships.len()],
+                )
+            })
             .flatten();
         by_township
             .or_else(|| choice.area.as_ref().and_then(area_centre))
