@@ -137,7 +137,6 @@ pub fn validate(
             ledger: request.ledger,
             sample_per_village: request.sample_per_village,
             seed: request.seed,
-            must_visit: request.must_visit.clone(),
             household_minutes: request.household_minutes,
             village_minutes: request.village_minutes,
             priorities: request.priorities.clone(),

@@ -29,8 +29,6 @@ pub struct Choice {
     pub sample_per_village: usize,
     /// The sample's seed.
     pub seed: u64,
-    /// Household numbers that must be visited.
-    pub must_visit: Vec<String>,
     /// Minutes per household.
     pub household_minutes: f64,
     /// Minutes per village.
@@ -46,13 +44,11 @@ impl Choice {
     }
 }
 
-/// Targets, and for each household target its row (to look up the head's name).
+/// The targets chosen, in the order they were chosen.
 #[derive(Debug, Clone, Default)]
 pub struct Chosen {
     /// Everything to visit; those without a position have NaN coordinates.
     pub targets: Vec<Target>,
-    /// Per target, its household row, `None` for villages.
-    pub rows: Vec<Option<usize>>,
 }
 
 /// FNV-1a: a hash that stays the same across Rust versions, for per-village seeds.
@@ -136,7 +132,7 @@ fn failed_names(catalog: &Catalog, failed: &[&str], chosen: &HashSet<&str>) -> V
         .collect()
 }
 
-/// Chooses the targets. `rows_of` maps must-visit household numbers to rows.
+/// Chooses the targets; `must_rows` are the must-visit households' rows ([`rows_of`]).
 #[must_use]
 pub fn choose(
     snapshot: &Snapshot,
@@ -163,7 +159,6 @@ pub fn choose(
                 choice.household_minutes,
             );
             chosen.targets.push(t);
-            chosen.rows.push(Some(row));
         }
     }
     // Villages first in the list: a village check tells the group where to look.
@@ -203,7 +198,6 @@ pub fn choose(
                 choice.household_minutes,
             );
             chosen.targets.push(t);
-            chosen.rows.push(Some(row));
         }
     }
     if choice.sample_per_village > 0 {
@@ -263,7 +257,6 @@ fn ledger_targets(snapshot: &Snapshot, choice: &Choice, open: &[OpenItem], chose
             must_visit: false,
             service_minutes: choice.village_minutes,
         });
-        chosen.rows.push(None);
     }
 }
 
@@ -305,7 +298,6 @@ fn sample_targets(
                 choice.household_minutes,
             );
             chosen.targets.push(t);
-            chosen.rows.push(Some(row));
         }
     }
 }

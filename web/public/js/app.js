@@ -27,7 +27,6 @@ const app = {
   stats: null, // the selected area's stats answer
   legendStats: null,
   quality: null,
-  householdsOffset: 0,
   panelToken: 0,
 };
 window.paicha = { ready: false, app };
@@ -232,7 +231,6 @@ async function showHouseholds(offset) {
     return;
   }
   const page = await getJson(`api/v1/households?within=${code}&indicator=${ind.id}&limit=${PAGE}&offset=${offset}`);
-  app.householdsOffset = offset;
   const last = Math.min(offset + PAGE, page.total);
   $('ranking').innerHTML = `<h3>${esc(ind.name_zh)}的农户（${int(page.total)} 户，姓名已脱敏）</h3>`
     + `<p class="exports"><button type="button" id="households-csv">导出 CSV</button></p>`
