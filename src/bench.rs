@@ -15,7 +15,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use crate::app::{AppSettings, AppState};
 use crate::demo::{self, DemoError};
+use crate::domain::MeasureId;
 use crate::spatial::{AreaIndex, Assignment, LonLat};
 
 /// Figures of one `bench assign` run.
@@ -232,22 +234,21 @@ fn median_and_max(mut ms: Vec<f64>) -> (f64, f64) {
 /// # Errors
 /// Opening the database, loading the snapshot, a query, or the loopback connection.
 pub fn stats(db: &Path, runs: usize) -> anyhow::Result<StatsFigures> {
-    use crate::store::indicators::{GroupBy, Scope, stats_sql};
+    use crate::store::indicators::{GroupBy, HouseholdFilter, stats_sql};
     use anyhow::Context;
     let runs = runs.max(1);
-    let store = crate::store::Store::open(db)?;
-    let catalog = crate::indicators::Catalog::builtin()?;
     let start = Instant::now();
-    let state = crate::app::AppState::new(store.clone(), catalog.clone())?;
+    let state = open(db)?;
     let load_s = start.elapsed().as_secs_f64();
     let households = state.snapshot().households;
 
-    let measures: Vec<_> = crate::store::indicators::MEASURES
+    let measures: Vec<MeasureId> = MeasureId::ALL
         .iter()
+        .copied()
         .filter(|m| !m.is_ledger())
         .collect();
-    let (sql, _) = stats_sql(&measures, GroupBy::Village, &Scope::default());
-    let conn = store.conn()?;
+    let (sql, _) = stats_sql(&measures, GroupBy::Village, &HouseholdFilter::default());
+    let conn = state.store.conn()?;
     let mut raw = Vec::with_capacity(runs);
     let mut rows = 0;
     for i in 0..=runs {
@@ -410,12 +411,16 @@ pub struct TileFigures {
 }
 
 /// The tiles at `z` that hold households, every `step`-th in order, at most `n`.
-fn busy_tiles(snapshot: &crate::app::Snapshot, z: u8, n: usize) -> Vec<crate::tiles::grid::TileId> {
+fn busy_tiles(
+    snapshot: &crate::model::Snapshot,
+    z: u8,
+    n: usize,
+) -> Vec<crate::spatial::mercator::TileId> {
     let mut tiles: Vec<(u32, u32)> = snapshot
         .positions
         .iter()
         .flatten()
-        .filter_map(|p| crate::tiles::grid::TileId::containing(p.lon, p.lat, z).ok())
+        .filter_map(|p| crate::spatial::mercator::TileId::containing(p.lon, p.lat, z).ok())
         .map(|t| (t.x, t.y))
         .collect();
     tiles.sort_unstable();
@@ -424,8 +429,17 @@ fn busy_tiles(snapshot: &crate::app::Snapshot, z: u8, n: usize) -> Vec<crate::ti
     tiles
         .into_iter()
         .step_by(step)
-        .filter_map(|(x, y)| crate::tiles::grid::TileId::new(z, x, y).ok())
+        .filter_map(|(x, y)| crate::spatial::mercator::TileId::new(z, x, y).ok())
         .collect()
+}
+
+/// The service over a database, with default tile settings (no disk cache), as the
+/// benchmarks measure it.
+fn open(db: &Path) -> Result<AppState, crate::app::AppError> {
+    AppState::open(&AppSettings {
+        db: db.to_path_buf(),
+        ..AppSettings::default()
+    })
 }
 
 /// Runs `bench tiles` on an existing database: uncached vector and heat tiles over
@@ -436,9 +450,7 @@ fn busy_tiles(snapshot: &crate::app::Snapshot, z: u8, n: usize) -> Vec<crate::ti
 /// # Errors
 /// Opening the database, loading the snapshot, or a request that fails.
 pub fn tiles(db: &Path, per_zoom: usize, paths_out: Option<&Path>) -> anyhow::Result<TileFigures> {
-    let store = crate::store::Store::open(db)?;
-    let catalog = crate::indicators::Catalog::builtin()?;
-    let state = crate::app::AppState::new(store, catalog)?;
+    let state = open(db)?;
     let snapshot = state.snapshot();
     let households = snapshot.households;
     let mut paths: Vec<String> = Vec::new();
@@ -465,7 +477,7 @@ pub fn tiles(db: &Path, per_zoom: usize, paths_out: Option<&Path>) -> anyhow::Re
     // any_problem heat map, timed on their own.
     let start = Instant::now();
     for z in 9..=14 {
-        crate::tiles::colour_scale(&state.tiles, &snapshot, 0, z);
+        crate::tiles::colour_scale(&state.tiles, &snapshot, MeasureId::AnyProblem, z);
     }
     let colour_scales_s = start.elapsed().as_secs_f64();
     let runtime = tokio::runtime::Runtime::new()?;

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use paicha::app::DEFAULT_HEAT_MIN_HOUSEHOLDS;
 use paicha::demo::{DEFAULT_HOUSEHOLDS, DEFAULT_SEED};
 use paicha::settings::{DEFAULT_ADDR, DEFAULT_DB, DEFAULT_TILES_DIR};
+use paicha::tiles::DEFAULT_HEAT_MIN_HOUSEHOLDS;
 
 /// paicha (排查): maps and indicators for rural poverty inspection campaigns.
 #[derive(Debug, Parser)]

@@ -10,9 +10,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use paicha::app::AppState;
+use paicha::app::{AppSettings, AppState};
 use paicha::demo::{self, DemoOptions};
 use paicha::domain::AreaLevel;
+use paicha::domain::MeasureId;
 use paicha::settings::ServeSettings;
 use paicha::store::{self, AreaFilter, HouseholdExport, Store};
 use tracing_subscriber::EnvFilter;
@@ -119,7 +120,8 @@ fn main() -> Result<()> {
 
 /// `paicha plan`: the same plan as `POST /api/v1/plans`, written to a file.
 fn plan(db: &Path, request: &Path, out: &Path) -> Result<()> {
-    use paicha::planner::{self, export, plan::Request};
+    use paicha::domain::plan::Request;
+    use paicha::planner::{self, export};
     let ext = out.extension().and_then(|e| e.to_str()).unwrap_or_default();
     if !matches!(ext, "json" | "gpx" | "kml" | "geojson" | "csv" | "html") {
         anyhow::bail!(
@@ -136,14 +138,11 @@ fn plan(db: &Path, request: &Path, out: &Path) -> Result<()> {
         .area
         .clone()
         .map(|value| {
-            paicha::spatial::shapes::drawn_polygon(value, paicha::api::indicators::MAX_VERTICES)
+            paicha::spatial::shapes::drawn_polygon(value, paicha::spatial::shapes::MAX_VERTICES)
                 .map_err(|reason| anyhow::anyhow!("field area: {reason}"))
         })
         .transpose()?;
-    let store = Store::open(db).context("opening the database")?;
-    let catalog =
-        paicha::indicators::Catalog::builtin().context("reading the indicator catalog")?;
-    let state = AppState::new(store, catalog).context("building the spatial index")?;
+    let state = open_app(db)?;
     let snapshot = state.snapshot();
     let validated =
         planner::validate(&request, area, &snapshot, &state.catalog).map_err(|issues| {
@@ -153,8 +152,13 @@ fn plan(db: &Path, request: &Path, out: &Path) -> Result<()> {
                 .collect();
             anyhow::anyhow!("the request cannot be planned:\n  {}", list.join("\n  "))
         })?;
-    let conn = state.store.conn()?;
-    let plan = planner::make(&conn, &snapshot, &state.catalog, &request, &validated)?;
+    let plan = planner::make(
+        &state.store,
+        &snapshot,
+        &state.catalog,
+        &request,
+        &validated,
+    )?;
     let bytes = match ext {
         "gpx" => export::gpx(&plan).into_bytes(),
         "kml" => export::kml(&plan).into_bytes(),
@@ -239,8 +243,8 @@ fn render(db: &Path, args: &RenderArgs, out: &Path) -> Result<()> {
         )
     })?;
     let font = paicha::render::discover()?;
-    let store = Store::open(db).context("opening the database")?;
-    let catalog = paicha::indicators::Catalog::builtin()?;
+    let state = open_app(db)?;
+    let catalog = &state.catalog;
     let indicator = catalog.get(&args.indicator).cloned().with_context(|| {
         format!(
             "unknown indicator {:?}; expected one of {}",
@@ -248,7 +252,6 @@ fn render(db: &Path, args: &RenderArgs, out: &Path) -> Result<()> {
             catalog.ids()
         )
     })?;
-    let state = AppState::new(store.clone(), catalog.clone()).context("loading the data")?;
     let snapshot = state.snapshot();
     let within = args
         .within
@@ -276,10 +279,10 @@ fn render(db: &Path, args: &RenderArgs, out: &Path) -> Result<()> {
         },
         level,
     );
-    let conn = store.conn()?;
+    let conn = state.store.conn()?;
     let table = table::build(&conn, &snapshot.names, &request)?;
     let bytes = if let Some(top) = args.chart {
-        let spec = ranking(&snapshot, &catalog, &table, 0, top, snapshot.demo);
+        let spec = ranking(&snapshot, catalog, &table, 0, top, snapshot.demo);
         if svg {
             paicha::render::bar_chart_svg(&spec, &font)?.into_bytes()
         } else {
@@ -288,7 +291,7 @@ fn render(db: &Path, args: &RenderArgs, out: &Path) -> Result<()> {
     } else {
         let spec = choropleth(
             &snapshot,
-            &catalog,
+            catalog,
             &table,
             0,
             method,
@@ -353,18 +356,16 @@ fn build_demo(db: &Path, options: &DemoOptions) -> Result<()> {
 }
 
 fn serve(settings: &ServeSettings) -> Result<()> {
-    if !settings.db.exists() {
+    let db = &settings.app.db;
+    if !db.exists() {
         tracing::info!(
             "no database at {}: building the demo county first",
-            settings.db.display()
+            db.display()
         );
-        build_demo(&settings.db, &DemoOptions::default())?;
+        build_demo(db, &DemoOptions::default())?;
     }
-    let store = Store::open(&settings.db).context("opening the database")?;
-    let catalog =
-        paicha::indicators::Catalog::builtin().context("reading the indicator catalog")?;
-    let state = AppState::with_tiles(store, catalog, settings.tiles.clone())
-        .context("building the spatial index")?;
+    let state =
+        AppState::open(&settings.app).with_context(|| format!("opening {}", db.display()))?;
     let snapshot = state.snapshot();
     {
         // The heat map the web app opens with: compute its colour scales while the
@@ -373,7 +374,7 @@ fn serve(settings: &ServeSettings) -> Result<()> {
         std::thread::spawn(move || {
             let snapshot = state.snapshot();
             for z in 8..=16 {
-                paicha::tiles::colour_scale(&state.tiles, &snapshot, 0, z);
+                paicha::tiles::colour_scale(&state.tiles, &snapshot, MeasureId::AnyProblem, z);
             }
         });
     }
@@ -383,19 +384,48 @@ fn serve(settings: &ServeSettings) -> Result<()> {
         data_version = snapshot.data_version,
         "spatial index ready"
     );
-    let router = paicha::api::router(state, &settings.web_dir);
+    let router = paicha::api::router(state.clone(), &settings.web_dir);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
         tracing::info!("serving on http://{}", listener.local_addr()?);
+        tokio::spawn(reload_on_hangup(state.clone()));
         paicha::api::serve(listener, router, shutdown_signal())
             .await
             .context("server failed")?;
         tracing::info!("shut down");
         Ok(())
     })
+}
+
+/// Reloads the data on every SIGHUP: after the database was changed by other means
+/// than this server (a restored backup, say), the new data is served without a
+/// restart, and a failed reload leaves the old data serving.
+async fn reload_on_hangup(state: AppState) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match state.reload().await {
+            Ok(()) => tracing::info!(
+                data_version = state.snapshot().data_version,
+                "reloaded the data (SIGHUP)"
+            ),
+            Err(e) => tracing::error!(error = ?e, "reload failed; the old data stays"),
+        }
+    }
+}
+
+/// Opens the service over a database, for the commands that read its figures.
+fn open_app(db: &Path) -> Result<AppState> {
+    AppState::open(&AppSettings {
+        db: db.to_path_buf(),
+        ..AppSettings::default()
+    })
+    .with_context(|| format!("opening {}", db.display()))
 }
 
 /// Completes on Ctrl-C or SIGTERM, so that in-flight requests finish first.
@@ -434,8 +464,9 @@ fn export(db: &Path, what: ExportCommand) -> Result<()> {
             };
             let records = store::areas::records(&conn, &filter)?;
             let n = records.len();
-            let fc =
-                geojson::FeatureCollection::new(records.iter().map(paicha::export::area_feature));
+            let fc = geojson::FeatureCollection::new(
+                records.iter().map(paicha::spatial::geojson::area_feature),
+            );
             let file =
                 File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
             serde_json::to_writer(BufWriter::new(file), &fc)
@@ -451,7 +482,7 @@ fn export(db: &Path, what: ExportCommand) -> Result<()> {
 
 fn export_csv(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<()> {
     let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut writer = paicha::export::csv_writer(BufWriter::new(file))?;
+    let mut writer = paicha::formats::csv_writer(BufWriter::new(file))?;
     let rows = store::households::export(conn, which, |record| writer.write_record(record))
         .with_context(|| format!("cannot write {}", out.display()))?;
     writer.flush()?;

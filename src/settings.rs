@@ -6,6 +6,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::app::AppSettings;
+use crate::tiles::TileSettings;
+
 /// Where the database lives unless `--db` / `PAICHA_DB` says otherwise.
 pub const DEFAULT_DB: &str = "data/paicha.duckdb";
 /// Where the server listens unless `--addr` / `PAICHA_ADDR` says otherwise.
@@ -19,14 +22,12 @@ pub const DEFAULT_TILES_DIR: &str = "tiles";
 /// Settings of `paicha serve`.
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
-    /// The database file; built from the demo county when missing.
-    pub db: PathBuf,
+    /// The database (built from the demo county when missing) and how tiles are made.
+    pub app: AppSettings,
     /// The listening address.
     pub addr: SocketAddr,
     /// The folder of static web files served at `/`.
     pub web_dir: PathBuf,
-    /// How tiles are made and where heat maps are cached.
-    pub tiles: crate::app::TileSettings,
 }
 
 /// A setting that cannot be used.
@@ -63,15 +64,17 @@ impl ServeSettings {
             return Err(SettingsError::HeatThreshold(heat_min_households));
         }
         Ok(Self {
-            db,
+            app: AppSettings {
+                db,
+                tiles: TileSettings {
+                    cache_dir: Some(tiles_dir.join("cache")),
+                    heat_min_households,
+                    basemaps_dir: Some(tiles_dir.to_path_buf()),
+                    tianditu_key: tianditu_key.filter(|k| !k.trim().is_empty()),
+                },
+            },
             addr,
             web_dir: with_packages(resolve_web_dir(web_dir)?)?,
-            tiles: crate::app::TileSettings {
-                cache_dir: Some(tiles_dir.join("cache")),
-                heat_min_households,
-                basemaps_dir: Some(tiles_dir.to_path_buf()),
-                tianditu_key: tianditu_key.filter(|k| !k.trim().is_empty()),
-            },
         })
     }
 }

@@ -536,7 +536,7 @@ async fn offline_mbtiles_and_pmtiles_basemaps_are_drawn_under_the_boundaries() {
         "{}",
         String::from_utf8_lossy(&converted.stderr)
     );
-    let app = TestApp::spawn_with_tiles(paicha::app::TileSettings {
+    let app = TestApp::spawn_with_tiles(paicha::tiles::TileSettings {
         basemaps_dir: Some(dir.path().to_path_buf()),
         ..Default::default()
     })

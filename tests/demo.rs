@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use geo::{BooleanOps, ChamberlainDuquetteArea, MultiPolygon};
-use paicha::app::Snapshot;
+use paicha::app::load_snapshot;
 use paicha::demo::{self, DemoOptions};
+use paicha::domain::AreaRecord;
 use paicha::domain::{AreaLevel, Crs};
 use paicha::spatial::{LonLat, crs};
-use paicha::store::{self, AreaFilter, AreaRecord, Store};
+use paicha::store::{self, AreaFilter, Store};
 
 struct Built {
     _dir: tempfile::TempDir,
@@ -326,7 +327,7 @@ type Row = (
 #[test]
 fn clean_households_lie_in_their_village_and_misplaced_ones_do_not() {
     let built = default_demo();
-    let snapshot = Snapshot::load(
+    let snapshot = load_snapshot(
         &built.store.conn().unwrap(),
         &paicha::indicators::Catalog::builtin().unwrap(),
     )
@@ -518,7 +519,7 @@ fn location_quality_finds_every_recorded_flaw_and_nothing_else() {
     use paicha::spatial::quality::{FlagKind, LocationFlag};
 
     let built = default_demo();
-    let snapshot = Snapshot::load(
+    let snapshot = load_snapshot(
         &built.store.conn().unwrap(),
         &paicha::indicators::Catalog::builtin().unwrap(),
     )
@@ -755,7 +756,7 @@ fn indicator_tables_agree_with_a_recount_from_the_raw_rows() {
     let built = default_demo();
     let catalog = Catalog::builtin().unwrap();
     let conn = built.store.conn().unwrap();
-    let snapshot = Snapshot::load(&conn, &catalog).unwrap();
+    let snapshot = load_snapshot(&conn, &catalog).unwrap();
     assert_eq!(snapshot.income_line.as_ref().unwrap().year, 2018);
 
     let mut members: HashMap<String, Vec<RawRow>> = HashMap::new();

@@ -9,12 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, Problem};
+use super::error::{ApiError, ProblemDetails};
 use super::extract::ApiQuery;
 use crate::app::AppState;
 use crate::domain::AreaLevel;
-use crate::export::area_feature as feature;
-use crate::store::{self, AreaFilter, AreaSummary};
+use crate::domain::AreaSummary;
+use crate::spatial::geojson::area_feature as feature;
+use crate::store::{self, AreaFilter};
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,7 +47,7 @@ impl AreaParams {
             Some(l) => {
                 let parsed = AreaLevel::from_code(l);
                 if parsed.is_none() {
-                    errors.push(super::error::FieldError {
+                    errors.push(crate::domain::FieldViolation {
                         field: "level".into(),
                         reason: format!(
                             "unknown level {l:?}; expected county, township, village or community"
@@ -61,7 +62,7 @@ impl AreaParams {
             Some(p) if p.is_empty() => None,
             Some(p) => {
                 if let Err(reason) = check_code(&p) {
-                    errors.push(super::error::FieldError {
+                    errors.push(crate::domain::FieldViolation {
                         field: "parent".into(),
                         reason,
                     });
@@ -111,7 +112,7 @@ impl From<AreaSummary> for AreaItem {
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas", params(AreaParams),
     responses(
         (status = 200, description = "The areas, in code order", body = Vec<AreaItem>),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
 async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AreaParams>,
@@ -128,7 +129,7 @@ async fn list(
 #[utoipa::path(get, path = "/api/v1/areas.geojson", tag = "areas", params(AreaParams),
     responses(
         (status = 200, description = "A FeatureCollection", content_type = "application/geo+json", body = Object),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
 async fn collection(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AreaParams>,
@@ -151,7 +152,7 @@ async fn collection(
     let features: Vec<geojson::Feature> = if labels {
         records
             .iter()
-            .map(crate::export::area_label_feature)
+            .map(crate::spatial::geojson::area_label_feature)
             .collect()
     } else {
         records.iter().map(feature).collect()
@@ -164,8 +165,8 @@ async fn collection(
     params(("code" = String, Path, description = "Division code: 6, 9 or 12 digits")),
     responses(
         (status = 200, description = "A Feature", content_type = "application/geo+json", body = Object),
-        (status = 400, description = "The code is malformed", body = Problem),
-        (status = 404, description = "No area with this code", body = Problem)))]
+        (status = 400, description = "The code is malformed", body = ProblemDetails),
+        (status = 404, description = "No area with this code", body = ProblemDetails)))]
 async fn one(
     State(state): State<AppState>,
     Path(code): Path<String>,

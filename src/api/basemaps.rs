@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, Problem};
+use super::error::{ApiError, ProblemDetails};
 use crate::app::AppState;
 use crate::tiles::basemap::{self, Basemap, Package};
 
@@ -190,7 +190,7 @@ fn package(state: &AppState, id: &str) -> Result<Basemap, ApiError> {
         ("z" = u8, Path, description = "Zoom"), ("x" = u32, Path, description = "Column"),
         ("y" = String, Path, description = "Row, optionally followed by the format's extension")),
     responses((status = 200, description = "The tile"), (status = 204, description = "No tile there"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 async fn mbtiles_tile(
     State(state): State<AppState>,
     Path((id, z, x, y)): Path<(String, u8, u32, String)>,
@@ -234,7 +234,7 @@ async fn mbtiles_tile(
 #[utoipa::path(get, path = "/tiles/basemaps/{file}", tag = "basemaps",
     params(("file" = String, Path, description = "The package's file name, e.g. xinbin.pmtiles")),
     responses((status = 200, description = "The file"), (status = 206, description = "The range asked for"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 async fn pmtiles_file(
     State(state): State<AppState>,
     Path(file): Path<String>,

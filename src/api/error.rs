@@ -13,23 +13,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::domain::FieldViolation;
 use crate::store::StoreError;
-
-/// One invalid parameter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// The parameter's name, as the client sent it.
-    pub field: String,
-    /// Why it was refused.
-    pub reason: String,
-}
 
 /// An error that ends a request.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Parameters failed validation; each one is named.
     #[error("invalid parameters")]
-    InvalidParams(Vec<FieldError>),
+    InvalidParams(Vec<FieldViolation>),
     /// The resource does not exist; the message says which.
     #[error("{0}")]
     NotFound(String),
@@ -55,13 +47,30 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::ledger::LedgerError> for ApiError {
+    fn from(e: crate::ledger::LedgerError) -> Self {
+        use crate::ledger::LedgerError;
+        match e {
+            LedgerError::NoCampaign(_) | LedgerError::NoTemplate { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
+            LedgerError::Area(m) => ApiError::invalid("within", m),
+            LedgerError::Date(_) => ApiError::invalid("as_of", e.to_string()),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<Vec<FieldViolation>> for ApiError {
+    fn from(violations: Vec<FieldViolation>) -> Self {
+        ApiError::InvalidParams(violations)
+    }
+}
+
 impl ApiError {
     /// A single invalid parameter.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        ApiError::InvalidParams(vec![FieldError {
-            field: field.into(),
-            reason: reason.into(),
-        }])
+        ApiError::InvalidParams(vec![FieldViolation::new(field, reason)])
     }
 
     /// The HTTP status of the error.
@@ -78,9 +87,11 @@ impl ApiError {
     }
 }
 
-/// The problem document (RFC 9457) of every error response.
+/// The problem document (RFC 9457) of every error response; `Problem` in the
+/// OpenAPI document.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Problem<'a> {
+#[schema(as = Problem)]
+pub struct ProblemDetails<'a> {
     /// A URI reference naming the kind of problem.
     r#type: &'a str,
     /// A short summary of the kind.
@@ -91,7 +102,7 @@ pub struct Problem<'a> {
     detail: String,
     /// The invalid parameters, each named.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    errors: Option<&'a [FieldViolation]>,
 }
 
 /// Marks a response whose internal error [`log_app_errors`] should log.
@@ -132,7 +143,7 @@ impl IntoResponse for ApiError {
                 None,
             ),
         };
-        let body = Problem {
+        let body = ProblemDetails {
             r#type: kind,
             title,
             status: status.as_u16(),

@@ -13,17 +13,23 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, FieldError, Problem};
+use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiJson, ApiQuery, BodyLimit};
 use super::quality::{DEFAULT_LIMIT, MAX_LIMIT, scope};
-use crate::app::{AppState, Snapshot};
+use crate::app::AppState;
 use crate::domain::{AreaLevel, Category, PovertyLine, Unit, mask_name};
+use crate::domain::{FieldViolation, Violations};
+use crate::indicators::output;
 use crate::indicators::table::{self, AreaRef, Cell, SortKey, TableRequest, TableRow};
 use crate::indicators::{Catalog, Indicator, Value, drawn, measure_of, reasons};
+use crate::model::Snapshot;
+use crate::spatial::LonLat;
 use crate::spatial::quality::LocationFlag;
-use crate::spatial::{LonLat, shapes};
-use crate::store::indicators::{HouseholdFacts, Scope, household_facts, households_failing};
-use crate::{export, store};
+use crate::spatial::shapes::{self, MAX_AREA_KM2, MAX_RADIUS_M, MAX_VERTICES};
+use crate::store;
+use crate::store::indicators::{
+    HouseholdFacts, HouseholdFilter, household_facts, households_failing,
+};
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -42,12 +48,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Largest body of a drawn-area query.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-/// Most vertices a drawn shape may have.
-pub const MAX_VERTICES: usize = 20_000;
-/// Largest drawn shape, km² (Xinbin is about 4,400 km²).
-pub const MAX_AREA_KM2: f64 = 10_000.0;
-/// Largest circle radius, metres.
-pub const MAX_RADIUS_M: f64 = 50_000.0;
 
 /// The catalog with the colours and the poverty line in force.
 #[derive(Debug, Serialize, ToSchema)]
@@ -100,7 +100,7 @@ pub(crate) fn parse_indicators(
     catalog: &Catalog,
     list: Option<&str>,
     field: &str,
-) -> Result<Vec<Indicator>, FieldError> {
+) -> Result<Vec<Indicator>, FieldViolation> {
     let ids: Vec<&str> = list
         .unwrap_or_default()
         .split(',')
@@ -112,7 +112,7 @@ pub(crate) fn parse_indicators(
     }
     let mut out: Vec<Indicator> = Vec::new();
     for id in ids {
-        let ind = catalog.get(id).ok_or_else(|| FieldError {
+        let ind = catalog.get(id).ok_or_else(|| FieldViolation {
             field: field.into(),
             reason: format!(
                 "unknown indicator {id:?}; expected one of {}",
@@ -128,7 +128,7 @@ pub(crate) fn parse_indicators(
 
 /// Parses `category=`: category codes, comma-separated; `monitored` stands for the
 /// three monitored categories.
-fn parse_categories(list: Option<&str>) -> Result<Vec<Category>, FieldError> {
+fn parse_categories(list: Option<&str>) -> Result<Vec<Category>, FieldViolation> {
     let mut out = Vec::new();
     for code in list
         .unwrap_or_default()
@@ -142,7 +142,7 @@ fn parse_categories(list: Option<&str>) -> Result<Vec<Category>, FieldError> {
         }
         let c = Category::from_code(code).ok_or_else(|| {
             let codes: Vec<&str> = Category::ALL.iter().map(|c| c.code()).collect();
-            FieldError {
+            FieldViolation {
                 field: "category".into(),
                 reason: format!(
                     "unknown category {code:?}; expected monitored or one of {}",
@@ -158,42 +158,14 @@ fn parse_categories(list: Option<&str>) -> Result<Vec<Category>, FieldError> {
 }
 
 /// Parses `by=`: `registration` (default) or `location`.
-fn parse_by(by: Option<&str>) -> Result<bool, FieldError> {
+fn parse_by(by: Option<&str>) -> Result<bool, FieldViolation> {
     match by.unwrap_or("registration") {
         "registration" | "" => Ok(false),
         "location" => Ok(true),
-        other => Err(FieldError {
+        other => Err(FieldViolation {
             field: "by".into(),
             reason: format!("unknown value {other:?}; expected registration or location"),
         }),
-    }
-}
-
-/// Collects field errors so that one response names every bad parameter.
-#[derive(Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn take<T: Default>(&mut self, r: Result<T, FieldError>) -> T {
-        r.unwrap_or_else(|e| {
-            self.0.push(e);
-            T::default()
-        })
-    }
-
-    fn push(&mut self, field: &str, reason: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            reason: reason.into(),
-        });
-    }
-
-    fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::InvalidParams(self.0))
-        }
     }
 }
 
@@ -283,7 +255,7 @@ struct Parsed {
 /// Checks every parameter but `within`, naming each bad one. The area is checked
 /// after, so that a 404 never hides a 400.
 fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
-    let mut errors = Errors::default();
+    let mut errors = Violations::new();
     let indicators = errors.take(parse_indicators(
         catalog,
         p.indicators.as_deref(),
@@ -297,7 +269,7 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
         "xlsx" => Format::Xlsx,
         "geojson" => Format::GeoJson,
         other => {
-            errors.push(
+            errors.add(
                 "format",
                 format!("unknown format {other:?}; expected json, csv, xlsx or geojson"),
             );
@@ -308,7 +280,7 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
         "desc" | "" => false,
         "asc" => true,
         other => {
-            errors.push(
+            errors.add(
                 "order",
                 format!("unknown order {other:?}; expected asc or desc"),
             );
@@ -316,7 +288,7 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
         }
     };
     if p.limit == Some(0) {
-        errors.push("limit", "must be at least 1");
+        errors.add("limit", "must be at least 1");
     }
     let sort = match p.sort.as_deref() {
         None | Some("") => None,
@@ -328,7 +300,7 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
             };
             let found = indicators.iter().position(|i| i.id == id);
             if found.is_none() {
-                errors.push(
+                errors.add(
                     "sort",
                     format!("{s:?} is not households or one of the indicators asked (id, id.rate or id.count)"),
                 );
@@ -340,7 +312,7 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
         None | Some("") => None,
         Some(l) => match AreaLevel::from_code(l) {
             Some(AreaLevel::Community) | None => {
-                errors.push(
+                errors.add(
                     "level",
                     format!("unknown level {l:?}; expected county, township or village"),
                 );
@@ -349,7 +321,7 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
             some => some,
         },
     };
-    errors.finish()?;
+    errors.into_result(())?;
     Ok(Parsed {
         indicators,
         categories,
@@ -367,8 +339,8 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
 #[utoipa::path(get, path = "/api/v1/stats", tag = "indicators", params(StatsParams),
     responses(
         (status = 200, description = "The table (JSON; or CSV, XLSX, GeoJSON by `format`)", body = StatsBody),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
-        (status = 404, description = "No area with the `within` code", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
+        (status = 404, description = "No area with the `within` code", body = ProblemDetails)))]
 async fn stats(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<StatsParams>,
@@ -465,7 +437,7 @@ async fn render(
         .into_response()),
         Format::Csv => {
             let mut out = Vec::new();
-            export::table_csv(&table, &mut out).map_err(|e| ApiError::Internal(e.into()))?;
+            output::table_csv(&table, &mut out).map_err(|e| ApiError::Internal(e.into()))?;
             Ok(download(
                 out,
                 "text/csv; charset=utf-8",
@@ -479,7 +451,7 @@ async fn render(
                 snapshot.data_date.as_deref().unwrap_or("未知")
             );
             let out =
-                export::table_xlsx(&table, &title).map_err(|e| ApiError::Internal(e.into()))?;
+                output::table_xlsx(&table, &title).map_err(|e| ApiError::Internal(e.into()))?;
             Ok(download(
                 out,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -495,7 +467,7 @@ async fn render(
                 .store
                 .run(move |c| store::areas::records(c, &filter))
                 .await?;
-            let body = export::table_geojson(&table, &records);
+            let body = output::table_geojson(&table, &records);
             let mut response = Json(body).into_response();
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -504,19 +476,6 @@ async fn render(
             Ok(response)
         }
     }
-}
-
-/// A file name percent-encoded for `filename*=UTF-8''…` (RFC 5987).
-pub(crate) fn percent_encode(file: &str) -> String {
-    file.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The catalog's indicator with this id, or a 400 naming `field` and the ids.
@@ -538,7 +497,7 @@ pub(crate) fn indicator_named<'a>(
 
 /// A file download with its Chinese file name (RFC 6266 / 5987).
 pub(crate) fn download(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {
-    let encoded = percent_encode(file);
+    let encoded = crate::formats::percent_encode(file);
     let ext = file.rsplit('.').next().unwrap_or("bin");
     let disposition = format!("attachment; filename=\"paicha.{ext}\"; filename*=UTF-8''{encoded}");
     let mut response = body.into_response();
@@ -750,21 +709,21 @@ fn check_area(field: &str, km2: f64) -> Result<(), ApiError> {
 #[utoipa::path(post, path = "/api/v1/query", tag = "indicators", request_body = QueryBody,
     responses(
         (status = 200, description = "The figures inside the shape", body = QueryAnswer),
-        (status = 400, description = "The body is invalid or over the vertex or area limit; the field is named", body = Problem),
-        (status = 413, description = "The body is over the size limit", body = Problem)))]
+        (status = 400, description = "The body is invalid or over the vertex or area limit; the field is named", body = ProblemDetails),
+        (status = 413, description = "The body is over the size limit", body = ProblemDetails)))]
 async fn query(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<QueryBody>,
 ) -> Result<Json<QueryAnswer>, ApiError> {
     let snapshot = state.snapshot();
-    let mut errors = Errors::default();
+    let mut errors = Violations::new();
     let indicators = errors.take(parse_indicators(
         &state.catalog,
         body.indicators.as_ref().map(|v| v.join(",")).as_deref(),
         "indicators",
     ));
     let categories = errors.take(parse_categories(body.category.as_deref()));
-    errors.finish()?;
+    errors.into_result(())?;
     // Ledger indicators belong to whole villages, not to households found by position.
     let indicators: Vec<Indicator> = if body.indicators.is_some() {
         if let Some(l) = indicators.iter().find(|i| measure_of(i).is_ledger()) {
@@ -908,20 +867,20 @@ struct HouseholdPage {
 #[utoipa::path(get, path = "/api/v1/households", tag = "indicators", params(HouseholdParams),
     responses(
         (status = 200, description = "A page of households", body = HouseholdPage),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
-        (status = 404, description = "No area with the `within` code", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
+        (status = 404, description = "No area with the `within` code", body = ProblemDetails)))]
 async fn households(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<HouseholdParams>,
 ) -> Result<Json<HouseholdPage>, ApiError> {
     let snapshot = state.snapshot();
-    let mut errors = Errors::default();
+    let mut errors = Violations::new();
     let indicator = match p.indicator.as_deref() {
         None | Some("") => state.catalog.get("any_problem").cloned(),
         Some(id) => {
             let found = state.catalog.get(id).cloned();
             if found.is_none() {
-                errors.push(
+                errors.add(
                     "indicator",
                     format!(
                         "unknown indicator {id:?}; expected one of {}",
@@ -936,9 +895,9 @@ async fn households(
     let by_location = errors.take(parse_by(p.by.as_deref()));
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        errors.push("limit", format!("must be between 1 and {MAX_LIMIT}"));
+        errors.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
     }
-    errors.finish()?;
+    errors.into_result(())?;
     let Some(indicator) = indicator else {
         return Err(ApiError::invalid(
             "indicator",
@@ -956,7 +915,7 @@ async fn households(
     }
     let offset = p.offset.unwrap_or(0);
     let (code, _, level) = scope(&snapshot, p.within.as_deref())?;
-    let scope = Scope {
+    let scope = HouseholdFilter {
         within: (level != AreaLevel::County).then_some(code),
         by_location,
         categories,
@@ -998,8 +957,8 @@ async fn households(
     params(("household_no" = String, Path, description = "The 18-digit household number (户编号)")),
     responses(
         (status = 200, description = "The household", body = HouseholdItem),
-        (status = 400, description = "Not a household number", body = Problem),
-        (status = 404, description = "No such household", body = Problem)))]
+        (status = 400, description = "Not a household number", body = ProblemDetails),
+        (status = 404, description = "No such household", body = ProblemDetails)))]
 async fn household_one(
     State(state): State<AppState>,
     axum::extract::Path(no): axum::extract::Path<String>,

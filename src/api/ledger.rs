@@ -7,17 +7,20 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, FieldError, Problem};
+use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiJson, ApiQuery, BodyLimit};
 use super::quality::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::app::{AppState, Snapshot};
-use crate::ledger::checklist::{self, ChecklistItem, Template};
-use crate::ledger::{Campaign, Entry, Signoff, Status, is_date, today};
+use crate::app::AppState;
+use crate::domain::FieldViolation;
+use crate::domain::calendar::{is_date, today, utc_timestamp};
+use crate::domain::ledger::{Campaign, ChecklistItem, Entry, Status, Template};
+use crate::ledger::rules::{self, EntryPatch, NewCampaign, NewTemplate};
+use crate::model::Snapshot;
 use crate::store::ledger::{self as ledger_store, Change, EntryFilter, Updated};
 
 /// The routes of this module.
@@ -45,7 +48,11 @@ pub const MAX_IMPORT_BYTES: usize = 5 << 20;
 
 /// Every template: the built-in ones, then those users added.
 async fn templates(state: &AppState) -> Result<Vec<Template>, ApiError> {
-    Ok(state.store.run(ledger_store::all_templates).await?)
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || crate::ledger::templates(&*store.conn()?))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::from)
 }
 
 async fn template(state: &AppState, id: &str) -> Result<Template, ApiError> {
@@ -110,7 +117,7 @@ async fn checklists(State(state): State<AppState>) -> Result<Json<Vec<TemplateSu
     params(("id" = String, Path, description = "Template id, e.g. xuchang-2022")),
     responses(
         (status = 200, description = "The template", body = Object),
-        (status = 404, description = "No such template", body = Problem)))]
+        (status = 404, description = "No such template", body = ProblemDetails)))]
 async fn checklist_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -184,156 +191,34 @@ async fn campaigns(State(state): State<AppState>) -> Result<Json<Vec<CampaignVie
     Ok(Json(out))
 }
 
-/// A new campaign.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct NewCampaign {
-    /// Stable id: letters, digits and '-', up to 64.
-    id: String,
-    name: String,
-    /// A checklist template id.
-    template_id: String,
-    /// The county or a township: every village in it gets one entry per item.
-    area_code: String,
-    /// `YYYY-MM-DD`.
-    starts: String,
-    /// `YYYY-MM-DD`, not before `starts`.
-    ends: String,
-    /// `weekly` or `monthly` (周报 / 月报).
-    cycle: String,
-    /// Weekday 1–7 (weekly) or day of month 1–28 (monthly) the report is due.
-    due_day: u8,
-    /// Who creates it.
-    by: String,
-}
-
-/// The template and cycle of a new campaign, or every invalid field named.
-fn check_new(
-    n: &NewCampaign,
-    snapshot: &Snapshot,
-    templates: Vec<Template>,
-) -> Result<(Template, crate::ledger::Cycle), ApiError> {
-    let mut errors = Vec::new();
-    let mut bad = |field: &str, reason: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            reason,
-        });
-    };
-    if n.id.is_empty()
-        || n.id.len() > 64
-        || !n.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
-        bad("id", "letters, digits and '-', 1 to 64 of them".into());
-    }
-    if n.name.trim().is_empty() {
-        bad("name", "must not be empty".into());
-    }
-    let template = templates.into_iter().find(|t| t.id == n.template_id);
-    if template.is_none() {
-        bad(
-            "template_id",
-            format!("no checklist template {:?}", n.template_id),
-        );
-    }
-    let level = snapshot.names.get(&n.area_code).map(|(_, l)| *l);
-    if !matches!(
-        level,
-        Some(crate::domain::AreaLevel::County | crate::domain::AreaLevel::Township)
-    ) {
-        bad(
-            "area_code",
-            format!(
-                "{:?} is not the county or one of its townships",
-                n.area_code
-            ),
-        );
-    }
-    for (field, d) in [("starts", &n.starts), ("ends", &n.ends)] {
-        if !is_date(d) {
-            bad(field, format!("{d:?} is not a date YYYY-MM-DD"));
-        }
-    }
-    if is_date(&n.starts) && is_date(&n.ends) && n.ends < n.starts {
-        bad("ends", "is before starts".into());
-    }
-    let cycle = crate::ledger::Cycle::parse(&n.cycle);
-    match cycle {
-        None => bad(
-            "cycle",
-            format!("unknown cycle {:?}; expected weekly or monthly", n.cycle),
-        ),
-        Some(crate::ledger::Cycle::Weekly) if !(1..=7).contains(&n.due_day) => {
-            bad("due_day", "a weekday, 1 (Monday) to 7".into());
-        }
-        Some(crate::ledger::Cycle::Monthly) if !(1..=28).contains(&n.due_day) => {
-            bad("due_day", "a day of the month, 1 to 28".into());
-        }
-        Some(_) => {}
-    }
-    if n.by.trim().is_empty() {
-        bad("by", "say who creates the campaign".into());
-    }
-    match (template, cycle) {
-        (Some(t), Some(c)) if errors.is_empty() => Ok((t, c)),
-        _ => Err(ApiError::InvalidParams(errors)),
-    }
-}
-
 /// Creates a campaign: one ledger entry per village of the area and item of the
 /// template, all 未排查, version 1.
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "ledger", request_body = NewCampaign,
     responses(
         (status = 200, description = "The campaign created", body = CampaignView),
-        (status = 400, description = "A field is invalid; each is named", body = Problem),
-        (status = 409, description = "A campaign with this id exists", body = Problem)))]
+        (status = 400, description = "A field is invalid; each is named", body = ProblemDetails),
+        (status = 409, description = "A campaign with this id exists", body = ProblemDetails)))]
 async fn campaign_create(
     State(state): State<AppState>,
     ApiJson(n): ApiJson<NewCampaign>,
 ) -> Result<Json<CampaignView>, ApiError> {
     let snapshot = state.snapshot();
-    let (template, cycle) = check_new(&n, &snapshot, templates(&state).await?)?;
-    let campaign = Campaign {
-        id: n.id,
-        name: n.name.trim().to_owned(),
-        template_id: template.id.clone(),
-        area_code: n.area_code,
-        starts: n.starts,
-        ends: n.ends,
-        cycle,
-        due_day: n.due_day,
-    };
-    let mut villages: Vec<&String> = snapshot
+    let level = snapshot.names.get(&n.area_code).map(|(_, l)| *l);
+    let (campaign, template) = rules::new_campaign(&n, level, templates(&state).await?)?;
+    let mut villages: Vec<&str> = snapshot
         .names
         .iter()
         .filter(|(c, (_, l))| c.starts_with(&campaign.area_code) && l.is_village_like())
-        .map(|(c, _)| c)
+        .map(|(c, _)| c.as_str())
         .collect();
-    villages.sort();
-    let now = format!("{}Z", rfc3339_now());
-    let entries: Vec<Entry> = villages
-        .iter()
-        .flat_map(|v| {
-            template.items.iter().map(|item| Entry {
-                campaign_id: campaign.id.clone(),
-                village_code: (*v).clone(),
-                position: item.position,
-                status: Status::NotChecked,
-                problem: None,
-                measure: None,
-                deadline: None,
-                responsible: None,
-                result: None,
-                secretary: None,
-                first_secretary: None,
-                group_leader: None,
-                notes: None,
-                version: 1,
-                updated_at: now.clone(),
-                updated_by: n.by.trim().to_owned(),
-            })
-        })
-        .collect();
+    villages.sort_unstable();
+    let entries = rules::campaign_entries(
+        &campaign,
+        &template,
+        &villages,
+        n.by.trim(),
+        &utc_timestamp(),
+    );
     let stored = campaign.clone();
     state
         .store
@@ -360,7 +245,7 @@ async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign, ApiError>
     params(("id" = String, Path, description = "Campaign id")),
     responses(
         (status = 200, description = "The campaign", body = CampaignView),
-        (status = 404, description = "No such campaign", body = Problem)))]
+        (status = 404, description = "No such campaign", body = ProblemDetails)))]
 async fn campaign_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -436,8 +321,8 @@ struct EntryPage {
     params(("id" = String, Path, description = "Campaign id"), EntryParams),
     responses(
         (status = 200, description = "A page of entries", body = EntryPage),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
-        (status = 404, description = "No such campaign", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
+        (status = 404, description = "No such campaign", body = ProblemDetails)))]
 async fn entries(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -457,10 +342,7 @@ async fn entries(
     {
         match Status::parse(s) {
             Some(st) => statuses.push(st),
-            None => errors.push(FieldError {
-                field: "status".into(),
-                reason: format!("unknown status {s:?}; expected one of not_checked, no_problem, problem, rectifying, rectified, closed (or 未排查 … 已销号)"),
-            }),
+            None => errors.push(FieldViolation::new("status", format!("unknown status {s:?}; expected one of not_checked, no_problem, problem, rectifying, rectified, closed (or 未排查 … 已销号)"))),
         }
     }
     let positions = match p.category.as_deref() {
@@ -475,39 +357,36 @@ async fn entries(
             if positions.is_empty() {
                 let names: Vec<String> =
                     template.categories().into_iter().map(|(n, _)| n).collect();
-                errors.push(FieldError {
-                    field: "category".into(),
-                    reason: format!(
+                errors.push(FieldViolation::new(
+                    "category",
+                    format!(
                         "no category {c:?} in {}; expected one of {}",
                         template.id,
                         names.join(", ")
                     ),
-                });
+                ));
             }
             Some(positions)
         }
     };
     let as_of = p.as_of.clone().unwrap_or_else(|| default_as_of(&campaign));
     if !is_date(&as_of) {
-        errors.push(FieldError {
-            field: "as_of".into(),
-            reason: format!("{as_of:?} is not a date YYYY-MM-DD"),
-        });
+        errors.push(FieldViolation::new(
+            "as_of",
+            format!("{as_of:?} is not a date YYYY-MM-DD"),
+        ));
     }
     if let Some(w) = &p.within
         && let Err(reason) = super::areas::check_code(w)
     {
-        errors.push(FieldError {
-            field: "within".into(),
-            reason,
-        });
+        errors.push(FieldViolation::new("within", reason));
     }
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        errors.push(FieldError {
-            field: "limit".into(),
-            reason: format!("must be between 1 and {MAX_LIMIT}"),
-        });
+        errors.push(FieldViolation::new(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
     }
     if !errors.is_empty() {
         return Err(ApiError::InvalidParams(errors));
@@ -576,7 +455,7 @@ async fn load_entry(
     params(("id" = String, Path, description = "Campaign id"), ("village" = String, Path, description = "Village code"), ("position" = u32, Path, description = "Item position in the template")),
     responses(
         (status = 200, description = "The entry and its history", body = EntryWithHistory),
-        (status = 404, description = "No such campaign or entry", body = Problem)))]
+        (status = 404, description = "No such campaign or entry", body = ProblemDetails)))]
 async fn entry_one(
     State(state): State<AppState>,
     Path(key): Path<EntryKey>,
@@ -589,183 +468,6 @@ async fn entry_one(
     }))
 }
 
-/// A field present in the body, `null` included: `Some(None)` clears it.
-#[expect(
-    clippy::option_option,
-    reason = "absent, null (clear) and a value are three different requests"
-)]
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// An update of an entry: the version it was based on, who makes it, and only the
-/// fields that change (`null` clears one).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[expect(
-    clippy::option_option,
-    reason = "absent, null (clear) and a value are three different requests"
-)]
-struct EntryPatch {
-    /// The version the change was based on (from the last read).
-    version: i64,
-    /// Who makes the change (name or account).
-    by: String,
-    /// Status code or Chinese label.
-    status: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    problem: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    measure: Option<Option<String>>,
-    /// `YYYY-MM-DD`.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    deadline: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    responsible: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    result: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Signoff>)]
-    secretary: Option<Option<Signoff>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Signoff>)]
-    first_secretary: Option<Option<Signoff>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Signoff>)]
-    group_leader: Option<Option<Signoff>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    notes: Option<Option<String>>,
-}
-
-/// The entry after a patch, checked against the ledger's rules; every broken rule is
-/// named by its field.
-fn apply(mut e: Entry, p: EntryPatch, now: String) -> Result<Entry, ApiError> {
-    let mut errors = Vec::new();
-    let mut bad = |field: &str, reason: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            reason,
-        });
-    };
-    if p.by.trim().is_empty() {
-        bad("by", "say who makes the change".into());
-    }
-    if let Some(s) = &p.status {
-        match Status::parse(s) {
-            Some(st) => e.status = st,
-            None => bad("status", format!("unknown status {s:?}")),
-        }
-    }
-    let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    if let Some(v) = p.problem {
-        e.problem = text(v);
-    }
-    if let Some(v) = p.measure {
-        e.measure = text(v);
-    }
-    if let Some(v) = p.deadline {
-        e.deadline = text(v);
-    }
-    if let Some(v) = p.responsible {
-        e.responsible = text(v);
-    }
-    if let Some(v) = p.result {
-        e.result = text(v);
-    }
-    if let Some(v) = p.notes {
-        e.notes = text(v);
-    }
-    if let Some(v) = p.secretary {
-        e.secretary = v;
-    }
-    if let Some(v) = p.first_secretary {
-        e.first_secretary = v;
-    }
-    if let Some(v) = p.group_leader {
-        e.group_leader = v;
-    }
-    errors.extend(broken_rules(&e));
-    if !errors.is_empty() {
-        return Err(ApiError::InvalidParams(errors));
-    }
-    e.updated_at = now;
-    p.by.trim().clone_into(&mut e.updated_by);
-    Ok(e)
-}
-
-/// The ledger's rules an entry breaks, each named by its field.
-fn broken_rules(e: &Entry) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    let mut bad = |field: &str, reason: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            reason,
-        });
-    };
-    if let Some(d) = &e.deadline
-        && !is_date(d)
-    {
-        bad("deadline", format!("{d:?} is not a date YYYY-MM-DD"));
-    }
-    for (field, s) in [
-        ("secretary", &e.secretary),
-        ("first_secretary", &e.first_secretary),
-        ("group_leader", &e.group_leader),
-    ] {
-        if let Some(s) = s
-            && (s.who.trim().is_empty() || !is_date(&s.at))
-        {
-            bad(
-                field,
-                "a signature needs who (a name) and at (YYYY-MM-DD)".into(),
-            );
-        }
-    }
-    let found = !matches!(e.status, Status::NotChecked | Status::NoProblem);
-    if found && e.problem.is_none() {
-        bad(
-            "problem",
-            format!("status {} needs the problem found", e.status.label_zh()),
-        );
-    }
-    if matches!(
-        e.status,
-        Status::Rectifying | Status::Rectified | Status::Closed
-    ) {
-        for (field, v) in [
-            ("measure", &e.measure),
-            ("deadline", &e.deadline),
-            ("responsible", &e.responsible),
-        ] {
-            if v.is_none() {
-                bad(
-                    field,
-                    format!(
-                        "status {} needs the measure, the deadline and the person responsible",
-                        e.status.label_zh()
-                    ),
-                );
-            }
-        }
-    }
-    if e.status == Status::Closed && (e.secretary.is_none() || e.first_secretary.is_none()) {
-        bad(
-            "status",
-            "已销号 needs the signatures of the village Party secretary and the first secretary"
-                .into(),
-        );
-    }
-    errors
-}
-
 /// Updates an entry. The body names the version it was based on; if the entry has
 /// changed since, nothing is written and the answer is 409 with who changed it when.
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}/entries/{village}/{position}", tag = "ledger",
@@ -773,9 +475,9 @@ fn broken_rules(e: &Entry) -> Vec<FieldError> {
     request_body = EntryPatch,
     responses(
         (status = 200, description = "The entry as stored, with its history", body = EntryWithHistory),
-        (status = 400, description = "A field is invalid or a rule is broken; each is named", body = Problem),
-        (status = 404, description = "No such campaign or entry", body = Problem),
-        (status = 409, description = "The entry changed since the version given; nothing was written", body = Problem)))]
+        (status = 400, description = "A field is invalid or a rule is broken; each is named", body = ProblemDetails),
+        (status = 404, description = "No such campaign or entry", body = ProblemDetails),
+        (status = 409, description = "The entry changed since the version given; nothing was written", body = ProblemDetails)))]
 async fn entry_update(
     State(state): State<AppState>,
     Path(key): Path<EntryKey>,
@@ -783,8 +485,7 @@ async fn entry_update(
 ) -> Result<Json<EntryWithHistory>, ApiError> {
     let (campaign, template, current, _) = load_entry(&state, &key).await?;
     let base = patch.version;
-    let now = format!("{}Z", rfc3339_now());
-    let next = apply(current, patch, now)?;
+    let next = rules::apply(current, patch, utc_timestamp())?;
     let outcome = state
         .store
         .run(move |c| ledger_store::update(c, base, &next))
@@ -805,23 +506,6 @@ async fn entry_update(
         ))),
         Updated::Missing => Err(ApiError::NotFound("the entry no longer exists".into())),
     }
-}
-
-/// The current UTC time, `YYYY-MM-DDTHH:MM:SS`.
-fn rfc3339_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let day = secs / 86_400;
-    let rest = secs % 86_400;
-    // today() is in China time; the timestamp is UTC, so take the date from UTC.
-    let date = crate::ledger::civil_date(day as i64);
-    format!(
-        "{date}T{:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
 }
 
 /// `GET …/matrix` parameters.
@@ -862,8 +546,8 @@ struct Matrix {
     params(("id" = String, Path, description = "Campaign id"), MatrixParams),
     responses(
         (status = 200, description = "The matrix", body = Matrix),
-        (status = 400, description = "within is not a township code", body = Problem),
-        (status = 404, description = "No such campaign", body = Problem)))]
+        (status = 400, description = "within is not a township code", body = ProblemDetails),
+        (status = 404, description = "No such campaign", body = ProblemDetails)))]
 async fn matrix(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -943,14 +627,14 @@ struct ReportParams {
     params(("id" = String, Path, description = "Campaign id"), ReportParams),
     responses(
         (status = 200, description = "The report (XLSX or HTML)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
-        (status = 404, description = "No such campaign", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
+        (status = 404, description = "No such campaign", body = ProblemDetails)))]
 async fn report(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    use crate::ledger::{ReportInputError, report, report_input};
+    use crate::ledger::{report, report_input};
     use axum::response::IntoResponse;
     let html = match p.format.as_deref() {
         None | Some("" | "xlsx") => false,
@@ -975,14 +659,7 @@ async fn report(
             ))
         })
         .await?;
-    let (campaign, template, entries, scope, period) = input.map_err(|e| match e {
-        ReportInputError::NoCampaign(_) | ReportInputError::NoTemplate { .. } => {
-            ApiError::NotFound(e.to_string())
-        }
-        ReportInputError::Area(m) => ApiError::invalid("within", m),
-        ReportInputError::Date(_) => ApiError::invalid("as_of", e.to_string()),
-        other => ApiError::Internal(other.into()),
-    })?;
+    let (campaign, template, entries, scope, period) = input?;
     let file = format!("{}_{}_{}", campaign.name, scope.name, period.label);
     if html {
         let mut response =
@@ -1000,46 +677,6 @@ async fn report(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         &format!("{file}.xlsx"),
     ))
-}
-
-/// The updates an import makes (rows equal to their entry make none), each checked
-/// against the ledger's rules.
-fn import_updates(
-    rows: &[crate::ledger::import::ImportRow],
-    current: &[Entry],
-    by: &str,
-) -> Result<Vec<(i64, Entry)>, ApiError> {
-    let now = format!("{}Z", rfc3339_now());
-    let mut updates = Vec::new();
-    let mut errors = Vec::new();
-    for (k, r) in rows.iter().enumerate() {
-        let Some(e) = current.iter().find(|e| e.position == r.position) else {
-            continue;
-        };
-        let mut next = e.clone();
-        next.status = r.status;
-        next.problem.clone_from(&r.problem);
-        next.measure.clone_from(&r.measure);
-        next.deadline.clone_from(&r.deadline);
-        next.responsible.clone_from(&r.responsible);
-        next.result.clone_from(&r.result);
-        next.notes.clone_from(&r.notes);
-        for f in broken_rules(&next) {
-            errors.push(FieldError {
-                field: format!("item {} (data row {}), {}", r.position, k + 1, f.field),
-                reason: f.reason,
-            });
-        }
-        if next != *e {
-            next.updated_at.clone_from(&now);
-            by.clone_into(&mut next.updated_by);
-            updates.push((e.version, next));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::InvalidParams(errors));
-    }
-    Ok(updates)
 }
 
 /// `POST …/import` parameters.
@@ -1070,10 +707,10 @@ struct ImportAnswer {
     request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     responses(
         (status = 200, description = "What changed", body = ImportAnswer),
-        (status = 400, description = "Rows or columns are wrong; each is named, nothing was written", body = Problem),
-        (status = 404, description = "No such campaign or village", body = Problem),
-        (status = 409, description = "An entry changed while importing; nothing was written", body = Problem),
-        (status = 413, description = "The file is over 5 MiB", body = Problem)))]
+        (status = 400, description = "Rows or columns are wrong; each is named, nothing was written", body = ProblemDetails),
+        (status = 404, description = "No such campaign or village", body = ProblemDetails),
+        (status = 409, description = "An entry changed while importing; nothing was written", body = ProblemDetails),
+        (status = 413, description = "The file is over 5 MiB", body = ProblemDetails)))]
 async fn import(
     State(state): State<AppState>,
     Path((id, village)): Path<(String, String)>,
@@ -1094,21 +731,7 @@ async fn import(
     }
     let campaign = find_campaign(&state, &id).await?;
     let template = template(&state, &campaign.template_id).await?;
-    let rows = crate::ledger::import::village_xlsx(&bytes, &template).map_err(|errors| {
-        ApiError::InvalidParams(
-            errors
-                .into_iter()
-                .map(|e| FieldError {
-                    field: if e.row == 0 {
-                        "file".into()
-                    } else {
-                        format!("row {}, {}", e.row, e.column)
-                    },
-                    reason: e.reason,
-                })
-                .collect(),
-        )
-    })?;
+    let rows = crate::ledger::import::village_xlsx(&bytes, &template)?;
     let (id2, v2) = (id.clone(), village.clone());
     let (_, current) = state
         .store
@@ -1129,7 +752,7 @@ async fn import(
             "village {village} has no ledger in campaign {id:?}"
         )));
     }
-    let updates = import_updates(&rows, &current, p.by.trim())?;
+    let updates = rules::import_updates(&rows, &current, p.by.trim(), &utc_timestamp())?;
     let changed = updates.len();
     let outcome = state
         .store
@@ -1156,26 +779,6 @@ async fn import(
     }))
 }
 
-/// `POST /api/v1/checklists` parameters.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct NewTemplate {
-    /// Stable id: letters, digits and '-', up to 64.
-    id: String,
-    /// The document's title for the list.
-    name: String,
-    /// Where it was issued.
-    region: String,
-    /// The year it was issued.
-    year: i32,
-    /// The document it comes from.
-    source: String,
-    /// `xuchang` (类别, 序号, 排查项目, 自查问题描述 …) or `lianyungang` (序号, 排查项目,
-    /// 排查内容, 排查情况 …): how its reports are laid out.
-    layout: String,
-}
-
 /// Adds a checklist template from a CSV (UTF-8, BOM allowed) or XLSX file (the body)
 /// with the columns of `data/checklists`: `category` and `content` required, and any
 /// of `position`, `category_no`, `number`, `item`, `responsible_unit`, `source_note`.
@@ -1183,69 +786,20 @@ struct NewTemplate {
     request_body(content = Vec<u8>, content_type = "text/csv"),
     responses(
         (status = 200, description = "The template as stored", body = Object),
-        (status = 400, description = "A parameter, row or column is wrong; each is named", body = Problem),
-        (status = 409, description = "A template with this id exists", body = Problem)))]
+        (status = 400, description = "A parameter, row or column is wrong; each is named", body = ProblemDetails),
+        (status = 409, description = "A template with this id exists", body = ProblemDetails)))]
 async fn checklist_add(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<NewTemplate>,
     body: axum::body::Bytes,
 ) -> Result<Json<Template>, ApiError> {
-    let mut errors = Vec::new();
-    if p.id.is_empty()
-        || p.id.len() > 64
-        || !p.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
-        errors.push(FieldError {
-            field: "id".into(),
-            reason: "letters, digits and '-', 1 to 64 of them".into(),
-        });
-    }
-    if p.name.trim().is_empty() {
-        errors.push(FieldError {
-            field: "name".into(),
-            reason: "must not be empty".into(),
-        });
-    }
-    let layout = match p.layout.as_str() {
-        "xuchang" => Some(checklist::ReportLayout::Xuchang),
-        "lianyungang" => Some(checklist::ReportLayout::Lianyungang),
-        other => {
-            errors.push(FieldError {
-                field: "layout".into(),
-                reason: format!("unknown layout {other:?}; expected xuchang or lianyungang"),
-            });
-            None
-        }
-    };
     if templates(&state).await?.iter().any(|t| t.id == p.id) {
         return Err(ApiError::Conflict(format!(
             "a template with id {:?} exists",
             p.id
         )));
     }
-    let items = crate::ledger::import::template_items(&p.id, &body)
-        .map_err(|e| ApiError::invalid("file", e));
-    let items = match items {
-        Ok(items) => Some(items),
-        Err(ApiError::InvalidParams(mut e)) => {
-            errors.append(&mut e);
-            None
-        }
-        Err(other) => return Err(other),
-    };
-    let (Some(items), Some(report_layout), true) = (items, layout, errors.is_empty()) else {
-        return Err(ApiError::InvalidParams(errors));
-    };
-    let template = Template {
-        id: p.id,
-        name: p.name.trim().to_owned(),
-        region: p.region.trim().to_owned(),
-        year: p.year,
-        source: p.source.trim().to_owned(),
-        expected_items: items.len(),
-        report_layout,
-        items,
-    };
+    let template = rules::new_template(&p, &body)?;
     let stored = template.clone();
     state
         .store

@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, Problem};
+use super::error::{ApiError, ProblemDetails};
 use super::extract::ApiQuery;
 use super::quality::scope;
 use crate::app::AppState;
@@ -125,7 +125,7 @@ async fn draw(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-    let encoded = super::indicators::percent_encode(&file);
+    let encoded = crate::formats::percent_encode(&file);
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename*=UTF-8''{encoded}")) {
         response
             .headers_mut()
@@ -141,8 +141,8 @@ async fn draw(
     params(("file" = String, Path, description = "An indicator id followed by .png or .svg"), MapParams),
     responses(
         (status = 200, description = "The map", content_type = "image/png"),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
-        (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
+        (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails)))]
 async fn map(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -195,8 +195,8 @@ async fn map(
     params(("file" = String, Path, description = "An indicator id followed by .png or .svg"), MapParams),
     responses(
         (status = 200, description = "The chart", content_type = "image/png"),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
-        (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
+        (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails)))]
 async fn chart(
     State(state): State<AppState>,
     Path(file): Path<String>,

@@ -10,10 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, FieldError, Problem};
+use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiJson, ApiQuery, BodyLimit};
 use crate::app::AppState;
-use crate::planner::plan::{Plan, Request};
+use crate::domain::FieldViolation;
+use crate::domain::plan::{Plan, Request};
 use crate::planner::{self, export};
 use crate::store;
 
@@ -62,8 +63,8 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<PlanItem>>, ApiE
 #[utoipa::path(post, path = "/api/v1/plans", tag = "planner", request_body = Request,
     responses(
         (status = 201, description = "The plan; Location names it", body = Plan),
-        (status = 400, description = "A field is invalid; each is named", body = Problem),
-        (status = 413, description = "The body is over 1 MiB", body = Problem)))]
+        (status = 400, description = "A field is invalid; each is named", body = ProblemDetails),
+        (status = 413, description = "The body is over 1 MiB", body = ProblemDetails)))]
 async fn create(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<Request>,
@@ -76,7 +77,7 @@ async fn create(
                 ApiError::InvalidParams(errors) => ApiError::InvalidParams(
                     errors
                         .into_iter()
-                        .map(|f| FieldError {
+                        .map(|f| FieldViolation {
                             field: "area".to_owned(),
                             reason: f.reason,
                         })
@@ -86,23 +87,15 @@ async fn create(
             }
         })?),
     };
-    let validated =
-        planner::validate(&request, area, &snapshot, &state.catalog).map_err(|issues| {
-            ApiError::InvalidParams(
-                issues
-                    .into_iter()
-                    .map(|i| FieldError {
-                        field: i.field,
-                        reason: i.reason,
-                    })
-                    .collect(),
-            )
-        })?;
-    let catalog = state.catalog.clone();
-    let plan = state
-        .store
-        .run(move |c| planner::make(c, &snapshot, &catalog, &request, &validated))
-        .await?;
+    let validated = planner::validate(&request, area, &snapshot, &state.catalog)?;
+    let st = state.clone();
+    // Routing takes seconds: on a blocking thread, holding a database connection
+    // only while the targets are read and the plan is stored.
+    let plan = tokio::task::spawn_blocking(move || {
+        planner::make(&st.store, &snapshot, &st.catalog, &request, &validated)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))??;
     let mut response = (StatusCode::CREATED, Json(&plan)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/plans/{}", plan.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -129,8 +122,8 @@ struct SheetParams {
         SheetParams),
     responses(
         (status = 200, description = "The plan or its download", body = Plan),
-        (status = 400, description = "Unknown extension or bad filter", body = Problem),
-        (status = 404, description = "No such plan", body = Problem)))]
+        (status = 400, description = "Unknown extension or bad filter", body = ProblemDetails),
+        (status = 404, description = "No such plan", body = ProblemDetails)))]
 async fn one(
     State(state): State<AppState>,
     Path(file): Path<String>,

@@ -9,10 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::areas::check_code;
-use super::error::{ApiError, Problem};
+use super::error::{ApiError, ProblemDetails};
 use super::extract::ApiQuery;
-use crate::app::{AppState, Snapshot};
+use crate::app::AppState;
 use crate::domain::{AreaLevel, GpsPoint, mask_id_number, mask_name};
+use crate::model::Snapshot;
 use crate::spatial::quality::{FlagCounts, FlagKind, GroupQuality, LocationFlag};
 use crate::store;
 
@@ -116,8 +117,8 @@ struct Summary<'a> {
 #[utoipa::path(get, path = "/api/v1/quality", tag = "quality", params(SummaryParams),
     responses(
         (status = 200, description = "The quality summary", body = Object),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
-        (status = 404, description = "No area with the `within` code", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
+        (status = 404, description = "No area with the `within` code", body = ProblemDetails)))]
 async fn summary(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SummaryParams>,
@@ -226,8 +227,8 @@ struct HouseholdPage {
 #[utoipa::path(get, path = "/api/v1/quality/households", tag = "quality", params(HouseholdParams),
     responses(
         (status = 200, description = "A page of flagged households", body = HouseholdPage),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
-        (status = 404, description = "No area with the `within` code", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
+        (status = 404, description = "No area with the `within` code", body = ProblemDetails)))]
 async fn households(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<HouseholdParams>,

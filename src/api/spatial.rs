@@ -8,11 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, FieldError, Problem};
+use super::error::{ApiError, ProblemDetails};
 use super::extract::ApiQuery;
 use crate::app::AppState;
 use crate::domain::Crs;
-use crate::export::round7;
+use crate::domain::FieldViolation;
+use crate::spatial::round7;
 use crate::spatial::{LonLat, crs};
 
 /// The routes of this module.
@@ -23,13 +24,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Parses a coordinate-system name; CGCS2000 is WGS-84 to within centimetres.
-fn parse_crs(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Crs {
+fn parse_crs(field: &str, value: &str, errors: &mut Vec<FieldViolation>) -> Crs {
     match value.to_ascii_lowercase().as_str() {
         "wgs84" | "cgcs2000" => Crs::Wgs84,
         "gcj02" => Crs::Gcj02,
         "bd09" => Crs::Bd09,
         _ => {
-            errors.push(FieldError {
+            errors.push(FieldViolation {
                 field: field.into(),
                 reason: format!(
                     "unknown coordinate system {value:?}; expected wgs84, cgcs2000, gcj02 or bd09"
@@ -40,15 +41,15 @@ fn parse_crs(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Crs {
     }
 }
 
-fn check_lon_lat(lon: f64, lat: f64, errors: &mut Vec<FieldError>) {
+fn check_lon_lat(lon: f64, lat: f64, errors: &mut Vec<FieldViolation>) {
     if !(-180.0..=180.0).contains(&lon) {
-        errors.push(FieldError {
+        errors.push(FieldViolation {
             field: "lon".into(),
             reason: format!("{lon} is not a longitude between -180 and 180"),
         });
     }
     if !(-90.0..=90.0).contains(&lat) {
-        errors.push(FieldError {
+        errors.push(FieldViolation {
             field: "lat".into(),
             reason: format!("{lat} is not a latitude between -90 and 90"),
         });
@@ -81,7 +82,7 @@ struct Position {
 #[utoipa::path(get, path = "/api/v1/crs/convert", tag = "spatial", params(ConvertParams),
     responses(
         (status = 200, description = "The position in the target system", body = Position),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
 async fn convert(ApiQuery(p): ApiQuery<ConvertParams>) -> Result<Json<Position>, ApiError> {
     let mut errors = Vec::new();
     let from = parse_crs("from", &p.from, &mut errors);
@@ -142,7 +143,7 @@ struct Located {
 #[utoipa::path(get, path = "/api/v1/locate", tag = "spatial", params(LocateParams),
     responses(
         (status = 200, description = "Where the point lies", body = Located),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
 async fn locate(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<LocateParams>,

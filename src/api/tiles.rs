@@ -13,14 +13,16 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, Problem};
+use super::error::{ApiError, ProblemDetails};
 use super::extract::ApiQuery;
-use crate::app::{AppState, Snapshot};
-use crate::domain::AreaLevel;
+use crate::app::AppState;
+use crate::domain::{AreaLevel, MeasureId};
 use crate::indicators::measure_of;
 use crate::indicators::table::{self, AreaRef, TableRequest};
+use crate::model::Snapshot;
+use crate::spatial::mercator::{GridError, TileId};
+use crate::tiles::MAX_SERVED_ZOOM;
 use crate::tiles::Tile;
-use crate::tiles::grid::TileId;
 use crate::tiles::layers::{self, Filter, Layer};
 
 /// The routes of this module.
@@ -30,9 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(vector_tile))
         .routes(routes!(heat_tile))
 }
-
-/// Highest zoom served.
-pub const MAX_ZOOM: u8 = 18;
 
 /// Tile query parameters.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -58,13 +57,20 @@ fn tile_id(z: u8, x: u32, y_ext: &str, ext: &str) -> Result<TileId, ApiError> {
         .strip_suffix(ext)
         .and_then(|y| y.parse::<u32>().ok())
         .ok_or_else(|| ApiError::invalid("y", format!("expected a tile row followed by {ext}")))?;
-    if z > MAX_ZOOM {
+    if z > MAX_SERVED_ZOOM {
         return Err(ApiError::invalid(
             "z",
-            format!("zoom {z} is above the highest, {MAX_ZOOM}"),
+            format!("zoom {z} is above the highest, {MAX_SERVED_ZOOM}"),
         ));
     }
-    TileId::new(z, x, y).map_err(|e| ApiError::invalid("x", e.to_string()))
+    TileId::new(z, x, y).map_err(|e| {
+        let field = match e {
+            GridError::Zoom { .. } => "z",
+            GridError::X { .. } => "x",
+            GridError::Y { .. } => "y",
+        };
+        ApiError::invalid(field, e.to_string())
+    })
 }
 
 /// The response of a cached tile: 304 when the client has it, gzip when accepted,
@@ -170,8 +176,8 @@ async fn boundary_table(
     responses(
         (status = 200, description = "A Mapbox vector tile", content_type = "application/vnd.mapbox-vector-tile"),
         (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem),
-        (status = 404, description = "No such layer", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
+        (status = 404, description = "No such layer", body = ProblemDetails)))]
 async fn vector_tile(
     State(state): State<AppState>,
     Path((layer, zoom, column, row)): Path<(String, u8, u32, String)>,
@@ -202,11 +208,7 @@ async fn vector_tile(
                     ),
                 ));
             }
-            let i = crate::store::indicators::MEASURES
-                .iter()
-                .position(|x| x.id == m.id)
-                .unwrap_or(0);
-            Filter::Failing(i)
+            Filter::Failing(m)
         }
         (_, None) => Filter::All,
         (_, Some(_)) => {
@@ -300,7 +302,7 @@ struct VectorLayer {
     params(("file" = String, Path, description = "The layer's name followed by .json: townships.json, villages.json, households.json or problems.json"), TileParams),
     responses(
         (status = 200, description = "TileJSON 3.0", body = TileJson),
-        (status = 404, description = "No such layer", body = Problem)))]
+        (status = 404, description = "No such layer", body = ProblemDetails)))]
 async fn tilejson(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -357,11 +359,8 @@ async fn tilejson(
             field("failed", "String");
             field("households", "Number");
             field("cell", "Boolean");
-            for m in crate::store::indicators::MEASURES
-                .iter()
-                .filter(|m| !m.is_ledger())
-            {
-                field(m.id, "Number");
+            for m in MeasureId::ALL.iter().filter(|m| !m.is_ledger()) {
+                field(m.code(), "Number");
             }
             "农户 (cells with counts below zoom 12, one point per household from it on)"
         }
@@ -378,14 +377,14 @@ async fn tilejson(
             layer.name()
         )],
         minzoom: 0,
-        maxzoom: MAX_ZOOM,
+        maxzoom: MAX_SERVED_ZOOM,
         bounds: *b,
         center: [f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]), 9.0],
         vector_layers: vec![VectorLayer {
             id: layer.name().to_owned(),
             description: description.to_owned(),
             minzoom: 0,
-            maxzoom: MAX_ZOOM,
+            maxzoom: MAX_SERVED_ZOOM,
             fields,
         }],
     }))
@@ -415,7 +414,7 @@ struct HeatParams {
     responses(
         (status = 200, description = "A 256×256 PNG", content_type = "image/png"),
         (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 400, description = "A parameter is invalid; each is named", body = Problem)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
 async fn heat_tile(
     State(state): State<AppState>,
     Path((indicator, z, x, y)): Path<(String, u8, u32, String)>,
@@ -455,10 +454,7 @@ async fn heat_tile(
     }
     // Rates colour up to a little past the indicator's top class break, as its maps do.
     let max_rate = ind.breaks.last().map_or(1.0, |b| (b * 1.5).min(1.0)) as f32;
-    let measure = crate::store::indicators::MEASURES
-        .iter()
-        .position(|m| m.id == ind.id)
-        .unwrap_or(0);
+    let measure = measure_of(ind);
     let st = state.clone();
     let key2 = key.clone();
     let made = tokio::task::spawn_blocking(move || {

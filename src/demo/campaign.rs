@@ -5,8 +5,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::ledger::checklist::Template;
-use crate::ledger::{Campaign, Cycle, Entry, Signoff, Status};
+use crate::domain::ledger::Template;
+use crate::domain::ledger::{Campaign, Cycle, Entry, Signoff, Status};
 
 /// The demo campaign's id.
 pub const CAMPAIGN_ID: &str = "xinbin-2019-q3";
@@ -34,7 +34,7 @@ const PROBLEMS: [&str; 6] = [
     "公示公告不规范",
     "台账资料缺失",
 ];
-const MEASURES: [&str; 6] = [
+const RECTIFICATION_MEASURES: [&str; 6] = [
     "逐户核对并更新系统信息",
     "制定帮扶计划并落实到户",
     "联系住建部门完成鉴定",
@@ -70,22 +70,14 @@ pub fn generate(
         let behind = rng.random_bool(0.05);
         for item in &template.items {
             let mut e = Entry {
-                campaign_id: campaign.id.clone(),
-                village_code: code.clone(),
-                position: item.position,
                 status: Status::NoProblem,
-                problem: None,
-                measure: None,
-                deadline: None,
-                responsible: None,
-                result: None,
-                secretary: None,
-                first_secretary: None,
-                group_leader: None,
-                notes: None,
-                version: 1,
-                updated_at: format!("{AS_OF}T18:00:00+08:00"),
-                updated_by: "演示数据".into(),
+                ..Entry::unchecked(
+                    &campaign.id,
+                    code,
+                    item.position,
+                    "演示数据",
+                    &format!("{AS_OF}T18:00:00+08:00"),
+                )
             };
             if behind && rng.random_bool(0.4) {
                 e.status = Status::NotChecked;
@@ -97,7 +89,7 @@ pub fn generate(
                 let found = rng.random_range(5..40);
                 let deadline = found + rng.random_range(14..50);
                 e.problem = Some(PROBLEMS[k].into());
-                e.measure = Some(MEASURES[k].into());
+                e.measure = Some(RECTIFICATION_MEASURES[k].into());
                 e.deadline = Some(day(deadline));
                 e.responsible = Some(ROLES[rng.random_range(0..ROLES.len())].into());
                 let roll: f64 = rng.random();

@@ -1,10 +1,23 @@
-//! Plain data types shared by every module: areas, households and their members.
+//! Plain data types shared by every module: areas, households and their members,
+//! the measures ([`measure`]), the calendar ([`calendar`]), the ledger's campaigns and
+//! entries ([`ledger`]), plans ([`plan`]) and field violations ([`violation`]). Types
+//! that two layers share live here, at the bottom, so that no layer imports one above
+//! it to name them.
 //!
 //! Nothing here does I/O. Enumerations carry a stable English code (what the store
 //! and the API use) and the Chinese label that users read (`label_zh`), so that the
 //! two never drift apart.
 
+pub mod calendar;
+pub mod ledger;
+pub mod measure;
+pub mod plan;
+pub mod violation;
+
 use serde::{Deserialize, Serialize};
+
+pub use measure::MeasureId;
+pub use violation::{FieldViolation, Violations};
 
 /// Declares a code-backed enum with its stable code and its Chinese label.
 macro_rules! coded_enum {
@@ -231,6 +244,34 @@ pub struct Area {
     pub parent_code: Option<String>,
 }
 
+/// An area with its household count, without geometry.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AreaSummary {
+    /// Division code.
+    pub code: String,
+    /// Official name.
+    pub name: String,
+    /// County, township, village or community.
+    pub level: AreaLevel,
+    /// Parent division code.
+    pub parent_code: Option<String>,
+    /// One of the county's poverty villages (贫困村).
+    pub poverty_village: bool,
+    /// Households registered in the area.
+    pub households: i64,
+    /// Area in square kilometres.
+    pub area_km2: f64,
+}
+
+/// An area with its boundary.
+#[derive(Debug, Clone)]
+pub struct AreaRecord {
+    /// Everything but the geometry.
+    pub summary: AreaSummary,
+    /// Boundary, WGS-84 lon/lat degrees.
+    pub geometry: geo::MultiPolygon<f64>,
+}
+
 /// A GPS position as recorded in the field, in the system it was recorded in.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GpsPoint {
@@ -325,6 +366,23 @@ pub struct PovertyLine {
     pub kind: String,
     /// Where the figure comes from.
     pub source: String,
+}
+
+impl PovertyLine {
+    /// The line in force for incomes of `year` in the division `code`: the entry of
+    /// that year, or else the latest earlier one, among those whose region code
+    /// (without its trailing zeros) is the longest prefix of `code`.
+    #[must_use]
+    pub fn in_force<'a>(
+        lines: &'a [PovertyLine],
+        year: i32,
+        code: &str,
+    ) -> Option<&'a PovertyLine> {
+        lines
+            .iter()
+            .filter(|l| l.year <= year && code.starts_with(l.region_code.trim_end_matches('0')))
+            .max_by_key(|l| (l.region_code.trim_end_matches('0').len(), l.year))
+    }
 }
 
 /// A name as shown to users who are not cleared for personal data: the surname and

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::Value;
-use crate::domain::Category;
-use crate::store::indicators::{Facts, MEASURES, Measure};
+use crate::domain::{Category, MeasureId};
+use crate::model::Facts;
 
 /// Figures of one group of households.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -49,24 +49,16 @@ pub fn summarise(
     rows: &[u32],
     facts: &Facts,
     located: &[Option<u32>],
-    measures: &[&Measure],
+    measures: &[MeasureId],
     categories: &[Category],
 ) -> Summary {
-    let person = Facts::person_measures();
-    let slots: Vec<(usize, Option<usize>)> = measures
-        .iter()
-        .map(|m| {
-            let i = MEASURES.iter().position(|x| x.id == m.id).unwrap_or(0);
-            (i, person.iter().position(|&p| p == i))
-        })
-        .collect();
     let mut summary = Summary {
         total: Sums::new(measures.len()),
         by_village: BTreeMap::new(),
     };
     for &row in rows {
         let r = row as usize;
-        if !categories.is_empty() && !categories.contains(&facts.category[r]) {
+        if !categories.is_empty() && !categories.contains(&facts.category(r)) {
             continue;
         }
         let group = summary
@@ -75,8 +67,8 @@ pub fn summarise(
             .or_insert_with(|| Sums::new(measures.len()));
         group.households += 1;
         summary.total.households += 1;
-        for (k, &(i, slot)) in slots.iter().enumerate() {
-            let (c, d) = facts.contribution(r, i, slot);
+        for (k, &m) in measures.iter().enumerate() {
+            let (c, d) = facts.contribution(r, m);
             group.values[k].0 += i64::from(c);
             group.values[k].1 += i64::from(d);
             summary.total.values[k].0 += i64::from(c);
@@ -89,14 +81,5 @@ pub fn summarise(
 /// The ids of the measures household `row` fails (count above zero), in catalog order.
 #[must_use]
 pub fn failed(facts: &Facts, row: usize) -> Vec<&'static str> {
-    let person = Facts::person_measures();
-    MEASURES
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| {
-            let slot = person.iter().position(|p| p == i);
-            facts.contribution(row, *i, slot).0 > 0
-        })
-        .map(|(_, m)| m.id)
-        .collect()
+    facts.failed(row).map(MeasureId::code).collect()
 }

@@ -7,15 +7,17 @@
 //! to the rule that computed its number.
 
 pub mod drawn;
+pub mod output;
 pub mod table;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::MeasureId;
 use crate::domain::{
     Category, HouseGrade, PovertyLine, RiskState, RiskType, SCHOOL_AGE_MAX, SCHOOL_AGE_MIN,
     Schooling, Unit, mask_name,
 };
-use crate::store::indicators::{HouseholdFacts, MEASURES, Measure};
+use crate::store::indicators::HouseholdFacts;
 
 /// The catalog embedded in the binary.
 pub const BUILTIN: &str = include_str!("../../data/indicators.toml");
@@ -120,12 +122,13 @@ impl Catalog {
             if self.indicators[..i].iter().any(|o| o.id == ind.id) {
                 return Err(format!("{at}: id appears twice"));
             }
-            let rule = crate::store::indicators::measure(&ind.id)
+            let rule = MeasureId::from_code(&ind.id)
                 .ok_or_else(|| format!("{at}: no rule computes this id"))?;
-            if rule.unit != ind.unit {
+            if rule.unit() != ind.unit {
                 return Err(format!(
                     "{at}: unit is {} but the rule counts {}",
-                    ind.unit, rule.unit
+                    ind.unit,
+                    rule.unit()
                 ));
             }
             if ind.breaks.len() + 1 != self.palette.len() {
@@ -141,11 +144,11 @@ impl Catalog {
                 return Err(format!("{at}: breaks must rise strictly within 0 to 1"));
             }
         }
-        if let Some(m) = MEASURES
+        if let Some(m) = MeasureId::ALL
             .iter()
-            .find(|m| !self.indicators.iter().any(|i| i.id == m.id))
+            .find(|m| !self.indicators.iter().any(|i| i.id == m.code()))
         {
-            return Err(format!("indicator {:?} has a rule but no entry", m.id));
+            return Err(format!("indicator {:?} has a rule but no entry", m.code()));
         }
         for (i, l) in self.poverty_lines.iter().enumerate() {
             if !(l.yuan_per_capita.is_finite() && l.yuan_per_capita > 0.0) {
@@ -178,17 +181,6 @@ impl Catalog {
         ids.join(", ")
     }
 
-    /// The poverty line in force for incomes of `year` in the division `code`: the
-    /// entry of that year, or else the latest earlier one, among those whose region
-    /// code (without its trailing zeros) is the longest prefix of `code`.
-    #[must_use]
-    pub fn line_in_force(&self, year: i32, code: &str) -> Option<&PovertyLine> {
-        self.poverty_lines
-            .iter()
-            .filter(|l| l.year <= year && code.starts_with(l.region_code.trim_end_matches('0')))
-            .max_by_key(|l| (l.region_code.trim_end_matches('0').len(), l.year))
-    }
-
     /// The class of a rate for an indicator: 0 to `breaks.len()`; `None` for no data.
     #[must_use]
     pub fn class_of(indicator: &Indicator, rate: Option<f64>) -> Option<usize> {
@@ -197,11 +189,11 @@ impl Catalog {
     }
 }
 
-/// The rule of an indicator from the catalog (every catalog id has one, by
+/// The measure of an indicator from the catalog (every catalog id has one, by
 /// [`Catalog::parse`]).
 #[must_use]
-pub fn measure_of(indicator: &Indicator) -> &'static Measure {
-    crate::store::indicators::measure(&indicator.id).unwrap_or(&MEASURES[0])
+pub fn measure_of(indicator: &Indicator) -> MeasureId {
+    MeasureId::from_code(&indicator.id).unwrap_or(MeasureId::AnyProblem)
 }
 
 /// A count and its denominator, with the rate when the denominator is not 0.
@@ -313,7 +305,7 @@ mod tests {
     #[test]
     fn the_builtin_catalog_matches_the_rules() {
         let c = Catalog::builtin().unwrap();
-        assert_eq!(c.indicators.len(), MEASURES.len());
+        assert_eq!(c.indicators.len(), MeasureId::ALL.len());
         for id in [
             "income_below_line",
             "food_clothing_insecure",
@@ -338,20 +330,26 @@ mod tests {
     fn the_line_in_force_is_the_regions_latest_up_to_the_year() {
         let c = Catalog::builtin().unwrap();
         assert_eq!(
-            c.line_in_force(2018, "210422").unwrap().kind,
+            PovertyLine::in_force(&c.poverty_lines, 2018, "210422")
+                .unwrap()
+                .kind,
             "脱贫收入标准"
         );
         // No newer Liaoning line: 2018's stays in force.
         assert_eq!(
-            c.line_in_force(2020, "210422").unwrap().kind,
+            PovertyLine::in_force(&c.poverty_lines, 2020, "210422")
+                .unwrap()
+                .kind,
             "脱贫收入标准"
         );
-        assert!(c.line_in_force(2017, "210422").is_none());
+        assert!(PovertyLine::in_force(&c.poverty_lines, 2017, "210422").is_none());
         assert_eq!(
-            c.line_in_force(2021, "411000").unwrap().kind,
+            PovertyLine::in_force(&c.poverty_lines, 2021, "411000")
+                .unwrap()
+                .kind,
             "防返贫监测线"
         );
-        assert!(c.line_in_force(2021, "110101").is_none());
+        assert!(PovertyLine::in_force(&c.poverty_lines, 2021, "110101").is_none());
     }
 
     #[test]

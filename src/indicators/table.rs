@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Catalog, Indicator, Value, measure_of};
 use crate::domain::{AreaLevel, Category};
 use crate::store::StoreError;
-use crate::store::indicators::{GroupBy, Scope, stats};
+use crate::store::indicators::{GroupBy, HouseholdFilter, stats};
 
 /// An area as named in a table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -175,7 +175,7 @@ pub fn build<H: std::hash::BuildHasher>(
         AreaLevel::Township => GroupBy::Township,
         AreaLevel::Village | AreaLevel::Community => GroupBy::Village,
     };
-    let scope = Scope {
+    let scope = HouseholdFilter {
         within: (request.within.level != AreaLevel::County).then(|| request.within.code.clone()),
         by_location: request.by_location,
         categories: request.categories.clone(),

@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::domain::ledger::{ChecklistItem, ReportLayout, Template};
 
 /// The catalog of built-in templates.
 const CATALOG: &str = include_str!("../../data/checklists/templates.toml");
@@ -48,77 +50,6 @@ pub const COLUMNS: [&str; 8] = [
 /// Columns a CSV must have; every other column may be left out and then reads as empty
 /// (`position` as the row order).
 const REQUIRED: [&str; 2] = ["category", "content"];
-
-/// One item of a checklist: one row of its CSV.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChecklistItem {
-    /// Order of the row in the source, from 1: the stable key of the item.
-    pub position: u32,
-    /// Category (类别) as the source names it, e.g. `三保障`.
-    pub category: String,
-    /// The category's number as the source writes it (`一`, `二`, … or `1`, `2`, …), if any.
-    pub category_no: Option<String>,
-    /// The item's own number (序号) as written in the source; `None` where the source prints
-    /// none. Text, not a number: sources skip and repeat numbers, and we never renumber.
-    pub number: Option<String>,
-    /// The short heading (排查项目) the source gives this row, if any.
-    pub item: Option<String>,
-    /// The check to perform (排查内容 / 自查问题描述), on one line.
-    pub content: String,
-    /// The unit responsible (责任单位), where the source assigns one.
-    pub responsible_unit: Option<String>,
-    /// A note on a gap or oddity of the source at this row (e.g. `源文件未编号`).
-    pub source_note: Option<String>,
-}
-
-/// The layout of the problem ledger (问题整改台账) a template's document prescribes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportLayout {
-    /// 类别, 序号, 排查项目, 自查问题描述, 整改措施, 整改期限, 责任人, 整改结果 (seed 003).
-    Xuchang,
-    /// 序号, 排查项目, 排查内容, 排查情况, 整改措施, 整改进度, 责任单位 (seed 002).
-    Lianyungang,
-}
-
-/// A checklist template: a document's list of items and how its ledger is reported.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Template {
-    /// Stable code, e.g. `xuchang-2022`.
-    pub id: String,
-    /// The document's own title for the list.
-    pub name: String,
-    /// Where the document was issued, e.g. `河南省许昌市`.
-    pub region: String,
-    /// The year it was issued.
-    pub year: i32,
-    /// The document it was transcribed from (seed and document number).
-    pub source: String,
-    /// How many items the document says the list has. It may differ from `items.len()`
-    /// when the source text lacks items; the rows' `source_note` tell where.
-    pub expected_items: usize,
-    /// The ledger layout the document prescribes.
-    pub report_layout: ReportLayout,
-    /// The items, in source order (by `position`).
-    pub items: Vec<ChecklistItem>,
-}
-
-impl Template {
-    /// Each category with its number of items, in order of first appearance.
-    #[must_use]
-    pub fn categories(&self) -> Vec<(String, usize)> {
-        // A handful of categories per template: a linear search keeps the order without
-        // an extra map.
-        let mut out: Vec<(String, usize)> = Vec::new();
-        for item in &self.items {
-            match out.iter_mut().find(|(name, _)| *name == item.category) {
-                Some((_, count)) => *count += 1,
-                None => out.push((item.category.clone(), 1)),
-            }
-        }
-        out
-    }
-}
 
 /// What can go wrong loading a checklist. Messages name the template or file, and for bad
 /// rows the row (1-based, the header being row 1) and the column.

@@ -8,8 +8,9 @@
 
 use calamine::{Data, Reader};
 
-use super::checklist::Template;
-use super::{Status, civil_date, is_date};
+use crate::domain::FieldViolation;
+use crate::domain::calendar::{civil_date, is_date};
+use crate::domain::ledger::{ChecklistItem, Status, Template};
 
 /// One imported row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,17 +31,6 @@ pub struct ImportRow {
     pub result: Option<String>,
     /// 备注.
     pub notes: Option<String>,
-}
-
-/// A problem in the file, where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportError {
-    /// The row, 1-based as Excel shows it (0: the file as a whole).
-    pub row: usize,
-    /// The column's header, or empty for the file or the row.
-    pub column: String,
-    /// What is wrong.
-    pub reason: String,
 }
 
 const COLUMNS: [&str; 8] = [
@@ -75,14 +65,11 @@ fn text(cell: &Data) -> Option<String> {
 ///
 /// # Errors
 /// Every problem found, each with its row and column.
-pub fn village_xlsx(bytes: &[u8], template: &Template) -> Result<Vec<ImportRow>, Vec<ImportError>> {
-    let whole = |reason: String| {
-        vec![ImportError {
-            row: 0,
-            column: String::new(),
-            reason,
-        }]
-    };
+pub fn village_xlsx(
+    bytes: &[u8],
+    template: &Template,
+) -> Result<Vec<ImportRow>, Vec<FieldViolation>> {
+    let whole = |reason: String| vec![FieldViolation::at_cell(0, "", reason)];
     let mut book =
         calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes))
             .map_err(|e| whole(format!("not an XLSX file: {e}")))?;
@@ -100,25 +87,25 @@ pub fn village_xlsx(bytes: &[u8], template: &Template) -> Result<Vec<ImportRow>,
     let col = |name: &str| header.iter().position(|h| h.as_deref() == Some(name));
     let mut errors = Vec::new();
     if col("状态").is_none() {
-        errors.push(ImportError {
-            row: start + header_at + 1,
-            column: "状态".into(),
-            reason: "missing required column".into(),
-        });
+        errors.push(FieldViolation::at_cell(
+            start + header_at + 1,
+            "状态",
+            "missing required column",
+        ));
     }
     for (i, h) in header.iter().enumerate() {
         if let Some(h) = h
             && !COLUMNS.contains(&h.as_str())
         {
-            errors.push(ImportError {
-                row: start + header_at + 1,
-                column: h.clone(),
-                reason: format!(
+            errors.push(FieldViolation::at_cell(
+                start + header_at + 1,
+                h,
+                format!(
                     "unknown column (column {}); expected {}",
                     i + 1,
                     COLUMNS.join(", ")
                 ),
-            });
+            ));
         }
     }
     if !errors.is_empty() {
@@ -135,11 +122,11 @@ pub fn village_xlsx(bytes: &[u8], template: &Template) -> Result<Vec<ImportRow>,
         }
     }
     if out.is_empty() && errors.is_empty() {
-        errors.push(ImportError {
-            row: start + header_at + 2,
-            column: String::new(),
-            reason: "no rows under the header".into(),
-        });
+        errors.push(FieldViolation::at_cell(
+            start + header_at + 2,
+            "",
+            "no rows under the header",
+        ));
     }
     if errors.is_empty() {
         Ok(out)
@@ -154,14 +141,10 @@ fn parse_row(
     row: usize,
     template: &Template,
     before: &[ImportRow],
-    errors: &mut Vec<ImportError>,
+    errors: &mut Vec<FieldViolation>,
 ) -> Option<ImportRow> {
     let mut bad = |column: &str, reason: String| {
-        errors.push(ImportError {
-            row,
-            column: column.into(),
-            reason,
-        });
+        errors.push(FieldViolation::at_cell(row, column, reason));
     };
     let position = match get("条目").map(|p| (p.parse::<u32>(), p)) {
         Some((Ok(p), _)) if template.items.iter().any(|i| i.position == p) => Some(p),
@@ -220,10 +203,7 @@ fn parse_row(
 ///
 /// # Errors
 /// What is wrong and where (row and column), as one message.
-pub fn template_items(
-    id: &str,
-    bytes: &[u8],
-) -> Result<Vec<super::checklist::ChecklistItem>, String> {
+pub fn template_items(id: &str, bytes: &[u8]) -> Result<Vec<ChecklistItem>, String> {
     if !bytes.starts_with(b"PK") {
         return super::checklist::parse_csv(id, bytes).map_err(|e| e.to_string());
     }

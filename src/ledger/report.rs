@@ -14,9 +14,10 @@ use std::fmt::Write as _;
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 use serde::{Deserialize, Serialize};
 
-use super::checklist::{ChecklistItem, ReportLayout, Template};
-use super::{Campaign, Cycle, Entry, Signoff, Status};
-use crate::export::escape_markup as escape;
+use crate::domain::ledger::{
+    Campaign, ChecklistItem, Cycle, Entry, ReportLayout, Signoff, Status, Template,
+};
+use crate::formats::escape_markup as escape;
 
 /// Name of the ledger sheet.
 pub const LEDGER_SHEET: &str = "台账";
@@ -74,7 +75,7 @@ pub struct Period {
 
 /// What a report covers: one village, a township or the county.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scope {
+pub struct ReportArea {
     /// Division code of the area.
     pub code: String,
     /// Its name, printed as the reporting unit (填报单位).
@@ -194,7 +195,7 @@ pub fn xlsx(
     campaign: &Campaign,
     template: &Template,
     entries: &[Entry],
-    scope: &Scope,
+    scope: &ReportArea,
     period: &Period,
 ) -> Result<Vec<u8>, ReportError> {
     let report = Report::new(campaign, template, entries, scope, period);
@@ -212,7 +213,7 @@ pub fn html(
     campaign: &Campaign,
     template: &Template,
     entries: &[Entry],
-    scope: &Scope,
+    scope: &ReportArea,
     period: &Period,
 ) -> String {
     let report = Report::new(campaign, template, entries, scope, period);
@@ -263,7 +264,7 @@ impl Report {
         campaign: &Campaign,
         template: &Template,
         entries: &[Entry],
-        scope: &Scope,
+        scope: &ReportArea,
         period: &Period,
     ) -> Self {
         let index = index(entries);
@@ -330,7 +331,7 @@ fn index(entries: &[Entry]) -> HashMap<(&str, u32), &Entry> {
 /// The scope's villages and those of the entries, in code order. A scope that knows no
 /// village stands for itself, so that a report made before anything was entered is the
 /// blank form with every item 未排查.
-fn villages(scope: &Scope, entries: &[Entry]) -> Vec<(String, String)> {
+fn villages(scope: &ReportArea, entries: &[Entry]) -> Vec<(String, String)> {
     let mut map: BTreeMap<&str, &str> = scope
         .village_names
         .iter()
@@ -844,8 +845,8 @@ mod tests {
         }
     }
 
-    fn scope(villages: &[(&str, &str)]) -> Scope {
-        Scope {
+    fn scope(villages: &[(&str, &str)]) -> ReportArea {
+        ReportArea {
             code: "210422100000".into(),
             name: "永陵镇".into(),
             village_names: villages
@@ -857,22 +858,14 @@ mod tests {
 
     fn entry(village: &str, position: u32, status: Status) -> Entry {
         Entry {
-            campaign_id: "xinbin-2019-07".into(),
-            village_code: village.into(),
-            position,
             status,
-            problem: None,
-            measure: None,
-            deadline: None,
-            responsible: None,
-            result: None,
-            secretary: None,
-            first_secretary: None,
-            group_leader: None,
-            notes: None,
-            version: 1,
-            updated_at: "2019-07-20T08:00:00+08:00".into(),
-            updated_by: "tester".into(),
+            ..Entry::unchecked(
+                "xinbin-2019-07",
+                village,
+                position,
+                "tester",
+                "2019-07-20T08:00:00+08:00",
+            )
         }
     }
 
@@ -916,7 +909,7 @@ mod tests {
         ]
     }
 
-    fn two_villages() -> Scope {
+    fn two_villages() -> ReportArea {
         scope(&[(V2, "腰站村"), (V1, "上营村")])
     }
 
@@ -960,7 +953,7 @@ mod tests {
         (1..=8).map(|col| number(range, row, col)).collect()
     }
 
-    fn lianyungang_xlsx(scope: &Scope) -> Vec<u8> {
+    fn lianyungang_xlsx(scope: &ReportArea) -> Vec<u8> {
         let t = template("lianyungang-2019");
         xlsx(&campaign(Cycle::Monthly), &t, &entries(), scope, &period()).unwrap()
     }
@@ -1231,7 +1224,7 @@ mod tests {
     #[test]
     fn a_scope_without_villages_is_the_blank_form() {
         let t = template("xuchang-2022");
-        let s = Scope {
+        let s = ReportArea {
             code: V1.into(),
             name: "上营村".into(),
             village_names: BTreeMap::new(),

@@ -7,7 +7,6 @@
 //! is either in a day or listed as dropped with the reason.
 
 pub mod export;
-pub mod plan;
 pub mod targets;
 pub mod tsp;
 pub mod tsplib;
@@ -15,12 +14,14 @@ pub mod vrp;
 
 use geo::{InteriorPoint, MultiPolygon};
 
-use self::plan::{Day, Dropped, Group, Place, Plan, Request, Stop, Target};
 use self::targets::{Choice, Chosen};
 use self::vrp::{GroupSpec, Network as _, Problem, StopSpec, StraightLine};
-use crate::app::Snapshot;
+use crate::domain::FieldViolation;
+use crate::domain::plan::{self, Day, Dropped, Group, Place, Plan, Request, Stop, Target};
 use crate::indicators::Catalog;
+use crate::model::Snapshot;
 use crate::spatial::crs::LonLat;
+use crate::store::{Store, StoreError};
 
 /// Most groups in one plan.
 pub const MAX_GROUPS: usize = 100;
@@ -28,15 +29,6 @@ pub const MAX_GROUPS: usize = 100;
 pub const MAX_DAYS: usize = 60;
 /// Most sampled households per village.
 pub const MAX_SAMPLE: usize = 100;
-
-/// A field of the request that is wrong, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Issue {
-    /// The field, e.g. `townships[1]` or `day_minutes`.
-    pub field: String,
-    /// What is wrong, in English like every API error.
-    pub reason: String,
-}
 
 /// A validated request: what to choose, and how many groups and days.
 #[derive(Debug, Clone)]
@@ -51,9 +43,9 @@ pub struct Validated {
     pub must_rows: Vec<usize>,
 }
 
-fn in_range(issues: &mut Vec<Issue>, field: &str, value: f64, min: f64, max: f64) {
+fn in_range(issues: &mut Vec<FieldViolation>, field: &str, value: f64, min: f64, max: f64) {
     if !(value.is_finite() && value >= min && value <= max) {
-        issues.push(Issue {
+        issues.push(FieldViolation {
             field: field.to_owned(),
             reason: format!("must be between {min} and {max}, got {value}"),
         });
@@ -70,10 +62,10 @@ pub fn validate(
     area: Option<MultiPolygon<f64>>,
     snapshot: &Snapshot,
     catalog: &Catalog,
-) -> Result<Validated, Vec<Issue>> {
+) -> Result<Validated, Vec<FieldViolation>> {
     let mut issues = Vec::new();
     check_scope(request, area.is_some(), snapshot, catalog, &mut issues);
-    let mut issue = |field: String, reason: String| issues.push(Issue { field, reason });
+    let mut issue = |field: String, reason: String| issues.push(FieldViolation { field, reason });
     let one_per_township = request.groups.is_none() && area.is_none();
     let groups = request
         .groups
@@ -97,7 +89,7 @@ pub fn validate(
         );
     }
     if let Some(date) = &request.start_date
-        && !crate::ledger::is_date(date)
+        && !crate::domain::calendar::is_date(date)
     {
         issue(
             "start_date".to_owned(),
@@ -153,9 +145,9 @@ fn check_groups(
     groups: usize,
     snapshot: &Snapshot,
     catalog: &Catalog,
-    issues: &mut Vec<Issue>,
+    issues: &mut Vec<FieldViolation>,
 ) {
-    let mut issue = |field: String, reason: String| issues.push(Issue { field, reason });
+    let mut issue = |field: String, reason: String| issues.push(FieldViolation { field, reason });
     if !request.starts.is_empty() && request.starts.len() != groups {
         issue(
             "starts".to_owned(),
@@ -230,9 +222,9 @@ fn check_scope(
     has_area: bool,
     snapshot: &Snapshot,
     catalog: &Catalog,
-    issues: &mut Vec<Issue>,
+    issues: &mut Vec<FieldViolation>,
 ) {
-    let mut issue = |field: String, reason: String| issues.push(Issue { field, reason });
+    let mut issue = |field: String, reason: String| issues.push(FieldViolation { field, reason });
     for (i, code) in request.townships.iter().enumerate() {
         let known = snapshot
             .names
@@ -330,24 +322,6 @@ fn title(snapshot: &Snapshot, choice: &Choice) -> String {
     }
 }
 
-/// Days after a civil date.
-fn add_days(date: &str, days: usize) -> Option<String> {
-    let y: i64 = date.get(0..4)?.parse().ok()?;
-    let m: i64 = date.get(5..7)?.parse().ok()?;
-    let d: i64 = date.get(8..10)?.parse().ok()?;
-    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let epoch_days = era * 146_097 + doe - 719_468;
-    Some(crate::ledger::civil_date(
-        epoch_days + i64::try_from(days).ok()?,
-    ))
-}
-
 /// Where each group starts and ends its days: as asked, else its township's seat.
 fn starts(snapshot: &Snapshot, choice: &Choice, request: &Request, groups: usize) -> Vec<Place> {
     let sizes = village_sizes(snapshot);
@@ -399,7 +373,7 @@ fn days_of<N: vrp::Network>(
                 date: request
                     .start_date
                     .as_deref()
-                    .and_then(|date| add_days(date, d)),
+                    .and_then(|date| crate::domain::calendar::add_days(date, d)),
                 start: start.clone(),
                 end: end.clone(),
                 stops: route
@@ -424,23 +398,41 @@ fn days_of<N: vrp::Network>(
         .collect()
 }
 
-/// Makes and stores a plan for a validated request: chooses the targets (with the open
-/// checklist items as of today), looks up the heads' masked names, routes them, and
-/// stores the plan under the next free id of the day. The API and `paicha plan` both
-/// call it.
+/// Makes and stores a plan for a validated request, in three steps that hold a
+/// database connection only while they read or write: choose the targets (with the
+/// open checklist items as of today) and look up the heads' masked names; route them
+/// with no connection held ([`build`], seconds for a county); store the plan under the
+/// next free id of the day. The API (on a blocking thread) and `paicha plan` both call it.
 ///
 /// # Errors
-/// The [`crate::store::StoreError`] of the first query that fails.
+/// The [`StoreError`] of the first query that fails.
 pub fn make(
-    conn: &duckdb::Connection,
+    store: &Store,
     snapshot: &Snapshot,
     catalog: &Catalog,
     request: &Request,
     validated: &Validated,
-) -> Result<Plan, crate::store::StoreError> {
-    use crate::store;
-    let today = crate::ledger::today();
-    let open = store::ledger::open_items(conn, &today)?;
+) -> Result<Plan, StoreError> {
+    let today = crate::domain::calendar::today();
+    let chosen = {
+        let conn = store.conn()?;
+        choose_targets(&conn, snapshot, catalog, validated, &today)?
+    };
+    // The id is given when the plan is stored.
+    let mut plan = build(snapshot, request, validated, chosen, String::new(), today);
+    crate::store::plans::save_new(&*store.conn()?, &mut plan)?;
+    Ok(plan)
+}
+
+/// The targets of a validated request, with the households' heads' names masked.
+fn choose_targets(
+    conn: &duckdb::Connection,
+    snapshot: &Snapshot,
+    catalog: &Catalog,
+    validated: &Validated,
+    today: &str,
+) -> Result<Chosen, StoreError> {
+    let open = crate::store::ledger::open_items(conn, today)?;
     let mut chosen = targets::choose(
         snapshot,
         catalog,
@@ -454,7 +446,7 @@ pub fn make(
         .filter(|t| t.kind == plan::TargetKind::Household)
         .map(|t| t.id.as_str())
         .collect();
-    let facts = store::indicators::household_facts(conn, &numbers)?;
+    let facts = crate::store::indicators::household_facts(conn, &numbers)?;
     for t in &mut chosen.targets {
         if t.kind == plan::TargetKind::Household {
             t.label = facts
@@ -466,10 +458,7 @@ pub fn make(
                 );
         }
     }
-    // The id is given when the plan is stored.
-    let mut plan = build(snapshot, request, validated, chosen, String::new(), today);
-    store::plans::save_new(conn, &mut plan)?;
-    Ok(plan)
+    Ok(chosen)
 }
 
 /// Routes the chosen targets into groups and days.

@@ -8,10 +8,10 @@ use geo::{Contains, InteriorPoint, MultiPolygon, Point};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::plan::{Selection, Target, TargetKind};
-use crate::app::Snapshot;
+use crate::domain::plan::{Selection, Target, TargetKind};
 use crate::indicators::Catalog;
 use crate::indicators::drawn;
+use crate::model::Snapshot;
 use crate::store::ledger::OpenItem;
 
 /// Where to plan and what to choose, validated (see [`super::validate`]).
@@ -33,7 +33,7 @@ pub struct Choice {
     pub household_minutes: f64,
     /// Minutes per village.
     pub village_minutes: f64,
-    /// Priorities by reason (see [`super::plan::Request::priorities`]).
+    /// Priorities by reason (see [`crate::domain::plan::Request::priorities`]).
     pub priorities: std::collections::BTreeMap<String, u8>,
 }
 
@@ -175,12 +175,12 @@ pub fn choose(
                 continue;
             }
             taken.insert(row);
-            let monitored = snapshot.facts.category[row].is_monitored();
+            let monitored = snapshot.facts.category(row).is_monitored();
             let mut reasons = failed_names(catalog, &failed, &chosen_ids);
             if monitored {
                 reasons.insert(
                     0,
-                    format!("监测对象（{}）", snapshot.facts.category[row].label_zh()),
+                    format!("监测对象（{}）", snapshot.facts.category(row).label_zh()),
                 );
             }
             let t = household_target(

@@ -105,6 +105,7 @@ impl CjkFont {
 
     /// The characters of `text` that the font has no glyph for (whitespace and
     /// control characters are not drawn and never count).
+    #[cfg(test)]
     #[must_use]
     pub fn missing_glyphs(&self, text: &str) -> Vec<char> {
         let Ok(font) = FontRef::try_from_slice(self.data) else {
@@ -191,6 +192,7 @@ pub fn discover_with(explicit: Option<&Path>) -> Result<CjkFont, RenderError> {
 ///
 /// # Errors
 /// [`RenderError::NoCjkFont`] naming each file and why it was refused.
+#[cfg(test)]
 pub fn discover_from(paths: &[PathBuf]) -> Result<CjkFont, RenderError> {
     let mut searched = Vec::new();
     for path in paths {

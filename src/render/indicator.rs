@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use super::{BarSpec, ChoroplethSpec, Classing, MapArea, ValueFormat};
-use crate::app::Snapshot;
 use crate::domain::AreaLevel;
 use crate::indicators::table::Table;
 use crate::indicators::{Catalog, Indicator};
+use crate::model::Snapshot;
 
 /// How a map's classes are chosen, as users name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,13 +16,12 @@ use rayon::prelude::*;
 use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line};
 use serde::Serialize;
-use thiserror::Error;
 
 use super::LonLat;
 
-/// Metres per degree along a great circle, on the GRS80 mean-radius sphere
-/// (6 371 008.8 m) that geo's `Haversine` also uses.
-pub const METRES_PER_DEGREE: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+/// Metres per degree along a great circle, on the mean-radius sphere
+/// ([`super::MEAN_EARTH_RADIUS_M`]) that geo's `Haversine` also uses.
+pub const METRES_PER_DEGREE: f64 = super::MEAN_EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
 
 /// A village-level area in the index.
 #[derive(Debug, Clone)]
@@ -33,25 +32,6 @@ pub struct IndexedArea {
     pub township_code: String,
     /// The boundary.
     pub geometry: MultiPolygon<f64>,
-}
-
-/// Why a set of boundaries cannot be indexed strictly (see [`AreaIndex::try_new`]).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum IndexError {
-    /// Two areas carry the same code, so lookups by code would be ambiguous. Fix the
-    /// boundary file or the division list.
-    #[error("two areas share the code {code}")]
-    DuplicateCode {
-        /// The repeated code.
-        code: String,
-    },
-    /// A boundary holds a NaN or infinite coordinate, so no point can be tested against
-    /// it. Re-import the boundary.
-    #[error("the boundary of area {code} has a non-finite coordinate")]
-    NonFiniteCoordinate {
-        /// The area's code.
-        code: String,
-    },
 }
 
 /// Where one point was placed by [`AreaIndex::assign`].
@@ -258,12 +238,6 @@ impl PreparedPolygon {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.edges.is_empty()
-    }
-
-    /// Number of boundary edges.
-    #[must_use]
-    pub fn edge_count(&self) -> usize {
-        self.edges.len()
     }
 
     /// The strip of a y inside the bounding box. The same monotone float expression is
@@ -1115,32 +1089,6 @@ impl AreaIndex {
         }
     }
 
-    /// Builds the index, refusing duplicate codes and non-finite coordinates instead of
-    /// tolerating them as [`AreaIndex::new`] does.
-    ///
-    /// # Errors
-    /// [`IndexError::DuplicateCode`] or [`IndexError::NonFiniteCoordinate`], naming the
-    /// first offending area in code order.
-    pub fn try_new(mut areas: Vec<IndexedArea>) -> Result<Self, IndexError> {
-        use geo::CoordsIter;
-        areas.sort_by(|a, b| a.code.cmp(&b.code));
-        if let Some(w) = areas.windows(2).find(|w| w[0].code == w[1].code) {
-            return Err(IndexError::DuplicateCode {
-                code: w[0].code.clone(),
-            });
-        }
-        if let Some(a) = areas.iter().find(|a| {
-            a.geometry
-                .coords_iter()
-                .any(|c| !c.x.is_finite() || !c.y.is_finite())
-        }) {
-            return Err(IndexError::NonFiniteCoordinate {
-                code: a.code.clone(),
-            });
-        }
-        Ok(Self::new(areas))
-    }
-
     /// Number of areas indexed.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -1500,27 +1448,6 @@ pub(crate) mod tests {
             index.assign_one(Some(LonLat::new(3.0, 0.5))),
             Assignment::Outside { nearest: 0, .. }
         ));
-        assert_eq!(
-            AreaIndex::try_new(vec![square("210422100202", f64::NAN, 0.0, 1.0)]).unwrap_err(),
-            IndexError::NonFiniteCoordinate {
-                code: "210422100202".into()
-            }
-        );
-    }
-
-    #[test]
-    fn duplicate_codes_are_refused_by_try_new() {
-        let err = AreaIndex::try_new(vec![
-            square("210422100201", 0.0, 0.0, 1.0),
-            square("210422100201", 1.0, 0.0, 1.0),
-        ])
-        .unwrap_err();
-        assert_eq!(
-            err,
-            IndexError::DuplicateCode {
-                code: "210422100201".into()
-            }
-        );
     }
 
     #[test]

@@ -9,7 +9,9 @@
 pub mod crs;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod geojson;
 pub mod index;
+pub mod mercator;
 pub mod points;
 pub mod quality;
 pub mod shapes;
@@ -18,14 +20,20 @@ use geo::MultiPolygon;
 use geo_traits::to_geo::ToGeoGeometry;
 
 pub use crs::LonLat;
-pub use index::{
-    AreaIndex, Assignment, IndexError, IndexedArea, Location, METRES_PER_DEGREE, PreparedPolygon,
-};
+pub use index::{AreaIndex, Assignment, IndexedArea, Location, METRES_PER_DEGREE, PreparedPolygon};
 pub use points::PointIndex;
 pub use quality::{
     FlagCounts, FlagKind, GroupLevel, GroupQuality, HouseholdFlags, LocatedHousehold, LocationFlag,
     OffsetRule, QualityReport, assess_locations, assess_locations_with,
 };
+
+/// The Earth's mean radius (IUGG, of the GRS80 ellipsoid), the sphere that
+/// great-circle distances use here and in geo's `Haversine`. Web Mercator projects
+/// a different sphere: [`mercator::WEB_MERCATOR_RADIUS_M`].
+///
+/// # Units
+/// Metres.
+pub const MEAN_EARTH_RADIUS_M: f64 = 6_371_008.8;
 
 /// Encodes a multipolygon as ISO WKB, little endian.
 #[must_use]
@@ -53,6 +61,16 @@ pub fn from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, String> {
         geo::Geometry::Polygon(p) => Ok(MultiPolygon::new(vec![p])),
         other => Err(format!("expected a polygon, found {other:?}")),
     }
+}
+
+/// A coordinate rounded to 7 decimals, as stored and sent: RFC 7946 allows any
+/// precision, but 7 decimals is about 1 cm, and more is noise and bytes.
+///
+/// # Units
+/// Degrees.
+#[must_use]
+pub fn round7(x: f64) -> f64 {
+    (x * 1e7).round() / 1e7
 }
 
 /// Order of the Hilbert curve: 2^32 cells a side of the whole globe, about 1 cm.

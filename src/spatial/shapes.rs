@@ -8,6 +8,13 @@ use geo::{
 
 use super::{AreaIndex, LonLat};
 
+/// Most vertices a drawn shape may have.
+pub const MAX_VERTICES: usize = 20_000;
+/// Largest drawn shape, km² (Xinbin is about 4,300 km²).
+pub const MAX_AREA_KM2: f64 = 10_000.0;
+/// Largest circle radius, metres.
+pub const MAX_RADIUS_M: f64 = 50_000.0;
+
 /// A polygon's vertices, holes included.
 #[must_use]
 pub fn vertex_count(polygon: &MultiPolygon<f64>) -> usize {

@@ -1,11 +1,9 @@
 //! Queries on administrative areas and their boundaries.
 
 use duckdb::{Connection, OptionalExt, Row, params};
-use geo::MultiPolygon;
-use serde::Serialize;
 
 use super::{QueryContext, StoreError};
-use crate::domain::AreaLevel;
+use crate::domain::{AreaLevel, AreaRecord, AreaSummary};
 use crate::spatial;
 
 /// Which areas a list asks for. `Village` matches both villages and communities, the
@@ -16,34 +14,6 @@ pub struct AreaFilter {
     pub level: Option<AreaLevel>,
     /// Only the children of this area.
     pub parent: Option<String>,
-}
-
-/// An area with its household count, without geometry.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct AreaSummary {
-    /// Division code.
-    pub code: String,
-    /// Official name.
-    pub name: String,
-    /// County, township, village or community.
-    pub level: AreaLevel,
-    /// Parent division code.
-    pub parent_code: Option<String>,
-    /// One of the county's poverty villages (贫困村).
-    pub poverty_village: bool,
-    /// Households registered in the area.
-    pub households: i64,
-    /// Area in square kilometres.
-    pub area_km2: f64,
-}
-
-/// An area with its boundary.
-#[derive(Debug, Clone)]
-pub struct AreaRecord {
-    /// Everything but the geometry.
-    pub summary: AreaSummary,
-    /// Boundary, WGS-84 lon/lat degrees.
-    pub geometry: MultiPolygon<f64>,
 }
 
 const AREA_SELECT: &str = "

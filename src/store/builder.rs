@@ -194,8 +194,8 @@ impl DatabaseBuilder {
     /// [`StoreError`] if DuckDB refuses a row.
     pub fn write_campaign(
         &mut self,
-        campaign: &crate::ledger::Campaign,
-        entries: &[crate::ledger::Entry],
+        campaign: &crate::domain::ledger::Campaign,
+        entries: &[crate::domain::ledger::Entry],
     ) -> Result<(), StoreError> {
         super::ledger::create_campaign(self.conn()?, campaign, entries)
     }
@@ -302,8 +302,8 @@ impl HouseholdSink<'_> {
                 h.gps.map(|g| g.lon),
                 h.gps.map(|g| g.lat),
                 h.gps.map(|g| g.crs.code()),
-                wgs84.map(|p| crate::export::round7(p.lon)),
-                wgs84.map(|p| crate::export::round7(p.lat)),
+                wgs84.map(|p| crate::spatial::round7(p.lon)),
+                wgs84.map(|p| crate::spatial::round7(p.lat)),
                 spatial::hilbert_key(key_point),
             ])
             .context("append household")?;

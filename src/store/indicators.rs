@@ -13,118 +13,100 @@ use std::fmt::Write;
 use duckdb::{Connection, OptionalExt, params};
 
 use super::{QueryContext, StoreError};
-use crate::domain::{Category, SCHOOL_AGE_MAX, SCHOOL_AGE_MIN, Unit};
+use crate::domain::{Category, MeasureId, SCHOOL_AGE_MAX, SCHOOL_AGE_MIN, Unit};
 
 /// How one indicator is computed: per household, what it adds to the count and to
 /// the denominator (SQL expressions over `household_indicators`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Measure {
     /// The indicator's id, as in `data/indicators.toml`.
-    pub id: &'static str,
-    /// What the count counts.
-    pub unit: Unit,
+    pub id: MeasureId,
     count: &'static str,
     denominator: &'static str,
 }
 
-/// Every indicator over households, in catalog order. A household "fails" an
-/// indicator when its count is above zero.
+/// Every measure's rule, in [`MeasureId`] order. A household "fails" a measure when
+/// its count is above zero.
 pub const MEASURES: &[Measure] = &[
     Measure {
-        id: "any_problem",
-        unit: Unit::Households,
+        id: MeasureId::AnyProblem,
         count: "any_problem::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "income_below_line",
-        unit: Unit::Households,
+        id: MeasureId::IncomeBelowLine,
         // No line in force: neither counted nor in the denominator, so the rate is
         // "no data" rather than a false 0 %.
         count: "coalesce(income_below_line, false)::UINTEGER",
         denominator: "(income_below_line IS NOT NULL)::UINTEGER",
     },
     Measure {
-        id: "food_clothing_insecure",
-        unit: Unit::Households,
+        id: MeasureId::FoodClothingInsecure,
         count: "food_clothing_insecure::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "dropout",
-        unit: Unit::Persons,
+        id: MeasureId::Dropout,
         count: "dropout_persons::UINTEGER",
         denominator: "school_age_persons::UINTEGER",
     },
     Measure {
-        id: "uninsured",
-        unit: Unit::Households,
+        id: MeasureId::Uninsured,
         count: "(uninsured_persons > 0)::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "unsafe_housing",
-        unit: Unit::Households,
+        id: MeasureId::UnsafeHousing,
         count: "unsafe_housing::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "housing_unappraised",
-        unit: Unit::Households,
+        id: MeasureId::HousingUnappraised,
         count: "housing_unappraised::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "water_unsafe",
-        unit: Unit::Households,
+        id: MeasureId::WaterUnsafe,
         count: "water_unsafe::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "water_not_piped",
-        unit: Unit::Households,
+        id: MeasureId::WaterNotPiped,
         count: "water_not_piped::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "monitored",
-        unit: Unit::Households,
+        id: MeasureId::Monitored,
         count: "monitored::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "monitored_unstable",
-        unit: Unit::Households,
+        id: MeasureId::MonitoredUnstable,
         count: "(category = 'monitored_unstable')::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "monitored_marginal",
-        unit: Unit::Households,
+        id: MeasureId::MonitoredMarginal,
         count: "(category = 'monitored_marginal')::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "monitored_sudden",
-        unit: Unit::Households,
+        id: MeasureId::MonitoredSudden,
         count: "(category = 'monitored_sudden')::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "risk_unresolved",
-        unit: Unit::Households,
+        id: MeasureId::RiskUnresolved,
         count: "risk_unresolved::UINTEGER",
         denominator: "monitored::UINTEGER",
     },
     Measure {
-        id: "gps_missing",
-        unit: Unit::Households,
+        id: MeasureId::GpsMissing,
         count: "(NOT has_position)::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "gps_mismatch",
-        unit: Unit::Households,
+        id: MeasureId::GpsMismatch,
         count: "gps_mismatch::UINTEGER",
         denominator: "has_position::UINTEGER",
     },
@@ -132,37 +114,46 @@ pub const MEASURES: &[Measure] = &[
     // Items): see
     // `ledger_stats`. `as_of` is today, or the campaign's end if earlier.
     Measure {
-        id: "checklist_unmet",
-        unit: Unit::Items,
+        id: MeasureId::ChecklistUnmet,
         count: "(status IN ('problem', 'rectifying'))::UINTEGER",
         denominator: "1",
     },
     Measure {
-        id: "rectification_overdue",
-        unit: Unit::Items,
+        id: MeasureId::RectificationOverdue,
         count: "(status IN ('problem', 'rectifying') AND deadline < as_of)::UINTEGER",
         denominator: "(status NOT IN ('not_checked', 'no_problem'))::UINTEGER",
     },
     Measure {
-        id: "rectification_rate",
-        unit: Unit::Items,
+        id: MeasureId::RectificationRate,
         count: "(status IN ('rectified', 'closed'))::UINTEGER",
         denominator: "(status NOT IN ('not_checked', 'no_problem'))::UINTEGER",
     },
 ];
 
 impl Measure {
+    /// The rule of a measure.
+    #[must_use]
+    pub fn of(id: MeasureId) -> &'static Measure {
+        &MEASURES[id.index()]
+    }
+
+    /// What the count counts.
+    #[must_use]
+    pub fn unit(&self) -> Unit {
+        self.id.unit()
+    }
+
     /// Counted over a village's ledger entries, not over households.
     #[must_use]
     pub fn is_ledger(&self) -> bool {
-        self.unit == Unit::Items
+        self.id.is_ledger()
     }
 }
 
-/// The measure with this id.
+/// The rule of the measure with this stable id.
 #[must_use]
 pub fn measure(id: &str) -> Option<&'static Measure> {
-    MEASURES.iter().find(|m| m.id == id)
+    MeasureId::from_code(id).map(Measure::of)
 }
 
 /// Bumped whenever the derivation below changes, so that an existing database's
@@ -334,69 +325,28 @@ fn derive_in_transaction(
     Ok(())
 }
 
-/// Every household's contribution to every measure, in row order, for figures the
-/// spatial layer computes (drawn areas, tiles).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facts {
-    /// Per household, bit `i` set when it adds 1 to the count of household measure `i`
-    /// (its index in [`MEASURES`]).
-    pub count_bits: Vec<u32>,
-    /// Per household, bit `i` set when it adds 1 to the denominator of measure `i`.
-    pub denominator_bits: Vec<u32>,
-    /// Per household and per person measure (in [`MEASURES`] order), the count and the
-    /// denominator it adds: `persons[row * P + j]` with `P` person measures.
-    pub persons: Vec<[u8; 2]>,
-    /// Per household, its category.
-    pub category: Vec<Category>,
-}
-
-impl Facts {
-    /// The indices in [`MEASURES`] of the measures counted in persons.
-    #[must_use]
-    pub fn person_measures() -> Vec<usize> {
-        MEASURES
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.unit == Unit::Persons)
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    /// What household `row` adds to measure `i`: (count, denominator).
-    #[must_use]
-    pub fn contribution(&self, row: usize, i: usize, person_slot: Option<usize>) -> (u32, u32) {
-        match person_slot {
-            Some(j) => {
-                let per = self.persons.len() / self.category.len().max(1);
-                let [c, d] = self.persons[row * per + j];
-                (u32::from(c), u32::from(d))
-            }
-            None => (
-                (self.count_bits[row] >> i) & 1,
-                (self.denominator_bits[row] >> i) & 1,
-            ),
-        }
-    }
-}
-
-/// Reads [`Facts`] back from `household_indicators`.
+/// Reads, in row order, what each household adds to every measure, from
+/// `household_indicators`: `row(category, count_bits, denominator_bits, persons)`
+/// where bit `m.index()` stands for household measure `m` and `persons` holds the
+/// count and denominator of each person measure (in [`MeasureId::persons`] order).
 ///
 /// # Errors
 /// [`StoreError::Query`] if the query fails, [`StoreError::Invalid`] for an unknown
 /// category.
-pub fn facts(conn: &Connection) -> Result<Facts, StoreError> {
+pub fn for_each_fact(
+    conn: &Connection,
+    mut row: impl FnMut(Category, u32, u32, &[[u8; 2]]),
+) -> Result<(), StoreError> {
     let bits = |f: fn(&Measure) -> &'static str| {
         MEASURES
             .iter()
-            .enumerate()
-            .filter(|(_, m)| m.unit == Unit::Households)
-            .map(|(i, m)| format!("(({})::UINTEGER << {i})", f(m)))
+            .filter(|m| m.unit() == Unit::Households)
+            .map(|m| format!("(({})::UINTEGER << {})", f(m), m.id.index()))
             .collect::<Vec<_>>()
             .join(" | ")
     };
-    let person = Facts::person_measures();
-    let person_cols: String = person.iter().fold(String::new(), |mut out, &i| {
-        let m = &MEASURES[i];
+    let person: Vec<&Measure> = MeasureId::persons().map(Measure::of).collect();
+    let person_cols: String = person.iter().fold(String::new(), |mut out, m| {
         let _ = write!(
             out,
             ", ({})::UTINYINT, ({})::UTINYINT",
@@ -411,29 +361,31 @@ pub fn facts(conn: &Connection) -> Result<Facts, StoreError> {
     );
     let mut stmt = conn.prepare(&sql).context("prepare indicator facts")?;
     let mut rows = stmt.query([]).context("read indicator facts")?;
-    let mut out = Facts::default();
+    let mut persons = vec![[0_u8; 2]; person.len()];
     while let Some(r) = rows.next().context("read indicator fact row")? {
         let category: String = r.get(0).context("read fact category")?;
-        out.category
-            .push(Category::from_code(&category).ok_or_else(|| {
-                StoreError::Invalid(format!("unknown household category {category:?}"))
-            })?);
-        out.count_bits.push(r.get(1).context("read fact counts")?);
-        out.denominator_bits
-            .push(r.get(2).context("read fact denominators")?);
-        for j in 0..person.len() {
-            out.persons.push([
+        let category = Category::from_code(&category).ok_or_else(|| {
+            StoreError::Invalid(format!("unknown household category {category:?}"))
+        })?;
+        for (j, p) in persons.iter_mut().enumerate() {
+            *p = [
                 r.get(3 + 2 * j).context("read person count")?,
                 r.get(4 + 2 * j).context("read person denominator")?,
-            ]);
+            ];
         }
+        row(
+            category,
+            r.get(1).context("read fact counts")?,
+            r.get(2).context("read fact denominators")?,
+            &persons,
+        );
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Which households a query covers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scope {
+pub struct HouseholdFilter {
     /// Only households of this township (9 digits) or village (12 digits); `None`: all.
     pub within: Option<String>,
     /// Use the located village and township instead of the registered ones.
@@ -465,8 +417,21 @@ pub struct StatsRow {
     pub values: Vec<(i64, i64)>,
 }
 
+/// `, sum(count), sum(denominator)` per measure, for the SELECT of a GROUP BY.
+fn sums_sql(measures: &[MeasureId]) -> String {
+    measures.iter().fold(String::new(), |mut out, &m| {
+        let m = Measure::of(m);
+        let _ = write!(
+            out,
+            ", sum({})::BIGINT, sum({})::BIGINT",
+            m.count, m.denominator
+        );
+        out
+    })
+}
+
 /// The WHERE clause of a scope, with its one optional parameter.
-fn scope_sql(scope: &Scope) -> (String, Option<String>) {
+fn scope_sql(scope: &HouseholdFilter) -> (String, Option<String>) {
     let mut clauses = Vec::new();
     let mut param = None;
     if let Some(code) = &scope.within {
@@ -501,7 +466,11 @@ fn scope_sql(scope: &Scope) -> (String, Option<String>) {
 
 /// The SQL of [`stats`], for benchmarks that time DuckDB alone on the same query.
 #[must_use]
-pub fn stats_sql(measures: &[&Measure], group: GroupBy, scope: &Scope) -> (String, Option<String>) {
+pub fn stats_sql(
+    measures: &[MeasureId],
+    group: GroupBy,
+    scope: &HouseholdFilter,
+) -> (String, Option<String>) {
     let key = match (group, scope.by_location) {
         (GroupBy::All, _) => None,
         (GroupBy::Township, false) => Some("township_code"),
@@ -509,14 +478,7 @@ pub fn stats_sql(measures: &[&Measure], group: GroupBy, scope: &Scope) -> (Strin
         (GroupBy::Township, true) => Some("located_township"),
         (GroupBy::Village, true) => Some("located_village"),
     };
-    let sums: String = measures.iter().fold(String::new(), |mut out, m| {
-        let _ = write!(
-            out,
-            ", sum({})::BIGINT, sum({})::BIGINT",
-            m.count, m.denominator
-        );
-        out
-    });
+    let sums = sums_sql(measures);
     let (filter, param) = scope_sql(scope);
     let sql = match key {
         Some(k) => format!(
@@ -534,16 +496,16 @@ pub fn stats_sql(measures: &[&Measure], group: GroupBy, scope: &Scope) -> (Strin
 /// [`StoreError::Query`] if the query fails.
 pub fn stats(
     conn: &Connection,
-    measures: &[&Measure],
+    measures: &[MeasureId],
     group: GroupBy,
-    scope: &Scope,
+    scope: &HouseholdFilter,
 ) -> Result<Vec<StatsRow>, StoreError> {
-    let households: Vec<&Measure> = measures
+    let households: Vec<MeasureId> = measures
         .iter()
         .copied()
         .filter(|m| !m.is_ledger())
         .collect();
-    let ledger: Vec<&Measure> = measures.iter().copied().filter(|m| m.is_ledger()).collect();
+    let ledger: Vec<MeasureId> = measures.iter().copied().filter(|m| m.is_ledger()).collect();
     let mut rows = household_stats(conn, &households, group, scope)?;
     if ledger.is_empty() {
         return Ok(rows);
@@ -594,23 +556,16 @@ pub fn stats(
 /// [`StoreError::Query`] if the query fails.
 pub fn ledger_stats(
     conn: &Connection,
-    measures: &[&Measure],
+    measures: &[MeasureId],
     group: GroupBy,
-    scope: &Scope,
+    scope: &HouseholdFilter,
 ) -> Result<Vec<StatsRow>, StoreError> {
     let key = match group {
         GroupBy::All => "NULL::VARCHAR",
         GroupBy::Township => "substr(village_code, 1, 9)",
         GroupBy::Village => "village_code",
     };
-    let sums: String = measures.iter().fold(String::new(), |mut out, m| {
-        let _ = write!(
-            out,
-            ", sum({})::BIGINT, sum({})::BIGINT",
-            m.count, m.denominator
-        );
-        out
-    });
+    let sums = sums_sql(measures);
     let filter = if scope.within.is_some() {
         "WHERE starts_with(village_code, ?)"
     } else {
@@ -642,7 +597,7 @@ pub fn ledger_stats(
     };
     // Today in China: DuckDB's current_date would need the ICU extension, which
     // an offline server cannot load.
-    let today = crate::ledger::today();
+    let today = crate::domain::calendar::today();
     let rows: Vec<StatsRow> = match &scope.within {
         Some(w) => stmt.query_map([&today, w], map),
         None => stmt.query_map([&today], map),
@@ -660,9 +615,9 @@ pub fn ledger_stats(
 /// Households and the household measures' figures, per group (see [`stats`]).
 fn household_stats(
     conn: &Connection,
-    measures: &[&Measure],
+    measures: &[MeasureId],
     group: GroupBy,
-    scope: &Scope,
+    scope: &HouseholdFilter,
 ) -> Result<Vec<StatsRow>, StoreError> {
     let (sql, param) = stats_sql(measures, group, scope);
     let mut stmt = conn.prepare(&sql).context("prepare stats")?;
@@ -703,13 +658,13 @@ pub struct FailingPage {
 /// [`StoreError::Query`] if the query fails.
 pub fn households_failing(
     conn: &Connection,
-    measure: Option<&Measure>,
-    scope: &Scope,
+    measure: Option<MeasureId>,
+    scope: &HouseholdFilter,
     limit: usize,
     offset: usize,
 ) -> Result<FailingPage, StoreError> {
     let (filter, param) = scope_sql(scope);
-    let failing = measure.map(|m| format!("({}) > 0", m.count));
+    let failing = measure.map(|m| format!("({}) > 0", Measure::of(m).count));
     let filter = match (filter.is_empty(), failing) {
         (_, None) => filter,
         (true, Some(f)) => format!("WHERE {f}"),
@@ -873,4 +828,20 @@ pub fn household_facts(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_measure_has_its_rule_at_its_index() {
+        assert_eq!(MEASURES.len(), MeasureId::ALL.len());
+        for (m, id) in MEASURES.iter().zip(MeasureId::ALL) {
+            assert_eq!(m.id, *id);
+            assert_eq!(Measure::of(*id).id, *id);
+        }
+        assert_eq!(measure("dropout").map(|m| m.id), Some(MeasureId::Dropout));
+        assert!(measure("nope").is_none());
+    }
 }

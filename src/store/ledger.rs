@@ -5,7 +5,7 @@
 use duckdb::{Connection, OptionalExt, params};
 
 use super::{QueryContext, StoreError};
-use crate::ledger::{Campaign, Cycle, Entry, Signoff, Status};
+use crate::domain::ledger::{Campaign, Cycle, Entry, Signoff, Status, Template};
 
 /// Runs `f` in a transaction: committed when it succeeds, rolled back otherwise.
 fn in_transaction<T>(
@@ -529,10 +529,7 @@ pub fn status_counts(
 /// # Errors
 /// [`StoreError::Invalid`] when a stored template has this id;
 /// [`StoreError::Query`] if DuckDB refuses it.
-pub fn save_template(
-    conn: &Connection,
-    template: &crate::ledger::checklist::Template,
-) -> Result<(), StoreError> {
+pub fn save_template(conn: &Connection, template: &Template) -> Result<(), StoreError> {
     let body = serde_json::to_string(template)
         .map_err(|e| StoreError::Invalid(format!("template cannot be stored: {e}")))?;
     let exists: i64 = conn
@@ -561,9 +558,7 @@ pub fn save_template(
 /// # Errors
 /// [`StoreError::Query`] if the query fails, [`StoreError::Invalid`] for a stored
 /// body that no longer reads as a template.
-pub fn stored_templates(
-    conn: &Connection,
-) -> Result<Vec<crate::ledger::checklist::Template>, StoreError> {
+pub fn stored_templates(conn: &Connection) -> Result<Vec<Template>, StoreError> {
     let mut stmt = conn
         .prepare("SELECT id, body FROM checklist_templates ORDER BY id")
         .context("prepare templates")?;
@@ -579,20 +574,6 @@ pub fn stored_templates(
             })
         })
         .collect()
-}
-
-/// Every template: the built-in ones, then those users added.
-///
-/// # Errors
-/// [`StoreError`] if the stored ones cannot be read; [`StoreError::Invalid`] if the
-/// built-in ones are broken (a build defect that tests catch).
-pub fn all_templates(
-    conn: &Connection,
-) -> Result<Vec<crate::ledger::checklist::Template>, StoreError> {
-    let mut all =
-        crate::ledger::checklist::builtin().map_err(|e| StoreError::Invalid(e.to_string()))?;
-    all.extend(stored_templates(conn)?);
-    Ok(all)
 }
 
 /// Common table expressions giving `entries`: every entry of each village's latest

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use duckdb::{Connection, DuckdbConnectionManager, OptionalExt};
 
-pub use areas::{AreaFilter, AreaRecord, AreaSummary};
+pub use areas::AreaFilter;
 pub use builder::{AreaRow, DatabaseBuilder, FlawRow};
 pub use households::HouseholdExport;
 pub use schema::SCHEMA_VERSION;

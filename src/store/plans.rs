@@ -4,7 +4,7 @@
 use duckdb::{Connection, OptionalExt, params};
 
 use super::{QueryContext, StoreError};
-use crate::planner::plan::Plan;
+use crate::domain::plan::Plan;
 
 /// A stored plan's header, for lists.
 #[derive(Debug, Clone, PartialEq, Eq)]

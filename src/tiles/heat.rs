@@ -2,7 +2,8 @@
 //!
 //! # Algorithm
 //!
-//! Points arrive in *world pixels* at the tile's zoom ([`lonlat_to_world_px`]): the
+//! Points arrive in *world pixels* at the tile's zoom
+//! ([`crate::spatial::mercator::lonlat_to_world_px`]): the
 //! global pixel grid of 256-px tiles, y down. Each point is first binned to the pixel
 //! that contains it, so the density only ever sees integer pixel offsets. The density at
 //! a pixel is the kernel-weighted count of the binned points around it,
@@ -48,7 +49,6 @@
 //! centre), never per tile.
 
 use std::collections::{HashMap, HashSet};
-use std::f64::consts::PI;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -56,15 +56,9 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 use thiserror::Error;
 
-/// Side of a tile in pixels.
-pub const TILE_SIZE: u32 = 256;
+use crate::spatial::mercator::{TILE_SIZE, TileId, metres_per_px};
+
 const TILE_PX: usize = TILE_SIZE as usize;
-
-/// Latitude limit of Web Mercator, where the world becomes square.
-pub const MAX_LATITUDE: f64 = 85.051_128_779_806_59;
-
-/// Equatorial radius of the WGS-84 ellipsoid, the sphere Web Mercator projects.
-pub const EARTH_RADIUS_M: f64 = 6_378_137.0;
 
 /// Default kernel radius in pixels, for callers that do not scale by metres.
 pub const DEFAULT_RADIUS_PX: f64 = 20.0;
@@ -122,65 +116,6 @@ pub enum HeatError {
     /// The PNG encoder failed.
     #[error("PNG encoding failed: {0}")]
     Png(#[from] png::EncodingError),
-}
-
-// ---------------------------------------------------------------------------
-// Web Mercator
-// ---------------------------------------------------------------------------
-
-/// Side of the whole world in pixels at zoom `z` (256 · 2^z).
-#[must_use]
-pub fn world_size_px(z: u8) -> f64 {
-    f64::from(TILE_SIZE) * f64::from(z).exp2()
-}
-
-/// Global pixel coordinates of a WGS-84 position at zoom `z`: x from the antimeridian
-/// eastwards, y from the northern edge of the map southwards, 256-px tiles. Latitudes
-/// beyond ±[`MAX_LATITUDE`] are clamped to the map's edge.
-#[must_use]
-pub fn lonlat_to_world_px(lon: f64, lat: f64, z: u8) -> [f64; 2] {
-    let size = world_size_px(z);
-    let phi = lat.clamp(-MAX_LATITUDE, MAX_LATITUDE).to_radians();
-    let x = (lon + 180.0) / 360.0 * size;
-    // asinh(tan φ) is ln(tan(π/4 + φ/2)) without its cancellation near the equator.
-    let y = (0.5 - phi.tan().asinh() / (2.0 * PI)) * size;
-    [x, y]
-}
-
-/// Inverse of [`lonlat_to_world_px`]: the `[lon, lat]` of a world pixel position. Not
-/// clamped: positions off the map give longitudes beyond ±180° and latitudes beyond the
-/// Mercator limit, which is what a query box grown past the map's edge wants.
-#[must_use]
-pub fn world_px_to_lonlat(px: [f64; 2], z: u8) -> [f64; 2] {
-    let size = world_size_px(z);
-    let lon = px[0] / size * 360.0 - 180.0;
-    let lat = (PI * (1.0 - 2.0 * px[1] / size)).sinh().atan().to_degrees();
-    [lon, lat]
-}
-
-/// Longitude/latitude box of tile `(z, x, y)` grown by `buffer_px` pixels on every side:
-/// `([min_lon, min_lat], [max_lon, max_lat])`.
-///
-/// To fetch every point that can reach a pixel of the tile, pass the kernel radius plus
-/// one pixel (the extra pixel absorbs the rounding of the round trip through degrees).
-/// A negative or NaN buffer counts as 0.
-#[must_use]
-pub fn tile_bounds_lonlat(z: u8, x: u32, y: u32, buffer_px: f64) -> ([f64; 2], [f64; 2]) {
-    let buffer = buffer_px.max(0.0);
-    let tile = f64::from(TILE_SIZE);
-    let left = f64::from(x) * tile - buffer;
-    let right = (f64::from(x) + 1.0) * tile + buffer;
-    let top = f64::from(y) * tile - buffer;
-    let bottom = (f64::from(y) + 1.0) * tile + buffer;
-    let [min_lon, min_lat] = world_px_to_lonlat([left, bottom], z);
-    let [max_lon, max_lat] = world_px_to_lonlat([right, top], z);
-    ([min_lon, min_lat], [max_lon, max_lat])
-}
-
-/// Ground metres covered by one pixel at latitude `lat` and zoom `z`.
-#[must_use]
-pub fn metres_per_px(lat: f64, z: u8) -> f64 {
-    lat.to_radians().cos() * 2.0 * PI * EARTH_RADIUS_M / world_size_px(z)
 }
 
 /// A kernel radius of `radius_m` metres in pixels at zoom `z` and latitude `lat`, clamped
@@ -364,15 +299,14 @@ pub fn density_window(
 /// kernel-weighted count of the points around that pixel (see the module doc).
 ///
 /// `points_world_px` are world pixels at zoom `z` (the zoom only names the tile here);
-/// they should cover the tile grown by the radius ([`tile_bounds_lonlat`]), and points
+/// they should cover the tile grown by the radius ([`TileId::bounds_px`]), and points
 /// farther out are ignored. `radius_px` is clamped to `[1, MAX_KERNEL_RADIUS_PX]`.
 #[must_use]
-pub fn density(points_world_px: &[[f64; 2]], tile: (u8, u32, u32), radius_px: f64) -> Vec<f32> {
-    let (_z, x, y) = tile;
+pub fn density(points_world_px: &[[f64; 2]], tile: TileId, radius_px: f64) -> Vec<f32> {
     let size = i64::from(TILE_SIZE);
     density_window(
         points_world_px,
-        [i64::from(x) * size, i64::from(y) * size],
+        [i64::from(tile.x) * size, i64::from(tile.y) * size],
         TILE_PX,
         TILE_PX,
         radius_px,
@@ -848,35 +782,7 @@ mod tests {
     }
 
     #[test]
-    fn mercator_helpers_match_known_values() {
-        assert_eq!(lonlat_to_world_px(0.0, 0.0, 0), [128.0, 128.0]);
-        let corner = lonlat_to_world_px(-180.0, MAX_LATITUDE, 3);
-        assert!(
-            corner[0].abs() < 1e-9 && corner[1].abs() < 1e-6,
-            "{corner:?}"
-        );
-        let corner = lonlat_to_world_px(180.0, -90.0, 1);
-        assert!((corner[0] - 512.0).abs() < 1e-9 && (corner[1] - 512.0).abs() < 1e-6);
-
-        let county = lonlat_to_world_px(108.31, 26.58, 14);
-        let back = world_px_to_lonlat(county, 14);
-        assert!((back[0] - 108.31).abs() < 1e-9 && (back[1] - 26.58).abs() < 1e-9);
-
-        let (min, max) = tile_bounds_lonlat(1, 1, 0, 0.0);
-        assert!((min[0] - 0.0).abs() < 1e-9 && (max[0] - 180.0).abs() < 1e-9);
-        assert!(min[1].abs() < 1e-9 && (max[1] - MAX_LATITUDE).abs() < 1e-9);
-        // The buffer grows the box by exactly that many pixels at the tile's zoom.
-        let (min, max) = tile_bounds_lonlat(12, 3251, 1720, 20.0);
-        let top_left = lonlat_to_world_px(min[0], max[1], 12);
-        let bottom_right = lonlat_to_world_px(max[0], min[1], 12);
-        assert!((top_left[0] - (256.0 * 3251.0 - 20.0)).abs() < 1e-6);
-        assert!((top_left[1] - (256.0 * 1720.0 - 20.0)).abs() < 1e-6);
-        assert!((bottom_right[0] - (256.0 * 3252.0 + 20.0)).abs() < 1e-6);
-        assert!((bottom_right[1] - (256.0 * 1721.0 + 20.0)).abs() < 1e-6);
-
-        assert!((metres_per_px(0.0, 0) - 156_543.033_928).abs() < 1e-3);
-        assert!((metres_per_px(60.0, 1) - 156_543.033_928 / 4.0).abs() < 1e-3);
-
+    fn radius_is_clamped_per_zoom() {
         // 250 m at 26.6° N: ~1.9 px at z 10 (clamped up), ~31 px at z 14, clamped down at 16.
         assert_eq!(radius_px_for(10, 250.0, 26.6), MIN_RADIUS_PX);
         let r14 = radius_px_for(14, 250.0, 26.6);
@@ -952,8 +858,8 @@ mod tests {
             .collect();
         points.extend(rng.cluster([edge - 1.0, top + 128.0], 6.0, 500));
         for radius in [DEFAULT_RADIUS_PX, 7.3, MAX_RADIUS_PX] {
-            let left = density(&points, (z, x, y), radius);
-            let right = density(&points, (z, x + 1, y), radius);
+            let left = density(&points, TileId { z, x, y }, radius);
+            let right = density(&points, TileId { z, x: x + 1, y }, radius);
             let wide = density_window(
                 &points,
                 [i64::from(x) * 256, i64::from(y) * 256],
@@ -996,7 +902,7 @@ mod tests {
     fn single_point_peaks_at_its_pixel_and_is_symmetric() {
         let (x, y) = (52_u32, 27_u32);
         let point = [f64::from(x) * 256.0 + 100.3, f64::from(y) * 256.0 + 120.7];
-        let d = density(&[point], (8, x, y), 12.0);
+        let d = density(&[point], TileId { z: 8, x, y }, 12.0);
         let peak = at(&d, 100, 120);
         assert_eq!(peak, 1.0);
         assert!(d.iter().all(|&v| v <= peak));
@@ -1018,8 +924,12 @@ mod tests {
 
     #[test]
     fn points_beyond_the_radius_contribute_nothing() {
-        let tile = (12, 1000_u32, 700_u32);
-        let (left, top) = (f64::from(tile.1) * 256.0, f64::from(tile.2) * 256.0);
+        let tile = TileId {
+            z: 12,
+            x: 1000,
+            y: 700,
+        };
+        let (left, top) = (f64::from(tile.x) * 256.0, f64::from(tile.y) * 256.0);
         let radius = 15.5;
         let out = radius + 1.0;
         let mut points = Vec::new();
@@ -1144,7 +1054,7 @@ mod tests {
         for x in 799..=802 {
             for y in 419..=422 {
                 tile_max = tile_max.max(
-                    density(&points, (10, x, y), radius)
+                    density(&points, TileId { z: 10, x, y }, radius)
                         .into_iter()
                         .fold(0.0, f32::max),
                 );
@@ -1189,7 +1099,7 @@ mod tests {
         let mut failing: Vec<[f64; 2]> = village.iter().step_by(2).copied().collect();
         failing.push(lone);
 
-        let tile = (14, x, y);
+        let tile = TileId { z: 14, x, y };
         let params = HeatParams::default();
         let all = density(&all_points, tile, params.radius_px);
         let fail = density(&failing, tile, params.radius_px);
@@ -1236,7 +1146,7 @@ mod tests {
         let (x, y) = (6_500_u32, 3_400_u32);
         let centre = [f64::from(x) * 256.0 + 128.0, f64::from(y) * 256.0 + 128.0];
         let points = Rng(11).cluster(centre, 20.0, 2_000);
-        let d = density(&points, (13, x, y), DEFAULT_RADIUS_PX);
+        let d = density(&points, TileId { z: 13, x, y }, DEFAULT_RADIUS_PX);
         let max = global_max(&points, DEFAULT_RADIUS_PX);
         let rgba = colorize_count(&d, max, &Ramp::Heat);
         let bytes = encode_png(&rgba, TILE_SIZE).unwrap();

@@ -6,12 +6,11 @@
 
 use std::collections::HashMap;
 
-use super::grid::TileId;
 use super::mvt::{LayerBuilder, PropValue, encode};
-use crate::app::Snapshot;
-use crate::indicators::drawn;
+use crate::domain::MeasureId;
 use crate::indicators::table::Table;
-use crate::store::indicators::{Facts, MEASURES};
+use crate::model::{Facts, Snapshot};
+use crate::spatial::mercator::{TileId, lonlat_to_tile_coords};
 
 /// From this zoom on, households are single points; below it, cells with counts.
 pub const POINT_MIN_ZOOM: u8 = 12;
@@ -128,18 +127,15 @@ pub fn boundaries(snapshot: &Snapshot, layer: Layer, tile: TileId, table: &Table
 pub enum Filter {
     /// Every household.
     All,
-    /// Those whose count of this measure (its index in [`MEASURES`]) is above zero.
-    Failing(usize),
+    /// Those whose count of this measure is above zero.
+    Failing(MeasureId),
 }
 
 /// Whether household `row` passes the filter.
-fn passes(facts: &Facts, row: usize, filter: Filter, person: &[usize]) -> bool {
+fn passes(facts: &Facts, row: usize, filter: Filter) -> bool {
     match filter {
         Filter::All => true,
-        Filter::Failing(i) => {
-            let slot = person.iter().position(|&p| p == i);
-            facts.contribution(row, i, slot).0 > 0
-        }
+        Filter::Failing(m) => facts.fails(row, m),
     }
 }
 
@@ -189,10 +185,9 @@ pub fn households(
     let mut rows = super::rows_in(snapshot, tile.z, [b.west, b.south, b.east, b.north]);
     // Features in row order, whichever way the rows were found.
     rows.sort_unstable();
-    let person = Facts::person_measures();
     let rows: Vec<u32> = rows
         .into_iter()
-        .filter(|&r| passes(&snapshot.facts, r as usize, filter, &person))
+        .filter(|&r| passes(&snapshot.facts, r as usize, filter))
         .collect();
     if tile.z >= POINT_MIN_ZOOM && rows.len() <= caps.features {
         let mut builder = LayerBuilder::new(layer.name(), tile)
@@ -203,7 +198,8 @@ pub fn households(
             let Some(p) = snapshot.positions[r] else {
                 continue;
             };
-            let failed = drawn::failed(&snapshot.facts, r).join(",");
+            let failed: Vec<&str> = snapshot.facts.failed(r).map(MeasureId::code).collect();
+            let failed = failed.join(",");
             let location = &snapshot.locations[r];
             builder.add_point(
                 Some(u64::from(row)),
@@ -220,7 +216,7 @@ pub fn households(
                     ),
                     (
                         "category",
-                        PropValue::Str(snapshot.facts.category[r].code().to_owned()),
+                        PropValue::Str(snapshot.facts.category(r).code().to_owned()),
                     ),
                     ("failed", PropValue::Str(failed)),
                 ],
@@ -248,64 +244,45 @@ pub fn households(
 /// position), with `households` and the count of every measure (`{id}`).
 fn cells(snapshot: &Snapshot, layer: Layer, tile: TileId, rows: &[u32]) -> Vec<u8> {
     let side = CELLS_PER_SIDE;
-    let person = Facts::person_measures();
     let mut sums: HashMap<(u32, u32), (i64, Vec<i64>)> = HashMap::new();
     for &row in rows {
         let r = row as usize;
         let Some(p) = snapshot.positions[r] else {
             continue;
         };
-        let [x, y] = super::grid::lonlat_to_tile_coords(p.lon, p.lat, tile, side);
+        let [x, y] = lonlat_to_tile_coords(p.lon, p.lat, tile, side);
         if !(0.0..f64::from(side)).contains(&x) || !(0.0..f64::from(side)).contains(&y) {
             continue;
         }
         let cell = sums
             .entry((x as u32, y as u32))
-            .or_insert_with(|| (0, vec![0; MEASURES.len()]));
+            .or_insert_with(|| (0, vec![0; MeasureId::ALL.len()]));
         cell.0 += 1;
-        // Household measures: one bit each; visit only the set ones.
-        let mut bits = snapshot.facts.count_bits[r];
-        while bits != 0 {
-            cell.1[bits.trailing_zeros() as usize] += 1;
-            bits &= bits - 1;
-        }
-        for (slot, &i) in person.iter().enumerate() {
-            cell.1[i] += i64::from(snapshot.facts.contribution(r, i, Some(slot)).0);
-        }
+        snapshot.facts.add_counts(r, &mut cell.1);
     }
     let mut builder = LayerBuilder::new(layer.name(), tile)
         .with_extent(EXTENT)
         .with_buffer(BUFFER);
     let mut keys: Vec<_> = sums.keys().copied().collect();
     keys.sort_unstable();
-    let bounds = tile.bounds();
     for (cx, cy) in keys {
         let (households, counts) = &sums[&(cx, cy)];
-        // The cell centre in lon/lat: linear in x; in y, interpolate in Mercator.
-        let fx = (f64::from(cx) + 0.5) / f64::from(side);
-        let fy = (f64::from(cy) + 0.5) / f64::from(side);
-        let lon = bounds.west + fx * (bounds.east - bounds.west);
-        let lat = mercator_lat(bounds.north, bounds.south, fy);
+        let [lon, lat] = tile.lonlat_at([
+            (f64::from(cx) + 0.5) / f64::from(side),
+            (f64::from(cy) + 0.5) / f64::from(side),
+        ]);
         let mut props: Vec<(&str, PropValue)> = vec![
             ("households", PropValue::Int(*households)),
             ("cell", PropValue::Bool(true)),
         ];
-        for (m, c) in MEASURES.iter().zip(counts).filter(|(m, _)| !m.is_ledger()) {
-            props.push((m.id, PropValue::Int(*c)));
+        for (m, c) in MeasureId::ALL
+            .iter()
+            .zip(counts)
+            .filter(|(m, _)| !m.is_ledger())
+        {
+            props.push((m.code(), PropValue::Int(*c)));
         }
         builder.add_point(Some(u64::from(cy * side + cx)), lon, lat, &props);
     }
     encode(vec![builder])
-}
-
-/// The latitude a fraction `f` of the way down from `north` to `south` in Web
-/// Mercator.
-fn mercator_lat(north: f64, south: f64, f: f64) -> f64 {
-    let y = |lat: f64| {
-        (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
-            .tan()
-            .ln()
-    };
-    let m = y(north) + f * (y(south) - y(north));
-    (2.0 * m.exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees()
 }

@@ -1,6 +1,7 @@
-//! Map tiles: XYZ tile math ([`grid`]), vector-tile encoding ([`mvt`]), the vector
-//! layers ([`layers`]), heat-map rasters ([`heat`]), and the cache that keeps finished
-//! tiles per data version.
+//! Map tiles: vector-tile encoding ([`mvt`]), the vector layers ([`layers`]),
+//! heat-map rasters ([`heat`]), offline basemaps ([`basemap`]), and the cache that keeps
+//! finished tiles per data version. Tile addresses and Web Mercator are
+//! [`crate::spatial::mercator`]'s, shared with the read model.
 //!
 //! A finished tile is kept in memory (and heat maps also on disk under
 //! `tiles/cache/{data_version}/`) with its gzip form and an ETag made from the data
@@ -8,7 +9,6 @@
 //! clears the memory cache and the disk cache of older versions.
 
 pub mod basemap;
-pub mod grid;
 pub mod heat;
 pub mod layers;
 pub mod mvt;
@@ -19,7 +19,44 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::domain::MeasureId;
 use crate::indicators::table::Table;
+use crate::model::Snapshot;
+use crate::spatial::LonLat;
+use crate::spatial::mercator::{TileId, world_size_px};
+
+/// The highest zoom paicha serves tiles at: 2^18 tiles across the world make about
+/// 0.6 m per pixel at the county's latitude, finer than any household position.
+pub const MAX_SERVED_ZOOM: u8 = 18;
+
+/// How tiles are made and kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileSettings {
+    /// The heat-map disk cache (`tiles/cache`); `None`: memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Rate heat maps hide pixels with fewer households than this around them
+    /// (kernel-weighted), for privacy and against noise.
+    pub heat_min_households: f64,
+    /// The folder of offline basemap packages (`tiles/`); `None`: no basemaps.
+    pub basemaps_dir: Option<PathBuf>,
+    /// A 天地图 key: with one, the web app offers 天地图's online basemaps. Without, the
+    /// map never asks the internet for anything.
+    pub tianditu_key: Option<String>,
+}
+
+impl Default for TileSettings {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            heat_min_households: DEFAULT_HEAT_MIN_HOUSEHOLDS,
+            basemaps_dir: None,
+            tianditu_key: None,
+        }
+    }
+}
+
+/// The default privacy threshold of rate heat maps, in households.
+pub const DEFAULT_HEAT_MIN_HOUSEHOLDS: f64 = 5.0;
 
 /// Tiles kept in memory at most.
 pub const MEMORY_TILES: usize = 20_000;
@@ -236,29 +273,22 @@ fn remove_other_versions(dir: &Path, keep: i64) {
 
 /// The heat-map radius at zoom `z`, in pixels: [`heat::DEFAULT_RADIUS_M`] at the
 /// county's centre latitude, the same for every tile of the zoom.
-fn radius_at(snapshot: &crate::app::Snapshot, z: u8) -> f64 {
+fn radius_at(snapshot: &Snapshot, z: u8) -> f64 {
     let b = snapshot.county_bounds;
     heat::radius_px_for(z, heat::DEFAULT_RADIUS_M, f64::midpoint(b[1], b[3]))
 }
 
-/// The colour scale of count heat maps of measure `measure` at zoom `z`: the
-/// highest density anywhere on the map, computed once per data version.
-pub fn colour_scale(
-    cache: &TileCache,
-    snapshot: &crate::app::Snapshot,
-    measure: usize,
-    z: u8,
-) -> f32 {
-    use crate::store::indicators::Facts;
-    let key = format!("{}/{measure}/{z}", snapshot.data_version);
+/// The colour scale of count heat maps of `measure` at zoom `z`: the highest
+/// density anywhere on the map, computed once per data version.
+pub fn colour_scale(cache: &TileCache, snapshot: &Snapshot, measure: MeasureId, z: u8) -> f32 {
+    let key = format!("{}/{}/{z}", snapshot.data_version, measure.index());
     cache.maximum(&key, || {
-        let slot = Facts::person_measures().iter().position(|&p| p == measure);
-        let size = heat::world_size_px(z);
+        let size = world_size_px(z);
         let everywhere: Vec<[f64; 2]> = snapshot
             .mercator
             .iter()
             .enumerate()
-            .filter(|(r, m)| !m[0].is_nan() && snapshot.facts.contribution(*r, measure, slot).0 > 0)
+            .filter(|(r, m)| !m[0].is_nan() && snapshot.facts.fails(*r, measure))
             .map(|(_, m)| [f64::from(m[0]) * size, f64::from(m[1]) * size])
             .collect();
         heat::global_max(&everywhere, radius_at(snapshot, z))
@@ -269,7 +299,7 @@ pub fn colour_scale(
 /// order. Up to zoom 11 a tile covers much of a county, and one pass over the
 /// positions beats collecting and sorting millions of rows from the tree.
 #[must_use]
-pub fn rows_in(snapshot: &crate::app::Snapshot, z: u8, b: [f64; 4]) -> Vec<u32> {
+pub fn rows_in(snapshot: &Snapshot, z: u8, b: [f64; 4]) -> Vec<u32> {
     if z <= 11 {
         snapshot
             .positions
@@ -281,15 +311,13 @@ pub fn rows_in(snapshot: &crate::app::Snapshot, z: u8, b: [f64; 4]) -> Vec<u32> 
             })
             .collect()
     } else {
-        snapshot.points.in_bbox(
-            crate::spatial::LonLat::new(b[0], b[1]),
-            crate::spatial::LonLat::new(b[2], b[3]),
-        )
+        snapshot
+            .points
+            .in_bbox(LonLat::new(b[0], b[1]), LonLat::new(b[2], b[3]))
     }
 }
 
-/// A heat-map tile of the households failing measure `measure` (its index in
-/// [`crate::store::indicators::MEASURES`]): their kernel density (`rate`: divided by
+/// A heat-map tile of the households failing `measure`: their kernel density (`rate`: divided by
 /// the density of all households, hidden below the settings' threshold), on one
 /// colour scale per zoom for the whole map, as a transparent PNG.
 ///
@@ -302,36 +330,32 @@ pub fn rows_in(snapshot: &crate::app::Snapshot, z: u8, b: [f64; 4]) -> Vec<u32> 
 /// [`heat::HeatError`] if the PNG cannot be encoded.
 pub fn heat_png(
     cache: &TileCache,
-    snapshot: &crate::app::Snapshot,
-    settings: &crate::app::TileSettings,
-    measure: usize,
+    snapshot: &Snapshot,
+    settings: &TileSettings,
+    measure: MeasureId,
     rate: bool,
     max_rate: f32,
-    tile: grid::TileId,
+    tile: TileId,
 ) -> Result<Vec<u8>, heat::HeatError> {
-    use crate::store::indicators::Facts;
     let radius = radius_at(snapshot, tile.z);
-    let person = Facts::person_measures();
-    let slot = person.iter().position(|&p| p == measure);
-    let failing = |row: usize| snapshot.facts.contribution(row, measure, slot).0 > 0;
-    let size = heat::world_size_px(tile.z);
+    let failing = |row: usize| snapshot.facts.fails(row, measure);
+    let size = world_size_px(tile.z);
     let world = |rows: &mut dyn Iterator<Item = usize>| -> Vec<[f64; 2]> {
         rows.map(|r| snapshot.mercator[r])
             .filter(|m| !m[0].is_nan())
             .map(|m| [f64::from(m[0]) * size, f64::from(m[1]) * size])
             .collect()
     };
-    let (min, max) = heat::tile_bounds_lonlat(tile.z, tile.x, tile.y, radius + 1.0);
-    let rows = rows_in(snapshot, tile.z, [min[0], min[1], max[0], max[1]]);
+    let b = tile.bounds_px(radius + 1.0);
+    let rows = rows_in(snapshot, tile.z, [b.west, b.south, b.east, b.north]);
     let fail_pts = world(&mut rows.iter().map(|&r| r as usize).filter(|&r| failing(r)));
     if fail_pts.is_empty() {
         return Ok(heat::transparent_png().to_vec());
     }
-    let xyz = (tile.z, tile.x, tile.y);
-    let fail = heat::density(&fail_pts, xyz, radius);
+    let fail = heat::density(&fail_pts, tile, radius);
     let rgba = if rate {
         let all_pts = world(&mut rows.iter().map(|&r| r as usize));
-        let all = heat::density(&all_pts, xyz, radius);
+        let all = heat::density(&all_pts, tile, radius);
         let params = heat::HeatParams {
             radius_px: radius,
             min_households: settings.heat_min_households,
@@ -342,7 +366,7 @@ pub fn heat_png(
         let top = colour_scale(cache, snapshot, measure, tile.z);
         heat::colorize_count(&fail, top, &heat::Ramp::Heat)
     };
-    heat::encode_png(&rgba, heat::TILE_SIZE)
+    heat::encode_png(&rgba, crate::spatial::mercator::TILE_SIZE)
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ use geo::{
 use mvt::{GeomData, GeomEncoder, GeomType};
 use thiserror::Error;
 
-use super::grid::{TileId, lonlat_to_tile_coords};
+use crate::spatial::mercator::{TileId, lonlat_to_tile_coords};
 
 /// Tile-local units across a tile unless [`LayerBuilder::with_extent`] says otherwise.
 pub const DEFAULT_EXTENT: u32 = 4096;

@@ -11,7 +11,7 @@ async fn an_mbtiles_package_dropped_into_the_tiles_folder_is_served() {
     let dir = tempfile::tempdir().unwrap();
     crate::helpers::gdal_mbtiles(dir.path(), "卫星影像");
     std::fs::write(dir.path().join("broken.pmtiles"), b"not a package").unwrap();
-    let app = TestApp::spawn_with_tiles(paicha::app::TileSettings {
+    let app = TestApp::spawn_with_tiles(paicha::tiles::TileSettings {
         basemaps_dir: Some(dir.path().to_path_buf()),
         ..Default::default()
     })
@@ -42,7 +42,7 @@ async fn an_mbtiles_package_dropped_into_the_tiles_folder_is_served() {
 
     // The tile under the square's centre at the package's top zoom is the square's red.
     let z = u8::try_from(m["maxzoom"].as_u64().unwrap()).unwrap();
-    let tile = paicha::tiles::grid::TileId::containing(124.9, 41.7, z).unwrap();
+    let tile = paicha::spatial::mercator::TileId::containing(124.9, 41.7, z).unwrap();
     let url = m["tiles"][0]
         .as_str()
         .unwrap()
@@ -62,7 +62,7 @@ async fn an_mbtiles_package_dropped_into_the_tiles_folder_is_served() {
     let centre = (128 * info.width as usize + 128) * channels;
     assert_eq!(&buf[centre..centre + 3], [200, 30, 30]);
     // Outside the package: no tile, not an error.
-    let far = paicha::tiles::grid::TileId::containing(100.0, 20.0, z).unwrap();
+    let far = paicha::spatial::mercator::TileId::containing(100.0, 20.0, z).unwrap();
     let url = format!("/tiles/basemaps/卫星影像/{z}/{}/{}.png", far.x, far.y);
     assert_eq!(app.get(&url).await.status(), 204);
     app.get_problem("/tiles/basemaps/nope/1/0/0.png", 404).await;
@@ -75,7 +75,7 @@ async fn online_basemaps_appear_only_with_a_key() {
     let app = TestApp::spawn().await;
     let list = app.get_json("/api/v1/basemaps").await;
     assert_eq!(list["basemaps"], Value::Array(vec![]));
-    let app = TestApp::spawn_with_tiles(paicha::app::TileSettings {
+    let app = TestApp::spawn_with_tiles(paicha::tiles::TileSettings {
         tianditu_key: Some("k123".to_owned()),
         ..Default::default()
     })

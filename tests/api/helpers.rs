@@ -60,7 +60,7 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], over the same database, with these tile settings
     /// (a basemaps folder, a 天地图 key).
-    pub async fn spawn_with_tiles(settings: paicha::app::TileSettings) -> Self {
+    pub async fn spawn_with_tiles(settings: paicha::tiles::TileSettings) -> Self {
         let shared = shared();
         let state = AppState::with_tiles(
             shared.state.store.clone(),
@@ -84,7 +84,7 @@ impl TestApp {
         clippy::unused_self,
         reason = "a method, so that only a running app's tests use it"
     )]
-    pub fn snapshot(&self) -> std::sync::Arc<paicha::app::Snapshot> {
+    pub fn snapshot(&self) -> std::sync::Arc<paicha::model::Snapshot> {
         shared().state.snapshot()
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use paicha::tiles::grid::TileId;
+use paicha::spatial::mercator::TileId;
 use paicha::tiles::layers::{self, Caps, Filter, Layer};
 use serde_json::Value;
 
@@ -160,7 +160,11 @@ async fn below_zoom_12_households_are_cells_whose_counts_add_up() {
         .sum();
     let want = rows
         .iter()
-        .filter(|&&r| snapshot.facts.contribution(r, 0, None).0 > 0)
+        .filter(|&&r| {
+            snapshot
+                .facts
+                .fails(r, paicha::domain::MeasureId::AnyProblem)
+        })
         .count();
     assert_eq!(any as usize, want);
 }

@@ -1,16 +1,19 @@
-//! XYZ tile math on the spherical Web Mercator grid (EPSG:3857), as MapLibre and QGIS
-//! address tiles in `/tiles/{layer}/{z}/{x}/{y}.mvt`.
+//! Web Mercator (EPSG:3857) and the XYZ tile grid on it, once for every module that
+//! draws or addresses tiles: vector tiles, heat maps, the read model's per-household
+//! world positions and the API's range checks.
 //!
 //! Everything is computed in *world fractions*: longitude maps linearly to `fx` in
 //! `0..1` from the antimeridian eastwards, latitude maps through the Mercator formula
-//! `fy = (1 - ln(tan φ + sec φ) / π) / 2` to `0..1` from the north edge southwards (y
-//! grows downwards, as in the XYZ scheme and in tile-local coordinates). At zoom `z` the
-//! world is `2^z` tiles wide, so tile `(x, y)` covers `fx` in `x/2^z ..(x+1)/2^z`.
-//! Latitudes are clamped to ±[`MAX_LATITUDE`], where the square world ends; beyond it
-//! the projection runs off to infinity.
+//! `fy = 1/2 − asinh(tan φ) / 2π` to `0..1` from the north edge southwards (y grows
+//! downwards, as in the XYZ scheme and in tile-local coordinates). At zoom `z` the world
+//! is `2^z` tiles wide, so tile `(x, y)` covers `fx` in `x/2^z ..(x+1)/2^z`; in pixels it
+//! is [`TILE_SIZE`] · 2^z wide. Latitudes are clamped to ±[`MAX_LATITUDE`], where the
+//! square world ends; beyond it the projection runs off to infinity.
 //!
 //! Zooms stop at [`MAX_ZOOM`] (22): `2^22` tiles of 4096 units each is `2^34` units
 //! across the world, which an `f64` still resolves to about a millionth of a unit.
+
+use std::f64::consts::PI;
 
 use thiserror::Error;
 
@@ -21,10 +24,15 @@ pub const MAX_ZOOM: u8 = 22;
 /// degrees: `atan(sinh(π))`.
 pub const MAX_LATITUDE: f64 = 85.051_128_779_806_59;
 
-/// Slack when a coordinate that sits exactly on a tile edge is turned back into a tile
-/// index: a bound computed from a tile's own edge may come back a few ulps off it, and
-/// it must not pull in the neighbouring row or column.
-const EDGE_SLACK: f64 = 1e-6;
+/// Side of a raster tile in pixels.
+pub const TILE_SIZE: u32 = 256;
+
+/// Radius of the sphere Web Mercator projects (the WGS-84 semi-major axis), for
+/// ground distances per pixel.
+///
+/// # Units
+/// Metres.
+pub const WEB_MERCATOR_RADIUS_M: f64 = 6_378_137.0;
 
 /// A tile address that was out of range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -142,6 +150,48 @@ impl TileId {
         }
     }
 
+    /// The tile's box grown by `buffer_px` pixels (of [`TILE_SIZE`]) on every side,
+    /// not clamped to the map: to fetch every point that can reach a pixel of a heat
+    /// map, pass the kernel radius plus one pixel (the extra pixel absorbs the rounding
+    /// of the round trip through degrees). A negative or NaN buffer counts as 0.
+    ///
+    /// # Units
+    /// Pixels in, degrees out.
+    #[must_use]
+    pub fn bounds_px(&self, buffer_px: f64) -> LonLatBounds {
+        let buffer = buffer_px.max(0.0);
+        let tile = f64::from(TILE_SIZE);
+        let [west, south] = world_px_to_lonlat(
+            [
+                f64::from(self.x) * tile - buffer,
+                (f64::from(self.y) + 1.0) * tile + buffer,
+            ],
+            self.z,
+        );
+        let [east, north] = world_px_to_lonlat(
+            [
+                (f64::from(self.x) + 1.0) * tile + buffer,
+                f64::from(self.y) * tile - buffer,
+            ],
+            self.z,
+        );
+        LonLatBounds::new(west, south, east, north)
+    }
+
+    /// The position a fraction `[fx, fy]` of the way across the tile from its
+    /// north-west corner, interpolated in Mercator (a cell's centre, say).
+    ///
+    /// # Units
+    /// Fractions of the tile in, degrees `[lon, lat]` out.
+    #[must_use]
+    pub fn lonlat_at(&self, [fx, fy]: [f64; 2]) -> [f64; 2] {
+        let n = tiles_across(self.z) as f64;
+        [
+            fraction_to_lon((f64::from(self.x) + fx) / n),
+            fraction_to_lat((f64::from(self.y) + fy) / n),
+        ]
+    }
+
     /// The four tiles one zoom deeper that make up this one, in the order north-west,
     /// north-east, south-west, south-east; `None` at [`MAX_ZOOM`].
     #[must_use]
@@ -192,33 +242,6 @@ impl TileId {
     }
 }
 
-/// Every tile at zoom `z` that overlaps the box, row by row from the north-west.
-///
-/// A box edge that falls exactly on a tile edge does not pull in the tile beyond it, so
-/// a tile's own [`TileId::bounds`] cover just that tile. A box with `west > east` or
-/// `south > north` (one crossing the antimeridian, say) covers nothing.
-///
-/// # Errors
-/// [`GridError::Zoom`] when `z` is above [`MAX_ZOOM`].
-pub fn tiles_covering(
-    bounds: LonLatBounds,
-    z: u8,
-) -> Result<impl Iterator<Item = TileId>, GridError> {
-    check_zoom(z)?;
-    let n = tiles_across(z) as f64;
-    let last = (tiles_across(z) - 1) as f64;
-    let first_index = |fraction: f64| (fraction * n + EDGE_SLACK).floor().clamp(0.0, last) as u32;
-    let last_index = |fraction: f64| (fraction * n - EDGE_SLACK).ceil().clamp(1.0, n) as u32 - 1;
-    let valid = bounds.west <= bounds.east && bounds.south <= bounds.north;
-    let x0 = first_index(lon_to_fraction(bounds.west));
-    // A box thinner than the slack still covers the tile it lies in.
-    let x1 = last_index(lon_to_fraction(bounds.east)).max(x0);
-    let y0 = first_index(lat_to_fraction(bounds.north));
-    let y1 = last_index(lat_to_fraction(bounds.south)).max(y0);
-    let rows = valid.then_some(y0..=y1).into_iter().flatten();
-    Ok(rows.flat_map(move |y| (x0..=x1).map(move |x| TileId { z, x, y })))
-}
-
 /// The point's position in the tile's own coordinates: `0..extent` from the west edge
 /// eastwards and from the north edge southwards, as MVT geometry wants it.
 ///
@@ -249,24 +272,81 @@ fn tiles_across(z: u8) -> u64 {
     1_u64.checked_shl(u32::from(z)).unwrap_or(u64::MAX)
 }
 
-fn lon_to_fraction(lon: f64) -> f64 {
+/// The world fraction of a longitude, 0 at the antimeridian, growing eastwards.
+///
+/// # Units
+/// Degrees in, a fraction of the world's width out.
+#[must_use]
+pub fn lon_to_fraction(lon: f64) -> f64 {
     (lon + 180.0) / 360.0
 }
 
-fn lat_to_fraction(lat: f64) -> f64 {
+/// The world fraction of a latitude, 0 at the northern edge of the map, growing
+/// southwards; latitudes beyond ±[`MAX_LATITUDE`] are clamped to the map's edge.
+///
+/// # Units
+/// Degrees in, a fraction of the world's height out.
+#[must_use]
+pub fn lat_to_fraction(lat: f64) -> f64 {
     let phi = lat.clamp(-MAX_LATITUDE, MAX_LATITUDE).to_radians();
-    (1.0 - (phi.tan() + 1.0 / phi.cos()).ln() / std::f64::consts::PI) / 2.0
+    // asinh(tan φ) is ln(tan φ + sec φ) without its cancellation near the equator.
+    0.5 - phi.tan().asinh() / (2.0 * PI)
 }
 
-fn fraction_to_lon(fraction: f64) -> f64 {
+/// The longitude of a world fraction (inverse of [`lon_to_fraction`]), not clamped.
+///
+/// # Units
+/// A fraction in, degrees out.
+#[must_use]
+pub fn fraction_to_lon(fraction: f64) -> f64 {
     fraction * 360.0 - 180.0
 }
 
-fn fraction_to_lat(fraction: f64) -> f64 {
-    (std::f64::consts::PI * (1.0 - 2.0 * fraction))
-        .sinh()
-        .atan()
-        .to_degrees()
+/// The latitude of a world fraction (inverse of [`lat_to_fraction`]). Not clamped:
+/// fractions off the map give latitudes beyond the Mercator limit, which is what a
+/// query box grown past the map's edge wants.
+///
+/// # Units
+/// A fraction in, degrees out.
+#[must_use]
+pub fn fraction_to_lat(fraction: f64) -> f64 {
+    (PI * (1.0 - 2.0 * fraction)).sinh().atan().to_degrees()
+}
+
+/// Side of the whole world in pixels at zoom `z` ([`TILE_SIZE`] · 2^z).
+#[must_use]
+pub fn world_size_px(z: u8) -> f64 {
+    f64::from(TILE_SIZE) * f64::from(z).exp2()
+}
+
+/// Global pixel coordinates of a WGS-84 position at zoom `z`: x from the antimeridian
+/// eastwards, y from the northern edge of the map southwards, [`TILE_SIZE`]-px tiles.
+///
+/// # Units
+/// Degrees in, pixels out.
+#[must_use]
+pub fn lonlat_to_world_px(lon: f64, lat: f64, z: u8) -> [f64; 2] {
+    let size = world_size_px(z);
+    [lon_to_fraction(lon) * size, lat_to_fraction(lat) * size]
+}
+
+/// Inverse of [`lonlat_to_world_px`], not clamped (see [`fraction_to_lat`]).
+///
+/// # Units
+/// Pixels in, degrees `[lon, lat]` out.
+#[must_use]
+pub fn world_px_to_lonlat(px: [f64; 2], z: u8) -> [f64; 2] {
+    let size = world_size_px(z);
+    [fraction_to_lon(px[0] / size), fraction_to_lat(px[1] / size)]
+}
+
+/// Ground metres covered by one pixel at latitude `lat` and zoom `z`.
+///
+/// # Units
+/// Degrees and a zoom in, metres out.
+#[must_use]
+pub fn metres_per_px(lat: f64, z: u8) -> f64 {
+    lat.to_radians().cos() * 2.0 * PI * WEB_MERCATOR_RADIUS_M / world_size_px(z)
 }
 
 #[cfg(test)]
@@ -363,39 +443,6 @@ mod tests {
     }
 
     #[test]
-    fn covering_a_tiles_own_bounds_gives_just_that_tile() {
-        for z in [0, 5, 12, 18, MAX_ZOOM] {
-            let t = TileId::containing(LON, LAT, z).unwrap();
-            let tiles: Vec<TileId> = tiles_covering(t.bounds(), z).unwrap().collect();
-            assert_eq!(tiles, vec![t], "zoom {z}");
-        }
-    }
-
-    #[test]
-    fn covering_a_parent_gives_its_children_and_a_box_its_rows() {
-        let parent = TileId::containing(LON, LAT, 11).unwrap();
-        let tiles: Vec<TileId> = tiles_covering(parent.bounds(), 12).unwrap().collect();
-        assert_eq!(tiles, parent.children().unwrap().to_vec());
-
-        let county = LonLatBounds::new(101.05, 21.15, 101.85, 22.4);
-        let z = 10;
-        let tiles: Vec<TileId> = tiles_covering(county, z).unwrap().collect();
-        let nw = TileId::containing(county.west, county.north, z).unwrap();
-        let se = TileId::containing(county.east, county.south, z).unwrap();
-        let across = (se.x - nw.x + 1) as usize;
-        assert_eq!(tiles.len(), across * (se.y - nw.y + 1) as usize);
-        assert_eq!(tiles.first(), Some(&nw));
-        assert_eq!(tiles.last(), Some(&se));
-        for corner in [(county.west, county.south), (county.east, county.north)] {
-            let t = TileId::containing(corner.0, corner.1, z).unwrap();
-            assert!(tiles.contains(&t));
-        }
-        let inverted = LonLatBounds::new(102.0, 21.0, 101.0, 22.0);
-        assert_eq!(tiles_covering(inverted, z).unwrap().count(), 0);
-        assert!(tiles_covering(county, 23).is_err());
-    }
-
-    #[test]
     fn tile_coords_run_from_north_west_corner() {
         let t = TileId::containing(LON, LAT, 14).unwrap();
         let b = t.bounds();
@@ -424,5 +471,54 @@ mod tests {
         let world = TileId::new(0, 0, 0).unwrap().bounds_buffered(64, 4096);
         assert!((world.west + 180.0).abs() < 1e-12);
         assert!((world.north - MAX_LATITUDE).abs() < 1e-9);
+    }
+    #[test]
+    fn world_pixels_match_known_values() {
+        let centre = lonlat_to_world_px(0.0, 0.0, 0);
+        assert!((centre[0] - 128.0).abs() < 1e-12 && (centre[1] - 128.0).abs() < 1e-12);
+        let corner = lonlat_to_world_px(-180.0, MAX_LATITUDE, 3);
+        assert!(
+            corner[0].abs() < 1e-9 && corner[1].abs() < 1e-6,
+            "{corner:?}"
+        );
+        let corner = lonlat_to_world_px(180.0, -90.0, 1);
+        assert!((corner[0] - 512.0).abs() < 1e-9 && (corner[1] - 512.0).abs() < 1e-6);
+
+        let county = lonlat_to_world_px(108.31, 26.58, 14);
+        let back = world_px_to_lonlat(county, 14);
+        assert!((back[0] - 108.31).abs() < 1e-9 && (back[1] - 26.58).abs() < 1e-9);
+
+        let b = TileId::new(1, 1, 0).unwrap().bounds_px(0.0);
+        assert!(b.west.abs() < 1e-9 && (b.east - 180.0).abs() < 1e-9);
+        assert!(b.south.abs() < 1e-9 && (b.north - MAX_LATITUDE).abs() < 1e-9);
+        // The buffer grows the box by exactly that many pixels at the tile's zoom.
+        let b = TileId::new(12, 3251, 1720).unwrap().bounds_px(20.0);
+        let top_left = lonlat_to_world_px(b.west, b.north, 12);
+        let bottom_right = lonlat_to_world_px(b.east, b.south, 12);
+        assert!((top_left[0] - (256.0 * 3251.0 - 20.0)).abs() < 1e-6);
+        assert!((top_left[1] - (256.0 * 1720.0 - 20.0)).abs() < 1e-6);
+        assert!((bottom_right[0] - (256.0 * 3252.0 + 20.0)).abs() < 1e-6);
+        assert!((bottom_right[1] - (256.0 * 1721.0 + 20.0)).abs() < 1e-6);
+
+        assert!((metres_per_px(0.0, 0) - 156_543.033_928).abs() < 1e-3);
+        assert!((metres_per_px(60.0, 1) - 156_543.033_928 / 4.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_tile_fraction_lies_between_its_edges_in_mercator() {
+        let tile = TileId::containing(LON, LAT, 12).unwrap();
+        let bounds = tile.bounds();
+        let north_west = tile.lonlat_at([0.0, 0.0]);
+        let south_east = tile.lonlat_at([1.0, 1.0]);
+        assert!((north_west[0] - bounds.west).abs() < 1e-9);
+        assert!((north_west[1] - bounds.north).abs() < 1e-9);
+        assert!((south_east[0] - bounds.east).abs() < 1e-9);
+        assert!((south_east[1] - bounds.south).abs() < 1e-9);
+        let [_, mid] = tile.lonlat_at([0.5, 0.5]);
+        let [_, fy] = lonlat_to_tile_coords(0.0, mid, tile, 2);
+        assert!(
+            (fy - 1.0).abs() < 1e-9,
+            "half way down in Mercator, not in degrees"
+        );
     }
 }

@@ -1,0 +1,140 @@
+//! What each household adds to each measure, in row order: the in-memory twin of the
+//! store's derived indicator table, for the figures the spatial side computes (drawn
+//! areas, tiles, heat maps, plans) without a query per household.
+
+use crate::domain::{Category, MeasureId};
+
+/// Per household row, its category and what it adds to the count and the denominator
+/// of every measure. Household measures take one bit each (a household adds 0 or 1);
+/// person measures take a small number each (the members it adds).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Per household, bit `m.index()` set when it adds 1 to the count of measure `m`.
+    count_bits: Vec<u32>,
+    /// Per household, bit `m.index()` set when it adds 1 to the denominator of `m`.
+    denominator_bits: Vec<u32>,
+    /// Per household and person measure (in [`MeasureId::persons`] order), the count
+    /// and the denominator it adds: `persons[row * P + slot]`, `P` person measures.
+    persons: Vec<[u8; 2]>,
+    /// Per household, its category.
+    category: Vec<Category>,
+    /// Person measures, for the stride of `persons`.
+    person_count: usize,
+}
+
+impl Facts {
+    /// An empty table, to be filled row by row in storage order.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            person_count: MeasureId::persons().count(),
+            ..Self::default()
+        }
+    }
+
+    /// Appends the next household: its category, its count and denominator bits, and
+    /// per person measure (in [`MeasureId::persons`] order) its count and denominator.
+    pub fn push(
+        &mut self,
+        category: Category,
+        count_bits: u32,
+        denominator_bits: u32,
+        persons: &[[u8; 2]],
+    ) {
+        debug_assert_eq!(persons.len(), self.person_count);
+        self.category.push(category);
+        self.count_bits.push(count_bits);
+        self.denominator_bits.push(denominator_bits);
+        self.persons.extend_from_slice(persons);
+    }
+
+    /// Households held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.category.len()
+    }
+
+    /// Whether there is none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.category.is_empty()
+    }
+
+    /// Household `row`'s category.
+    #[must_use]
+    pub fn category(&self, row: usize) -> Category {
+        self.category[row]
+    }
+
+    /// What household `row` adds to measure `m`: (count, denominator). Ledger
+    /// measures belong to villages, so a household adds nothing to them.
+    #[must_use]
+    pub fn contribution(&self, row: usize, m: MeasureId) -> (u32, u32) {
+        if let Some(slot) = m.person_slot() {
+            let [c, d] = self.persons[row * self.person_count + slot];
+            (u32::from(c), u32::from(d))
+        } else {
+            let bit = m.index();
+            (
+                (self.count_bits[row] >> bit) & 1,
+                (self.denominator_bits[row] >> bit) & 1,
+            )
+        }
+    }
+
+    /// Whether household `row` fails measure `m` (adds to its count).
+    #[must_use]
+    pub fn fails(&self, row: usize, m: MeasureId) -> bool {
+        self.contribution(row, m).0 > 0
+    }
+
+    /// The measures household `row` fails, in catalog order.
+    pub fn failed(&self, row: usize) -> impl Iterator<Item = MeasureId> + '_ {
+        MeasureId::ALL
+            .iter()
+            .copied()
+            .filter(move |&m| self.fails(row, m))
+    }
+
+    /// Adds household `row`'s count of every household and person measure to
+    /// `counts` (indexed by [`MeasureId::index`]): one pass over the set bits, for
+    /// sums over many households.
+    pub fn add_counts(&self, row: usize, counts: &mut [i64]) {
+        let mut bits = self.count_bits[row];
+        while bits != 0 {
+            counts[bits.trailing_zeros() as usize] += 1;
+            bits &= bits - 1;
+        }
+        for (slot, m) in MeasureId::persons().enumerate() {
+            counts[m.index()] += i64::from(self.persons[row * self.person_count + slot][0]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contributions_read_back_bits_and_person_counts() {
+        let mut f = Facts::new();
+        let any = 1 << MeasureId::AnyProblem.index();
+        let dropout = 1 << MeasureId::Dropout.index();
+        f.push(Category::Lifted, any, any | dropout, &[[2, 3]]);
+        f.push(Category::Ordinary, 0, any, &[[0, 0]]);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f.contribution(0, MeasureId::AnyProblem), (1, 1));
+        assert_eq!(f.contribution(0, MeasureId::Dropout), (2, 3));
+        assert_eq!(f.contribution(1, MeasureId::AnyProblem), (0, 1));
+        assert_eq!(
+            f.failed(0).collect::<Vec<_>>(),
+            [MeasureId::AnyProblem, MeasureId::Dropout]
+        );
+        assert_eq!(f.failed(1).count(), 0);
+        let mut counts = vec![0; MeasureId::ALL.len()];
+        f.add_counts(0, &mut counts);
+        assert_eq!(counts[MeasureId::AnyProblem.index()], 1);
+        assert_eq!(counts[MeasureId::Dropout.index()], 2);
+        assert_eq!(f.category(1), Category::Ordinary);
+    }
+}

@@ -1,0 +1,362 @@
+//! The read model: one data version held in memory, whole and immutable.
+//!
+//! A [`Snapshot`] is built in two steps from the store: [`Places::read`] indexes the
+//! boundaries, locates every household and judges its position; the store's derived
+//! indicator table is then brought up to date from those places
+//! ([`Places::refresh_derived`]); [`Snapshot::load`] reads back what each household
+//! adds to each measure ([`Facts`]) and assembles the whole. The service swaps a new
+//! snapshot in whole when data changes, so that a request never sees half an update
+//! and the `data_version` in cache keys and ETags always matches what it is served from.
+
+mod facts;
+
+use std::collections::HashMap;
+
+use geo::MultiPolygon;
+use rayon::prelude::*;
+
+pub use facts::Facts;
+
+use crate::domain::{AreaLevel, Crs, PovertyLine};
+use crate::spatial::quality::{
+    FlagKind, LocatedHousehold, LocationFlag, QualityReport, assess_locations,
+};
+use crate::spatial::{AreaIndex, IndexedArea, LonLat, PointIndex, crs, mercator};
+use crate::store::indicators::PlaceException;
+use crate::store::{self, AreaFilter, StoreError};
+
+/// Everything derived from one version of the data.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The data version the snapshot was built from.
+    pub data_version: i64,
+    /// Households stored.
+    pub households: i64,
+    /// Village boundaries, indexed.
+    pub villages: AreaIndex,
+    /// The county outline (the union of its townships).
+    pub county: MultiPolygon<f64>,
+    /// Code → name and level of every area.
+    pub names: HashMap<String, (String, AreaLevel)>,
+    /// Household numbers, in the row order of `locations` and the quality report.
+    pub household_nos: Vec<String>,
+    /// Every household's registered place and recorded position.
+    pub locations: Vec<LocatedHousehold>,
+    /// Household positions in WGS-84 (declared system converted, systematic offsets
+    /// corrected), indexed by row.
+    pub points: PointIndex,
+    /// Location quality of every household, village and township.
+    pub quality: QualityReport,
+    /// Per household row, the village (its index in `villages`) its position lies in.
+    pub located: Vec<Option<u32>>,
+    /// Per household row, its best WGS-84 position (declared system converted,
+    /// systematic offsets corrected), as indexed in `points`.
+    pub positions: Vec<Option<LonLat>>,
+    /// Per household row, its position in Web Mercator world coordinates at zoom 0
+    /// scaled to 0–1 (NaN without a position): heat maps multiply instead of taking
+    /// a tangent and a logarithm per household per tile.
+    pub mercator: Vec<[f32; 2]>,
+    /// Township boundaries, in code order.
+    pub townships: Vec<(String, MultiPolygon<f64>)>,
+    /// The county's bounding box: west, south, east, north.
+    pub county_bounds: [f64; 4],
+    /// Per household row, what it adds to each measure.
+    pub facts: Facts,
+    /// The poverty line that `income_below_line` judges by, if one is in force.
+    pub income_line: Option<PovertyLine>,
+    /// The county's code.
+    pub county_code: String,
+    /// The date the data describes (`YYYY-MM-DD`), if recorded.
+    pub data_date: Option<String>,
+    /// Whether the data is the synthetic demo county (said on every map).
+    pub demo: bool,
+}
+
+impl Snapshot {
+    /// Reads one data version from the store and builds the snapshot over it:
+    /// boundaries and household positions, indexed; location quality; each
+    /// household's best position; and the facts of `household_indicators`. Nothing is
+    /// written: the derived table must be fresh for this data version, which
+    /// [`Places::refresh_derived`] sees to.
+    ///
+    /// # Errors
+    /// The [`StoreError`] of the first query that fails, or [`StoreError::Invalid`]
+    /// when the derived table is stale or does not hold every household.
+    pub fn load(conn: &duckdb::Connection, places: Places) -> Result<Self, StoreError> {
+        let line = places.income_line.as_ref().map(|l| l.yuan_per_capita);
+        if !store::indicators::is_fresh(conn, places.data_version, line)? {
+            return Err(StoreError::Invalid(format!(
+                "the derived indicator table is not that of data version {}",
+                places.data_version
+            )));
+        }
+        let mut facts = Facts::new();
+        store::indicators::for_each_fact(conn, |category, counts, denominators, persons| {
+            facts.push(category, counts, denominators, persons);
+        })?;
+        if facts.len() != places.locations.len() {
+            return Err(StoreError::Invalid(format!(
+                "derived indicators hold {} households, the store {}",
+                facts.len(),
+                places.locations.len()
+            )));
+        }
+        let Places {
+            data_version,
+            names,
+            county,
+            townships,
+            villages,
+            household_nos,
+            locations,
+            quality,
+            positions,
+            located,
+            income_line,
+            county_code,
+            data_date,
+            demo,
+        } = places;
+        let county_bounds = geo::BoundingRect::bounding_rect(&county)
+            .map_or([0.0; 4], |r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+        Ok(Self {
+            data_version,
+            households: household_nos.len() as i64,
+            points: PointIndex::from_rows(&positions),
+            mercator: world_fractions(&positions),
+            located,
+            positions,
+            townships,
+            county_bounds,
+            facts,
+            income_line,
+            county_code,
+            data_date,
+            demo,
+            villages,
+            county,
+            names,
+            household_nos,
+            locations,
+            quality,
+        })
+    }
+
+    /// The name of an area, if the code is known.
+    #[must_use]
+    pub fn name(&self, code: &str) -> Option<&str> {
+        self.names.get(code).map(|(n, _)| n.as_str())
+    }
+}
+
+/// The spatial half of a snapshot, read from the store before the derived indicator
+/// table is brought up to date: the boundaries indexed, every household located and
+/// its position judged. Two steps, because the derived table needs the places found
+/// here ([`Places::place_exceptions`]) and the snapshot needs the table.
+#[derive(Debug)]
+pub struct Places {
+    data_version: i64,
+    names: HashMap<String, (String, AreaLevel)>,
+    county: MultiPolygon<f64>,
+    townships: Vec<(String, MultiPolygon<f64>)>,
+    villages: AreaIndex,
+    household_nos: Vec<String>,
+    locations: Vec<LocatedHousehold>,
+    quality: QualityReport,
+    positions: Vec<Option<LonLat>>,
+    located: Vec<Option<u32>>,
+    income_line: Option<PovertyLine>,
+    county_code: String,
+    data_date: Option<String>,
+    demo: bool,
+}
+
+impl Places {
+    /// Reads boundaries and household positions, indexes them, assesses location
+    /// quality and finds each household's village by position. `poverty_lines` are
+    /// the catalog's: the one in force for the stored income year and the county is
+    /// kept, for `income_below_line`.
+    ///
+    /// # Errors
+    /// The [`StoreError`] of the first query that fails.
+    pub fn read(
+        conn: &duckdb::Connection,
+        poverty_lines: &[PovertyLine],
+    ) -> Result<Self, StoreError> {
+        let all = store::areas::records(conn, &AreaFilter::default())?;
+        let names: HashMap<String, (String, AreaLevel)> = all
+            .iter()
+            .map(|r| {
+                (
+                    r.summary.code.clone(),
+                    (r.summary.name.clone(), r.summary.level),
+                )
+            })
+            .collect();
+        let county = all
+            .iter()
+            .find(|r| r.summary.level == AreaLevel::County)
+            .map_or_else(|| MultiPolygon::new(vec![]), |r| r.geometry.clone());
+        let townships = all
+            .iter()
+            .filter(|r| r.summary.level == AreaLevel::Township)
+            .map(|r| (r.summary.code.clone(), r.geometry.clone()))
+            .collect();
+        let villages = AreaIndex::new(
+            all.into_iter()
+                .filter(|r| r.summary.level.is_village_like())
+                .map(|r| IndexedArea {
+                    township_code: r.summary.parent_code.unwrap_or_default(),
+                    code: r.summary.code,
+                    geometry: r.geometry,
+                })
+                .collect(),
+        );
+        let (household_nos, locations): (Vec<String>, Vec<LocatedHousehold>) =
+            store::households::locations(conn)?
+                .into_iter()
+                .map(|h| {
+                    (
+                        h.household_no,
+                        LocatedHousehold {
+                            village_code: h.village_code,
+                            township_code: h.township_code,
+                            gps: h.gps,
+                        },
+                    )
+                })
+                .unzip();
+        let quality = assess_locations(&locations, &villages, &county);
+        let positions = positions(&locations, &quality);
+        let located: Vec<Option<u32>> = positions
+            .par_iter()
+            .map(|p| p.and_then(|p| villages.locate(p)))
+            .collect();
+        let county_code = names
+            .iter()
+            .find(|(_, (_, level))| *level == AreaLevel::County)
+            .map(|(c, _): (&String, _)| c.clone())
+            .unwrap_or_default();
+        let income_line = store::meta(conn, "income_year")?
+            .and_then(|y| y.parse().ok())
+            .and_then(|year| PovertyLine::in_force(poverty_lines, year, &county_code))
+            .cloned();
+        Ok(Self {
+            data_version: store::data_version(conn)?,
+            data_date: store::meta(conn, "data_date")?,
+            demo: store::meta(conn, "source")?.as_deref() == Some("demo"),
+            names,
+            county,
+            townships,
+            villages,
+            household_nos,
+            locations,
+            quality,
+            positions,
+            located,
+            income_line,
+            county_code,
+        })
+    }
+
+    /// The households whose located village differs from the registered one or whose
+    /// position has a problem, for the indicator rules (see [`PlaceException`]).
+    #[must_use]
+    pub fn place_exceptions(&self) -> Vec<PlaceException> {
+        place_exceptions(
+            &self.locations,
+            &self.quality,
+            &self.located,
+            &self.villages,
+        )
+    }
+
+    /// Brings the store's derived indicator table up to this data version and poverty
+    /// line, from the places found here, unless it already is: the store's own step,
+    /// run before [`Snapshot::load`].
+    ///
+    /// # Errors
+    /// The [`StoreError`] that stopped the derivation; the old table then stays.
+    pub fn refresh_derived(&self, conn: &duckdb::Connection) -> Result<(), StoreError> {
+        let line = self.income_line.as_ref().map(|l| l.yuan_per_capita);
+        if store::indicators::is_fresh(conn, self.data_version, line)? {
+            return Ok(());
+        }
+        store::indicators::derive(conn, self.data_version, line, &self.place_exceptions())
+    }
+}
+
+/// Positions in Web Mercator world coordinates scaled to 0–1, NaN where none.
+fn world_fractions(positions: &[Option<LonLat>]) -> Vec<[f32; 2]> {
+    positions
+        .par_iter()
+        .map(|p| {
+            p.map_or([f32::NAN; 2], |p| {
+                [
+                    mercator::lon_to_fraction(p.lon) as f32,
+                    mercator::lat_to_fraction(p.lat) as f32,
+                ]
+            })
+        })
+        .collect()
+}
+
+/// The households whose located village differs from the registered one or whose
+/// position has a problem, for the indicator rules (see [`PlaceException`]).
+fn place_exceptions(
+    locations: &[LocatedHousehold],
+    quality: &QualityReport,
+    located: &[Option<u32>],
+    villages: &AreaIndex,
+) -> Vec<PlaceException> {
+    let mut flagged = vec![(false, false); locations.len()];
+    for f in &quality.flagged {
+        let kinds = || f.flags.iter().map(LocationFlag::kind);
+        flagged[f.row as usize] = (
+            kinds().any(|k| k == FlagKind::NoGps),
+            kinds().any(|k| {
+                matches!(
+                    k,
+                    FlagKind::OutsideVillage | FlagKind::OutsideCounty | FlagKind::Swapped
+                )
+            }),
+        );
+    }
+    locations
+        .iter()
+        .zip(located)
+        .zip(flagged)
+        .enumerate()
+        .filter_map(|(row, ((h, at), (no_gps, mismatch)))| {
+            let area = at.filter(|_| !no_gps).and_then(|i| villages.area(i));
+            let same = area.is_some_and(|a| a.code == h.village_code);
+            (no_gps || mismatch || !same).then(|| PlaceException {
+                row: row as u32,
+                located_village: area.map(|a| a.code.clone()),
+                located_township: area.map(|a| a.township_code.clone()),
+                has_position: !no_gps,
+                mismatch,
+            })
+        })
+        .collect()
+}
+
+/// Each household's best WGS-84 position: its declared system converted, or the
+/// offset-corrected position where its group recorded in another system.
+fn positions(locations: &[LocatedHousehold], quality: &QualityReport) -> Vec<Option<LonLat>> {
+    let mut out: Vec<Option<LonLat>> = locations
+        .iter()
+        .map(|h| {
+            h.gps
+                .map(|g| crs::convert(LonLat::new(g.lon, g.lat), g.crs, Crs::Wgs84))
+        })
+        .collect();
+    for flagged in &quality.flagged {
+        for flag in &flagged.flags {
+            if let LocationFlag::Offset { corrected, .. } = flag {
+                out[flagged.row as usize] = Some(LonLat::new(corrected[0], corrected[1]));
+            }
+        }
+    }
+    out
+}
