@@ -20,14 +20,19 @@ pub struct Facts {
     category: Vec<Category>,
     /// Person measures, for the stride of `persons`.
     person_count: usize,
+    /// The person measures' indices, in [`MeasureId::persons`] order: looked up
+    /// once, not per household.
+    person_indices: Vec<usize>,
 }
 
 impl Facts {
     /// An empty table, to be filled row by row in storage order.
     #[must_use]
     pub fn new() -> Self {
+        let person_indices: Vec<usize> = MeasureId::persons().map(MeasureId::index).collect();
         Self {
-            person_count: MeasureId::persons().count(),
+            person_count: person_indices.len(),
+            person_indices,
             ..Self::default()
         }
     }
@@ -105,8 +110,9 @@ impl Facts {
             counts[bits.trailing_zeros() as usize] += 1;
             bits &= bits - 1;
         }
-        for (slot, m) in MeasureId::persons().enumerate() {
-            counts[m.index()] += i64::from(self.persons[row * self.person_count + slot][0]);
+        let persons = &self.persons[row * self.person_count..(row + 1) * self.person_count];
+        for (&index, [count, _]) in self.person_indices.iter().zip(persons) {
+            counts[index] += i64::from(*count);
         }
     }
 }
