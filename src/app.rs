@@ -148,8 +148,8 @@ impl App {
     }
 
     /// Rebuilds the snapshot from the store's current data and swaps it in, after the
-    /// data changed under the running service (an import, a restored version, or
-    /// `SIGHUP` after an outside change). Requests under way finish on the old one.
+    /// running service changed the data (an import committed, a version restored).
+    /// Requests under way finish on the old one.
     ///
     /// # Errors
     /// The [`StoreError`] that stopped the rebuild; the old snapshot stays in place.

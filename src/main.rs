@@ -138,8 +138,9 @@ fn plan(db: &Path, request: &Path, out: &Path) -> Result<()> {
         .area
         .clone()
         .map(|value| {
-            paicha::spatial::shapes::drawn_polygon(value, paicha::spatial::shapes::MAX_VERTICES)
-                .map_err(|reason| anyhow::anyhow!("field area: {reason}"))
+            paicha::spatial::shapes::Shape::polygon("area", value)
+                .map(|shape| shape.outline())
+                .map_err(|v| anyhow::anyhow!("field {}: {}", v.field, v.reason))
         })
         .transpose()?;
     let state = open_app(db)?;
@@ -384,39 +385,19 @@ fn serve(settings: &ServeSettings) -> Result<()> {
         data_version = snapshot.data_version,
         "spatial index ready"
     );
-    let router = paicha::api::router(state.clone(), &settings.web_dir);
+    let router = paicha::api::router(state, &settings.web_dir);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
         tracing::info!("serving on http://{}", listener.local_addr()?);
-        tokio::spawn(reload_on_hangup(state.clone()));
         paicha::api::serve(listener, router, shutdown_signal())
             .await
             .context("server failed")?;
         tracing::info!("shut down");
         Ok(())
     })
-}
-
-/// Reloads the data on every SIGHUP: after the database was changed by other means
-/// than this server (a restored backup, say), the new data is served without a
-/// restart, and a failed reload leaves the old data serving.
-async fn reload_on_hangup(state: AppState) {
-    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-    else {
-        return;
-    };
-    while hangups.recv().await.is_some() {
-        match state.reload().await {
-            Ok(()) => tracing::info!(
-                data_version = state.snapshot().data_version,
-                "reloaded the data (SIGHUP)"
-            ),
-            Err(e) => tracing::error!(error = ?e, "reload failed; the old data stays"),
-        }
-    }
 }
 
 /// Opens the service over a database, for the commands that read its figures.
@@ -473,7 +454,13 @@ fn export(db: &Path, what: ExportCommand) -> Result<()> {
                 .with_context(|| format!("cannot write {}", out.display()))?;
             tracing::info!("wrote {n} areas to {}", out.display());
         }
-        ExportCommand::Households { out } => export_csv(&conn, HouseholdExport::Households, &out)?,
+        ExportCommand::Households { out } => {
+            // The export carries each household's best position (offsets corrected), which
+            // the derived table holds once it is brought up to this data version.
+            let catalog = paicha::indicators::Catalog::builtin()?;
+            paicha::model::Places::read(&conn, &catalog.poverty_lines)?.refresh_derived(&conn)?;
+            export_csv(&conn, HouseholdExport::Households, &out)?;
+        }
         ExportCommand::Members { out } => export_csv(&conn, HouseholdExport::Members, &out)?,
         ExportCommand::Flaws { out } => export_csv(&conn, HouseholdExport::Flaws, &out)?,
     }

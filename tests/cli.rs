@@ -359,3 +359,83 @@ fn plan_writes_a_gpx_and_names_a_bad_field_of_the_request() {
         "{stderr}"
     );
 }
+
+/// See issue 19, item 4: the mis-declared township's exported positions were the raw
+/// GCJ-02 values, about 600 m off, while the README said they were WGS-84.
+#[test]
+fn the_export_holds_each_households_corrected_position_and_its_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("positions.duckdb");
+    // The default demo: smaller ones have too few households at village edges for the
+    // offset to show.
+    run_ok(paicha().args(["demo", "--db"]).arg(&db));
+    let export = |what: &str| -> Vec<std::collections::HashMap<String, String>> {
+        let out = dir.path().join(format!("{what}.csv"));
+        run_ok(
+            paicha()
+                .args(["export", "--db"])
+                .arg(&db)
+                .args([what, "--out"])
+                .arg(&out),
+        );
+        let bytes = std::fs::read(&out).unwrap();
+        let mut reader = csv::Reader::from_reader(&bytes[3..]);
+        let headers = reader.headers().unwrap().clone();
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                headers
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .collect()
+    };
+    let gcj02: std::collections::HashSet<String> = export("flaws")
+        .into_iter()
+        .filter(|f| f["flaw"] == "gps_undeclared_gcj02")
+        .map(|f| f["household_no"].clone())
+        .collect();
+    assert!(!gcj02.is_empty(), "the demo plants a mis-declared township");
+    // The verdict is the township's: it corrects all its households, those whose
+    // position the app took elsewhere (outside the county, say) included.
+    let township: std::collections::HashSet<String> =
+        gcj02.iter().map(|h| h[..9].to_owned()).collect();
+    assert_eq!(township.len(), 1);
+    let number = |s: &str| s.parse::<f64>().unwrap();
+    let (mut corrected, mut as_declared) = (0, 0);
+    for h in export("households") {
+        if h["lon"].is_empty() {
+            assert!(h["position_lon"].is_empty() && h["position_verdict"].is_empty());
+            continue;
+        }
+        let declared = paicha::spatial::LonLat::new(number(&h["lon"]), number(&h["lat"]));
+        let best =
+            paicha::spatial::LonLat::new(number(&h["position_lon"]), number(&h["position_lat"]));
+        if township.contains(&h["household_no"][..9]) {
+            assert_eq!(
+                h["position_verdict"], "offset_gcj02",
+                "{}",
+                h["household_no"]
+            );
+            if gcj02.contains(&h["household_no"]) {
+                // GCJ-02 is 300–700 m off WGS-84 in Liaoning.
+                let moved = paicha::spatial::geodesic_m(declared, best);
+                assert!((200.0..900.0).contains(&moved), "{moved} m");
+                corrected += 1;
+            }
+        } else {
+            assert_eq!(
+                h["position_verdict"], "as_declared",
+                "{}",
+                h["household_no"]
+            );
+            assert_eq!((declared.lon, declared.lat), (best.lon, best.lat));
+            as_declared += 1;
+        }
+    }
+    assert_eq!(corrected, gcj02.len());
+    assert!(as_declared > 60_000);
+}

@@ -105,6 +105,40 @@ pub struct ProblemDetails<'a> {
     errors: Option<&'a [FieldViolation]>,
 }
 
+/// Most violations one answer lists: a bad file may break a rule on every row, and
+/// the answer must stay small whatever was sent.
+pub const MAX_VIOLATIONS: usize = 100;
+
+/// Longest field name or reason in an answer, in characters; longer ones are cut
+/// with `…` (a reason may quote what was sent).
+pub const MAX_VIOLATION_CHARS: usize = 300;
+
+/// The violations an answer lists: at most [`MAX_VIOLATIONS`], then one naming how
+/// many more there were, each cut to [`MAX_VIOLATION_CHARS`].
+fn bounded(errors: &[FieldViolation]) -> Vec<FieldViolation> {
+    let cut = |s: &str| {
+        if s.chars().count() > MAX_VIOLATION_CHARS {
+            let mut out: String = s.chars().take(MAX_VIOLATION_CHARS).collect();
+            out.push('…');
+            out
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out: Vec<FieldViolation> = errors
+        .iter()
+        .take(MAX_VIOLATIONS)
+        .map(|e| FieldViolation::new(cut(&e.field), cut(&e.reason)))
+        .collect();
+    if errors.len() > MAX_VIOLATIONS {
+        out.push(FieldViolation::new(
+            "…",
+            format!("and {} more like these", errors.len() - MAX_VIOLATIONS),
+        ));
+    }
+    out
+}
+
 /// Marks a response whose internal error [`log_app_errors`] should log.
 #[derive(Debug, Clone)]
 struct LoggedError(Arc<anyhow::Error>);
@@ -112,14 +146,18 @@ struct LoggedError(Arc<anyhow::Error>);
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let bounded = match &self {
+            ApiError::InvalidParams(errors) => bounded(errors),
+            _ => Vec::new(),
+        };
         let (kind, title, detail, errors) = match &self {
-            ApiError::InvalidParams(errors) => {
-                let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+            ApiError::InvalidParams(_) => {
+                let names: Vec<&str> = bounded.iter().map(|e| e.field.as_str()).collect();
                 (
                     "/problems/invalid-parameter",
                     "Invalid parameter",
                     format!("invalid value for: {}", names.join(", ")),
-                    Some(errors.as_slice()),
+                    Some(bounded.as_slice()),
                 )
             }
             ApiError::NotFound(what) => ("/problems/not-found", "Not found", what.clone(), None),

@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -23,9 +22,8 @@ use crate::indicators::output;
 use crate::indicators::table::{self, AreaRef, Cell, SortKey, TableRequest, TableRow};
 use crate::indicators::{Catalog, Indicator, Value, drawn, measure_of, reasons};
 use crate::model::Snapshot;
-use crate::spatial::LonLat;
 use crate::spatial::quality::LocationFlag;
-use crate::spatial::shapes::{self, MAX_AREA_KM2, MAX_RADIUS_M, MAX_VERTICES};
+use crate::spatial::shapes::Shape;
 use crate::store;
 use crate::store::indicators::{
     HouseholdFacts, HouseholdFilter, household_facts, households_failing,
@@ -541,7 +539,7 @@ struct QueryBody {
 struct ShapeInfo {
     /// `polygon`, `bbox` or `circle`.
     kind: &'static str,
-    /// Its area on the sphere, km².
+    /// Its area on the WGS-84 ellipsoid, km² (a circle: its outline's).
     area_km2: f64,
     /// Its vertices (a circle's polygon for the village shares).
     vertices: usize,
@@ -601,34 +599,8 @@ fn cell_map(
         .collect()
 }
 
-/// Checks that a position is a WGS-84 longitude and latitude.
-fn check_lonlat(field: &str, lon: f64, lat: f64) -> Result<(), ApiError> {
-    if lon.is_finite()
-        && lat.is_finite()
-        && (-180.0..=180.0).contains(&lon)
-        && (-90.0..=90.0).contains(&lat)
-    {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            field,
-            format!("[{lon}, {lat}] is not a WGS-84 longitude and latitude"),
-        ))
-    }
-}
-
-/// A drawn GeoJSON polygon, checked (see [`shapes::drawn_polygon`]); errors name the
-/// `geometry` field.
-pub(crate) fn drawn_polygon(value: serde_json::Value) -> Result<MultiPolygon<f64>, ApiError> {
-    shapes::drawn_polygon(value, MAX_VERTICES)
-        .map_err(|reason| ApiError::invalid("geometry", reason))
-}
-
-/// The shape of a query: the households' rows inside it and its polygon.
-fn shape_of(
-    body: &QueryBody,
-    snapshot: &Snapshot,
-) -> Result<(ShapeInfo, Vec<u32>, MultiPolygon<f64>), ApiError> {
+/// The shape of a query: exactly one of `geometry`, `bbox` and `circle`, checked.
+fn shape_of(body: &QueryBody) -> Result<Shape, ApiError> {
     let given = [
         body.geometry.is_some(),
         body.bbox.is_some(),
@@ -640,68 +612,14 @@ fn shape_of(
             "give exactly one of geometry, bbox and circle",
         ));
     }
-    if let Some([x0, y0, x1, y1]) = body.bbox {
-        check_lonlat("bbox", x0, y0)?;
-        check_lonlat("bbox", x1, y1)?;
-        if x0 >= x1 || y0 >= y1 {
-            return Err(ApiError::invalid(
-                "bbox",
-                "must be [min_lon, min_lat, max_lon, max_lat] with min < max",
-            ));
-        }
-        let polygon = MultiPolygon::new(vec![
-            geo::Rect::new(geo::coord! { x: x0, y: y0 }, geo::coord! { x: x1, y: y1 }).to_polygon(),
-        ]);
-        let info = ShapeInfo {
-            kind: "bbox",
-            area_km2: shapes::area_km2(&polygon),
-            vertices: 4,
-        };
-        check_area("bbox", info.area_km2)?;
-        let rows = snapshot
-            .points
-            .in_bbox(LonLat::new(x0, y0), LonLat::new(x1, y1));
-        return Ok((info, rows, polygon));
-    }
-    if let Some(c) = &body.circle {
-        check_lonlat("circle.center", c.center[0], c.center[1])?;
-        if !(c.radius_m.is_finite() && c.radius_m > 0.0 && c.radius_m <= MAX_RADIUS_M) {
-            return Err(ApiError::invalid(
-                "circle.radius_m",
-                format!("must be above 0 and at most {MAX_RADIUS_M} m"),
-            ));
-        }
-        let centre = LonLat::new(c.center[0], c.center[1]);
-        let polygon = MultiPolygon::new(vec![shapes::circle(centre, c.radius_m, 64)]);
-        let info = ShapeInfo {
-            kind: "circle",
-            area_km2: std::f64::consts::PI * c.radius_m * c.radius_m / 1e6,
-            vertices: 64,
-        };
-        let rows = snapshot.points.within_radius(centre, c.radius_m);
-        return Ok((info, rows, polygon));
-    }
-    let polygon = drawn_polygon(body.geometry.clone().unwrap_or_default())?;
-    let vertices = shapes::vertex_count(&polygon);
-    let info = ShapeInfo {
-        kind: "polygon",
-        area_km2: shapes::area_km2(&polygon),
-        vertices,
-    };
-    check_area("geometry", info.area_km2)?;
-    let rows = snapshot.points.in_polygon(&polygon);
-    Ok((info, rows, polygon))
-}
-
-fn check_area(field: &str, km2: f64) -> Result<(), ApiError> {
-    if km2 > MAX_AREA_KM2 {
-        Err(ApiError::invalid(
-            field,
-            format!("covers {km2:.0} km²; the limit is {MAX_AREA_KM2:.0} km²"),
-        ))
+    let shape = if let Some(bbox) = body.bbox {
+        Shape::bbox("bbox", bbox)
+    } else if let Some(c) = &body.circle {
+        Shape::circle("circle", c.center, c.radius_m)
     } else {
-        Ok(())
-    }
+        Shape::polygon("geometry", body.geometry.clone().unwrap_or_default())
+    };
+    shape.map_err(|v| ApiError::InvalidParams(vec![v]))
 }
 
 /// Totals and the breakdown by village for the households inside a drawn polygon,
@@ -742,53 +660,35 @@ async fn query(
             .filter(|i| !measure_of(i).is_ledger())
             .collect()
     };
-    let (shape, rows, polygon) = shape_of(&body, &snapshot)?;
+    let shape = shape_of(&body)?;
     let measures: Vec<_> = indicators.iter().map(measure_of).collect();
-    let summary = drawn::summarise(
-        &rows,
-        &snapshot.facts,
-        &snapshot.located,
-        &measures,
-        &categories,
-    );
-    let touched = shapes::touched(&snapshot.villages, &polygon);
-    let mut villages: Vec<QueryVillage> = Vec::new();
-    let mut codes: Vec<u32> = touched.iter().map(|t| t.village).collect();
-    codes.extend(summary.by_village.keys().flatten());
-    codes.sort_unstable();
-    codes.dedup();
-    for i in codes {
-        let Some(area) = snapshot.villages.area(i) else {
-            continue;
-        };
-        let covered = touched
-            .iter()
-            .find(|t| t.village == i)
-            .map_or(0.0, |t| t.share);
-        let sums = summary
-            .by_village
-            .get(&Some(i))
-            .cloned()
-            .unwrap_or_else(|| drawn::Sums {
-                households: 0,
-                values: vec![(0, 0); measures.len()],
-            });
-        villages.push(QueryVillage {
-            name: snapshot.name(&area.code).unwrap_or_default().to_owned(),
-            township_name: snapshot
-                .name(&area.township_code)
-                .unwrap_or_default()
-                .to_owned(),
-            code: area.code.clone(),
-            township_code: area.township_code.clone(),
-            share: (covered * 1e4).round() / 1e4,
-            households: sums.households,
-            values: cell_map(&indicators, &sums.values()),
-        });
-    }
+    let figures = drawn::figures(&snapshot, &shape, &measures, &categories);
+    let mut villages: Vec<QueryVillage> = figures
+        .villages
+        .iter()
+        .filter_map(|v| {
+            let area = snapshot.villages.area(v.village)?;
+            Some(QueryVillage {
+                name: snapshot.name(&area.code).unwrap_or_default().to_owned(),
+                township_name: snapshot
+                    .name(&area.township_code)
+                    .unwrap_or_default()
+                    .to_owned(),
+                code: area.code.clone(),
+                township_code: area.township_code.clone(),
+                share: (v.share * 1e4).round() / 1e4,
+                households: v.sums.households,
+                values: cell_map(&indicators, &v.sums.values()),
+            })
+        })
+        .collect();
     villages.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(Json(QueryAnswer {
-        shape,
+        shape: ShapeInfo {
+            kind: shape.kind(),
+            area_km2: shape.area_km2(),
+            vertices: shape.vertices(),
+        },
         data_version: snapshot.data_version,
         indicators: indicators
             .iter()
@@ -798,10 +698,10 @@ async fn query(
                 unit: i.unit,
             })
             .collect(),
-        households: summary.total.households,
-        totals: cell_map(&indicators, &summary.total.values()),
+        households: figures.total.households,
+        totals: cell_map(&indicators, &figures.total.values()),
         villages,
-        outside_villages: summary.by_village.get(&None).map_or(0, |s| s.households),
+        outside_villages: figures.outside_villages,
     }))
 }
 

@@ -13,9 +13,9 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiJson, ApiQuery, BodyLimit};
 use crate::app::AppState;
-use crate::domain::FieldViolation;
 use crate::domain::plan::{Plan, Request};
 use crate::planner::{self, export};
+use crate::spatial::shapes::Shape;
 use crate::store;
 
 /// Largest plan request: a drawn area's vertices dominate.
@@ -70,23 +70,12 @@ async fn create(
     ApiJson(request): ApiJson<Request>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot();
-    let area = match request.area.clone() {
-        None => None,
-        Some(value) => Some(super::indicators::drawn_polygon(value).map_err(|e| {
-            match e {
-                ApiError::InvalidParams(errors) => ApiError::InvalidParams(
-                    errors
-                        .into_iter()
-                        .map(|f| FieldViolation {
-                            field: "area".to_owned(),
-                            reason: f.reason,
-                        })
-                        .collect(),
-                ),
-                other => other,
-            }
-        })?),
-    };
+    let area = request
+        .area
+        .clone()
+        .map(|value| Shape::polygon("area", value).map(|s| s.outline()))
+        .transpose()
+        .map_err(|v| ApiError::InvalidParams(vec![v]))?;
     let validated = planner::validate(&request, area, &snapshot, &state.catalog)?;
     let st = state.clone();
     // Routing takes seconds: on a blocking thread, holding a database connection

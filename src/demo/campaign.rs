@@ -1,6 +1,7 @@
 //! The demo county's checklist campaign: seed 002's 37-item list checked in every
 //! village from July to September 2019, with more problems in poverty villages, most
-//! of them rectified, some still open past their deadline.
+//! of them rectified, some still open past their deadline and some open but not yet
+//! due (found late in the quarter, with a deadline after it).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,14 +16,9 @@ pub const TEMPLATE_ID: &str = "lianyungang-2019";
 /// The day the demo ledger describes (the campaign's last day).
 pub const AS_OF: &str = "2019-09-30";
 
-/// Day `d` (0-based) after 2019-07-01, as `YYYY-MM-DD` (July to September only).
+/// Day `d` (0-based) after 2019-07-01, as `YYYY-MM-DD`.
 fn day(d: u32) -> String {
-    let (month, day) = match d {
-        0..=30 => (7, d + 1),
-        31..=61 => (8, d - 30),
-        _ => (9, (d - 61).min(30)),
-    };
-    format!("2019-{month:02}-{day:02}")
+    crate::domain::calendar::add_days("2019-07-01", d as usize).unwrap_or_else(|| AS_OF.into())
 }
 
 /// What was found, by the kind of item.
@@ -86,8 +82,10 @@ pub fn generate(
             }
             if rng.random_bool(if *poor { 0.16 } else { 0.06 }) {
                 let k = rng.random_range(0..PROBLEMS.len());
-                let found = rng.random_range(5..40);
-                let deadline = found + rng.random_range(14..50);
+                // Found over the quarter; a deadline two weeks to two months on, so
+                // that problems found late are still open, not yet due, on AS_OF.
+                let found = rng.random_range(5..80);
+                let deadline = found + rng.random_range(14..60);
                 e.problem = Some(PROBLEMS[k].into());
                 e.measure = Some(RECTIFICATION_MEASURES[k].into());
                 e.deadline = Some(day(deadline));
@@ -139,6 +137,7 @@ mod tests {
         assert_eq!(day(30), "2019-07-31");
         assert_eq!(day(31), "2019-08-01");
         assert_eq!(day(62), "2019-09-01");
-        assert_eq!(day(200), "2019-09-30");
+        assert_eq!(day(91), "2019-09-30");
+        assert_eq!(day(92), "2019-10-01");
     }
 }

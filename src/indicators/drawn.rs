@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use super::Value;
 use crate::domain::{Category, MeasureId};
-use crate::model::Facts;
+use crate::model::{Facts, Snapshot};
+use crate::spatial::shapes::{self, Shape};
 
 /// Figures of one group of households.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -82,4 +83,71 @@ pub fn summarise(
 #[must_use]
 pub fn failed(facts: &Facts, row: usize) -> Vec<&'static str> {
     facts.failed(row).map(MeasureId::code).collect()
+}
+
+/// A village a drawn shape touches or holds households of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TouchedVillage {
+    /// Its index in the snapshot's village index.
+    pub village: u32,
+    /// The share of its area inside the shape (0 to 1): 0 for a village that only
+    /// holds a household on the shape's edge.
+    pub share: f64,
+    /// The households inside the shape whose position lies in it.
+    pub sums: Sums,
+}
+
+/// The figures of a drawn shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    /// Every household inside.
+    pub total: Sums,
+    /// The villages it touches or holds households of, in index order.
+    pub villages: Vec<TouchedVillage>,
+    /// Households inside whose position lies in no village.
+    pub outside_villages: i64,
+}
+
+/// The households inside `shape` (by position, offsets corrected), summed over
+/// `measures` for those of `categories` (empty: all), with the villages it touches
+/// and the share of each it covers.
+#[must_use]
+pub fn figures(
+    snapshot: &Snapshot,
+    shape: &Shape,
+    measures: &[MeasureId],
+    categories: &[Category],
+) -> Figures {
+    let rows = shape.rows(&snapshot.points);
+    let mut summary = summarise(
+        &rows,
+        &snapshot.facts,
+        &snapshot.located,
+        measures,
+        categories,
+    );
+    let touched = shapes::touched(&snapshot.villages, &shape.outline());
+    let mut codes: Vec<u32> = touched.iter().map(|t| t.village).collect();
+    codes.extend(summary.by_village.keys().flatten());
+    codes.sort_unstable();
+    codes.dedup();
+    let villages = codes
+        .into_iter()
+        .map(|village| TouchedVillage {
+            village,
+            share: touched
+                .iter()
+                .find(|t| t.village == village)
+                .map_or(0.0, |t| t.share),
+            sums: summary
+                .by_village
+                .remove(&Some(village))
+                .unwrap_or_else(|| Sums::new(measures.len())),
+        })
+        .collect();
+    Figures {
+        outside_villages: summary.by_village.get(&None).map_or(0, |s| s.households),
+        total: summary.total,
+        villages,
+    }
 }

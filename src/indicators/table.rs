@@ -123,8 +123,9 @@ pub struct Table {
     pub rows: Vec<TableRow>,
     /// The whole area covered, summed over all its rows (before `limit`).
     pub total: TableRow,
-    /// Under `by_location`, households in scope whose position lies in no area of the
-    /// level (no position, or outside the county).
+    /// Under `by_location`, households registered in the area covered whose position
+    /// lies in no village (no usable position, or outside every village): counted in
+    /// no row and in no total, at every level alike.
     pub unlocated: Option<i64>,
 }
 
@@ -229,10 +230,11 @@ pub fn build<H: std::hash::BuildHasher>(
             }
         })
         .collect();
-    // What is left had no area of the level: under by_location, households nowhere.
-    let unlocated = request
-        .by_location
-        .then(|| by_code.values().map(|(h, _)| *h).sum());
+    let unlocated = if request.by_location {
+        Some(crate::store::indicators::unlocated(conn, &scope)?)
+    } else {
+        None
+    };
 
     let mut total_values = zeros.clone();
     let mut total_households = 0;

@@ -6,11 +6,12 @@
 //! (`YYYY-MM-DD` text or an Excel date), 责任人, 整改结果, 备注. Every error names the
 //! row (as Excel numbers it) and the column; a file with any error imports nothing.
 
-use calamine::{Data, Reader};
+use calamine::Data;
 
 use crate::domain::FieldViolation;
 use crate::domain::calendar::{civil_date, is_date};
 use crate::domain::ledger::{ChecklistItem, Status, Template};
+use crate::formats::sheet::{self, Limits};
 
 /// One imported row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,15 +71,11 @@ pub fn village_xlsx(
     template: &Template,
 ) -> Result<Vec<ImportRow>, Vec<FieldViolation>> {
     let whole = |reason: String| vec![FieldViolation::at_cell(0, "", reason)];
-    let mut book =
-        calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes))
-            .map_err(|e| whole(format!("not an XLSX file: {e}")))?;
-    let sheet = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| whole("the file has no sheet".into()))?
-        .map_err(|e| whole(format!("cannot read the first sheet: {e}")))?;
-    let rows: Vec<&[Data]> = sheet.rows().collect();
-    let start = sheet.start().map_or(0, |(r, _)| r as usize);
+    let sheet =
+        sheet::first_xlsx_sheet(bytes, &Limits::UPLOAD).map_err(|e| whole(e.to_string()))?;
+    let rows: Vec<&[Data]> = sheet.rows.iter().map(Vec::as_slice).collect();
+    // Rows are laid out from the file's first row: Excel's row number is the index + 1.
+    let start = 0;
     let header_at = rows
         .iter()
         .position(|r| r.iter().any(|c| text(c).as_deref() == Some("条目")))
@@ -204,18 +201,14 @@ fn parse_row(
 /// # Errors
 /// What is wrong and where (row and column), as one message.
 pub fn template_items(id: &str, bytes: &[u8]) -> Result<Vec<ChecklistItem>, String> {
-    if !bytes.starts_with(b"PK") {
-        return super::checklist::parse_csv(id, bytes).map_err(|e| e.to_string());
+    if !sheet::is_zip(bytes) {
+        let text = sheet::decode_text(bytes).map_err(|e| format!("{id}: {e}"))?;
+        return super::checklist::parse_csv(id, text.as_bytes()).map_err(|e| e.to_string());
     }
-    let mut book =
-        calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes))
-            .map_err(|e| format!("{id}: not an XLSX file: {e}"))?;
-    let sheet = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| format!("{id}: the file has no sheet"))?
-        .map_err(|e| format!("{id}: cannot read the first sheet: {e}"))?;
+    let sheet =
+        sheet::first_xlsx_sheet(bytes, &Limits::UPLOAD).map_err(|e| format!("{id}: {e}"))?;
     let mut csv = csv::Writer::from_writer(Vec::new());
-    for row in sheet.rows() {
+    for row in &sheet.rows {
         let cells: Vec<String> = row.iter().map(|c| text(c).unwrap_or_default()).collect();
         csv.write_record(&cells).map_err(|e| format!("{id}: {e}"))?;
     }

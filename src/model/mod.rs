@@ -309,9 +309,13 @@ fn place_exceptions(
     located: &[Option<u32>],
     villages: &AreaIndex,
 ) -> Vec<PlaceException> {
-    let mut flagged = vec![(false, false); locations.len()];
+    let mut flagged = vec![(false, false, None); locations.len()];
     for f in &quality.flagged {
         let kinds = || f.flags.iter().map(LocationFlag::kind);
+        let corrected = f.flags.iter().find_map(|flag| match flag {
+            LocationFlag::Offset { crs, corrected, .. } => Some((corrected[0], corrected[1], *crs)),
+            _ => None,
+        });
         flagged[f.row as usize] = (
             kinds().any(|k| k == FlagKind::NoGps),
             kinds().any(|k| {
@@ -320,6 +324,7 @@ fn place_exceptions(
                     FlagKind::OutsideVillage | FlagKind::OutsideCounty | FlagKind::Swapped
                 )
             }),
+            corrected,
         );
     }
     locations
@@ -327,15 +332,16 @@ fn place_exceptions(
         .zip(located)
         .zip(flagged)
         .enumerate()
-        .filter_map(|(row, ((h, at), (no_gps, mismatch)))| {
+        .filter_map(|(row, ((h, at), (no_gps, mismatch, corrected)))| {
             let area = at.filter(|_| !no_gps).and_then(|i| villages.area(i));
             let same = area.is_some_and(|a| a.code == h.village_code);
-            (no_gps || mismatch || !same).then(|| PlaceException {
+            (no_gps || mismatch || !same || corrected.is_some()).then(|| PlaceException {
                 row: row as u32,
                 located_village: area.map(|a| a.code.clone()),
                 located_township: area.map(|a| a.township_code.clone()),
                 has_position: !no_gps,
                 mismatch,
+                corrected,
             })
         })
         .collect()

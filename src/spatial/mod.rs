@@ -35,6 +35,47 @@ pub use quality::{
 /// Metres.
 pub const MEAN_EARTH_RADIUS_M: f64 = 6_371_008.8;
 
+/// The area of a shape on the WGS-84 ellipsoid (Karney's geodesic polygons, as a GIS
+/// measures it), holes taken out whatever way their rings wind. The one measure of
+/// area in paicha: stored boundaries, drawn shapes, circles and shares of villages.
+///
+/// # Units
+/// Degrees (WGS-84) in, square metres out.
+#[must_use]
+pub fn area_m2(shape: &MultiPolygon<f64>) -> f64 {
+    use geo::GeodesicArea;
+    let ring = |r: &geo::LineString<f64>| {
+        geo::Polygon::new(r.clone(), vec![])
+            .geodesic_area_signed()
+            .abs()
+    };
+    shape
+        .0
+        .iter()
+        .map(|p| (ring(p.exterior()) - p.interiors().iter().map(ring).sum::<f64>()).max(0.0))
+        .sum()
+}
+
+/// [`area_m2`] in square kilometres.
+///
+/// # Units
+/// Degrees (WGS-84) in, km² out.
+#[must_use]
+pub fn area_km2(shape: &MultiPolygon<f64>) -> f64 {
+    area_m2(shape) / 1e6
+}
+
+/// The distance between two positions along the WGS-84 ellipsoid (Karney's geodesic),
+/// the model of every circle drawn in paicha.
+///
+/// # Units
+/// Degrees (WGS-84) in, metres out.
+#[must_use]
+pub fn geodesic_m(a: LonLat, b: LonLat) -> f64 {
+    use geo::Distance;
+    geo::Geodesic.distance(geo::Point::new(a.lon, a.lat), geo::Point::new(b.lon, b.lat))
+}
+
 /// Encodes a multipolygon as ISO WKB, little endian.
 #[must_use]
 pub fn to_wkb(geometry: &MultiPolygon<f64>) -> Vec<u8> {
@@ -102,6 +143,49 @@ mod tests {
         let back = from_wkb(&to_wkb(&area)).unwrap();
         assert_eq!(back, area);
         assert!(from_wkb(&[1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn areas_are_measured_on_the_ellipsoid_with_holes_taken_out() {
+        // One degree square at the equator: 12,308.8 km² on WGS-84 (GeographicLib).
+        let square = |x0: f64, y0: f64, side: f64| {
+            Rect::new(
+                coord! { x: x0, y: y0 },
+                coord! { x: x0 + side, y: y0 + side },
+            )
+            .to_polygon()
+        };
+        let one = MultiPolygon::new(vec![square(0.0, 0.0, 1.0)]);
+        assert!(
+            (area_km2(&one) - 12_308.778).abs() < 0.01,
+            "{}",
+            area_km2(&one)
+        );
+        // A hole of a quarter, wound either way, is taken out.
+        let hole = square(0.25, 0.25, 0.5);
+        for ring in [hole.exterior().clone(), {
+            let mut r = hole.exterior().clone();
+            r.0.reverse();
+            r
+        }] {
+            let holed = MultiPolygon::new(vec![geo::Polygon::new(
+                square(0.0, 0.0, 1.0).exterior().clone(),
+                vec![ring],
+            )]);
+            let expected = area_km2(&one) - area_km2(&MultiPolygon::new(vec![hole.clone()]));
+            assert!((area_km2(&holed) - expected).abs() < 1e-6);
+        }
+        // A ring wound clockwise measures the same.
+        let mut cw = square(0.0, 0.0, 1.0);
+        cw.exterior_mut(|r| r.0.reverse());
+        assert!((area_km2(&MultiPolygon::new(vec![cw])) - area_km2(&one)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_degree_of_latitude_is_its_ellipsoidal_length() {
+        // 0°→1° N along a meridian: 110,574.4 m on WGS-84; on the mean sphere 111,195 m.
+        let d = geodesic_m(LonLat::new(0.0, 0.0), LonLat::new(0.0, 1.0));
+        assert!((d - 110_574.389).abs() < 0.01, "{d}");
     }
 
     #[test]

@@ -1,12 +1,23 @@
-//! Shapes that users draw (polygons, boxes, circles): their area, and which villages
-//! they touch and how much of each they cover.
+//! Shapes that users draw (polygons, boxes, circles): checked once for every route
+//! that takes one (drawn-area queries and plans), with their area, the households
+//! inside and which villages they touch and how much of each they cover.
+//!
+//! One geodesic model for all of it, the WGS-84 ellipsoid: a circle holds the
+//! households within its radius along the ellipsoid ([`super::geodesic_m`]); its
+//! outline, for shares of villages and for its area, is the polygon of
+//! [`CIRCLE_VERTICES`] points at that distance (whose area is within 0.002 % of the
+//! circle's); every area is [`super::area_m2`].
 
 use geo::{
-    BooleanOps, BoundingRect, ChamberlainDuquetteArea, Destination, Haversine, Intersects,
-    MultiPolygon, Point, Polygon,
+    BooleanOps, BoundingRect, Destination, Geodesic, Intersects, MultiPolygon, Point, Polygon,
 };
 
-use super::{AreaIndex, LonLat};
+use super::{AreaIndex, LonLat, PointIndex, area_km2, area_m2};
+use crate::domain::FieldViolation;
+
+/// Vertices of a circle's outline: at a radius of [`MAX_RADIUS_M`] its chords stray at
+/// most 0.5 m inside the circle.
+pub const CIRCLE_VERTICES: usize = 720;
 
 /// Most vertices a drawn shape may have.
 pub const MAX_VERTICES: usize = 20_000;
@@ -39,6 +50,7 @@ pub fn drawn_polygon(
         Some("Feature") => value.get("geometry").cloned().unwrap_or_default(),
         _ => value,
     };
+    unclosed_ring(&value)?;
     let geometry: geojson::Geometry =
         serde_json::from_value(value).map_err(|e| format!("not a GeoJSON geometry: {e}"))?;
     let polygon: MultiPolygon<f64> = match geometry.value {
@@ -81,29 +93,220 @@ pub fn drawn_polygon(
     Ok(polygon)
 }
 
-/// The area of a shape on the sphere.
-///
-/// # Units
-/// Degrees in, km² out.
-#[must_use]
-pub fn area_km2(shape: &MultiPolygon<f64>) -> f64 {
-    shape.chamberlain_duquette_unsigned_area() / 1e6
+/// Refuses a ring that RFC 7946 would: fewer than four positions, or a last position
+/// that is not the first (a GeoJSON reader may close it silently, but then the shape
+/// counted is not the one drawn).
+fn unclosed_ring(value: &serde_json::Value) -> Result<(), String> {
+    let rings: Vec<&serde_json::Value> = match (
+        value.get("type").and_then(|t| t.as_str()),
+        value.get("coordinates").and_then(|c| c.as_array()),
+    ) {
+        (Some("Polygon"), Some(rings)) => rings.iter().collect(),
+        (Some("MultiPolygon"), Some(polygons)) => polygons
+            .iter()
+            .filter_map(|p| p.as_array())
+            .flatten()
+            .collect(),
+        // Anything else is refused by the parser with its own message.
+        _ => return Ok(()),
+    };
+    for (i, ring) in rings.iter().enumerate() {
+        let Some(positions) = ring.as_array() else {
+            continue;
+        };
+        if positions.len() < 4 {
+            return Err(format!(
+                "ring {} has {} positions; a closed ring needs at least 4",
+                i + 1,
+                positions.len()
+            ));
+        }
+        if positions.first() != positions.last() {
+            return Err(format!(
+                "ring {} is not closed: its last position must repeat its first",
+                i + 1
+            ));
+        }
+    }
+    Ok(())
 }
 
-/// A circle as a polygon of `segments` vertices on the sphere.
+/// A circle's outline: [`CIRCLE_VERTICES`] points at `radius_m` from the centre along
+/// the WGS-84 ellipsoid, clockwise from north.
 ///
 /// # Units
 /// Degrees (WGS-84) and metres.
 #[must_use]
-pub fn circle(centre: LonLat, radius_m: f64, segments: usize) -> Polygon<f64> {
+pub fn circle(centre: LonLat, radius_m: f64) -> Polygon<f64> {
     let c = Point::new(centre.lon, centre.lat);
-    let ring: Vec<geo::Coord<f64>> = (0..segments)
+    let ring: Vec<geo::Coord<f64>> = (0..CIRCLE_VERTICES)
         .map(|i| {
-            let bearing = 360.0 * i as f64 / segments as f64;
-            Haversine.destination(c, bearing, radius_m).0
+            let bearing = 360.0 * i as f64 / CIRCLE_VERTICES as f64;
+            Geodesic.destination(c, bearing, radius_m).0
         })
         .collect();
     Polygon::new(geo::LineString::from(ring), vec![])
+}
+
+/// A shape a user drew, checked: inside the limits and on the globe.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// A polygon or multipolygon, valid and closed.
+    Polygon(MultiPolygon<f64>),
+    /// A box, `[west, south, east, north]`.
+    Bbox([f64; 4]),
+    /// A circle.
+    Circle {
+        /// Its centre.
+        centre: LonLat,
+        /// Its radius along the ellipsoid, metres.
+        radius_m: f64,
+    },
+}
+
+impl Shape {
+    /// A drawn GeoJSON polygon (or a Feature holding one), checked as
+    /// [`drawn_polygon`] does and against [`MAX_AREA_KM2`]; errors name `field`.
+    ///
+    /// # Errors
+    /// What is wrong with it, naming `field`.
+    pub fn polygon(field: &str, value: serde_json::Value) -> Result<Self, FieldViolation> {
+        let polygon =
+            drawn_polygon(value, MAX_VERTICES).map_err(|r| FieldViolation::new(field, r))?;
+        check_area(field, area_km2(&polygon))?;
+        Ok(Shape::Polygon(polygon))
+    }
+
+    /// A box `[west, south, east, north]`, checked.
+    ///
+    /// # Errors
+    /// A corner off the globe, west not below east or south not below north, or over
+    /// [`MAX_AREA_KM2`]; naming `field`.
+    pub fn bbox(field: &str, [x0, y0, x1, y1]: [f64; 4]) -> Result<Self, FieldViolation> {
+        check_lonlat(field, x0, y0)?;
+        check_lonlat(field, x1, y1)?;
+        if x0 >= x1 || y0 >= y1 {
+            return Err(FieldViolation::new(
+                field,
+                "must be [min_lon, min_lat, max_lon, max_lat] with min < max",
+            ));
+        }
+        if x1 - x0 >= 180.0 {
+            // Its edges along parallels would no longer bound one side of the globe.
+            return Err(FieldViolation::new(field, "spans half the globe or more"));
+        }
+        let shape = Shape::Bbox([x0, y0, x1, y1]);
+        check_area(field, shape.area_km2())?;
+        Ok(shape)
+    }
+
+    /// A circle, checked: a centre on the globe (named `{field}.center`) and a radius
+    /// above 0 and at most [`MAX_RADIUS_M`] (`{field}.radius_m`).
+    ///
+    /// # Errors
+    /// The centre or radius out of range.
+    pub fn circle(field: &str, centre: [f64; 2], radius_m: f64) -> Result<Self, FieldViolation> {
+        check_lonlat(&format!("{field}.center"), centre[0], centre[1])?;
+        if !(radius_m.is_finite() && radius_m > 0.0 && radius_m <= MAX_RADIUS_M) {
+            return Err(FieldViolation::new(
+                format!("{field}.radius_m"),
+                format!("must be above 0 and at most {MAX_RADIUS_M} m"),
+            ));
+        }
+        Ok(Shape::Circle {
+            centre: LonLat::new(centre[0], centre[1]),
+            radius_m,
+        })
+    }
+
+    /// `polygon`, `bbox` or `circle`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Shape::Polygon(_) => "polygon",
+            Shape::Bbox(_) => "bbox",
+            Shape::Circle { .. } => "circle",
+        }
+    }
+
+    /// The outline, for shares of villages and for drawing (a circle's is
+    /// [`circle`]'s polygon).
+    #[must_use]
+    pub fn outline(&self) -> MultiPolygon<f64> {
+        match self {
+            Shape::Polygon(p) => p.clone(),
+            Shape::Bbox([x0, y0, x1, y1]) => MultiPolygon::new(vec![
+                geo::Rect::new(
+                    geo::coord! { x: *x0, y: *y0 },
+                    geo::coord! { x: *x1, y: *y1 },
+                )
+                .to_polygon(),
+            ]),
+            Shape::Circle { centre, radius_m } => {
+                MultiPolygon::new(vec![circle(*centre, *radius_m)])
+            }
+        }
+    }
+
+    /// Vertices of the outline (a box: 4).
+    #[must_use]
+    pub fn vertices(&self) -> usize {
+        match self {
+            Shape::Polygon(p) => vertex_count(p),
+            Shape::Bbox(_) => 4,
+            Shape::Circle { .. } => CIRCLE_VERTICES,
+        }
+    }
+
+    /// The outline's area on the WGS-84 ellipsoid.
+    ///
+    /// # Units
+    /// km².
+    #[must_use]
+    pub fn area_km2(&self) -> f64 {
+        area_km2(&self.outline())
+    }
+
+    /// The rows of the households inside, ascending: a box and a polygon by their
+    /// outline (edges included), a circle by the distance along the ellipsoid.
+    #[must_use]
+    pub fn rows(&self, points: &PointIndex) -> Vec<u32> {
+        match self {
+            Shape::Polygon(p) => points.in_polygon(p),
+            Shape::Bbox([x0, y0, x1, y1]) => {
+                points.in_bbox(LonLat::new(*x0, *y0), LonLat::new(*x1, *y1))
+            }
+            Shape::Circle { centre, radius_m } => points.within_radius(*centre, *radius_m),
+        }
+    }
+}
+
+/// Checks that a position is a WGS-84 longitude and latitude.
+fn check_lonlat(field: &str, lon: f64, lat: f64) -> Result<(), FieldViolation> {
+    if lon.is_finite()
+        && lat.is_finite()
+        && (-180.0..=180.0).contains(&lon)
+        && (-90.0..=90.0).contains(&lat)
+    {
+        Ok(())
+    } else {
+        Err(FieldViolation::new(
+            field,
+            format!("[{lon}, {lat}] is not a WGS-84 longitude and latitude"),
+        ))
+    }
+}
+
+/// Refuses a shape over [`MAX_AREA_KM2`].
+fn check_area(field: &str, km2: f64) -> Result<(), FieldViolation> {
+    if km2 > MAX_AREA_KM2 {
+        Err(FieldViolation::new(
+            field,
+            format!("covers {km2:.0} km²; the limit is {MAX_AREA_KM2:.0} km²"),
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// A village the shape touches: its index in the [`AreaIndex`] and the share of its
@@ -138,11 +341,8 @@ pub fn touched(villages: &AreaIndex, shape: &MultiPolygon<f64>) -> Vec<Touched> 
                 && a.geometry.intersects(shape)
         })
         .map(|(i, a)| {
-            let whole = a.geometry.chamberlain_duquette_unsigned_area();
-            let inside = a
-                .geometry
-                .intersection(shape)
-                .chamberlain_duquette_unsigned_area();
+            let whole = area_m2(&a.geometry);
+            let inside = area_m2(&a.geometry.intersection(shape));
             Touched {
                 village: i as u32,
                 share: if whole > 0.0 {
@@ -196,8 +396,53 @@ mod tests {
 
     #[test]
     fn a_circle_has_the_area_of_a_circle() {
-        let c = circle(LonLat::new(125.0, 41.7), 1000.0, 128);
-        let km2 = area_km2(&MultiPolygon::new(vec![c]));
-        assert!((km2 - std::f64::consts::PI).abs() < 0.01, "{km2}");
+        let circle = Shape::circle("circle", [125.0, 41.7], 1000.0).unwrap();
+        let km2 = circle.area_km2();
+        // A small geodesic circle is a plane circle to well below its 720-gon's error.
+        assert!((km2 / std::f64::consts::PI - 1.0).abs() < 2e-5, "{km2}");
+        assert_eq!(circle.vertices(), CIRCLE_VERTICES);
+    }
+
+    #[test]
+    fn a_circles_outline_lies_at_its_radius_along_the_ellipsoid() {
+        let centre = LonLat::new(124.9, 41.7);
+        for c in circle(centre, 50_000.0)
+            .exterior()
+            .0
+            .iter()
+            .take(CIRCLE_VERTICES)
+        {
+            let d = crate::spatial::geodesic_m(centre, LonLat::new(c.x, c.y));
+            assert!((d - 50_000.0).abs() < 1e-6, "{d}");
+        }
+    }
+
+    #[test]
+    fn shapes_out_of_range_are_refused_naming_the_field() {
+        assert_eq!(
+            Shape::circle("circle", [125.0, 41.7], 0.0)
+                .unwrap_err()
+                .field,
+            "circle.radius_m"
+        );
+        assert_eq!(
+            Shape::circle("circle", [200.0, 41.7], 10.0)
+                .unwrap_err()
+                .field,
+            "circle.center"
+        );
+        assert!(Shape::bbox("bbox", [125.0, 41.0, 124.0, 42.0]).is_err());
+        let china = Shape::bbox("bbox", [100.0, 20.0, 130.0, 50.0]).unwrap_err();
+        assert!(
+            china.reason.contains("the limit is 10000 km²"),
+            "{}",
+            china.reason
+        );
+        assert!(Shape::bbox("bbox", [-180.0, -80.0, 180.0, 80.0]).is_err());
+        let unclosed = serde_json::json!({"type": "Polygon",
+            "coordinates": [[[125.0, 41.0], [125.1, 41.0], [125.1, 41.1], [125.0, 41.1]]]});
+        let err = Shape::polygon("area", unclosed).unwrap_err();
+        assert_eq!(err.field, "area");
+        assert!(err.reason.contains("not closed"), "{}", err.reason);
     }
 }

@@ -24,9 +24,12 @@ impl HouseholdExport {
                         m.id_number AS head_id_number, h.category, h.risk_type, h.risk_state,
                         h.income_per_capita, h.house_grade, h.house_occupied, h.water_safe,
                         h.water_piped, h.food_secure, h.clothing_secure, h.member_count,
-                        h.gps_lon, h.gps_lat, h.gps_crs, h.lon, h.lat
+                        h.gps_lon, h.gps_lat, h.gps_crs, h.lon, h.lat,
+                        round(i.position_lon, 7) AS position_lon,
+                        round(i.position_lat, 7) AS position_lat, i.position_verdict
                  FROM households h
                  LEFT JOIN members m ON m.household_no = h.household_no AND m.seq = 1
+                 LEFT JOIN household_indicators i ON i.household_no = h.household_no
                  ORDER BY h.household_no"
             }
             HouseholdExport::Members => "SELECT * FROM members ORDER BY household_no, seq",
@@ -54,7 +57,19 @@ pub fn export<E>(
     which: HouseholdExport,
     mut on_record: impl FnMut(&[String]) -> Result<(), E>,
 ) -> Result<u64, ExportError<E>> {
-    let mut stmt = conn.prepare(which.sql()).context("prepare export")?;
+    let sql = if which == HouseholdExport::Households && !super::indicators::is_current(conn)? {
+        // Positions come from the derived table of this data version; without it the
+        // columns are there, empty, rather than another version's.
+        which.sql().replace(
+            "LEFT JOIN household_indicators i ON i.household_no = h.household_no",
+            "LEFT JOIN (SELECT NULL::VARCHAR AS household_no, NULL::DOUBLE AS position_lon,
+                               NULL::DOUBLE AS position_lat, NULL::VARCHAR AS position_verdict) i
+                    ON i.household_no = h.household_no",
+        )
+    } else {
+        which.sql().to_owned()
+    };
+    let mut stmt = conn.prepare(&sql).context("prepare export")?;
     let mut rows = stmt.query([]).context("run export")?;
     let mut n = 0;
     let mut values = Vec::new();

@@ -158,7 +158,7 @@ pub fn measure(id: &str) -> Option<&'static Measure> {
 
 /// Bumped whenever the derivation below changes, so that an existing database's
 /// derived table is rebuilt by a newer paicha.
-const DERIVATION: u32 = 1;
+const DERIVATION: u32 = 2;
 
 /// A household whose located village is not simply its registered one, or whose
 /// position has a problem: the spatial layer's findings, written for the SQL rules.
@@ -176,6 +176,10 @@ pub struct PlaceException {
     pub has_position: bool,
     /// Whether that position lies outside its registered village.
     pub mismatch: bool,
+    /// The position in WGS-84 after a systematic offset was corrected, and the system
+    /// the group really recorded in (`gcj02`, `bd09`): `None` when the declared
+    /// system's conversion stands.
+    pub corrected: Option<(f64, f64, crate::domain::Crs)>,
 }
 
 /// The stamp of a derivation: the data version, the rules and the poverty line.
@@ -194,6 +198,17 @@ pub fn is_fresh(
 ) -> Result<bool, StoreError> {
     Ok(super::meta(conn, "indicators_stamp")?.as_deref()
         == Some(stamp(data_version, line).as_str()))
+}
+
+/// Whether `household_indicators` holds a derivation of the current data version
+/// (by whatever poverty line): what exports of its per-household columns need.
+///
+/// # Errors
+/// [`StoreError::Query`] if the meta table cannot be read.
+pub fn is_current(conn: &Connection) -> Result<bool, StoreError> {
+    let version = super::data_version(conn)?;
+    Ok(super::meta(conn, "indicators_stamp")?
+        .is_some_and(|s| s.split(':').next() == Some(version.to_string().as_str())))
 }
 
 /// Serialises derivations in this process (see [`derive`]).
@@ -247,7 +262,8 @@ fn derive_in_transaction(
     tx.execute_batch(
         "CREATE OR REPLACE TABLE place_exceptions (
              row UINTEGER, located_village VARCHAR, located_township VARCHAR,
-             has_position BOOLEAN, mismatch BOOLEAN)",
+             has_position BOOLEAN, mismatch BOOLEAN,
+             corrected_lon DOUBLE, corrected_lat DOUBLE, corrected_crs VARCHAR)",
     )
     .context("create place exceptions")?;
     {
@@ -260,7 +276,10 @@ fn derive_in_transaction(
                 p.located_village,
                 p.located_township,
                 p.has_position,
-                p.mismatch
+                p.mismatch,
+                p.corrected.map(|c| c.0),
+                p.corrected.map(|c| c.1),
+                p.corrected.map(|c| c.2.code()),
             ])
             .context("append place exception")?;
         }
@@ -288,6 +307,10 @@ fn derive_in_transaction(
                     CASE WHEN p.row IS NULL THEN h.township_code ELSE p.located_township END
                         AS located_township,
                     coalesce(p.has_position, true) AS has_position,
+                    coalesce(p.corrected_lon, h.lon) AS position_lon,
+                    coalesce(p.corrected_lat, h.lat) AS position_lat,
+                    CASE WHEN p.corrected_crs IS NOT NULL THEN 'offset_' || p.corrected_crs
+                         WHEN h.lon IS NOT NULL THEN 'as_declared' END AS position_verdict,
                     coalesce(p.mismatch, false) AS gps_mismatch,
                     h.income_per_capita < {line_sql} AS income_below_line,
                     NOT (h.food_secure AND h.clothing_secure) AS food_clothing_insecure,
@@ -434,18 +457,22 @@ fn sums_sql(measures: &[MeasureId]) -> String {
 fn scope_sql(scope: &HouseholdFilter) -> (String, Option<String>) {
     let mut clauses = Vec::new();
     let mut param = None;
+    let (village, township) = if scope.by_location {
+        ("located_village", "located_township")
+    } else {
+        ("village_code", "township_code")
+    };
     if let Some(code) = &scope.within {
-        let column = match (code.len(), scope.by_location) {
-            (9, false) => Some("township_code"),
-            (12, false) => Some("village_code"),
-            (9, true) => Some("located_township"),
-            (12, true) => Some("located_village"),
-            _ => None,
-        };
-        if let Some(column) = column {
-            clauses.push(format!("{column} = ?"));
-            param = Some(code.clone());
-        }
+        clauses.push(match code.len() {
+            12 => format!("{village} = ?"),
+            9 => format!("{township} = ?"),
+            // A county, city or province: every village whose code it begins.
+            _ => format!("starts_with({village}, ?)"),
+        });
+        param = Some(code.clone());
+    } else if scope.by_location {
+        // By location a household counts only where it lies: in some village.
+        clauses.push("located_village IS NOT NULL".to_owned());
     }
     if !scope.categories.is_empty() {
         // Codes of a closed enum, so safe to inline.
@@ -462,6 +489,35 @@ fn scope_sql(scope: &HouseholdFilter) -> (String, Option<String>) {
         format!("WHERE {}", clauses.join(" AND "))
     };
     (sql, param)
+}
+
+/// Households registered in the scope's area (and of its categories) whose position
+/// lies in no village: no usable position, or outside every village. Counted by
+/// location they are nowhere, so every level reports them apart.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn unlocated(conn: &Connection, scope: &HouseholdFilter) -> Result<i64, StoreError> {
+    let registered = HouseholdFilter {
+        by_location: false,
+        ..scope.clone()
+    };
+    let (filter, param) = scope_sql(&registered);
+    let nowhere = if filter.is_empty() {
+        "WHERE located_village IS NULL".to_owned()
+    } else {
+        format!("{filter} AND located_village IS NULL")
+    };
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT count(*) FROM household_indicators {nowhere}"
+        ))
+        .context("prepare unlocated households")?;
+    match &param {
+        Some(p) => stmt.query_row([p], |r| r.get(0)),
+        None => stmt.query_row([], |r| r.get(0)),
+    }
+    .context("count unlocated households")
 }
 
 /// The SQL of [`stats`], for benchmarks that time DuckDB alone on the same query.

@@ -1,0 +1,404 @@
+//! Spreadsheets users upload (XLSX, CSV), read with every allocation bounded before
+//! it is made: a 1.6 KB XLSX holding cells at A1 and XFD1048576 must not make the
+//! reader allocate a range of 17 billion cells, and a zip bomb must not unpack to
+//! gigabytes. See issue 19.
+//!
+//! # Steps (XLSX)
+//! 1. The zip is opened and every part unpacked into nothing, counting its bytes,
+//!    so that no part is trusted for its declared size: over [`Limits::unzipped_bytes`]
+//!    in all, or over [`Limits::parts`] parts, the file is refused.
+//! 2. The first sheet's cells are streamed (calamine's cell reader, which allocates
+//!    no range), each checked against [`Limits::rows`] and [`Limits::columns`], and
+//!    their number against [`Limits::cells`].
+//! 3. The cells are laid out in rows, as wide as the widest row actually used.
+//!
+//! CSV is decoded from UTF-8 (with or without a byte-order mark) or, when the bytes
+//! are not UTF-8, from GB18030 (which includes GBK), as Chinese offices save it.
+
+use std::io::{Cursor, Read};
+
+use calamine::{Data, Reader, Xlsx};
+
+/// What a reader may allocate for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes all the parts of an XLSX may unpack to.
+    pub unzipped_bytes: u64,
+    /// Parts an XLSX may hold.
+    pub parts: usize,
+    /// Rows a sheet may reach (the last used row, counted from 1).
+    pub rows: u32,
+    /// Columns a sheet may reach (the last used column, counted from 1).
+    pub columns: u32,
+    /// Cells a sheet may hold, counted as its rows times its widest row.
+    pub cells: u64,
+}
+
+impl Limits {
+    /// For an upload of a few megabytes: a village's ledger, a checklist.
+    pub const UPLOAD: Limits = Limits {
+        unzipped_bytes: 64 << 20,
+        parts: 1_000,
+        rows: 100_000,
+        columns: 256,
+        cells: 2_000_000,
+    };
+}
+
+/// Why a spreadsheet was refused. Messages name the place (a cell as Excel shows it)
+/// and the limit, never a cell's contents.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SheetError {
+    /// Not a zip, or not a workbook inside.
+    #[error("not an XLSX file: {0}")]
+    NotXlsx(String),
+    /// The parts unpack to more than the limit.
+    #[error("the file unpacks to more than {limit} bytes, the limit")]
+    Unzipped {
+        /// The limit, bytes.
+        limit: u64,
+    },
+    /// Too many parts in the zip.
+    #[error("the file holds more than {limit} parts, the limit")]
+    Parts {
+        /// The limit.
+        limit: usize,
+    },
+    /// A cell beyond the rows or columns allowed.
+    #[error("cell {cell} lies beyond the limit of {rows} rows and {columns} columns")]
+    Beyond {
+        /// The cell, as Excel names it (`XFD1048576`).
+        cell: String,
+        /// The row limit.
+        rows: u32,
+        /// The column limit.
+        columns: u32,
+    },
+    /// Too many cells.
+    #[error("the sheet holds more than {limit} cells, the limit")]
+    Cells {
+        /// The limit.
+        limit: u64,
+    },
+    /// The workbook has no sheet.
+    #[error("the file has no sheet")]
+    NoSheet,
+    /// The sheet could not be read.
+    #[error("cannot read sheet {sheet}: {reason}")]
+    Read {
+        /// The sheet's name.
+        sheet: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A CSV that is neither UTF-8 nor GB18030, or malformed.
+    #[error("cannot read the CSV: {0}")]
+    Csv(String),
+}
+
+/// One sheet, as rows of cells; rows are as long as the longest, missing cells
+/// [`Data::Empty`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet {
+    /// The sheet's name (`CSV` for a CSV file).
+    pub name: String,
+    /// The cells, row by row from the first row of the file.
+    pub rows: Vec<Vec<Data>>,
+}
+
+/// Whether the bytes are a zip (an XLSX), by its signature.
+#[must_use]
+pub fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+}
+
+/// An Excel column name: 0 → `A`, 25 → `Z`, 26 → `AA`.
+#[must_use]
+pub fn column_name(col: u32) -> String {
+    let mut n = u64::from(col) + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        out.push(b'A' + rem);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Unpacks every part of a zip into nothing, counting bytes, so that a part's
+/// declared size cannot hide what it unpacks to.
+fn check_unzipped(bytes: &[u8], limits: &Limits) -> Result<(), SheetError> {
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| SheetError::NotXlsx(e.to_string()))?;
+    if zip.len() > limits.parts {
+        return Err(SheetError::Parts {
+            limit: limits.parts,
+        });
+    }
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let part = zip
+            .by_index(i)
+            .map_err(|e| SheetError::NotXlsx(e.to_string()))?;
+        let room = limits.unzipped_bytes - total;
+        // One byte more than the room tells "at the limit" from "over it".
+        let read = std::io::copy(&mut part.take(room + 1), &mut std::io::sink())
+            .map_err(|e| SheetError::NotXlsx(e.to_string()))?;
+        if read > room {
+            return Err(SheetError::Unzipped {
+                limit: limits.unzipped_bytes,
+            });
+        }
+        total += read;
+    }
+    Ok(())
+}
+
+/// Lays sparse cells out in rows, checking the rectangle they span.
+fn lay_out(
+    name: String,
+    cells: Vec<(u32, u32, Data)>,
+    limits: &Limits,
+) -> Result<Sheet, SheetError> {
+    let height = cells.iter().map(|c| c.0 + 1).max().unwrap_or(0);
+    let width = cells.iter().map(|c| c.1 + 1).max().unwrap_or(0);
+    if u64::from(height) * u64::from(width) > limits.cells {
+        return Err(SheetError::Cells {
+            limit: limits.cells,
+        });
+    }
+    let mut rows = vec![vec![Data::Empty; width as usize]; height as usize];
+    for (r, c, value) in cells {
+        rows[r as usize][c as usize] = value;
+    }
+    Ok(Sheet { name, rows })
+}
+
+/// The first sheet of an XLSX file, bounded by `limits` (see the module's steps).
+///
+/// # Errors
+/// [`SheetError`] naming the limit broken or what is wrong with the file.
+pub fn first_xlsx_sheet(bytes: &[u8], limits: &Limits) -> Result<Sheet, SheetError> {
+    check_unzipped(bytes, limits)?;
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| SheetError::NotXlsx(e.to_string()))?;
+    let name = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or(SheetError::NoSheet)?;
+    let read_error = |e: calamine::XlsxError| SheetError::Read {
+        sheet: name.clone(),
+        reason: e.to_string(),
+    };
+    let mut reader = book.worksheet_cells_reader(&name).map_err(read_error)?;
+    let mut cells = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(read_error)? {
+        let (row, col) = cell.get_position();
+        if row >= limits.rows || col >= limits.columns {
+            return Err(SheetError::Beyond {
+                cell: format!("{}{}", column_name(col), u64::from(row) + 1),
+                rows: limits.rows,
+                columns: limits.columns,
+            });
+        }
+        let value: Data = cell.get_value().clone().into();
+        if value != Data::Empty {
+            if cells.len() as u64 >= limits.cells {
+                return Err(SheetError::Cells {
+                    limit: limits.cells,
+                });
+            }
+            cells.push((row, col, value));
+        }
+    }
+    drop(reader);
+    lay_out(name, cells, limits)
+}
+
+/// A CSV file's cells, all text, bounded by `limits`: UTF-8 (a byte-order mark is
+/// dropped), or GB18030 when the bytes are not UTF-8.
+///
+/// # Errors
+/// [`SheetError::Csv`] for bytes that decode in neither or a malformed CSV, or the
+/// row, column or cell limit.
+pub fn csv(bytes: &[u8], limits: &Limits) -> Result<Sheet, SheetError> {
+    let text = decode_text(bytes)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut cells = Vec::new();
+    for (row, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| SheetError::Csv(e.to_string()))?;
+        for (col, field) in record.iter().enumerate() {
+            if row as u64 >= u64::from(limits.rows) || col as u64 >= u64::from(limits.columns) {
+                return Err(SheetError::Beyond {
+                    cell: format!("{}{}", column_name(col as u32), row + 1),
+                    rows: limits.rows,
+                    columns: limits.columns,
+                });
+            }
+            if !field.is_empty() {
+                if cells.len() as u64 >= limits.cells {
+                    return Err(SheetError::Cells {
+                        limit: limits.cells,
+                    });
+                }
+                cells.push((row as u32, col as u32, Data::String(field.to_owned())));
+            }
+        }
+    }
+    lay_out("CSV".to_owned(), cells, limits)
+}
+
+/// Text from UTF-8 (byte-order mark dropped) or else GB18030, the superset of GBK
+/// that Chinese Excel and WPS save CSV in.
+///
+/// # Errors
+/// [`SheetError::Csv`] when the bytes are neither.
+pub fn decode_text(bytes: &[u8]) -> Result<String, SheetError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(text.to_owned());
+    }
+    let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+    if had_errors {
+        return Err(SheetError::Csv(
+            "the text is neither UTF-8 nor GBK/GB18030".to_owned(),
+        ));
+    }
+    Ok(text.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// An XLSX with cells at the given references, written by hand as Excel lays the
+    /// parts out; `inline` strings keep it to one sheet part.
+    fn xlsx(cells: &[(&str, &str)]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        let mut put = |name: &str, text: &str| {
+            zip.start_file(name, options).unwrap();
+            zip.write_all(text.as_bytes()).unwrap();
+        };
+        put(
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+        );
+        put(
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        );
+        put(
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="台账" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        );
+        put(
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+        );
+        let mut sheet = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
+        for (r, v) in cells {
+            let row: String = r.chars().filter(char::is_ascii_digit).collect();
+            sheet.push_str(&format!(
+                r#"<row r="{row}"><c r="{r}" t="inlineStr"><is><t>{v}</t></is></c></row>"#
+            ));
+        }
+        sheet.push_str("</sheetData></worksheet>");
+        put("xl/worksheets/sheet1.xml", &sheet);
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn column_names_run_as_excel_names_them() {
+        assert_eq!(column_name(0), "A");
+        assert_eq!(column_name(25), "Z");
+        assert_eq!(column_name(26), "AA");
+        assert_eq!(column_name(16_383), "XFD");
+    }
+
+    #[test]
+    fn a_small_sheet_is_laid_out_in_rows() {
+        let sheet =
+            first_xlsx_sheet(&xlsx(&[("A1", "条目"), ("C2", "x")]), &Limits::UPLOAD).unwrap();
+        assert_eq!(sheet.name, "台账");
+        assert_eq!(sheet.rows.len(), 2);
+        assert_eq!(sheet.rows[0][0], Data::String("条目".into()));
+        assert_eq!(sheet.rows[1][2], Data::String("x".into()));
+        assert_eq!(sheet.rows[0][2], Data::Empty);
+    }
+
+    /// See issue 19: cells at A1 and XFD1048576 made the reader allocate 550 GB.
+    #[test]
+    fn a_far_cell_is_refused_before_anything_is_allocated() {
+        let far = xlsx(&[("A1", "a"), ("XFD1048576", "b")]);
+        assert!(far.len() < 4000);
+        let err = first_xlsx_sheet(&far, &Limits::UPLOAD).unwrap_err();
+        assert_eq!(
+            err,
+            SheetError::Beyond {
+                cell: "XFD1048576".into(),
+                rows: Limits::UPLOAD.rows,
+                columns: Limits::UPLOAD.columns,
+            }
+        );
+        // Within the columns but wide and tall: the rectangle is counted.
+        let limits = Limits {
+            cells: 1_000,
+            ..Limits::UPLOAD
+        };
+        let err = first_xlsx_sheet(&xlsx(&[("A1", "a"), ("IV99999", "b")]), &limits).unwrap_err();
+        assert_eq!(err, SheetError::Cells { limit: 1_000 });
+    }
+
+    /// See issue 19: a 1 MB zip bomb took the resident memory to 3.2 GB.
+    #[test]
+    fn a_zip_bomb_is_refused_by_what_it_unpacks_to() {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("xl/sharedStrings.xml", options).unwrap();
+        let zeros = vec![b'0'; 1 << 20];
+        for _ in 0..80 {
+            zip.write_all(&zeros).unwrap();
+        }
+        let bomb = zip.finish().unwrap().into_inner();
+        assert!(bomb.len() < 200_000, "{}", bomb.len());
+        assert_eq!(
+            first_xlsx_sheet(&bomb, &Limits::UPLOAD).unwrap_err(),
+            SheetError::Unzipped {
+                limit: Limits::UPLOAD.unzipped_bytes
+            }
+        );
+    }
+
+    #[test]
+    fn csv_is_read_from_utf8_with_or_without_a_bom_and_from_gbk() {
+        let text = "条目,状态\n1,有问题\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        for bytes in [
+            text.as_bytes().to_vec(),
+            [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
+            gbk.into_owned(),
+        ] {
+            let sheet = csv(&bytes, &Limits::UPLOAD).unwrap();
+            assert_eq!(sheet.rows[1][1], Data::String("有问题".into()));
+        }
+        assert!(matches!(
+            csv(&[0xFF, 0xFF, 0xFF], &Limits::UPLOAD),
+            Err(SheetError::Csv(_))
+        ));
+        let wide = "a,".repeat(300);
+        assert!(matches!(
+            csv(wide.as_bytes(), &Limits::UPLOAD),
+            Err(SheetError::Beyond { .. })
+        ));
+    }
+}
