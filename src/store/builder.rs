@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use duckdb::{Appender, Connection, params};
-use geo::{BoundingRect, ChamberlainDuquetteArea, InteriorPoint, MultiPolygon};
+use geo::{BoundingRect, InteriorPoint, MultiPolygon};
 
 use super::{QueryContext, StoreError, migrate};
 use crate::domain::{Area, Household, PovertyLine, RiskState, RiskType, Schooling};
@@ -114,7 +114,7 @@ impl DatabaseBuilder {
                     .geometry
                     .interior_point()
                     .unwrap_or_else(|| bbox.center().into());
-                let area_km2 = row.geometry.chamberlain_duquette_unsigned_area() / 1e6;
+                let area_km2 = spatial::area_km2(&row.geometry);
                 let wkb = spatial::to_wkb(&row.geometry);
                 app.append_row(params![
                     a.code,
