@@ -39,6 +39,48 @@ pub enum AppError {
     Catalog(#[from] CatalogError),
 }
 
+/// Plans routed at once: routing uses a core, and a 2-core server must keep one for
+/// everything else.
+pub const PLANS_AT_ONCE: usize = 1;
+/// How long a plan request waits for its turn before it is answered 503.
+pub const PLAN_WAIT: std::time::Duration = std::time::Duration::from_mins(1);
+
+/// The queue of plans being routed: at most [`PLANS_AT_ONCE`] at a time, the others
+/// waiting their turn for at most [`PLAN_WAIT`].
+#[derive(Debug)]
+pub struct PlanQueue {
+    slots: tokio::sync::Semaphore,
+    waiting: AtomicU64,
+}
+
+impl Default for PlanQueue {
+    fn default() -> Self {
+        Self {
+            slots: tokio::sync::Semaphore::new(PLANS_AT_ONCE),
+            waiting: AtomicU64::new(0),
+        }
+    }
+}
+
+impl PlanQueue {
+    /// Waits for a turn; `None` after [`PLAN_WAIT`].
+    pub async fn turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let permit = tokio::time::timeout(PLAN_WAIT, self.slots.acquire()).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        permit.ok().and_then(Result::ok)
+    }
+
+    /// Plans being routed and plans waiting for a turn.
+    #[must_use]
+    pub fn load(&self) -> (usize, u64) {
+        (
+            PLANS_AT_ONCE - self.slots.available_permits(),
+            self.waiting.load(Ordering::SeqCst),
+        )
+    }
+}
+
 /// The application: what every request handler and command can reach.
 #[derive(Debug)]
 pub struct App {
@@ -50,6 +92,8 @@ pub struct App {
     pub tiles: TileCache,
     /// How tiles are made.
     pub tile_settings: TileSettings,
+    /// Plans being routed and waiting.
+    pub plans: PlanQueue,
     /// Ledger edits since start: boundary tiles carry ledger indicators, so their
     /// cache keys, ETags and URLs change with it.
     ledger_edits: AtomicU64,
@@ -120,6 +164,7 @@ impl AppState {
             catalog: Arc::new(catalog),
             tiles,
             tile_settings,
+            plans: PlanQueue::default(),
             ledger_edits: AtomicU64::new(0),
             snapshot: ArcSwap::from_pointee(snapshot),
         })))

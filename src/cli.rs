@@ -48,6 +48,11 @@ pub enum Command {
         /// Without one the map loads nothing from the internet.
         #[arg(long, env = "PAICHA_TIANDITU_KEY")]
         tianditu_key: Option<String>,
+        /// The address users reach the service at (e.g. `https://paicha.example.gov.cn`),
+        /// for the absolute tile URLs GIS clients read from TileJSON. Without it TileJSON
+        /// gives paths from the server's root.
+        #[arg(long, env = "PAICHA_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// (Re)build the demo county (synthetic boundaries and households) into the database.
     Demo {
@@ -59,6 +64,10 @@ pub enum Command {
         /// Seed of the generator: the same seed gives the same county.
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
+        /// Replace the database if it exists: everything in it (ledger edits, plans)
+        /// is lost. Refused anyway while a server holds it.
+        #[arg(long)]
+        replace: bool,
     },
     /// Measure speed (see BENCHMARKS.md).
     Bench {

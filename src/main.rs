@@ -37,6 +37,7 @@ fn main() -> Result<()> {
             tiles_dir,
             heat_min_households,
             tianditu_key,
+            public_url,
         } => {
             let settings = ServeSettings::new(
                 db.db,
@@ -45,6 +46,7 @@ fn main() -> Result<()> {
                 &tiles_dir,
                 heat_min_households,
                 tianditu_key,
+                public_url,
             )?;
             serve(&settings)
         }
@@ -52,7 +54,8 @@ fn main() -> Result<()> {
             db,
             households,
             seed,
-        } => build_demo(&db.db, &DemoOptions { households, seed }),
+            replace,
+        } => demo(&db.db, &DemoOptions { households, seed }, replace),
         Command::Export { db, what } => export(&db.db, what),
         Command::Bench {
             what:
@@ -159,6 +162,7 @@ fn plan(db: &Path, request: &Path, out: &Path) -> Result<()> {
         &state.catalog,
         &request,
         &validated,
+        &std::sync::atomic::AtomicBool::new(false),
     )?;
     let bytes = match ext {
         "gpx" => export::gpx(&plan).into_bytes(),
@@ -316,6 +320,18 @@ fn print_json(figures: &impl serde::Serialize) -> Result<()> {
     serde_json::to_writer(&mut out, figures)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// `paicha demo`: never over an existing database unless told to replace it.
+fn demo(db: &Path, options: &DemoOptions, replace: bool) -> Result<()> {
+    if db.exists() && !replace {
+        anyhow::bail!(
+            "{} exists: pass --replace to rebuild it as the demo county (its ledger edits and \
+             plans are lost), or --db to build elsewhere",
+            db.display()
+        );
+    }
+    build_demo(db, options)
 }
 
 /// Builds the demo county with a progress bar on stderr.

@@ -44,6 +44,9 @@ pub enum SettingsError {
     /// The heat-map threshold is not a usable number.
     #[error("--heat-min-households must be a number of 0 or more, got {0}")]
     HeatThreshold(f64),
+    /// The public address is not an http(s) URL.
+    #[error("--public-url must be an http:// or https:// address, got {0:?}")]
+    PublicUrl(String),
 }
 
 impl ServeSettings {
@@ -59,9 +62,18 @@ impl ServeSettings {
         tiles_dir: &Path,
         heat_min_households: f64,
         tianditu_key: Option<String>,
+        public_url: Option<String>,
     ) -> Result<Self, SettingsError> {
         if !(heat_min_households.is_finite() && heat_min_households >= 0.0) {
             return Err(SettingsError::HeatThreshold(heat_min_households));
+        }
+        let public_url = public_url
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty());
+        if let Some(u) = &public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(SettingsError::PublicUrl(u.clone()));
         }
         Ok(Self {
             app: AppSettings {
@@ -71,6 +83,7 @@ impl ServeSettings {
                     heat_min_households,
                     basemaps_dir: Some(tiles_dir.to_path_buf()),
                     tianditu_key: tianditu_key.filter(|k| !k.trim().is_empty()),
+                    public_url,
                 },
             },
             addr,

@@ -167,6 +167,49 @@ fn serve_builds_the_default_demo_when_there_is_no_database_and_shuts_down_cleanl
     assert_eq!(health["households"], 70_000);
     assert!(db.is_file());
 
+    // See issue 19, item 5: `paicha demo` replaced the database under a running server.
+    let refused = |args: &[&str]| {
+        let out = paicha().args(args).arg(&db).output().unwrap();
+        assert!(!out.status.success(), "{args:?} must fail");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
+            "{stderr}"
+        );
+        stderr
+    };
+    let exists = refused(&["demo", "--db"]);
+    assert!(exists.contains("pass --replace"), "{exists}");
+    let pid = format!("(PID {})", child.id());
+    let replace = paicha()
+        .args(["demo", "--replace", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let export = paicha()
+        .args(["export", "--db"])
+        .arg(&db)
+        .args(["households", "--out", "/dev/null"])
+        .output()
+        .unwrap();
+    for out in [replace, export] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("in use by another process") && stderr.contains(&pid),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("stack backtrace"), "{stderr}");
+    }
+    assert_eq!(
+        wait_for_health(
+            &format!("http://127.0.0.1:{port}/health"),
+            Duration::from_secs(5)
+        )["households"],
+        70_000,
+        "the served database is untouched"
+    );
+
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

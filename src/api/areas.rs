@@ -1,7 +1,7 @@
 //! `/api/v1/areas`: the county's divisions, as JSON lists and GeoJSON.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ProblemDetails};
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::AreaLevel;
 use crate::domain::AreaSummary;
@@ -169,7 +169,7 @@ async fn collection(
         (status = 404, description = "No area with this code", body = ProblemDetails)))]
 async fn one(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     check_code(&code).map_err(|reason| ApiError::invalid("code", reason))?;
     let lookup = code.clone();

@@ -2,7 +2,7 @@
 //! MBTiles packages, PMTiles files by range request, and `/fonts/...` glyphs.
 
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ProblemDetails};
+use super::extract::ApiPath;
 use crate::app::AppState;
 use crate::tiles::basemap::{self, Basemap, Package};
 
@@ -193,7 +194,7 @@ fn package(state: &AppState, id: &str) -> Result<Basemap, ApiError> {
         (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 async fn mbtiles_tile(
     State(state): State<AppState>,
-    Path((id, z, x, y)): Path<(String, u8, u32, String)>,
+    ApiPath((id, z, x, y)): ApiPath<(String, u8, u32, String)>,
 ) -> Result<Response, ApiError> {
     let b = package(&state, &id)?;
     if b.package != Package::Mbtiles {
@@ -237,7 +238,7 @@ async fn mbtiles_tile(
         (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 async fn pmtiles_file(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    ApiPath(file): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let id = file.strip_suffix(".pmtiles").ok_or_else(|| {
@@ -263,7 +264,7 @@ async fn pmtiles_file(
     params(("stack" = String, Path, description = "Font stack"),
         ("range" = String, Path, description = "Glyph range, e.g. 0-255.pbf")),
     responses((status = 200, description = "An empty glyph set (application/x-protobuf)")))]
-async fn glyphs(Path((_stack, _range)): Path<(String, String)>) -> Response {
+async fn glyphs(ApiPath((_stack, _range)): ApiPath<(String, String)>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/x-protobuf"),

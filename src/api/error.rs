@@ -36,6 +36,9 @@ pub enum ApiError {
     /// what is missing and how to fix it.
     #[error("{0}")]
     Unavailable(String),
+    /// The service is busy with work of this kind; the message says when to try again.
+    #[error("{0}")]
+    Busy(String),
     /// Anything else: a bug or an outage, never the client's fault.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -61,6 +64,17 @@ impl From<crate::ledger::LedgerError> for ApiError {
     }
 }
 
+impl From<crate::planner::PlanError> for ApiError {
+    fn from(e: crate::planner::PlanError) -> Self {
+        use crate::planner::PlanError;
+        match e {
+            PlanError::TooManyTargets { .. } => ApiError::invalid("indicators", e.to_string()),
+            PlanError::Store(e) => e.into(),
+            PlanError::Cancelled => ApiError::Internal(e.into()),
+        }
+    }
+}
+
 impl From<Vec<FieldViolation>> for ApiError {
     fn from(violations: Vec<FieldViolation>) -> Self {
         ApiError::InvalidParams(violations)
@@ -80,7 +94,7 @@ impl ApiError {
             ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -174,6 +188,7 @@ impl IntoResponse for ApiError {
                 what.clone(),
                 None,
             ),
+            ApiError::Busy(what) => ("/problems/busy", "Busy", what.clone(), None),
             ApiError::Internal(_) => (
                 "/problems/internal",
                 "Internal error",
@@ -181,23 +196,105 @@ impl IntoResponse for ApiError {
                 None,
             ),
         };
-        let body = ProblemDetails {
-            r#type: kind,
-            title,
-            status: status.as_u16(),
-            detail,
-            errors,
-        };
-        let mut response = (status, axum::Json(body)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
+        let mut response = problem(
+            status,
+            ProblemDetails {
+                r#type: kind,
+                title,
+                status: status.as_u16(),
+                detail,
+                errors,
+            },
         );
         if let ApiError::Internal(e) = self {
             response.extensions_mut().insert(LoggedError(Arc::new(e)));
         }
         response
     }
+}
+
+/// A problem document as a response, `application/problem+json`.
+fn problem(status: StatusCode, body: ProblemDetails<'_>) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+/// The longest request target the service reads, in bytes: no route needs more, and
+/// beyond 65,534 bytes the HTTP library itself answers 414 with an empty body.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Whether a path is the API's (answered with problem documents), not the web app's.
+/// `/health` answers its own document, 503 included.
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api") || path.starts_with("/tiles") || path == "/openapi.json"
+}
+
+/// Middleware that makes every error the API answers a problem document: a request
+/// target over [`MAX_URI_BYTES`] is a 414 problem, and an error that a layer or axum
+/// itself answered in plain text or with no body (405, a body over a limit, …) is
+/// rewritten as a problem of the same status, its headers (`Allow`) kept.
+pub async fn problem_bodies(request: Request, next: Next) -> Response {
+    let target_len = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target_len > MAX_URI_BYTES {
+        return problem(
+            StatusCode::URI_TOO_LONG,
+            ProblemDetails {
+                r#type: "/problems/uri-too-long",
+                title: "Request target too long",
+                status: StatusCode::URI_TOO_LONG.as_u16(),
+                detail: format!(
+                    "the request target is {target_len} bytes; the limit is {MAX_URI_BYTES}"
+                ),
+                errors: None,
+            },
+        );
+    }
+    let api = is_api(request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !api || is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // A plain-text reason is short; more than this is not read.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let detail = if status.is_server_error() {
+        "internal error".to_owned()
+    } else {
+        let text = String::from_utf8_lossy(&text).trim().to_owned();
+        if text.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_owned()
+        } else {
+            text
+        }
+    };
+    let mut rewritten = problem(
+        status,
+        ProblemDetails {
+            r#type: "/problems/http",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            errors: None,
+        },
+    );
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name, value.clone());
+        }
+    }
+    rewritten
 }
 
 /// Middleware that logs the internal error behind a 5xx response, in the request span.

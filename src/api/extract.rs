@@ -6,6 +6,101 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
+/// Path parameters, deserialized with the failing one named in a problem document (a
+/// tile row of -1 or 2^32, a zoom of 256, a bad entry position).
+#[derive(Debug, Clone)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::{ErrorKind, RawPathParams};
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let names: Vec<String> = RawPathParams::from_request_parts(parts, state)
+                    .await
+                    .map(|raw| raw.iter().map(|(k, _)| k.to_owned()).collect())
+                    .unwrap_or_default();
+                let (field, expected) = match e.into_kind() {
+                    ErrorKind::ParseErrorAtKey {
+                        key, expected_type, ..
+                    } => (key, expected_type),
+                    ErrorKind::ParseErrorAtIndex {
+                        index,
+                        expected_type,
+                        ..
+                    } => (
+                        names.get(index).cloned().unwrap_or_else(|| "path".into()),
+                        expected_type,
+                    ),
+                    ErrorKind::ParseError { expected_type, .. } => (
+                        names.first().cloned().unwrap_or_else(|| "path".into()),
+                        expected_type,
+                    ),
+                    other => return Err(ApiError::invalid("path", other.to_string())),
+                };
+                Err(ApiError::invalid(
+                    field,
+                    format!("cannot be read as {}", type_words(expected)),
+                ))
+            }
+            Err(other) => Err(ApiError::invalid("path", other.body_text())),
+        }
+    }
+}
+
+/// What a Rust type name asks for, in words a client understands.
+fn type_words(rust: &str) -> &'static str {
+    match rust {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" | "usize" => "a whole number of 0 or more",
+        "i32" | "i64" => "a whole number",
+        "f64" | "f32" => "a number",
+        _ => "the expected value",
+    }
+}
+
+/// A request body read whole, a body over the route's limit being a 413 problem that
+/// names the limit (axum's own is plain text).
+#[derive(Debug, Clone)]
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S> FromRequest<S> for ApiBytes
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(|e| too_large_or(&e, limit))
+    }
+}
+
+/// A body rejection as a problem: 413 naming the limit, else 400.
+fn too_large_or(e: &axum::extract::rejection::BytesRejection, limit: Option<usize>) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(limit.map_or_else(
+            || "the request body is larger than this route takes".to_owned(),
+            |l| format!("the request body is larger than the limit of {l} bytes"),
+        ))
+    } else {
+        ApiError::invalid("body", e.body_text())
+    }
+}
+
 /// Query parameters, deserialized with the failing field named in the error.
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);
@@ -65,18 +160,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = req.extensions().get::<BodyLimit>().map_or(0, |l| l.0);
+        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge(format!(
-                        "the request body is larger than the limit of {limit} bytes"
-                    ))
-                } else {
-                    ApiError::invalid("body", e.body_text())
-                }
-            })?;
+            .map_err(|e| too_large_or(&e, limit))?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut de)
             .map(ApiJson)
@@ -87,3 +174,29 @@ where
 /// The body limit of a route, in bytes, for the message of [`ApiJson`]'s 413.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
+
+/// Most rows a list answers at once.
+pub const MAX_LIMIT: usize = 1000;
+/// Rows a list answers when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Most rows a page may skip: more than a city's households, and far inside the
+/// store's 64-bit offsets (a larger one was a 500 from DuckDB).
+pub const MAX_OFFSET: usize = 100_000_000;
+
+/// A page's `limit` (1 to [`MAX_LIMIT`], default [`DEFAULT_LIMIT`]) and `offset` (at
+/// most [`MAX_OFFSET`], default 0), each bad one named in `errors`.
+pub fn paging(
+    limit: Option<usize>,
+    offset: Option<usize>,
+    errors: &mut crate::domain::Violations,
+) -> (usize, usize) {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        errors.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset > MAX_OFFSET {
+        errors.add("offset", format!("must be at most {MAX_OFFSET}"));
+    }
+    (limit, offset)
+}

@@ -13,8 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ProblemDetails};
-use super::extract::{ApiJson, ApiQuery, BodyLimit};
-use super::quality::{DEFAULT_LIMIT, MAX_LIMIT, scope};
+use super::extract::{ApiJson, ApiPath, ApiQuery, BodyLimit};
+use super::quality::scope;
 use crate::app::AppState;
 use crate::domain::{AreaLevel, Category, PovertyLine, Unit, mask_name};
 use crate::domain::{FieldViolation, Violations};
@@ -793,10 +793,7 @@ async fn households(
     };
     let categories = errors.take(parse_categories(p.category.as_deref()));
     let by_location = errors.take(parse_by(p.by.as_deref()));
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        errors.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
-    }
+    let (limit, offset) = super::extract::paging(p.limit, p.offset, &mut errors);
     errors.into_result(())?;
     let Some(indicator) = indicator else {
         return Err(ApiError::invalid(
@@ -813,7 +810,6 @@ async fn households(
             ),
         ));
     }
-    let offset = p.offset.unwrap_or(0);
     let (code, _, level) = scope(&snapshot, p.within.as_deref())?;
     let scope = HouseholdFilter {
         within: (level != AreaLevel::County).then_some(code),
@@ -861,7 +857,7 @@ async fn households(
         (status = 404, description = "No such household", body = ProblemDetails)))]
 async fn household_one(
     State(state): State<AppState>,
-    axum::extract::Path(no): axum::extract::Path<String>,
+    ApiPath(no): ApiPath<String>,
 ) -> Result<Json<HouseholdItem>, ApiError> {
     if no.len() != 18 || !no.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::invalid(

@@ -6,15 +6,14 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ProblemDetails};
-use super::extract::{ApiJson, ApiQuery, BodyLimit};
-use super::quality::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, BodyLimit};
 use crate::app::AppState;
 use crate::domain::FieldViolation;
 use crate::domain::calendar::{is_date, today, utc_timestamp};
@@ -39,7 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(import))
-                .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+                .layer(axum::Extension(BodyLimit(MAX_IMPORT_BYTES))),
         )
 }
 
@@ -120,7 +120,7 @@ async fn checklists(State(state): State<AppState>) -> Result<Json<Vec<TemplateSu
         (status = 404, description = "No such template", body = ProblemDetails)))]
 async fn checklist_one(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Template>, ApiError> {
     Ok(Json(template(&state, &id).await?))
 }
@@ -218,7 +218,8 @@ async fn campaign_create(
         &villages,
         n.by.trim(),
         &utc_timestamp(),
-    );
+    )
+    .map_err(|v| ApiError::InvalidParams(vec![v]))?;
     let stored = campaign.clone();
     state
         .store
@@ -248,7 +249,7 @@ async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign, ApiError>
         (status = 404, description = "No such campaign", body = ProblemDetails)))]
 async fn campaign_one(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
     let c = find_campaign(&state, &id).await?;
     Ok(Json(view(&state, c).await?))
@@ -325,7 +326,7 @@ struct EntryPage {
         (status = 404, description = "No such campaign", body = ProblemDetails)))]
 async fn entries(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<EntryParams>,
 ) -> Result<Json<EntryPage>, ApiError> {
     let campaign = find_campaign(&state, &id).await?;
@@ -381,13 +382,9 @@ async fn entries(
     {
         errors.push(FieldViolation::new("within", reason));
     }
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        errors.push(FieldViolation::new(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let mut paged = crate::domain::Violations::new();
+    let (limit, offset) = super::extract::paging(p.limit, p.offset, &mut paged);
+    errors.extend(paged.into_vec());
     if !errors.is_empty() {
         return Err(ApiError::InvalidParams(errors));
     }
@@ -397,7 +394,6 @@ async fn entries(
         positions,
         overdue_on: p.overdue.unwrap_or(false).then(|| as_of.clone()),
     };
-    let offset = p.offset.unwrap_or(0);
     let (total, found) = state
         .store
         .run(move |c| ledger_store::entries(c, &id, &filter, limit, offset))
@@ -458,7 +454,7 @@ async fn load_entry(
         (status = 404, description = "No such campaign or entry", body = ProblemDetails)))]
 async fn entry_one(
     State(state): State<AppState>,
-    Path(key): Path<EntryKey>,
+    ApiPath(key): ApiPath<EntryKey>,
 ) -> Result<Json<EntryWithHistory>, ApiError> {
     let (campaign, template, entry, history) = load_entry(&state, &key).await?;
     let as_of = default_as_of(&campaign);
@@ -480,7 +476,7 @@ async fn entry_one(
         (status = 409, description = "The entry changed since the version given; nothing was written", body = ProblemDetails)))]
 async fn entry_update(
     State(state): State<AppState>,
-    Path(key): Path<EntryKey>,
+    ApiPath(key): ApiPath<EntryKey>,
     ApiJson(patch): ApiJson<EntryPatch>,
 ) -> Result<Json<EntryWithHistory>, ApiError> {
     let (campaign, template, current, _) = load_entry(&state, &key).await?;
@@ -550,7 +546,7 @@ struct Matrix {
         (status = 404, description = "No such campaign", body = ProblemDetails)))]
 async fn matrix(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<MatrixParams>,
 ) -> Result<Json<Matrix>, ApiError> {
     if !(p.within.len() == 9 && p.within.bytes().all(|b| b.is_ascii_digit())) {
@@ -631,7 +627,7 @@ struct ReportParams {
         (status = 404, description = "No such campaign", body = ProblemDetails)))]
 async fn report(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<axum::response::Response, ApiError> {
     use crate::ledger::{report, report_input};
@@ -713,19 +709,10 @@ struct ImportAnswer {
         (status = 413, description = "The file is over 5 MiB", body = ProblemDetails)))]
 async fn import(
     State(state): State<AppState>,
-    Path((id, village)): Path<(String, String)>,
+    ApiPath((id, village)): ApiPath<(String, String)>,
     ApiQuery(p): ApiQuery<ImportParams>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    ApiBytes(bytes): ApiBytes,
 ) -> Result<Json<ImportAnswer>, ApiError> {
-    let bytes = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(format!(
-                "the file is larger than the limit of {MAX_IMPORT_BYTES} bytes"
-            ))
-        } else {
-            ApiError::invalid("body", e.body_text())
-        }
-    })?;
     if p.by.trim().is_empty() {
         return Err(ApiError::invalid("by", "say who imports"));
     }
@@ -791,7 +778,7 @@ async fn import(
 async fn checklist_add(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<NewTemplate>,
-    body: axum::body::Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<Template>, ApiError> {
     if templates(&state).await?.iter().any(|t| t.id == p.id) {
         return Err(ApiError::Conflict(format!(

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ProblemDetails};
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::quality::scope;
 use crate::app::AppState;
 use crate::domain::AreaLevel;
@@ -145,7 +145,7 @@ async fn draw(
         (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails)))]
 async fn map(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    ApiPath(file): ApiPath<String>,
     ApiQuery(p): ApiQuery<MapParams>,
 ) -> Result<Response, ApiError> {
     let (id, svg) = split(&file)?;
@@ -199,7 +199,7 @@ async fn map(
         (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails)))]
 async fn chart(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    ApiPath(file): ApiPath<String>,
     ApiQuery(p): ApiQuery<MapParams>,
 ) -> Result<Response, ApiError> {
     let (id, svg) = split(&file)?;

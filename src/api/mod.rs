@@ -109,20 +109,100 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
     .with_state(state)
     // Inside the trace layer, so that the error is logged in the request's span.
     .layer(middleware::from_fn(error::log_app_errors))
+    .layer(middleware::from_fn(error::problem_bodies))
     .layer(CompressionLayer::new())
     .layer(TraceLayer::new_for_http())
 }
 
-/// Serves the router on a bound listener until `shutdown` completes.
+/// How long a client may take to send a request's headers; a slow client (or one
+/// that opened a connection and said nothing) is then dropped, so that hundreds of
+/// them cannot hold every connection.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a client may take to send a request's body, once the headers are in.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(1);
+
+/// Connections served at once; more wait in the listener's backlog. Well below the
+/// open-file limit [`serve`] raises, so that `/health` and the database always find a
+/// file to open.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// How long shutdown waits for requests under way before it stops anyway.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves the router on a bound listener until `shutdown` completes, then lets the
+/// requests under way finish (at most [`SHUTDOWN_GRACE`]).
+///
+/// Each connection is HTTP/1.1 or HTTP/2 (hyper-util's auto builder), must send its
+/// headers within [`HEADER_READ_TIMEOUT`] and a body within [`BODY_READ_TIMEOUT`];
+/// at most [`MAX_CONNECTIONS`] are served at once. The process's open-file limit is
+/// raised to its hard limit first, since every connection holds a file.
 ///
 /// # Errors
-/// The I/O error that stopped the server.
+/// The I/O error that stopped the listener.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "cannot raise the open-file limit");
+    }
+    let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        BODY_READ_TIMEOUT,
+    ));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = std::sync::Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of files or a reset before accept: wait a moment, as axum's
+                    // own loop does, instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away mid-request is its own business, not an error.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("requests still under way after the grace period; stopping anyway");
+    }
+    Ok(())
 }

@@ -1,8 +1,11 @@
 //! `/api/v1/plans`: field-visit plans for the inspection groups, and their downloads
 //! (`.gpx`, `.kml`, `.geojson`, `.csv`, and the printable visit sheet `.html`).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -11,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ProblemDetails};
-use super::extract::{ApiJson, ApiQuery, BodyLimit};
+use super::extract::{ApiJson, ApiPath, ApiQuery, BodyLimit};
 use crate::app::AppState;
 use crate::domain::plan::{Plan, Request};
 use crate::planner::{self, export};
@@ -63,8 +66,9 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<PlanItem>>, ApiE
 #[utoipa::path(post, path = "/api/v1/plans", tag = "planner", request_body = Request,
     responses(
         (status = 201, description = "The plan; Location names it", body = Plan),
-        (status = 400, description = "A field is invalid; each is named", body = ProblemDetails),
-        (status = 413, description = "The body is over 1 MiB", body = ProblemDetails)))]
+        (status = 400, description = "A field is invalid, or the request chooses more targets than a plan routes; each is named", body = ProblemDetails),
+        (status = 413, description = "The body is over 1 MiB", body = ProblemDetails),
+        (status = 503, description = "Other plans are being routed and this one waited a minute for its turn", body = ProblemDetails)))]
 async fn create(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<Request>,
@@ -77,19 +81,59 @@ async fn create(
         .transpose()
         .map_err(|v| ApiError::InvalidParams(vec![v]))?;
     let validated = planner::validate(&request, area, &snapshot, &state.catalog)?;
+    let Some(_turn) = state.plans.turn().await else {
+        let (running, waiting) = state.plans.load();
+        return Err(ApiError::Busy(format!(
+            "{running} plan(s) are being routed and {waiting} more wait; try again in a minute"
+        )));
+    };
+    // If the client goes away this future is dropped, and with it the guard, which
+    // tells the routing to stop: an abandoned plan costs no more than a step.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let guard = CancelOnDrop::new(&cancel);
     let st = state.clone();
     // Routing takes seconds: on a blocking thread, holding a database connection
     // only while the targets are read and the plan is stored.
     let plan = tokio::task::spawn_blocking(move || {
-        planner::make(&st.store, &snapshot, &st.catalog, &request, &validated)
+        planner::make(
+            &st.store,
+            &snapshot,
+            &st.catalog,
+            &request,
+            &validated,
+            &cancel,
+        )
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))??;
+    guard.disarm();
     let mut response = (StatusCode::CREATED, Json(&plan)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/plans/{}", plan.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// Sets its flag when dropped armed: the request that owns it was abandoned.
+struct CancelOnDrop(Arc<AtomicBool>, bool);
+
+impl CancelOnDrop {
+    fn new(flag: &Arc<AtomicBool>) -> Self {
+        Self(Arc::clone(flag), true)
+    }
+
+    /// The work finished: dropping no longer cancels it.
+    fn disarm(mut self) {
+        self.1 = false;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// `?group=&day=` of the printable visit sheet.
@@ -115,7 +159,7 @@ struct SheetParams {
         (status = 404, description = "No such plan", body = ProblemDetails)))]
 async fn one(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    ApiPath(file): ApiPath<String>,
     ApiQuery(sheet): ApiQuery<SheetParams>,
 ) -> Result<Response, ApiError> {
     let (id, ext) = match file.rsplit_once('.') {

@@ -24,11 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(households))
 }
 
-/// Most households one page may hold.
-pub const MAX_LIMIT: usize = 1000;
-/// Households per page unless `limit` says otherwise.
-pub const DEFAULT_LIMIT: usize = 50;
-
 /// The area a request is scoped to, checked against the snapshot: the county when
 /// `within` is absent; 400 for a malformed code, 404 for an unknown one.
 pub(crate) fn scope(
@@ -245,14 +240,9 @@ async fn households(
             )
         })?),
     };
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    let offset = p.offset.unwrap_or(0);
+    let mut errors = crate::domain::Violations::new();
+    let (limit, offset) = super::extract::paging(p.limit, p.offset, &mut errors);
+    errors.into_result(())?;
     let matching: Vec<_> = snapshot
         .quality
         .flagged

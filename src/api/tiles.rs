@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ProblemDetails};
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::{AreaLevel, MeasureId};
 use crate::indicators::measure_of;
@@ -180,7 +180,7 @@ async fn boundary_table(
         (status = 404, description = "No such layer", body = ProblemDetails)))]
 async fn vector_tile(
     State(state): State<AppState>,
-    Path((layer, zoom, column, row)): Path<(String, u8, u32, String)>,
+    ApiPath((layer, zoom, column, row)): ApiPath<(String, u8, u32, String)>,
     ApiQuery(p): ApiQuery<TileParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -305,9 +305,8 @@ struct VectorLayer {
         (status = 404, description = "No such layer", body = ProblemDetails)))]
 async fn tilejson(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    ApiPath(file): ApiPath<String>,
     ApiQuery(p): ApiQuery<TileParams>,
-    headers: HeaderMap,
 ) -> Result<axum::Json<TileJson>, ApiError> {
     let name = file.strip_suffix(".json").unwrap_or(&file);
     let layer = Layer::from_name(name).ok_or_else(|| {
@@ -316,10 +315,9 @@ async fn tilejson(
         ))
     })?;
     let snapshot = state.snapshot();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
+    // Never the request's Host header, which any client may set: the configured
+    // public address, or a path from the server's root.
+    let base = state.tile_settings.public_url.as_deref().unwrap_or("");
     let mut query = format!("v={}", snapshot.data_version);
     if matches!(layer, Layer::Townships | Layer::Villages) {
         let _ = write!(query, "&e={}", state.ledger_edits());
@@ -373,7 +371,7 @@ async fn tilejson(
         version: snapshot.data_version.to_string(),
         scheme: "xyz",
         tiles: vec![format!(
-            "http://{host}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt?{query}",
+            "{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt?{query}",
             layer.name()
         )],
         minzoom: 0,
@@ -417,7 +415,7 @@ struct HeatParams {
         (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
 async fn heat_tile(
     State(state): State<AppState>,
-    Path((indicator, z, x, y)): Path<(String, u8, u32, String)>,
+    ApiPath((indicator, z, x, y)): ApiPath<(String, u8, u32, String)>,
     ApiQuery(p): ApiQuery<HeatParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -471,7 +469,11 @@ async fn heat_tile(
             tile,
         )
         .map_err(|e| ApiError::Internal(e.into()))?;
-        st.tiles.write_disk(&key2, &png);
+        // An empty tile costs nothing to make again: only tiles with households go to
+        // disk, so a client asking for every z/x/y of the world fills no disk.
+        if png.as_slice() != crate::tiles::heat::transparent_png() {
+            st.tiles.write_disk(&key2, &png);
+        }
         Ok(Tile::png(png, &key2))
     })
     .await

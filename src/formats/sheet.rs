@@ -275,6 +275,7 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, SheetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
     use std::io::Write;
 
     /// An XLSX with cells at the given references, written by hand as Excel lays the
@@ -307,9 +308,10 @@ mod tests {
         );
         for (r, v) in cells {
             let row: String = r.chars().filter(char::is_ascii_digit).collect();
-            sheet.push_str(&format!(
+            let _ = write!(
+                sheet,
                 r#"<row r="{row}"><c r="{r}" t="inlineStr"><is><t>{v}</t></is></c></row>"#
-            ));
+            );
         }
         sheet.push_str("</sheetData></worksheet>");
         put("xl/worksheets/sheet1.xml", &sheet);

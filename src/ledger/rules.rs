@@ -166,6 +166,15 @@ pub fn new_template(p: &NewTemplate, file: &[u8]) -> Result<Template, Vec<FieldV
     let (Some(items), Some(report_layout)) = (items, layout) else {
         return Err(errors.into_vec());
     };
+    if items.len() > MAX_TEMPLATE_ITEMS {
+        errors.add(
+            "file",
+            format!(
+                "{} items; a checklist holds at most {MAX_TEMPLATE_ITEMS}",
+                items.len()
+            ),
+        );
+    }
     errors.into_result(Template {
         id: p.id.clone(),
         name: p.name.trim().to_owned(),
@@ -186,17 +195,37 @@ fn is_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+/// Most entries one campaign holds (villages × items): a city's two thousand villages
+/// on a 66-item list fit; a campaign of millions of rows does not.
+pub const MAX_CAMPAIGN_ENTRIES: usize = 200_000;
+
+/// Most items a checklist template may have (the seeds' lists have 37 and 66).
+pub const MAX_TEMPLATE_ITEMS: usize = 500;
+
 /// The entries a new campaign starts with: one per village and item of its template,
 /// all 未排查 at version 1, made `now` (RFC 3339) by `by`.
-#[must_use]
+///
+/// # Errors
+/// More than [`MAX_CAMPAIGN_ENTRIES`], named on `area_code`.
 pub fn campaign_entries(
     campaign: &Campaign,
     template: &Template,
     villages: &[&str],
     by: &str,
     now: &str,
-) -> Vec<Entry> {
-    villages
+) -> Result<Vec<Entry>, FieldViolation> {
+    let count = villages.len() * template.items.len();
+    if count > MAX_CAMPAIGN_ENTRIES {
+        return Err(FieldViolation::new(
+            "area_code",
+            format!(
+                "{} villages × {} items make {count} entries; a campaign holds at most {MAX_CAMPAIGN_ENTRIES}",
+                villages.len(),
+                template.items.len()
+            ),
+        ));
+    }
+    Ok(villages
         .iter()
         .flat_map(|v| {
             template
@@ -204,7 +233,7 @@ pub fn campaign_entries(
                 .iter()
                 .map(move |item| Entry::unchecked(&campaign.id, v, item.position, by, now))
         })
-        .collect()
+        .collect())
 }
 
 /// A field present in the body, `null` included: `Some(None)` clears it.

@@ -22,11 +22,38 @@ use crate::indicators::Catalog;
 use crate::model::Snapshot;
 use crate::spatial::crs::LonLat;
 use crate::store::{Store, StoreError};
+use std::sync::atomic::AtomicBool;
 
 /// Most groups in one plan.
 pub const MAX_GROUPS: usize = 100;
 /// Most days in one plan.
 pub const MAX_DAYS: usize = 60;
+/// Most group-days (groups × days) in one plan: a city's hundred townships for ten
+/// days, or a county's fifteen for two months. Routing time grows with them.
+pub const MAX_GROUP_DAYS: usize = 1_000;
+/// Most targets one plan routes; a request that chooses more is refused before any
+/// routing, naming what to narrow.
+pub const MAX_TARGETS: usize = 30_000;
+
+/// Why a plan was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Reading the targets or storing the plan failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The request chose more targets than a plan routes: narrow the townships or the
+    /// area, the indicators, or the sample.
+    #[error(
+        "the request chooses {targets} targets; a plan routes at most {MAX_TARGETS}: narrow the townships or the area, the indicators or the sample"
+    )]
+    TooManyTargets {
+        /// Targets chosen.
+        targets: usize,
+    },
+    /// The plan was no longer wanted (the client went away) and was not stored.
+    #[error("the plan was cancelled before it was finished")]
+    Cancelled,
+}
 /// Most sampled households per village.
 pub const MAX_SAMPLE: usize = 100;
 
@@ -80,6 +107,15 @@ pub fn validate(
         issue(
             "days".to_owned(),
             format!("must be between 1 and {MAX_DAYS}"),
+        );
+    } else if groups * request.days > MAX_GROUP_DAYS {
+        issue(
+            "days".to_owned(),
+            format!(
+                "{groups} groups × {} days is {} group-days; a plan holds at most {MAX_GROUP_DAYS}",
+                request.days,
+                groups * request.days
+            ),
         );
     }
     if request.sample_per_village > MAX_SAMPLE {
@@ -403,23 +439,34 @@ fn days_of<N: vrp::Network>(
 /// open checklist items as of today) and look up the heads' masked names; route them
 /// with no connection held ([`build`], seconds for a county); store the plan under the
 /// next free id of the day. The API (on a blocking thread) and `paicha plan` both call it.
+/// Once `cancel` is set the routing stops at its next step and nothing is stored.
 ///
 /// # Errors
-/// The [`StoreError`] of the first query that fails.
+/// [`PlanError::TooManyTargets`] over [`MAX_TARGETS`], [`PlanError::Cancelled`], or
+/// the [`StoreError`] of the first query that fails.
 pub fn make(
     store: &Store,
     snapshot: &Snapshot,
     catalog: &Catalog,
     request: &Request,
     validated: &Validated,
-) -> Result<Plan, StoreError> {
+    cancel: &AtomicBool,
+) -> Result<Plan, PlanError> {
     let today = crate::domain::calendar::today();
     let chosen = {
         let conn = store.conn()?;
         choose_targets(&conn, snapshot, catalog, validated, &today)?
     };
+    if chosen.targets.len() > MAX_TARGETS {
+        return Err(PlanError::TooManyTargets {
+            targets: chosen.targets.len(),
+        });
+    }
     // The id is given when the plan is stored.
-    let mut plan = build(snapshot, request, validated, chosen, String::new(), today);
+    let mut plan = build(snapshot, request, validated, chosen, today, cancel);
+    if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(PlanError::Cancelled);
+    }
     crate::store::plans::save_new(&*store.conn()?, &mut plan)?;
     Ok(plan)
 }
@@ -464,7 +511,8 @@ fn choose_targets(
 /// Routes the chosen targets into groups and days.
 ///
 /// Targets without a position are dropped with 无定位; the rest go to the solver,
-/// which drops what cannot fit with its reason.
+/// which drops what cannot fit with its reason. The plan has no id until it is
+/// stored; once `cancel` is set the solver stops at its next step.
 ///
 /// # Panics
 /// Never for a [`Validated`] request: groups, days and minutes are in range.
@@ -474,8 +522,8 @@ pub fn build(
     request: &Request,
     validated: &Validated,
     chosen: Chosen,
-    id: String,
     created: String,
+    cancel: &AtomicBool,
 ) -> Plan {
     let choice = &validated.choice;
     let groups = validated.groups;
@@ -539,7 +587,7 @@ pub fn build(
         seed: request.seed,
     };
     debug_assert_eq!(network.len(), 2 * groups + located.len());
-    let solution = vrp::solve(&problem);
+    let solution = vrp::solve_until(&problem, cancel);
     let group_name = |g: usize| {
         if validated.one_per_township {
             format!(
@@ -568,7 +616,7 @@ pub fn build(
         });
     }
     Plan {
-        id,
+        id: String::new(),
         title: title(snapshot, choice),
         created,
         request: request.clone(),

@@ -60,7 +60,11 @@ impl DatabaseBuilder {
             .file_name()
             .ok_or_else(|| StoreError::Invalid(format!("{} is not a file path", target.display())))?
             .to_string_lossy();
+        if let Some(locked) = super::in_use(target) {
+            return Err(locked);
+        }
         let temp = target.with_file_name(format!("{name}.building-{}", std::process::id()));
+        remove_stale_builds(target, &name);
         remove_if_present(&temp)?;
         remove_if_present(&wal_path(&temp))?;
         if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -237,6 +241,34 @@ impl DatabaseBuilder {
             source,
         })?;
         Ok(n as u64)
+    }
+}
+
+/// Removes `<name>.building-<pid>` files (and their WAL) left beside `target` by
+/// builds whose process is gone: a build killed mid-way (kill -9, a power cut) cannot
+/// clean up after itself. Failures are ignored: the files are only litter.
+fn remove_stale_builds(target: &Path, name: &str) {
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{name}.building-");
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .map(|rest| rest.trim_end_matches(".wal"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // A process's /proc entry exists exactly while it lives (Linux).
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

@@ -211,9 +211,6 @@ pub fn is_current(conn: &Connection) -> Result<bool, StoreError> {
         .is_some_and(|s| s.split(':').next() == Some(version.to_string().as_str())))
 }
 
-/// Serialises derivations in this process (see [`derive`]).
-static DERIVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Rebuilds `household_indicators` in one transaction: from `households`, `members`,
 /// the places the spatial layer found and the poverty line in force (`None`: none).
 ///
@@ -233,9 +230,7 @@ pub fn derive(
     // Two snapshots loading at once (a reload during start-up, parallel tests) would
     // both rebuild the table and DuckDB would refuse the second: one at a time, and
     // the second finds the work done.
-    let _one_at_a_time = DERIVING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one_at_a_time = super::write_lock();
     if is_fresh(conn, data_version, line)? {
         return Ok(());
     }

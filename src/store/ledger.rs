@@ -12,6 +12,7 @@ fn in_transaction<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
+    let _one_writer = super::write_lock();
     conn.execute_batch("BEGIN TRANSACTION")
         .context("begin ledger transaction")?;
     match f(conn) {
@@ -530,6 +531,7 @@ pub fn status_counts(
 /// [`StoreError::Invalid`] when a stored template has this id;
 /// [`StoreError::Query`] if DuckDB refuses it.
 pub fn save_template(conn: &Connection, template: &Template) -> Result<(), StoreError> {
+    let _one_writer = super::write_lock();
     let body = serde_json::to_string(template)
         .map_err(|e| StoreError::Invalid(format!("template cannot be stored: {e}")))?;
     let exists: i64 = conn

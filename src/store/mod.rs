@@ -39,6 +39,18 @@ pub enum StoreError {
         #[source]
         source: Box<duckdb::Error>,
     },
+    /// Another process (a running `paicha serve`) holds the database: DuckDB lets one
+    /// process write a file.
+    #[error(
+        "database {path} is in use by another process{}: stop it first, or ask the running server through its API",
+        holder.map(|p| format!(" (PID {p})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The database file.
+        path: PathBuf,
+        /// The process holding it, when DuckDB says.
+        holder: Option<u32>,
+    },
     /// The connection pool failed to hand out a connection.
     #[error("no database connection available")]
     Pool(#[source] Box<r2d2::Error>),
@@ -129,17 +141,26 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let open_error = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source: Box::new(source),
-        };
+        let open_error = |source| open_failure(path, source);
         let manager =
             DuckdbConnectionManager::file_with_flags(path, offline_config().map_err(open_error)?)
                 .map_err(open_error)?;
         let pool = r2d2::Pool::builder()
             .max_size(DEFAULT_POOL_SIZE)
             .build(manager)
-            .map_err(|e| StoreError::Pool(Box::new(e)))?;
+            .map_err(|e| {
+                // The pool opens its first connections here: a lock shows up as a pool
+                // error whose message is DuckDB's.
+                let message = e.to_string();
+                if message.contains("Conflicting lock") || message.contains("Could not set lock") {
+                    StoreError::Locked {
+                        path: path.to_path_buf(),
+                        holder: lock_holder(&message),
+                    }
+                } else {
+                    StoreError::Pool(Box::new(e))
+                }
+            })?;
         let store = Self {
             pool,
             path: path.to_path_buf(),
@@ -164,6 +185,13 @@ impl Store {
         self.pool.get().map_err(|e| StoreError::Pool(Box::new(e)))
     }
 
+    /// Whether a connection can be had within `wait`: what `/health` asks, so that it
+    /// says when every connection is held.
+    #[must_use]
+    pub fn can_connect(&self, wait: std::time::Duration) -> bool {
+        self.pool.get_timeout(wait).is_ok()
+    }
+
     /// Runs a blocking database closure on a blocking thread with a pooled connection.
     ///
     /// # Errors
@@ -181,6 +209,63 @@ impl Store {
         })
         .await
         .map_err(StoreError::Task)?
+    }
+}
+
+/// Serialises this process's writes to its database. DuckDB runs concurrent
+/// transactions optimistically: two that update one row abort the second with
+/// "Conflict on update", and two check-then-insert of one key both pass the check.
+/// One process writes a database (the server holds its lock), so one lock here makes
+/// every write see the one before it: a stale update is then a version check that
+/// fails (409), a repeated id an existing row (409), never a 500.
+static WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes the write lock (see [`WRITES`]) for the caller's writes.
+pub(crate) fn write_lock() -> std::sync::MutexGuard<'static, ()> {
+    WRITES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An open failure as a store error: [`StoreError::Locked`] when another process holds
+/// the file, else [`StoreError::Open`].
+pub(crate) fn open_failure(path: &Path, source: duckdb::Error) -> StoreError {
+    let message = source.to_string();
+    if message.contains("Conflicting lock") || message.contains("Could not set lock") {
+        StoreError::Locked {
+            path: path.to_path_buf(),
+            holder: lock_holder(&message),
+        }
+    } else {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// The PID in DuckDB's "Conflicting lock is held in … (PID 1234) …".
+fn lock_holder(message: &str) -> Option<u32> {
+    let rest = &message[message.find("(PID ")? + "(PID ".len()..];
+    rest[..rest.find(')')?].trim().parse().ok()
+}
+
+/// Whether a database file is held by another process (a running server): it is
+/// opened read-only for a moment, which DuckDB refuses while a writer holds it.
+#[must_use]
+pub fn in_use(path: &Path) -> Option<StoreError> {
+    if !path.is_file() {
+        return None;
+    }
+    let config = offline_config()
+        .and_then(|c| c.access_mode(duckdb::AccessMode::ReadOnly))
+        .ok()?;
+    match Connection::open_with_flags(path, config) {
+        Ok(_) => None,
+        Err(e) => match open_failure(path, e) {
+            locked @ StoreError::Locked { .. } => Some(locked),
+            _ => None,
+        },
     }
 }
 
@@ -243,6 +328,13 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lock_holder_is_read_from_duckdbs_message() {
+        let message = "IO Error: Could not set lock on file \"/x.duckdb\": Conflicting lock is held in /usr/bin/paicha (PID 4242) by user root.";
+        assert_eq!(lock_holder(message), Some(4242));
+        assert_eq!(lock_holder("no pid here"), None);
+    }
 
     #[test]
     fn opening_a_missing_file_says_which() {

@@ -32,16 +32,13 @@ fn next_id(conn: &Connection, date: &str) -> Result<String, StoreError> {
 
 /// Gives a new plan the next free id of its creation date and stores it.
 ///
-/// Ids are handed out under a process-wide lock, so two plans made at once never get
-/// the same one; the insert would refuse a duplicate rather than overwrite it.
+/// Ids are handed out under the store's write lock, so two plans made at once never
+/// get the same one; the insert would refuse a duplicate rather than overwrite it.
 ///
 /// # Errors
 /// [`StoreError::Query`] if the write fails.
 pub fn save_new(conn: &Connection, plan: &mut Plan) -> Result<(), StoreError> {
-    static IDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = IDS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = super::write_lock();
     plan.id = next_id(conn, &plan.created)?;
     let body = serde_json::to_string(plan).map_err(|e| StoreError::Invalid(e.to_string()))?;
     conn.execute(

@@ -42,6 +42,10 @@ pub struct TileSettings {
     /// A 天地图 key: with one, the web app offers 天地图's online basemaps. Without, the
     /// map never asks the internet for anything.
     pub tianditu_key: Option<String>,
+    /// The address clients reach the service at (`https://paicha.example.gov.cn`, no
+    /// trailing `/`), for the absolute tile URLs of TileJSON that GIS clients need;
+    /// `None`: paths from the server's root, which the web app resolves.
+    pub public_url: Option<String>,
 }
 
 impl Default for TileSettings {
@@ -51,6 +55,7 @@ impl Default for TileSettings {
             heat_min_households: DEFAULT_HEAT_MIN_HOUSEHOLDS,
             basemaps_dir: None,
             tianditu_key: None,
+            public_url: None,
         }
     }
 }
@@ -60,6 +65,10 @@ pub const DEFAULT_HEAT_MIN_HOUSEHOLDS: f64 = 5.0;
 
 /// Tiles kept in memory at most.
 pub const MEMORY_TILES: usize = 20_000;
+
+/// Bytes of heat maps written to the disk cache per data version at most; past it
+/// tiles are still made and kept in memory, but not written.
+pub const MAX_DISK_BYTES: u64 = 1 << 30;
 
 /// A finished tile, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +130,8 @@ fn etag(key: &str) -> String {
 pub struct TileCache {
     memory: quick_cache::sync::Cache<String, Arc<Tile>>,
     disk: Option<PathBuf>,
+    /// Bytes written to `disk` for the current data version.
+    disk_bytes: std::sync::atomic::AtomicU64,
     tables: Mutex<HashMap<String, Arc<Table>>>,
     maxima: Mutex<HashMap<String, f32>>,
 }
@@ -133,6 +144,7 @@ impl TileCache {
         Self {
             memory: quick_cache::sync::Cache::new(MEMORY_TILES),
             disk,
+            disk_bytes: std::sync::atomic::AtomicU64::new(0),
             tables: Mutex::new(HashMap::new()),
             maxima: Mutex::new(HashMap::new()),
         }
@@ -168,11 +180,18 @@ impl TileCache {
     }
 
     /// Writes a heat-map PNG to disk (atomically: a temporary file renamed), ignoring
-    /// failures: the disk cache only saves work.
+    /// failures: the disk cache only saves work. Nothing is written once
+    /// [`MAX_DISK_BYTES`] have been for this data version.
     pub fn write_disk(&self, key: &str, bytes: &[u8]) {
         let Some(path) = self.disk_path(key) else {
             return;
         };
+        let written = self
+            .disk_bytes
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        if written + bytes.len() as u64 > MAX_DISK_BYTES {
+            return;
+        }
         let write = || -> std::io::Result<()> {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
@@ -241,6 +260,8 @@ impl TileCache {
     /// Forgets everything but `data_version`'s disk tiles: after a data change.
     pub fn invalidate(&self, data_version: i64) {
         self.memory.clear();
+        self.disk_bytes
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.tables
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

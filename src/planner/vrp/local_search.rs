@@ -13,6 +13,9 @@ impl<N: Network> Solver<'_, '_, N> {
         let count = self.routes.len();
         let mut look = vec![true; count];
         for _ in 0..MAX_PASSES {
+            if self.ctx.cancelled() {
+                break;
+            }
             self.touched.fill(false);
             let everything = std::mem::take(&mut self.reshaped);
             let mut improved = false;

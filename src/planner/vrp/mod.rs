@@ -114,6 +114,7 @@ mod repair;
 mod ruin;
 
 use std::cmp::Ordering;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rand::seq::SliceRandom;
@@ -395,15 +396,26 @@ pub fn schedule<N: Network>(problem: &Problem<'_, N>, group: usize, route: &[usi
 /// stop names a group that does not exist. The caller validates these first.
 #[must_use]
 pub fn solve<N: Network>(problem: &Problem<'_, N>) -> Solution {
-    let ctx = Ctx::new(problem);
+    solve_until(problem, &AtomicBool::new(false))
+}
+
+/// [`solve`], stopping early once `cancel` is set (the client that asked went away):
+/// the answer is then a valid plan, every stop in a day or dropped, but not the one
+/// [`solve`] gives, so it is for throwing away, never for storing.
+///
+/// # Panics
+/// As [`solve`].
+#[must_use]
+pub fn solve_until<N: Network>(problem: &Problem<'_, N>, cancel: &AtomicBool) -> Solution {
+    let ctx = Ctx::new(problem, cancel);
     let mut plan = Solver::new(&ctx);
     plan.construct();
     for round in 0..MAX_ROUNDS {
         plan.improve();
-        if round == 0 && plan.ruin_and_recreate() {
+        if round == 0 && !ctx.cancelled() && plan.ruin_and_recreate() {
             plan.improve();
         }
-        if !plan.fill() {
+        if ctx.cancelled() || !plan.fill() {
             break;
         }
     }
@@ -439,10 +451,12 @@ struct Ctx<'p, N: Network> {
     masks: Vec<u64>,
     /// Minutes of the cheapest single-stop day over those groups (∞ if none).
     solo: Vec<f64>,
+    /// Set when the plan is no longer wanted: the phases stop at their next step.
+    cancel: &'p AtomicBool,
 }
 
 impl<'p, N: Network> Ctx<'p, N> {
-    fn new(problem: &'p Problem<'_, N>) -> Self {
+    fn new(problem: &'p Problem<'_, N>, cancel: &'p AtomicBool) -> Self {
         check(problem);
         let groups = &problem.groups;
         let words = groups.len().div_ceil(64).max(1);
@@ -458,6 +472,7 @@ impl<'p, N: Network> Ctx<'p, N> {
             words,
             masks: vec![0; problem.stops.len() * words],
             solo: vec![f64::INFINITY; problem.stops.len()],
+            cancel,
         };
         for (s, stop) in problem.stops.iter().enumerate() {
             for (g, group) in groups.iter().enumerate() {
@@ -474,6 +489,11 @@ impl<'p, N: Network> Ctx<'p, N> {
             }
         }
         ctx
+    }
+
+    /// Whether the plan is no longer wanted.
+    fn cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn minutes(&self, a: usize, b: usize) -> f64 {
@@ -1435,7 +1455,8 @@ mod tests {
             100.0,
             6.0,
         );
-        let ctx = Ctx::new(&p);
+        let cancel = AtomicBool::new(false);
+        let ctx = Ctx::new(&p, &cancel);
         let mut plan = Solver::new(&ctx);
         // 4 legs + 80 minutes: stop 3 (45 minutes) fits only without both 1 and 2.
         plan.set_route(0, vec![0, 1, 2]);

@@ -36,6 +36,9 @@ impl<N: Network> Solver<'_, '_, N> {
         let mut kept: Option<Vec<Vec<usize>>> = None;
         let hottest = ANNEAL_START * current / working as f64;
         for step in 0..iterations {
+            if ctx.cancelled() {
+                break;
+            }
             let cooling = 1.0 - step as f64 / iterations as f64;
             let threshold = hottest * cooling * rng.random::<f64>();
             let s = planned[rng.random_range(0..planned.len())];

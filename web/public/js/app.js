@@ -542,8 +542,9 @@ async function refreshBoundaries() {
     // eslint-disable-next-line no-await-in-loop
     const tj = await getJson(`tiles/${name}.json`);
     const source = app.map.getSource(name);
-    if (source && JSON.stringify(source.tiles) !== JSON.stringify(tj.tiles)) {
-      source.setTiles(tj.tiles);
+    const tiles = layers.absoluteTiles(origin, tj.tiles);
+    if (source && JSON.stringify(source.tiles) !== JSON.stringify(tiles)) {
+      source.setTiles(tiles);
       changed = true;
     }
   }

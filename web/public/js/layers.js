@@ -4,11 +4,17 @@
 export const ACCENT = '#b3261e';
 const BACKGROUND = '#f6f4ef';
 
+/** Tile URLs as the map's workers can fetch them: TileJSON gives paths from the server's
+ * root unless the server was told its public address. */
+export function absoluteTiles(origin, tiles) {
+  return tiles.map((url) => (url.startsWith('/') ? `${origin}${url}` : url));
+}
+
 /** The style the map starts with: nothing from the internet. */
 export function baseStyle(origin, tilejson) {
   const vector = (tj, minzoom = tj.minzoom) => ({
     type: 'vector',
-    tiles: tj.tiles,
+    tiles: absoluteTiles(origin, tj.tiles),
     bounds: tj.bounds,
     minzoom,
     maxzoom: 16,
