@@ -112,7 +112,7 @@ impl From<AreaSummary> for AreaItem {
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas", params(AreaParams),
     responses(
         (status = 200, description = "The areas, in code order", body = Vec<AreaItem>),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AreaParams>,
@@ -129,7 +129,7 @@ async fn list(
 #[utoipa::path(get, path = "/api/v1/areas.geojson", tag = "areas", params(AreaParams),
     responses(
         (status = 200, description = "A FeatureCollection", content_type = "application/geo+json", body = Object),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn collection(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AreaParams>,
@@ -165,8 +165,8 @@ async fn collection(
     params(("code" = String, Path, description = "Division code: 6, 9 or 12 digits")),
     responses(
         (status = 200, description = "A Feature", content_type = "application/geo+json", body = Object),
-        (status = 400, description = "The code is malformed", body = ProblemDetails),
-        (status = 404, description = "No area with this code", body = ProblemDetails)))]
+        (status = 400, description = "The code is malformed", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No area with this code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn one(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,

@@ -190,7 +190,9 @@ fn package(state: &AppState, id: &str) -> Result<Basemap, ApiError> {
     params(("id" = String, Path, description = "The package's file name without .mbtiles"),
         ("z" = u8, Path, description = "Zoom"), ("x" = u32, Path, description = "Column"),
         ("y" = String, Path, description = "Row, optionally followed by the format's extension")),
-    responses((status = 200, description = "The tile"), (status = 204, description = "No tile there"),
+    responses(
+        (status = 400, description = "A parameter cannot be read; it is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The tile"), (status = 204, description = "No tile there"),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 async fn mbtiles_tile(
     State(state): State<AppState>,
@@ -234,7 +236,9 @@ async fn mbtiles_tile(
 /// A PMTiles package, served whole or by byte ranges (`Range:` requests).
 #[utoipa::path(get, path = "/tiles/basemaps/{file}", tag = "basemaps",
     params(("file" = String, Path, description = "The package's file name, e.g. xinbin.pmtiles")),
-    responses((status = 200, description = "The file"), (status = 206, description = "The range asked for"),
+    responses(
+        (status = 400, description = "A parameter cannot be read; it is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The file"), (status = 206, description = "The range asked for"),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 async fn pmtiles_file(
     State(state): State<AppState>,
@@ -263,7 +267,9 @@ async fn pmtiles_file(
 #[utoipa::path(get, path = "/fonts/{stack}/{range}", tag = "basemaps",
     params(("stack" = String, Path, description = "Font stack"),
         ("range" = String, Path, description = "Glyph range, e.g. 0-255.pbf")),
-    responses((status = 200, description = "An empty glyph set (application/x-protobuf)")))]
+    responses(
+        (status = 400, description = "A parameter cannot be read; it is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "An empty glyph set (application/x-protobuf)")))]
 async fn glyphs(ApiPath((_stack, _range)): ApiPath<(String, String)>) -> Response {
     (
         [

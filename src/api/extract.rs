@@ -200,3 +200,22 @@ pub fn paging(
     }
     (limit, offset)
 }
+
+/// A file sent as the whole request body (XLSX or CSV bytes), for the OpenAPI
+/// document: a binary string, not the array of numbers `Vec<u8>` would describe.
+#[derive(Debug)]
+pub struct FileBody;
+
+impl utoipa::PartialSchema for FileBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::Binary,
+            )))
+            .description(Some("The file's bytes"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FileBody {}

@@ -337,8 +337,8 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
 #[utoipa::path(get, path = "/api/v1/stats", tag = "indicators", params(StatsParams),
     responses(
         (status = 200, description = "The table (JSON; or CSV, XLSX, GeoJSON by `format`)", body = StatsBody),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
-        (status = 404, description = "No area with the `within` code", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn stats(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<StatsParams>,
@@ -627,8 +627,8 @@ fn shape_of(body: &QueryBody) -> Result<Shape, ApiError> {
 #[utoipa::path(post, path = "/api/v1/query", tag = "indicators", request_body = QueryBody,
     responses(
         (status = 200, description = "The figures inside the shape", body = QueryAnswer),
-        (status = 400, description = "The body is invalid or over the vertex or area limit; the field is named", body = ProblemDetails),
-        (status = 413, description = "The body is over the size limit", body = ProblemDetails)))]
+        (status = 400, description = "The body is invalid or over the vertex or area limit; the field is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the size limit", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn query(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<QueryBody>,
@@ -767,8 +767,8 @@ struct HouseholdPage {
 #[utoipa::path(get, path = "/api/v1/households", tag = "indicators", params(HouseholdParams),
     responses(
         (status = 200, description = "A page of households", body = HouseholdPage),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
-        (status = 404, description = "No area with the `within` code", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn households(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<HouseholdParams>,
@@ -853,8 +853,8 @@ async fn households(
     params(("household_no" = String, Path, description = "The 18-digit household number (户编号)")),
     responses(
         (status = 200, description = "The household", body = HouseholdItem),
-        (status = 400, description = "Not a household number", body = ProblemDetails),
-        (status = 404, description = "No such household", body = ProblemDetails)))]
+        (status = 400, description = "Not a household number", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such household", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn household_one(
     State(state): State<AppState>,
     ApiPath(no): ApiPath<String>,

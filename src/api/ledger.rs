@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ProblemDetails};
-use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, BodyLimit};
+use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, BodyLimit, FileBody};
 use crate::app::AppState;
 use crate::domain::FieldViolation;
 use crate::domain::calendar::{is_date, today, utc_timestamp};
@@ -116,8 +116,9 @@ async fn checklists(State(state): State<AppState>) -> Result<Json<Vec<TemplateSu
 #[utoipa::path(get, path = "/api/v1/checklists/{id}", tag = "ledger",
     params(("id" = String, Path, description = "Template id, e.g. xuchang-2022")),
     responses(
+        (status = 400, description = "A parameter cannot be read; it is named", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 200, description = "The template", body = Object),
-        (status = 404, description = "No such template", body = ProblemDetails)))]
+        (status = 404, description = "No such template", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn checklist_one(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -196,8 +197,8 @@ async fn campaigns(State(state): State<AppState>) -> Result<Json<Vec<CampaignVie
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "ledger", request_body = NewCampaign,
     responses(
         (status = 200, description = "The campaign created", body = CampaignView),
-        (status = 400, description = "A field is invalid; each is named", body = ProblemDetails),
-        (status = 409, description = "A campaign with this id exists", body = ProblemDetails)))]
+        (status = 400, description = "A field is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "A campaign with this id exists", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn campaign_create(
     State(state): State<AppState>,
     ApiJson(n): ApiJson<NewCampaign>,
@@ -245,8 +246,9 @@ async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign, ApiError>
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "ledger",
     params(("id" = String, Path, description = "Campaign id")),
     responses(
+        (status = 400, description = "A parameter cannot be read; it is named", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 200, description = "The campaign", body = CampaignView),
-        (status = 404, description = "No such campaign", body = ProblemDetails)))]
+        (status = 404, description = "No such campaign", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn campaign_one(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -322,8 +324,8 @@ struct EntryPage {
     params(("id" = String, Path, description = "Campaign id"), EntryParams),
     responses(
         (status = 200, description = "A page of entries", body = EntryPage),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
-        (status = 404, description = "No such campaign", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn entries(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -450,8 +452,9 @@ async fn load_entry(
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/entries/{village}/{position}", tag = "ledger",
     params(("id" = String, Path, description = "Campaign id"), ("village" = String, Path, description = "Village code"), ("position" = u32, Path, description = "Item position in the template")),
     responses(
+        (status = 400, description = "A parameter cannot be read; it is named", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 200, description = "The entry and its history", body = EntryWithHistory),
-        (status = 404, description = "No such campaign or entry", body = ProblemDetails)))]
+        (status = 404, description = "No such campaign or entry", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn entry_one(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<EntryKey>,
@@ -471,9 +474,9 @@ async fn entry_one(
     request_body = EntryPatch,
     responses(
         (status = 200, description = "The entry as stored, with its history", body = EntryWithHistory),
-        (status = 400, description = "A field is invalid or a rule is broken; each is named", body = ProblemDetails),
-        (status = 404, description = "No such campaign or entry", body = ProblemDetails),
-        (status = 409, description = "The entry changed since the version given; nothing was written", body = ProblemDetails)))]
+        (status = 400, description = "A field is invalid or a rule is broken; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign or entry", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The entry changed since the version given; nothing was written", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn entry_update(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<EntryKey>,
@@ -542,8 +545,8 @@ struct Matrix {
     params(("id" = String, Path, description = "Campaign id"), MatrixParams),
     responses(
         (status = 200, description = "The matrix", body = Matrix),
-        (status = 400, description = "within is not a township code", body = ProblemDetails),
-        (status = 404, description = "No such campaign", body = ProblemDetails)))]
+        (status = 400, description = "within is not a township code", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn matrix(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -623,8 +626,8 @@ struct ReportParams {
     params(("id" = String, Path, description = "Campaign id"), ReportParams),
     responses(
         (status = 200, description = "The report (XLSX or HTML)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
-        (status = 404, description = "No such campaign", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn report(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -700,13 +703,15 @@ struct ImportAnswer {
 /// any error changes nothing.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/entries/{village}/import", tag = "ledger",
     params(("id" = String, Path, description = "Campaign id"), ("village" = String, Path, description = "Village code"), ImportParams),
-    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    request_body(content(
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (FileBody = "application/octet-stream"))),
     responses(
         (status = 200, description = "What changed", body = ImportAnswer),
-        (status = 400, description = "Rows or columns are wrong; each is named, nothing was written", body = ProblemDetails),
-        (status = 404, description = "No such campaign or village", body = ProblemDetails),
-        (status = 409, description = "An entry changed while importing; nothing was written", body = ProblemDetails),
-        (status = 413, description = "The file is over 5 MiB", body = ProblemDetails)))]
+        (status = 400, description = "Rows or columns are wrong; each is named, nothing was written", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign or village", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "An entry changed while importing; nothing was written", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "The file is over 5 MiB", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn import(
     State(state): State<AppState>,
     ApiPath((id, village)): ApiPath<(String, String)>,
@@ -770,11 +775,13 @@ async fn import(
 /// with the columns of `data/checklists`: `category` and `content` required, and any
 /// of `position`, `category_no`, `number`, `item`, `responsible_unit`, `source_note`.
 #[utoipa::path(post, path = "/api/v1/checklists", tag = "ledger", params(NewTemplate),
-    request_body(content = Vec<u8>, content_type = "text/csv"),
+    request_body(content(
+        (FileBody = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses(
         (status = 200, description = "The template as stored", body = Object),
-        (status = 400, description = "A parameter, row or column is wrong; each is named", body = ProblemDetails),
-        (status = 409, description = "A template with this id exists", body = ProblemDetails)))]
+        (status = 400, description = "A parameter, row or column is wrong; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "A template with this id exists", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn checklist_add(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<NewTemplate>,

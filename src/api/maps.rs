@@ -141,8 +141,8 @@ async fn draw(
     params(("file" = String, Path, description = "An indicator id followed by .png or .svg"), MapParams),
     responses(
         (status = 200, description = "The map", content_type = "image/png"),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
-        (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn map(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
@@ -195,8 +195,8 @@ async fn map(
     params(("file" = String, Path, description = "An indicator id followed by .png or .svg"), MapParams),
     responses(
         (status = 200, description = "The chart", content_type = "image/png"),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
-        (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn chart(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,

@@ -66,9 +66,9 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<PlanItem>>, ApiE
 #[utoipa::path(post, path = "/api/v1/plans", tag = "planner", request_body = Request,
     responses(
         (status = 201, description = "The plan; Location names it", body = Plan),
-        (status = 400, description = "A field is invalid, or the request chooses more targets than a plan routes; each is named", body = ProblemDetails),
-        (status = 413, description = "The body is over 1 MiB", body = ProblemDetails),
-        (status = 503, description = "Other plans are being routed and this one waited a minute for its turn", body = ProblemDetails)))]
+        (status = 400, description = "A field is invalid, or the request chooses more targets than a plan routes; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Other plans are being routed and this one waited a minute for its turn", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn create(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<Request>,
@@ -155,8 +155,8 @@ struct SheetParams {
         SheetParams),
     responses(
         (status = 200, description = "The plan or its download", body = Plan),
-        (status = 400, description = "Unknown extension or bad filter", body = ProblemDetails),
-        (status = 404, description = "No such plan", body = ProblemDetails)))]
+        (status = 400, description = "Unknown extension or bad filter", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn one(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,

@@ -112,8 +112,8 @@ struct Summary<'a> {
 #[utoipa::path(get, path = "/api/v1/quality", tag = "quality", params(SummaryParams),
     responses(
         (status = 200, description = "The quality summary", body = Object),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
-        (status = 404, description = "No area with the `within` code", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn summary(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SummaryParams>,
@@ -210,7 +210,7 @@ struct FlagWithLabel {
 
 /// A page of flagged households.
 #[derive(Debug, Serialize, ToSchema)]
-struct HouseholdPage {
+struct FlaggedHouseholdPage {
     total: usize,
     limit: usize,
     offset: usize,
@@ -221,13 +221,13 @@ struct HouseholdPage {
 /// name and ID number masked.
 #[utoipa::path(get, path = "/api/v1/quality/households", tag = "quality", params(HouseholdParams),
     responses(
-        (status = 200, description = "A page of flagged households", body = HouseholdPage),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
-        (status = 404, description = "No area with the `within` code", body = ProblemDetails)))]
+        (status = 200, description = "A page of flagged households", body = FlaggedHouseholdPage),
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn households(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<HouseholdParams>,
-) -> Result<Json<HouseholdPage>, ApiError> {
+) -> Result<Json<FlaggedHouseholdPage>, ApiError> {
     let snapshot = state.snapshot();
     let (code, _, _) = scope(&snapshot, p.within.as_deref())?;
     let flag = match p.flag.as_deref() {
@@ -299,7 +299,7 @@ async fn households(
             }
         })
         .collect();
-    Ok(Json(HouseholdPage {
+    Ok(Json(FlaggedHouseholdPage {
         total: matching.len(),
         limit,
         offset,

@@ -82,7 +82,7 @@ struct Position {
 #[utoipa::path(get, path = "/api/v1/crs/convert", tag = "spatial", params(ConvertParams),
     responses(
         (status = 200, description = "The position in the target system", body = Position),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn convert(ApiQuery(p): ApiQuery<ConvertParams>) -> Result<Json<Position>, ApiError> {
     let mut errors = Vec::new();
     let from = parse_crs("from", &p.from, &mut errors);
@@ -143,7 +143,7 @@ struct Located {
 #[utoipa::path(get, path = "/api/v1/locate", tag = "spatial", params(LocateParams),
     responses(
         (status = 200, description = "Where the point lies", body = Located),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn locate(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<LocateParams>,

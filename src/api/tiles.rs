@@ -176,8 +176,8 @@ async fn boundary_table(
     responses(
         (status = 200, description = "A Mapbox vector tile", content_type = "application/vnd.mapbox-vector-tile"),
         (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails),
-        (status = 404, description = "No such layer", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such layer", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn vector_tile(
     State(state): State<AppState>,
     ApiPath((layer, zoom, column, row)): ApiPath<(String, u8, u32, String)>,
@@ -301,8 +301,9 @@ struct VectorLayer {
 #[utoipa::path(get, path = "/tiles/{file}", tag = "tiles",
     params(("file" = String, Path, description = "The layer's name followed by .json: townships.json, villages.json, households.json or problems.json"), TileParams),
     responses(
+        (status = 400, description = "A parameter cannot be read; it is named", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 200, description = "TileJSON 3.0", body = TileJson),
-        (status = 404, description = "No such layer", body = ProblemDetails)))]
+        (status = 404, description = "No such layer", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn tilejson(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
@@ -412,7 +413,7 @@ struct HeatParams {
     responses(
         (status = 200, description = "A 256×256 PNG", content_type = "image/png"),
         (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails)))]
+        (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn heat_tile(
     State(state): State<AppState>,
     ApiPath((indicator, z, x, y)): ApiPath<(String, u8, u32, String)>,

@@ -26,10 +26,25 @@ macro_rules! coded_enum {
         pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident => ($code:literal, $zh:literal) ),+ $(,)? }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+
         }
+
+        // Written out, not derived: utoipa's derive does not see the serde renames a
+        // macro writes, and the OpenAPI document then listed `County` for `county`.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let labels: Vec<String> = vec![$(format!("{} ({})", $code, $zh)),+];
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($code),+]))
+                    .description(Some(format!("One of: {}", labels.join(", "))))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             /// Every variant, in declaration order.
@@ -429,6 +444,19 @@ mod tests {
             assert_eq!(HouseGrade::from_code(g.code()), Some(*g));
         }
         assert_eq!(Crs::from_code("wgs-84"), None);
+    }
+
+    /// See issue 19, item 6: the document said `County` where the service sends `county`.
+    #[test]
+    fn the_openapi_schema_lists_the_codes_the_service_sends() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(AreaLevel::schema()).unwrap();
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["county", "township", "village", "community"])
+        );
+        let sent = serde_json::to_value(AreaLevel::County).unwrap();
+        assert_eq!(sent, "county");
     }
 
     #[test]

@@ -37,6 +37,9 @@ fn shared() -> &'static Shared {
     })
 }
 
+/// One exported row: column name → value as text.
+pub type RawRow = std::collections::HashMap<String, String>;
+
 /// A running server and a client for it.
 pub struct TestApp {
     pub address: String,
@@ -86,6 +89,33 @@ impl TestApp {
     )]
     pub fn snapshot(&self) -> std::sync::Arc<paicha::model::Snapshot> {
         shared().state.snapshot()
+    }
+
+    /// The admin export's households and members, as column → value maps.
+    #[expect(
+        clippy::unused_self,
+        reason = "a method, so that only a running app's tests use it"
+    )]
+    pub fn raw_rows(&self) -> (Vec<RawRow>, Vec<RawRow>) {
+        let conn = shared().state.store.conn().unwrap();
+        let read = |which| {
+            let mut header: Vec<String> = Vec::new();
+            let mut rows = Vec::new();
+            paicha::store::households::export(&conn, which, |r| {
+                if header.is_empty() {
+                    header = r.to_vec();
+                } else {
+                    rows.push(header.iter().cloned().zip(r.iter().cloned()).collect());
+                }
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            rows
+        };
+        (
+            read(paicha::store::HouseholdExport::Households),
+            read(paicha::store::HouseholdExport::Members),
+        )
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

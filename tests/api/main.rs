@@ -10,6 +10,7 @@ mod basemaps;
 mod helpers;
 mod ledger;
 mod plans;
+mod recount;
 mod tiles;
 
 use helpers::{TEST_HOUSEHOLDS, TestApp};
