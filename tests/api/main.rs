@@ -11,6 +11,7 @@ mod helpers;
 mod ledger;
 mod plans;
 mod recount;
+mod robustness;
 mod tiles;
 
 use helpers::{TEST_HOUSEHOLDS, TestApp};
