@@ -127,7 +127,8 @@ pub enum Command {
         db: DbArg,
         /// The request as JSON, with the fields of `POST /api/v1/plans`.
         request: PathBuf,
-        /// The file to write: .json, .gpx, .kml, .geojson, .csv or .html.
+        /// The file to write: .json, .gpx, .kml, .geojson, .csv, .xlsx (visits and the
+        /// targets not planned, as text cells) or .html (the printable visit sheets).
         #[arg(long)]
         out: PathBuf,
     },
@@ -211,21 +212,22 @@ pub enum ExportCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Every household with all raw fields, as CSV (UTF-8 with BOM).
+    /// Every household with all raw fields, as CSV (UTF-8 with BOM) or XLSX (numbers
+    /// and ID numbers as text cells, which keep every digit).
     Households {
-        /// The output file (.csv).
+        /// The output file (.csv or .xlsx).
         #[arg(long)]
         out: PathBuf,
     },
-    /// Every household member with all raw fields, as CSV (UTF-8 with BOM).
+    /// Every household member with all raw fields, as CSV (UTF-8 with BOM) or XLSX.
     Members {
-        /// The output file (.csv).
+        /// The output file (.csv or .xlsx).
         #[arg(long)]
         out: PathBuf,
     },
-    /// The demo's recorded deliberate flaws, as CSV (UTF-8 with BOM).
+    /// The demo's recorded deliberate flaws, as CSV (UTF-8 with BOM) or XLSX.
     Flaws {
-        /// The output file (.csv).
+        /// The output file (.csv or .xlsx).
         #[arg(long)]
         out: PathBuf,
     },

@@ -20,15 +20,29 @@ use tracing_subscriber::EnvFilter;
 
 use cli::{BenchCommand, Cli, Command, ExportCommand, ExportLevel};
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    // Colours only on a terminal: a log written to a file keeps no escape codes.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("paicha=info,tower_http=info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
-    let cli = Cli::parse();
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The chain of causes, one sentence; never a backtrace, whatever
+            // RUST_BACKTRACE says: a user reads this, not a developer.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve {
             db,
@@ -126,9 +140,12 @@ fn plan(db: &Path, request: &Path, out: &Path) -> Result<()> {
     use paicha::domain::plan::Request;
     use paicha::planner::{self, export};
     let ext = out.extension().and_then(|e| e.to_str()).unwrap_or_default();
-    if !matches!(ext, "json" | "gpx" | "kml" | "geojson" | "csv" | "html") {
+    if !matches!(
+        ext,
+        "json" | "gpx" | "kml" | "geojson" | "csv" | "xlsx" | "html"
+    ) {
         anyhow::bail!(
-            "--out {} must end in .json, .gpx, .kml, .geojson, .csv or .html",
+            "--out {} must end in .json, .gpx, .kml, .geojson, .csv, .xlsx or .html",
             out.display()
         );
     }
@@ -169,6 +186,7 @@ fn plan(db: &Path, request: &Path, out: &Path) -> Result<()> {
         "kml" => export::kml(&plan).into_bytes(),
         "geojson" => export::geojson(&plan).into_bytes(),
         "csv" => export::csv(&plan),
+        "xlsx" => export::xlsx(&plan)?,
         "html" => export::html(&plan, None, None).into_bytes(),
         _ => serde_json::to_vec_pretty(&plan)?,
     };
@@ -475,11 +493,79 @@ fn export(db: &Path, what: ExportCommand) -> Result<()> {
             // the derived table holds once it is brought up to this data version.
             let catalog = paicha::indicators::Catalog::builtin()?;
             paicha::model::Places::read(&conn, &catalog.poverty_lines)?.refresh_derived(&conn)?;
-            export_csv(&conn, HouseholdExport::Households, &out)?;
+            export_table(&conn, HouseholdExport::Households, &out)?;
         }
-        ExportCommand::Members { out } => export_csv(&conn, HouseholdExport::Members, &out)?,
-        ExportCommand::Flaws { out } => export_csv(&conn, HouseholdExport::Flaws, &out)?,
+        ExportCommand::Members { out } => export_table(&conn, HouseholdExport::Members, &out)?,
+        ExportCommand::Flaws { out } => export_table(&conn, HouseholdExport::Flaws, &out)?,
     }
+    Ok(())
+}
+
+/// Writes an export as `.csv` or `.xlsx`, by the file's extension.
+fn export_table(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<()> {
+    match out.extension().and_then(|e| e.to_str()) {
+        Some("csv") => export_csv(conn, which, out),
+        Some("xlsx") => export_xlsx(conn, which, out),
+        _ => anyhow::bail!("--out {} must end in .csv or .xlsx", out.display()),
+    }
+}
+
+/// Writes an export as one XLSX sheet, row by row: numbers, codes and ID numbers
+/// (columns named `*_no`, `*_code`, `*id_number*`, `*phone*`) as text cells so that
+/// they keep every digit, other numeric values as numbers.
+fn export_xlsx(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<()> {
+    /// Rows of an XLSX sheet, the header included.
+    const MAX_ROWS: u32 = 1_048_576;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet_with_constant_memory()?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let mut text_columns: Vec<bool> = Vec::new();
+    let mut r: u32 = 0;
+    store::households::export(conn, which, |record| -> Result<()> {
+        if r == MAX_ROWS {
+            anyhow::bail!(
+                "the export has more than {} rows, more than an XLSX sheet holds: write .csv",
+                MAX_ROWS - 1
+            );
+        }
+        if r == 0 {
+            text_columns = record
+                .iter()
+                .map(|name| {
+                    name.ends_with("_no")
+                        || name.ends_with("_code")
+                        || name.contains("id_number")
+                        || name.contains("phone")
+                })
+                .collect();
+            for (c, name) in record.iter().enumerate() {
+                sheet.write_string_with_format(0, c as u16, name, &bold)?;
+            }
+        } else {
+            for (c, value) in record.iter().enumerate() {
+                let number = value.parse::<f64>().ok().filter(|x| x.is_finite());
+                match number {
+                    _ if value.is_empty() => {}
+                    Some(x) if !text_columns.get(c).copied().unwrap_or(true) => {
+                        sheet.write_number(r, c as u16, x)?;
+                    }
+                    _ => {
+                        sheet.write_string(r, c as u16, value)?;
+                    }
+                }
+            }
+        }
+        r += 1;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        store::households::ExportError::Sink(e) => e,
+        store::households::ExportError::Store(e) => anyhow::Error::new(e),
+    })
+    .with_context(|| format!("cannot write {}", out.display()))?;
+    book.save(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    tracing::info!("wrote {} rows to {}", r.saturating_sub(1), out.display());
     Ok(())
 }
 

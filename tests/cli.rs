@@ -30,6 +30,7 @@ fn run_ok(cmd: &mut Command) {
 
 #[test]
 fn demo_then_export_writes_areas_and_households() {
+    use calamine::{Data, Reader as _};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.duckdb");
     run_ok(
@@ -79,6 +80,33 @@ fn demo_then_export_writes_areas_and_households() {
         rows.iter().all(|r| r[id_col].len() == 18),
         "the admin export holds full IDs"
     );
+
+    // The same as XLSX: numbers of 18 digits stay text, quantities are numbers.
+    let xlsx = dir.path().join("households.xlsx");
+    run_ok(
+        paicha()
+            .args(["export", "--db"])
+            .arg(&db)
+            .args(["households", "--out"])
+            .arg(&xlsx),
+    );
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    assert_eq!(sheet.height(), 1 + 2000);
+    let income = headers
+        .iter()
+        .position(|h| h == "income_per_capita")
+        .unwrap();
+    for (r, row) in rows.iter().enumerate() {
+        let cell = |c: usize| sheet.get((r + 1, c)).unwrap();
+        assert_eq!(cell(0), &Data::String(row[0].to_owned()));
+        assert_eq!(cell(id_col), &Data::String(row[id_col].to_owned()));
+        assert_eq!(
+            cell(income),
+            &Data::Float(row[income].parse().unwrap()),
+            "income is a number"
+        );
+    }
 }
 
 #[test]

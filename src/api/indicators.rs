@@ -13,11 +13,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ProblemDetails};
-use super::extract::{ApiJson, ApiPath, ApiQuery, BodyLimit};
+use super::extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, FileBody};
 use super::quality::scope;
 use crate::app::AppState;
 use crate::domain::{AreaLevel, Category, PovertyLine, Unit, mask_name};
 use crate::domain::{FieldViolation, Violations};
+use crate::formats::table::{self as files, Cell as FileCell};
 use crate::indicators::output;
 use crate::indicators::table::{self, AreaRef, Cell, SortKey, TableRequest, TableRow};
 use crate::indicators::{Catalog, Indicator, Value, drawn, measure_of, reasons};
@@ -383,14 +384,35 @@ async fn stats(
         ascending,
         limit: p.limit,
     };
+    // The same views are asked again and again (a leader's first screen): answered from
+    // memory until the data or the ledger changes.
+    let key = format!(
+        "{}/e{}/stats/{:?}",
+        snapshot.data_version,
+        state.ledger_edits(),
+        (
+            request.indicators.iter().map(|i| &i.id).collect::<Vec<_>>(),
+            &request.within.code,
+            request.level,
+            request.by_location,
+            &request.categories,
+            &request.sort,
+            request.ascending,
+            request.limit,
+        )
+    );
     let table = {
         let snapshot = std::sync::Arc::clone(&snapshot);
+        let st = state.clone();
         state
             .store
-            .run(move |c| table::build(c, &snapshot.names, &request))
+            .run(move |c| {
+                st.tiles
+                    .table(&key, || table::build(c, &snapshot.names, &request))
+            })
             .await?
     };
-    render(&state, &snapshot, table, format).await
+    render(&state, &snapshot, (*table).clone(), format).await
 }
 
 /// A finished table in the format asked.
@@ -718,11 +740,35 @@ struct HouseholdParams {
     category: Option<String>,
     /// `registration` (default) or `location`, as in `/api/v1/stats`.
     by: Option<String>,
-    /// Page size, 1 to 1000 (default 50).
+    /// Page size, 1 to 1000 (default 50); ignored by the files, which hold every
+    /// household.
     limit: Option<usize>,
-    /// Households to skip.
+    /// Households to skip; ignored by the files.
     offset: Option<usize>,
+    /// `json` (default, a page), `xlsx` (every household, numbers as text cells) or
+    /// `csv` (every household; a spreadsheet shows long numbers as `2.1E+17`).
+    format: Option<String>,
 }
+
+/// Most households in a file of `/api/v1/households`: an XLSX sheet holds 1,048,576
+/// rows, and a county's list is a few thousand.
+const MAX_FILE_HOUSEHOLDS: i64 = 1_000_000;
+
+/// Households read from the store at a time for a file.
+const FILE_BATCH: usize = 5_000;
+
+/// The headers of the households files.
+const HOUSEHOLD_HEADERS: [&str; 9] = [
+    "户编号",
+    "乡镇",
+    "村",
+    "户主（脱敏）",
+    "户类型",
+    "人口",
+    "人均纯收入（元）",
+    "问题",
+    "原因",
+];
 
 /// An indicator failed, and why.
 #[derive(Debug, Serialize, ToSchema)]
@@ -763,18 +809,34 @@ struct HouseholdPage {
 
 /// The households behind a count: those of an area failing an indicator, in village
 /// and household-number order, with every indicator each fails and the facts why.
-/// Names are masked; no ID number is returned.
+/// Names are masked; no ID number is returned. `format=xlsx` or `csv` gives every
+/// household as a file, one row each.
 #[utoipa::path(get, path = "/api/v1/households", tag = "indicators", params(HouseholdParams),
     responses(
-        (status = 200, description = "A page of households", body = HouseholdPage),
+        (status = 200, description = "A page of households, or every household as a file", content(
+            (HouseholdPage = "application/json"),
+            (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (FileBody = "text/csv"))),
         (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn households(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<HouseholdParams>,
-) -> Result<Json<HouseholdPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let snapshot = state.snapshot();
     let mut errors = Violations::new();
+    let file = match p.format.as_deref().unwrap_or("json") {
+        "json" | "" => None,
+        "xlsx" => Some(Format::Xlsx),
+        "csv" => Some(Format::Csv),
+        other => {
+            errors.add(
+                "format",
+                format!("unknown format {other:?}; expected json, xlsx or csv"),
+            );
+            None
+        }
+    };
     let indicator = match p.indicator.as_deref() {
         None | Some("") => state.catalog.get("any_problem").cloned(),
         Some(id) => {
@@ -810,13 +872,16 @@ async fn households(
             ),
         ));
     }
-    let (code, _, level) = scope(&snapshot, p.within.as_deref())?;
+    let (code, area, level) = scope(&snapshot, p.within.as_deref())?;
     let scope = HouseholdFilter {
         within: (level != AreaLevel::County).then_some(code),
         by_location,
         categories,
     };
     let measure = measure_of(&indicator);
+    if let Some(format) = file {
+        return households_file(&state, &snapshot, &indicator, &area, scope, format).await;
+    }
     let (page, facts) = state
         .store
         .run(move |c| {
@@ -844,7 +909,111 @@ async fn households(
         limit,
         offset,
         items,
-    }))
+    })
+    .into_response())
+}
+
+/// Every household of `/api/v1/households` as XLSX or CSV: 户编号 as text, then
+/// township, village, masked head, category, members, income, the indicators failed
+/// and the reasons, as the page shows them.
+async fn households_file(
+    state: &AppState,
+    snapshot: &Snapshot,
+    indicator: &Indicator,
+    area: &str,
+    scope: HouseholdFilter,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let measure = measure_of(indicator);
+    let (total, batches) = state
+        .store
+        .run(move |c| {
+            let first = households_failing(c, Some(measure), &scope, FILE_BATCH, 0)?;
+            if first.total > MAX_FILE_HOUSEHOLDS {
+                return Ok((first.total, Vec::new()));
+            }
+            let mut batches = Vec::new();
+            let mut page = first;
+            let mut offset = 0;
+            loop {
+                let nos: Vec<&str> = page.rows.iter().map(|(_, n)| n.as_str()).collect();
+                let facts = household_facts(c, &nos)?;
+                let done = page.rows.len() < FILE_BATCH;
+                batches.push((std::mem::take(&mut page.rows), facts));
+                offset += FILE_BATCH;
+                if done || i64::try_from(offset).unwrap_or(i64::MAX) >= page.total {
+                    return Ok((page.total, batches));
+                }
+                page = households_failing(c, Some(measure), &scope, FILE_BATCH, offset)?;
+            }
+        })
+        .await?;
+    if total > MAX_FILE_HOUSEHOLDS {
+        return Err(ApiError::invalid(
+            "within",
+            format!(
+                "{total} households fail {}; a file holds at most {MAX_FILE_HOUSEHOLDS}: choose a township or village",
+                indicator.id
+            ),
+        ));
+    }
+    let category_zh = |c: Option<Category>| c.map_or("", Category::label_zh);
+    let mut rows = Vec::new();
+    for (page, facts) in &batches {
+        for (row, no) in page {
+            let Some(h) = facts.get(no) else { continue };
+            let item = household_item(&state.catalog, snapshot, *row, h);
+            let failed: Vec<&Failure> = item
+                .failed
+                .iter()
+                .filter(|f| f.id != "any_problem")
+                .collect();
+            rows.push(vec![
+                FileCell::text(item.household_no),
+                FileCell::text(item.township_name),
+                FileCell::text(item.village_name),
+                FileCell::text(item.head_name),
+                FileCell::text(category_zh(item.category)),
+                FileCell::Number(item.members as f64),
+                FileCell::Number((item.income_per_capita * 100.0).round() / 100.0),
+                FileCell::text(
+                    failed
+                        .iter()
+                        .map(|f| f.name_zh.as_str())
+                        .collect::<Vec<_>>()
+                        .join("；"),
+                ),
+                FileCell::text(
+                    failed
+                        .iter()
+                        .flat_map(|f| f.reasons.iter().map(String::as_str))
+                        .collect::<Vec<_>>()
+                        .join("；"),
+                ),
+            ]);
+        }
+    }
+    let name = format!("{area}-{}-农户", indicator.name_zh);
+    if format == Format::Csv {
+        return Ok(download(
+            files::csv(&HOUSEHOLD_HEADERS, &rows),
+            "text/csv; charset=utf-8",
+            &format!("{name}.csv"),
+        ));
+    }
+    let title = format!(
+        "{area}{}的农户（{} 户，数据日期：{}，户主姓名已脱敏）",
+        indicator.name_zh,
+        rows.len(),
+        snapshot.data_date.as_deref().unwrap_or("未知")
+    );
+    let bytes = files::xlsx("农户", Some(&title), &HOUSEHOLD_HEADERS, &rows)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(download(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("{name}.xlsx"),
+    ))
 }
 
 /// One household, masked, with every indicator it fails and why: what a map popup

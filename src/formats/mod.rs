@@ -1,10 +1,12 @@
 //! The office file formats, in and out, for every layer: reading a spreadsheet a user
 //! uploads with every allocation bounded ([`sheet`]), the byte-order mark that makes
-//! Excel and WPS read UTF-8 CSV, a CSV writer that starts with it, and escaping for
+//! Excel and WPS read UTF-8 CSV, a CSV writer that starts with it, tables written as
+//! XLSX with text cells and as CSV ([`table`]), and escaping for
 //! HTML, GPX and KML and for URIs. A leaf: it imports nothing of paicha, so any module
 //! can use it without an arrow up the layers.
 
 pub mod sheet;
+pub mod table;
 
 use std::fmt::Write as _;
 use std::io::Write;

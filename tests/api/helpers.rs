@@ -207,3 +207,32 @@ pub fn gdal_mbtiles(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
         .arg(&out));
     out
 }
+
+/// A spreadsheet as `LibreOffice` (an independent reader) shows it, converted to CSV
+/// (UTF-8, cells as shown).
+pub fn libreoffice_to_csv(bytes: &[u8], ext: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join(format!("in.{ext}"));
+    std::fs::write(&input, bytes).unwrap();
+    let out = std::process::Command::new("soffice")
+        .arg(format!(
+            "-env:UserInstallation=file://{}/profile",
+            dir.path().display()
+        ))
+        .args([
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true",
+            "--outdir",
+        ])
+        .arg(dir.path().join("out"))
+        .arg(&input)
+        .output()
+        .expect("LibreOffice (soffice) must be installed: .ci/run installs libreoffice-calc-nogui");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.path().join("out/in.csv")).unwrap()
+}

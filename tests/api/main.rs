@@ -847,6 +847,94 @@ async fn the_households_behind_a_count_are_listed_masked_with_their_reasons() {
     assert_eq!(helpers::problem_fields(&body), ["indicator", "limit"]);
 }
 
+/// Every household as a file: XLSX keeps the 18-digit numbers whole when `LibreOffice`
+/// (an independent reader) opens it; CSV holds them too, but a spreadsheet that
+/// detects numbers shows them rounded, as the README says.
+#[tokio::test]
+async fn the_households_file_keeps_every_digit_of_the_numbers() {
+    let app = TestApp::spawn().await;
+    let township = app.get_json("/api/v1/areas?level=township").await[0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut expected = Vec::new();
+    for offset in (0..).step_by(1000) {
+        let page = app
+            .get_json(&format!(
+                "/api/v1/households?within={township}&limit=1000&offset={offset}"
+            ))
+            .await;
+        for item in page["items"].as_array().unwrap() {
+            expected.push(item.clone());
+        }
+        if offset + 1000 >= page["total"].as_i64().unwrap() {
+            break;
+        }
+    }
+    assert!(expected.len() > 10);
+
+    let response = app
+        .get(&format!("/api/v1/households?within={township}&format=xlsx"))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let xlsx = response.bytes().await.unwrap();
+    // As LibreOffice shows the cells, converted to CSV.
+    let shown = helpers::libreoffice_to_csv(&xlsx, "xlsx");
+    let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(shown.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    assert!(rows[0][0].contains("存在问题户的农户"), "{:?}", rows[0]);
+    assert_eq!(rows[1][..3], ["户编号", "乡镇", "村"]);
+    assert_eq!(rows.len(), 2 + expected.len());
+    for (row, item) in rows[2..].iter().zip(&expected) {
+        assert_eq!(
+            row[0],
+            item["household_no"].as_str().unwrap(),
+            "all 18 digits"
+        );
+        assert_eq!(row[0].len(), 18);
+        assert_eq!(row[3], item["head_name"].as_str().unwrap());
+        assert_eq!(row[5], item["members"].to_string());
+        let names: Vec<&str> = item["failed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] != "any_problem")
+            .map(|f| f["name_zh"].as_str().unwrap())
+            .collect();
+        assert_eq!(row[7], names.join("；"));
+        assert!(!row[8].is_empty());
+    }
+
+    // The CSV holds the same numbers as text; no ID number in either file.
+    let csv_bytes = app
+        .get(&format!("/api/v1/households?within={township}&format=csv"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(csv_bytes.starts_with(b"\xEF\xBB\xBF"));
+    let text = std::str::from_utf8(&csv_bytes[3..]).unwrap();
+    let first: Vec<&str> = text.lines().skip(1).map(|l| &l[..18]).collect();
+    let numbers: Vec<&str> = expected
+        .iter()
+        .map(|i| i["household_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(first, numbers);
+    assert!(!text.contains("21049") && !shown.contains("21049"));
+
+    let body = app.get_problem("/api/v1/households?format=pdf", 400).await;
+    assert_eq!(helpers::problem_fields(&body), ["format"]);
+}
+
 #[tokio::test]
 async fn the_openapi_document_covers_every_endpoint() {
     let app = TestApp::spawn().await;
