@@ -1,5 +1,6 @@
 //! `/api/v1/plans`: field-visit plans for the inspection groups, and their downloads
-//! (`.gpx`, `.kml`, `.geojson`, `.csv`, and the printable visit sheet `.html`).
+//! (`.gpx`, `.kml`, `.geojson`, `.csv`, `.xlsx`, the printable visit sheet `.html` and
+//! the list of targets not planned, `.html?list=unplanned`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -136,22 +137,37 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// `?group=&day=` of the printable visit sheet.
+/// Which printable page `.html` is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum SheetList {
+    /// The visit sheets (入户核查走访单), one page per group and day.
+    #[default]
+    Visits,
+    /// The targets not planned and why (未安排的对象).
+    Unplanned,
+}
+
+/// `?group=&day=&list=` of the printable pages.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct SheetParams {
-    /// Only this group (1-based; `.html` only).
+    /// Only this group (1-based; `.html` visit sheets only).
     group: Option<usize>,
-    /// Only this day (1-based; `.html` only).
+    /// Only this day (1-based; `.html` visit sheets only).
     day: Option<usize>,
+    /// `visits` (the default) or `unplanned` (`.html` only).
+    list: Option<SheetList>,
 }
 
 /// A stored plan as JSON, or a download by extension: `.gpx` (waypoints and routes
-/// for phone navigation apps), `.kml`, `.geojson`, `.csv` (Excel opens it), `.html`
-/// (the printable visit sheet per group and day; `?group=&day=` for one).
+/// for phone navigation apps), `.kml`, `.geojson`, `.csv` (Excel opens it), `.xlsx`
+/// (visits and targets not planned on two sheets, every cell text so that numbers keep
+/// their digits), `.html` (the printable visit sheet per group and day; `?group=&day=`
+/// for one; `?list=unplanned` for the targets not planned and why).
 #[utoipa::path(get, path = "/api/v1/plans/{file}", tag = "planner", params(
-        ("file" = String, Path, description = "The plan's id, optionally with .json, .gpx, .kml, .geojson, .csv or .html"),
+        ("file" = String, Path, description = "The plan's id, optionally with .json, .gpx, .kml, .geojson, .csv, .xlsx or .html"),
         SheetParams),
     responses(
         (status = 200, description = "The plan or its download", body = Plan),
@@ -168,17 +184,26 @@ async fn one(
     };
     if !matches!(
         ext.as_str(),
-        "json" | "gpx" | "kml" | "geojson" | "csv" | "html"
+        "json" | "gpx" | "kml" | "geojson" | "csv" | "xlsx" | "html"
     ) {
         return Err(ApiError::invalid(
             "file",
-            format!("unknown format .{ext}; expected .json, .gpx, .kml, .geojson, .csv or .html"),
+            format!(
+                "unknown format .{ext}; expected .json, .gpx, .kml, .geojson, .csv, .xlsx or .html"
+            ),
         ));
     }
-    if ext != "html" && (sheet.group.is_some() || sheet.day.is_some()) {
+    let list = sheet.list.unwrap_or_default();
+    if ext != "html" && (sheet.group.is_some() || sheet.day.is_some() || sheet.list.is_some()) {
         return Err(ApiError::invalid(
             "group",
-            "group and day filter the printable sheet (.html) only",
+            "group, day and list choose among the printable pages (.html) only",
+        ));
+    }
+    if list == SheetList::Unplanned && (sheet.group.is_some() || sheet.day.is_some()) {
+        return Err(ApiError::invalid(
+            "list",
+            "the list of targets not planned is the whole plan's; group and day filter the visit sheets",
         ));
     }
     let lookup = id.clone();
@@ -211,6 +236,16 @@ async fn one(
             "text/csv; charset=utf-8",
             export::csv(&plan),
             Some(attachment("csv")),
+        ),
+        "xlsx" => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            export::xlsx(&plan).map_err(|e| ApiError::Internal(e.into()))?,
+            Some(attachment("xlsx")),
+        ),
+        "html" if list == SheetList::Unplanned => (
+            "text/html; charset=utf-8",
+            export::unplanned_html(&plan).into_bytes(),
+            None,
         ),
         "html" => (
             "text/html; charset=utf-8",

@@ -131,6 +131,12 @@ pub struct Stop {
     pub arrive_minutes: f64,
     /// Minutes after the day's start when the group leaves.
     pub depart_minutes: f64,
+    /// The clock time the group arrives, `HH:MM` (from the request's `day_start`).
+    #[serde(default)]
+    pub arrive: String,
+    /// The clock time the group leaves, `HH:MM`.
+    #[serde(default)]
+    pub depart: String,
     /// Road metres (straight line × detour factor) from the previous stop or the start.
     pub travel_metres: f64,
     /// Minutes of travel from the previous stop or the start.
@@ -200,6 +206,10 @@ pub struct Request {
     /// First day, `YYYY-MM-DD`; days are consecutive calendar days.
     #[serde(default)]
     pub start_date: Option<String>,
+    /// When the groups set out each day, `HH:MM` (China time): every time of a plan is
+    /// a clock time from it.
+    #[serde(default = "defaults::day_start")]
+    pub day_start: String,
     /// Working minutes per day, travel included.
     #[serde(default = "defaults::day_minutes")]
     pub day_minutes: f64,
@@ -250,6 +260,11 @@ pub mod defaults {
     #[must_use]
     pub const fn days() -> usize {
         5
+    }
+    /// Half past eight.
+    #[must_use]
+    pub fn day_start() -> String {
+        "08:30".to_owned()
     }
     /// Eight working hours.
     #[must_use]
@@ -303,4 +318,42 @@ pub struct Plan {
     pub groups: Vec<Group>,
     /// Targets not planned, with reasons: every target is in a day or here.
     pub dropped: Vec<Dropped>,
+}
+
+/// Minutes from midnight of a clock time `HH:MM`, if it is one (00:00 to 23:59).
+#[must_use]
+pub fn clock_minutes(text: &str) -> Option<u32> {
+    let (h, m) = text.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+/// The clock time `minutes` after a day's start `HH:MM`, rounded to the minute
+/// (08:30 and 95.4 minutes make 10:05); a start that is not a clock time counts as
+/// 08:30, the default, so that a plan stored before starts were asked still reads.
+#[must_use]
+pub fn clock(day_start: &str, minutes: f64) -> String {
+    let start = clock_minutes(day_start).unwrap_or(8 * 60 + 30);
+    let at = (f64::from(start) + minutes.max(0.0)).round() as u64 % (24 * 60);
+    format!("{:02}:{:02}", at / 60, at % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_clock_times_from_the_days_start() {
+        assert_eq!(clock("08:30", 95.4), "10:05");
+        assert_eq!(clock("07:00", 0.0), "07:00");
+        assert_eq!(clock("23:30", 45.0), "00:15");
+        assert_eq!(clock("bad", 30.0), "09:00");
+        assert_eq!(clock("08:30", f64::NAN), "08:30");
+        assert_eq!(clock_minutes("08:30"), Some(510));
+        assert_eq!(clock_minutes("24:00"), None);
+        assert_eq!(clock_minutes("8:30"), None);
+    }
 }

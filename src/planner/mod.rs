@@ -118,6 +118,21 @@ pub fn validate(
             ),
         );
     }
+    match plan::clock_minutes(&request.day_start) {
+        None => issue(
+            "day_start".to_owned(),
+            format!("expected a clock time HH:MM, got {:?}", request.day_start),
+        ),
+        // A working day that runs past midnight would print 00:40 after 23:50.
+        Some(start) if f64::from(start) + request.day_minutes > 24.0 * 60.0 => issue(
+            "day_start".to_owned(),
+            format!(
+                "a day starting at {} with {} working minutes ends after midnight",
+                request.day_start, request.day_minutes
+            ),
+        ),
+        Some(_) => {}
+    }
     if request.sample_per_village > MAX_SAMPLE {
         issue(
             "sample_per_village".to_owned(),
@@ -421,6 +436,8 @@ fn days_of<N: vrp::Network>(
                         target: located[stop].clone(),
                         arrive_minutes: leg.arrive_minutes,
                         depart_minutes: leg.depart_minutes,
+                        arrive: plan::clock(&request.day_start, leg.arrive_minutes),
+                        depart: plan::clock(&request.day_start, leg.depart_minutes),
                         travel_metres: leg.travel_metres,
                         travel_minutes: leg.travel_minutes,
                     })

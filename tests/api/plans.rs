@@ -350,17 +350,28 @@ async fn must_visit_households_come_first() {
 }
 
 #[tokio::test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "every download, checked top to bottom"
+)]
 async fn the_downloads_parse_with_independent_readers() {
+    use calamine::Reader as _;
     let app = TestApp::spawn().await;
     let code = township(&app, 9).await;
     let plan = plan(
         &app,
-        &json!({"townships": [code], "days": 2, "sample_per_village": 1}),
+        &json!({"townships": [code], "days": 2, "sample_per_village": 1, "day_start": "07:40"}),
     )
     .await;
     let id = plan["id"].as_str().unwrap();
     let all = stops(&plan);
     assert!(!all.is_empty());
+    // Times are clock times from the day's start.
+    for s in &all {
+        let minutes = s["arrive_minutes"].as_f64().unwrap().round() as u64 + 7 * 60 + 40;
+        let clock = format!("{:02}:{:02}", minutes / 60, minutes % 60);
+        assert_eq!(s["arrive"], clock.as_str());
+    }
     let busy_days = plan["groups"][0]["days"]
         .as_array()
         .unwrap()
@@ -451,6 +462,57 @@ async fn the_downloads_parse_with_independent_readers() {
         assert!(html.contains(s["target"]["label"].as_str().unwrap()));
     }
     assert!(!html.contains("<script"));
+    assert!(html.contains(all[0]["arrive"].as_str().unwrap()));
+    assert!(html.contains("当日 07:40 出发"));
+    assert!(!html.contains("未安排"), "the visit sheet is the visits");
+
+    let dropped = plan["dropped"].as_array().unwrap();
+    let unplanned = app
+        .get(&format!("/api/v1/plans/{id}.html?list=unplanned"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(unplanned.contains(&format!("未安排的对象（{} 个）", dropped.len())));
+    for d in dropped {
+        assert!(unplanned.contains(d["target"]["id"].as_str().unwrap()));
+    }
+    app.get_problem(
+        &format!("/api/v1/plans/{id}.html?list=unplanned&day=1"),
+        400,
+    )
+    .await;
+    app.get_problem(&format!("/api/v1/plans/{id}.csv?list=unplanned"), 400)
+        .await;
+
+    let xlsx = app
+        .get(&format!("/api/v1/plans/{id}.xlsx"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+    assert_eq!(book.sheet_names(), ["走访安排", "未安排"]);
+    let visits = book.worksheet_range("走访安排").unwrap();
+    assert_eq!(visits.height(), 1 + all.len());
+    for (row, s) in all.iter().enumerate() {
+        assert_eq!(
+            visits.get((row + 1, 6)),
+            Some(&calamine::Data::String(
+                s["target"]["id"].as_str().unwrap().to_owned()
+            )),
+            "household numbers are text cells"
+        );
+        assert_eq!(
+            visits.get((row + 1, 10)),
+            Some(&calamine::Data::String(
+                s["arrive"].as_str().unwrap().to_owned()
+            ))
+        );
+    }
+    let unplanned = book.worksheet_range("未安排").unwrap();
+    assert_eq!(unplanned.height(), 1 + dropped.len());
     // No full names or ID numbers anywhere.
     assert!(!gpx_text.contains("身份证"));
 }
@@ -462,7 +524,7 @@ async fn bad_plan_requests_name_every_field() {
         &app,
         &json!({"townships": ["999999999"], "days": 0, "day_minutes": -5,
                 "indicators": ["checklist_unmet", "nope"], "must_visit": ["123"],
-                "start_date": "2019-13-40"}),
+                "start_date": "2019-13-40", "day_start": "8:30"}),
     )
     .await;
     assert_eq!(response.status(), 400);
@@ -476,12 +538,21 @@ async fn bad_plan_requests_name_every_field() {
         "start_date",
         "must_visit[0]",
         "day_minutes",
+        "day_start",
     ] {
         assert!(
             fields.iter().any(|f| f == field),
             "{field} missing from {fields:?}"
         );
     }
+    let late = post(
+        &app,
+        &json!({"townships": [township(&app, 0).await], "day_start": "20:00", "day_minutes": 480}),
+    )
+    .await;
+    assert_eq!(late.status(), 400);
+    let body: Value = late.json().await.unwrap();
+    assert_eq!(problem_fields(&body), ["day_start"]);
     let response = post(&app, &json!({"days": 2})).await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();

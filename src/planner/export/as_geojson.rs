@@ -1,8 +1,8 @@
 //! GeoJSON (RFC 7946) of a plan, for the web map and GIS: stops, routes and dropped targets.
 
 use super::{
-    Plan, Selection, Target, TargetKind, amap_uri, hhmm, located, planned_days, reasons, round7,
-    route_points, stop_code, whole,
+    Plan, Selection, Target, TargetKind, amap_uri, baidu_uri, hhmm, located, planned_days, reasons,
+    round7, route_points, stop_code, whole,
 };
 
 /// The properties every target feature has: what it is, where, why, and its Amap link
@@ -22,6 +22,7 @@ fn target_properties(t: &Target) -> geojson::JsonObject {
     p.insert("must_visit".into(), t.must_visit.into());
     p.insert("priority".into(), t.priority.into());
     p.insert("amap".into(), amap_uri(t).into());
+    p.insert("baidu".into(), baidu_uri(t).into());
     p
 }
 
@@ -71,7 +72,7 @@ fn target_point(t: &Target) -> Option<geojson::GeometryValue> {
 ///   `id`, `label`, `village_code`, `village_name`, `township_name`, `selection` and
 ///   `selection_name`, `reasons` (joined by `；`), `must_visit`, `priority`, `arrive`
 ///   and `depart` (`HH:MM` after the day's start), `travel_metres` (from the previous
-///   point, whole metres), `amap` (navigation link) and `dropped: false`;
+///   point, whole metres), `amap` and `baidu` (navigation and marker links) and `dropped: false`;
 /// - `route`: a `LineString` per day with stops, id `1-2`, start → stops → end, with
 ///   `group`, `group_name`, `day`, `date`, `stops`, `start`, `end`, `travel_metres`,
 ///   `travel_minutes`, `service_minutes` and `total_minutes` (whole numbers);
@@ -91,8 +92,8 @@ pub fn geojson(plan: &Plan) -> String {
             p.insert("day".into(), day.day.into());
             p.insert("date".into(), day.date.clone().into());
             p.insert("order".into(), stop.order.into());
-            p.insert("arrive".into(), hhmm(stop.arrive_minutes).into());
-            p.insert("depart".into(), hhmm(stop.depart_minutes).into());
+            p.insert("arrive".into(), hhmm(plan, stop.arrive_minutes).into());
+            p.insert("depart".into(), hhmm(plan, stop.depart_minutes).into());
             p.insert("travel_metres".into(), whole(stop.travel_metres).into());
             p.insert("dropped".into(), false.into());
             features.push(feature(

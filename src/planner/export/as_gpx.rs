@@ -25,7 +25,7 @@ pub fn gpx(plan: &Plan) -> String {
     );
     for (group, day) in planned_days(plan) {
         for stop in day.stops.iter().filter(|s| located(&s.target)) {
-            out.push_str(&gpx_waypoint(group, day, stop));
+            out.push_str(&gpx_waypoint(plan, group, day, stop));
         }
     }
     for (group, day) in planned_days(plan) {
@@ -59,14 +59,14 @@ pub fn gpx(plan: &Plan) -> String {
 }
 
 /// One `<wpt>` of [`gpx`], its children in the order of the GPX 1.1 schema.
-fn gpx_waypoint(group: &Group, day: &Day, stop: &Stop) -> String {
+fn gpx_waypoint(plan: &Plan, group: &Group, day: &Day, stop: &Stop) -> String {
     let t = &stop.target;
     let comment = format!(
         "{} {} · {} · 出发后 {} 到达",
         t.township_name,
         t.village_name,
         t.selection.label(),
-        hhmm(stop.arrive_minutes)
+        hhmm(plan, stop.arrive_minutes)
     );
     format!(
         "  <wpt lat=\"{}\" lon=\"{}\">\n    <name>{}</name>\n    <cmt>{}</cmt>\n    <desc>{}</desc>\n    \

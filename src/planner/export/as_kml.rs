@@ -105,7 +105,7 @@ pub fn kml(plan: &Plan) -> String {
             escape(&group.name)
         );
         for day in group.days.iter().filter(|d| !d.stops.is_empty()) {
-            out.push_str(&kml_day(group, day));
+            out.push_str(&kml_day(plan, group, day));
         }
         out.push_str("    </Folder>\n");
     }
@@ -124,7 +124,7 @@ pub fn kml(plan: &Plan) -> String {
 }
 
 /// The day Folder of [`kml`].
-fn kml_day(group: &Group, day: &Day) -> String {
+fn kml_day(plan: &Plan, group: &Group, day: &Day) -> String {
     let mut out = format!(
         "      <Folder>\n        <name>{}</name>\n        {}\n",
         escape(&day_title(day)),
@@ -143,8 +143,8 @@ fn kml_day(group: &Group, day: &Day) -> String {
             1,
             format!(
                 "预计到达：出发后 {}，离开 {}",
-                hhmm(stop.arrive_minutes),
-                hhmm(stop.depart_minutes)
+                hhmm(plan, stop.arrive_minutes),
+                hhmm(plan, stop.depart_minutes)
             ),
         );
         let style = match t.kind {

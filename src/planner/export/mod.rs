@@ -1,11 +1,11 @@
 //! The exports of a visit plan: GPX and KML for navigation and map apps, GeoJSON for
-//! the web map and GIS, CSV for Excel and WPS, a printable visit sheet (入户核查走访单)
-//! in HTML, and Amap (高德) and Baidu navigation links for each target.
+//! the web map and GIS, CSV and XLSX for Excel and WPS, a printable visit sheet
+//! (入户核查走访单) and the list of targets not planned in HTML, and Amap (高德) and Baidu navigation links for each target.
 //!
 //! Every export is written from the [`Plan`] alone. Coordinates are WGS-84 everywhere
 //! except in the navigation links, which Amap and Baidu need in their own systems
-//! (GCJ-02, BD-09). Times of a stop are offsets from the day's start, `HH:MM`: a plan
-//! has no clock time for the start. Households appear by their masked label only (张*),
+//! (GCJ-02, BD-09). Times of a stop are clock times `HH:MM`, from the request's day
+//! start (08:30 unless set). Households appear by their masked label only (张*),
 //! as the plan holds them. A target without a usable position (a dropped 无定位) keeps
 //! its row in the tables and gets no geometry and no link.
 
@@ -13,13 +13,15 @@ mod as_csv;
 mod as_geojson;
 mod as_gpx;
 mod as_kml;
+mod as_xlsx;
 mod visit_sheet;
 
 pub use as_csv::csv;
 pub use as_geojson::geojson;
 pub use as_gpx::gpx;
 pub use as_kml::kml;
-pub use visit_sheet::html;
+pub use as_xlsx::xlsx;
+pub use visit_sheet::{html, unplanned_html};
 
 use std::fmt::Write as _;
 
@@ -52,10 +54,9 @@ fn deg7(x: f64) -> String {
     format!("{x:.7}")
 }
 
-/// Minutes after the day's start as `HH:MM`, rounded to the minute.
-fn hhmm(minutes: f64) -> String {
-    let m = minutes.max(0.0).round() as u64;
-    format!("{:02}:{:02}", m / 60, m % 60)
+/// A time of the plan as a clock time `HH:MM`: `minutes` after its day's start.
+fn hhmm(plan: &Plan, minutes: f64) -> String {
+    crate::domain::plan::clock(&plan.request.day_start, minutes)
 }
 
 /// Kilometres with one decimal.
@@ -243,6 +244,8 @@ mod tests {
             order,
             arrive_minutes: arrive,
             depart_minutes: arrive + target.service_minutes,
+            arrive: String::new(),
+            depart: String::new(),
             target,
             travel_metres: metres,
             travel_minutes: metres / 500.0,
@@ -482,10 +485,13 @@ mod tests {
 
     #[test]
     fn helpers_format_times_codes_and_escapes() {
-        assert_eq!(hhmm(95.0), "01:35");
-        assert_eq!(hhmm(35.4), "00:35");
-        assert_eq!(hhmm(600.0), "10:00");
-        assert_eq!(hhmm(f64::NAN), "00:00");
+        let mut plan = sample();
+        assert_eq!(hhmm(&plan, 95.0), "10:05");
+        assert_eq!(hhmm(&plan, 35.4), "09:05");
+        assert_eq!(hhmm(&plan, 600.0), "18:30");
+        assert_eq!(hhmm(&plan, f64::NAN), "08:30");
+        plan.request.day_start = "07:45".to_owned();
+        assert_eq!(hhmm(&plan, 35.4), "08:20");
         assert_eq!(km(8_412.4), "8.4");
         assert_eq!(
             escape("a&b<c>d\"e'f\u{1}"),
@@ -730,10 +736,11 @@ mod tests {
             "reasons": format!("{AMPERSAND_REASON}；{LESS_THAN_REASON}"),
             "must_visit": false,
             "priority": 3,
-            "arrive": "00:35",
-            "depart": "01:05",
+            "arrive": "09:05",
+            "depart": "09:35",
             "travel_metres": 8412,
             "amap": amap_uri(&plan.groups[0].days[0].stops[0].target),
+            "baidu": baidu_uri(&plan.groups[0].days[0].stops[0].target),
             "dropped": false,
         });
         assert_eq!(
@@ -768,6 +775,7 @@ mod tests {
         assert_eq!(dropped[1].property("reason").unwrap(), "无定位");
         assert!(dropped[1].geometry.is_none(), "no position, no geometry");
         assert_eq!(dropped[1].property("amap").unwrap(), "");
+        assert_eq!(dropped[1].property("baidu").unwrap(), "");
     }
 
     #[test]
@@ -801,12 +809,14 @@ mod tests {
                 "经度",
                 "纬度",
                 "高德导航",
+                "百度地图",
                 "未安排原因",
             ]
         );
         let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 5 + 2);
         let amap = amap_uri(&plan.groups[0].days[0].stops[0].target);
+        let baidu = baidu_uri(&plan.groups[0].days[0].stops[0].target);
         let reasons = format!("{AMPERSAND_REASON}；{LESS_THAN_REASON}");
         assert_eq!(
             rows[0].iter().collect::<Vec<_>>(),
@@ -821,12 +831,13 @@ mod tests {
                 "张*",
                 "指标未达标",
                 reasons.as_str(),
-                "00:35",
-                "01:05",
+                "09:05",
+                "09:35",
                 "8.4",
                 "125.0123456",
                 "41.7123456",
                 amap.as_str(),
+                baidu.as_str(),
                 "",
             ]
         );
@@ -836,13 +847,42 @@ mod tests {
         assert_eq!(&dropped[0], "");
         assert_eq!(&dropped[2], "", "dropped targets have no order");
         assert_eq!(&dropped[7], "赵*");
-        assert_eq!(&dropped[16], "工时不足");
+        assert_eq!(&dropped[17], "工时不足");
         let unlocated = &rows[6];
-        assert_eq!(&unlocated[16], "无定位");
+        assert_eq!(&unlocated[17], "无定位");
         assert_eq!(
-            (&unlocated[13], &unlocated[14], &unlocated[15]),
-            ("", "", "")
+            (
+                &unlocated[13],
+                &unlocated[14],
+                &unlocated[15],
+                &unlocated[16]
+            ),
+            ("", "", "", "")
         );
+    }
+
+    #[test]
+    fn xlsx_holds_visits_and_unplanned_as_text() {
+        use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+        let plan = sample();
+        let bytes = xlsx(&plan).unwrap();
+        let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), ["走访安排", "未安排"]);
+        let visits = book.worksheet_range("走访安排").unwrap();
+        assert_eq!(visits.height(), 1 + 5);
+        assert_eq!(
+            visits.get((0, 6)),
+            Some(&Data::String("户编号/村代码".into()))
+        );
+        // The number stays text: an Excel cell of this type shows every digit.
+        assert_eq!(
+            visits.get((1, 6)),
+            Some(&Data::String("210422100201001".into()))
+        );
+        assert_eq!(visits.get((1, 10)), Some(&Data::String("09:05".into())));
+        let unplanned = book.worksheet_range("未安排").unwrap();
+        assert_eq!(unplanned.height(), 1 + 2);
+        assert_eq!(unplanned.get((2, 17)), Some(&Data::String("无定位".into())));
     }
 
     #[test]
@@ -852,7 +892,7 @@ mod tests {
         let bytes = csv(&plan);
         let mut reader = ::csv::Reader::from_reader(&bytes[UTF8_BOM.len()..]);
         let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-        assert_eq!(&rows[5][16], "'=HYPERLINK(\"x\")");
+        assert_eq!(&rows[5][17], "'=HYPERLINK(\"x\")");
     }
 
     #[test]
@@ -897,10 +937,12 @@ mod tests {
         // Totals of group 1's first day: 2 stops, 8412.4 + 600 + 5000 m.
         assert!(page.contains("2 个（入户 1，村级 1）"));
         assert!(page.contains("14.0 公里"));
-        // The dropped section, with the reasons.
-        assert!(page.contains("未安排的对象（2 个）"));
-        assert!(page.contains("工时不足"));
-        assert!(page.contains("无定位"));
+        // Clock times from the day's start, 08:30: the first stop 35.4 minutes after.
+        assert!(page.contains("<td class=\"nw\">09:05</td>"));
+        assert!(page.contains("当日 08:30 出发"));
+        // The targets not planned are not on the visit sheet, which is the visits.
+        assert!(!page.contains("未安排"));
+        assert!(!page.contains("赵*"));
 
         // Self-contained: no script, no resource to load; the only links are Amap's.
         // (`&src=paicha` inside the Amap links is a query parameter, not an attribute.)
@@ -918,6 +960,22 @@ mod tests {
                 .all(|h| h.starts_with("https://uri.amap.com/navigation?to="))
         );
         assert!(hrefs[0].starts_with(&escape(&amap_uri(&plan.groups[0].days[0].stops[0].target))));
+    }
+
+    #[test]
+    fn unplanned_list_is_a_page_of_its_own() {
+        let plan = sample();
+        let page = unplanned_html(&plan);
+        assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"zh-CN\">"));
+        assert!(page.contains("未安排的对象（2 个）"));
+        assert_eq!(page.matches("<tr><td class=\"order\">").count(), 2);
+        assert!(page.contains("赵*") && page.contains("工时不足"));
+        assert!(page.contains("孙*") && page.contains("无定位"));
+        assert!(!page.contains("张*"), "no visits here");
+
+        let mut all = plan.clone();
+        all.dropped.clear();
+        assert!(unplanned_html(&all).contains("全部对象均已安排"));
     }
 
     #[test]

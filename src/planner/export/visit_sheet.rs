@@ -1,5 +1,6 @@
 //! The printable visit sheet (入户核查走访单): one A4 page per group and day, blank
-//! columns for findings and signatures, then the dropped targets.
+//! columns for findings and signatures; and the list of the targets not planned, a page
+//! of its own.
 
 use super::*;
 
@@ -43,12 +44,12 @@ tr { break-inside: avoid; page-break-inside: avoid; }
 ///
 /// One section per group-day with stops, each printed on its own page: the plan title,
 /// the group, the day and date, start and end, the totals (stops, 路程 km, 行车 minutes,
-/// 工作 minutes), a table of the stops (顺序, 预计到达 as time after the day's start, 村,
+/// 工作 minutes), a table of the stops (顺序, 预计到达 as a clock time, 村,
 /// 类型 with the 选取方式, 户编号, 户主, 核查内容 as a list, an Amap 导航 link shown on screen and hidden on
 /// paper, and blank 核查发现 and 签字 columns to write in), and a line for the group
 /// leader's signature (督查组组长签字) and the date. `group` and `day` (1-based numbers)
-/// keep only that group's or that day's sheets; without either, a last section lists
-/// the targets not planned (未安排的对象) with the reasons.
+/// keep only that group's or that day's sheets. The targets not planned are not here:
+/// see [`unplanned_html`].
 ///
 /// The page is self-contained: inline CSS, no script, no image, font or style sheet to
 /// load; the only links are the Amap navigation links.
@@ -74,11 +75,21 @@ pub fn html(plan: &Plan, group: Option<usize>, day: Option<usize>) -> String {
             escape(&plan.title)
         );
     }
-    if group.is_none() && day.is_none() {
-        out.push_str(&html_dropped(plan));
-    }
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// The targets not planned and why (未安排的对象), as a printable page of their own:
+/// a county's plan may leave a thousand, which have no place in the visit sheets.
+#[must_use]
+pub fn unplanned_html(plan: &Plan) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{} · 未安排的对象</title>\n<style>\n{SHEET_CSS}</style>\n</head>\n<body>\n{}</body>\n</html>\n",
+        escape(&plan.title),
+        html_dropped(plan)
+    )
 }
 
 /// The reasons of a target as an HTML list, or nothing.
@@ -122,7 +133,7 @@ fn html_day(plan: &Plan, group: &Group, day: &Day) -> String {
         whole(day.service_minutes),
     );
     out.push_str(
-        "<table class=\"stops\">\n<thead><tr><th>顺序</th><th>预计到达<br><small>出发后</small></th>\
+        "<table class=\"stops\">\n<thead><tr><th>顺序</th><th>预计到达</th>\
          <th>村</th><th>类型</th><th>户编号</th><th>户主</th><th>核查内容</th>\
          <th class=\"nav\">导航</th><th class=\"write\">核查发现</th><th class=\"sign\">签字</th></tr></thead>\n<tbody>\n",
     );
@@ -141,7 +152,7 @@ fn html_day(plan: &Plan, group: &Group, day: &Day) -> String {
              <td class=\"reasons\">{}</td><td class=\"nav\">{nav}</td>\
              <td class=\"write\"></td><td class=\"sign\"></td></tr>",
             stop.order,
-            hhmm(stop.arrive_minutes),
+            hhmm(plan, stop.arrive_minutes),
             escape(&t.village_name),
             escape(&t.township_name),
             t.kind.label(),
@@ -151,16 +162,18 @@ fn html_day(plan: &Plan, group: &Group, day: &Day) -> String {
             html_reasons(t),
         );
     }
-    out.push_str(
+    let _ = write!(
+        out,
         "</tbody>\n</table>\n\
-         <p class=\"note\">预计到达为自当日出发起算的时间（时:分）。户主姓名已脱敏，核查时以户编号为准。</p>\n\
+         <p class=\"note\">预计到达为当日 {} 出发时的预计时间。户主姓名已脱敏，核查时以户编号为准。</p>\n\
          <div class=\"signature\"><span>督查组组长签字：<span class=\"blank\"></span></span>\
          <span>日期：<span class=\"blank short\"></span></span></div>\n</section>\n",
+        escape(&plan.request.day_start)
     );
     out
 }
 
-/// The last section of [`html`]: the targets not planned and why.
+/// The section of [`unplanned_html`]: the targets not planned and why.
 fn html_dropped(plan: &Plan) -> String {
     let mut out = format!(
         "<section class=\"dropped\">\n<h1>{}</h1>\n<h2>未安排的对象（{} 个）</h2>\n",

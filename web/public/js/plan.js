@@ -1,15 +1,19 @@
 // 走访计划: the planning panel of the inspection groups. Choose townships, groups, days
 // and targets; POST /api/v1/plans; draw the routes per day; offer the downloads.
 
-import { getJson, postJson, int, esc, toast, bboxOf } from './api.js';
+import { getJson, postJson, int, esc, toast, bboxOf, shortName } from './api.js';
 import { writeState } from './state.js';
 
 const DAY_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 const dayColor = (day) => DAY_COLORS[(day - 1) % DAY_COLORS.length];
 
-const hhmm = (minutes) => {
-  const m = Math.round(minutes);
-  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+// The clock time of a stop: the server writes it; a plan stored before plans had a day
+// start gets it from the start (08:30 by default) and the minutes after it.
+const clock = (plan, stop) => {
+  if (stop.arrive) return stop.arrive;
+  const [h, m] = (plan.request.day_start || '08:30').split(':').map(Number);
+  const at = Math.round(h * 60 + m + stop.arrive_minutes) % 1440;
+  return `${String(Math.floor(at / 60)).padStart(2, '0')}:${String(at % 60).padStart(2, '0')}`;
 };
 
 export class Planner {
@@ -65,6 +69,7 @@ export class Planner {
       <button type="button" id="plan-clear-start" hidden>恢复默认</button></label>
     <label>天数 <input type="number" id="plan-days" min="1" max="60" value="5"></label>
     <label>开始日期 <input type="date" id="plan-start"></label>
+    <label>每天出发时间 <input type="time" id="plan-day-start" value="08:30" required></label>
     <label>每天工作（分钟）<input type="number" id="plan-day-minutes" min="60" max="900" value="480"></label>
     <label>每户核查（分钟）<input type="number" id="plan-household-minutes" min="1" max="300" value="30"></label>
     <label>每村督查（分钟）<input type="number" id="plan-village-minutes" min="1" max="480" value="60"></label>
@@ -112,6 +117,7 @@ export class Planner {
     const body = {
       townships: useArea ? [] : selected('plan-townships'),
       days: number('plan-days'),
+      day_start: value('plan-day-start') || '08:30',
       day_minutes: number('plan-day-minutes'),
       household_minutes: number('plan-household-minutes'),
       village_minutes: number('plan-village-minutes'),
@@ -175,7 +181,7 @@ export class Planner {
     }
     app.map.getSource('plan').setData(geo);
     const dayCount = Math.max(...plan.groups.map((g) => g.days.length), 0);
-    document.getElementById('legend').innerHTML = '<strong>走访路线</strong><table>'
+    document.getElementById('legend-classes').innerHTML = '<strong>走访路线</strong><table>'
       + Array.from({ length: dayCount }, (_, i) => `<tr><td><span class="sw" style="background:${dayColor(i + 1)}"></span></td><td>第${i + 1}天</td></tr>`).join('')
       + '<tr><td><span class="sw" style="background:#222;border-radius:50%"></span></td><td>起点（乡镇驻地）</td></tr></table>';
     const settings = document.getElementById('plan-settings');
@@ -183,8 +189,8 @@ export class Planner {
     const planned = plan.groups.reduce((n, g) => n + g.days.reduce((m, d) => m + d.stops.length, 0), 0);
     const base = `api/v1/plans/${plan.id}`;
     const days = plan.groups.map((g) => `<h3>${esc(g.name)}</h3>` + g.days.map((d) => {
-      const rows = d.stops.map((s) => `<tr class="link" data-stop="${s.target.lon},${s.target.lat}"><td class="num">${s.order}</td><td>${hhmm(s.arrive_minutes)}</td>`
-        + `<td>${esc(s.target.village_name)}</td><td>${esc(s.target.label)}</td><td>${esc(s.target.reasons.join('；'))}</td></tr>`).join('');
+      const rows = d.stops.map((s) => `<tr class="link" data-stop="${s.target.lon},${s.target.lat}"><td class="num">${s.order}</td><td>${clock(plan, s)}</td>`
+        + `<td>${esc(shortName(s.target.village_name))}</td><td>${esc(shortName(s.target.label))}</td><td>${esc(s.target.reasons.join('；'))}</td></tr>`).join('');
       return `<details class="plan-day" data-group="${g.group}" data-day="${d.day}"><summary><span class="day-swatch" style="background:${dayColor(d.day)}"></span>`
         + `第${d.day}天${d.date ? ` ${d.date}` : ''}：${d.stops.length} 站，${(d.travel_metres / 1000).toFixed(1)} 公里，共 ${Math.round(d.total_minutes)} 分钟`
         + ` <a href="${base}.html?group=${g.group}&day=${d.day}" target="_blank">走访单</a></summary>`
@@ -192,13 +198,16 @@ export class Planner {
     }).join('')).join('');
     const dropped = plan.dropped.length
       ? `<details><summary>未安排 ${int(plan.dropped.length)} 个对象</summary><table class="list" id="plan-dropped"><thead><tr><th>村</th><th>对象</th><th>原因</th></tr></thead><tbody>`
-        + plan.dropped.map((d) => `<tr><td>${esc(d.target.village_name)}</td><td>${esc(d.target.label)}</td><td>${esc(d.reason)}</td></tr>`).join('')
+        + plan.dropped.map((d) => `<tr><td>${esc(shortName(d.target.village_name))}</td><td>${esc(shortName(d.target.label))}</td><td>${esc(d.reason)}</td></tr>`).join('')
         + '</tbody></table></details>'
       : '<p>全部对象均已安排。</p>';
     document.getElementById('plan-result').innerHTML = `<h2 id="plan-title">${esc(plan.title)}</h2>`
       + `<p id="plan-summary">${plan.groups.length} 个组 × ${plan.request.days} 天，已安排 <strong>${int(planned)}</strong> 站，未安排 <strong>${int(plan.dropped.length)}</strong> 个。</p>`
       + `<p class="exports">下载：<a href="${base}.gpx" download>GPX（手机导航）</a><a href="${base}.kml" download>KML</a>`
-      + `<a href="${base}.geojson" download>GeoJSON</a><a href="${base}.csv" download>CSV</a><a href="${base}.html" target="_blank">打印走访单</a></p>`
+      + `<a href="${base}.geojson" download>GeoJSON</a><a href="${base}.xlsx" download>Excel</a><a href="${base}.csv" download>CSV</a>`
+      + `<a href="${base}.html" target="_blank">打印走访单</a>`
+      + (plan.dropped.length ? `<a href="${base}.html?list=unplanned" target="_blank">未安排名单</a>` : '') + '</p>'
+      + `<p class="hint">到达时间按每天 ${esc(plan.request.day_start || '08:30')} 出发估算。</p>`
       + days + dropped;
     const stops = geo.features.filter((f) => f.geometry && f.properties.layer !== 'dropped');
     if (stops.length) {
@@ -210,9 +219,10 @@ export class Planner {
   popup(feature, lngLat) {
     const p = feature.properties;
     const html = `<h4>${esc(p.group_name)} 第${p.day}天 · 第${p.order}站</h4>`
-      + `<p>${esc(p.township_name)} ${esc(p.village_name)} · ${esc(p.kind_name)} ${esc(p.label)}</p>`
-      + `<p>预计出发后 ${esc(p.arrive)} 到达</p><p>${esc(p.reasons)}</p>`
-      + (p.amap ? `<p><a href="${esc(p.amap)}" target="_blank" rel="noopener">高德导航</a></p>` : '');
+      + `<p>${esc(p.township_name)} ${esc(shortName(p.village_name))} · ${esc(p.kind_name)} ${esc(shortName(p.label))}</p>`
+      + `<p>预计 ${esc(p.arrive)} 到达，${esc(p.depart)} 离开</p><p>${esc(p.reasons)}</p>`
+      + (p.amap ? `<p><a href="${esc(p.amap)}" target="_blank" rel="noopener">高德导航</a>`
+        + (p.baidu ? ` <a href="${esc(p.baidu)}" target="_blank" rel="noopener">百度地图</a>` : '') + '</p>' : '');
     new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(lngLat).setHTML(html).addTo(this.app.map);
   }
 }
