@@ -94,6 +94,24 @@ fn grouped(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// The name the screen shows, as officials say it: 五副甲村民委员会 → 五副甲村, 前进社区居委会
+/// → 前进社区 (the exports keep the full name).
+fn short_name(name: &str) -> String {
+    for (suffix, with) in [
+        ("村村民委员会", "村"),
+        ("村民委员会", "村"),
+        ("社区居民委员会", "社区"),
+        ("社区居委会", "社区"),
+        ("居民委员会", "社区"),
+        ("居委会", "社区"),
+    ] {
+        if let Some(stem) = name.strip_suffix(suffix) {
+            return format!("{stem}{with}");
+        }
+    }
+    name.to_owned()
+}
+
 /// 23.8% as the page writes it.
 fn percent(rate: &Value) -> String {
     rate.as_f64()
@@ -179,7 +197,7 @@ async fn the_first_view_shows_the_county_with_the_catalog_legend() {
     }
     assert_eq!(legend[palette.len()]["label"], "无数据");
     assert_eq!(legend[palette.len()]["count"], format!("{no_data} 个村"));
-    assert_eq!(legend[0]["label"], "< 5.0%");
+    assert_eq!(legend[0]["label"], "< 3.0%", "the catalog's first break");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,6 +282,7 @@ async fn a_click_on_a_village_shows_the_figures_the_api_returns() {
     let app = TestApp::spawn().await;
     let villages = village_points(&app).await;
     let (code, name, lon, lat) = villages[villages.len() / 2].clone();
+    let name = short_name(&name);
     let seen = drive(
         &app,
         "click",
@@ -291,6 +310,25 @@ async fn a_click_on_a_village_shows_the_figures_the_api_returns() {
         .map(|h| &h["household_no"])
         .collect();
     assert_eq!(seen["households"], json!(numbers));
+    // The export links ask the server for every household of the list, not just the page.
+    let base = format!("api/v1/households?within={code}&indicator=any_problem");
+    assert_eq!(
+        seen["householdsFiles"],
+        json!([format!("{base}&format=xlsx"), format!("{base}&format=csv")])
+    );
+    let csv = app
+        .get(&format!("/{base}&format=csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let total = households["total"].as_u64().unwrap();
+    assert_eq!(csv.lines().count() as u64, total + 1, "{csv}");
+    let xlsx = app.get(&format!("/{base}&format=xlsx")).await;
+    assert_eq!(
+        xlsx.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
     assert!(
         seen["hash"]
             .as_str()
@@ -454,7 +492,7 @@ async fn a_household_point_opens_a_masked_popup() {
     assert!(head.contains('*'), "{head}");
     assert!(popup.contains(head), "{popup}");
     assert!(
-        popup.contains(household["village_name"].as_str().unwrap()),
+        popup.contains(&short_name(household["village_name"].as_str().unwrap())),
         "{popup}"
     );
     let reason = household["failed"]
@@ -476,7 +514,7 @@ async fn a_plan_is_made_drawn_and_offered_for_download() {
     let seen = drive(
         &app,
         "plan",
-        &json!({"townships": [code], "days": 2, "sample": 1}),
+        &json!({"townships": [code], "days": 2, "sample": 1, "dayStart": "07:15"}),
     )
     .await;
     let id = seen["id"].as_str().unwrap();
@@ -493,6 +531,17 @@ async fn a_plan_is_made_drawn_and_offered_for_download() {
         .sum();
     let dropped = plan["dropped"].as_array().unwrap().len();
     assert!(planned > 0);
+    assert!(
+        dropped > 0,
+        "township 6 leaves targets unplanned in two days"
+    );
+    // The list shows clock times from the day's start the user chose.
+    let first = &days[0]["stops"][0];
+    let minutes = first["arrive_minutes"].as_f64().unwrap().round() as u64 + 7 * 60 + 15;
+    assert_eq!(
+        seen["firstArrival"],
+        format!("{:02}:{:02}", minutes / 60, minutes % 60)
+    );
     assert_eq!(
         seen["summary"],
         format!("1 个组 × 2 天，已安排 {planned} 站，未安排 {dropped} 个。")
@@ -509,8 +558,10 @@ async fn a_plan_is_made_drawn_and_offered_for_download() {
             format!("{base}.gpx"),
             format!("{base}.kml"),
             format!("{base}.geojson"),
+            format!("{base}.xlsx"),
             format!("{base}.csv"),
-            format!("{base}.html")
+            format!("{base}.html"),
+            format!("{base}.html?list=unplanned")
         ])
     );
     assert!(

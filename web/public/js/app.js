@@ -7,7 +7,9 @@
 // /api/v1/query for a drawn shape and /api/v1/quality for the location-quality view.
 // Everything the user chose is kept in the URL (state.js).
 
-import { getJson, postJson, unitOf, int, pct, esc, toast, downloadCsv, bboxOf } from './api.js';
+import {
+  getJson, postJson, unitOf, int, pct, esc, toast, downloadCsv, bboxOf, shortName,
+} from './api.js';
 import { readState, writeState, parseView, formatView } from './state.js';
 import * as layers from './layers.js';
 import { Draw } from './draw.js';
@@ -27,6 +29,7 @@ const app = {
   stats: null, // the selected area's stats answer
   legendStats: null,
   quality: null,
+  flagged: new Map(), // quality flag → promise of the flagged household numbers
   panelToken: 0,
 };
 window.paicha = { ready: false, app };
@@ -67,7 +70,36 @@ function drawLegend(title, labels, colors, counts, noDataCount, unitName) {
     + `<td>${esc(label)}</td><td class="num">${int(counts[i] || 0)} ${unitName}</td></tr>`);
   rows.push(`<tr data-class="none"><td><span class="sw" style="background:${app.catalog.no_data_color}"></span></td>`
     + `<td>无数据</td><td class="num">${int(noDataCount)} ${unitName}</td></tr>`);
-  $('legend').innerHTML = `<strong>${esc(title)}</strong><table>${rows.join('')}</table>`;
+  $('legend-classes').innerHTML = `<strong>${esc(title)}</strong><table>${rows.join('')}</table>`;
+}
+
+/** The heat map's legend: the server's ramp (HEAT_STOPS, seen through the layer's
+ * opacity), from low to high density, or from 0 to the top of the rate scale. */
+function drawHeatLegend(ind, mode) {
+  const el = $('legend-heat');
+  const key = `${ind.id}/${mode}`;
+  if (el.dataset.key === key) return;
+  el.dataset.key = key;
+  // Rates are coloured up to 1.5 × the top class break, at most 100% (src/api/tiles.rs).
+  const top = Math.min((ind.breaks.at(-1) ?? 1) * 1.5, 1);
+  const [title, low, high, note] = mode === 'rate'
+    ? [`热力图：${ind.name_zh}占比`, '0%', `≥ ${pct(top)}`, '周边农户过少处不显示']
+    : [`热力图：${ind.name_zh}户数密度`, '低', '高', '按当前缩放级别全图统一色阶'];
+  el.innerHTML = `<strong>${esc(title)}</strong><div class="heat-ramp"></div>`
+    + `<div class="ramp-ends"><span id="heat-low">${esc(low)}</span><span id="heat-high">${esc(high)}</span></div>`
+    + `<p class="muted">${esc(note)}</p>`;
+  const stops = layers.HEAT_STOPS.map(([t, [r, g, b, a]]) => `rgba(${r}, ${g}, ${b}, ${((a / 255) * 0.85).toFixed(3)}) ${t * 100}%`);
+  el.querySelector('.heat-ramp').style.background = `linear-gradient(to right, ${stops.join(', ')})`;
+}
+
+/** Shows the legends of the layers on the map, and no empty box. */
+function showLegendParts(heatShown) {
+  const { state } = app;
+  if (heatShown) drawHeatLegend(indicator(), state.heat);
+  $('legend-heat').hidden = !heatShown;
+  // The plan view's legend is its routes'; the others' is the choropleth's.
+  $('legend-classes').hidden = state.view !== 'plan' && state.ch !== '1';
+  $('legend').hidden = $('legend-classes').hidden && $('legend-heat').hidden;
 }
 
 async function updateLegend() {
@@ -98,6 +130,7 @@ function applyIndicatorStyle() {
   map.setPaintProperty('township-fill', 'fill-color', color);
   const pointInd = isLedger(ind) ? 'any_problem' : ind.id;
   map.setPaintProperty('households', 'circle-color', layers.householdColor(pointInd));
+  window.paicha.qualityPoints = undefined;
 }
 
 function applyLayers() {
@@ -117,6 +150,7 @@ function applyLayers() {
   $('layer-heat').disabled = !heatAllowed;
   $('layer-heat').title = heatAllowed ? '' : '清单类指标按村统计，没有热力图';
   layers.setHeat(map, origin, ind.id, heatAllowed ? state.heat : '', app.version);
+  showLegendParts(heatAllowed && state.heat !== '');
   const sel = state.area;
   map.setFilter('selected-village', ['==', ['get', 'code'], sel.length === 12 ? sel : '']);
   map.setFilter('selected-township', ['==', ['get', 'code'], sel.length === 9 ? sel : '']);
@@ -154,8 +188,8 @@ async function crumbs() {
   }
   chain.unshift({ code: '', name: app.county.name });
   $('crumbs').innerHTML = chain.map((c, i) => (i === chain.length - 1
-    ? `<strong>${esc(c.name)}</strong>`
-    : `<a data-code="${c.code}">${esc(c.name)}</a>`)).join('<span class="sep">›</span>');
+    ? `<strong>${esc(shortName(c.name))}</strong>`
+    : `<a data-code="${c.code}">${esc(shortName(c.name))}</a>`)).join('<span class="sep">›</span>');
 }
 
 function figuresTable(total) {
@@ -183,7 +217,7 @@ async function showArea() {
   app.stats = stats;
   const total = stats.total;
   const v = total.values[ind.id] || {};
-  $('area').innerHTML = `<h2 id="area-name">${esc(total.name)}</h2>`
+  $('area').innerHTML = `<h2 id="area-name">${esc(shortName(total.name))}</h2>`
     + `<p class="muted">${int(total.households)} 户 · 数据日期 ${esc(stats.data_date || '—')}</p>`
     + `<div class="figure" data-indicator="${ind.id}"><span class="big" id="area-count">${int(v.count)}</span>`
     + `<span>${unitOf(ind)} ${esc(ind.name_zh)}</span></div>`
@@ -192,27 +226,61 @@ async function showArea() {
   await crumbs();
   if (token !== app.panelToken) return;
   if (within.length === 12) await showHouseholds(0);
-  else showRanking();
+  else await showRanking(token);
 }
 
-function showRanking() {
+/** Rows ranked as the API ranks them (sort=ID&order=desc): highest rate first, no data
+ * last, ties in code order; so the exports, which ask the API, list them as shown. */
+function ranked(rows, id) {
+  const rate = (r) => r.values[id]?.rate ?? null;
+  return [...rows].sort((a, b) => {
+    const [x, y] = [rate(a), rate(b)];
+    if (x === null || y === null) {
+      if (x !== y) return x === null ? 1 : -1;
+    } else if (x !== y) return y - x;
+    return a.code < b.code ? -1 : Number(a.code > b.code);
+  });
+}
+
+async function showRanking(token) {
   const ind = indicator();
   const { stats } = app;
-  const rows = [...stats.rows].sort((a, b) => (b.values[ind.id]?.rate ?? -1) - (a.values[ind.id]?.rate ?? -1));
   const within = app.state.area || app.county.code;
-  const childName = stats.level === 'township' ? '乡镇' : '村';
+  // At the county: its townships, or every village of the county (按村).
+  const county = within.length === 6;
+  const allVillages = county && app.state.rk === 'village';
+  let rows;
+  let level = stats.level;
+  const townshipNames = new Map();
+  if (allVillages) {
+    const answer = await getJson(`api/v1/stats?level=village&indicators=${ind.id}&sort=${ind.id}&order=desc`);
+    if (token !== app.panelToken) return;
+    rows = answer.rows;
+    level = 'village';
+    for (const t of stats.rows) townshipNames.set(t.code, t.name);
+  } else {
+    rows = ranked(stats.rows, ind.id);
+  }
+  const childName = level === 'township' ? '乡镇' : '村';
   const body = rows.map((row, i) => {
     const v = row.values[ind.id] || {};
-    return `<tr class="link" data-code="${row.code}"><td class="num">${i + 1}</td><td>${esc(row.name)}</td>`
+    const township = row.code.slice(0, 9);
+    return `<tr class="link" data-code="${row.code}"${allVillages ? ` data-township="${township}"` : ''}><td class="num">${i + 1}</td><td>${esc(shortName(row.name))}</td>`
+      + (allVillages ? `<td>${esc(townshipNames.get(township) || '')}</td>` : '')
       + `<td class="num">${int(v.count)}</td><td class="num">${int(v.denominator)}</td><td class="num">${pct(v.rate)}</td></tr>`;
   }).join('');
-  const q = `within=${within}&level=${stats.level}`;
-  $('ranking').innerHTML = `<h3>各${childName}排名：${esc(ind.name_zh)}</h3>`
-    + `<p class="exports">导出（全部指标）：<a href="api/v1/stats?${q}&format=csv" download>CSV</a>`
+  // The exports ask for the same ranking: the rows in the order shown.
+  const q = `within=${within}&level=${level}&sort=${ind.id}&order=desc`;
+  const toggle = county
+    ? `<div class="seg" role="group" aria-label="排名单位"><button type="button" data-rank="" aria-pressed="${!allVillages}">按乡镇</button>`
+      + `<button type="button" data-rank="village" aria-pressed="${allVillages}">按村</button></div>`
+    : '';
+  $('ranking').innerHTML = `<h3>${allVillages ? '全县各村' : `各${childName}`}排名：${esc(ind.name_zh)}</h3>${toggle}`
+    + `<p class="exports">导出（全部指标，按排名）：<a href="api/v1/stats?${q}&format=csv" download>CSV</a>`
     + `<a href="api/v1/stats?${q}&format=xlsx" download>Excel</a>`
-    + `<a href="api/v1/maps/${ind.id}.png?within=${within}" target="_blank">专题图</a></p>`
-    + `<table class="list" id="ranking-table"><thead><tr><th class="num">序</th><th>${childName}</th><th class="num">${unitOf(ind) || '数量'}</th>`
-    + `<th class="num">基数</th><th class="num">占比</th></tr></thead><tbody>${body}</tbody></table>`;
+    + `<a href="api/v1/maps/${ind.id}.png?within=${within}&level=${level}" target="_blank">专题图</a></p>`
+    + `<table class="list" id="ranking-table"><thead><tr><th class="num">序</th><th>${childName}</th>${allVillages ? '<th>乡镇</th>' : ''}`
+    + `<th class="num">${unitOf(ind) || '数量'}</th><th class="num">基数</th><th class="num">占比</th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
 function householdRow(h) {
@@ -227,13 +295,13 @@ async function showHouseholds(offset) {
   const ind = indicator();
   const code = app.state.area;
   if (isLedger(ind)) {
-    $('ranking').innerHTML = `<p class="muted">${esc(ind.name_zh)}按村统计（整改台账），见 <a href="api/v1/campaigns" target="_blank">督查台账</a>。</p>`;
+    $('ranking').innerHTML = `<p class="muted">${esc(ind.name_zh)}按村统计（整改台账），见 <a id="ledger-village-link" href="ledger.html#t=${code.slice(0, 9)}" target="_blank">督查台账</a>。</p>`;
     return;
   }
   const page = await getJson(`api/v1/households?within=${code}&indicator=${ind.id}&limit=${PAGE}&offset=${offset}`);
   const last = Math.min(offset + PAGE, page.total);
   $('ranking').innerHTML = `<h3>${esc(ind.name_zh)}的农户（${int(page.total)} 户，姓名已脱敏）</h3>`
-    + `<p class="exports"><button type="button" id="households-csv">导出 CSV</button></p>`
+    + `<p class="exports" id="households-exports">导出：${householdsLinks(code, ind.id)}</p>`
     + `<table class="list" id="households-table"><thead><tr><th>户主</th><th>类型</th><th class="num">人口</th><th>问题</th></tr></thead>`
     + `<tbody>${page.items.map(householdRow).join('')}</tbody></table>`
     + `<p class="pager">${page.total ? `${offset + 1}–${last}` : '0'} / ${int(page.total)}`
@@ -241,35 +309,40 @@ async function showHouseholds(offset) {
     + `<button type="button" data-page="${offset + PAGE}" ${last >= page.total ? 'disabled' : ''}>下一页</button></p>`;
 }
 
-async function exportHouseholds() {
-  const ind = indicator();
-  const code = app.state.area;
-  const rows = [['户编号', '村', '乡镇', '户主（脱敏）', '户类型', '人口', '人均纯收入（元）', '问题']];
-  for (let offset = 0; ; offset += 1000) {
-    // eslint-disable-next-line no-await-in-loop
-    const page = await getJson(`api/v1/households?within=${code}&indicator=${ind.id}&limit=1000&offset=${offset}`);
-    for (const h of page.items) {
-      rows.push([h.household_no, h.village_name, h.township_name, h.head_name, app.categories.get(h.category) || '',
-        h.members, h.income_per_capita.toFixed(2),
-        h.failed.filter((f) => f.id !== 'any_problem').map((f) => `${f.name_zh}：${f.reasons.join('；')}`).join(' | ')]);
-    }
-    if (offset + 1000 >= page.total) break;
-  }
-  downloadCsv(`${code}-${ind.id}-农户.csv`, rows);
+/** The server writes the households file: every row (not just this page), XLSX with
+ * text cells so that 18-digit numbers keep every digit, or CSV for other tools. */
+function householdsLinks(code, id) {
+  const base = `api/v1/households?within=${encodeURIComponent(code)}&indicator=${encodeURIComponent(id)}`;
+  return `<a href="${base}&format=xlsx" download>Excel（推荐）</a> <a href="${base}&format=csv" download>CSV</a>`;
 }
 
 // ---------------------------------------------------------------- selection
 
 async function select(code, { fly = true } = {}) {
   app.state.area = code;
+  // Townships coloured while the panel ranks a township's villages would not match:
+  // drilling into a township colours its villages, as the panel ranks them.
+  const recolour = code.length >= 9 && app.state.view === 'indicators' && app.state.lvl === 'township';
+  if (recolour) {
+    app.state.lvl = 'village';
+    $('level').value = 'village';
+  }
   save();
   applyLayers();
   if (fly) {
     const feature = await area(code || app.county.code);
     const b = bboxOf(feature.geometry);
-    app.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, duration: 600, maxZoom: 14 });
+    app.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: viewPadding(), duration: 600, maxZoom: 14 });
   }
-  await refreshPanel();
+  await Promise.all([recolour ? updateLegend() : null, refreshPanel()]);
+}
+
+/** The map's padding when it fits an area: clear of the boxes over its left side and of
+ * the controls on its right, so that no part of the area is hidden under them. */
+function viewPadding() {
+  const map = $('map').getBoundingClientRect();
+  const right = Math.max(...['tools', 'legend'].map((id) => $(id).getBoundingClientRect().right));
+  return { top: 20, bottom: 30, left: Math.max(20, Math.round(right - map.left + 16)), right: 56 };
 }
 
 async function refreshPanel() {
@@ -295,7 +368,7 @@ async function queryShape(body) {
     return `<tr data-ind="${i.id}"${i.id === ind.id ? ' style="font-weight:bold"' : ''}><td>${esc(i.name_zh)}</td><td class="num">${int(v.count)} ${unitOf(i)}</td>`
       + `<td class="num">${int(v.denominator)}</td><td class="num">${pct(v.rate)}</td></tr>`;
   }).join('');
-  const villages = answer.villages.map((v) => `<tr class="link" data-code="${v.code}"><td>${esc(v.name)}</td><td>${esc(v.township_name)}</td>`
+  const villages = answer.villages.map((v) => `<tr class="link" data-code="${v.code}"><td>${esc(shortName(v.name))}</td><td>${esc(v.township_name)}</td>`
     + `<td class="num">${pct(v.share)}</td><td class="num">${int(v.households)}</td>`
     + `<td class="num">${int(v.values[ind.id]?.count)}</td></tr>`).join('');
   $('drawn').hidden = false;
@@ -308,14 +381,31 @@ async function queryShape(body) {
   $('drawn').scrollIntoView({ behavior: 'smooth' });
 }
 
+/**
+ * A share as the server's CSV writes it: a percentage with 4 decimals (26.9388). The
+ * server rounds an exact tie (0.78125) to even, where toFixed rounds it up, so ties are
+ * read from the exact decimal expansion and settled the server's way.
+ */
+const percent4 = (rate) => {
+  if (rate == null) return '';
+  const x = rate * 100;
+  const exact = x.toFixed(100);
+  const dot = exact.indexOf('.');
+  const kept = exact.slice(0, dot + 5);
+  if (/^50*$/.test(exact.slice(dot + 5)) && Number(kept.at(-1)) % 2 === 0) return kept;
+  return x.toFixed(4);
+};
+
 function exportDrawn() {
   const { answer } = app.drawn;
   const shown = app.catalog.indicators.filter((i) => answer.totals[i.id]);
-  const rows = [['范围', '村代码', '乡镇', '面积占比', '户数', ...shown.flatMap((i) => [`${i.name_zh}`, `${i.name_zh}占比`])]];
-  rows.push(['圈选合计', '', '', '', answer.households, ...shown.flatMap((i) => [answer.totals[i.id].count, answer.totals[i.id].rate ?? ''])]);
+  // The headings of the server's CSV (/api/v1/stats?format=csv): 名称（户）, ·分母, ·比例(%).
+  const cells = (v) => shown.flatMap((i) => [v[i.id]?.count ?? '', v[i.id]?.denominator ?? '', percent4(v[i.id]?.rate)]);
+  const rows = [['范围', '村代码', '乡镇', '面积占比(%)', '户数',
+    ...shown.flatMap((i) => [`${i.name_zh}（${unitOf(i)}）`, `${i.name_zh}·分母`, `${i.name_zh}·比例(%)`])]];
+  rows.push(['圈选合计', '', '', '', answer.households, ...cells(answer.totals)]);
   for (const v of answer.villages) {
-    rows.push([v.name, v.code, v.township_name, v.share, v.households,
-      ...shown.flatMap((i) => [v.values[i.id]?.count ?? '', v.values[i.id]?.rate ?? ''])]);
+    rows.push([v.name, v.code, v.township_name, percent4(v.share), v.households, ...cells(v.values)]);
   }
   downloadCsv('圈选统计.csv', rows);
 }
@@ -325,6 +415,79 @@ function exportDrawn() {
 function qualityShare(v, flag) {
   const n = v.flags[flag] || 0;
   return v.households ? n / v.households : null;
+}
+
+const CRS_NAMES = { wgs84: 'WGS-84', cgcs2000: 'CGCS2000', gcj02: 'GCJ-02（火星坐标）', bd09: 'BD-09（百度坐标）' };
+
+/** A village's or township's short name, from the county's quality answer. */
+function qualityName(code) {
+  if (!code) return '未知';
+  const q = app.quality;
+  const found = q?.villages.find((v) => v.code === code) || q?.townships.find((t) => t.code === code);
+  return shortName(found?.name || code);
+}
+
+/** The evidence of a flagged household, as HTML: why each flag was raised, in the API's
+ * figures (where the position lies, how far, how many share it …), and the recorded
+ * position. */
+function flagEvidence(h) {
+  const metres = (d) => (d == null ? '距离不详' : `约 ${int(Math.round(d))} 米`);
+  const at = (p) => `${p[0].toFixed(6)}, ${p[1].toFixed(6)}`;
+  const one = (f) => {
+    switch (f.code) {
+      case 'no_gps': return '没有可用坐标';
+      case 'outside_county': return `在县域外，距最近的${qualityName(f.nearest_village)}${metres(f.distance_m)}`;
+      case 'outside_village': return `定位在${f.found_village ? qualityName(f.found_village) : '县内未知村'}`
+        + `${f.found_township ? `（${qualityName(f.found_township)}）` : ''}，距登记村边界${metres(f.distance_m)}`;
+      case 'duplicate': return `与另外 ${int(f.group_size - 1)} 户坐标完全相同`;
+      case 'swapped': return `经纬度对调后为 ${at(f.swapped)}，位于${qualityName(f.found_village)}`;
+      case 'coarse': return `坐标只有 ${f.decimals} 位小数`;
+      case 'offset': return `实为${CRS_NAMES[f.crs] || f.crs}坐标（按${f.level === 'village' ? '本村' : '本乡镇'}判定），纠正后 ${at(f.corrected)}`;
+      default: return '';
+    }
+  };
+  const lines = h.flags.map((f) => esc((h.flags.length > 1 ? `${f.label}：` : '') + one(f)));
+  if (h.recorded) {
+    lines.push(`<span class="muted">记录坐标 ${esc(at([h.recorded.lon, h.recorded.lat]))}（${esc(CRS_NAMES[h.recorded.crs] || h.recorded.crs)}）</span>`);
+  }
+  return lines.join('<br>');
+}
+
+/** The household numbers flagged with `flag` in the county, read once per flag. */
+function flaggedHouseholds(flag) {
+  if (!app.flagged.has(flag)) {
+    const read = (async () => {
+      const nos = [];
+      // At most 20,000 points: beyond that the map would be red anyway.
+      for (let offset = 0; offset < 20000; offset += 1000) {
+        // eslint-disable-next-line no-await-in-loop
+        const page = await getJson(`api/v1/quality/households?flag=${flag}&limit=1000&offset=${offset}`);
+        nos.push(...page.items.map((h) => h.household_no));
+        if (offset + 1000 >= page.total) break;
+      }
+      return nos;
+    })();
+    read.catch(() => app.flagged.delete(flag));
+    app.flagged.set(flag, read);
+  }
+  return app.flagged.get(flag);
+}
+
+/** In the 定位质量 view household points are red when flagged with the chosen flag.
+ * The tiles do not carry the flags: the flagged households are read when the points show
+ * (from zoom 12). */
+async function paintQualityPoints() {
+  const { map, state } = app;
+  if (state.view !== 'quality') return;
+  const flag = state.flag;
+  if (window.paicha.qualityPoints === flag) return;
+  map.setPaintProperty('households', 'circle-color', layers.PASSING);
+  window.paicha.qualityPoints = undefined;
+  if (map.getZoom() < 12) return;
+  const nos = await flaggedHouseholds(flag);
+  if (state.view !== 'quality' || state.flag !== flag) return;
+  map.setPaintProperty('households', 'circle-color', layers.householdSetColor(nos));
+  window.paicha.qualityPoints = flag;
 }
 
 async function showQuality() {
@@ -344,29 +507,36 @@ async function showQuality() {
     colors[v.code] = app.catalog.palette[cls];
   }
   app.map.setPaintProperty('village-fill', 'fill-color', layers.codeColor(colors, app.catalog.no_data_color));
-  app.map.setPaintProperty('households', 'circle-color',
-    ['case', ['>', ['coalesce', ['get', 'gps_mismatch'], 0], 0], layers.ACCENT, '#7d8a96']);
   const labels = QUALITY_BREAKS.map((b, i) => (i === 0 ? `< ${pct(b)}` : `${pct(QUALITY_BREAKS[i - 1])} – ${pct(b)}`));
   labels.push(`≥ ${pct(QUALITY_BREAKS.at(-1))}`);
   drawLegend(`定位问题：${label}（占户数）`, labels, app.catalog.palette, counts, noData, '个村');
   const code = app.state.area;
-  const flagTotals = q.flags.map((f) => `<tr class="link" data-flag="${f.code}"${f.code === flag ? ' style="font-weight:bold"' : ''}><td>${esc(f.label)}</td><td class="num">${int(f.count)}</td></tr>`).join('');
-  $('area').innerHTML = `<h2>定位质量 <small class="muted">督查第7项：每户GPS定位</small></h2>`
-    + `<p>${int(q.households)} 户，已定位 ${int(q.located)} 户。</p>`
+  // A later selection may finish first: only the latest one draws.
+  const token = ++app.panelToken;
+  paintQualityPoints().catch((e) => toast(e.message));
+  // The selected area's own figures: the county's, a township's or a village's.
+  const own = code ? await getJson(`api/v1/quality?within=${code}`) : q;
+  if (token !== app.panelToken) return;
+  const flagTotals = own.flags.map((f) => `<tr class="link" data-flag="${f.code}"${f.code === flag ? ' style="font-weight:bold"' : ''}><td>${esc(f.label)}</td><td class="num">${int(f.count)}</td></tr>`).join('');
+  $('area').innerHTML = `<h2>定位质量：${esc(shortName(own.name))} <small class="muted">督查第7项：每户GPS定位</small></h2>`
+    + `<p><span id="quality-households-total">${int(own.households)}</span> 户，已定位 <span id="quality-located">${int(own.located)}</span> 户。</p>`
     + `<table class="list" id="quality-flags"><thead><tr><th>问题</th><th class="num">户数</th></tr></thead><tbody>${flagTotals}</tbody></table>`;
   await crumbs();
+  if (token !== app.panelToken) return;
   if (code.length === 12) {
     const page = await getJson(`api/v1/quality/households?within=${code}&flag=${flag}&limit=200`);
-    const rows = page.items.map((h) => `<tr><td>${esc(h.head_name)}</td><td>${esc(h.head_id_number)}</td><td>${h.flags.map((f) => esc(f.label)).join('、')}</td></tr>`).join('');
+    if (token !== app.panelToken) return;
+    const rows = page.items.map((h) => `<tr data-household="${esc(h.household_no)}"><td>${esc(h.head_name)}</td><td>${esc(h.head_id_number)}</td>`
+      + `<td>${h.flags.map((f) => esc(f.label)).join('、')}</td><td class="evidence">${flagEvidence(h)}</td></tr>`).join('');
     $('ranking').innerHTML = `<h3>${esc(label)}的农户（${int(page.total)} 户，已脱敏）</h3>`
-      + `<table class="list" id="quality-households"><thead><tr><th>户主</th><th>身份证号</th><th>问题</th></tr></thead><tbody>${rows}</tbody></table>`;
+      + `<table class="list" id="quality-households"><thead><tr><th>户主</th><th>身份证号</th><th>问题</th><th>依据</th></tr></thead><tbody>${rows}</tbody></table>`;
     return;
   }
   const villages = q.villages
     .filter((v) => !code || v.code.startsWith(code))
     .map((v) => ({ v, n: v.flags[flag] || 0, share: qualityShare(v, flag) }))
     .sort((a, b) => b.n - a.n || (b.share ?? 0) - (a.share ?? 0));
-  const body = villages.map(({ v, n, share }, i) => `<tr class="link" data-code="${v.code}"><td class="num">${i + 1}</td><td>${esc(v.name)}</td>`
+  const body = villages.map(({ v, n, share }, i) => `<tr class="link" data-code="${v.code}"><td class="num">${i + 1}</td><td>${esc(shortName(v.name))}</td>`
     + `<td class="num">${int(n)}</td><td class="num">${int(v.households)}</td><td class="num">${pct(share)}</td></tr>`).join('');
   $('ranking').innerHTML = `<h3>各村${esc(label)}户数</h3><table class="list" id="quality-villages"><thead><tr><th class="num">序</th><th>村</th>`
     + `<th class="num">户数</th><th class="num">总户数</th><th class="num">占比</th></tr></thead><tbody>${body}</tbody></table>`;
@@ -390,9 +560,31 @@ async function setView(view) {
     await refreshPanel();
   } else {
     applyIndicatorStyle();
-    $('legend').innerHTML = '<strong>走访路线</strong><p class="muted">生成计划后显示</p>';
+    $('legend-classes').innerHTML = '<strong>走访路线</strong><p class="muted">生成计划后显示</p>';
     await app.planner.show();
   }
+}
+
+/** Applies the state a changed hash holds: a link pasted into an open tab, or the
+ * browser's back button. */
+async function applyHash() {
+  const next = readState();
+  if (!app.byId.has(next.ind)) next.ind = 'any_problem';
+  const prev = { ...app.state };
+  if (Object.keys(next).every((key) => next[key] === prev[key])) return;
+  Object.assign(app.state, next);
+  syncControls();
+  if (next.base !== prev.base) applyBasemap();
+  if (next.ind !== prev.ind) await refreshBoundaries().catch((e) => toast(e.message));
+  const view = parseView(next.map);
+  if (view) {
+    if (next.map !== prev.map) app.map.jumpTo(view);
+  } else if (next.area !== prev.area) {
+    const feature = await area(next.area || app.county.code);
+    const b = bboxOf(feature.geometry);
+    app.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: viewPadding(), duration: 600, maxZoom: 14 });
+  }
+  await setView(next.view);
 }
 
 // ---------------------------------------------------------------- map events
@@ -402,13 +594,13 @@ function featureText(f) {
   if (app.state.view === 'quality') {
     const v = app.quality?.villages.find((x) => x.code === p.code);
     const n = v ? v.flags[app.state.flag] || 0 : 0;
-    return `<strong>${esc(p.name)}</strong><br>${esc($('flag').selectedOptions[0]?.text || '')} ${int(n)} 户 / ${int(v?.households)} 户`;
+    return `<strong>${esc(shortName(p.name))}</strong><br>${esc($('flag').selectedOptions[0]?.text || '')} ${int(n)} 户 / ${int(v?.households)} 户`;
   }
   const ind = indicator();
   const count = p[`${ind.id}_count`];
   const denominator = p[`${ind.id}_denominator`];
   const rate = p[`${ind.id}_rate`];
-  return `<strong>${esc(p.name)}</strong><br>${esc(ind.name_zh)}：${int(count)} ${unitOf(ind)} / ${int(denominator)}（${pct(rate)}）`;
+  return `<strong>${esc(shortName(p.name))}</strong><br>${esc(ind.name_zh)}：${int(count)} ${unitOf(ind)} / ${int(denominator)}（${pct(rate)}）`;
 }
 
 function fillLayers() {
@@ -423,7 +615,7 @@ async function householdPopup(feature, lngLat) {
     const failed = h.failed.filter((f) => f.id !== 'any_problem')
       .map((f) => `<li>${esc(f.name_zh)}：${esc(f.reasons.join('；'))}</li>`).join('');
     popup.setHTML(`<h4>${esc(h.head_name)} <small>${esc(app.categories.get(h.category) || '')}</small></h4>`
-      + `<p>${esc(h.township_name)} ${esc(h.village_name)} · ${h.members} 人 · 人均纯收入 ${int(Math.round(h.income_per_capita))} 元</p>`
+      + `<p>${esc(h.township_name)} ${esc(shortName(h.village_name))} · ${h.members} 人 · 人均纯收入 ${int(Math.round(h.income_per_capita))} 元</p>`
       + (failed ? `<ul class="reasons">${failed}</ul>` : '<p>各项指标均达标</p>'));
   } catch (e) {
     popup.setHTML(`<p>${esc(e.message)}</p>`);
@@ -460,6 +652,7 @@ function wireMap() {
   map.on('moveend', () => {
     app.state.map = formatView(map);
     save();
+    if (app.state.view === 'quality') paintQualityPoints().catch((err) => toast(err.message));
   });
 }
 
@@ -484,6 +677,8 @@ function wireControls() {
   $('layer-labels').addEventListener('change', (e) => { state.lbl = e.target.checked ? '1' : '0'; save(); applyLayers(); });
   $('basemap').addEventListener('change', (e) => { state.base = e.target.value; save(); applyBasemap(); });
   document.querySelectorAll('#views button').forEach((b) => b.addEventListener('click', () => setView(b.dataset.view)));
+  // A link pasted into this tab (or the hash edited): show what it says.
+  window.addEventListener('hashchange', () => applyHash().catch((err) => toast(err.message)));
   document.addEventListener('visibilitychange', async () => {
     if (document.visibilityState !== 'visible') return;
     try {
@@ -516,9 +711,15 @@ function wireControls() {
     }
     const flagRow = e.target.closest('tr[data-flag]');
     if (flagRow) { $('flag').value = flagRow.dataset.flag; $('flag').dispatchEvent(new Event('change')); return; }
+    const rankButton = e.target.closest('button[data-rank]');
+    if (rankButton) {
+      state.rk = rankButton.dataset.rank;
+      save();
+      refreshPanel();
+      return;
+    }
     const pageButton = e.target.closest('button[data-page]');
     if (pageButton) { showHouseholds(Number(pageButton.dataset.page)).catch((err) => toast(err.message)); return; }
-    if (e.target.id === 'households-csv') exportHouseholds().catch((err) => toast(err.message));
     if (e.target.id === 'drawn-csv') exportDrawn();
     if (e.target.id === 'drawn-close') { $('drawn').hidden = true; }
   });
@@ -551,6 +752,8 @@ async function refreshBoundaries() {
   if (changed) {
     app.legendStats = null;
     app.quality = null;
+    app.flagged.clear();
+    window.paicha.qualityPoints = undefined;
   }
   return changed;
 }
@@ -565,7 +768,7 @@ function applyBasemap() {
 
 async function start() {
   const started = performance.now();
-  const [catalog, townships, villages, households, counties, basemaps, quality] = await Promise.all([
+  const [catalog, townships, villages, households, counties, basemaps, quality, labels] = await Promise.all([
     getJson('api/v1/indicators'),
     getJson('tiles/townships.json'),
     getJson('tiles/villages.json'),
@@ -573,7 +776,10 @@ async function start() {
     getJson('api/v1/areas?level=county'),
     getJson('api/v1/basemaps'),
     getJson('api/v1/quality'),
+    getJson('api/v1/areas.geojson?geometry=label'),
   ]);
+  // The map writes the names officials use (五副甲村, not 五副甲村民委员会).
+  for (const f of labels.features) f.properties.name = shortName(f.properties.name);
   app.catalog = catalog;
   for (const ind of catalog.indicators) app.byId.set(ind.id, ind);
   for (const c of catalog.categories) app.categories.set(c.code, c.label);
@@ -601,9 +807,9 @@ async function start() {
   const b = townships.bounds;
   app.map = new maplibregl.Map({
     container: 'map',
-    style: layers.baseStyle(origin, { townships, villages, households }),
+    style: layers.baseStyle(origin, { townships, villages, households }, labels),
     bounds: view ? undefined : [[b[0], b[1]], [b[2], b[3]]],
-    fitBoundsOptions: { padding: 20 },
+    fitBoundsOptions: { padding: viewPadding() },
     center: view?.center,
     zoom: view?.zoom,
     localIdeographFontFamily: '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif',

@@ -2,7 +2,16 @@
 // map, household points and labels, over a plain background or an offline basemap.
 
 export const ACCENT = '#b3261e';
+/** Household points that pass. */
+export const PASSING = '#7d8a96';
 const BACKGROUND = '#f6f4ef';
+
+/** Stops of the server's heat ramp (src/tiles/heat.rs, ColorBrewer YlOrRd with alpha):
+ * the heat legend draws the same colours. */
+export const HEAT_STOPS = [
+  [0, [255, 255, 178, 0]], [0.15, [254, 217, 118, 110]], [0.35, [253, 141, 60, 170]],
+  [0.6, [240, 59, 32, 210]], [0.8, [189, 0, 38, 230]], [1, [128, 0, 38, 240]],
+];
 
 /** Tile URLs as the map's workers can fetch them: TileJSON gives paths from the server's
  * root unless the server was told its public address. */
@@ -10,8 +19,9 @@ export function absoluteTiles(origin, tiles) {
   return tiles.map((url) => (url.startsWith('/') ? `${origin}${url}` : url));
 }
 
-/** The style the map starts with: nothing from the internet. */
-export function baseStyle(origin, tilejson) {
+/** The style the map starts with: nothing from the internet. `labels` is the GeoJSON of
+ * the areas' label points, names already in the short form officials use. */
+export function baseStyle(origin, tilejson, labels) {
   const vector = (tj, minzoom = tj.minzoom) => ({
     type: 'vector',
     tiles: absoluteTiles(origin, tj.tiles),
@@ -30,7 +40,7 @@ export function baseStyle(origin, tilejson) {
       // Points only from zoom 12: below it the heat map shows density, and the first
       // view of the county loads no household tiles at all.
       households: vector(tilejson.households, 12),
-      labels: { type: 'geojson', data: `${origin}/api/v1/areas.geojson?geometry=label` },
+      labels: { type: 'geojson', data: labels },
       draw: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       plan: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     },
@@ -69,7 +79,7 @@ export function baseStyle(origin, tilejson) {
         filter: ['!', ['has', 'cell']],
         paint: {
           'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 2.5, 16, 6],
-          'circle-color': '#7d8a96',
+          'circle-color': PASSING,
           'circle-stroke-color': '#fff',
           'circle-stroke-width': 0.6,
         },
@@ -141,9 +151,19 @@ export function codeColor(colors, fallback) {
   return match;
 }
 
-/** circle-color of household points: red when failing the indicator. */
+/** circle-color of household points: red when failing the indicator. The tiles carry
+ * `failed`, the comma-joined ids a household fails ("any_problem,unsafe_housing"): whole
+ * ids are compared, so that "monitored" never matches "monitored_unstable". */
 export function householdColor(indicatorId) {
-  return ['case', ['>', ['coalesce', ['get', indicatorId], 0], 0], ACCENT, '#7d8a96'];
+  const failed = ['concat', ',', ['coalesce', ['get', 'failed'], ''], ','];
+  return ['case', ['in', `,${indicatorId},`, failed], ACCENT, PASSING];
+}
+
+/** circle-color of household points: red for the household numbers given. */
+export function householdSetColor(householdNos) {
+  const nos = [...new Set(householdNos)];
+  if (!nos.length) return PASSING;
+  return ['match', ['get', 'household_no'], nos, ACCENT, PASSING];
 }
 
 /** Shows or hides a layer. */

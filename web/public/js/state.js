@@ -6,6 +6,7 @@ const DEFAULTS = {
   ind: 'any_problem', // indicator id
   area: '', // selected area code ('' = the county)
   lvl: 'village', // choropleth unit: village | township
+  rk: '', // the county's ranking: '' = its townships, 'village' = all its villages
   ch: '1', // choropleth on
   heat: '', // '' | count | rate
   hh: '1', // household points
