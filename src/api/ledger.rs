@@ -18,7 +18,9 @@ use crate::app::AppState;
 use crate::domain::FieldViolation;
 use crate::domain::calendar::{is_date, today, utc_timestamp};
 use crate::domain::ledger::{Campaign, ChecklistItem, Entry, Status, Template};
-use crate::ledger::rules::{self, EntryPatch, NewCampaign, NewTemplate};
+use crate::ledger::rules::{
+    self, EntryPatch, NewCampaign, NewTemplate, TemplateCopy, TemplateEdit,
+};
 use crate::model::Snapshot;
 use crate::store::ledger::{self as ledger_store, Change, EntryFilter, Updated};
 
@@ -26,7 +28,8 @@ use crate::store::ledger::{self as ledger_store, Change, EntryFilter, Updated};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(checklists, checklist_add))
-        .routes(routes!(checklist_one))
+        .routes(routes!(checklist_one, checklist_edit))
+        .routes(routes!(checklist_copy))
         .routes(routes!(campaigns, campaign_create))
         .routes(routes!(campaign_one))
         .routes(routes!(entries))
@@ -83,12 +86,16 @@ struct TemplateSummary {
     /// What the source text holds (gaps are noted on the items).
     items: usize,
     categories: Vec<CategoryCount>,
+    /// False for the built-in templates transcribed from the seed documents: copy one
+    /// (`POST /api/v1/checklists/{id}/copy`) to change its responsible units.
+    editable: bool,
 }
 
 /// The checklist templates (seed 003's Xuchang list, seed 002's Lianyungang list).
 #[utoipa::path(get, path = "/api/v1/checklists", tag = "ledger",
     responses((status = 200, description = "The templates", body = Vec<TemplateSummary>)))]
 async fn checklists(State(state): State<AppState>) -> Result<Json<Vec<TemplateSummary>>, ApiError> {
+    let builtin = builtin_ids()?;
     Ok(Json(
         templates(&state)
             .await?
@@ -100,6 +107,7 @@ async fn checklists(State(state): State<AppState>) -> Result<Json<Vec<TemplateSu
                     .map(|(name, items)| CategoryCount { name, items })
                     .collect(),
                 items: t.items.len(),
+                editable: !builtin.contains(&t.id),
                 id: t.id,
                 name: t.name,
                 region: t.region,
@@ -124,6 +132,88 @@ async fn checklist_one(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Template>, ApiError> {
     Ok(Json(template(&state, &id).await?))
+}
+
+/// The ids of the built-in templates, which users copy but do not change.
+fn builtin_ids() -> Result<Vec<String>, ApiError> {
+    Ok(crate::ledger::checklist::builtin()
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .into_iter()
+        .map(|t| t.id)
+        .collect())
+}
+
+/// Copies a template under a new id, e.g. seed 002's list for a county whose offices
+/// are 各乡镇 and 县财政局 rather than 各街道 and 区财政局; the copy's units can then be
+/// edited. Items, their text and order are the source's.
+#[utoipa::path(post, path = "/api/v1/checklists/{id}/copy", tag = "ledger",
+    params(("id" = String, Path, description = "The template to copy")),
+    request_body = TemplateCopy,
+    responses(
+        (status = 200, description = "The copy as stored", body = Object),
+        (status = 400, description = "A field is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such template", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "A template with the copy's id exists", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn checklist_copy(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(c): ApiJson<TemplateCopy>,
+) -> Result<Json<Template>, ApiError> {
+    let all = templates(&state).await?;
+    let source = all
+        .iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no checklist template {id:?}")))?;
+    let copy = rules::copy_template(source, &c)?;
+    if all.iter().any(|t| t.id == copy.id) {
+        return Err(ApiError::Conflict(format!(
+            "a template with id {:?} exists",
+            copy.id
+        )));
+    }
+    let stored = copy.clone();
+    state
+        .store
+        .run(move |c| ledger_store::save_template(c, &stored))
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Invalid(m) => ApiError::Conflict(m),
+            other => other.into(),
+        })?;
+    Ok(Json(copy))
+}
+
+/// Changes a user template's name, region or items' responsible units (责任单位).
+/// Campaigns on the template show the new units in their ledgers and reports.
+/// Built-in templates are the documents' own words: copy one first.
+#[utoipa::path(patch, path = "/api/v1/checklists/{id}", tag = "ledger",
+    params(("id" = String, Path, description = "A template users added or copied")),
+    request_body = TemplateEdit,
+    responses(
+        (status = 200, description = "The template as stored", body = Object),
+        (status = 400, description = "A field is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such template", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "A built-in template, which cannot change", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn checklist_edit(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(e): ApiJson<TemplateEdit>,
+) -> Result<Json<Template>, ApiError> {
+    let current = template(&state, &id).await?;
+    if builtin_ids()?.contains(&id) {
+        return Err(ApiError::Conflict(format!(
+            "{id:?} is a built-in template (the document's own list) and does not change; \
+             copy it (POST /api/v1/checklists/{id}/copy) and edit the copy"
+        )));
+    }
+    let edited = rules::edit_template(&current, &e)?;
+    let stored = edited.clone();
+    state
+        .store
+        .run(move |c| ledger_store::replace_template(c, &stored))
+        .await?;
+    state.ledger_changed();
+    Ok(Json(edited))
 }
 
 /// A campaign with its progress.

@@ -11,8 +11,57 @@ use crate::domain::ledger::{Campaign, Cycle, Entry, Signoff, Status};
 
 /// The demo campaign's id.
 pub const CAMPAIGN_ID: &str = "xinbin-2019-q3";
-/// The template it uses.
-pub const TEMPLATE_ID: &str = "lianyungang-2019";
+/// The template it uses: the county's own copy of [`SOURCE_TEMPLATE_ID`].
+pub const TEMPLATE_ID: &str = "xinbin-2019";
+/// The document's list the county copied: seed 002's 37 items.
+pub const SOURCE_TEMPLATE_ID: &str = "lianyungang-2019";
+
+/// A development zone's offices and the county's that do the same work, for the units
+/// the source names (区社会事业局 runs schools, health and civil affairs in the zone).
+const UNITS: [(&str, &str); 7] = [
+    ("各街道", "各乡镇"),
+    ("区各相关部门", "县直各相关部门"),
+    ("区相关部门", "县直相关部门"),
+    ("区社会事业局", "县教育局、县卫健局、县民政局"),
+    ("区住建局", "县住建局"),
+    ("区人社局", "县人社局"),
+    ("资源分局", "县自然资源局"),
+];
+
+/// The wording of the zone in the items' text and the county's.
+const WORDS: [(&str, &str); 3] = [
+    ("街道", "乡镇"),
+    ("区相关部门", "县相关部门"),
+    ("区级", "县级"),
+];
+
+/// The demo county's copy of seed 002's list: the items as the document has them, the
+/// responsible units and wording of a county (各乡镇, 县财政局) instead of a
+/// development zone's (各街道, 区财政局), as a county office would edit its copy.
+#[must_use]
+pub fn county_template(source: &Template) -> Template {
+    let mut t = source.clone();
+    TEMPLATE_ID.clone_into(&mut t.id);
+    "新宾县脱贫攻坚问题大排查清单".clone_into(&mut t.name);
+    "辽宁省抚顺市新宾满族自治县".clone_into(&mut t.region);
+    t.source = format!(
+        "{}（复制自 {}，责任单位按本县调整）",
+        source.source, source.id
+    );
+    let replace = |text: &str, table: &[(&str, &str)]| {
+        table
+            .iter()
+            .fold(text.to_owned(), |acc, (from, to)| acc.replace(from, to))
+    };
+    for item in &mut t.items {
+        item.content = replace(&item.content, &WORDS);
+        item.responsible_unit = item.responsible_unit.as_deref().map(|u| {
+            // 区财政局 and the like: the county's office of the same name.
+            replace(u, &UNITS).replace("区财政局", "县财政局")
+        });
+    }
+    t
+}
 /// The day the demo ledger describes (the campaign's last day).
 pub const AS_OF: &str = "2019-09-30";
 
@@ -128,6 +177,7 @@ pub fn generate(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 
@@ -139,5 +189,27 @@ mod tests {
         assert_eq!(day(62), "2019-09-01");
         assert_eq!(day(91), "2019-09-30");
         assert_eq!(day(92), "2019-10-01");
+    }
+
+    #[test]
+    fn the_county_copy_speaks_of_the_county() {
+        let builtin = crate::ledger::checklist::builtin().unwrap();
+        let source = builtin.iter().find(|t| t.id == SOURCE_TEMPLATE_ID).unwrap();
+        let copy = county_template(source);
+        assert_eq!(copy.id, TEMPLATE_ID);
+        assert_eq!(copy.items.len(), source.items.len());
+        for (item, original) in copy.items.iter().zip(&source.items) {
+            let unit = item.responsible_unit.as_deref().unwrap_or_default();
+            assert!(
+                !unit.contains("街道") && !unit.contains('区'),
+                "item {}: {unit}",
+                item.position
+            );
+            assert!(!item.content.contains("街道"), "item {}", item.position);
+            assert_eq!(item.category, original.category);
+            assert_eq!(item.number, original.number);
+        }
+        assert_eq!(copy.items[0].responsible_unit.as_deref(), Some("各乡镇"));
+        assert!(copy.items[0].content.starts_with("各乡镇是否做好进度安排"));
     }
 }

@@ -225,10 +225,14 @@ pub fn build(
     sink.flush()?;
     let templates =
         crate::ledger::checklist::builtin().map_err(|e| DemoError::EmbeddedData(e.to_string()))?;
-    let template = templates
+    let source = templates
         .iter()
-        .find(|t| t.id == campaign::TEMPLATE_ID)
-        .ok_or_else(|| DemoError::EmbeddedData(format!("no template {}", campaign::TEMPLATE_ID)))?;
+        .find(|t| t.id == campaign::SOURCE_TEMPLATE_ID)
+        .ok_or_else(|| {
+            DemoError::EmbeddedData(format!("no template {}", campaign::SOURCE_TEMPLATE_ID))
+        })?;
+    let template = &campaign::county_template(source);
+    builder.write_template(template)?;
     let villages: Vec<(String, bool)> = county
         .villages
         .iter()

@@ -187,6 +187,141 @@ pub fn new_template(p: &NewTemplate, file: &[u8]) -> Result<Template, Vec<FieldV
     })
 }
 
+/// `POST /api/v1/checklists/{id}/copy`: a template copied under a new id, for a place
+/// whose offices differ from the document's (a county using a development zone's list).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateCopy {
+    /// The copy's id: letters, digits and '-', up to 64.
+    pub id: String,
+    /// Its name; the source's name when left out.
+    pub name: Option<String>,
+    /// Where it is used, e.g. 辽宁省抚顺市新宾满族自治县; the source's region when left out.
+    pub region: Option<String>,
+}
+
+/// `PATCH /api/v1/checklists/{id}`: a user template's name, region and responsible
+/// units (责任单位). The items themselves (their text and order) stay the document's.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateEdit {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new region.
+    pub region: Option<String>,
+    /// New responsible units by item position; an empty unit clears it.
+    #[serde(default)]
+    pub units: Vec<UnitEdit>,
+}
+
+/// One item's responsible unit.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitEdit {
+    /// The item's position in the template.
+    pub position: u32,
+    /// The unit(s), e.g. 各乡镇、县住建局; empty to clear.
+    pub responsible_unit: String,
+}
+
+/// Longest name, region or responsible unit a user may give a template.
+const MAX_TEMPLATE_TEXT: usize = 200;
+
+fn check_text(errors: &mut Violations, field: &str, value: &str, required: bool) {
+    if required && value.trim().is_empty() {
+        errors.add(field, "must not be empty");
+    } else if value.chars().count() > MAX_TEMPLATE_TEXT {
+        errors.add(field, format!("longer than {MAX_TEMPLATE_TEXT} characters"));
+    }
+}
+
+/// The copy of `source` that `c` asks for, or every invalid field named.
+///
+/// # Errors
+/// The id's form; a name or region empty or too long.
+pub fn copy_template(source: &Template, c: &TemplateCopy) -> Result<Template, Vec<FieldViolation>> {
+    let mut errors = Violations::new();
+    if !is_id(&c.id) {
+        errors.add("id", ID_RULE);
+    }
+    if let Some(name) = &c.name {
+        check_text(&mut errors, "name", name, true);
+    }
+    if let Some(region) = &c.region {
+        check_text(&mut errors, "region", region, true);
+    }
+    let mut copy = source.clone();
+    copy.id.clone_from(&c.id);
+    if let Some(name) = &c.name {
+        name.trim().clone_into(&mut copy.name);
+    }
+    if let Some(region) = &c.region {
+        region.trim().clone_into(&mut copy.region);
+    }
+    copy.source = format!("{}（复制自 {}）", source.source, source.id);
+    errors.into_result(copy)
+}
+
+/// `template` with `e` applied, or every invalid field named (nothing applied then).
+///
+/// # Errors
+/// A name or region empty or too long; a position the template does not have or
+/// given twice; a unit too long; more units than the template has items.
+pub fn edit_template(
+    template: &Template,
+    e: &TemplateEdit,
+) -> Result<Template, Vec<FieldViolation>> {
+    let mut errors = Violations::new();
+    let mut edited = template.clone();
+    if let Some(name) = &e.name {
+        check_text(&mut errors, "name", name, true);
+        name.trim().clone_into(&mut edited.name);
+    }
+    if let Some(region) = &e.region {
+        check_text(&mut errors, "region", region, true);
+        region.trim().clone_into(&mut edited.region);
+    }
+    if e.units.len() > edited.items.len() {
+        errors.add(
+            "units",
+            format!(
+                "{} units for a template of {} items",
+                e.units.len(),
+                edited.items.len()
+            ),
+        );
+        return Err(errors.into_vec());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, u) in e.units.iter().enumerate() {
+        let field = format!("units[{i}]");
+        if !seen.insert(u.position) {
+            errors.add(
+                format!("{field}.position"),
+                format!("item {} is given twice", u.position),
+            );
+            continue;
+        }
+        check_text(
+            &mut errors,
+            &format!("{field}.responsible_unit"),
+            &u.responsible_unit,
+            false,
+        );
+        match edited.items.iter_mut().find(|it| it.position == u.position) {
+            Some(item) => {
+                let unit = u.responsible_unit.trim();
+                item.responsible_unit = (!unit.is_empty()).then(|| unit.to_owned());
+            }
+            None => errors.add(
+                format!("{field}.position"),
+                format!("template {:?} has no item {}", template.id, u.position),
+            ),
+        }
+    }
+    errors.into_result(edited)
+}
+
 /// What a campaign's or template's id may be.
 const ID_RULE: &str = "letters, digits and '-', 1 to 64 of them";
 

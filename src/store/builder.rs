@@ -192,6 +192,17 @@ impl DatabaseBuilder {
         })
     }
 
+    /// Stores a checklist template of the place (a copy of a document's list).
+    ///
+    /// # Errors
+    /// [`StoreError`] if DuckDB refuses it or its id is taken.
+    pub fn write_template(
+        &mut self,
+        template: &crate::domain::ledger::Template,
+    ) -> Result<(), StoreError> {
+        super::ledger::save_template(self.conn()?, template)
+    }
+
     /// Stores a checklist campaign and its ledger entries.
     ///
     /// # Errors

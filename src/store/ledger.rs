@@ -555,6 +555,30 @@ pub fn save_template(conn: &Connection, template: &Template) -> Result<(), Store
     Ok(())
 }
 
+/// Replaces a template users added (its name, region or units were edited).
+///
+/// # Errors
+/// [`StoreError::Invalid`] when no stored template has its id (a built-in one, or none);
+/// [`StoreError::Query`] when the store fails.
+pub fn replace_template(conn: &Connection, template: &Template) -> Result<(), StoreError> {
+    let _one_writer = super::write_lock();
+    let body = serde_json::to_string(template)
+        .map_err(|e| StoreError::Invalid(format!("template cannot be stored: {e}")))?;
+    let changed = conn
+        .execute(
+            "UPDATE checklist_templates SET body = ? WHERE id = ?",
+            params![body, template.id],
+        )
+        .context("update template")?;
+    if changed == 0 {
+        return Err(StoreError::Invalid(format!(
+            "no stored template {:?}",
+            template.id
+        )));
+    }
+    Ok(())
+}
+
 /// The templates users added, by id.
 ///
 /// # Errors

@@ -57,7 +57,7 @@ async fn both_seed_checklists_are_served_with_their_own_numbering() {
 async fn the_demo_campaign_covers_every_village_and_item() {
     let app = TestApp::spawn().await;
     let c = app.get_json(&format!("/api/v1/campaigns/{CAMPAIGN}")).await;
-    assert_eq!(c["template_id"], "lianyungang-2019");
+    assert_eq!(c["template_id"], "xinbin-2019");
     assert_eq!(c["as_of"], "2019-09-30");
     let total: i64 = c["statuses"]
         .as_object()
@@ -700,4 +700,145 @@ async fn a_villages_ledger_written_by_libreoffice_is_imported() {
     assert_eq!(e["measure"], "重新公示");
     assert_eq!(e["deadline"], "2019-09-20");
     assert_eq!(e["updated_by"], "乡镇干部");
+}
+
+/// Issue 21: a county copies a document's list and gives it its own responsible units;
+/// a campaign on the copy reports them. Built-in lists never change.
+#[tokio::test]
+#[expect(clippy::too_many_lines, reason = "one scenario, checked top to bottom")]
+async fn a_template_is_copied_and_its_units_edited_for_the_county() {
+    let app = TestApp::spawn().await;
+    // The demo county already runs on its own copy of seed 002's list.
+    let county = app.get_json("/api/v1/checklists/xinbin-2019").await;
+    assert_eq!(county["items"][0]["responsible_unit"], "各乡镇");
+    assert!(county["items"].as_array().unwrap().iter().all(|i| {
+        !i["responsible_unit"]
+            .as_str()
+            .unwrap_or("")
+            .contains("街道")
+    }));
+    let list = app.get_json("/api/v1/checklists").await;
+    let editable = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap()["editable"]
+            .clone()
+    };
+    assert_eq!(editable("lianyungang-2019"), false);
+    assert_eq!(editable("xinbin-2019"), true);
+
+    let post = |path: String, body: Value| {
+        let client = app.client.clone();
+        let url = format!("{}{path}", app.address);
+        async move { client.post(url).json(&body).send().await.unwrap() }
+    };
+    let patch = |path: String, body: Value| {
+        let client = app.client.clone();
+        let url = format!("{}{path}", app.address);
+        async move { client.patch(url).json(&body).send().await.unwrap() }
+    };
+    let copy = post(
+        "/api/v1/checklists/lianyungang-2019/copy".into(),
+        json!({"id": "units-test-2019", "region": "辽宁省抚顺市新宾满族自治县"}),
+    )
+    .await;
+    assert_eq!(copy.status(), 200);
+    let copy: Value = copy.json().await.unwrap();
+    let original = app.get_json("/api/v1/checklists/lianyungang-2019").await;
+    assert_eq!(copy["items"], original["items"]);
+    assert_eq!(copy["name"], original["name"]);
+    assert_eq!(copy["region"], "辽宁省抚顺市新宾满族自治县");
+
+    // The same id again, a bad id, an unknown source.
+    let again = post(
+        "/api/v1/checklists/lianyungang-2019/copy".into(),
+        json!({"id": "units-test-2019"}),
+    )
+    .await;
+    assert_eq!(again.status(), 409);
+    let bad = post(
+        "/api/v1/checklists/xuchang-2022/copy".into(),
+        json!({"id": "有 空格"}),
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(problem_fields(&bad.json().await.unwrap()), ["id"]);
+    let none = post("/api/v1/checklists/nope/copy".into(), json!({"id": "x"})).await;
+    assert_eq!(none.status(), 404);
+
+    // Built-in lists are the documents' words.
+    let builtin = patch(
+        "/api/v1/checklists/xuchang-2022".into(),
+        json!({"units": [{"position": 1, "responsible_unit": "县财政局"}]}),
+    )
+    .await;
+    assert_eq!(builtin.status(), 409);
+    // Every bad unit is named and nothing is changed.
+    let wrong = patch(
+        "/api/v1/checklists/units-test-2019".into(),
+        json!({"units": [{"position": 1, "responsible_unit": "县财政局"},
+                         {"position": 9999, "responsible_unit": "县教育局"},
+                         {"position": 1, "responsible_unit": "县教育局"},
+                         {"position": 2, "responsible_unit": "长".repeat(201)}]}),
+    )
+    .await;
+    assert_eq!(wrong.status(), 400);
+    assert_eq!(
+        problem_fields(&wrong.json().await.unwrap()),
+        [
+            "units[1].position",
+            "units[2].position",
+            "units[3].responsible_unit"
+        ]
+    );
+    assert_eq!(
+        app.get_json("/api/v1/checklists/units-test-2019").await["items"],
+        original["items"]
+    );
+
+    let first = copy["items"][0]["position"].as_u64().unwrap();
+    let second = copy["items"][1]["position"].as_u64().unwrap();
+    let edited = patch(
+        "/api/v1/checklists/units-test-2019".into(),
+        json!({"name": "新宾县大排查清单", "units": [
+            {"position": first, "responsible_unit": " 各乡镇、县乡村振兴局 "},
+            {"position": second, "responsible_unit": ""}]}),
+    )
+    .await;
+    assert_eq!(edited.status(), 200);
+    let stored = app.get_json("/api/v1/checklists/units-test-2019").await;
+    assert_eq!(stored["name"], "新宾县大排查清单");
+    assert_eq!(
+        stored["items"][0]["responsible_unit"],
+        "各乡镇、县乡村振兴局"
+    );
+    assert_eq!(stored["items"][1]["responsible_unit"], Value::Null);
+    assert_eq!(stored["items"][2], original["items"][2]);
+
+    // A campaign on the copy prints the county's units in its ledger.
+    let created = post(
+        "/api/v1/campaigns".into(),
+        json!({"id": "units-test", "name": "责任单位测试", "template_id": "units-test-2019",
+               "area_code": "210422101", "starts": "2019-07-01", "ends": "2019-09-30",
+               "cycle": "monthly", "due_day": 25, "by": "测试"}),
+    )
+    .await;
+    assert_eq!(created.status(), 200);
+    let village = app
+        .get_json("/api/v1/areas?level=village&parent=210422101")
+        .await[0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let html = app
+        .get(&format!(
+            "/api/v1/campaigns/units-test/report?within={village}&format=html"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("各乡镇、县乡村振兴局"), "{html}");
 }

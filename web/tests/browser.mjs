@@ -23,7 +23,20 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: args.width || 1400, height: args.height || 860 }, deviceScaleFactor: 1 });
 const errors = [];
-page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+// Answers a scenario provokes on purpose (a stale edit's 409, a broken rule's 400):
+// { status, method, url } with url a substring. They are listed in `expected` instead
+// of `errors`, so that the Rust test can check they happened.
+const expectedAnswers = [];
+const expected = [];
+const isExpected = (status, url, method) => expectedAnswers.some((a) => a.status === status
+  && url.includes(a.url) && (!method || !a.method || a.method === method));
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  // Chromium logs every 4xx answer to fetch() as "Failed to load resource".
+  const status = Number(m.text().match(/status of (\d{3})/)?.[1]);
+  if (status && isExpected(status, m.location()?.url || '')) return;
+  errors.push(`console: ${m.text()}`);
+});
 page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
 page.on('requestfailed', (r) => {
   // MapLibre cancels the tiles of a view it has left: an abort it asked for is no failure.
@@ -31,7 +44,12 @@ page.on('requestfailed', (r) => {
   if (text === 'net::ERR_ABORTED' && r.url().includes('/tiles/')) return;
   errors.push(`request failed: ${r.url()} ${text}`);
 });
-page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+page.on('response', (r) => {
+  if (r.status() < 400) return;
+  if (isExpected(r.status(), r.url(), r.request().method())) {
+    expected.push({ status: r.status(), method: r.request().method(), url: r.url() });
+  } else errors.push(`HTTP ${r.status()}: ${r.url()}`);
+});
 
 async function open(hash = '') {
   const t0 = Date.now();
@@ -75,6 +93,100 @@ async function shoot(path) {
 
 const text = (sel) => page.$eval(sel, (e) => e.textContent.trim());
 
+// ---------------------------------------------------------------- the ledger page
+
+/** Opens ledger.html at a hash and waits until it has drawn everything. */
+async function openLedger(hash = '') {
+  const t0 = Date.now();
+  await page.goto(`${base}/ledger.html${hash}`);
+  await page.waitForFunction(() => window.ledger && (window.ledger.ready || window.ledger.failed), null, { timeout: 30000 });
+  const failed = await page.evaluate(() => window.ledger.failed);
+  if (failed) throw new Error(`the ledger page failed to start: ${failed}`);
+  await ledgerSettled();
+  return Date.now() - t0;
+}
+
+/** Waits until the ledger page has no request under way. */
+const ledgerSettled = () => page.waitForFunction(() => window.ledger.busy === 0, null, { timeout: 30000 });
+
+/** Waits until the entry panel shows `key` (village/position) at `version` (if given). */
+async function entryShown(key, version) {
+  await page.waitForFunction(([k, v]) => {
+    const panel = document.querySelector('#entry');
+    return panel && !panel.hidden && panel.dataset.key === k && (v == null || panel.dataset.version === String(v))
+      && window.ledger.busy === 0;
+  }, [key, version ?? null], { timeout: 30000 });
+}
+
+/** What the entry panel shows. */
+async function entryPanel() {
+  return page.evaluate(() => {
+    const q = (sel) => document.querySelector(sel);
+    const rows = (sel) => [...document.querySelectorAll(`${sel} tbody tr[data-field]`)].map((r) => ({
+      version: Number(r.dataset.version),
+      field: r.dataset.field,
+      time: r.cells[1].textContent,
+      datetime: r.querySelector('time')?.getAttribute('datetime'),
+      by: r.cells[2].textContent,
+      label: r.cells[3].textContent,
+      old: r.cells[4].textContent,
+      new: r.cells[5].textContent,
+    }));
+    const value = (id) => q(`#${id}`)?.value;
+    return {
+      key: q('#entry').dataset.key,
+      version: Number(q('#entry').dataset.version),
+      title: q('#entry-title').textContent,
+      content: q('#entry-content').textContent,
+      status: q('#entry-status').dataset.status,
+      statusText: q('#entry-status').textContent,
+      overdue: !!q('#entry-overdue'),
+      updatedBy: q('#entry-updated-by').textContent,
+      signatures: Object.fromEntries([...document.querySelectorAll('#entry-signatures dd')].map((d) => [d.dataset.signer, d.textContent])),
+      form: {
+        status: value('f-status'), problem: value('f-problem'), measure: value('f-measure'), deadline: value('f-deadline'),
+        responsible: value('f-responsible'), result: value('f-result'), notes: value('f-notes'),
+      },
+      history: rows('#history'),
+      historyHead: [...document.querySelectorAll('#history thead th')].map((th) => th.textContent),
+      conflictShown: !q('#conflict').hidden,
+      conflict: rows('#conflict-changes'),
+      conflictText: q('#conflict').hidden ? '' : q('#conflict').textContent,
+      errors: Object.fromEntries([...document.querySelectorAll('#entry .field-error')].filter((p) => !p.hidden)
+        .map((p) => [p.id.replace(/^err-/, ''), p.textContent])),
+      saveStatus: q('#save-status')?.textContent,
+    };
+  });
+}
+
+/** The entries table: each row's key (village/position) and status, and the counts. */
+async function entriesShown() {
+  return page.evaluate(() => ({
+    rows: [...document.querySelectorAll('#entries-table tbody tr[data-key]')].map((r) => ({
+      key: r.dataset.key, village: r.cells[0].textContent, status: r.cells[4].textContent,
+    })),
+    total: document.querySelector('#entries-total')?.textContent,
+    range: document.querySelector('#entries-range')?.textContent,
+    hash: window.location.hash,
+  }));
+}
+
+/** Waits until the entries table shows the filters in the hash. */
+async function entriesSettled() {
+  await page.waitForFunction(() => window.ledger.busy === 0
+    && document.querySelector('#entries-table')?.dataset.key === window.ledger.listQuery(), null, { timeout: 30000 });
+}
+
+/** Sends a request from outside the page (another user, through the API). */
+async function api(method, path, body) {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: r.status, body: await r.json() };
+}
+
 const out = {};
 try {
   if (scenario === 'first-view') {
@@ -110,6 +222,7 @@ try {
     out.rate = await text('#area-rate');
     out.denominator = await text('#area-denominator');
     out.households = await page.$$eval('#households-table tbody tr', (rows) => rows.map((r) => r.dataset.household));
+    out.householdsFiles = await page.$$eval('#households-exports a', (as) => as.map((a) => a.getAttribute('href')));
     out.hash = await page.evaluate(() => location.hash);
   } else if (scenario === 'draw') {
     await open(args.hash || '');
@@ -200,16 +313,221 @@ try {
     }
     await page.fill('#plan-days', String(args.days));
     await page.fill('#plan-sample', String(args.sample));
+    if (args.dayStart) await page.fill('#plan-day-start', args.dayStart);
     await page.click('#plan-submit');
     await page.waitForSelector('#plan-summary', { timeout: 60000 });
     await idle();
     out.id = await page.evaluate(() => window.paicha.plan.id);
+    out.firstArrival = await page.$eval('.plan-day tbody tr td:nth-child(2)', (e) => e.textContent.trim());
     out.summary = await text('#plan-summary');
     out.routes = await page.evaluate(() => window.paicha.app.map.querySourceFeatures('plan')
       .filter((f) => f.properties.layer === 'route').length);
     out.downloads = await page.$$eval('#plan-result .exports a', (as) => as.map((a) => a.getAttribute('href')));
     out.hash = await page.evaluate(() => location.hash);
     if (args.screenshot) await page.screenshot({ path: args.screenshot });
+  } else if (scenario === 'ledger-matrix') {
+    await openLedger(args.hash || '');
+    if (args.township) {
+      await page.selectOption('#township', args.township);
+      await page.waitForFunction((t) => document.querySelector('#matrix')?.dataset.township === t
+        && window.ledger.busy === 0, args.township);
+    }
+    out.campaign = await page.$eval('#campaign', (e) => e.value);
+    out.township = await page.$eval('#township', (e) => e.value);
+    out.townships = await page.$$eval('#township option', (os) => os.map((o) => ({ code: o.value, name: o.textContent })));
+    out.matrixTownship = await page.$eval('#matrix', (e) => e.dataset.township);
+    out.items = await page.$$eval('#matrix th.item', (ths) => ths.map((th) => ({ position: Number(th.dataset.position), number: th.textContent })));
+    out.villages = await page.$$eval('#matrix tbody tr', (trs) => trs.map((tr) => ({
+      code: tr.dataset.village,
+      name: tr.querySelector('th').textContent,
+      title: tr.querySelector('th').title,
+      cells: [...tr.querySelectorAll('td.cell')].map((td) => ({
+        position: Number(td.dataset.position),
+        status: td.dataset.status || null,
+        color: getComputedStyle(td).backgroundColor,
+        label: td.querySelector('button')?.getAttribute('aria-label') || null,
+      })),
+    })));
+    out.legend = await page.$$eval('#status-legend li', (lis) => lis.map((li) => ({
+      status: li.dataset.status,
+      label: li.querySelector('.label').textContent,
+      count: li.querySelector('.num').textContent,
+      color: getComputedStyle(li.querySelector('.sw')).backgroundColor,
+    })));
+    out.hash = await page.evaluate(() => window.location.hash);
+    if (args.names) {
+      // The page's own rule for short village names, on names the demo may not have.
+      out.short = await page.evaluate(async (names) => {
+        const { shortVillageName } = await import('./js/ledger.js');
+        return names.map(shortVillageName);
+      }, args.names);
+    }
+    if (args.click) {
+      const key = `${args.click[0]}/${args.click[1]}`;
+      await page.click(`#matrix button[data-open="${key}"]`);
+      await entryShown(key);
+      out.opened = await entryPanel();
+      out.openCell = await page.$eval('#matrix td.open', (td) => `${td.dataset.village}/${td.dataset.position}`);
+      out.openedHash = await page.evaluate(() => window.location.hash);
+    }
+    if (args.screenshot) await page.screenshot({ path: args.screenshot });
+  } else if (scenario === 'ledger-filter') {
+    await openLedger(args.hash || '');
+    out.categories = await page.$$eval('#filter-category option', (os) => os.map((o) => o.value).filter(Boolean));
+    out.steps = [];
+    for (const step of args.steps) {
+      await page.click('#filter-clear');
+      await entriesSettled();
+      for (const status of step.statuses || []) {
+        await page.check(`#filter-statuses input[value="${status}"]`);
+      }
+      if (step.category) await page.selectOption('#filter-category', step.category);
+      if (step.overdue) await page.check('#filter-overdue');
+      await entriesSettled();
+      const pages = [await entriesShown()];
+      for (let i = 1; i < (step.pages || 1); i += 1) {
+        await page.click('#entries .pager button[aria-label="下一页"]');
+        await page.waitForFunction((off) => window.location.hash.includes(`off=${off}`), i * 50);
+        await entriesSettled();
+        pages.push(await entriesShown());
+      }
+      out.steps.push(pages);
+    }
+    if (args.open) {
+      await page.click(`#entries-table tr[data-key="${args.open}"]`);
+      await entryShown(args.open);
+      out.opened = await entryPanel();
+      out.openedHash = await page.evaluate(() => window.location.hash);
+    }
+    // The same view from its link alone, in a fresh page load.
+    if (args.reload) {
+      const hash = await page.evaluate(() => window.location.hash);
+      await openLedger(hash);
+      await entriesSettled();
+      out.reloaded = await entriesShown();
+      out.reloadedFilters = await page.evaluate(() => ({
+        statuses: [...document.querySelectorAll('#filter-statuses input:checked')].map((b) => b.value),
+        category: document.querySelector('#filter-category').value,
+        overdue: document.querySelector('#filter-overdue').checked,
+      }));
+    }
+  } else if (scenario === 'ledger-entry') {
+    await openLedger(args.hash);
+    await entryShown(args.key);
+    out.entry = await entryPanel();
+  } else if (scenario === 'ledger-edit') {
+    // An edit, then a stale edit: another user changes the entry through the API while
+    // the form is open; the page must show who changed what, write nothing, and let
+    // the user submit again.
+    expectedAnswers.push({ status: 409, method: 'PATCH', url: args.path });
+    await openLedger(args.hash);
+    await entryShown(args.key);
+    await page.fill('#editor', args.editor);
+    const before = await entryPanel();
+    out.before = before;
+    await page.fill('#f-notes', args.notes[0]);
+    await page.click('#entry-save');
+    await entryShown(args.key, before.version + 1);
+    out.saved = await entryPanel();
+    out.other = await api('PATCH', args.path, { version: before.version + 1, ...args.other });
+    await page.fill('#f-notes', args.notes[1]);
+    await page.click('#entry-save');
+    await page.waitForFunction(() => !document.querySelector('#conflict').hidden && window.ledger.busy === 0);
+    out.stale = await entryPanel();
+    out.afterStale = (await api('GET', args.path)).body;
+    await page.click('#conflict-reapply');
+    await entryShown(args.key, before.version + 3);
+    out.reapplied = await entryPanel();
+    out.editor = await page.evaluate(() => localStorage.getItem('paicha.editor'));
+  } else if (scenario === 'ledger-sign') {
+    expectedAnswers.push({ status: 400, method: 'PATCH', url: args.path });
+    await openLedger(args.hash);
+    await entryShown(args.key);
+    await page.fill('#editor', args.editor);
+    out.before = await entryPanel();
+    await page.selectOption('#f-status', 'closed');
+    await page.click('#entry-save');
+    await page.waitForFunction(() => !document.querySelector('#err-status').hidden && window.ledger.busy === 0);
+    out.refused = await entryPanel();
+    await page.fill('#f-secretary-who', args.secretary.who);
+    await page.fill('#f-secretary-at', args.secretary.at);
+    await page.fill('#f-first_secretary-who', args.first_secretary.who);
+    await page.fill('#f-first_secretary-at', args.first_secretary.at);
+    if (args.group_leader) {
+      // The group leader signs today, with the button that fills in the date.
+      await page.fill('#f-group_leader-who', args.group_leader);
+      await page.click('button[data-today="group_leader"]');
+    }
+    await page.click('#entry-save');
+    await entryShown(args.key, out.before.version + 1);
+    out.signed = await entryPanel();
+    out.cell = await page.$eval(`#matrix td[data-village="${args.key.split('/')[0]}"][data-position="${args.key.split('/')[1]}"]`,
+      (td) => ({ status: td.dataset.status, color: getComputedStyle(td).backgroundColor }));
+  } else if (scenario === 'ledger-import') {
+    expectedAnswers.push({ status: 400, method: 'POST', url: '/import' });
+    await openLedger(args.hash);
+    await page.fill('#editor', args.editor);
+    await page.selectOption('#import-village', args.village);
+    await page.setInputFiles('#import-file', args.bad);
+    await page.click('#import-submit');
+    await page.waitForSelector('#import-errors', { timeout: 30000 });
+    out.message = await text('#import-message');
+    out.rowErrors = await page.$$eval('#import-errors tbody tr', (trs) => trs.map((tr) => ({
+      field: tr.dataset.field, reason: tr.dataset.reason, place: tr.cells[0].textContent, text: tr.cells[1].textContent,
+    })));
+    out.errorHead = await page.$$eval('#import-errors thead th', (ths) => ths.map((th) => th.textContent));
+    await page.setInputFiles('#import-file', args.good);
+    await page.click('#import-submit');
+    await page.waitForSelector('#import-ok', { timeout: 30000 });
+    await ledgerSettled();
+    out.ok = { text: await text('#import-ok'), rows: await text('#import-rows'), changed: await text('#import-changed') };
+    out.row = await page.$$eval(`#matrix tr[data-village="${args.village}"] td.cell`, (tds) => tds.map((td) => td.dataset.status));
+  } else if (scenario === 'ledger-reports') {
+    await openLedger(args.hash);
+    if (args.key) await entryShown(args.key);
+    out.links = await page.$$eval('a[data-report]', (as) => as.map((a) => ({
+      href: a.getAttribute('href'), report: a.dataset.report, format: a.dataset.format,
+      download: a.hasAttribute('download'), target: a.getAttribute('target'), text: a.textContent,
+    })));
+  } else if (scenario === 'ledger-units') {
+    await openLedger(args.hash);
+    await page.waitForFunction((id) => document.querySelector('#template')?.dataset.template === id, args.template);
+    out.copyForm = !!(await page.$('#template-copy'));
+    if (args.units) {
+      for (const [position, unit] of Object.entries(args.units)) {
+        // eslint-disable-next-line no-await-in-loop
+        await page.fill(`#template-items input[data-position="${position}"]`, unit);
+      }
+      await page.click('#units-save');
+      await page.waitForFunction(() => /已保存|未保存/.test(document.querySelector('#units-status')?.textContent || ''));
+      await ledgerSettled();
+      out.status = await text('#units-status');
+    }
+    if (args.copyId) {
+      await page.fill('#copy-id', args.copyId);
+      await page.click('#template-copy button[type="submit"]');
+      await page.waitForFunction(() => !document.querySelector('#toast').hidden);
+      out.toast = await text('#toast');
+    }
+    out.rows = await page.$$eval('#template-items tbody tr', (rows) => rows.map((r) => ({
+      number: r.cells[0].textContent,
+      unit: r.cells[3].querySelector('input')?.value ?? r.cells[3].textContent,
+      editable: !!r.cells[3].querySelector('input'),
+    })));
+  } else if (scenario === 'ledger-nav') {
+    await open(args.hash);
+    await page.waitForSelector('#ledger-village-link');
+    out.navHref = await page.$eval('#ledger-link', (a) => a.getAttribute('href'));
+    out.navText = await text('#ledger-link');
+    out.villageHref = await page.$eval('#ledger-village-link', (a) => a.getAttribute('href'));
+    await idle();
+    await Promise.all([page.waitForURL('**/ledger.html*'), page.click('#ledger-link')]);
+    await page.waitForFunction(() => window.ledger && window.ledger.ready && window.ledger.busy === 0, null, { timeout: 30000 });
+    out.landed = { path: await page.evaluate(() => window.location.pathname), title: await page.title(),
+      campaign: await page.$eval('#campaign', (e) => e.value) };
+    await openLedger(out.villageHref.replace(/^ledger\.html/, ''));
+    out.fromVillage = { township: await page.$eval('#township', (e) => e.value),
+      matrix: await page.$eval('#matrix', (e) => e.dataset.township) };
   } else {
     throw new Error(`unknown scenario ${scenario}`);
   }
@@ -217,5 +535,6 @@ try {
   out.exception = String(e && e.stack ? e.stack : e);
 }
 out.errors = errors;
+if (expectedAnswers.length) out.expected = expected;
 await browser.close();
 process.stdout.write(JSON.stringify(out));
