@@ -102,6 +102,23 @@ impl AreaLevel {
     }
 }
 
+/// The name officials use for a village or community (五副甲村, 前进社区) from its
+/// registered one (五副甲村民委员会, 五副甲村村民委员会, 前进社区居民委员会, 前进社区居委会).
+/// Documents that need the registered name (reports, exports) keep it.
+#[must_use]
+pub fn short_name(name: &str) -> String {
+    let name = name.trim();
+    if let Some(stem) = name.strip_suffix("村民委员会") {
+        return format!("{}村", stem.strip_suffix('村').unwrap_or(stem));
+    }
+    for suffix in ["居民委员会", "居委会"] {
+        if let Some(stem) = name.strip_suffix(suffix) {
+            return format!("{}社区", stem.strip_suffix("社区").unwrap_or(stem));
+        }
+    }
+    name.to_owned()
+}
+
 coded_enum! {
     /// What an indicator's count counts (计量单位).
     pub enum Unit {
@@ -424,6 +441,20 @@ pub fn mask_id_number(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn short_names_are_what_officials_say() {
+        for (registered, short) in [
+            ("五副甲村民委员会", "五副甲村"),
+            ("大四平村村民委员会", "大四平村"),
+            ("前进社区居民委员会", "前进社区"),
+            ("民主社区居委会", "民主社区"),
+            ("新宾镇", "新宾镇"),
+            ("", ""),
+        ] {
+            assert_eq!(super::short_name(registered), short, "{registered}");
+        }
+    }
+
     use super::*;
 
     #[test]

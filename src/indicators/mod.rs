@@ -268,8 +268,22 @@ pub fn reasons(id: &str, h: &HouseholdFacts, line: Option<&PovertyLine>) -> Vec<
                 }
             )]
         }
-        "water_unsafe" => vec!["饮水未达到农村饮水安全标准".to_owned()],
-        "water_not_piped" => vec!["自来水未入户".to_owned()],
+        "water_unsafe" => vec![format!(
+            "饮水未达到农村饮水安全标准，{}",
+            if h.water_piped {
+                "已通自来水"
+            } else {
+                "未通自来水"
+            }
+        )],
+        "water_not_piped" => vec![
+            if h.water_safe {
+                "饮水安全，但自来水未通到户"
+            } else {
+                "自来水未通到户，饮水也未达标"
+            }
+            .to_owned(),
+        ],
         "monitored" | "monitored_unstable" | "monitored_marginal" | "monitored_sudden"
         | "risk_unresolved" => {
             let category = Category::from_code(&h.category).map_or("", Category::label_zh);
@@ -292,7 +306,7 @@ pub fn reasons(id: &str, h: &HouseholdFacts, line: Option<&PovertyLine>) -> Vec<
                     .join("，"),
             ]
         }
-        "gps_missing" => vec!["无可用定位".to_owned()],
+        "gps_missing" => vec!["没有可用的GPS坐标，需补录".to_owned()],
         "gps_mismatch" => vec!["定位不在登记村（见位置质量）".to_owned()],
         _ => Vec::new(),
     }
@@ -324,6 +338,41 @@ mod tests {
             assert!(c.get(id).is_some(), "{id} missing");
         }
         assert_eq!(c.get("dropout").unwrap().unit, Unit::Persons);
+    }
+
+    #[test]
+    fn reasons_state_facts_and_never_repeat_the_indicators_name() {
+        let c = Catalog::builtin().unwrap();
+        let h = HouseholdFacts {
+            household_no: "210422100201000001".to_owned(),
+            village_code: "210422100201".to_owned(),
+            township_code: "210422100".to_owned(),
+            category: "01".to_owned(),
+            risk_type: None,
+            risk_state: None,
+            income_per_capita: 3000.0,
+            house_grade: "D".to_owned(),
+            house_occupied: true,
+            water_safe: false,
+            water_piped: false,
+            food_secure: false,
+            clothing_secure: false,
+            members: vec![crate::store::indicators::MemberFacts {
+                name: "张三".to_owned(),
+                age: 12,
+                schooling: Some("out".to_owned()),
+                medical_insured: false,
+            }],
+        };
+        for indicator in &c.indicators {
+            for reason in reasons(&indicator.id, &h, None) {
+                assert_ne!(reason, indicator.name_zh, "{}", indicator.id);
+            }
+        }
+        assert_eq!(
+            reasons("water_not_piped", &h, None),
+            ["自来水未通到户，饮水也未达标"]
+        );
     }
 
     #[test]
@@ -370,7 +419,7 @@ mod tests {
         );
 
         let short = BUILTIN.replacen(
-            "breaks = [0.05, 0.10, 0.20, 0.30]",
+            "breaks = [0.03, 0.05, 0.08, 0.12]",
             "breaks = [0.3, 0.1]",
             1,
         );
@@ -389,8 +438,8 @@ mod tests {
         let c = Catalog::builtin().unwrap();
         let any = c.get("any_problem").unwrap();
         assert_eq!(Catalog::class_of(any, Some(0.0)), Some(0));
-        assert_eq!(Catalog::class_of(any, Some(0.05)), Some(1));
-        assert_eq!(Catalog::class_of(any, Some(0.25)), Some(3));
+        assert_eq!(Catalog::class_of(any, Some(0.03)), Some(1));
+        assert_eq!(Catalog::class_of(any, Some(0.10)), Some(3));
         assert_eq!(Catalog::class_of(any, Some(0.9)), Some(4));
         assert_eq!(Catalog::class_of(any, None), None);
         assert_eq!(Value::new(3, 0).rate, None);

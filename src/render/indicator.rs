@@ -85,11 +85,7 @@ pub fn choropleth(
         .filter_map(|r| {
             Some(MapArea {
                 code: r.area.code.clone(),
-                name: r
-                    .area
-                    .name
-                    .replace("村民委员会", "村")
-                    .replace("居民委员会", "社区"),
+                name: crate::domain::short_name(&r.area.name),
                 geometry: (*shapes.get(r.area.code.as_str())?).clone(),
                 value: r.cells[column].value.rate,
             })
@@ -120,7 +116,8 @@ pub fn choropleth(
             snapshot.data_date.as_deref().unwrap_or("未知")
         ),
         source: source_line(demo),
-        label_areas: table.level == AreaLevel::Township,
+        // Every area is named where its name fits; names that would collide are left out.
+        label_areas: true,
         width: 1200,
         height: 900,
     }
@@ -143,10 +140,7 @@ pub fn ranking(
         .iter()
         .map(|r| {
             (
-                r.area
-                    .name
-                    .replace("村民委员会", "村")
-                    .replace("居民委员会", "社区"),
+                crate::domain::short_name(&r.area.name),
                 r.cells[column].value.rate.unwrap_or(f64::NAN),
             )
         })

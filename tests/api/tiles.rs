@@ -200,7 +200,7 @@ async fn the_problem_layer_holds_only_households_failing_the_indicator() {
     let (tile, _) = busy_tile(&app, 12);
     let r = app
         .get(&format!(
-            "/tiles/problems/{}/{}/{}.mvt?indicator=water_unsafe",
+            "/tiles/problems/{}/{}/{}.mvt?indicator=water_not_piped",
             tile.z, tile.x, tile.y
         ))
         .await;
@@ -209,7 +209,10 @@ async fn the_problem_layer_holds_only_households_failing_the_indicator() {
     assert_eq!(name, "problems");
     assert!(!features.is_empty());
     for (p, _) in &features {
-        assert!(p["failed"].split(',').any(|f| f == "water_unsafe"), "{p:?}");
+        assert!(
+            p["failed"].split(',').any(|f| f == "water_not_piped"),
+            "{p:?}"
+        );
     }
 }
 
@@ -436,4 +439,71 @@ async fn static_maps_and_charts_are_drawn_in_chinese() {
         .get_problem("/api/v1/maps/dropout.png?within=210422100201", 400)
         .await;
     assert_eq!(problem_fields(&p), ["within"]);
+}
+
+/// Issue 21: a village map names the villages as officials do (XX村), where a name fits
+/// without touching another; the names never overlap.
+#[tokio::test]
+async fn village_maps_carry_short_names_that_do_not_collide() {
+    let app = TestApp::spawn().await;
+    let svg = app
+        .get("/api/v1/maps/any_problem.svg?level=village")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let villages = app.get_json("/api/v1/areas?level=village").await;
+    let short: BTreeSet<String> = villages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| paicha::domain::short_name(v["name"].as_str().unwrap()))
+        .collect();
+    assert!(!svg.contains("村民委员会"), "registered names on the map");
+    // Each name is written with a halo (the same text a pixel or two apart, one after
+    // the other): its place is the group's mean. Two villages may share a name.
+    let mut groups: Vec<(String, f64, f64, f64)> = Vec::new();
+    let mut size = 0.0;
+    for piece in svg.split("<text ").skip(1) {
+        let (attrs, rest) = piece.split_once('>').unwrap();
+        let text = rest.split("</text>").next().unwrap().trim();
+        if !short.contains(text) {
+            continue;
+        }
+        let attr = |name: &str| -> f64 {
+            let from = attrs
+                .find(&format!(" {name}=\""))
+                .map_or_else(|| attrs.find(&format!("{name}=\"")).unwrap(), |i| i + 1)
+                + name.len()
+                + 2;
+            attrs[from..].split('"').next().unwrap().parse().unwrap()
+        };
+        size = attr("font-size");
+        let (x, y) = (attr("x"), attr("y"));
+        match groups.last_mut() {
+            Some(g)
+                if g.0 == text && (g.1 / g.3 - x).abs() < 4.0 && (g.2 / g.3 - y).abs() < 4.0 =>
+            {
+                *g = (g.0.clone(), g.1 + x, g.2 + y, g.3 + 1.0);
+            }
+            _ => groups.push((text.to_owned(), x, y, 1.0)),
+        }
+    }
+    assert!(
+        groups.len() >= 40,
+        "only {} village names drawn",
+        groups.len()
+    );
+    let labels: Vec<(&String, f64, f64)> = groups
+        .iter()
+        .map(|(name, x, y, n)| (name, x / n, y / n))
+        .collect();
+    for (i, a) in labels.iter().enumerate() {
+        for b in &labels[i + 1..] {
+            let chars = |s: &str| s.chars().count() as f64;
+            let apart_x = (a.1 - b.1).abs() >= (chars(a.0) + chars(b.0)) / 2.0 * size * 0.9;
+            let apart_y = (a.2 - b.2).abs() >= size;
+            assert!(apart_x || apart_y, "{a:?} and {b:?} overlap");
+        }
+    }
 }
