@@ -14,6 +14,8 @@ pub mod indicators;
 pub mod ledger;
 pub mod model;
 pub mod planner;
+#[cfg(test)]
+mod prerequisites;
 pub mod render;
 pub mod settings;
 pub mod spatial;

@@ -141,6 +141,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tiles",
         ],
     ),
+    // Test-only: checks the machine for the tools the tests use (and a CJK font).
+    ("prerequisites", &["render"]),
 ];
 
 /// One import that crosses modules: the file and line it is on, and the two modules.
