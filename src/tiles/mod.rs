@@ -66,6 +66,10 @@ pub const DEFAULT_HEAT_MIN_HOUSEHOLDS: f64 = 5.0;
 /// Tiles kept in memory at most.
 pub const MEMORY_TILES: usize = 20_000;
 
+/// Indicator tables kept in memory at most: the few views every user opens are
+/// answered from memory, and no request can make the cache grow without bound.
+pub const MEMORY_TABLES: usize = 256;
+
 /// Bytes of heat maps written to the disk cache per data version at most; past it
 /// tiles are still made and kept in memory, but not written.
 pub const MAX_DISK_BYTES: u64 = 1 << 30;
@@ -132,7 +136,9 @@ pub struct TileCache {
     disk: Option<PathBuf>,
     /// Bytes written to `disk` for the current data version.
     disk_bytes: std::sync::atomic::AtomicU64,
-    tables: Mutex<HashMap<String, Arc<Table>>>,
+    /// Indicator tables (what boundary tiles colour by, what `/api/v1/stats` answers),
+    /// by request and data version: at most [`MEMORY_TABLES`].
+    tables: quick_cache::sync::Cache<String, Arc<Table>>,
     maxima: Mutex<HashMap<String, f32>>,
 }
 
@@ -145,7 +151,7 @@ impl TileCache {
             memory: quick_cache::sync::Cache::new(MEMORY_TILES),
             disk,
             disk_bytes: std::sync::atomic::AtomicU64::new(0),
-            tables: Mutex::new(HashMap::new()),
+            tables: quick_cache::sync::Cache::new(MEMORY_TABLES),
             maxima: Mutex::new(HashMap::new()),
         }
     }
@@ -205,7 +211,8 @@ impl TileCache {
         }
     }
 
-    /// A boundary table from memory, or made by `make` and kept.
+    /// An indicator table from memory, or made by `make` and kept. `key` must name the
+    /// data version, the ledger edits and the whole request.
     ///
     /// # Errors
     /// The error of `make`.
@@ -214,19 +221,11 @@ impl TileCache {
         key: &str,
         make: impl FnOnce() -> Result<Table, E>,
     ) -> Result<Arc<Table>, E> {
-        if let Some(t) = self
-            .tables
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-        {
-            return Ok(Arc::clone(t));
+        if let Some(t) = self.tables.get(key) {
+            return Ok(t);
         }
         let table = Arc::new(make()?);
-        self.tables
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key.to_owned(), Arc::clone(&table));
+        self.tables.insert(key.to_owned(), Arc::clone(&table));
         Ok(table)
     }
 
@@ -248,13 +247,10 @@ impl TileCache {
         m
     }
 
-    /// Forgets the tables boundary tiles colour by (after a ledger edit; the tiles
-    /// themselves are keyed by the edit count).
+    /// Forgets the indicator tables (after a ledger edit: they hold ledger figures;
+    /// tiles themselves are keyed by the edit count).
     pub fn forget_tables(&self) {
-        self.tables
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.tables.clear();
     }
 
     /// Forgets everything but `data_version`'s disk tiles: after a data change.
@@ -262,10 +258,7 @@ impl TileCache {
         self.memory.clear();
         self.disk_bytes
             .store(0, std::sync::atomic::Ordering::Relaxed);
-        self.tables
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.tables.clear();
         self.maxima
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
