@@ -156,6 +156,54 @@ pub enum Command {
         #[command(subcommand)]
         what: ExportCommand,
     },
+    /// Import an office's own files (stop the server first). Reads the file and prints
+    /// a report (a dry run); --commit writes, as a new data version that can be undone.
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// What to import.
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+}
+
+/// What `paicha import` does.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Boundaries of the stored divisions from a Shapefile (`.shp` with its `.shx`,
+    /// `.dbf`, `.prj` and `.cpg` beside it), GeoJSON, `GeoPackage` (.gpkg), or a `.zip` of any of these; in
+    /// CGCS2000 or WGS-84 lon/lat or CGCS2000 Gauss-Krüger (3- or 6-degree zones, with
+    /// or without the zone number in the easting).
+    Boundaries {
+        /// The file.
+        file: PathBuf,
+        /// The level of the file's features.
+        #[arg(long, value_enum)]
+        level: ExportLevel,
+        /// The coordinate system when the file does not declare it (or declares it
+        /// wrong), e.g. EPSG:4528 or EPSG:4490.
+        #[arg(long)]
+        crs: Option<String>,
+        /// The attribute holding the division code (default: ZLDWDM, XZQDM, CODE, 村代码 …).
+        #[arg(long)]
+        code_field: Option<String>,
+        /// The attribute holding the name (default: ZLDWMC, XZQMC, NAME, 村名称 …).
+        #[arg(long)]
+        name_field: Option<String>,
+        /// Also write the report to this file: .xlsx (for a clerk) or .json.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write the boundaries if the report has no error (all of them or none).
+        #[arg(long)]
+        commit: bool,
+    },
+    /// The committed imports, newest first.
+    List,
+    /// Put back what the latest import in force replaced.
+    Undo {
+        /// The import's id (see `paicha import list`).
+        id: String,
+    },
 }
 
 /// What `paicha bench` measures.
@@ -233,7 +281,7 @@ pub enum ExportCommand {
     },
 }
 
-/// Levels that `export areas` accepts.
+/// The levels of divisions that `export areas` and `import boundaries` take.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportLevel {
     /// The county outline.

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod demo;
 pub mod domain;
 pub mod formats;
+pub mod import;
 pub mod indicators;
 pub mod ledger;
 pub mod model;

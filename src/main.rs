@@ -18,7 +18,7 @@ use paicha::settings::ServeSettings;
 use paicha::store::{self, AreaFilter, HouseholdExport, Store};
 use tracing_subscriber::EnvFilter;
 
-use cli::{BenchCommand, Cli, Command, ExportCommand, ExportLevel};
+use cli::{BenchCommand, Cli, Command, ExportCommand, ExportLevel, ImportCommand};
 
 fn main() -> std::process::ExitCode {
     // Colours only on a terminal: a log written to a file keeps no escape codes.
@@ -71,6 +71,7 @@ fn run(cli: Cli) -> Result<()> {
             replace,
         } => demo(&db.db, &DemoOptions { households, seed }, replace),
         Command::Export { db, what } => export(&db.db, what),
+        Command::Import { db, what } => import(&db.db, what),
         Command::Bench {
             what:
                 BenchCommand::Assign {
@@ -470,11 +471,7 @@ fn export(db: &Path, what: ExportCommand) -> Result<()> {
     match what {
         ExportCommand::Areas { level, parent, out } => {
             let filter = AreaFilter {
-                level: Some(match level {
-                    ExportLevel::County => AreaLevel::County,
-                    ExportLevel::Township => AreaLevel::Township,
-                    ExportLevel::Village => AreaLevel::Village,
-                }),
+                level: Some(area_level(level)),
                 parent,
             };
             let records = store::areas::records(&conn, &filter)?;
@@ -498,6 +495,164 @@ fn export(db: &Path, what: ExportCommand) -> Result<()> {
         ExportCommand::Members { out } => export_table(&conn, HouseholdExport::Members, &out)?,
         ExportCommand::Flaws { out } => export_table(&conn, HouseholdExport::Flaws, &out)?,
     }
+    Ok(())
+}
+
+fn area_level(level: ExportLevel) -> AreaLevel {
+    match level {
+        ExportLevel::County => AreaLevel::County,
+        ExportLevel::Township => AreaLevel::Township,
+        ExportLevel::Village => AreaLevel::Village,
+    }
+}
+
+/// A line on stdout, the command's answer (logs go to stderr).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
+fn import(db: &Path, what: ImportCommand) -> Result<()> {
+    let store = Store::open(db).context("opening the database")?;
+    let conn = store.conn()?;
+    match what {
+        ImportCommand::Boundaries {
+            file,
+            level,
+            crs,
+            code_field,
+            name_field,
+            report,
+            commit,
+        } => {
+            let crs = crs
+                .map(|c| paicha::spatial::crs::Crs::from_user(&c))
+                .transpose()
+                .context("--crs")?;
+            let layers = paicha::formats::vector::read_path(
+                &file,
+                &paicha::formats::vector::VectorLimits::IMPORT,
+            )
+            .with_context(|| format!("reading {}", file.display()))?;
+            let areas = store::areas::records(&conn, &AreaFilter::default())?;
+            let source = file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let options = paicha::import::boundaries::Options {
+                level: area_level(level),
+                crs,
+                code_field,
+                name_field,
+            };
+            let plan = paicha::import::boundaries::plan(&source, &layers, &areas, &options);
+            print_report(&plan.report)?;
+            if let Some(path) = report {
+                write_report(&plan.report, &path)?;
+            }
+            if !commit {
+                say!("dry run: nothing was written; add --commit to write the boundaries");
+                return Ok(());
+            }
+            let errors = plan.report.errors();
+            anyhow::ensure!(
+                errors == 0,
+                "{errors} error(s) in the report: nothing was written"
+            );
+            anyhow::ensure!(
+                !plan.boundaries.is_empty(),
+                "no feature matched a division: nothing was written"
+            );
+            let now = paicha::domain::calendar::utc_timestamp();
+            let id = format!(
+                "i-{}-boundaries",
+                now.chars().filter(char::is_ascii_digit).collect::<String>()
+            );
+            let json = serde_json::to_string(&plan.report)?;
+            let version = store::imports::commit_boundaries(
+                &conn,
+                (&id, &source, &now),
+                &json,
+                &plan.boundaries,
+            )?;
+            say!(
+                "committed {id}: {} boundaries written, data version {version}; `paicha import undo {id}` puts the previous ones back",
+                plan.boundaries.len()
+            );
+        }
+        ImportCommand::List => {
+            for i in store::imports::list(&conn)? {
+                let state = i
+                    .undone_at
+                    .map_or_else(|| "in force".to_owned(), |at| format!("undone {at}"));
+                say!(
+                    "{}  {}  {}  {}  data version {}  ({state})",
+                    i.id,
+                    i.committed_at,
+                    i.kind,
+                    i.source,
+                    i.data_version
+                );
+            }
+        }
+        ImportCommand::Undo { id } => {
+            let now = paicha::domain::calendar::utc_timestamp();
+            let version = store::imports::undo(&conn, &id, &now)?;
+            say!("undone {id}: the previous boundaries are back, data version {version}");
+        }
+    }
+    Ok(())
+}
+
+/// The report's counts and problems on stdout (the clerk's copy is the XLSX).
+fn print_report(report: &paicha::import::Report) -> Result<()> {
+    const SHOWN: usize = 40;
+    for c in &report.counts {
+        say!("{}: {}", c.label, trim_float(c.value));
+    }
+    for p in report.problems.iter().take(SHOWN) {
+        let at = [
+            Some(p.file.clone()),
+            p.row.map(|r| format!("要素 {r}")),
+            p.column.clone(),
+            p.value.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+        let level = match p.severity {
+            paicha::import::Severity::Error => "错误",
+            paicha::import::Severity::Warning => "提示",
+        };
+        say!("[{level}] {at}: {}", p.reason);
+    }
+    if report.problems.len() > SHOWN {
+        say!(
+            "… and {} more (write them all with --report FILE.xlsx)",
+            report.problems.len() - SHOWN
+        );
+    }
+    Ok(())
+}
+
+fn trim_float(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn write_report(report: &paicha::import::Report, path: &Path) -> Result<()> {
+    let bytes = match path.extension().and_then(|e| e.to_str()) {
+        Some("xlsx") => report.to_xlsx()?,
+        Some("json") => serde_json::to_vec_pretty(report)?,
+        _ => anyhow::bail!("--report {} must end in .xlsx or .json", path.display()),
+    };
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    say!("report written to {}", path.display());
     Ok(())
 }
 

@@ -37,6 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["domain", "formats", "model", "spatial", "store"],
     ),
     ("ledger", &["domain", "formats", "store"]),
+    ("import", &["domain", "formats", "spatial", "store"]),
     (
         "tiles",
         &[

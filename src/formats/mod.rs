@@ -7,6 +7,7 @@
 
 pub mod sheet;
 pub mod table;
+pub mod vector;
 
 use std::fmt::Write as _;
 use std::io::Write;

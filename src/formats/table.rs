@@ -48,6 +48,21 @@ pub fn xlsx(
     rows: &[Vec<Cell>],
 ) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
+    add_sheet(&mut book, sheet_name, title, headers, rows)?;
+    book.save_to_buffer()
+}
+
+/// Adds the table as a sheet of `book`, laid out as [`xlsx`] lays it out.
+///
+/// # Errors
+/// The writer's error (a sheet name over 31 characters or with `[]:*?/\`).
+pub fn add_sheet(
+    book: &mut Workbook,
+    sheet_name: &str,
+    title: Option<&str>,
+    headers: &[&str],
+    rows: &[Vec<Cell>],
+) -> Result<(), XlsxError> {
     let sheet = book.add_worksheet();
     sheet.set_name(sheet_name)?;
     let bold = Format::new().set_bold();
@@ -75,7 +90,7 @@ pub fn xlsx(
         }
     }
     sheet.autofit();
-    book.save_to_buffer()
+    Ok(())
 }
 
 /// The table as CSV for Excel and WPS: UTF-8 with a byte-order mark, the headers, the

@@ -4,30 +4,8 @@
 
 use duckdb::{Connection, OptionalExt, params};
 
-use super::{QueryContext, StoreError};
+use super::{QueryContext, StoreError, in_transaction};
 use crate::domain::ledger::{Campaign, Cycle, Entry, Signoff, Status, Template};
-
-/// Runs `f` in a transaction: committed when it succeeds, rolled back otherwise.
-fn in_transaction<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let _one_writer = super::write_lock();
-    conn.execute_batch("BEGIN TRANSACTION")
-        .context("begin ledger transaction")?;
-    match f(conn) {
-        Ok(v) => {
-            conn.execute_batch("COMMIT")
-                .context("commit ledger transaction")?;
-            Ok(v)
-        }
-        Err(e) => {
-            // The first error is the one worth reporting.
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
-}
 
 /// The six signature columns of an entry: who and when, for the village Party
 /// secretary, the first secretary and the group leader.

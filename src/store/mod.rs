@@ -9,6 +9,7 @@
 pub mod areas;
 mod builder;
 pub mod households;
+pub mod imports;
 pub mod indicators;
 pub mod ledger;
 pub mod plans;
@@ -275,6 +276,27 @@ pub(crate) fn offline_config() -> duckdb::Result<duckdb::Config> {
     duckdb::Config::default()
         .enable_autoload_extension(false)?
         .with("autoinstall_known_extensions", "false")
+}
+
+/// Runs `f` in a transaction: committed when it succeeds, rolled back otherwise.
+pub(crate) fn in_transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let _one_writer = write_lock();
+    conn.execute_batch("BEGIN TRANSACTION")
+        .context("begin transaction")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("COMMIT").context("commit transaction")?;
+            Ok(v)
+        }
+        Err(e) => {
+            // The first error is the one worth reporting.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 /// A value from the `meta` table.

@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -135,6 +135,31 @@ pub const MIGRATIONS: &[&str] = &[
         title   VARCHAR NOT NULL,
         -- The whole plan as JSON (planner::plan::Plan).
         body    VARCHAR NOT NULL
+    );
+    ",
+    // 5: imports and what each one replaced, so that a commit can be listed and undone.
+    r"
+    CREATE TABLE imports (
+        id           VARCHAR PRIMARY KEY,
+        kind         VARCHAR NOT NULL,
+        source       VARCHAR NOT NULL,
+        committed_at VARCHAR NOT NULL,
+        -- The data version the commit wrote, and the one it replaced.
+        data_version BIGINT NOT NULL,
+        previous_version BIGINT NOT NULL,
+        -- The import's report as JSON (import::Report).
+        report       VARCHAR NOT NULL,
+        undone_at    VARCHAR
+    );
+    -- Each area's row as it was before an import replaced its boundary.
+    CREATE TABLE area_boundary_history (
+        import_id VARCHAR NOT NULL,
+        code      VARCHAR NOT NULL,
+        geom      BLOB NOT NULL,
+        min_lon DOUBLE NOT NULL, min_lat DOUBLE NOT NULL,
+        max_lon DOUBLE NOT NULL, max_lat DOUBLE NOT NULL,
+        area_km2  DOUBLE NOT NULL,
+        label_lon DOUBLE NOT NULL, label_lat DOUBLE NOT NULL
     );
     ",
 ];

@@ -501,7 +501,7 @@ async fn village_maps_carry_short_names_that_do_not_collide() {
     for (i, a) in labels.iter().enumerate() {
         for b in &labels[i + 1..] {
             let chars = |s: &str| s.chars().count() as f64;
-            let apart_x = (a.1 - b.1).abs() >= (chars(a.0) + chars(b.0)) / 2.0 * size * 0.9;
+            let apart_x = (a.1 - b.1).abs() >= f64::midpoint(chars(a.0), chars(b.0)) * size * 0.9;
             let apart_y = (a.2 - b.2).abs() >= size;
             assert!(apart_x || apart_y, "{a:?} and {b:?} overlap");
         }

@@ -1,0 +1,219 @@
+//! Committed imports: each one writes a new data version in one transaction, keeps what
+//! it replaced, and can be undone (the replaced rows come back as a newer version).
+
+use duckdb::{Connection, OptionalExt, params};
+use geo::{BoundingRect, InteriorPoint, MultiPolygon};
+use serde::Serialize;
+
+use super::{QueryContext, StoreError, in_transaction};
+use crate::spatial;
+
+/// A committed import as listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportRecord {
+    /// Its id, e.g. `i-20261202-171502-boundaries`.
+    pub id: String,
+    /// What it imported: `boundaries`.
+    pub kind: String,
+    /// The file it came from (its name only).
+    pub source: String,
+    /// When it was committed, UTC `YYYY-MM-DDTHH:MM:SSZ`.
+    pub committed_at: String,
+    /// The data version it wrote.
+    pub data_version: i64,
+    /// The data version it replaced.
+    pub previous_version: i64,
+    /// When it was undone, if it was.
+    pub undone_at: Option<String>,
+}
+
+/// A new boundary for an existing area, WGS-84 lon/lat degrees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBoundary {
+    /// The area's code.
+    pub code: String,
+    /// Its boundary.
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// A data version later than `previous` and than any before: milliseconds since 1970,
+/// as the demo build writes, or one more than `previous` if the clock is behind.
+fn next_version(previous: i64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    now.max(previous + 1)
+}
+
+fn set_version(conn: &Connection, version: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('data_version', ?)",
+        [version.to_string()],
+    )
+    .context("record the data version")?;
+    Ok(())
+}
+
+/// Replaces the boundaries of existing areas in one transaction, keeping each area's
+/// previous row under `id`, and records the import with its report. Returns the new
+/// data version.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for an unknown area, an empty geometry or an id already
+/// used (nothing is written then); [`StoreError::Query`] when the store fails.
+pub fn commit_boundaries(
+    conn: &Connection,
+    (id, source, committed_at): (&str, &str, &str),
+    report_json: &str,
+    rows: &[NewBoundary],
+) -> Result<i64, StoreError> {
+    in_transaction(conn, |c| {
+        let taken: i64 = c
+            .query_row("SELECT count(*) FROM imports WHERE id = ?", [id], |r| {
+                r.get(0)
+            })
+            .context("look for the import")?;
+        if taken > 0 {
+            return Err(StoreError::Invalid(format!(
+                "an import with id {id:?} exists"
+            )));
+        }
+        let previous = super::data_version(c)?;
+        for row in rows {
+            let saved = c
+                .execute(
+                    "INSERT INTO area_boundary_history
+                     SELECT ?, code, geom, min_lon, min_lat, max_lon, max_lat, area_km2,
+                            label_lon, label_lat
+                     FROM areas WHERE code = ?",
+                    params![id, row.code],
+                )
+                .context("keep the previous boundary")?;
+            if saved == 0 {
+                return Err(StoreError::Invalid(format!("no area {}", row.code)));
+            }
+            write_boundary(c, &row.code, &row.geometry)?;
+        }
+        let version = next_version(previous);
+        c.execute(
+            "INSERT INTO imports VALUES (?, 'boundaries', ?, ?, ?, ?, ?, NULL)",
+            params![id, source, committed_at, version, previous, report_json],
+        )
+        .context("record the import")?;
+        set_version(c, version)?;
+        Ok(version)
+    })
+}
+
+fn write_boundary(
+    conn: &Connection,
+    code: &str,
+    geometry: &MultiPolygon<f64>,
+) -> Result<(), StoreError> {
+    let bbox = geometry
+        .bounding_rect()
+        .ok_or_else(|| StoreError::Invalid(format!("area {code} would have an empty boundary")))?;
+    let label = geometry
+        .interior_point()
+        .unwrap_or_else(|| bbox.center().into());
+    conn.execute(
+        "UPDATE areas SET geom = ?, min_lon = ?, min_lat = ?, max_lon = ?, max_lat = ?,
+                          area_km2 = ?, label_lon = ?, label_lat = ?
+         WHERE code = ?",
+        params![
+            spatial::to_wkb(geometry),
+            bbox.min().x,
+            bbox.min().y,
+            bbox.max().x,
+            bbox.max().y,
+            spatial::area_km2(geometry),
+            label.x(),
+            label.y(),
+            code
+        ],
+    )
+    .context("write the boundary")?;
+    Ok(())
+}
+
+/// Every committed import, newest first.
+///
+/// # Errors
+/// [`StoreError::Query`] when the store fails.
+pub fn list(conn: &Connection) -> Result<Vec<ImportRecord>, StoreError> {
+    let mut statement = conn
+        .prepare(
+            "SELECT id, kind, source, committed_at, data_version, previous_version, undone_at
+             FROM imports ORDER BY committed_at DESC, id DESC",
+        )
+        .context("list imports")?;
+    let rows = statement
+        .query_map([], |r| {
+            Ok(ImportRecord {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                source: r.get(2)?,
+                committed_at: r.get(3)?,
+                data_version: r.get(4)?,
+                previous_version: r.get(5)?,
+                undone_at: r.get(6)?,
+            })
+        })
+        .context("list imports")?;
+    rows.collect::<Result<Vec<_>, _>>().context("read imports")
+}
+
+/// An import's report as stored (JSON), or `None` for an unknown id.
+///
+/// # Errors
+/// [`StoreError::Query`] when the store fails.
+pub fn report(conn: &Connection, id: &str) -> Result<Option<String>, StoreError> {
+    conn.query_row("SELECT report FROM imports WHERE id = ?", [id], |r| {
+        r.get(0)
+    })
+    .optional()
+    .context("read the import's report")
+}
+
+/// Puts back the boundaries an import replaced, as a new data version, and marks it
+/// undone. Only the latest import not yet undone can be undone, so that an undo never
+/// brings back boundaries a later import has replaced. Returns the new data version.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for an unknown id, one already undone, or one with a later
+/// import after it; [`StoreError::Query`] when the store fails.
+pub fn undo(conn: &Connection, id: &str, undone_at: &str) -> Result<i64, StoreError> {
+    in_transaction(conn, |c| {
+        let latest = list(c)?.into_iter().find(|i| i.undone_at.is_none());
+        let Some(latest) = latest else {
+            return Err(StoreError::Invalid(format!(
+                "import {id:?} is not one that can be undone: no import is in force"
+            )));
+        };
+        if latest.id != id {
+            return Err(StoreError::Invalid(format!(
+                "import {id:?} cannot be undone: {:?} came after it (undo that first) or it is not in force",
+                latest.id
+            )));
+        }
+        let restored = c
+            .execute(
+                "UPDATE areas SET geom = h.geom, min_lon = h.min_lon, min_lat = h.min_lat,
+                        max_lon = h.max_lon, max_lat = h.max_lat, area_km2 = h.area_km2,
+                        label_lon = h.label_lon, label_lat = h.label_lat
+                 FROM area_boundary_history h
+                 WHERE h.import_id = ? AND areas.code = h.code",
+                [id],
+            )
+            .context("restore the previous boundaries")?;
+        tracing::info!(import = id, areas = restored, "import undone");
+        c.execute(
+            "UPDATE imports SET undone_at = ? WHERE id = ?",
+            params![undone_at, id],
+        )
+        .context("mark the import undone")?;
+        let version = next_version(super::data_version(c)?);
+        set_version(c, version)?;
+        Ok(version)
+    })
+}
