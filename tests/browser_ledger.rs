@@ -18,55 +18,21 @@
 #[path = "api/helpers.rs"]
 mod helpers;
 
+#[path = "support/browser.rs"]
+mod support;
+
 use helpers::TestApp;
+
 use serde_json::{Value, json};
+use support::{grouped, short_name};
+
+/// Runs one scenario of `web/tests/browser.mjs` and returns what it saw.
+async fn drive(app: &TestApp, scenario: &str, args: &Value) -> Value {
+    support::drive("browser.mjs", app, scenario, args).await
+}
 
 /// The demo campaign: seed 002's 37-item list over the whole county, July–September 2019.
 const CAMPAIGN: &str = "xinbin-2019-q3";
-
-/// At most two browsers at once: each takes a core while the page renders.
-static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-
-/// Runs one scenario of the driver and returns what it saw. Fails on any page error,
-/// console error or failed request (a scenario lists the 4xx answers it provokes on
-/// purpose in `expected` instead).
-async fn drive(app: &TestApp, scenario: &str, args: &Value) -> Value {
-    let _permit = BROWSERS.acquire().await.unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let output = tokio::process::Command::new("node")
-        .arg(format!("{root}/web/tests/browser.mjs"))
-        .arg(scenario)
-        .arg(&app.address)
-        .arg(args.to_string())
-        .current_dir(root)
-        .output()
-        .await
-        .expect("node must be installed (see .ci/run)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{scenario}: the driver failed ({})\nstdout: {stdout}\nstderr: {stderr}",
-        output.status
-    );
-    let parsed: Result<Value, _> = serde_json::from_str(&stdout);
-    assert!(
-        parsed.is_ok(),
-        "{scenario}: not JSON ({parsed:?}): {stdout}\n{stderr}"
-    );
-    let seen = parsed.unwrap();
-    assert!(
-        seen["exception"].is_null(),
-        "{scenario}: {}",
-        seen["exception"].as_str().unwrap_or_default()
-    );
-    assert_eq!(
-        seen["errors"],
-        json!([]),
-        "{scenario}: the page logged errors"
-    );
-    seen
-}
 
 /// The code of the `i`th township of the county, as the API lists them.
 async fn township(app: &TestApp, i: usize) -> String {
@@ -115,29 +81,6 @@ async fn patch(app: &TestApp, key: &str, body: &Value) -> Value {
     let answer: Value = response.json().await.unwrap();
     assert_eq!(status, 200, "PATCH {key} {body}: {answer}");
     answer
-}
-
-/// A village's name as the page shortens it: 大四平村村民委员会 → 大四平村,
-/// 民主社区居委会 → 民主社区.
-fn short_name(name: &str) -> String {
-    for (suffix, kind) in [
-        ("村民委员会", "村"),
-        ("村委会", "村"),
-        ("社区居民委员会", "社区"),
-        ("居民委员会", "社区"),
-        ("居委会", "社区"),
-    ] {
-        if let Some(base) = name.strip_suffix(suffix)
-            && !base.is_empty()
-        {
-            return if base.ends_with(kind) {
-                base.to_owned()
-            } else {
-                format!("{base}{kind}")
-            };
-        }
-    }
-    name.to_owned()
 }
 
 /// The statuses in the ledger's order, with their Chinese names.
@@ -215,19 +158,6 @@ fn assert_history_shown(shown: &Value, changes: &[&Value]) {
         assert_eq!(time.len(), 16, "{time}");
         assert_eq!(&time[10..11], " ");
     }
-}
-
-/// 12,345 as the page writes it.
-fn grouped(n: i64) -> String {
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// The legend: one colour per status, all different, with the township's counts.

@@ -16,123 +16,23 @@ mod helpers;
 
 use std::collections::{HashMap, HashSet};
 
-use helpers::TestApp;
-use serde_json::{Value, json};
+#[path = "support/browser.rs"]
+mod support;
 
-/// At most two browsers at once: each takes a core while the map renders.
-static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+use helpers::TestApp;
+
+use serde_json::{Value, json};
+use support::{blended, close, grouped, hex_rgb, pixel, short_name};
+
+/// Runs one scenario of `web/tests/map_fixes.mjs` and returns what it saw.
+async fn drive(app: &TestApp, scenario: &str, args: &Value) -> Value {
+    support::drive("map_fixes.mjs", app, scenario, args).await
+}
 
 /// The app's accent: household points failing the indicator.
 const RED: &str = "#b3261e";
 /// Household points passing it.
 const GREY: &str = "#7d8a96";
-
-/// Runs one scenario of the driver and returns what it saw. Fails on any page error,
-/// console error or failed request.
-async fn drive(app: &TestApp, scenario: &str, args: &Value) -> Value {
-    let _permit = BROWSERS.acquire().await.unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let output = tokio::process::Command::new("node")
-        .arg(format!("{root}/web/tests/map_fixes.mjs"))
-        .arg(scenario)
-        .arg(&app.address)
-        .arg(args.to_string())
-        .current_dir(root)
-        .output()
-        .await
-        .expect("node must be installed (see .ci/run)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{scenario}: the driver failed ({})\nstdout: {stdout}\nstderr: {stderr}",
-        output.status
-    );
-    let parsed: Result<Value, _> = serde_json::from_str(&stdout);
-    assert!(
-        parsed.is_ok(),
-        "{scenario}: not JSON ({parsed:?}): {stdout}\n{stderr}"
-    );
-    let seen = parsed.unwrap();
-    assert!(
-        seen["exception"].is_null(),
-        "{scenario}: {}",
-        seen["exception"].as_str().unwrap_or_default()
-    );
-    assert_eq!(
-        seen["errors"],
-        json!([]),
-        "{scenario}: the page logged errors"
-    );
-    seen
-}
-
-/// 12,345 as the page writes it.
-fn grouped(n: i64) -> String {
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-/// The name officials use: 五副甲村民委员会 → 五副甲村, 前进社区居委会 → 前进社区.
-fn short(name: &str) -> String {
-    for (suffix, with) in [
-        ("村村民委员会", "村"),
-        ("村民委员会", "村"),
-        ("社区居民委员会", "社区"),
-        ("社区居委会", "社区"),
-        ("居民委员会", "社区"),
-        ("居委会", "社区"),
-    ] {
-        if let Some(stem) = name.strip_suffix(suffix) {
-            return format!("{stem}{with}");
-        }
-    }
-    name.to_owned()
-}
-
-fn hex_rgb(hex: &str) -> [f64; 3] {
-    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
-    [
-        f64::from((v >> 16) & 0xff),
-        f64::from((v >> 8) & 0xff),
-        f64::from(v & 0xff),
-    ]
-}
-
-/// The colour of one pixel of a screenshot.
-fn pixel(path: &str, x: f64, y: f64) -> [f64; 3] {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
-    let (x, y) = (x.round() as usize, y.round() as usize);
-    let at = (y * info.width as usize + x) * channels;
-    [
-        f64::from(buf[at]),
-        f64::from(buf[at + 1]),
-        f64::from(buf[at + 2]),
-    ]
-}
-
-/// What a fill of `color` at the map's opacity looks like over its background.
-fn blended(color: &str) -> [f64; 3] {
-    const OPACITY: f64 = 0.8;
-    let fill = hex_rgb(color);
-    let background = hex_rgb("#f6f4ef");
-    [0, 1, 2].map(|i| OPACITY * fill[i] + (1.0 - OPACITY) * background[i])
-}
-
-fn close(a: [f64; 3], b: [f64; 3]) -> bool {
-    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 3.0)
-}
 
 /// `(code, lon, lat)` of the point where the map writes each area's name.
 async fn label_points(app: &TestApp, level: &str) -> HashMap<String, (f64, f64)> {
@@ -508,7 +408,7 @@ async fn a_link_pasted_into_an_open_tab_applies_its_state() {
     );
     let crumbs = seen["crumbs2"].as_str().unwrap();
     assert!(
-        crumbs.ends_with(&short(village["name"].as_str().unwrap())),
+        crumbs.ends_with(&short_name(village["name"].as_str().unwrap())),
         "{crumbs}"
     );
 }
@@ -824,7 +724,7 @@ async fn the_quality_view_shows_the_areas_figures_and_the_evidence() {
             .iter()
             .find(|f| f["code"] == flag)
             .unwrap();
-        let found = short(&villages[f["found_village"].as_str().unwrap()]);
+        let found = short_name(&villages[f["found_village"].as_str().unwrap()]);
         let metres = grouped(f["distance_m"].as_f64().unwrap().round() as i64);
         assert!(evidence.contains(&found), "{evidence} lacks {found}");
         assert!(
@@ -970,7 +870,7 @@ async fn the_screen_shows_the_short_names_officials_use() {
     for r in ranking {
         assert_eq!(
             r["name"],
-            short(&villages[r["code"].as_str().unwrap()]),
+            short_name(&villages[r["code"].as_str().unwrap()]),
             "{r}"
         );
     }
@@ -979,18 +879,18 @@ async fn the_screen_shows_the_short_names_officials_use() {
     for l in labels {
         assert_eq!(
             l["name"],
-            short(&villages[l["code"].as_str().unwrap()]),
+            short_name(&villages[l["code"].as_str().unwrap()]),
             "{l}"
         );
     }
-    assert_eq!(seen["tooltip"], short(&villages[village]));
-    assert_eq!(seen["villageName"], short(&villages[village]));
+    assert_eq!(seen["tooltip"], short_name(&villages[village]));
+    assert_eq!(seen["villageName"], short_name(&villages[village]));
     assert_eq!(
         seen["crumbs"],
         json!([
             county[0]["name"],
             townships[township],
-            short(&villages[village])
+            short_name(&villages[village])
         ])
     );
     let body = seen["bodyText"].as_str().unwrap();
@@ -1001,7 +901,7 @@ async fn the_screen_shows_the_short_names_officials_use() {
     for r in seen["quality"].as_array().unwrap() {
         assert_eq!(
             r["name"],
-            short(&villages[r["code"].as_str().unwrap()]),
+            short_name(&villages[r["code"].as_str().unwrap()]),
             "{r}"
         );
     }
