@@ -134,6 +134,18 @@ async fn checklist_one(
     Ok(Json(template(&state, &id).await?))
 }
 
+/// Stores a template users added or copied; an id taken meanwhile is a 409.
+async fn save_new_template(state: &AppState, template: Template) -> Result<(), ApiError> {
+    state
+        .store
+        .run(move |c| ledger_store::save_template(c, &template))
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Invalid(m) => ApiError::Conflict(m),
+            other => other.into(),
+        })
+}
+
 /// The ids of the built-in templates, which users copy but do not change.
 fn builtin_ids() -> Result<Vec<String>, ApiError> {
     Ok(crate::ledger::checklist::builtin()
@@ -171,15 +183,7 @@ async fn checklist_copy(
             copy.id
         )));
     }
-    let stored = copy.clone();
-    state
-        .store
-        .run(move |c| ledger_store::save_template(c, &stored))
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Invalid(m) => ApiError::Conflict(m),
-            other => other.into(),
-        })?;
+    save_new_template(&state, copy.clone()).await?;
     Ok(Json(copy))
 }
 
@@ -884,14 +888,6 @@ async fn checklist_add(
         )));
     }
     let template = rules::new_template(&p, &body)?;
-    let stored = template.clone();
-    state
-        .store
-        .run(move |c| ledger_store::save_template(c, &stored))
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Invalid(m) => ApiError::Conflict(m),
-            other => other.into(),
-        })?;
+    save_new_template(&state, template.clone()).await?;
     Ok(Json(template))
 }
