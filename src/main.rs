@@ -514,6 +514,13 @@ macro_rules! say {
 }
 
 fn import(db: &Path, what: ImportCommand) -> Result<()> {
+    // Opening a missing file would create an empty database with nothing to match.
+    anyhow::ensure!(
+        db.exists(),
+        "no database at {}: boundaries are imported for stored divisions (build the demo \
+         county with `paicha demo`, or give --db)",
+        db.display()
+    );
     let store = Store::open(db).context("opening the database")?;
     let conn = store.conn()?;
     match what {

@@ -318,3 +318,19 @@ fn names_match_where_codes_are_missing_and_bad_files_are_refused_with_the_place(
     );
     assert!(given.contains("匹配到的村: 194"), "{given}");
 }
+
+#[test]
+fn a_missing_database_is_named_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nowhere.duckdb");
+    let out = run(paicha().args(["import", "--db"]).arg(&db).args([
+        "boundaries",
+        "村界.shp",
+        "--level",
+        "village",
+    ]));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no database at"), "{stderr}");
+    assert!(!db.exists(), "a dry run creates no database");
+}
