@@ -553,7 +553,16 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
                 code_field,
                 name_field,
             };
-            let plan = paicha::import::boundaries::plan(&source, &layers, &areas, &options);
+            let positions = store::households::positions_by_village(&conn)?;
+            let plan = paicha::import::boundaries::plan(
+                &source,
+                &layers,
+                &paicha::import::boundaries::Stored {
+                    areas: &areas,
+                    positions: &positions,
+                },
+                &options,
+            );
             print_report(&plan.report)?;
             if let Some(path) = report {
                 write_report(&plan.report, &path)?;
@@ -562,31 +571,7 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
                 say!("dry run: nothing was written; add --commit to write the boundaries");
                 return Ok(());
             }
-            let errors = plan.report.errors();
-            anyhow::ensure!(
-                errors == 0,
-                "{errors} error(s) in the report: nothing was written"
-            );
-            anyhow::ensure!(
-                !plan.boundaries.is_empty(),
-                "no feature matched a division: nothing was written"
-            );
-            let now = paicha::domain::calendar::utc_timestamp();
-            let id = format!(
-                "i-{}-boundaries",
-                now.chars().filter(char::is_ascii_digit).collect::<String>()
-            );
-            let json = serde_json::to_string(&plan.report)?;
-            let version = store::imports::commit_boundaries(
-                &conn,
-                (&id, &source, &now),
-                &json,
-                &plan.boundaries,
-            )?;
-            say!(
-                "committed {id}: {} boundaries written, data version {version}; `paicha import undo {id}` puts the previous ones back",
-                plan.boundaries.len()
-            );
+            commit_plan(&conn, &source, &plan)?;
         }
         ImportCommand::List => {
             for i in store::imports::list(&conn)? {
@@ -609,6 +594,36 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
             say!("undone {id}: the previous boundaries are back, data version {version}");
         }
     }
+    Ok(())
+}
+
+/// `import boundaries --commit`: writes the plan if its report has no error.
+fn commit_plan(
+    conn: &duckdb::Connection,
+    source: &str,
+    plan: &paicha::import::boundaries::Plan,
+) -> Result<()> {
+    let errors = plan.report.errors();
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} error(s) in the report: nothing was written"
+    );
+    anyhow::ensure!(
+        !plan.boundaries.is_empty(),
+        "no feature matched a division: nothing was written"
+    );
+    let now = paicha::domain::calendar::utc_timestamp();
+    let id = format!(
+        "i-{}-boundaries",
+        now.chars().filter(char::is_ascii_digit).collect::<String>()
+    );
+    let json = serde_json::to_string(&plan.report)?;
+    let version =
+        store::imports::commit_boundaries(conn, (&id, source, &now), &json, &plan.boundaries)?;
+    say!(
+        "committed {id}: {} boundaries written, data version {version}; `paicha import undo {id}` puts the previous ones back",
+        plan.boundaries.len()
+    );
     Ok(())
 }
 

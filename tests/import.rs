@@ -178,6 +178,41 @@ fn survey_boundaries_in_gauss_kruger_are_reported_committed_and_undone() {
         "the report names the system: {dry}"
     );
     assert!(dry.contains("dry run: nothing was written"), "{dry}");
+    // The other county's villages do not hold this county's households.
+    let outside: usize = dry
+        .lines()
+        .find_map(|l| l.strip_prefix("农户定位多数在新边界外的村: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(outside > 50, "{dry}");
+    // The county's own boundaries, through the same projection, hold them.
+    let own = dir.path().join("own.shp");
+    ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-t_srs",
+        "EPSG:4530",
+        "-dialect",
+        "SQLite",
+        "-sql",
+        "SELECT code AS XZQDM, geometry FROM before",
+        own.to_str().unwrap(),
+        dir.path().join("before.geojson").to_str().unwrap(),
+    ]);
+    let own_dry = run_ok(
+        paicha()
+            .args(["import", "--db"])
+            .arg(&ours)
+            .args(["boundaries"])
+            .arg(&own)
+            .args(["--level", "village"]),
+    );
+    assert!(
+        own_dry.contains("农户定位多数在新边界外的村: 0"),
+        "{own_dry}"
+    );
+    assert!(own_dry.contains("相邻区域重叠（处）: 0"), "{own_dry}");
     let unchanged = villages(&ours, &dir.path().join("unchanged.geojson"));
     for (code, (shape, _)) in &before {
         same_shape(shape, &unchanged[code].0, 0.0).unwrap();

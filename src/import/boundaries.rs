@@ -54,6 +54,68 @@ pub struct Options {
     pub name_field: Option<String>,
 }
 
+/// A village whose registered households mostly lie outside its new boundary is
+/// reported: the boundary, the registration or the positions are wrong.
+const MOST_OUTSIDE: f64 = 0.5;
+
+/// Fewer located households than this say nothing about a boundary.
+const MIN_LOCATED: usize = 5;
+
+/// Villages whose registered households' positions mostly fall outside their new
+/// boundary, with how many of how many.
+fn households_outside(
+    reading: &mut Reading<'_>,
+    boundaries: &[NewBoundary],
+    positions: &HashMap<String, Vec<(f64, f64)>>,
+    source: &str,
+) -> usize {
+    use geo::Contains;
+    let mut villages = 0;
+    for b in boundaries {
+        let Some(points) = positions.get(&b.code) else {
+            continue;
+        };
+        if points.len() < MIN_LOCATED {
+            continue;
+        }
+        let Some(bbox) = b.geometry.bounding_rect() else {
+            continue;
+        };
+        let outside = points
+            .iter()
+            .filter(|&&(lon, lat)| {
+                let p = geo::Point::new(lon, lat);
+                !(bbox.contains(&p) && b.geometry.contains(&p))
+            })
+            .count();
+        if outside as f64 > points.len() as f64 * MOST_OUTSIDE {
+            villages += 1;
+            reading.problem(
+                Severity::Warning,
+                (source, None),
+                None,
+                Some(&b.code),
+                format!(
+                    "{} 登记的 {} 户定位中有 {outside} 户（{:.0}%）在新边界之外：请核对边界、户籍登记或定位",
+                    b.code,
+                    points.len(),
+                    outside as f64 / points.len() as f64 * 100.0
+                ),
+            );
+        }
+    }
+    villages
+}
+
+/// What is stored that an import is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored<'a> {
+    /// Every area with its boundary.
+    pub areas: &'a [AreaRecord],
+    /// Each village's household positions (WGS-84), by village code.
+    pub positions: &'a HashMap<String, Vec<(f64, f64)>>,
+}
+
 /// What a commit would write, and the report that says so.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -438,10 +500,12 @@ fn is_simple(geometry: &MultiPolygon<f64>) -> bool {
     })
 }
 
-/// Reads `layers` against the divisions in `areas` (every stored area: the level's
-/// divisions are matched, their parents checked against) and plans the new boundaries.
+/// Reads `layers` against the stored divisions (every area: the level's divisions are
+/// matched, their parents checked against) and plans the new boundaries, checking them
+/// against each village's household positions too.
 #[must_use]
-pub fn plan(source: &str, layers: &[VectorLayer], areas: &[AreaRecord], options: &Options) -> Plan {
+pub fn plan(source: &str, layers: &[VectorLayer], stored: &Stored<'_>, options: &Options) -> Plan {
+    let (areas, positions) = (stored.areas, stored.positions);
     let level = options.level;
     let of_level: Vec<&AreaRecord> = areas
         .iter()
@@ -499,7 +563,8 @@ pub fn plan(source: &str, layers: &[VectorLayer], areas: &[AreaRecord], options:
             ),
         );
     }
-    let checks = check_neighbours(&mut reading, areas, &boundaries, source);
+    let mut checks = check_neighbours(&mut reading, areas, &boundaries, source);
+    checks.households_outside = households_outside(&mut reading, &boundaries, positions, source);
     report.counts = counts(
         &reading,
         (boundaries.len(), of_level.len(), missing.len()),
@@ -546,6 +611,10 @@ fn counts(
         count("超出上级边界的区域", checks.outside as f64),
         count("相邻区域重叠（处）", checks.overlaps as f64),
         count("相邻区域重叠面积（km²）", checks.overlap_km2),
+        count(
+            "农户定位多数在新边界外的村",
+            checks.households_outside as f64,
+        ),
         count("上级边界内的缝隙面积（km²）", checks.gap_km2),
         count("错误", errors as f64),
     ]
@@ -575,6 +644,7 @@ fn dissolve(reading: &mut Reading<'_>) -> Vec<NewBoundary> {
 #[derive(Debug, Default)]
 struct Checks {
     outside: usize,
+    households_outside: usize,
     overlaps: usize,
     overlap_km2: f64,
     gap_km2: f64,
@@ -855,7 +925,18 @@ mod tests {
             code_field: None,
             name_field: None,
         };
-        let plan = plan("村级调查区.shp", &[layer], &areas, &options);
+        let positions = HashMap::from([(
+            "210422100202".to_owned(),
+            vec![(125.15, 41.05); 4]
+                .into_iter()
+                .chain(vec![(125.5, 41.5); 6])
+                .collect(),
+        )]);
+        let stored = Stored {
+            areas: &areas,
+            positions: &positions,
+        };
+        let plan = plan("村级调查区.shp", &[layer], &stored, &options);
         let codes: Vec<&str> = plan.boundaries.iter().map(|b| b.code.as_str()).collect();
         assert_eq!(codes, ["210422100201", "210422100202"]);
         let wufujia = &plan.boundaries[0].geometry;
@@ -900,6 +981,11 @@ mod tests {
         assert_eq!(count("文件中没有边界的村"), 2.0);
         assert_eq!(count("按名称匹配的要素"), 1.0);
         assert_eq!(count("错误"), 2.0);
+        assert_eq!(
+            count("农户定位多数在新边界外的村"),
+            1.0,
+            "6 of 10 of 前进村's points lie outside"
+        );
         let xlsx = plan.report.to_xlsx().unwrap();
         assert!(xlsx.starts_with(b"PK"));
     }

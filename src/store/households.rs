@@ -174,6 +174,32 @@ pub fn locations(conn: &Connection) -> Result<Vec<HouseholdLocation>, StoreError
         .context("read household location rows")
 }
 
+/// Each registered village's household positions (WGS-84 as converted from the declared
+/// system, before any offset correction), for checking new boundaries against them.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn positions_by_village(
+    conn: &Connection,
+) -> Result<std::collections::HashMap<String, Vec<(f64, f64)>>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT village_code, lon, lat FROM households
+             WHERE lon IS NOT NULL AND lat IS NOT NULL",
+        )
+        .context("prepare household positions")?;
+    let mut out: std::collections::HashMap<String, Vec<(f64, f64)>> =
+        std::collections::HashMap::new();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
+        .context("read household positions")?;
+    for row in rows {
+        let (village, lon, lat) = row.context("read household position")?;
+        out.entry(village).or_default().push((lon, lat));
+    }
+    Ok(out)
+}
+
 /// The head's name and ID number of each listed household (sensitive: callers mask them).
 ///
 /// # Errors
