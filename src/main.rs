@@ -521,6 +521,16 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
          county with `paicha demo`, or give --db)",
         db.display()
     );
+    if let Some(store::StoreError::Locked { path, holder }) = store::in_use(db) {
+        // There is no upload through the API yet, so the way is to stop the server.
+        anyhow::bail!(
+            "database {} is in use by another process{}: stop the server first; imports write \
+             the database file (the upload API is not built yet), and the server reads the new \
+             data version when it starts",
+            path.display(),
+            holder.map(|p| format!(" (PID {p})")).unwrap_or_default()
+        );
+    }
     let store = Store::open(db).context("opening the database")?;
     let conn = store.conn()?;
     match what {

@@ -220,7 +220,18 @@ fn serve_builds_the_default_demo_when_there_is_no_database_and_shuts_down_cleanl
         .args(["households", "--out", "/dev/null"])
         .output()
         .unwrap();
-    for out in [replace, export] {
+    let import = paicha()
+        .args(["import", "--db"])
+        .arg(&db)
+        .args(["boundaries", "村界.shp", "--level", "village"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&import.stderr);
+    assert!(
+        stderr.contains("stop the server first"),
+        "an import names the way: {stderr}"
+    );
+    for out in [replace, export, import] {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{stderr}");
         assert!(
