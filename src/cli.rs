@@ -199,6 +199,15 @@ pub enum ImportCommand {
     },
     /// The committed imports, newest first.
     List,
+    /// Every attribute of every feature an import applied, as it came, with the
+    /// division it was matched to: .csv (UTF-8 with BOM) or .xlsx (text cells).
+    Attributes {
+        /// The import's id (see `paicha import list`).
+        id: String,
+        /// The output file (.csv or .xlsx).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Put back what the latest import in force replaced.
     Undo {
         /// The import's id (see `paicha import list`).

@@ -598,12 +598,65 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
                 );
             }
         }
+        ImportCommand::Attributes { id, out } => write_attributes(&conn, &id, &out)?,
         ImportCommand::Undo { id } => {
             let now = paicha::domain::calendar::utc_timestamp();
             let version = store::imports::undo(&conn, &id, &now)?;
             say!("undone {id}: the previous boundaries are back, data version {version}");
         }
     }
+    Ok(())
+}
+
+/// `import attributes`: the kept features of an import as a table, one column per field.
+fn write_attributes(conn: &duckdb::Connection, id: &str, out: &Path) -> Result<()> {
+    use paicha::formats::table::{self, Cell};
+    let kept = store::imports::kept_features(conn, id)?
+        .ok_or_else(|| anyhow::anyhow!("no import {id:?} (see `paicha import list`)"))?;
+    let mut fields: Vec<&str> = Vec::new();
+    for f in &kept {
+        for (name, _) in &f.attributes {
+            if !fields.contains(&name.as_str()) {
+                fields.push(name);
+            }
+        }
+    }
+    let mut headers = vec!["区划代码", "文件", "要素"];
+    headers.extend(&fields);
+    let rows: Vec<Vec<Cell>> = kept
+        .iter()
+        .map(|f| {
+            let mut row = vec![
+                Cell::text(f.code.clone()),
+                Cell::text(f.file.clone()),
+                Cell::Number(f.row as f64),
+            ];
+            row.extend(fields.iter().map(|name| {
+                f.attributes
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .and_then(|(_, v)| v.clone())
+                    .map_or(Cell::Empty, Cell::Text)
+            }));
+            row
+        })
+        .collect();
+    let bytes = match out.extension().and_then(|e| e.to_str()) {
+        Some("csv") => table::csv(&headers, &rows),
+        Some("xlsx") => table::xlsx(
+            "要素属性",
+            Some(&format!("导入 {id} 的要素属性")),
+            &headers,
+            &rows,
+        )?,
+        _ => anyhow::bail!("--out {} must end in .csv or .xlsx", out.display()),
+    };
+    std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    say!(
+        "wrote {} features' attributes to {}",
+        kept.len(),
+        out.display()
+    );
     Ok(())
 }
 
@@ -628,8 +681,12 @@ fn commit_plan(
         now.chars().filter(char::is_ascii_digit).collect::<String>()
     );
     let json = serde_json::to_string(&plan.report)?;
-    let version =
-        store::imports::commit_boundaries(conn, (&id, source, &now), &json, &plan.boundaries)?;
+    let version = store::imports::commit_boundaries(
+        conn,
+        (&id, source, &now),
+        &json,
+        (&plan.boundaries, &plan.kept),
+    )?;
     say!(
         "committed {id}: {} boundaries written, data version {version}; `paicha import undo {id}` puts the previous ones back",
         plan.boundaries.len()

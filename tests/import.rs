@@ -149,7 +149,7 @@ fn survey_boundaries_in_gauss_kruger_are_reported_committed_and_undone() {
         "-dialect",
         "SQLite",
         "-sql",
-        "SELECT code || '0000000' AS ZLDWDM, name AS ZLDWMC, geometry FROM theirs",
+        "SELECT code || '0000000' AS ZLDWDM, name AS ZLDWMC, '集体' AS QSXZ, geometry FROM theirs",
         shp.to_str().unwrap(),
         dir.path().join("theirs.geojson").to_str().unwrap(),
     ]);
@@ -255,6 +255,32 @@ fn survey_boundaries_in_gauss_kruger_are_reported_committed_and_undone() {
 
     let list = run_ok(paicha().args(["import", "--db"]).arg(&ours).arg("list"));
     assert!(list.contains(&id) && list.contains("in force"), "{list}");
+
+    // Nothing in the file is lost: every field of every feature, as it came.
+    let kept = dir.path().join("属性.csv");
+    run_ok(
+        paicha()
+            .args(["import", "--db"])
+            .arg(&ours)
+            .args(["attributes", &id, "--out"])
+            .arg(&kept),
+    );
+    let text = std::fs::read_to_string(&kept).unwrap();
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["区划代码", "文件", "要素", "ZLDWDM", "ZLDWMC", "QSXZ"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 194);
+    for r in &rows {
+        assert_eq!(
+            &r[3],
+            format!("{}0000000", &r[0]),
+            "the 19-digit code, every digit"
+        );
+        assert_eq!(&r[5], "集体", "GBK text as it came");
+    }
 
     // Undo puts the previous boundaries back.
     run_ok(

@@ -17,7 +17,7 @@ use super::{Count, Problem, Report, Severity};
 use crate::domain::{AreaLevel, AreaRecord, short_name};
 use crate::formats::vector::{CrsHint, VectorLayer};
 use crate::spatial::{self, crs::Crs};
-use crate::store::imports::NewBoundary;
+use crate::store::imports::{KeptFeature, NewBoundary};
 
 /// Attribute names that hold a division's code, tried in order (case does not matter).
 pub const CODE_FIELDS: &[&str] = &[
@@ -123,6 +123,8 @@ pub struct Plan {
     pub report: Report,
     /// A new boundary for each matched division.
     pub boundaries: Vec<NewBoundary>,
+    /// Every feature applied, with all its attributes as they came, to be kept.
+    pub kept: Vec<KeptFeature>,
 }
 
 /// The number of digits of a code at `level`.
@@ -193,6 +195,7 @@ fn layer_crs(layer: &VectorLayer, options: &Options) -> Result<(Crs, String), St
 struct Part {
     code: String,
     geometry: MultiPolygon<f64>,
+    kept: KeptFeature,
 }
 
 /// The state of one import while it is read.
@@ -440,7 +443,22 @@ impl Reading<'_> {
                 // Shapefiles wind outer rings clockwise, GeoJSON anticlockwise: stored
                 // boundaries wind as the demo's and RFC 7946's do.
                 let geometry = geometry.orient(Direction::Default);
-                self.parts.push(Part { code, geometry });
+                let kept = KeptFeature {
+                    code: code.clone(),
+                    file: file.to_owned(),
+                    row,
+                    attributes: layer
+                        .fields
+                        .iter()
+                        .cloned()
+                        .zip(feature.values.iter().cloned())
+                        .collect(),
+                };
+                self.parts.push(Part {
+                    code,
+                    geometry,
+                    kept,
+                });
             }
         }
         Ok(said)
@@ -540,7 +558,7 @@ pub fn plan(source: &str, layers: &[VectorLayer], stored: &Stored<'_>, options: 
             systems.push(format!("{}：{said}", layer.source));
         }
     }
-    let boundaries = dissolve(&mut reading);
+    let (boundaries, kept) = dissolve(&mut reading);
     let mut report = Report {
         kind: "boundaries".into(),
         source: source.to_owned(),
@@ -580,8 +598,31 @@ pub fn plan(source: &str, layers: &[VectorLayer], stored: &Stored<'_>, options: 
             reason: format!("坐标系：{s}；转换为 WGS-84 经纬度（CGCS2000 与 WGS-84 相差厘米至分米级，低于 GPS 精度，视为相同）"),
         });
     }
+    let fields: Vec<&str> = layers
+        .iter()
+        .flat_map(|l| l.fields.iter().map(String::as_str))
+        .fold(Vec::new(), |mut seen, f| {
+            if !seen.contains(&f) {
+                seen.push(f);
+            }
+            seen
+        });
+    if !fields.is_empty() {
+        report.problems.push(Problem {
+            severity: Severity::Warning,
+            file: source.to_owned(),
+            row: None,
+            column: None,
+            value: Some(fields.join("、")),
+            reason: "每个要素的全部字段按原样保存，提交后可用 paicha import attributes 导出".into(),
+        });
+    }
     report.problems.extend(reading.problems);
-    Plan { report, boundaries }
+    Plan {
+        report,
+        boundaries,
+        kept,
+    }
 }
 
 /// The report's summary: features read, divisions matched (of how many, how many
@@ -622,12 +663,13 @@ fn counts(
 
 /// The parts of each division as one multipolygon: one part as it came, several
 /// united (三调 splits a village into 村级调查区 parts).
-fn dissolve(reading: &mut Reading<'_>) -> Vec<NewBoundary> {
+fn dissolve(reading: &mut Reading<'_>) -> (Vec<NewBoundary>, Vec<KeptFeature>) {
     let mut by_code: BTreeMap<String, Vec<Part>> = BTreeMap::new();
     for part in reading.parts.drain(..) {
         by_code.entry(part.code.clone()).or_default().push(part);
     }
-    by_code
+    let mut kept = Vec::new();
+    let boundaries = by_code
         .into_iter()
         .map(|(code, parts)| {
             let geometry = if let [one] = parts.as_slice() {
@@ -635,9 +677,11 @@ fn dissolve(reading: &mut Reading<'_>) -> Vec<NewBoundary> {
             } else {
                 unary_union(parts.iter().flat_map(|p| p.geometry.0.iter()))
             };
+            kept.extend(parts.into_iter().map(|p| p.kept));
             NewBoundary { code, geometry }
         })
-        .collect()
+        .collect();
+    (boundaries, kept)
 }
 
 /// What the checks between areas found.

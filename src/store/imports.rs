@@ -36,6 +36,19 @@ pub struct NewBoundary {
     pub geometry: MultiPolygon<f64>,
 }
 
+/// A feature an import applied, with every attribute as it came.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptFeature {
+    /// The area it was matched to.
+    pub code: String,
+    /// The file (inside a zip: `a.zip!/dir/x.shp`).
+    pub file: String,
+    /// The feature's number in the file, from 1.
+    pub row: usize,
+    /// Its attributes: field and value as text, in the file's order.
+    pub attributes: Vec<(String, Option<String>)>,
+}
+
 /// A data version later than `previous` and than any before: milliseconds since 1970,
 /// as the demo build writes, or one more than `previous` if the clock is behind.
 fn next_version(previous: i64) -> i64 {
@@ -65,7 +78,7 @@ pub fn commit_boundaries(
     conn: &Connection,
     (id, source, committed_at): (&str, &str, &str),
     report_json: &str,
-    rows: &[NewBoundary],
+    (rows, kept): (&[NewBoundary], &[KeptFeature]),
 ) -> Result<i64, StoreError> {
     in_transaction(conn, |c| {
         let taken: i64 = c
@@ -94,6 +107,23 @@ pub fn commit_boundaries(
             }
             write_boundary(c, &row.code, &row.geometry)?;
         }
+        let mut appender = c
+            .appender("import_feature_attributes")
+            .context("open the attributes appender")?;
+        for f in kept {
+            appender
+                .append_row(params![
+                    id,
+                    f.code,
+                    f.file,
+                    u32::try_from(f.row).unwrap_or(u32::MAX),
+                    // Pairs rather than an object, so that the fields keep the file's order.
+                    serde_json::to_string(&f.attributes).unwrap_or_default()
+                ])
+                .context("keep a feature's attributes")?;
+        }
+        appender.flush().context("keep the features' attributes")?;
+        drop(appender);
         let version = next_version(previous);
         c.execute(
             "INSERT INTO imports VALUES (?, 'boundaries', ?, ?, ?, ?, ?, NULL)",
@@ -216,4 +246,45 @@ pub fn undo(conn: &Connection, id: &str, undone_at: &str) -> Result<i64, StoreEr
         set_version(c, version)?;
         Ok(version)
     })
+}
+
+/// The features an import applied, with their attributes as they came, in file and row
+/// order; `None` for an unknown import.
+///
+/// # Errors
+/// [`StoreError::Query`] when the store fails, [`StoreError::Invalid`] when a stored
+/// row is not the list of pairs this module writes.
+pub fn kept_features(conn: &Connection, id: &str) -> Result<Option<Vec<KeptFeature>>, StoreError> {
+    if report(conn, id)?.is_none() {
+        return Ok(None);
+    }
+    let mut statement = conn
+        .prepare(
+            "SELECT code, file, row, attributes FROM import_feature_attributes
+             WHERE import_id = ? ORDER BY file, row",
+        )
+        .context("read the kept attributes")?;
+    let rows = statement
+        .query_map([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .context("read the kept attributes")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (code, file, number, json) = row.context("read a kept feature")?;
+        let attributes: Vec<(String, Option<String>)> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Invalid(format!("import {id}: stored attributes: {e}")))?;
+        out.push(KeptFeature {
+            code,
+            file,
+            row: number as usize,
+            attributes,
+        });
+    }
+    Ok(Some(out))
 }

@@ -161,5 +161,14 @@ pub const MIGRATIONS: &[&str] = &[
         area_km2  DOUBLE NOT NULL,
         label_lon DOUBLE NOT NULL, label_lat DOUBLE NOT NULL
     );
+    -- Every attribute of every feature an import applied, as it came (a JSON list of
+    -- [field, text] pairs in the file's order), so that nothing in the file is lost.
+    CREATE TABLE import_feature_attributes (
+        import_id  VARCHAR NOT NULL,
+        code       VARCHAR NOT NULL,
+        file       VARCHAR NOT NULL,
+        row        UINTEGER NOT NULL,
+        attributes VARCHAR NOT NULL
+    );
     ",
 ];
