@@ -7,20 +7,12 @@
 // Prints one JSON object on stdout: the scenario's observations plus `errors`, every
 // console error, page error and failed request the page produced.
 
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const [scenario, base, rawArgs] = process.argv.slice(2);
 const args = rawArgs ? JSON.parse(rawArgs) : {};
 
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  // The machine has no network: without these Chromium keeps trying Google's hosts.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-});
+const browser = await launch();
 const page = await browser.newPage({ viewport: { width: args.width || 1400, height: args.height || 860 }, deviceScaleFactor: 1 });
 const errors = [];
 // Answers a scenario provokes on purpose (a stale edit's 409, a broken rule's 400):
@@ -358,8 +350,8 @@ try {
     if (args.names) {
       // The page's own rule for short village names, on names the demo may not have.
       out.short = await page.evaluate(async (names) => {
-        const { shortVillageName } = await import('./js/ledger.js');
-        return names.map(shortVillageName);
+        const { shortName } = await import('./js/api.js');
+        return names.map(shortName);
       }, args.names);
     }
     if (args.click) {

@@ -49,12 +49,12 @@ export const int = (n) => (n == null ? '—' : Number(n).toLocaleString('zh-CN')
 /** 23.8% (one decimal), or — for no data. */
 export const pct = (rate) => (rate == null ? '—' : `${(rate * 100).toFixed(1)}%`);
 
-/** The name officials use on screen: 五副甲村民委员会 → 五副甲村, 前进社区居委会 (or
- * 社区居民委员会) → 前进社区. Documents (the exports) keep the registered full name. */
+/** The name officials use on screen: 五副甲村民委员会 (or 五副甲村委会) → 五副甲村, 前进社区居委会
+ * (or 社区居民委员会) → 前进社区. Documents (the exports) keep the registered full name. */
 export function shortName(name) {
   return String(name ?? '')
-    .replace(/村?村民委员会$/, '村')
-    .replace(/(社区)?居(民委员|委)会$/, '社区');
+    .replace(/(.)村?村(民委员|委)会$/, '$1村')
+    .replace(/(.)(社区)?居(民委员|委)会$/, '$1社区');
 }
 
 /** Escapes text for innerHTML. */

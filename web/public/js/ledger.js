@@ -9,7 +9,7 @@
 // the user chose (campaign, township, filters, page, open entry) is in the URL's hash,
 // so that a link reproduces the view; every change of view goes through the hash.
 
-import { getJson, esc, int, toast } from './api.js';
+import { getJson, esc, int, toast, shortName } from './api.js';
 import { editorName, bindEditorInput } from './editor.js';
 
 const $ = (id) => document.getElementById(id);
@@ -117,21 +117,6 @@ export function placeZh(field) {
   return fieldLabel(text);
 }
 
-/** 大四平村村民委员会 → 大四平村, 民主社区居委会 → 民主社区. */
-export function shortVillageName(name) {
-  const rules = [
-    [/村民委员会$/, '村'], [/村委会$/, '村'],
-    [/社区居民委员会$/, '社区'], [/居民委员会$/, '社区'], [/居委会$/, '社区'],
-  ];
-  for (const [re, kind] of rules) {
-    if (re.test(name)) {
-      const base = name.replace(re, '');
-      if (!base) return name;
-      return base.endsWith(kind) ? base : base + kind;
-    }
-  }
-  return name;
-}
 
 /** An RFC 3339 time as China time, 2019-09-30 18:00. */
 function when(ts) {
@@ -357,7 +342,7 @@ function drawMatrix(m, townshipCode) {
   const counts = Object.fromEntries(STATUSES.map(([code]) => [code, 0]));
   let none = 0;
   const rows = m.villages.map((v) => {
-    const short = shortVillageName(v.name);
+    const short = shortName(v.name);
     const cells = v.statuses.map((status, i) => {
       const item = m.items[i];
       if (status == null) {
@@ -431,7 +416,7 @@ async function loadList(s) {
     const key = `${e.village_code}/${e.position}`;
     const item = e.item || {};
     return `<tr class="link" tabindex="0" data-open="${esc(key)}" data-key="${esc(key)}">`
-      + `<td>${esc(shortVillageName(e.village_name))}</td>`
+      + `<td>${esc(shortName(e.village_name))}</td>`
       + `<td class="num">${esc(item.number ?? '—')}</td>`
       + `<td>${esc(item.category || '')}</td>`
       + `<td class="content" title="${esc(item.content || '')}">${esc(item.content || '')}</td>`
@@ -510,7 +495,7 @@ function drawEntry(entry, { keep = null } = {}) {
   app.entry = entry;
   const key = `${entry.village_code}/${entry.position}`;
   const item = entry.item || {};
-  const name = shortVillageName(entry.village_name);
+  const name = shortName(entry.village_name);
   const conflict = app.conflict ? conflictBox(app.conflict) : '';
   const panel = $('entry');
   panel.dataset.key = key;
@@ -693,7 +678,7 @@ async function refreshViews() {
 function drawImportVillages(m) {
   const select = $('import-village');
   const before = select.value;
-  select.innerHTML = m.villages.map((v) => `<option value="${esc(v.code)}">${esc(shortVillageName(v.name))}</option>`).join('');
+  select.innerHTML = m.villages.map((v) => `<option value="${esc(v.code)}">${esc(shortName(v.name))}</option>`).join('');
   if (m.villages.some((v) => v.code === before)) select.value = before;
 }
 
@@ -723,7 +708,7 @@ async function importFile() {
       body: file,
     });
     const answer = await response.json().catch(() => ({}));
-    const name = esc(shortVillageName(villageName(village) || village));
+    const name = esc(shortName(villageName(village) || village));
     if (response.ok) {
       say(`<p id="import-ok" data-village="${esc(village)}">${name}：已导入，读取 <strong id="import-rows">${int(answer.rows)}</strong> 行，`
         + `修改 <strong id="import-changed">${int(answer.changed)}</strong> 条。</p>`);
