@@ -8,20 +8,12 @@
 // console error, page error and failed request the page produced.
 
 import { readFile } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const [scenario, base, rawArgs] = process.argv.slice(2);
 const args = rawArgs ? JSON.parse(rawArgs) : {};
 
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  // The machine has no network: without these Chromium keeps trying Google's hosts.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-});
+const browser = await launch();
 const context = await browser.newContext({
   viewport: { width: args.width || 1400, height: args.height || 860 },
   deviceScaleFactor: 1,
