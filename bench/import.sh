@@ -3,7 +3,9 @@
 # 1,600 vertices each (312,000 in all, as land-survey boundaries are), written by GDAL as
 # a GBK Shapefile in CGCS2000 Gauss-Kruger zone 42 (EPSG:4530) with 19-digit ZLDWDM codes.
 # Times `paicha import boundaries` (dry run, then commit) against `ogr2ogr` converting the
-# same file to WGS-84 GeoJSON, interleaved, 5 rounds; prints the medians.
+# same file to WGS-84 GeoJSON, interleaved, 5 rounds; prints the medians. Then a new
+# office's first day: the division table into a new database, and the same boundaries
+# committed onto it (townships and the county drawn as their villages' union).
 #   bash bench/import.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,15 +27,20 @@ print(sum(len(r) for f in d['features'] for r in rings(f['geometry'])))")
 echo "villages: 194, vertices: $vertices"
 "$paicha" demo --households 2000 --seed 3 --db "$work/base.duckdb" >/dev/null 2>&1
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
-dry=(); commit=(); ogr=()
+dry=(); commit=(); ogr=(); divisions=(); office=()
 for round in 1 2 3 4 5; do
   cp "$work/base.duckdb" "$work/ours.duckdb"
   dry+=("$(ms "$paicha" import --db "$work/ours.duckdb" boundaries "$work/dense.shp" --level village)")
   commit+=("$(ms "$paicha" import --db "$work/ours.duckdb" boundaries "$work/dense.shp" --level village --commit)")
   rm -f "$work/out.geojson"
   ogr+=("$(ms ogr2ogr -f GeoJSON -t_srs EPSG:4326 "$work/out.geojson" "$work/dense.shp")")
+  rm -f "$work/office.duckdb"*
+  divisions+=("$(ms "$paicha" import --db "$work/office.duckdb" divisions data/xinbin/divisions.csv --commit)")
+  office+=("$(ms "$paicha" import --db "$work/office.duckdb" boundaries "$work/dense.shp" --level village --commit)")
 done
 median() { printf '%s\n' "$@" | sort -n | sed -n 3p; }
 echo "paicha import, dry run (read, reproject, match, check, report): median $(median "${dry[@]}") ms"
 echo "paicha import --commit (all of that, then write a new data version): median $(median "${commit[@]}") ms"
 echo "ogr2ogr to WGS-84 GeoJSON (read and reproject only): median $(median "${ogr[@]}") ms"
+echo "paicha import divisions --commit (210 divisions into a new database): median $(median "${divisions[@]}") ms"
+echo "paicha import --commit onto them (and draw 15 townships and the county as unions): median $(median "${office[@]}") ms"

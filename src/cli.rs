@@ -68,6 +68,10 @@ pub enum Command {
         /// is lost. Refused anyway while a server holds it.
         #[arg(long)]
         replace: bool,
+        /// Build a city instead (抚顺市): Xinbin beside two synthetic counties with
+        /// Fushun's real county codes, the households shared between the three.
+        #[arg(long)]
+        city: bool,
     },
     /// Measure speed (see BENCHMARKS.md).
     Bench {
@@ -170,6 +174,26 @@ pub enum Command {
 /// What `paicha import` does.
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
+    /// Division codes (统计用区划代码): the statistics bureau's table (代码, 名称,
+    /// 城乡分类代码; 12-digit codes) or a list of code, name, level, parent; CSV in
+    /// UTF-8 or GBK, or XLSX; title rows and a missing header are fine. Adds the new
+    /// divisions and renames changed ones; creates the database if there is none.
+    Divisions {
+        /// The file (.csv or .xlsx).
+        file: PathBuf,
+        /// The header of the code column, when it is none of 代码, 区划代码, code …
+        #[arg(long)]
+        code_column: Option<String>,
+        /// The header of the name column, when it is none of 名称, 区划名称, name …
+        #[arg(long)]
+        name_column: Option<String>,
+        /// Also write the report to this file: .xlsx (for a clerk) or .json.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write the divisions if the report has no error (all of them or none).
+        #[arg(long)]
+        commit: bool,
+    },
     /// Boundaries of the stored divisions from a Shapefile (`.shp` with its `.shx`,
     /// `.dbf`, `.prj` and `.cpg` beside it), GeoJSON, `GeoPackage` (.gpkg), or a `.zip` of any of these; in
     /// CGCS2000 or WGS-84 lon/lat or CGCS2000 Gauss-Krüger (3- or 6-degree zones, with

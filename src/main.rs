@@ -69,7 +69,8 @@ fn run(cli: Cli) -> Result<()> {
             households,
             seed,
             replace,
-        } => demo(&db.db, &DemoOptions { households, seed }, replace),
+            city,
+        } => demo(&db.db, &DemoOptions { households, seed }, replace, city),
         Command::Export { db, what } => export(&db.db, what),
         Command::Import { db, what } => import(&db.db, what),
         Command::Bench {
@@ -280,20 +281,26 @@ fn render(db: &Path, args: &RenderArgs, out: &Path) -> Result<()> {
     let within = args
         .within
         .clone()
-        .unwrap_or_else(|| snapshot.county_code.clone());
+        .unwrap_or_else(|| snapshot.top_code.clone());
     let (name, within_level) = snapshot
         .names
         .get(&within)
         .cloned()
         .with_context(|| format!("--within {within}: no such area"))?;
-    let level = match (args.level.as_deref(), within_level) {
-        (Some("township") | None, AreaLevel::County) => AreaLevel::Township,
-        (Some("village") | None, AreaLevel::County | AreaLevel::Township) => AreaLevel::Village,
-        (level, _) => anyhow::bail!(
+    let asked = args
+        .level
+        .as_deref()
+        .map(|l| {
+            AreaLevel::from_code(l)
+                .with_context(|| format!("--level {l}: expected city, county, township or village"))
+        })
+        .transpose()?;
+    let level = AreaLevel::map_level(asked, within_level).with_context(|| {
+        format!(
             "--level {} inside --within {within} ({within_level}) cannot make a map",
-            level.unwrap_or("(default)")
-        ),
-    };
+            args.level.as_deref().unwrap_or("(default)")
+        )
+    })?;
     let request = TableRequest::plain(
         vec![indicator],
         AreaRef {
@@ -342,7 +349,7 @@ fn print_json(figures: &impl serde::Serialize) -> Result<()> {
 }
 
 /// `paicha demo`: never over an existing database unless told to replace it.
-fn demo(db: &Path, options: &DemoOptions, replace: bool) -> Result<()> {
+fn demo(db: &Path, options: &DemoOptions, replace: bool, city: bool) -> Result<()> {
     if db.exists() && !replace {
         anyhow::bail!(
             "{} exists: pass --replace to rebuild it as the demo county (its ledger edits and \
@@ -350,11 +357,11 @@ fn demo(db: &Path, options: &DemoOptions, replace: bool) -> Result<()> {
             db.display()
         );
     }
-    build_demo(db, options)
+    build_demo(db, options, city)
 }
 
-/// Builds the demo county with a progress bar on stderr.
-fn build_demo(db: &Path, options: &DemoOptions) -> Result<()> {
+/// Builds the demo county (or city) with a progress bar on stderr.
+fn build_demo(db: &Path, options: &DemoOptions, city: bool) -> Result<()> {
     tracing::info!(
         db = %db.display(),
         households = options.households,
@@ -371,21 +378,26 @@ fn build_demo(db: &Path, options: &DemoOptions) -> Result<()> {
     bar.set_message("demo county");
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut pending = 0_u64;
-    let summary = demo::build(db, options, || {
+    let mut tick = || {
         // Updating the bar per household would cost more than making it.
         pending += 1;
         if pending == 1000 {
             bar.inc(pending);
             pending = 0;
         }
-    })
-    .with_context(|| format!("building the demo county into {}", db.display()))?;
+    };
+    let summary = if city {
+        demo::build_city(db, options, &mut tick)
+    } else {
+        demo::build(db, options, &mut tick)
+    }
+    .with_context(|| format!("building the demo into {}", db.display()))?;
     bar.finish_and_clear();
     tracing::info!(
         households = summary.households,
         townships = summary.townships,
         villages = summary.villages,
-        "demo county written to {}",
+        "demo written to {}",
         db.display()
     );
     Ok(())
@@ -398,7 +410,7 @@ fn serve(settings: &ServeSettings) -> Result<()> {
             "no database at {}: building the demo county first",
             db.display()
         );
-        build_demo(db, &DemoOptions::default())?;
+        build_demo(db, &DemoOptions::default(), false)?;
     }
     let state =
         AppState::open(&settings.app).with_context(|| format!("opening {}", db.display()))?;
@@ -514,13 +526,6 @@ macro_rules! say {
 }
 
 fn import(db: &Path, what: ImportCommand) -> Result<()> {
-    // Opening a missing file would create an empty database with nothing to match.
-    anyhow::ensure!(
-        db.exists(),
-        "no database at {}: boundaries are imported for stored divisions (build the demo \
-         county with `paicha demo`, or give --db)",
-        db.display()
-    );
     if let Some(store::StoreError::Locked { path, holder }) = store::in_use(db) {
         // There is no upload through the API yet, so the way is to stop the server.
         anyhow::bail!(
@@ -531,9 +536,40 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
             holder.map(|p| format!(" (PID {p})")).unwrap_or_default()
         );
     }
+    match what {
+        ImportCommand::Divisions {
+            file,
+            code_column,
+            name_column,
+            report,
+            commit,
+        } => {
+            let options = paicha::import::divisions::Options {
+                code_column,
+                name_column,
+            };
+            import_divisions(db, &file, &options, report.as_deref(), commit)
+        }
+        other => import_stored(db, other),
+    }
+}
+
+/// The imports and commands that need a database with divisions in it.
+fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
+    // Opening a missing file would create an empty database with nothing to match.
+    anyhow::ensure!(
+        db.exists(),
+        "no database at {}: boundaries are imported for stored divisions (import the \
+         division codes first with `paicha import divisions`, build the demo county with \
+         `paicha demo`, or give --db)",
+        db.display()
+    );
     let store = Store::open(db).context("opening the database")?;
     let conn = store.conn()?;
     match what {
+        ImportCommand::Divisions { .. } => {
+            anyhow::bail!("divisions are imported by import_divisions")
+        }
         ImportCommand::Boundaries {
             file,
             level,
@@ -553,10 +589,7 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
             )
             .with_context(|| format!("reading {}", file.display()))?;
             let areas = store::areas::records(&conn, &AreaFilter::default())?;
-            let source = file.file_name().map_or_else(
-                || file.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
+            let source = file_name(&file);
             let options = paicha::import::boundaries::Options {
                 level: area_level(level),
                 crs,
@@ -602,7 +635,9 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
         ImportCommand::Undo { id } => {
             let now = paicha::domain::calendar::utc_timestamp();
             let version = store::imports::undo(&conn, &id, &now)?;
-            say!("undone {id}: the previous boundaries are back, data version {version}");
+            say!(
+                "undone {id}: what it replaced is back (and what it added is gone), data version {version}"
+            );
         }
     }
     Ok(())
@@ -621,7 +656,7 @@ fn write_attributes(conn: &duckdb::Connection, id: &str, out: &Path) -> Result<(
             }
         }
     }
-    let mut headers = vec!["区划代码", "文件", "要素"];
+    let mut headers = vec!["区划代码", "文件", "要素/行"];
     headers.extend(&fields);
     let rows: Vec<Vec<Cell>> = kept
         .iter()
@@ -660,6 +695,98 @@ fn write_attributes(conn: &duckdb::Connection, id: &str, out: &Path) -> Result<(
     Ok(())
 }
 
+/// `import divisions`: a dry run against the stored divisions (none when there is no
+/// database yet), and with `commit` the write, creating the database if need be.
+fn import_divisions(
+    db: &Path,
+    file: &Path,
+    options: &paicha::import::divisions::Options,
+    report: Option<&Path>,
+    commit: bool,
+) -> Result<()> {
+    let bytes = read_bounded(file, paicha::import::divisions::LIMITS.unzipped_bytes)?;
+    let sheet = paicha::import::divisions::read(&bytes)
+        .with_context(|| format!("reading {}", file.display()))?;
+    let source = file_name(file);
+    let store = if db.exists() {
+        Some(Store::open(db).context("opening the database")?)
+    } else {
+        None
+    };
+    let stored = match &store {
+        Some(store) => store::areas::list(&*store.conn()?, &AreaFilter::default())?,
+        None => Vec::new(),
+    };
+    let plan = paicha::import::divisions::plan(&source, &sheet, &stored, options);
+    print_report(&plan.report)?;
+    if let Some(path) = report {
+        write_report(&plan.report, path)?;
+    }
+    if !commit {
+        say!("dry run: nothing was written; add --commit to write the divisions");
+        return Ok(());
+    }
+    let errors = plan.report.errors();
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} error(s) in the report: nothing was written"
+    );
+    if plan.divisions.is_empty() {
+        say!("every division in the file is stored as it is: nothing to write");
+        return Ok(());
+    }
+    let store = if let Some(store) = store {
+        store
+    } else {
+        let store = Store::create_empty(db).context("creating the database")?;
+        say!("created a new database at {}", db.display());
+        store
+    };
+    let now = paicha::domain::calendar::utc_timestamp();
+    let id = import_id(&now, "divisions");
+    let json = serde_json::to_string(&plan.report)?;
+    let version = store::imports::commit_divisions(
+        &*store.conn()?,
+        (&id, &source, &now),
+        &json,
+        (&plan.divisions, &plan.kept),
+    )?;
+    say!(
+        "committed {id}: {} divisions added or changed, data version {version}; `paicha import undo {id}` puts the previous ones back",
+        plan.divisions.len()
+    );
+    Ok(())
+}
+
+/// A file's name without its folder, as reports name it.
+fn file_name(file: &Path) -> String {
+    file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// A file's bytes, refused before reading when it is larger than `limit`.
+fn read_bounded(file: &Path, limit: u64) -> Result<Vec<u8>> {
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    anyhow::ensure!(
+        size <= limit,
+        "{} is {size} bytes, over the limit of {limit}",
+        file.display()
+    );
+    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+/// An import's id: `i-` and the UTC time's digits, then the kind.
+fn import_id(now: &str, kind: &str) -> String {
+    format!(
+        "i-{}-{kind}",
+        now.chars().filter(char::is_ascii_digit).collect::<String>()
+    )
+}
+
 /// `import boundaries --commit`: writes the plan if its report has no error.
 fn commit_plan(
     conn: &duckdb::Connection,
@@ -676,10 +803,7 @@ fn commit_plan(
         "no feature matched a division: nothing was written"
     );
     let now = paicha::domain::calendar::utc_timestamp();
-    let id = format!(
-        "i-{}-boundaries",
-        now.chars().filter(char::is_ascii_digit).collect::<String>()
-    );
+    let id = import_id(&now, "boundaries");
     let json = serde_json::to_string(&plan.report)?;
     let version = store::imports::commit_boundaries(
         conn,
@@ -703,7 +827,13 @@ fn print_report(report: &paicha::import::Report) -> Result<()> {
     for p in report.problems.iter().take(SHOWN) {
         let at = [
             Some(p.file.clone()),
-            p.row.map(|r| format!("要素 {r}")),
+            p.row.map(|r| {
+                if report.kind == "boundaries" {
+                    format!("要素 {r}")
+                } else {
+                    format!("第 {r} 行")
+                }
+            }),
             p.column.clone(),
             p.value.clone(),
         ]

@@ -11,32 +11,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+#[path = "support/command.rs"]
+mod command;
+use command::{paicha, run, run_ok};
 
 use geo::{Coord, MultiPolygon};
-
-fn paicha() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paicha"));
-    cmd.env_remove("PAICHA_DB")
-        .env_remove("PAICHA_ADDR")
-        .env("RUST_LOG", "warn");
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap()
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn ogr2ogr(args: &[&str]) {
     let out = Command::new("ogr2ogr")
@@ -269,7 +250,7 @@ fn survey_boundaries_in_gauss_kruger_are_reported_committed_and_undone() {
     let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["区划代码", "文件", "要素", "ZLDWDM", "ZLDWMC", "QSXZ"]
+        ["区划代码", "文件", "要素/行", "ZLDWDM", "ZLDWMC", "QSXZ"]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 194);

@@ -78,13 +78,13 @@ impl AreaParams {
     }
 }
 
-/// A division code is 6, 9 or 12 digits.
+/// A division code is 2, 4, 6, 9 or 12 digits (province to village).
 pub(crate) fn check_code(code: &str) -> Result<(), String> {
-    if matches!(code.len(), 6 | 9 | 12) && code.bytes().all(|b| b.is_ascii_digit()) {
+    if AreaLevel::of_code(code).is_some() && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
         Err(format!(
-            "{code:?} is not a division code (6, 9 or 12 digits)"
+            "{code:?} is not a division code (2, 4, 6, 9 or 12 digits)"
         ))
     }
 }
@@ -162,7 +162,7 @@ async fn collection(
 
 /// One division as a GeoJSON Feature.
 #[utoipa::path(get, path = "/api/v1/areas/{code}", tag = "areas",
-    params(("code" = String, Path, description = "Division code: 6, 9 or 12 digits")),
+    params(("code" = String, Path, description = "Division code: 2, 4, 6, 9 or 12 digits")),
     responses(
         (status = 200, description = "A Feature", content_type = "application/geo+json", body = Object),
         (status = 400, description = "The code is malformed", body = ProblemDetails, content_type = "application/problem+json"),
@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn every_bad_parameter_is_named() {
         let params = AreaParams {
-            level: Some("province".into()),
+            level: Some("hamlet".into()),
             parent: Some("abc".into()),
             geometry: None,
         };

@@ -178,7 +178,7 @@ struct StatsParams {
     /// `county`, `township` or `village`: one row per area of this level; default: one
     /// level below `within`.
     level: Option<String>,
-    /// The area covered (6, 9 or 12 digits); default: the county.
+    /// The area covered (2, 4, 6, 9 or 12 digits); default: the county, or the city above several.
     within: Option<String>,
     /// Category codes, comma-separated (`monitored` = the three monitored ones);
     /// default: every household.
@@ -313,7 +313,9 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
             Some(AreaLevel::Community) | None => {
                 errors.add(
                     "level",
-                    format!("unknown level {l:?}; expected county, township or village"),
+                    format!(
+                        "unknown level {l:?}; expected province, city, county, township or village"
+                    ),
                 );
                 None
             }
@@ -355,16 +357,8 @@ async fn stats(
         level,
     } = parse_stats(&p, &state.catalog)?;
     let (code, name, within_level) = scope(&snapshot, p.within.as_deref())?;
-    let rank = |l: AreaLevel| match l {
-        AreaLevel::County => 0,
-        AreaLevel::Township => 1,
-        AreaLevel::Village | AreaLevel::Community => 2,
-    };
-    let level = level.unwrap_or(match within_level {
-        AreaLevel::County => AreaLevel::Township,
-        _ => AreaLevel::Village,
-    });
-    if rank(level) < rank(within_level) {
+    let level = level.unwrap_or(within_level.child().unwrap_or(AreaLevel::Village));
+    if level.code_len() < within_level.code_len() {
         return Err(ApiError::invalid(
             "level",
             format!("{level} rows cannot be inside a {within_level} (within={code})"),
@@ -423,9 +417,12 @@ async fn render(
     format: Format,
 ) -> Result<Response, ApiError> {
     let level_zh = match table.level {
-        AreaLevel::County => "全县",
+        level if level == table.within.level => "",
+        AreaLevel::Province => "各省",
+        AreaLevel::City => "各市",
+        AreaLevel::County => "各县（市、区）",
         AreaLevel::Township => "各乡镇",
-        _ => "各村",
+        AreaLevel::Village | AreaLevel::Community => "各村",
     };
     let file = format!("{}{level_zh}指标统计", table.within.name);
     match format {
@@ -732,7 +729,7 @@ async fn query(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct HouseholdParams {
-    /// The area (6, 9 or 12 digits); default: the county.
+    /// The area (2, 4, 6, 9 or 12 digits); default: the county, or the city above several.
     within: Option<String>,
     /// The indicator failed; default `any_problem`.
     indicator: Option<String>,

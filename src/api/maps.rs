@@ -65,28 +65,26 @@ async fn image_table(state: &AppState, id: &str, p: &MapParams) -> Result<Table,
     let indicator = super::indicators::indicator_named(&state.catalog, id, "indicator")?.clone();
     let level = match p.level.as_deref() {
         None | Some("") => None,
-        Some("township") => Some(AreaLevel::Township),
-        Some("village") => Some(AreaLevel::Village),
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "level",
-                format!("unknown level {other:?}; expected township or village"),
-            ));
-        }
+        Some(l) => match AreaLevel::from_code(l) {
+            Some(AreaLevel::Community) | None => {
+                return Err(ApiError::invalid(
+                    "level",
+                    format!("unknown level {l:?}; expected city, county, township or village"),
+                ));
+            }
+            some => some,
+        },
     };
     let (code, name, within_level) = scope(&snapshot, p.within.as_deref())?;
-    let level = match (level, within_level) {
-        (Some(AreaLevel::Township) | None, AreaLevel::County) => AreaLevel::Township,
-        (Some(AreaLevel::Village) | None, AreaLevel::County | AreaLevel::Township) => {
-            AreaLevel::Village
-        }
-        _ => {
-            return Err(ApiError::invalid(
-                "within",
-                "a map needs a county or township to hold several areas",
-            ));
-        }
-    };
+    let level = AreaLevel::map_level(level, within_level).ok_or_else(|| {
+        ApiError::invalid(
+            "within",
+            format!(
+                "a map of {} inside a {within_level} cannot be drawn: it needs areas below the one it is within",
+                level.map_or("(default)", AreaLevel::code)
+            ),
+        )
+    })?;
     let request = TableRequest::plain(
         vec![indicator],
         AreaRef {

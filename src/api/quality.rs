@@ -31,12 +31,10 @@ pub(crate) fn scope(
     within: Option<&str>,
 ) -> Result<(String, String, AreaLevel), ApiError> {
     let code = match within {
-        None | Some("") => snapshot
-            .names
-            .iter()
-            .find(|(_, (_, level))| *level == AreaLevel::County)
-            .map(|(c, _)| c.clone())
-            .ok_or_else(|| ApiError::NotFound("no county is loaded".into()))?,
+        None | Some("") if snapshot.top_code.is_empty() => {
+            return Err(ApiError::NotFound("no area is loaded".into()));
+        }
+        None | Some("") => snapshot.top_code.clone(),
         Some(c) => {
             check_code(c).map_err(|reason| ApiError::invalid("within", reason))?;
             c.to_owned()
@@ -55,7 +53,7 @@ pub(crate) fn scope(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct SummaryParams {
-    /// The area (6, 9 or 12 digits); default: the county.
+    /// The area (2, 4, 6, 9 or 12 digits); default: the county, or the city above several.
     within: Option<String>,
 }
 
@@ -131,8 +129,17 @@ async fn summary(
         .iter()
         .filter(|g| g.code.starts_with(&code))
         .collect();
-    let (households, located, flags) = if level == AreaLevel::County {
+    let (households, located, flags) = if code == snapshot.top_code {
         (report.households, report.located, report.flags)
+    } else if level.is_above_township() {
+        // A county of a city (or a city of a province): its townships' sums.
+        townships.iter().fold(
+            (0, 0, FlagCounts::default()),
+            |(households, located, mut flags), g| {
+                flags.merge(&g.flags);
+                (households + g.households, located + g.located, flags)
+            },
+        )
     } else {
         let own = if level == AreaLevel::Township {
             &townships
@@ -172,7 +179,7 @@ async fn summary(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct HouseholdParams {
-    /// The area (6, 9 or 12 digits); default: the county.
+    /// The area (2, 4, 6, 9 or 12 digits); default: the county, or the city above several.
     within: Option<String>,
     /// Only households with this flag (`no_gps`, `outside_county`, `outside_village`,
     /// `duplicate`, `swapped`, `coarse`, `offset`).

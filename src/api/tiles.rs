@@ -126,11 +126,7 @@ async fn boundary_table(
 ) -> Result<Arc<table::Table>, ApiError> {
     let indicators = super::indicators::parse_indicators(&state.catalog, indicators, "indicators")
         .map_err(|e| ApiError::InvalidParams(vec![e]))?;
-    let level = if layer == Layer::Townships {
-        AreaLevel::Township
-    } else {
-        AreaLevel::Village
-    };
+    let level = layer.level().unwrap_or(AreaLevel::Village);
     let ids: Vec<&str> = indicators.iter().map(|i| i.id.as_str()).collect();
     let key = format!(
         "{}/{}/{}",
@@ -141,12 +137,14 @@ async fn boundary_table(
     let request = TableRequest::plain(
         indicators,
         AreaRef {
-            code: snapshot.county_code.clone(),
+            code: snapshot.top_code.clone(),
             name: snapshot
-                .name(&snapshot.county_code)
+                .name(&snapshot.top_code)
                 .unwrap_or_default()
                 .to_owned(),
-            level: AreaLevel::County,
+            level: snapshot
+                .level(&snapshot.top_code)
+                .unwrap_or(AreaLevel::County),
         },
         level,
     );
@@ -186,13 +184,14 @@ async fn vector_tile(
 ) -> Result<Response, ApiError> {
     let layer = Layer::from_name(&layer).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "no tile layer {layer:?}; expected townships, villages, households or problems"
+            "no tile layer {layer:?}; expected one of {}",
+            Layer::names()
         ))
     })?;
     let tile = tile_id(zoom, column, &row, ".mvt")?;
     let snapshot = state.snapshot();
     let edits = state.ledger_edits();
-    let boundary = matches!(layer, Layer::Townships | Layer::Villages);
+    let boundary = layer.is_boundary();
     let current = p.v == Some(snapshot.data_version) && (!boundary || p.e == Some(edits));
     let filter = match (layer, p.indicator.as_deref()) {
         (Layer::Problems, id) => {
@@ -237,7 +236,7 @@ async fn vector_tile(
         return Ok(respond(&t, &headers, current));
     }
     let made = match layer {
-        Layer::Townships | Layer::Villages => {
+        Layer::Counties | Layer::Townships | Layer::Villages => {
             let table = boundary_table(&state, &snapshot, layer, p.indicators.as_deref()).await?;
             let snap = Arc::clone(&snapshot);
             let key2 = key.clone();
@@ -312,7 +311,8 @@ async fn tilejson(
     let name = file.strip_suffix(".json").unwrap_or(&file);
     let layer = Layer::from_name(name).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "no tile layer {name:?}; expected townships, villages, households or problems"
+            "no tile layer {name:?}; expected one of {}",
+            Layer::names()
         ))
     })?;
     let snapshot = state.snapshot();
@@ -320,7 +320,7 @@ async fn tilejson(
     // public address, or a path from the server's root.
     let base = state.tile_settings.public_url.as_deref().unwrap_or("");
     let mut query = format!("v={}", snapshot.data_version);
-    if matches!(layer, Layer::Townships | Layer::Villages) {
+    if layer.is_boundary() {
         let _ = write!(query, "&e={}", state.ledger_edits());
     }
     if let Some(i) = &p.indicators {
@@ -334,7 +334,7 @@ async fn tilejson(
         fields.insert(k.to_owned(), t.to_owned());
     };
     let description = match layer {
-        Layer::Townships | Layer::Villages => {
+        Layer::Counties | Layer::Townships | Layer::Villages => {
             field("code", "String");
             field("name", "String");
             field("households", "Number");

@@ -18,6 +18,7 @@
 
 mod boundaries;
 pub mod campaign;
+mod city;
 pub mod households;
 pub mod people;
 
@@ -48,6 +49,8 @@ pub const MAX_HOUSEHOLDS: u64 = 10_000_000;
 pub const POVERTY_VILLAGES: usize = 53;
 /// The county seat's township (新宾镇), whose app is never the faulty one.
 const SEAT_TOWNSHIP: &str = "210422100";
+/// Xinbin's code.
+const XINBIN: &str = "210422";
 
 /// How big a demo to build, and from which seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,11 +134,17 @@ pub fn divisions() -> Result<Vec<Area>, DemoError> {
                     r.level
                 ))
             })?;
+            // The county's parent is written as the 6-digit 210400; the city's code is
+            // its first four digits, as a 4-digit city code everywhere else.
+            let parent_code = match r.parent_code.strip_suffix("00") {
+                Some(city) if level == AreaLevel::County => city.to_owned(),
+                _ => r.parent_code,
+            };
             Ok(Area {
                 code: r.code,
                 name: r.name,
                 level,
-                parent_code: Some(r.parent_code),
+                parent_code: Some(parent_code),
             })
         })
         .collect()
@@ -174,52 +183,131 @@ pub fn build(
     options: &DemoOptions,
     mut on_household: impl FnMut(),
 ) -> Result<DemoSummary, DemoError> {
+    check(options)?;
+    let county = County::xinbin(options.seed)?;
+    write(path, &[county], None, options, &mut on_household)
+}
+
+/// Builds the demo city (`paicha demo --city`): Xinbin as [`build`] makes it, beside
+/// two synthetic counties with Fushun's real county codes (抚顺县, 清原满族自治县) and
+/// made-up townships, villages and outlines, under the city 抚顺市 whose outline is
+/// their union; `options.households` are shared between the three by villages.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_city(
+    path: &Path,
+    options: &DemoOptions,
+    mut on_household: impl FnMut(),
+) -> Result<DemoSummary, DemoError> {
+    check(options)?;
+    let xinbin = County::xinbin(options.seed)?;
+    let mut counties = vec![xinbin];
+    for (areas, outline) in city::neighbours(&county_outline()?, options.seed)? {
+        counties.push(County::draw(&areas, &outline, options.seed)?);
+    }
+    write(
+        path,
+        &counties,
+        Some(&city::city()),
+        options,
+        &mut on_household,
+    )
+}
+
+/// Refuses a size out of range before anything is made.
+fn check(options: &DemoOptions) -> Result<(), DemoError> {
     if options.households == 0 || options.households > MAX_HOUSEHOLDS {
         return Err(DemoError::Households(options.households));
     }
-    let county = Xinbin::draw(options.seed)?;
-    let plan = Plan::new(&county, options);
+    Ok(())
+}
+
+/// Writes drawn counties (and the city above them) with their households, ledger and
+/// metadata into a new database at `path`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the build's steps in the order the database is written"
+)]
+fn write(
+    path: &Path,
+    counties: &[County],
+    city: Option<&Area>,
+    options: &DemoOptions,
+    on_household: &mut impl FnMut(),
+) -> Result<DemoSummary, DemoError> {
+    let total_villages: usize = counties.iter().map(|c| c.villages.len()).sum();
+    // Households shared by villages, the remainder to the first county.
+    let mut budgets: Vec<u64> = counties
+        .iter()
+        .map(|c| options.households * c.villages.len() as u64 / total_villages as u64)
+        .collect();
+    budgets[0] += options.households - budgets.iter().sum::<u64>();
+    let plans: Vec<Plan> = counties
+        .iter()
+        .zip(&budgets)
+        .enumerate()
+        .map(|(i, (county, &households))| Plan::new(county, households, options.seed + i as u64))
+        .collect();
 
     let mut builder = DatabaseBuilder::create(path)?;
-    builder.write_areas(&county.area_rows(&plan))?;
+    let mut rows = Vec::new();
+    if let Some(city) = city {
+        rows.push(AreaRow {
+            area: city.clone(),
+            poverty_village: false,
+            geometry: geo::unary_union(
+                counties
+                    .iter()
+                    .flat_map(|c| c.townships.iter().flat_map(|(_, g)| g.0.iter())),
+            ),
+        });
+    }
+    for (county, plan) in counties.iter().zip(&plans) {
+        rows.extend(county.area_rows(plan));
+    }
+    builder.write_areas(&rows)?;
     let catalog = crate::indicators::Catalog::builtin()
         .map_err(|e| DemoError::EmbeddedData(e.to_string()))?;
     builder.write_poverty_lines(&catalog.poverty_lines)?;
     let mut ids = people::IdNumbers::default();
     let mut sink = builder.households()?;
-    for (i, v) in county.villages.iter().enumerate() {
-        let parent = v.parent_code.as_deref().unwrap_or_default();
-        let neighbours: Vec<(&str, &MultiPolygon<f64>)> = county
-            .villages
-            .iter()
-            .zip(&county.village_geometry)
-            .filter(|(w, _)| w.code != v.code && w.parent_code.as_deref() == Some(parent))
-            .map(|(w, g)| (w.code.as_str(), g))
-            .collect();
-        let spec = VillageSpec {
-            code: &v.code,
-            geometry: &county.village_geometry[i],
-            poverty_village: plan.poverty[i],
-            community: v.level == AreaLevel::Community,
-            gps: plan.township_gps(parent),
-            neighbours: &neighbours,
-        };
-        // Each village has its own stream, so its households do not depend on others.
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-        rng.set_stream(i as u64 + 1);
-        let generated = households::generate_village(
-            &mut rng,
-            &spec,
-            plan.shares[i],
-            &plan.hot_spots,
-            &mut ids,
-        )?;
-        for (h, flaws) in generated {
-            sink.push(&h)?;
-            for f in &flaws {
-                sink.flaw(f)?;
+    for (c, (county, plan)) in counties.iter().zip(&plans).enumerate() {
+        for (i, v) in county.villages.iter().enumerate() {
+            let parent = v.parent_code.as_deref().unwrap_or_default();
+            let neighbours: Vec<(&str, &MultiPolygon<f64>)> = county
+                .villages
+                .iter()
+                .zip(&county.village_geometry)
+                .filter(|(w, _)| w.code != v.code && w.parent_code.as_deref() == Some(parent))
+                .map(|(w, g)| (w.code.as_str(), g))
+                .collect();
+            let spec = VillageSpec {
+                code: &v.code,
+                geometry: &county.village_geometry[i],
+                poverty_village: plan.poverty[i],
+                community: v.level == AreaLevel::Community,
+                gps: plan.township_gps(parent),
+                neighbours: &neighbours,
+            };
+            // Each village has its own stream, so its households do not depend on
+            // others (the first county's streams are the single-county demo's).
+            let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+            rng.set_stream((c as u64) << 32 | (i as u64 + 1));
+            let generated = households::generate_village(
+                &mut rng,
+                &spec,
+                plan.shares[i],
+                &plan.hot_spots,
+                &mut ids,
+            )?;
+            for (h, flaws) in generated {
+                sink.push(&h)?;
+                for f in &flaws {
+                    sink.flaw(f)?;
+                }
+                on_household();
             }
-            on_household();
         }
     }
     sink.flush()?;
@@ -233,24 +321,30 @@ pub fn build(
         })?;
     let template = &campaign::county_template(source);
     builder.write_template(template)?;
-    let villages: Vec<(String, bool)> = county
-        .villages
+    let villages: Vec<(String, bool)> = counties
         .iter()
-        .zip(&plan.poverty)
-        .map(|(v, p)| (v.code.clone(), *p))
+        .zip(&plans)
+        .flat_map(|(county, plan)| {
+            county
+                .villages
+                .iter()
+                .zip(&plan.poverty)
+                .map(|(v, p)| (v.code.clone(), *p))
+        })
         .collect();
-    let county_code = county
-        .townships
-        .first()
-        .and_then(|t| t.0.parent_code.clone())
-        .unwrap_or_default();
-    let (demo_campaign, entries) =
-        campaign::generate(&villages, template, &county_code, options.seed);
+    let (area_code, area_name) = city.map_or_else(
+        || (counties[0].county.code.clone(), "新宾县".to_owned()),
+        |c| (c.code.clone(), c.name.clone()),
+    );
+    let (mut demo_campaign, entries) =
+        campaign::generate(&villages, template, &area_code, options.seed);
+    demo_campaign.name = format!("{area_name}2019年脱贫攻坚问题大排查");
     builder.write_campaign(&demo_campaign, &entries)?;
     let (y, m, d) = households::DATA_DATE;
     let version = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |t| t.as_millis());
+    let first = &plans[0];
     let stored = builder.finish(&[
         ("data_version", version.to_string()),
         ("source", "demo".into()),
@@ -260,16 +354,16 @@ pub fn build(
         ("income_region", "210000".into()),
         (
             "demo_undeclared_gcj02_township",
-            plan.undeclared_gcj02.clone(),
+            first.undeclared_gcj02.clone(),
         ),
-        ("demo_declared_gcj02_township", plan.declared_gcj02.clone()),
+        ("demo_declared_gcj02_township", first.declared_gcj02.clone()),
     ])?;
     Ok(DemoSummary {
         households: stored,
-        townships: county.townships.len(),
-        villages: county.villages.len(),
-        undeclared_gcj02_township: plan.undeclared_gcj02,
-        declared_gcj02_township: plan.declared_gcj02,
+        townships: counties.iter().map(|c| c.townships.len()).sum(),
+        villages: total_villages,
+        undeclared_gcj02_township: first.undeclared_gcj02.clone(),
+        declared_gcj02_township: first.declared_gcj02.clone(),
     })
 }
 
@@ -279,7 +373,7 @@ pub fn build(
 /// # Errors
 /// [`DemoError`] if the embedded data or the boundary generation fails.
 pub fn village_boundaries(seed: u64) -> Result<Vec<crate::spatial::IndexedArea>, DemoError> {
-    let county = Xinbin::draw(seed)?;
+    let county = County::xinbin(seed)?;
     Ok(county
         .villages
         .into_iter()
@@ -292,19 +386,27 @@ pub fn village_boundaries(seed: u64) -> Result<Vec<crate::spatial::IndexedArea>,
         .collect())
 }
 
-/// The county with its drawn boundaries, villages in code order.
-struct Xinbin {
+/// A county with its drawn boundaries, villages in code order.
+#[expect(
+    clippy::struct_field_names,
+    reason = "the county's own division beside its townships and villages"
+)]
+struct County {
     county: Area,
     townships: Vec<(Area, MultiPolygon<f64>)>,
     villages: Vec<Area>,
     village_geometry: Vec<MultiPolygon<f64>>,
 }
 
-impl Xinbin {
-    /// Reads the embedded divisions and outline and draws the boundaries.
-    fn draw(seed: u64) -> Result<Self, DemoError> {
-        let areas = divisions()?;
-        let outline = county_outline()?;
+impl County {
+    /// Xinbin: the embedded divisions and outline, with the boundaries drawn.
+    fn xinbin(seed: u64) -> Result<Self, DemoError> {
+        Self::draw(&divisions()?, &county_outline()?, seed)
+    }
+
+    /// Draws township and village boundaries for a county's divisions inside its
+    /// outline.
+    fn draw(areas: &[Area], outline: &Polygon<f64>, seed: u64) -> Result<Self, DemoError> {
         let county = areas
             .iter()
             .find(|a| a.level == AreaLevel::County)
@@ -320,7 +422,7 @@ impl Xinbin {
             .cloned()
             .collect();
         let drawn = boundaries::generate_boundaries(
-            &outline,
+            outline,
             &township_areas
                 .iter()
                 .map(|t| t.code.clone())
@@ -384,7 +486,7 @@ impl Xinbin {
 
 /// The county-wide random choices, made once from the seed.
 struct Plan {
-    /// Per village (in `Xinbin::villages` order): a poverty village?
+    /// Per village (in `County::villages` order): a poverty village?
     poverty: Vec<bool>,
     /// The township whose app recorded GCJ-02 while declaring WGS-84.
     undeclared_gcj02: String,
@@ -396,11 +498,22 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(county: &Xinbin, options: &DemoOptions) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    fn new(county: &County, households: u64, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let villages: Vec<&Area> = county.villages.iter().collect();
         let geometry: Vec<&MultiPolygon<f64>> = county.village_geometry.iter().collect();
-        let poverty = choose_poverty_villages(&mut rng, &villages, &geometry);
+        // Xinbin's own count and seat; other counties about the same share of their
+        // villages, around their first township.
+        let (count, seat) = if county.county.code == XINBIN {
+            (POVERTY_VILLAGES, LonLat::new(125.04, 41.73))
+        } else {
+            let seat = county
+                .townships
+                .first()
+                .map_or(LonLat::new(0.0, 0.0), |(_, g)| label(g));
+            (villages.len() * POVERTY_VILLAGES / 194, seat)
+        };
+        let poverty = choose_poverty_villages(&mut rng, &villages, &geometry, (count, seat));
         let mut pick_township = |exclude: &str| {
             county
                 .townships
@@ -414,7 +527,7 @@ impl Plan {
         let undeclared_gcj02 = pick_township("");
         let declared_gcj02 = pick_township(&undeclared_gcj02);
         let hot_spots = hot_spots(&mut rng, &villages, &geometry, &poverty);
-        let shares = share_households(&mut rng, options.households, &villages, &geometry, &poverty);
+        let shares = share_households(&mut rng, households, &villages, &geometry, &poverty);
         Self {
             poverty,
             undeclared_gcj02,
@@ -441,8 +554,8 @@ fn choose_poverty_villages(
     rng: &mut impl Rng,
     villages: &[&Area],
     geometry: &[&MultiPolygon<f64>],
+    (count, seat): (usize, LonLat),
 ) -> Vec<bool> {
-    let seat = LonLat::new(125.04, 41.73);
     let candidates: Vec<(usize, f64)> = villages
         .iter()
         .enumerate()
@@ -454,7 +567,7 @@ fn choose_poverty_villages(
         })
         .collect();
     let mut poverty = vec![false; villages.len()];
-    if let Ok(chosen) = candidates.choose_multiple_weighted(rng, POVERTY_VILLAGES, |c| c.1) {
+    if let Ok(chosen) = candidates.choose_multiple_weighted(rng, count, |c| c.1) {
         for c in chosen {
             poverty[c.0] = true;
         }

@@ -83,6 +83,10 @@ pub(crate) use coded_enum;
 coded_enum! {
     /// The level of an administrative division (行政区划级别).
     pub enum AreaLevel {
+        /// 省 (2-digit code), above the counties of a city paicha serves.
+        Province => ("province", "省"),
+        /// 地级市 (4-digit code): a city's notice goes to its counties (seed 003).
+        City => ("city", "市"),
         /// 县 (6-digit code).
         County => ("county", "县"),
         /// 乡镇 (9-digit code).
@@ -95,10 +99,76 @@ coded_enum! {
 }
 
 impl AreaLevel {
+    /// The digits of this level's division code: 2, 4, 6, 9 or 12.
+    #[must_use]
+    pub fn code_len(self) -> usize {
+        match self {
+            AreaLevel::Province => 2,
+            AreaLevel::City => 4,
+            AreaLevel::County => 6,
+            AreaLevel::Township => 9,
+            AreaLevel::Village | AreaLevel::Community => 12,
+        }
+    }
+
+    /// The level a code's length names (12 digits: a village; whether it is a
+    /// community the code alone does not say), or `None` for another length.
+    #[must_use]
+    pub fn of_code(code: &str) -> Option<Self> {
+        match code.len() {
+            2 => Some(AreaLevel::Province),
+            4 => Some(AreaLevel::City),
+            6 => Some(AreaLevel::County),
+            9 => Some(AreaLevel::Township),
+            12 => Some(AreaLevel::Village),
+            _ => None,
+        }
+    }
+
+    /// The level of the divisions directly below, or `None` under a village.
+    #[must_use]
+    pub fn child(self) -> Option<Self> {
+        match self {
+            AreaLevel::Province => Some(AreaLevel::City),
+            AreaLevel::City => Some(AreaLevel::County),
+            AreaLevel::County => Some(AreaLevel::Township),
+            AreaLevel::Township => Some(AreaLevel::Village),
+            AreaLevel::Village | AreaLevel::Community => None,
+        }
+    }
+
+    /// The level a map inside an area of level `within` draws: `asked`, or the level
+    /// below; `None` when that is not below `within` (a map needs several areas).
+    #[must_use]
+    pub fn map_level(asked: Option<Self>, within: Self) -> Option<Self> {
+        let level = asked.or_else(|| within.child())?;
+        (level.code_len() > within.code_len()).then_some(level)
+    }
+
+    /// Whether the level is above the township: its households are those whose
+    /// village code starts with its code.
+    #[must_use]
+    pub fn is_above_township(self) -> bool {
+        matches!(
+            self,
+            AreaLevel::Province | AreaLevel::City | AreaLevel::County
+        )
+    }
+
     /// Villages and communities: the 12-digit units households are registered in.
     #[must_use]
     pub fn is_village_like(self) -> bool {
         matches!(self, AreaLevel::Village | AreaLevel::Community)
+    }
+}
+
+coded_enum! {
+    /// Where an area's boundary comes from (边界来源).
+    pub enum BoundarySource {
+        /// Drawn from a file: the land survey's, or the demo's.
+        File => ("file", "文件"),
+        /// The union of its children's, redrawn by every import.
+        Union => ("union", "由下级合并"),
     }
 }
 
@@ -291,8 +361,10 @@ pub struct AreaSummary {
     pub poverty_village: bool,
     /// Households registered in the area.
     pub households: i64,
-    /// Area in square kilometres.
+    /// Area in square kilometres (0 without a boundary).
     pub area_km2: f64,
+    /// Where its boundary comes from; `None`: it has none yet.
+    pub boundary: Option<BoundarySource>,
 }
 
 /// An area with its boundary.
@@ -484,7 +556,14 @@ mod tests {
         let schema = serde_json::to_value(AreaLevel::schema()).unwrap();
         assert_eq!(
             schema["enum"],
-            serde_json::json!(["county", "township", "village", "community"])
+            serde_json::json!([
+                "province",
+                "city",
+                "county",
+                "township",
+                "village",
+                "community"
+            ])
         );
         let sent = serde_json::to_value(AreaLevel::County).unwrap();
         assert_eq!(sent, "county");

@@ -129,11 +129,7 @@ pub struct Plan {
 
 /// The number of digits of a code at `level`.
 fn code_digits(level: AreaLevel) -> usize {
-    match level {
-        AreaLevel::County => 6,
-        AreaLevel::Township => 9,
-        AreaLevel::Village | AreaLevel::Community => 12,
-    }
+    level.code_len()
 }
 
 /// A division's code from an attribute value: its digits, cut to the level's length (a
@@ -732,9 +728,12 @@ fn check_neighbours(
         let Some(parent) = by_code.get(parent_code) else {
             continue;
         };
+        // A parent without a boundary of its own (none, or its children's union) has
+        // nothing to be outside of or to leave gaps in.
+        let parent_drawn = parent.summary.boundary == Some(crate::domain::BoundarySource::File);
         let parent_km2 = spatial::area_km2(&parent.geometry);
         for (code, geometry) in kids {
-            if !new.contains_key(code) {
+            if !new.contains_key(code) || !parent_drawn {
                 continue;
             }
             let outside = spatial::area_km2(&geometry.difference(&parent.geometry));
@@ -779,7 +778,7 @@ fn check_neighbours(
                 }
             }
         }
-        if kids.iter().any(|(code, _)| new.contains_key(code)) && parent_km2 > 0.0 {
+        if parent_drawn && kids.iter().any(|(code, _)| new.contains_key(code)) && parent_km2 > 0.0 {
             let union = unary_union(kids.iter().flat_map(|(_, g)| g.0.iter()));
             let gap = spatial::area_km2(&parent.geometry.difference(&union));
             if gap > MIN_REPORTED_KM2 {
@@ -859,6 +858,7 @@ mod tests {
                 poverty_village: false,
                 households: 0,
                 area_km2: 0.0,
+                boundary: Some(crate::domain::BoundarySource::File),
             },
             geometry: MultiPolygon(vec![shape]),
         }

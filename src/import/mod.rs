@@ -3,9 +3,11 @@
 //! only a commit writes, as a new data version in one transaction that keeps what it
 //! replaced, so it can be listed and undone.
 //!
-//! Today: village, township and county boundaries (`boundaries`).
+//! Today: division codes (`divisions`) and village, township and county boundaries
+//! (`boundaries`).
 
 pub mod boundaries;
+pub mod divisions;
 
 use serde::{Deserialize, Serialize};
 

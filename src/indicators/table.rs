@@ -171,13 +171,17 @@ pub fn build<H: std::hash::BuildHasher>(
     request: &TableRequest,
 ) -> Result<Table, StoreError> {
     let measures: Vec<_> = request.indicators.iter().map(measure_of).collect();
-    let group = match request.level {
-        AreaLevel::County => GroupBy::All,
-        AreaLevel::Township => GroupBy::Township,
-        AreaLevel::Village | AreaLevel::Community => GroupBy::Village,
+    let group = if request.level == request.within.level {
+        GroupBy::All
+    } else {
+        match request.level {
+            AreaLevel::Township => GroupBy::Township,
+            AreaLevel::Village | AreaLevel::Community => GroupBy::Village,
+            above => GroupBy::Prefix(above.code_len()),
+        }
     };
     let scope = HouseholdFilter {
-        within: (request.within.level != AreaLevel::County).then(|| request.within.code.clone()),
+        within: Some(request.within.code.clone()),
         by_location: request.by_location,
         categories: request.categories.clone(),
     };
@@ -198,10 +202,8 @@ pub fn build<H: std::hash::BuildHasher>(
             .iter()
             .filter(|(code, (_, level))| {
                 code.starts_with(&request.within.code)
-                    && match group {
-                        GroupBy::Township => *level == AreaLevel::Township,
-                        _ => level.is_village_like(),
-                    }
+                    && (*level == request.level
+                        || (request.level.is_village_like() && level.is_village_like()))
             })
             .collect()
     };
@@ -308,9 +310,12 @@ fn rank(rows: &mut [TableRow], key: &SortKey, ascending: bool) {
 /// The parent's code of a division code: 12 digits → 9, 9 → 6, 6 → none.
 #[must_use]
 pub fn parent_of(code: &str) -> Option<String> {
-    match code.len() {
-        12 => Some(code[..9].to_owned()),
-        9 => Some(code[..6].to_owned()),
-        _ => None,
-    }
+    let parent = match code.len() {
+        12 => 9,
+        9 => 6,
+        6 => 4,
+        4 => 2,
+        _ => return None,
+    };
+    code.get(..parent).map(str::to_owned)
 }

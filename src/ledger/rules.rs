@@ -64,11 +64,11 @@ pub fn new_campaign(
             format!("no checklist template {:?}", n.template_id),
         );
     }
-    if !matches!(area_level, Some(AreaLevel::County | AreaLevel::Township)) {
+    if area_level.is_none_or(AreaLevel::is_village_like) {
         bad(
             "area_code",
             format!(
-                "{:?} is not the county or one of its townships",
+                "{:?} is not a stored township, county, city or province",
                 n.area_code
             ),
         );

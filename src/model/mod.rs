@@ -58,14 +58,17 @@ pub struct Snapshot {
     pub mercator: Vec<[f32; 2]>,
     /// Township boundaries, in code order.
     pub townships: Vec<(String, MultiPolygon<f64>)>,
-    /// The county's bounding box: west, south, east, north.
+    /// County boundaries, in code order (one, or a city's several).
+    pub counties: Vec<(String, MultiPolygon<f64>)>,
+    /// The bounding box of every county served: west, south, east, north.
     pub county_bounds: [f64; 4],
     /// Per household row, what it adds to each measure.
     pub facts: Facts,
     /// The poverty line that `income_below_line` judges by, if one is in force.
     pub income_line: Option<PovertyLine>,
-    /// The county's code.
-    pub county_code: String,
+    /// The code of the area every other one lies in, what views show when none is
+    /// asked: the county, or the city (or province) when several counties are served.
+    pub top_code: String,
     /// The date the data describes (`YYYY-MM-DD`), if recorded.
     pub data_date: Option<String>,
     /// Whether the data is the synthetic demo county (said on every map).
@@ -106,6 +109,7 @@ impl Snapshot {
             names,
             county,
             townships,
+            counties,
             villages,
             household_nos,
             locations,
@@ -113,7 +117,7 @@ impl Snapshot {
             positions,
             located,
             income_line,
-            county_code,
+            top_code,
             data_date,
             demo,
         } = places;
@@ -127,10 +131,11 @@ impl Snapshot {
             located,
             positions,
             townships,
+            counties,
             county_bounds,
             facts,
             income_line,
-            county_code,
+            top_code,
             data_date,
             demo,
             villages,
@@ -147,6 +152,30 @@ impl Snapshot {
     pub fn name(&self, code: &str) -> Option<&str> {
         self.names.get(code).map(|(n, _)| n.as_str())
     }
+
+    /// An area's level, if the code is known.
+    #[must_use]
+    pub fn level(&self, code: &str) -> Option<AreaLevel> {
+        self.names.get(code).map(|(_, l)| *l)
+    }
+}
+
+/// The area every other one lies in: the one area of the highest level when every
+/// other code begins with its code; else (counties of several cities, with no row
+/// above them) the first county.
+fn top_area<S: std::hash::BuildHasher>(
+    names: &HashMap<String, (String, AreaLevel), S>,
+) -> Option<String> {
+    let mut codes: Vec<(&String, AreaLevel)> = names.iter().map(|(c, (_, l))| (c, *l)).collect();
+    codes.sort_by_key(|(c, l)| (l.code_len(), (*c).clone()));
+    let (first, _) = codes.first()?;
+    if codes.iter().all(|(c, _)| c.starts_with(first.as_str())) {
+        return Some((*first).clone());
+    }
+    codes
+        .iter()
+        .find(|(_, l)| *l == AreaLevel::County)
+        .map(|(c, _)| (*c).clone())
 }
 
 /// The spatial half of a snapshot, read from the store before the derived indicator
@@ -159,6 +188,7 @@ pub struct Places {
     names: HashMap<String, (String, AreaLevel)>,
     county: MultiPolygon<f64>,
     townships: Vec<(String, MultiPolygon<f64>)>,
+    counties: Vec<(String, MultiPolygon<f64>)>,
     villages: AreaIndex,
     household_nos: Vec<String>,
     locations: Vec<LocatedHousehold>,
@@ -166,7 +196,7 @@ pub struct Places {
     positions: Vec<Option<LonLat>>,
     located: Vec<Option<u32>>,
     income_line: Option<PovertyLine>,
-    county_code: String,
+    top_code: String,
     data_date: Option<String>,
     demo: bool,
 }
@@ -193,15 +223,20 @@ impl Places {
                 )
             })
             .collect();
-        let county = all
-            .iter()
-            .find(|r| r.summary.level == AreaLevel::County)
-            .map_or_else(|| MultiPolygon::new(vec![]), |r| r.geometry.clone());
-        let townships = all
-            .iter()
-            .filter(|r| r.summary.level == AreaLevel::Township)
-            .map(|r| (r.summary.code.clone(), r.geometry.clone()))
-            .collect();
+        let of_level = |level: AreaLevel| -> Vec<(String, MultiPolygon<f64>)> {
+            all.iter()
+                .filter(|r| r.summary.level == level)
+                .map(|r| (r.summary.code.clone(), r.geometry.clone()))
+                .collect()
+        };
+        let townships = of_level(AreaLevel::Township);
+        let counties = of_level(AreaLevel::County);
+        // A household outside every county served is outside "the county".
+        let county = match counties.as_slice() {
+            [(_, one)] => one.clone(),
+            several => geo::unary_union(several.iter().flat_map(|(_, g)| g.0.iter())),
+        };
+        let top_code = top_area(&names).unwrap_or_default();
         let villages = AreaIndex::new(
             all.into_iter()
                 .filter(|r| r.summary.level.is_village_like())
@@ -232,14 +267,9 @@ impl Places {
             .par_iter()
             .map(|p| p.and_then(|p| villages.locate(p)))
             .collect();
-        let county_code = names
-            .iter()
-            .find(|(_, (_, level))| *level == AreaLevel::County)
-            .map(|(c, _): (&String, _)| c.clone())
-            .unwrap_or_default();
         let income_line = store::meta(conn, "income_year")?
             .and_then(|y| y.parse().ok())
-            .and_then(|year| PovertyLine::in_force(poverty_lines, year, &county_code))
+            .and_then(|year| PovertyLine::in_force(poverty_lines, year, &top_code))
             .cloned();
         Ok(Self {
             data_version: store::data_version(conn)?,
@@ -248,6 +278,7 @@ impl Places {
             names,
             county,
             townships,
+            counties,
             villages,
             household_nos,
             locations,
@@ -255,7 +286,7 @@ impl Places {
             positions,
             located,
             income_line,
-            county_code,
+            top_code,
         })
     }
 

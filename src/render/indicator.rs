@@ -36,10 +36,16 @@ impl Method {
     }
 }
 
-/// The words of a table's level in titles: 各乡镇, 各村.
-fn level_words(level: AreaLevel) -> &'static str {
+/// The words of a table's level in titles: 各乡镇, 各村; none when the table's one
+/// row is the area itself.
+fn level_words(level: AreaLevel, within: AreaLevel) -> &'static str {
+    if level == within {
+        return "";
+    }
     match level {
-        AreaLevel::County => "",
+        AreaLevel::Province => "各省",
+        AreaLevel::City => "各市",
+        AreaLevel::County => "各县（市、区）",
         AreaLevel::Township => "各乡镇",
         AreaLevel::Village | AreaLevel::Community => "各村",
     }
@@ -68,8 +74,9 @@ pub fn choropleth(
 ) -> ChoroplethSpec {
     let indicator: &Indicator = &table.indicators[column];
     let mut shapes: HashMap<&str, &geo::MultiPolygon<f64>> = snapshot
-        .townships
+        .counties
         .iter()
+        .chain(&snapshot.townships)
         .map(|(c, g)| (c.as_str(), g))
         .collect();
     shapes.extend(
@@ -101,7 +108,7 @@ pub fn choropleth(
         title: format!(
             "{}{}{}比例",
             table.within.name,
-            level_words(table.level),
+            level_words(table.level, table.within.level),
             indicator.name_zh
         ),
         legend_title: format!("{}比例", indicator.name_zh),
@@ -156,7 +163,7 @@ pub fn ranking(
         title: format!(
             "{}{}{}比例排名（前{}）",
             table.within.name,
-            level_words(table.level),
+            level_words(table.level, table.within.level),
             indicator.name_zh,
             bars.len()
         ),

@@ -226,6 +226,17 @@ pub struct FlagCounts {
 }
 
 impl FlagCounts {
+    /// Adds another group's counts to these.
+    pub fn merge(&mut self, other: &FlagCounts) {
+        self.no_gps += other.no_gps;
+        self.outside_county += other.outside_county;
+        self.outside_village += other.outside_village;
+        self.duplicate += other.duplicate;
+        self.swapped += other.swapped;
+        self.coarse += other.coarse;
+        self.offset += other.offset;
+    }
+
     /// The count of one kind.
     #[must_use]
     pub fn get(&self, kind: FlagKind) -> u64 {

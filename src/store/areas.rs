@@ -3,7 +3,7 @@
 use duckdb::{Connection, OptionalExt, Row, params};
 
 use super::{QueryContext, StoreError};
-use crate::domain::{AreaLevel, AreaRecord, AreaSummary};
+use crate::domain::{AreaLevel, AreaRecord, AreaSummary, BoundarySource};
 use crate::spatial;
 
 /// Which areas a list asks for. `Village` matches both villages and communities, the
@@ -16,20 +16,30 @@ pub struct AreaFilter {
     pub parent: Option<String>,
 }
 
+// Counties, cities and provinces hold the households whose village code begins with
+// theirs.
 const AREA_SELECT: &str = "
     WITH counts AS (
         SELECT village_code AS code, count(*) AS n FROM households GROUP BY village_code
         UNION ALL
         SELECT township_code, count(*) FROM households GROUP BY township_code
         UNION ALL
-        SELECT code, (SELECT count(*) FROM households) FROM areas WHERE level = 'county'
+        SELECT substr(village_code, 1, 6), count(*) FROM households GROUP BY 1
+        UNION ALL
+        SELECT substr(village_code, 1, 4), count(*) FROM households GROUP BY 1
+        UNION ALL
+        SELECT substr(village_code, 1, 2), count(*) FROM households GROUP BY 1
     )
     SELECT a.code, a.name, a.level, a.parent_code, a.poverty_village, coalesce(c.n, 0),
-           a.area_km2, a.geom
+           coalesce(a.area_km2, 0), a.boundary_source, a.geom
     FROM areas a LEFT JOIN counts c ON c.code = a.code";
 
-fn summary(row: &Row<'_>) -> duckdb::Result<(AreaSummary, Vec<u8>)> {
+/// An area and its boundary's WKB, if it has one.
+type AreaRow = (AreaSummary, Option<Vec<u8>>);
+
+fn summary(row: &Row<'_>) -> duckdb::Result<AreaRow> {
     let level: String = row.get(2)?;
+    let boundary: Option<String> = row.get(7)?;
     Ok((
         AreaSummary {
             code: row.get(0)?,
@@ -40,15 +50,13 @@ fn summary(row: &Row<'_>) -> duckdb::Result<(AreaSummary, Vec<u8>)> {
             poverty_village: row.get(4)?,
             households: row.get(5)?,
             area_km2: row.get(6)?,
+            boundary: boundary.as_deref().and_then(BoundarySource::from_code),
         },
-        row.get(7)?,
+        row.get(8)?,
     ))
 }
 
-fn filtered(
-    conn: &Connection,
-    filter: &AreaFilter,
-) -> Result<Vec<(AreaSummary, Vec<u8>)>, StoreError> {
+fn filtered(conn: &Connection, filter: &AreaFilter) -> Result<Vec<AreaRow>, StoreError> {
     let sql = format!(
         "{AREA_SELECT}
          WHERE ($1 IS NULL OR a.level = $1 OR ($1 = 'village' AND a.level = 'community'))
@@ -84,7 +92,7 @@ pub fn list(conn: &Connection, filter: &AreaFilter) -> Result<Vec<AreaSummary>, 
 pub fn records(conn: &Connection, filter: &AreaFilter) -> Result<Vec<AreaRecord>, StoreError> {
     filtered(conn, filter)?
         .into_iter()
-        .map(|(s, wkb)| decode(s, &wkb))
+        .map(|(s, wkb)| decode(s, wkb.as_deref()))
         .collect()
 }
 
@@ -98,10 +106,18 @@ pub fn record(conn: &Connection, code: &str) -> Result<Option<AreaRecord>, Store
         .prepare_cached(&sql)
         .and_then(|mut s| s.query_row([code], summary).optional())
         .context("read area")?;
-    row.map(|(s, wkb)| decode(s, &wkb)).transpose()
+    row.map(|(s, wkb)| decode(s, wkb.as_deref())).transpose()
 }
 
-fn decode(summary: AreaSummary, wkb: &[u8]) -> Result<AreaRecord, StoreError> {
+/// An area without a boundary (a division imported before its boundary) has an empty
+/// one: it draws nothing and contains nothing.
+fn decode(summary: AreaSummary, wkb: Option<&[u8]>) -> Result<AreaRecord, StoreError> {
+    let Some(wkb) = wkb else {
+        return Ok(AreaRecord {
+            summary,
+            geometry: geo::MultiPolygon::new(vec![]),
+        });
+    };
     let geometry = spatial::from_wkb(wkb).map_err(|reason| StoreError::Geometry {
         code: summary.code.clone(),
         reason,

@@ -13,7 +13,7 @@ use duckdb::{Appender, Connection, params};
 use geo::{BoundingRect, InteriorPoint, MultiPolygon};
 
 use super::{QueryContext, StoreError, migrate};
-use crate::domain::{Area, Household, PovertyLine, RiskState, RiskType, Schooling};
+use crate::domain::{Area, BoundarySource, Household, PovertyLine, RiskState, RiskType, Schooling};
 use crate::spatial::{self, LonLat};
 
 /// An area to store, with its boundary.
@@ -134,6 +134,7 @@ impl DatabaseBuilder {
                     area_km2,
                     label.x(),
                     label.y(),
+                    BoundarySource::File.code(),
                 ])
                 .context("append area")?;
                 if a.level.is_village_like() {

@@ -1,11 +1,14 @@
 //! Committed imports: each one writes a new data version in one transaction, keeps what
 //! it replaced, and can be undone (the replaced rows come back as a newer version).
 
+use std::collections::HashMap;
+
 use duckdb::{Connection, OptionalExt, params};
-use geo::{BoundingRect, InteriorPoint, MultiPolygon};
+use geo::{BoundingRect, InteriorPoint, MultiPolygon, unary_union};
 use serde::Serialize;
 
 use super::{QueryContext, StoreError, in_transaction};
+use crate::domain::{AreaLevel, BoundarySource};
 use crate::spatial;
 
 /// A committed import as listed.
@@ -13,7 +16,7 @@ use crate::spatial;
 pub struct ImportRecord {
     /// Its id, e.g. `i-20261202-171502-boundaries`.
     pub id: String,
-    /// What it imported: `boundaries`.
+    /// What it imported: `boundaries` or `divisions`.
     pub kind: String,
     /// The file it came from (its name only).
     pub source: String,
@@ -81,32 +84,62 @@ pub fn commit_boundaries(
     (rows, kept): (&[NewBoundary], &[KeptFeature]),
 ) -> Result<i64, StoreError> {
     in_transaction(conn, |c| {
-        let taken: i64 = c
-            .query_row("SELECT count(*) FROM imports WHERE id = ?", [id], |r| {
-                r.get(0)
-            })
-            .context("look for the import")?;
-        if taken > 0 {
-            return Err(StoreError::Invalid(format!(
-                "an import with id {id:?} exists"
-            )));
-        }
-        let previous = super::data_version(c)?;
+        let previous = begin(c, id)?;
         for row in rows {
-            let saved = c
-                .execute(
-                    "INSERT INTO area_boundary_history
-                     SELECT ?, code, geom, min_lon, min_lat, max_lon, max_lat, area_km2,
-                            label_lon, label_lat
-                     FROM areas WHERE code = ?",
-                    params![id, row.code],
-                )
-                .context("keep the previous boundary")?;
-            if saved == 0 {
+            if !keep_boundary(c, id, &row.code)? {
                 return Err(StoreError::Invalid(format!("no area {}", row.code)));
             }
-            write_boundary(c, &row.code, &row.geometry)?;
+            write_boundary(c, &row.code, Some(&row.geometry), BoundarySource::File)?;
         }
+        derive_outlines(c, id)?;
+        finish(
+            c,
+            (id, "boundaries", source, committed_at),
+            report_json,
+            previous,
+            kept,
+        )
+    })
+}
+
+/// Refuses an id already used; returns the data version in force.
+fn begin(c: &Connection, id: &str) -> Result<i64, StoreError> {
+    let taken: i64 = c
+        .query_row("SELECT count(*) FROM imports WHERE id = ?", [id], |r| {
+            r.get(0)
+        })
+        .context("look for the import")?;
+    if taken > 0 {
+        return Err(StoreError::Invalid(format!(
+            "an import with id {id:?} exists"
+        )));
+    }
+    super::data_version(c)
+}
+
+/// Keeps an area's boundary as it is under the import `id`; `false` for no such area.
+fn keep_boundary(c: &Connection, id: &str, code: &str) -> Result<bool, StoreError> {
+    let saved = c
+        .execute(
+            "INSERT INTO area_boundary_history
+             SELECT ?, code, geom, min_lon, min_lat, max_lon, max_lat, area_km2,
+                    label_lon, label_lat, boundary_source
+             FROM areas WHERE code = ?",
+            params![id, code],
+        )
+        .context("keep the previous boundary")?;
+    Ok(saved > 0)
+}
+
+/// Keeps the features' attributes, records the import and writes its data version.
+fn finish(
+    c: &Connection,
+    (id, kind, source, committed_at): (&str, &str, &str, &str),
+    report_json: &str,
+    previous: i64,
+    kept: &[KeptFeature],
+) -> Result<i64, StoreError> {
+    {
         let mut appender = c
             .appender("import_feature_attributes")
             .context("open the attributes appender")?;
@@ -123,23 +156,154 @@ pub fn commit_boundaries(
                 .context("keep a feature's attributes")?;
         }
         appender.flush().context("keep the features' attributes")?;
-        drop(appender);
-        let version = next_version(previous);
-        c.execute(
-            "INSERT INTO imports VALUES (?, 'boundaries', ?, ?, ?, ?, ?, NULL)",
-            params![id, source, committed_at, version, previous, report_json],
+    }
+    let version = next_version(previous);
+    c.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+        params![
+            id,
+            kind,
+            source,
+            committed_at,
+            version,
+            previous,
+            report_json
+        ],
+    )
+    .context("record the import")?;
+    set_version(c, version)?;
+    Ok(version)
+}
+
+/// A division as a divisions import writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDivision {
+    /// Its code (2, 4, 6, 9 or 12 digits).
+    pub code: String,
+    /// Its official name.
+    pub name: String,
+    /// Its level.
+    pub level: AreaLevel,
+    /// Its parent's code.
+    pub parent_code: Option<String>,
+}
+
+/// Adds new divisions (without a boundary) and renames or re-levels existing ones in
+/// one transaction, keeping each one's previous row under `id`; then redraws the
+/// outlines that are the union of their children's. Returns the new data version.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for an id already used (nothing is written then);
+/// [`StoreError::Query`] when the store fails.
+pub fn commit_divisions(
+    conn: &Connection,
+    (id, source, committed_at): (&str, &str, &str),
+    report_json: &str,
+    (rows, kept): (&[NewDivision], &[KeptFeature]),
+) -> Result<i64, StoreError> {
+    in_transaction(conn, |c| {
+        let previous = begin(c, id)?;
+        for row in rows {
+            let before: Option<(String, String, Option<String>)> = c
+                .query_row(
+                    "SELECT name, level, parent_code FROM areas WHERE code = ?",
+                    [&row.code],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .context("read the division")?;
+            let (name, level, parent) = match &before {
+                Some((name, level, parent)) => (Some(name), Some(level), parent.as_ref()),
+                None => (None, None, None),
+            };
+            c.execute(
+                "INSERT INTO area_division_history VALUES (?, ?, ?, ?, ?, ?)",
+                params![id, row.code, before.is_some(), name, level, parent],
+            )
+            .context("keep the previous division")?;
+            let sql = if before.is_some() {
+                "UPDATE areas SET name = ?2, level = ?3, parent_code = ?4 WHERE code = ?1"
+            } else {
+                "INSERT INTO areas (code, name, level, parent_code, poverty_village)
+                 VALUES (?1, ?2, ?3, ?4, false)"
+            };
+            c.execute(
+                sql,
+                params![row.code, row.name, row.level.code(), row.parent_code],
+            )
+            .context("write the division")?;
+        }
+        derive_outlines(c, id)?;
+        finish(
+            c,
+            (id, "divisions", source, committed_at),
+            report_json,
+            previous,
+            kept,
         )
-        .context("record the import")?;
-        set_version(c, version)?;
-        Ok(version)
     })
 }
 
+/// Redraws every outline that is not drawn from a file (a township, county, city or
+/// province imported without a boundary) as the union of its children's, bottom up,
+/// keeping the previous ones under the import `id`. Unchanged outlines are not
+/// rewritten. Returns how many changed.
+fn derive_outlines(c: &Connection, id: &str) -> Result<usize, StoreError> {
+    let records = super::areas::records(c, &super::areas::AreaFilter::default())?;
+    let mut outlines: HashMap<String, MultiPolygon<f64>> = records
+        .iter()
+        .map(|r| (r.summary.code.clone(), r.geometry.clone()))
+        .collect();
+    let mut changed = 0;
+    for level in [
+        AreaLevel::Township,
+        AreaLevel::County,
+        AreaLevel::City,
+        AreaLevel::Province,
+    ] {
+        for area in records.iter().filter(|r| {
+            r.summary.level == level && r.summary.boundary != Some(BoundarySource::File)
+        }) {
+            let code = &area.summary.code;
+            let union = unary_union(
+                records
+                    .iter()
+                    .filter(|child| child.summary.parent_code.as_ref() == Some(code))
+                    .filter_map(|child| outlines.get(&child.summary.code))
+                    .flat_map(|m| m.0.iter()),
+            );
+            let same = area.summary.boundary.is_some() != union.0.is_empty()
+                && spatial::to_wkb(&area.geometry) == spatial::to_wkb(&union);
+            if !same {
+                keep_boundary(c, id, code)?;
+                let drawn = (!union.0.is_empty()).then_some(&union);
+                write_boundary(c, code, drawn, BoundarySource::Union)?;
+                changed += 1;
+            }
+            outlines.insert(code.clone(), union);
+        }
+    }
+    Ok(changed)
+}
+
+/// Writes an area's boundary (`None`: it has none) with its box, area and label point.
 fn write_boundary(
     conn: &Connection,
     code: &str,
-    geometry: &MultiPolygon<f64>,
+    geometry: Option<&MultiPolygon<f64>>,
+    source: BoundarySource,
 ) -> Result<(), StoreError> {
+    let Some(geometry) = geometry else {
+        conn.execute(
+            "UPDATE areas SET geom = NULL, min_lon = NULL, min_lat = NULL, max_lon = NULL,
+                              max_lat = NULL, area_km2 = NULL, label_lon = NULL,
+                              label_lat = NULL, boundary_source = NULL
+             WHERE code = ?",
+            [code],
+        )
+        .context("clear the boundary")?;
+        return Ok(());
+    };
     let bbox = geometry
         .bounding_rect()
         .ok_or_else(|| StoreError::Invalid(format!("area {code} would have an empty boundary")))?;
@@ -148,7 +312,7 @@ fn write_boundary(
         .unwrap_or_else(|| bbox.center().into());
     conn.execute(
         "UPDATE areas SET geom = ?, min_lon = ?, min_lat = ?, max_lon = ?, max_lat = ?,
-                          area_km2 = ?, label_lon = ?, label_lat = ?
+                          area_km2 = ?, label_lon = ?, label_lat = ?, boundary_source = ?
          WHERE code = ?",
         params![
             spatial::to_wkb(geometry),
@@ -159,6 +323,7 @@ fn write_boundary(
             spatial::area_km2(geometry),
             label.x(),
             label.y(),
+            source.code(),
             code
         ],
     )
@@ -230,13 +395,29 @@ pub fn undo(conn: &Connection, id: &str, undone_at: &str) -> Result<i64, StoreEr
             .execute(
                 "UPDATE areas SET geom = h.geom, min_lon = h.min_lon, min_lat = h.min_lat,
                         max_lon = h.max_lon, max_lat = h.max_lat, area_km2 = h.area_km2,
-                        label_lon = h.label_lon, label_lat = h.label_lat
+                        label_lon = h.label_lon, label_lat = h.label_lat,
+                        boundary_source = h.boundary_source
                  FROM area_boundary_history h
                  WHERE h.import_id = ? AND areas.code = h.code",
                 [id],
             )
             .context("restore the previous boundaries")?;
-        tracing::info!(import = id, areas = restored, "import undone");
+        let renamed = c
+            .execute(
+                "UPDATE areas SET name = h.name, level = h.level, parent_code = h.parent_code
+                 FROM area_division_history h
+                 WHERE h.import_id = ? AND h.existed AND areas.code = h.code",
+                [id],
+            )
+            .context("restore the previous divisions")?;
+        let removed = c
+            .execute(
+                "DELETE FROM areas WHERE code IN (
+                     SELECT code FROM area_division_history WHERE import_id = ? AND NOT existed)",
+                [id],
+            )
+            .context("remove the divisions the import added")?;
+        tracing::info!(import = id, restored, renamed, removed, "import undone");
         c.execute(
             "UPDATE imports SET undone_at = ? WHERE id = ?",
             params![undone_at, id],

@@ -421,6 +421,9 @@ pub enum GroupBy {
     Township,
     /// One row per village.
     Village,
+    /// One row per county (6), city (4) or province (2): the villages whose code
+    /// begins with its code.
+    Prefix(usize),
 }
 
 /// One group's figures: households in it, then (count, denominator) per measure asked.
@@ -522,12 +525,17 @@ pub fn stats_sql(
     group: GroupBy,
     scope: &HouseholdFilter,
 ) -> (String, Option<String>) {
+    let village = if scope.by_location {
+        "located_village"
+    } else {
+        "village_code"
+    };
     let key = match (group, scope.by_location) {
         (GroupBy::All, _) => None,
-        (GroupBy::Township, false) => Some("township_code"),
-        (GroupBy::Village, false) => Some("village_code"),
-        (GroupBy::Township, true) => Some("located_township"),
-        (GroupBy::Village, true) => Some("located_village"),
+        (GroupBy::Township, false) => Some("township_code".to_owned()),
+        (GroupBy::Township, true) => Some("located_township".to_owned()),
+        (GroupBy::Village, _) => Some(village.to_owned()),
+        (GroupBy::Prefix(n), _) => Some(format!("substr({village}, 1, {n})")),
     };
     let sums = sums_sql(measures);
     let (filter, param) = scope_sql(scope);
@@ -612,9 +620,10 @@ pub fn ledger_stats(
     scope: &HouseholdFilter,
 ) -> Result<Vec<StatsRow>, StoreError> {
     let key = match group {
-        GroupBy::All => "NULL::VARCHAR",
-        GroupBy::Township => "substr(village_code, 1, 9)",
-        GroupBy::Village => "village_code",
+        GroupBy::All => "NULL::VARCHAR".to_owned(),
+        GroupBy::Township => "substr(village_code, 1, 9)".to_owned(),
+        GroupBy::Village => "village_code".to_owned(),
+        GroupBy::Prefix(n) => format!("substr(village_code, 1, {n})"),
     };
     let sums = sums_sql(measures);
     let filter = if scope.within.is_some() {

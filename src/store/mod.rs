@@ -172,6 +172,30 @@ impl Store {
         Ok(store)
     }
 
+    /// Creates an empty database at `path`, with the current schema and no data (an
+    /// office's own, which its first import fills), and opens it.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] if something is at `path` already, or the DuckDB error
+    /// that stopped the creation.
+    pub fn create_empty(path: &Path) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Invalid(format!(
+                "{} exists: a new database is not written over it",
+                path.display()
+            )));
+        }
+        {
+            let mut conn = Connection::open_with_flags(
+                path,
+                offline_config().map_err(|e| open_failure(path, e))?,
+            )
+            .map_err(|e| open_failure(path, e))?;
+            migrate(&mut conn)?;
+        }
+        Self::open(path)
+    }
+
     /// The database file.
     #[must_use]
     pub fn path(&self) -> &Path {

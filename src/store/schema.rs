@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -169,6 +169,43 @@ pub const MIGRATIONS: &[&str] = &[
         file       VARCHAR NOT NULL,
         row        UINTEGER NOT NULL,
         attributes VARCHAR NOT NULL
+    );
+    ",
+    // 6: divisions without a boundary of their own (imported from the statistics
+    // bureau's table before any boundary; a city or province whose outline is its
+    // counties'), where each boundary came from, and what a divisions import replaced.
+    r"
+    ALTER TABLE areas ALTER COLUMN geom DROP NOT NULL;
+    ALTER TABLE areas ALTER COLUMN min_lon DROP NOT NULL;
+    ALTER TABLE areas ALTER COLUMN min_lat DROP NOT NULL;
+    ALTER TABLE areas ALTER COLUMN max_lon DROP NOT NULL;
+    ALTER TABLE areas ALTER COLUMN max_lat DROP NOT NULL;
+    ALTER TABLE areas ALTER COLUMN area_km2 DROP NOT NULL;
+    ALTER TABLE areas ALTER COLUMN label_lon DROP NOT NULL;
+    ALTER TABLE areas ALTER COLUMN label_lat DROP NOT NULL;
+    -- 'file': drawn from a file (or the demo); 'union': the union of the children's,
+    -- kept up to date by every import; NULL: none yet.
+    ALTER TABLE areas ADD COLUMN boundary_source VARCHAR;
+    UPDATE areas SET boundary_source = 'file';
+    ALTER TABLE area_boundary_history ALTER COLUMN geom DROP NOT NULL;
+    ALTER TABLE area_boundary_history ALTER COLUMN min_lon DROP NOT NULL;
+    ALTER TABLE area_boundary_history ALTER COLUMN min_lat DROP NOT NULL;
+    ALTER TABLE area_boundary_history ALTER COLUMN max_lon DROP NOT NULL;
+    ALTER TABLE area_boundary_history ALTER COLUMN max_lat DROP NOT NULL;
+    ALTER TABLE area_boundary_history ALTER COLUMN area_km2 DROP NOT NULL;
+    ALTER TABLE area_boundary_history ALTER COLUMN label_lon DROP NOT NULL;
+    ALTER TABLE area_boundary_history ALTER COLUMN label_lat DROP NOT NULL;
+    ALTER TABLE area_boundary_history ADD COLUMN boundary_source VARCHAR;
+    UPDATE area_boundary_history SET boundary_source = 'file';
+    -- Each division as it was before a divisions import (existed = false: the import
+    -- added it, and an undo removes it).
+    CREATE TABLE area_division_history (
+        import_id   VARCHAR NOT NULL,
+        code        VARCHAR NOT NULL,
+        existed     BOOLEAN NOT NULL,
+        name        VARCHAR,
+        level       VARCHAR,
+        parent_code VARCHAR
     );
     ",
 ];

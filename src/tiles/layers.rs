@@ -29,6 +29,8 @@ pub const BUFFER: u32 = 64;
 /// The layers served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Layer {
+    /// County boundaries with indicator values: a city's counties, side by side.
+    Counties,
     /// Township boundaries with indicator values.
     Townships,
     /// Village boundaries with indicator values.
@@ -41,7 +43,8 @@ pub enum Layer {
 
 impl Layer {
     /// Every layer.
-    pub const ALL: [Layer; 4] = [
+    pub const ALL: [Layer; 5] = [
+        Layer::Counties,
         Layer::Townships,
         Layer::Villages,
         Layer::Households,
@@ -52,11 +55,36 @@ impl Layer {
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
+            Layer::Counties => "counties",
             Layer::Townships => "townships",
             Layer::Villages => "villages",
             Layer::Households => "households",
             Layer::Problems => "problems",
         }
+    }
+
+    /// Whether the layer holds areas with indicator values (else households).
+    #[must_use]
+    pub fn is_boundary(self) -> bool {
+        matches!(self, Layer::Counties | Layer::Townships | Layer::Villages)
+    }
+
+    /// The level of the areas a boundary layer holds.
+    #[must_use]
+    pub fn level(self) -> Option<crate::domain::AreaLevel> {
+        use crate::domain::AreaLevel;
+        match self {
+            Layer::Counties => Some(AreaLevel::County),
+            Layer::Townships => Some(AreaLevel::Township),
+            Layer::Villages => Some(AreaLevel::Village),
+            Layer::Households | Layer::Problems => None,
+        }
+    }
+
+    /// The names of every layer, for messages.
+    #[must_use]
+    pub fn names() -> String {
+        Self::ALL.map(Layer::name).join(", ")
     }
 
     /// Parses a layer name.
@@ -80,6 +108,7 @@ pub fn boundaries(snapshot: &Snapshot, layer: Layer, tile: TileId, table: &Table
         .map(|r| (r.area.code.as_str(), r))
         .collect();
     let areas: Vec<(&String, &geo::MultiPolygon<f64>)> = match layer {
+        Layer::Counties => snapshot.counties.iter().map(|(c, g)| (c, g)).collect(),
         Layer::Townships => snapshot.townships.iter().map(|(c, g)| (c, g)).collect(),
         _ => snapshot
             .villages

@@ -138,7 +138,7 @@ async fn a_malformed_code_is_a_400_problem_naming_the_parameter() {
 async fn bad_list_parameters_are_each_named() {
     let app = TestApp::spawn().await;
     let body = app
-        .get_problem("/api/v1/areas?level=province&parent=12", 400)
+        .get_problem("/api/v1/areas?level=hamlet&parent=123", 400)
         .await;
     let fields = helpers::problem_fields(&body);
     assert_eq!(fields, ["level", "parent"]);
@@ -620,7 +620,10 @@ async fn stats_export_as_csv_xlsx_and_geojson_with_the_same_numbers() {
 async fn bad_stats_parameters_are_each_named() {
     let app = TestApp::spawn().await;
     let body = app
-        .get_problem("/api/v1/stats?indicators=dropout,nope&level=province&format=pdf&by=gps&order=up&sort=x", 400)
+        .get_problem(
+            "/api/v1/stats?indicators=dropout,nope&level=hamlet&format=pdf&by=gps&order=up&sort=x",
+            400,
+        )
         .await;
     assert_eq!(
         helpers::problem_fields(&body),

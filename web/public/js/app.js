@@ -23,7 +23,7 @@ const app = {
   catalog: null,
   byId: new Map(),
   categories: new Map(),
-  county: null,
+  top: null, // the area everything lies in: the county, or the city above several
   version: '',
   areaCache: new Map(),
   stats: null, // the selected area's stats answer
@@ -117,7 +117,7 @@ async function updateLegend() {
     if (cls == null) noData += 1;
     else counts[cls] += 1;
   }
-  drawLegend(`${ind.name_zh}（占比）`, classLabels(ind), app.catalog.palette, counts, noData, lvl === 'village' ? '个村' : '个乡镇');
+  drawLegend(`${ind.name_zh}（占比）`, classLabels(ind), app.catalog.palette, counts, noData, { village: '个村', county: '个县' }[lvl] || '个乡镇');
 }
 
 // ---------------------------------------------------------------- map styling
@@ -128,6 +128,7 @@ function applyIndicatorStyle() {
   const color = layers.classColor(ind.id, app.catalog.palette, app.catalog.no_data_color);
   map.setPaintProperty('village-fill', 'fill-color', color);
   map.setPaintProperty('township-fill', 'fill-color', color);
+  map.setPaintProperty('county-fill', 'fill-color', color);
   const pointInd = isLedger(ind) ? 'any_problem' : ind.id;
   map.setPaintProperty('households', 'circle-color', layers.householdColor(pointInd));
   window.paicha.qualityPoints = undefined;
@@ -139,6 +140,7 @@ function applyLayers() {
   const choropleth = state.ch === '1';
   layers.setVisible(map, 'village-fill', choropleth && (quality || state.lvl === 'village'));
   layers.setVisible(map, 'township-fill', choropleth && !quality && state.lvl === 'township');
+  layers.setVisible(map, 'county-fill', choropleth && !quality && state.lvl === 'county');
   layers.setVisible(map, 'households', state.hh === '1');
   layers.setVisible(map, 'village-label', state.lbl === '1');
   layers.setVisible(map, 'township-label', state.lbl === '1');
@@ -154,6 +156,7 @@ function applyLayers() {
   const sel = state.area;
   map.setFilter('selected-village', ['==', ['get', 'code'], sel.length === 12 ? sel : '']);
   map.setFilter('selected-township', ['==', ['get', 'code'], sel.length === 9 ? sel : '']);
+  map.setFilter('selected-county', ['==', ['get', 'code'], sel.length === 6 && sel !== app.top.code ? sel : '']);
 }
 
 function syncControls() {
@@ -180,13 +183,13 @@ function syncControls() {
 async function crumbs() {
   const chain = [];
   let code = app.state.area;
-  while (code && code.length > 6) {
+  while (code && code.length > app.top.code.length) {
     // eslint-disable-next-line no-await-in-loop
     const feature = await area(code);
     chain.unshift({ code, name: feature.properties.name });
     code = feature.properties.parent_code;
   }
-  chain.unshift({ code: '', name: app.county.name });
+  chain.unshift({ code: '', name: app.top.name });
   $('crumbs').innerHTML = chain.map((c, i) => (i === chain.length - 1
     ? `<strong>${esc(shortName(c.name))}</strong>`
     : `<a data-code="${c.code}">${esc(shortName(c.name))}</a>`)).join('<span class="sep">›</span>');
@@ -209,7 +212,7 @@ async function showArea() {
   if (app.state.view !== 'indicators') return;
   const { state } = app;
   const ind = indicator();
-  const within = state.area || app.county.code;
+  const within = state.area || app.top.code;
   // A later selection may finish first: only the latest one draws.
   const token = ++app.panelToken;
   const stats = await getJson(`api/v1/stats?within=${within}`);
@@ -245,7 +248,7 @@ function ranked(rows, id) {
 async function showRanking(token) {
   const ind = indicator();
   const { stats } = app;
-  const within = app.state.area || app.county.code;
+  const within = app.state.area || app.top.code;
   // At the county: its townships, or every village of the county (按村).
   const county = within.length === 6;
   const allVillages = county && app.state.rk === 'village';
@@ -253,7 +256,7 @@ async function showRanking(token) {
   let level = stats.level;
   const townshipNames = new Map();
   if (allVillages) {
-    const answer = await getJson(`api/v1/stats?level=village&indicators=${ind.id}&sort=${ind.id}&order=desc`);
+    const answer = await getJson(`api/v1/stats?within=${within}&level=village&indicators=${ind.id}&sort=${ind.id}&order=desc`);
     if (token !== app.panelToken) return;
     rows = answer.rows;
     level = 'village';
@@ -261,7 +264,7 @@ async function showRanking(token) {
   } else {
     rows = ranked(stats.rows, ind.id);
   }
-  const childName = level === 'township' ? '乡镇' : '村';
+  const childName = { county: '县（市、区）', township: '乡镇' }[level] || '村';
   const body = rows.map((row, i) => {
     const v = row.values[ind.id] || {};
     const township = row.code.slice(0, 9);
@@ -322,15 +325,17 @@ async function select(code, { fly = true } = {}) {
   app.state.area = code;
   // Townships coloured while the panel ranks a township's villages would not match:
   // drilling into a township colours its villages, as the panel ranks them.
-  const recolour = code.length >= 9 && app.state.view === 'indicators' && app.state.lvl === 'township';
+  // The same for a city's counties: drilling into a county colours its townships.
+  const depth = { county: 6, township: 9 }[app.state.lvl];
+  const recolour = depth && code.length >= depth && code !== app.top.code && app.state.view === 'indicators';
   if (recolour) {
-    app.state.lvl = 'village';
-    $('level').value = 'village';
+    app.state.lvl = code.length >= 9 ? 'village' : 'township';
+    $('level').value = app.state.lvl;
   }
   save();
   applyLayers();
   if (fly) {
-    const feature = await area(code || app.county.code);
+    const feature = await area(code || app.top.code);
     const b = bboxOf(feature.geometry);
     app.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: viewPadding(), duration: 600, maxZoom: 14 });
   }
@@ -580,7 +585,7 @@ async function applyHash() {
   if (view) {
     if (next.map !== prev.map) app.map.jumpTo(view);
   } else if (next.area !== prev.area) {
-    const feature = await area(next.area || app.county.code);
+    const feature = await area(next.area || app.top.code);
     const b = bboxOf(feature.geometry);
     app.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: viewPadding(), duration: 600, maxZoom: 14 });
   }
@@ -604,7 +609,7 @@ function featureText(f) {
 }
 
 function fillLayers() {
-  return ['village-fill', 'township-fill'].filter((id) => app.map.getLayoutProperty(id, 'visibility') !== 'none');
+  return ['village-fill', 'township-fill', 'county-fill'].filter((id) => app.map.getLayoutProperty(id, 'visibility') !== 'none');
 }
 
 async function householdPopup(feature, lngLat) {
@@ -739,7 +744,7 @@ function currentBasemap() {
  * ask again and swap the tile URLs if they moved, so no stale choropleth stays up. */
 async function refreshBoundaries() {
   let changed = false;
-  for (const name of ['townships', 'villages']) {
+  for (const name of ['counties', 'townships', 'villages']) {
     // eslint-disable-next-line no-await-in-loop
     const tj = await getJson(`tiles/${name}.json`);
     const source = app.map.getSource(name);
@@ -768,12 +773,14 @@ function applyBasemap() {
 
 async function start() {
   const started = performance.now();
-  const [catalog, townships, villages, households, counties, basemaps, quality, labels] = await Promise.all([
+  const [catalog, townships, countyTiles, villages, households, counties, cities, basemaps, quality, labels] = await Promise.all([
     getJson('api/v1/indicators'),
     getJson('tiles/townships.json'),
+    getJson('tiles/counties.json'),
     getJson('tiles/villages.json'),
     getJson('tiles/households.json'),
     getJson('api/v1/areas?level=county'),
+    getJson('api/v1/areas?level=city'),
     getJson('api/v1/basemaps'),
     getJson('api/v1/quality'),
     getJson('api/v1/areas.geojson?geometry=label'),
@@ -784,13 +791,15 @@ async function start() {
   for (const ind of catalog.indicators) app.byId.set(ind.id, ind);
   for (const c of catalog.categories) app.categories.set(c.code, c.label);
   if (!app.byId.has(app.state.ind)) app.state.ind = 'any_problem';
-  [app.county] = counties;
+  // A city's several counties are seen from the city, as the server's views default to.
+  app.top = cities.length === 1 && counties.length > 1 ? cities[0] : counties[0];
+  if (app.top.level !== 'city') $('level').querySelector('option[value="county"]')?.remove();
   app.version = villages.version;
   app.basemaps = basemaps.basemaps;
   app.quality = quality;
-  $('county').textContent = `${app.county.name} · 脱贫质量排查一张图`;
+  $('county').textContent = `${app.top.name} · 脱贫质量排查一张图`;
   $('data-date').textContent = catalog.data_date ? `数据日期 ${catalog.data_date}` : '';
-  document.title = `排查 · ${app.county.name}一张图`;
+  document.title = `排查 · ${app.top.name}一张图`;
 
   const groups = new Map();
   for (const ind of catalog.indicators) {
@@ -807,7 +816,9 @@ async function start() {
   const b = townships.bounds;
   app.map = new maplibregl.Map({
     container: 'map',
-    style: layers.baseStyle(origin, { townships, villages, households }, labels),
+    style: layers.baseStyle(origin, {
+      counties: countyTiles, townships, villages, households,
+    }, labels),
     bounds: view ? undefined : [[b[0], b[1]], [b[2], b[3]]],
     fitBoundsOptions: { padding: viewPadding() },
     center: view?.center,

@@ -35,6 +35,7 @@ export function baseStyle(origin, tilejson, labels) {
     // the server answers other glyph ranges with empty sets.
     glyphs: `${origin}/fonts/{fontstack}/{range}.pbf`,
     sources: {
+      counties: vector(tilejson.counties),
       townships: vector(tilejson.townships),
       villages: vector(tilejson.villages),
       // Points only from zoom 12: below it the heat map shows density, and the first
@@ -56,12 +57,26 @@ export function baseStyle(origin, tilejson, labels) {
         paint: { 'fill-color': '#d9d9d9', 'fill-opacity': 0.8 },
       },
       {
+        id: 'county-fill', type: 'fill', source: 'counties', 'source-layer': 'counties',
+        layout: { visibility: 'none' },
+        paint: { 'fill-color': '#d9d9d9', 'fill-opacity': 0.8 },
+      },
+      {
         id: 'village-line', type: 'line', source: 'villages', 'source-layer': 'villages',
         paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.3, 12, 1.2] },
       },
       {
         id: 'township-line', type: 'line', source: 'townships', 'source-layer': 'townships',
         paint: { 'line-color': '#4a4a4a', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 1, 12, 2.2] },
+      },
+      {
+        id: 'county-line', type: 'line', source: 'counties', 'source-layer': 'counties',
+        paint: { 'line-color': '#222222', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 1.2, 12, 3] },
+      },
+      {
+        id: 'selected-county', type: 'line', source: 'counties', 'source-layer': 'counties',
+        filter: ['==', ['get', 'code'], ''],
+        paint: { 'line-color': ACCENT, 'line-width': 3 },
       },
       {
         id: 'selected-village', type: 'line', source: 'villages', 'source-layer': 'villages',
