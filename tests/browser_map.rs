@@ -914,3 +914,63 @@ async fn the_screen_shows_the_short_names_officials_use() {
             > 100
     );
 }
+
+/// Issue 14: a city's several counties. The page opens on the city (抚顺市) and ranks its
+/// counties as the API does; 按县 colours the counties; clicking a county shows its
+/// townships as the API ranks them, with the crumbs from the city; the city's crumb goes
+/// back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_opens_on_its_counties_and_drills_into_one() {
+    let app = TestApp::spawn_city().await;
+    let ranked = |q: String| {
+        let app = &app;
+        async move {
+            codes(
+                &app.get_json(&format!(
+                    "/api/v1/stats?indicators=any_problem&sort=any_problem&order=desc{q}"
+                ))
+                .await["rows"],
+            )
+        }
+    };
+    let counties = ranked(String::new()).await;
+    assert_eq!(counties.len(), 3);
+    let county = counties[0].clone();
+    let county_names = names(&app, "county").await;
+    let seen = drive(
+        &app,
+        "city",
+        &json!({"county": county, "countyName": short_name(&county_names[&county])}),
+    )
+    .await;
+    let shown = |key: &str| -> Vec<String> {
+        seen[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {seen}"))
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(seen["title"], "抚顺市 · 脱贫质量排查一张图");
+    assert_eq!(seen["area"], "抚顺市");
+    assert_eq!(seen["crumbs"], "抚顺市");
+    assert_eq!(shown("counties"), counties);
+    assert_eq!(seen["heading"], "各县（市、区）排名：存在问题户");
+    assert_eq!(shown("levels"), ["village", "township", "county"]);
+    assert_eq!(seen["countyFill"], "visible");
+    assert!(seen["legendUnit"].as_str().unwrap().ends_with("个县"));
+    let townships = ranked(format!("&within={county}")).await;
+    assert!(
+        townships
+            .iter()
+            .all(|t| t.starts_with(county.as_str()) && t.len() == 9)
+    );
+    assert_eq!(shown("inCounty"), townships);
+    assert_eq!(
+        seen["inCountyCrumbs"],
+        format!("抚顺市›{}", short_name(&county_names[&county]))
+    );
+    assert_eq!(seen["inCountyLevel"], "township");
+    assert_eq!(shown("back"), counties);
+    assert_eq!(seen["errors"], json!([]), "{seen}");
+}

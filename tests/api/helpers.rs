@@ -46,10 +46,39 @@ pub struct TestApp {
     pub client: reqwest::Client,
 }
 
+/// The demo city (three counties under 抚顺市), for the tests of a city's views.
+fn shared_city() -> &'static Shared {
+    static CITY: OnceLock<Shared> = OnceLock::new();
+    CITY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("city.duckdb");
+        let options = DemoOptions {
+            households: TEST_HOUSEHOLDS,
+            seed: TEST_SEED,
+        };
+        demo::build_city(&path, &options, || ()).unwrap();
+        let state = AppState::new(
+            Store::open(&path).unwrap(),
+            paicha::indicators::Catalog::builtin().unwrap(),
+        )
+        .unwrap();
+        Shared { _dir: dir, state }
+    })
+}
+
 impl TestApp {
     /// Starts the service on 127.0.0.1 with an OS-chosen port, serving the repo's web/.
     pub async fn spawn() -> Self {
-        let shared = shared();
+        Self::serve(shared()).await
+    }
+
+    /// Like [`TestApp::spawn`], over the demo city's database: its own, so that
+    /// `snapshot` and `raw_rows` (the county's) do not apply.
+    pub async fn spawn_city() -> Self {
+        Self::serve(shared_city()).await
+    }
+
+    async fn serve(shared: &Shared) -> Self {
         let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
         let router = paicha::api::router(shared.state.clone(), &web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

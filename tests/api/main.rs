@@ -7,6 +7,7 @@
 )]
 
 mod basemaps;
+mod city;
 mod helpers;
 mod ledger;
 mod plans;

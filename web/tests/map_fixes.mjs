@@ -170,6 +170,34 @@ try {
     await page.waitForFunction(() => document.querySelector('#ranking-table tbody tr')?.dataset.code.length === 12);
     out.inTownship = await rankingCodes();
     out.inTownshipExports = await page.$$eval('#ranking .exports a[download]', (as) => as.map((a) => a.getAttribute('href')));
+  } else if (scenario === 'city') {
+    // Several counties under a city: the page starts at the city and ranks its counties.
+    await open('');
+    await page.waitForSelector('#ranking-table');
+    out.title = await text('#county');
+    out.area = await text('#area-name');
+    out.crumbs = await text('#crumbs');
+    out.counties = await rankingCodes();
+    out.heading = await text('#ranking h3');
+    out.levels = await page.$$eval('#level option', (os) => os.map((o) => o.value));
+    // 按县: the counties coloured, the legend counting counties.
+    await page.selectOption('#level', 'county');
+    await page.waitForFunction(() => document.querySelector('#legend td.num')?.textContent.includes('个县'), null, { timeout: 10000 });
+    await idle();
+    out.countyFill = await page.evaluate(() => window.paicha.app.map.getLayoutProperty('county-fill', 'visibility'));
+    out.legendUnit = await page.$eval('#legend td.num', (e) => e.textContent.trim());
+    // Into a county: its townships, the crumbs from the city, townships coloured.
+    await page.click(`#ranking-table tbody tr[data-code="${args.county}"]`);
+    await page.waitForFunction((n) => document.querySelector('#area-name')?.textContent === n, args.countyName);
+    await page.waitForFunction(() => document.querySelector('#ranking-table tbody tr')?.dataset.code.length === 9);
+    out.inCounty = await rankingCodes();
+    out.inCountyCrumbs = await text('#crumbs');
+    out.inCountyLevel = await page.$eval('#level', (e) => e.value);
+    // Back to the city by its crumb.
+    await page.click('#crumbs a[data-code=""]');
+    await page.waitForFunction((n) => document.querySelector('#area-name')?.textContent === n, out.area);
+    await page.waitForFunction(() => document.querySelector('#ranking-table tbody tr')?.dataset.code.length === 6);
+    out.back = await rankingCodes();
   } else if (scenario === 'layout') {
     await open('');
     await idle();

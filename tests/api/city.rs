@@ -3,67 +3,11 @@
 //! are the sums of its counties'; the county tile layer, the city's static map and the
 //! quality view work at the city and at one of its counties.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::panic,
-    reason = "test helpers fail loudly, which is what a test wants"
-)]
-
 use std::collections::BTreeMap;
 
-use paicha::app::AppState;
-use paicha::demo::{self, DemoOptions};
-use paicha::store::Store;
 use serde_json::Value;
 
-const HOUSEHOLDS: u64 = 3000;
-
-struct City {
-    _dir: tempfile::TempDir,
-    base: String,
-    client: reqwest::Client,
-}
-
-async fn city() -> City {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("city.duckdb");
-    let options = DemoOptions {
-        households: HOUSEHOLDS,
-        seed: 11,
-    };
-    demo::build_city(&path, &options, || ()).unwrap();
-    let state = AppState::new(
-        Store::open(&path).unwrap(),
-        paicha::indicators::Catalog::builtin().unwrap(),
-    )
-    .unwrap();
-    let web = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
-    let router = paicha::api::router(state, &web);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(paicha::api::serve(listener, router, std::future::pending()));
-    City {
-        _dir: dir,
-        base,
-        client: reqwest::Client::new(),
-    }
-}
-
-impl City {
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn json(&self, path: &str) -> Value {
-        let response = self.get(path).await;
-        assert_eq!(response.status(), 200, "{path}");
-        response.json().await.unwrap()
-    }
-}
+use crate::helpers::{TEST_HOUSEHOLDS as HOUSEHOLDS, TestApp};
 
 /// code → (households, count of the first indicator) of a stats answer's rows.
 fn figures(stats: &Value) -> BTreeMap<String, (i64, i64)> {
@@ -86,8 +30,8 @@ fn figures(stats: &Value) -> BTreeMap<String, (i64, i64)> {
 
 #[tokio::test]
 async fn a_city_analyst_ranks_counties_and_drills_to_a_township() {
-    let city = city().await;
-    let counties = city.json("/api/v1/areas?level=county").await;
+    let city = TestApp::spawn_city().await;
+    let counties = city.get_json("/api/v1/areas?level=county").await;
     let codes: Vec<&str> = counties
         .as_array()
         .unwrap()
@@ -95,13 +39,13 @@ async fn a_city_analyst_ranks_counties_and_drills_to_a_township() {
         .map(|c| c["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, ["210421", "210422", "210423"]);
-    let cities = city.json("/api/v1/areas?level=city").await;
+    let cities = city.get_json("/api/v1/areas?level=city").await;
     assert_eq!(cities[0]["code"], "2104");
     assert_eq!(cities[0]["households"], HOUSEHOLDS);
     assert_eq!(cities[0]["boundary"], "file");
 
     // With no area asked, the views are the city's: its counties ranked.
-    let stats = city.json("/api/v1/stats?indicators=any_problem").await;
+    let stats = city.get_json("/api/v1/stats?indicators=any_problem").await;
     assert_eq!(stats["within"]["code"], "2104");
     assert_eq!(stats["within"]["level"], "city");
     assert_eq!(stats["level"], "county");
@@ -120,7 +64,7 @@ async fn a_city_analyst_ranks_counties_and_drills_to_a_township() {
     // its townships' add up to it.
     for (code, (n, count)) in &by_county {
         let county = city
-            .json(&format!(
+            .get_json(&format!(
                 "/api/v1/stats?indicators=any_problem&within={code}"
             ))
             .await;
@@ -134,7 +78,7 @@ async fn a_city_analyst_ranks_counties_and_drills_to_a_township() {
 
     // A county's all-village ranking stays in the county.
     let villages = city
-        .json("/api/v1/stats?indicators=any_problem&within=210421&level=village")
+        .get_json("/api/v1/stats?indicators=any_problem&within=210421&level=village")
         .await;
     assert!(
         figures(&villages)
@@ -143,7 +87,7 @@ async fn a_city_analyst_ranks_counties_and_drills_to_a_township() {
     );
     // Villages of the whole city, for a city-wide ranking.
     let all = city
-        .json("/api/v1/stats?indicators=any_problem&level=village&limit=100000")
+        .get_json("/api/v1/stats?indicators=any_problem&level=village&limit=100000")
         .await;
     let prefixes: std::collections::BTreeSet<&str> = all["rows"]
         .as_array()
@@ -164,9 +108,9 @@ async fn a_city_analyst_ranks_counties_and_drills_to_a_township() {
 
 #[tokio::test]
 async fn the_county_layer_static_map_and_quality_work_at_the_city() {
-    let city = city().await;
+    let city = TestApp::spawn_city().await;
     // The county tile layer carries each county's figures.
-    let tilejson = city.json("/tiles/counties.json").await;
+    let tilejson = city.get_json("/tiles/counties.json").await;
     let bounds: Vec<f64> = tilejson["bounds"]
         .as_array()
         .unwrap()
@@ -218,12 +162,12 @@ async fn the_county_layer_static_map_and_quality_work_at_the_city() {
     }
 
     // Location quality: the city's households, and one county's as its townships' sum.
-    let whole = city.json("/api/v1/quality").await;
+    let whole = city.get_json("/api/v1/quality").await;
     assert_eq!(whole["code"], "2104");
     assert_eq!(whole["households"], HOUSEHOLDS);
-    let stats = city.json("/api/v1/stats?indicators=any_problem").await;
+    let stats = city.get_json("/api/v1/stats?indicators=any_problem").await;
     let xinbin = figures(&stats)["210422"].0;
-    let county = city.json("/api/v1/quality?within=210422").await;
+    let county = city.get_json("/api/v1/quality?within=210422").await;
     assert_eq!(county["households"], xinbin);
     assert!(county["located"].as_i64().unwrap() <= xinbin);
 }
