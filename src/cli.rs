@@ -317,9 +317,13 @@ pub enum ExportCommand {
 /// The levels of divisions that `export areas` and `import boundaries` take.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportLevel {
-    /// The county outline.
+    /// Provinces (2-digit codes).
+    Province,
+    /// Cities (4-digit codes), above several counties.
+    City,
+    /// Counties (6-digit codes).
     County,
-    /// The 15 townships.
+    /// Townships.
     Township,
     /// The villages and communities.
     Village,

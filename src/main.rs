@@ -512,6 +512,8 @@ fn export(db: &Path, what: ExportCommand) -> Result<()> {
 
 fn area_level(level: ExportLevel) -> AreaLevel {
     match level {
+        ExportLevel::Province => AreaLevel::Province,
+        ExportLevel::City => AreaLevel::City,
         ExportLevel::County => AreaLevel::County,
         ExportLevel::Township => AreaLevel::Township,
         ExportLevel::Village => AreaLevel::Village,
