@@ -707,7 +707,7 @@ fn import_divisions(
     commit: bool,
 ) -> Result<()> {
     let bytes = read_bounded(file, paicha::import::divisions::LIMITS.unzipped_bytes)?;
-    let sheet = paicha::import::divisions::read(&bytes)
+    let sheets = paicha::import::divisions::read(&bytes)
         .with_context(|| format!("reading {}", file.display()))?;
     let source = file_name(file);
     let store = if db.exists() {
@@ -719,7 +719,7 @@ fn import_divisions(
         Some(store) => store::areas::list(&*store.conn()?, &AreaFilter::default())?,
         None => Vec::new(),
     };
-    let plan = paicha::import::divisions::plan(&source, &sheet, &stored, options);
+    let plan = paicha::import::divisions::plan(&source, &sheets, &stored, options);
     print_report(&plan.report)?;
     if let Some(path) = report {
         write_report(&plan.report, path)?;

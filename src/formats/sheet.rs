@@ -188,9 +188,52 @@ pub fn first_xlsx_sheet(bytes: &[u8], limits: &Limits) -> Result<Sheet, SheetErr
         .first()
         .cloned()
         .ok_or(SheetError::NoSheet)?;
+    stream_sheet(&mut book, name, limits, limits.cells)
+}
+
+/// Every sheet of an XLSX file in the workbook's order (an office splits a list by
+/// county or township), bounded by `limits`: the cell limit is for all the sheets
+/// together.
+///
+/// # Errors
+/// [`SheetError`] naming the limit broken or what is wrong with the file.
+pub fn xlsx_sheets(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, SheetError> {
+    check_unzipped(bytes, limits)?;
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| SheetError::NotXlsx(e.to_string()))?;
+    let names = book.sheet_names();
+    if names.is_empty() {
+        return Err(SheetError::NoSheet);
+    }
+    let mut room = limits.cells;
+    let mut sheets = Vec::with_capacity(names.len());
+    for name in names {
+        let sheet = stream_sheet(&mut book, name, limits, room)?;
+        let used = sheet.rows.len() as u64 * sheet.rows.first().map_or(0, Vec::len) as u64;
+        room = room.saturating_sub(used);
+        sheets.push(sheet);
+    }
+    Ok(sheets)
+}
+
+/// One sheet's cells streamed and laid out, with at most `room` cells.
+fn stream_sheet<R: std::io::Read + std::io::Seek>(
+    book: &mut Xlsx<R>,
+    name: String,
+    limits: &Limits,
+    room: u64,
+) -> Result<Sheet, SheetError> {
     let read_error = |e: calamine::XlsxError| SheetError::Read {
         sheet: name.clone(),
         reason: e.to_string(),
+    };
+    // The message names the file's limit, not what the sheets before left of it.
+    let over = SheetError::Cells {
+        limit: limits.cells,
+    };
+    let limits = Limits {
+        cells: room,
+        ..*limits
     };
     let mut reader = book.worksheet_cells_reader(&name).map_err(read_error)?;
     let mut cells = Vec::new();
@@ -206,15 +249,16 @@ pub fn first_xlsx_sheet(bytes: &[u8], limits: &Limits) -> Result<Sheet, SheetErr
         let value: Data = cell.get_value().clone().into();
         if value != Data::Empty {
             if cells.len() as u64 >= limits.cells {
-                return Err(SheetError::Cells {
-                    limit: limits.cells,
-                });
+                return Err(over);
             }
             cells.push((row, col, value));
         }
     }
     drop(reader);
-    lay_out(name, cells, limits)
+    lay_out(name, cells, &limits).map_err(|e| match e {
+        SheetError::Cells { .. } => over,
+        other => other,
+    })
 }
 
 /// A CSV file's cells, all text, bounded by `limits`: UTF-8 (a byte-order mark is
@@ -402,5 +446,33 @@ mod tests {
             csv(wide.as_bytes(), &Limits::UPLOAD),
             Err(SheetError::Beyond { .. })
         ));
+    }
+
+    #[test]
+    fn the_cell_limit_holds_for_all_the_sheets_together() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        for name in ["甲", "乙"] {
+            let sheet = book.add_worksheet().set_name(name).unwrap();
+            for row in 0..3 {
+                sheet.write_string(row, 0, "x").unwrap();
+            }
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        let roomy = Limits {
+            cells: 6,
+            ..Limits::UPLOAD
+        };
+        let sheets = xlsx_sheets(&bytes, &roomy).unwrap();
+        let names: Vec<&str> = sheets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["甲", "乙"]);
+        assert_eq!(sheets[1].rows.len(), 3);
+        let tight = Limits {
+            cells: 5,
+            ..Limits::UPLOAD
+        };
+        assert_eq!(
+            xlsx_sheets(&bytes, &tight).unwrap_err(),
+            SheetError::Cells { limit: 5 }
+        );
     }
 }

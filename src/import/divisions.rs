@@ -85,15 +85,15 @@ pub struct Plan {
     pub kept: Vec<KeptFeature>,
 }
 
-/// The sheet of a divisions file: an XLSX (by its signature) or a CSV.
+/// The sheets of a divisions file: every sheet of an XLSX (by its signature), or a CSV.
 ///
 /// # Errors
 /// [`SheetError`] for a file that is neither, or over [`LIMITS`].
-pub fn read(bytes: &[u8]) -> Result<Sheet, SheetError> {
+pub fn read(bytes: &[u8]) -> Result<Vec<Sheet>, SheetError> {
     if sheet::is_zip(bytes) {
-        sheet::first_xlsx_sheet(bytes, &LIMITS)
+        sheet::xlsx_sheets(bytes, &LIMITS)
     } else {
-        sheet::csv(bytes, &LIMITS)
+        Ok(vec![sheet::csv(bytes, &LIMITS)?])
     }
 }
 
@@ -286,53 +286,107 @@ fn village_or_community(code: &str, name: &str) -> AreaLevel {
 /// A division read from one row.
 struct Read {
     row: usize,
+    /// The header of the name's column.
+    name_header: String,
     division: NewDivision,
     kept: KeptFeature,
 }
 
-/// Reads a divisions sheet against the stored areas: what it holds, what is wrong
-/// with it, and what a commit would add or change.
+/// Reads a divisions file's sheets against the stored areas: what they hold, what is
+/// wrong with them, and what a commit would add or change. In a workbook of several
+/// sheets, one without a code and a name column (a notes sheet) is skipped with a note.
 #[must_use]
-pub fn plan(source: &str, sheet: &Sheet, stored: &[AreaSummary], options: &Options) -> Plan {
+pub fn plan(source: &str, sheets: &[Sheet], stored: &[AreaSummary], options: &Options) -> Plan {
     let mut report = Report {
         kind: "divisions".to_owned(),
         source: source.to_owned(),
         counts: Vec::new(),
         problems: Vec::new(),
     };
-    let columns = match columns(sheet, options) {
-        Ok(c) => c,
-        Err(reason) => {
-            report
-                .problems
-                .push(problem(source, Severity::Error, None, None, None, reason));
-            return Plan {
-                report,
-                divisions: Vec::new(),
-                kept: Vec::new(),
-            };
+    let mut reads = Vec::new();
+    let mut rows = 0;
+    let mut first_row = HashMap::new();
+    let mut read_any = false;
+    for sheet in sheets {
+        // A workbook's sheets are named as a zip's members are: `file!sheet`.
+        let file = if sheets.len() > 1 {
+            format!("{source}!{}", sheet.name)
+        } else {
+            source.to_owned()
+        };
+        let columns = match columns(sheet, options) {
+            Ok(c) => c,
+            Err(reason) if sheets.len() > 1 => {
+                // A notes sheet (说明) beside the lists is no error.
+                let reason = format!("{reason}；此表未导入");
+                report
+                    .problems
+                    .push(problem(&file, Severity::Warning, None, None, None, reason));
+                continue;
+            }
+            Err(reason) => {
+                report
+                    .problems
+                    .push(problem(&file, Severity::Error, None, None, None, reason));
+                continue;
+            }
+        };
+        read_any = true;
+        if columns.header.is_none() {
+            report.problems.push(problem(
+                &file,
+                Severity::Warning,
+                None,
+                None,
+                None,
+                "文件没有表头，按统计局表格读取：A 列为代码，B 列为名称（有三列的行：B 列为城乡分类代码，C 列为名称）"
+                    .to_owned(),
+            ));
         }
-    };
-    if columns.header.is_none() {
+        let (read, n) = read_rows(
+            (&file, sheet),
+            &columns,
+            &mut first_row,
+            &mut report.problems,
+        );
+        reads.extend(read);
+        rows += n;
+    }
+    if !read_any && sheets.len() > 1 {
         report.problems.push(problem(
             source,
-            Severity::Warning,
+            Severity::Error,
             None,
             None,
             None,
-            "文件没有表头，按统计局表格读取：A 列为代码，B 列为名称（有三列的行：B 列为城乡分类代码，C 列为名称）"
-                .to_owned(),
+            "没有一张表有代码列和名称列".to_owned(),
         ));
     }
-    let (reads, rows) = read_rows(source, sheet, &columns, &mut report.problems);
     let stored_by_code: HashMap<&str, &AreaSummary> =
         stored.iter().map(|a| (a.code.as_str(), a)).collect();
-    check_parents(source, &reads, &stored_by_code, &mut report.problems);
+    check_parents(&reads, &stored_by_code, &mut report.problems);
 
+    let (divisions, added, changed) = compare(&reads, &stored_by_code, &mut report.problems);
+    let missing = missing_from_file(source, &reads, stored, &mut report.problems);
+    report.counts = counts(rows, &reads, (added, changed, missing));
+    Plan {
+        report,
+        divisions,
+        kept: reads.into_iter().map(|r| r.kept).collect(),
+    }
+}
+
+/// The divisions to write (new or changed), how many are new and how many changed; a
+/// note for each change.
+fn compare(
+    reads: &[Read],
+    stored_by_code: &HashMap<&str, &AreaSummary>,
+    problems: &mut Vec<Problem>,
+) -> (Vec<NewDivision>, usize, usize) {
     let mut added = 0;
     let mut changed = 0;
     let mut divisions = Vec::new();
-    for r in &reads {
+    for r in reads {
         let d = &r.division;
         match stored_by_code.get(d.code.as_str()) {
             None => {
@@ -341,11 +395,11 @@ pub fn plan(source: &str, sheet: &Sheet, stored: &[AreaSummary], options: &Optio
             }
             Some(s) if s.name != d.name || s.level != d.level => {
                 changed += 1;
-                report.problems.push(problem(
-                    source,
+                problems.push(problem(
+                    &r.kept.file,
                     Severity::Warning,
                     Some(r.row),
-                    Some(columns.names[columns.name].clone()),
+                    Some(r.name_header.clone()),
                     Some(d.name.clone()),
                     format!(
                         "库中为“{}”（{}），将改为“{}”（{}）",
@@ -360,13 +414,7 @@ pub fn plan(source: &str, sheet: &Sheet, stored: &[AreaSummary], options: &Optio
             Some(_) => {}
         }
     }
-    let missing = missing_from_file(source, &reads, stored, &mut report.problems);
-    report.counts = counts(rows, &reads, (added, changed, missing));
-    Plan {
-        report,
-        divisions,
-        kept: reads.into_iter().map(|r| r.kept).collect(),
-    }
+    (divisions, added, changed)
 }
 
 fn problem(
@@ -388,15 +436,15 @@ fn problem(
 }
 
 /// Every data row below the header as a division, or its problems; returns the
-/// divisions and the number of non-empty rows read.
+/// divisions and the number of non-empty rows read. `first_row` holds where each code
+/// was first read (file and row), across the workbook's sheets.
 fn read_rows(
-    source: &str,
-    sheet: &Sheet,
+    (source, sheet): (&str, &Sheet),
     columns: &Columns,
+    first_row: &mut HashMap<String, (String, usize)>,
     problems: &mut Vec<Problem>,
 ) -> (Vec<Read>, usize) {
     let mut reads = Vec::new();
-    let mut first_row: HashMap<String, usize> = HashMap::new();
     let mut rows = 0;
     let start = columns.header.map_or(0, |h| h + 1);
     for (index, cells) in sheet.rows.iter().enumerate().skip(start) {
@@ -423,15 +471,20 @@ fn read_rows(
                 continue;
             }
         };
-        if let Some(first) = first_row.get(&division.code) {
+        if let Some((file, first)) = first_row.get(&division.code) {
+            let place = if file == source {
+                format!("第 {first} 行")
+            } else {
+                format!("{file} 第 {first} 行")
+            };
             bad((
                 columns.code,
                 texts[columns.code].clone(),
-                format!("代码 {} 与第 {first} 行重复", division.code),
+                format!("代码 {} 与{place}重复", division.code),
             ));
             continue;
         }
-        first_row.insert(division.code.clone(), row);
+        first_row.insert(division.code.clone(), (source.to_owned(), row));
         let attributes = columns
             .names
             .iter()
@@ -440,6 +493,7 @@ fn read_rows(
             .collect();
         reads.push(Read {
             row,
+            name_header: columns.names[name_column(columns, &texts)].clone(),
             kept: KeptFeature {
                 code: division.code.clone(),
                 file: source.to_owned(),
@@ -533,7 +587,6 @@ fn parent_len(len: usize) -> usize {
 /// city whose parent is in neither is kept, with a note (a city's own file may
 /// start at the city).
 fn check_parents(
-    source: &str,
     reads: &[Read],
     stored: &HashMap<&str, &AreaSummary>,
     problems: &mut Vec<Problem>,
@@ -550,7 +603,7 @@ fn check_parents(
         if r.division.level.is_above_township() {
             if noted.insert(parent) {
                 problems.push(problem(
-                    source,
+                    &r.kept.file,
                     Severity::Warning,
                     Some(r.row),
                     None,
@@ -560,7 +613,7 @@ fn check_parents(
             }
         } else {
             problems.push(problem(
-                source,
+                &r.kept.file,
                 Severity::Error,
                 Some(r.row),
                 None,

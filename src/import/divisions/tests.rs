@@ -1,6 +1,6 @@
 use super::*;
 
-fn sheet_of(csv: &str) -> Sheet {
+fn sheet_of(csv: &str) -> Vec<Sheet> {
     read(csv.as_bytes()).unwrap()
 }
 
@@ -232,4 +232,55 @@ fn a_file_without_code_and_name_columns_is_refused_with_what_was_looked_for() {
     );
     assert!(errors(&named).is_empty());
     assert_eq!(named.divisions[0].level, AreaLevel::Village);
+}
+
+#[test]
+fn every_sheet_of_a_workbook_is_read_and_a_notes_sheet_skipped() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let notes = book.add_worksheet().set_name("说明").unwrap();
+    notes.write_string(0, 0, "本表为各县区划代码").unwrap();
+    for (name, rows) in [
+        (
+            "新宾",
+            vec![("210422", "新宾满族自治县"), ("210422100", "新宾镇")],
+        ),
+        (
+            "清原",
+            vec![("210423", "清原满族自治县"), ("210422100", "新宾镇")],
+        ),
+    ] {
+        let sheet = book.add_worksheet().set_name(name).unwrap();
+        sheet.write_string(0, 0, "代码").unwrap();
+        sheet.write_string(0, 1, "名称").unwrap();
+        for (i, (code, n)) in rows.into_iter().enumerate() {
+            let r = u32::try_from(i).unwrap() + 1;
+            // Codes as number cells, as Excel keeps what is typed as digits.
+            sheet
+                .write_number(r, 0, code.parse::<f64>().unwrap())
+                .unwrap();
+            sheet.write_string(r, 1, n).unwrap();
+        }
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let sheets = read(&bytes).unwrap();
+    assert_eq!(sheets.len(), 3);
+    let plan = plan("区划.xlsx", &sheets, &[], &Options::default());
+    let codes: Vec<&str> = plan.divisions.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["210422", "210422100", "210423"]);
+    let notes: Vec<(&str, Severity, &str)> = plan
+        .report
+        .problems
+        .iter()
+        .map(|p| (p.file.as_str(), p.severity, p.reason.as_str()))
+        .collect();
+    assert!(notes[0].0 == "区划.xlsx!说明" && notes[0].1 == Severity::Warning);
+    assert!(notes[0].2.ends_with("此表未导入"), "{notes:?}");
+    assert_eq!(
+        errors(&plan),
+        [(
+            Some(3),
+            "代码 210422100 与区划.xlsx!新宾 第 3 行重复".to_owned()
+        )]
+    );
+    assert_eq!(plan.kept[2].file, "区划.xlsx!清原");
 }
