@@ -213,7 +213,7 @@ fn the_bureaus_table_makes_a_new_database_is_renamed_next_year_and_undone() {
         assert!(second.contains(line), "{line} in\n{second}");
     }
     assert!(
-        second.contains("库中为“五副甲村民委员会”（村），将改为“五副甲新村村民委员会”（村）"),
+        second.contains("库中为“五副甲村民委员会”（村，上级 210422100），将改为“五副甲新村村民委员会”（村，上级 210422100）"),
         "{second}"
     );
     let areas = stored(&db);

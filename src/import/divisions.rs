@@ -393,7 +393,7 @@ fn compare(
                 added += 1;
                 divisions.push(d.clone());
             }
-            Some(s) if s.name != d.name || s.level != d.level => {
+            Some(s) if s.name != d.name || s.level != d.level || s.parent_code != d.parent_code => {
                 changed += 1;
                 problems.push(problem(
                     &r.kept.file,
@@ -402,11 +402,13 @@ fn compare(
                     Some(r.name_header.clone()),
                     Some(d.name.clone()),
                     format!(
-                        "库中为“{}”（{}），将改为“{}”（{}）",
+                        "库中为“{}”（{}，上级 {}），将改为“{}”（{}，上级 {}）",
                         s.name,
                         s.level.label_zh(),
+                        s.parent_code.as_deref().unwrap_or("无"),
                         d.name,
-                        d.level.label_zh()
+                        d.level.label_zh(),
+                        d.parent_code.as_deref().unwrap_or("无")
                     ),
                 ));
                 divisions.push(d.clone());

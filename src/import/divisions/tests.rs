@@ -9,7 +9,7 @@ fn stored(code: &str, name: &str, level: AreaLevel) -> AreaSummary {
         code: code.to_owned(),
         name: name.to_owned(),
         level,
-        parent_code: None,
+        parent_code: Some(code[..parent_len(code.len())].to_owned()).filter(|p| !p.is_empty()),
         poverty_village: false,
         households: 3,
         area_km2: 0.0,
@@ -201,7 +201,7 @@ fn stored_divisions_are_renamed_reported_or_left_alone() {
         .map(|p| p.reason.as_str())
         .collect();
     assert!(
-        notes.contains(&"库中为“新宾乡”（乡镇），将改为“新宾镇”（乡镇）"),
+        notes.contains(&"库中为“新宾乡”（乡镇，上级 210422），将改为“新宾镇”（乡镇，上级 210422）"),
         "{notes:?}"
     );
     assert!(
