@@ -54,7 +54,7 @@ fn level_words(level: AreaLevel, within: AreaLevel) -> &'static str {
 /// The source line of a map.
 fn source_line(demo: bool) -> String {
     if demo {
-        "数据来源：paicha 演示县（合成数据，非真实农户）".to_owned()
+        "数据来源：paicha 演示数据（合成数据，非真实农户）".to_owned()
     } else {
         "数据来源：paicha 排查数据".to_owned()
     }
