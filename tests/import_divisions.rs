@@ -13,12 +13,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 #[path = "support/command.rs"]
 mod command;
+#[path = "support/libreoffice.rs"]
+mod libreoffice;
 use command::{paicha, run, run_ok};
+use libreoffice::libreoffice_xlsx;
 
 use paicha::domain::{AreaLevel, AreaSummary, BoundarySource};
 use paicha::store::{Store, areas::AreaFilter};
@@ -72,32 +75,6 @@ fn iconv_to_gbk(utf8: &Path, out: &Path) {
         String::from_utf8_lossy(&result.stderr)
     );
     std::fs::write(out, result.stdout).unwrap();
-}
-
-/// The CSV as `LibreOffice` Calc saves it as XLSX (its CSV filter: comma, quote, UTF-8).
-fn libreoffice_xlsx(dir: &Path, csv: &Path) -> PathBuf {
-    let out = Command::new("soffice")
-        .arg(format!(
-            "-env:UserInstallation=file://{}/profile",
-            dir.display()
-        ))
-        .args([
-            "--headless",
-            "--infilter=CSV:44,34,76,1",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-        ])
-        .arg(dir)
-        .arg(csv)
-        .output()
-        .expect("LibreOffice (soffice) must be installed: `sudo bash .ci/setup`");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join(csv.file_stem().unwrap()).with_extension("xlsx")
 }
 
 fn stored(db: &Path) -> BTreeMap<String, AreaSummary> {
@@ -198,9 +175,8 @@ fn the_bureaus_table_makes_a_new_database_is_renamed_next_year_and_undone() {
         ("新合村村民委员会".to_owned(), "village".to_owned()),
     );
     next.insert("2104".to_owned(), ("抚顺市".to_owned(), "city".to_owned()));
-    let next_csv = dir.path().join("区划2024.csv");
-    std::fs::write(&next_csv, bureau_table(&next)).unwrap();
-    let xlsx = libreoffice_xlsx(dir.path(), &next_csv);
+    let xlsx = dir.path().join("区划2024.xlsx");
+    std::fs::write(&xlsx, libreoffice_xlsx("区划2024", &bureau_table(&next))).unwrap();
     let second = run_ok(
         paicha()
             .args(["import", "--db"])

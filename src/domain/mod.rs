@@ -172,6 +172,21 @@ coded_enum! {
     }
 }
 
+/// The code of a division's parent by the code system: a village's township (12 → 9
+/// digits), a township's county (9 → 6), a county's city (6 → 4), a city's province
+/// (4 → 2); `None` for a province or a code of another length.
+#[must_use]
+pub fn parent_code(code: &str) -> Option<&str> {
+    let len = match code.len() {
+        12 => 9,
+        9 => 6,
+        6 => 4,
+        4 => 2,
+        _ => return None,
+    };
+    code.get(..len)
+}
+
 /// The name officials use for a village or community (五副甲村, 前进社区) from its
 /// registered one (五副甲村民委员会, 五副甲村村民委员会, 前进社区居民委员会, 前进社区居委会).
 /// Documents that need the registered name (reports, exports) keep it.

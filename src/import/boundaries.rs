@@ -127,16 +127,11 @@ pub struct Plan {
     pub kept: Vec<KeptFeature>,
 }
 
-/// The number of digits of a code at `level`.
-fn code_digits(level: AreaLevel) -> usize {
-    level.code_len()
-}
-
 /// A division's code from an attribute value: its digits, cut to the level's length (a
 /// 19-digit ZLDWDM starts with the village's 12).
 fn code_of(value: &str, level: AreaLevel) -> Option<String> {
     let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-    let want = code_digits(level);
+    let want = level.code_len();
     (digits.len() >= want && digits.len() == value.trim().len()).then(|| digits[..want].to_owned())
 }
 
@@ -261,7 +256,7 @@ impl Reading<'_> {
                         Some(v),
                         format!(
                             "不是{}位{}代码，该要素不导入",
-                            code_digits(level),
+                            level.code_len(),
                             level.label_zh()
                         ),
                     );

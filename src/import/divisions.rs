@@ -539,10 +539,7 @@ fn division(columns: &Columns, texts: &[Option<String>]) -> Result<NewDivision, 
         _ if by_code == AreaLevel::Village => village_or_community(&code, &name),
         _ => by_code,
     };
-    let parent_code = code
-        .get(..parent_len(code.len()))
-        .map(str::to_owned)
-        .filter(|p| !p.is_empty());
+    let parent_code = crate::domain::parent_code(&code).map(str::to_owned);
     if let (Some(at), Some(raw)) = (columns.parent, text(columns.parent))
         && normalize_code(&raw).ok() != parent_code
     {
@@ -571,17 +568,6 @@ fn name_column(columns: &Columns, texts: &[Option<String>]) -> usize {
         2
     } else {
         columns.name
-    }
-}
-
-/// The length of a code's parent: 12 → 9 → 6 → 4 → 2 → 0.
-fn parent_len(len: usize) -> usize {
-    match len {
-        12 => 9,
-        9 => 6,
-        6 => 4,
-        4 => 2,
-        _ => 0,
     }
 }
 

@@ -225,7 +225,7 @@ pub fn build<H: std::hash::BuildHasher>(
                     name: name.clone(),
                     level: *level,
                 },
-                parent_code: parent_of(code),
+                parent_code: crate::domain::parent_code(code).map(str::to_owned),
                 households,
                 values,
                 cells,
@@ -251,7 +251,7 @@ pub fn build<H: std::hash::BuildHasher>(
     let total = TableRow {
         rank: None,
         area: request.within.clone(),
-        parent_code: parent_of(&request.within.code),
+        parent_code: crate::domain::parent_code(&request.within.code).map(str::to_owned),
         households: total_households,
         values: total_map,
         cells: total_cells,
@@ -305,17 +305,4 @@ fn rank(rows: &mut [TableRow], key: &SortKey, ascending: bool) {
     for (i, r) in rows.iter_mut().enumerate() {
         r.rank = Some(i + 1);
     }
-}
-
-/// The parent's code of a division code: 12 digits → 9, 9 → 6, 6 → none.
-#[must_use]
-pub fn parent_of(code: &str) -> Option<String> {
-    let parent = match code.len() {
-        12 => 9,
-        9 => 6,
-        6 => 4,
-        4 => 2,
-        _ => return None,
-    };
-    code.get(..parent).map(str::to_owned)
 }

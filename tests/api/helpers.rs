@@ -20,21 +20,41 @@ struct Shared {
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("api.duckdb");
-        let options = DemoOptions {
-            households: TEST_HOUSEHOLDS,
-            seed: TEST_SEED,
-        };
-        demo::build(&path, &options, || ()).unwrap();
-        // One database instance per process: every test shares this store.
-        let state = AppState::new(
-            Store::open(&path).unwrap(),
-            paicha::indicators::Catalog::builtin().unwrap(),
-        )
-        .unwrap();
-        Shared { _dir: dir, state }
+        build("api.duckdb", |path, options| {
+            demo::build(path, options, || ())
+        })
     })
+}
+
+/// The demo city (three counties under 抚顺市), for the tests of a city's views.
+fn shared_city() -> &'static Shared {
+    static CITY: OnceLock<Shared> = OnceLock::new();
+    CITY.get_or_init(|| {
+        build("city.duckdb", |path, options| {
+            demo::build_city(path, options, || ())
+        })
+    })
+}
+
+/// A test demo written by `write` into a new database, opened as the server opens it.
+fn build(
+    name: &str,
+    write: impl FnOnce(&std::path::Path, &DemoOptions) -> Result<demo::DemoSummary, demo::DemoError>,
+) -> Shared {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    let options = DemoOptions {
+        households: TEST_HOUSEHOLDS,
+        seed: TEST_SEED,
+    };
+    write(&path, &options).unwrap();
+    // One database instance per process: every test shares this store.
+    let state = AppState::new(
+        Store::open(&path).unwrap(),
+        paicha::indicators::Catalog::builtin().unwrap(),
+    )
+    .unwrap();
+    Shared { _dir: dir, state }
 }
 
 /// One exported row: column name → value as text.
@@ -44,26 +64,6 @@ pub type RawRow = std::collections::HashMap<String, String>;
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-}
-
-/// The demo city (three counties under 抚顺市), for the tests of a city's views.
-fn shared_city() -> &'static Shared {
-    static CITY: OnceLock<Shared> = OnceLock::new();
-    CITY.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("city.duckdb");
-        let options = DemoOptions {
-            households: TEST_HOUSEHOLDS,
-            seed: TEST_SEED,
-        };
-        demo::build_city(&path, &options, || ()).unwrap();
-        let state = AppState::new(
-            Store::open(&path).unwrap(),
-            paicha::indicators::Catalog::builtin().unwrap(),
-        )
-        .unwrap();
-        Shared { _dir: dir, state }
-    })
 }
 
 impl TestApp {

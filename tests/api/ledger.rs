@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, problem_fields};
+use crate::libreoffice::libreoffice_xlsx;
 
 const CAMPAIGN: &str = "xinbin-2019-q3";
 
@@ -561,35 +562,6 @@ async fn a_villages_ledger_is_imported_from_xlsx_all_or_nothing() {
             .any(|h| h["field"] == "measure" && h["changed_by"] == "村会计")
     );
     assert_eq!(entry(4).await["status"], "no_problem");
-}
-
-/// An XLSX file written by `LibreOffice` (an independent tool) from CSV text.
-fn libreoffice_xlsx(name: &str, csv: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join(format!("{name}.csv"));
-    std::fs::write(&input, csv).unwrap();
-    let out = std::process::Command::new("soffice")
-        .arg(format!(
-            "-env:UserInstallation=file://{}/profile",
-            dir.path().display()
-        ))
-        .args([
-            "--headless",
-            "--infilter=CSV:44,34,76,1",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-        ])
-        .arg(dir.path())
-        .arg(&input)
-        .output()
-        .expect("LibreOffice (soffice) must be installed: .ci/run installs libreoffice-calc-nogui");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read(dir.path().join(format!("{name}.xlsx"))).unwrap()
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ mod basemaps;
 mod city;
 mod helpers;
 mod ledger;
+#[path = "../support/libreoffice.rs"]
+mod libreoffice;
 mod plans;
 mod recount;
 mod robustness;

@@ -9,7 +9,7 @@ fn stored(code: &str, name: &str, level: AreaLevel) -> AreaSummary {
         code: code.to_owned(),
         name: name.to_owned(),
         level,
-        parent_code: Some(code[..parent_len(code.len())].to_owned()).filter(|p| !p.is_empty()),
+        parent_code: crate::domain::parent_code(code).map(str::to_owned),
         poverty_village: false,
         households: 3,
         area_km2: 0.0,
