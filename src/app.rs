@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 
+use crate::accounts::{Accounts, AuditLog};
 use crate::indicators::{Catalog, CatalogError};
 use crate::model::{Places, Snapshot};
 use crate::store::{Store, StoreError};
@@ -94,6 +95,15 @@ pub struct App {
     pub tile_settings: TileSettings,
     /// Plans being routed and waiting.
     pub plans: PlanQueue,
+    /// Sessions, tokens and the sign-in throttle.
+    pub accounts: Accounts,
+    /// The audit log's writer.
+    pub audit: AuditLog,
+    /// Whether the database is the synthetic demo (`meta.source = demo`): only then
+    /// does the sign-in page offer the demo accounts.
+    pub is_demo: bool,
+    /// Whether the service is served over TLS (its cookies are then `Secure`).
+    pub https: std::sync::atomic::AtomicBool,
     /// Ledger edits since start: boundary tiles carry ledger indicators, so their
     /// cache keys, ETags and URLs change with it.
     ledger_edits: AtomicU64,
@@ -156,7 +166,10 @@ impl AppState {
     ) -> Result<Self, StoreError> {
         let conn = store.conn()?;
         let snapshot = load_snapshot(&conn, &catalog)?;
+        let accounts = Accounts::load(&conn)?;
+        let is_demo = crate::store::meta(&conn, "source")?.as_deref() == Some("demo");
         drop(conn);
+        let audit = AuditLog::start(store.clone());
         let tiles = TileCache::new(tile_settings.cache_dir.clone());
         tiles.invalidate(snapshot.data_version);
         Ok(Self(Arc::new(App {
@@ -165,6 +178,10 @@ impl AppState {
             tiles,
             tile_settings,
             plans: PlanQueue::default(),
+            accounts,
+            audit,
+            is_demo,
+            https: std::sync::atomic::AtomicBool::new(false),
             ledger_edits: AtomicU64::new(0),
             snapshot: ArcSwap::from_pointee(snapshot),
         })))

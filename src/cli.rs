@@ -20,8 +20,8 @@ pub struct Cli {
 /// The database option shared by every command.
 #[derive(Debug, Args)]
 pub struct DbArg {
-    /// The DuckDB database file.
-    #[arg(long, env = "PAICHA_DB", default_value = DEFAULT_DB)]
+    /// The DuckDB database file (before or after a subcommand's own arguments).
+    #[arg(long, env = "PAICHA_DB", default_value = DEFAULT_DB, global = true)]
     pub db: PathBuf,
 }
 
@@ -53,6 +53,16 @@ pub enum Command {
         /// gives paths from the server's root.
         #[arg(long, env = "PAICHA_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Serve HTTPS with this certificate chain (PEM); with --tls-key.
+        #[arg(long, env = "PAICHA_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM); with --tls-cert.
+        #[arg(long, env = "PAICHA_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// A reverse proxy in front terminates HTTPS: serve plain HTTP on a
+        /// non-loopback address anyway.
+        #[arg(long, env = "PAICHA_BEHIND_PROXY")]
+        behind_proxy: bool,
     },
     /// (Re)build the demo county (synthetic boundaries and households) into the database.
     Demo {
@@ -160,6 +170,34 @@ pub enum Command {
         #[command(subcommand)]
         what: ExportCommand,
     },
+    /// Accounts: who may sign in, with which roles in which areas (stop the server
+    /// first; while it runs, admins use the 用户管理 page).
+    User {
+        #[command(flatten)]
+        db: DbArg,
+        /// What to do.
+        #[command(subcommand)]
+        what: UserCommand,
+    },
+    /// The audit log (sign-ins, reads of personal data, writes, exports), newest first,
+    /// as tab-separated lines.
+    Audit {
+        #[command(flatten)]
+        db: DbArg,
+        /// From this day (YYYY-MM-DD) or UTC time on.
+        #[arg(long)]
+        since: Option<String>,
+        /// One account's lines.
+        #[arg(long)]
+        user: Option<String>,
+        /// One action's lines (`sign_in`, `sign_in_failed`, `read_personal`, `write`,
+        /// `export` …).
+        #[arg(long)]
+        action: Option<String>,
+        /// At most this many lines.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
     /// Import an office's own files (stop the server first). Reads the file and prints
     /// a report (a dry run); --commit writes, as a new data version that can be undone.
     Import {
@@ -236,6 +274,56 @@ pub enum ImportCommand {
     Undo {
         /// The import's id (see `paicha import list`).
         id: String,
+    },
+}
+
+/// What `paicha user` does. Passwords are read from standard input (a prompt on a
+/// terminal), never from the command line, where `ps` and the shell history see them.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account with one or more roles, each in an area: `--role township
+    /// --area 211422101 --role village --area 211422101201`.
+    Add {
+        /// The account name (what the person signs in with).
+        name: String,
+        /// The name shown and written into ledgers (default: the account name).
+        #[arg(long)]
+        display: Option<String>,
+        /// A role: admin (管理员), analyst (县级分析), leader (领导), township (乡镇),
+        /// village (村), group (督查组), evaluator (第三方评估), department (行业部门).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// The area of each role, a division code, in the order of --role.
+        #[arg(long = "area", required = true)]
+        areas: Vec<String>,
+        /// The last day of every role given (YYYY-MM-DD), e.g. a campaign's end.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// List the accounts with their roles and areas.
+    List,
+    /// Set an account's password (its sessions end).
+    Passwd {
+        /// The account name.
+        name: String,
+    },
+    /// Stop an account from signing in (its tokens stop working too).
+    Disable {
+        /// The account name.
+        name: String,
+    },
+    /// Let a disabled account sign in again.
+    Enable {
+        /// The account name.
+        name: String,
+    },
+    /// Make an API token for an account (for scripts and QGIS); printed once.
+    Token {
+        /// The account name.
+        name: String,
+        /// What it is for.
+        #[arg(long, default_value = "命令行")]
+        label: String,
     },
 }
 

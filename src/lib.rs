@@ -4,6 +4,7 @@
 //! [`app`] loads the [`spatial`] index from it; the [`api`] answers HTTP requests from
 //! both. Lower layers never call upper ones.
 
+pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod bench;

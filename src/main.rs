@@ -2,6 +2,13 @@
 
 mod cli;
 
+/// A line on stdout, the command's answer (logs go to stderr).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -18,7 +25,7 @@ use paicha::settings::ServeSettings;
 use paicha::store::{self, AreaFilter, HouseholdExport, Store};
 use tracing_subscriber::EnvFilter;
 
-use cli::{BenchCommand, Cli, Command, ExportCommand, ExportLevel, ImportCommand};
+use cli::{BenchCommand, Cli, Command, ExportCommand, ExportLevel, ImportCommand, UserCommand};
 
 fn main() -> std::process::ExitCode {
     // Colours only on a terminal: a log written to a file keeps no escape codes.
@@ -42,6 +49,10 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per command, each handing its flags to the command's function"
+)]
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve {
@@ -52,6 +63,9 @@ fn run(cli: Cli) -> Result<()> {
             heat_min_households,
             tianditu_key,
             public_url,
+            tls_cert,
+            tls_key,
+            behind_proxy,
         } => {
             let settings = ServeSettings::new(
                 db.db,
@@ -62,8 +76,26 @@ fn run(cli: Cli) -> Result<()> {
                 tianditu_key,
                 public_url,
             )?;
-            serve(&settings)
+            let tls = tls_cert.zip(tls_key);
+            check_exposure(&settings, tls.is_some(), behind_proxy)?;
+            serve(&settings, tls.as_ref())
         }
+        Command::User { db, what } => user(&db.db, what),
+        Command::Audit {
+            db,
+            since,
+            user,
+            action,
+            limit,
+        } => audit(
+            &db.db,
+            &store::accounts::AuditFilter {
+                since,
+                user,
+                action,
+                limit,
+            },
+        ),
         Command::Demo {
             db,
             households,
@@ -403,7 +435,188 @@ fn build_demo(db: &Path, options: &DemoOptions, city: bool) -> Result<()> {
     Ok(())
 }
 
-fn serve(settings: &ServeSettings) -> Result<()> {
+/// Refuses to serve plain HTTP beyond this machine: passwords and personal data would
+/// cross the network in clear.
+fn check_exposure(settings: &ServeSettings, tls: bool, behind_proxy: bool) -> Result<()> {
+    if settings.addr.ip().is_loopback() || tls || behind_proxy {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--addr {} can be reached from other machines, and plain HTTP would carry passwords, \
+         names and ID numbers in clear: give --tls-cert and --tls-key (PEM files) to serve \
+         HTTPS, or --behind-proxy when a reverse proxy in front terminates HTTPS",
+        settings.addr
+    )
+}
+
+/// `paicha user …`.
+fn user(db: &Path, what: UserCommand) -> Result<()> {
+    use paicha::accounts;
+    use store::accounts as stored;
+    let store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let conn = store.conn()?;
+    match what {
+        UserCommand::Add {
+            name,
+            display,
+            roles,
+            areas,
+            until,
+        } => add_user(&conn, &name, display, &roles, &areas, until.as_deref())?,
+        UserCommand::List => {
+            for a in stored::accounts(&conn)? {
+                let grants: Vec<String> = a
+                    .principal
+                    .grants
+                    .iter()
+                    .map(|g| {
+                        format!(
+                            "{}@{}{}",
+                            g.role.label_zh(),
+                            g.area,
+                            g.until
+                                .as_deref()
+                                .map(|u| format!("至{u}"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                say!(
+                    "{}\t{}\t{}\t{}",
+                    a.principal.user,
+                    a.principal.display,
+                    grants.join(" "),
+                    if a.disabled_at.is_some() {
+                        "停用"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        UserCommand::Passwd { name } => {
+            let password = read_password(&format!("new password for {name}: "))?;
+            let hash = accounts::hash_password(&password)?;
+            stored::update(&conn, &name, Some(&hash), None)?;
+            say!("password of {name} changed");
+        }
+        UserCommand::Disable { name } => {
+            let now = paicha::domain::calendar::utc_timestamp();
+            stored::update(&conn, &name, None, Some(Some(&now)))?;
+            say!("account {name} disabled");
+        }
+        UserCommand::Enable { name } => {
+            stored::update(&conn, &name, None, Some(None))?;
+            say!("account {name} enabled");
+        }
+        UserCommand::Token { name, label } => {
+            if !stored::exists(&conn, &name)? {
+                anyhow::bail!("no account named {name}");
+            }
+            let (record, secret) = accounts::add_token(&conn, &name, &label)?;
+            say!(
+                "token {} for {name} (shown once; revoke with DELETE /api/v1/tokens/{}):",
+                record.id,
+                record.id
+            );
+            say!("{secret}");
+        }
+    }
+    Ok(())
+}
+
+/// `paicha user add`: the account with one grant per `--role`/`--area` pair, its
+/// password read from standard input.
+fn add_user(
+    conn: &duckdb::Connection,
+    name: &str,
+    display: Option<String>,
+    roles: &[String],
+    areas: &[String],
+    until: Option<&str>,
+) -> Result<()> {
+    use paicha::domain::access::{Grant, Principal, Role};
+    if roles.len() != areas.len() {
+        anyhow::bail!(
+            "give one --area for each --role ({} roles, {} areas)",
+            roles.len(),
+            areas.len()
+        );
+    }
+    if let Some(u) = until.filter(|u| !paicha::domain::calendar::is_date(u)) {
+        anyhow::bail!("--until {u:?} is not a date YYYY-MM-DD");
+    }
+    let snapshot = paicha::app::load_snapshot(conn, &paicha::indicators::Catalog::builtin()?)?;
+    let mut grants = Vec::new();
+    for (role, area) in roles.iter().zip(areas) {
+        let role = Role::parse(role).with_context(|| {
+            format!(
+                "--role {role:?} is none of {}",
+                Role::ALL
+                    .iter()
+                    .map(|r| format!("{} ({})", r.code(), r.label_zh()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+        if snapshot.name(area).is_none() {
+            anyhow::bail!("--area {area} is not a stored division (see paicha export areas)");
+        }
+        grants.push(Grant {
+            role,
+            area: area.clone(),
+            until: until.map(str::to_owned),
+        });
+    }
+    let password = read_password(&format!("password for {name}: "))?;
+    let principal = Principal {
+        user: name.to_owned(),
+        display: display.unwrap_or_else(|| name.to_owned()),
+        grants,
+    };
+    paicha::accounts::add_account(conn, principal, &password)?;
+    say!("account {name} added");
+    Ok(())
+}
+
+/// A password from the terminal (not echoed) or, when input is piped, its first line.
+fn read_password(prompt: &str) -> Result<String> {
+    use std::io::IsTerminal as _;
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).context("reading the password")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    Ok(password)
+}
+
+/// `paicha audit`: the audit log as tab-separated lines, newest first.
+fn audit(db: &Path, filter: &store::accounts::AuditFilter) -> Result<()> {
+    let store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let conn = store.conn()?;
+    say!("时间\t账号\t操作\t路径\t内容\t行数");
+    for r in store::accounts::audit(&conn, filter)? {
+        say!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            r.at,
+            r.user.unwrap_or_default(),
+            r.action,
+            r.route.unwrap_or_default(),
+            r.detail.unwrap_or_default(),
+            r.rows.map(|n| n.to_string()).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn serve(
+    settings: &ServeSettings,
+    tls: Option<&(std::path::PathBuf, std::path::PathBuf)>,
+) -> Result<()> {
     let db = &settings.app.db;
     if !db.exists() {
         tracing::info!(
@@ -432,19 +645,44 @@ fn serve(settings: &ServeSettings) -> Result<()> {
         data_version = snapshot.data_version,
         "spatial index ready"
     );
+    announce_accounts(&state)?;
+    let acceptor = tls
+        .map(|(cert, key)| paicha::api::tls::acceptor(cert, key))
+        .transpose()?;
+    state
+        .https
+        .store(acceptor.is_some(), std::sync::atomic::Ordering::Relaxed);
     let router = paicha::api::router(state, &settings.web_dir);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
-        tracing::info!("serving on http://{}", listener.local_addr()?);
-        paicha::api::serve(listener, router, shutdown_signal())
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        tracing::info!("serving on {scheme}://{}", listener.local_addr()?);
+        paicha::api::serve_with(listener, router, acceptor, shutdown_signal())
             .await
             .context("server failed")?;
         tracing::info!("shut down");
         Ok(())
     })
+}
+
+/// Says who can sign in: the demo's accounts, or how to add the first admin.
+fn announce_accounts(state: &AppState) -> Result<()> {
+    let conn = state.store.conn()?;
+    let active = store::accounts::active_count(&conn)?;
+    if state.is_demo {
+        tracing::info!(
+            "demo database: sign in as admin, analyst, leader, township, village, group, evaluator or department, password {}",
+            paicha::accounts::DEMO_PASSWORD
+        );
+    } else if active == 0 {
+        tracing::warn!(
+            "no account can sign in yet: stop the server and add the first admin with `paicha user add NAME --role admin --area CODE` (it asks for the password)"
+        );
+    }
+    Ok(())
 }
 
 /// Opens the service over a database, for the commands that read its figures.
@@ -518,13 +756,6 @@ fn area_level(level: ExportLevel) -> AreaLevel {
         ExportLevel::Township => AreaLevel::Township,
         ExportLevel::Village => AreaLevel::Village,
     }
-}
-
-/// A line on stdout, the command's answer (logs go to stderr).
-macro_rules! say {
-    ($($arg:tt)*) => {
-        writeln!(std::io::stdout().lock(), $($arg)*)?
-    };
 }
 
 fn import(db: &Path, what: ImportCommand) -> Result<()> {

@@ -10,7 +10,7 @@
 //! spatial                              geometry
 //! store                                DuckDB
 //! model                                the read model of one data version
-//! indicators, ledger                   the catalog and figures; the ledger's rules
+//! indicators, ledger, accounts         the catalog and figures; the ledger's rules; sign-in
 //! tiles, render, planner, demo         maps, static maps, plans, the demo county
 //! app                                  the service state
 //! api                                  HTTP
@@ -37,6 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["domain", "formats", "model", "spatial", "store"],
     ),
     ("ledger", &["domain", "formats", "store"]),
+    ("accounts", &["domain", "formats", "store"]),
     ("import", &["domain", "formats", "spatial", "store"]),
     (
         "tiles",
@@ -75,6 +76,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "demo",
         &[
+            "accounts",
             "domain",
             "formats",
             "indicators",
@@ -86,6 +88,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "app",
         &[
+            "accounts",
             "domain",
             "formats",
             "indicators",
@@ -101,6 +104,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "api",
         &[
+            "accounts",
             "app",
             "domain",
             "formats",

@@ -569,3 +569,118 @@ async fn a_ledger_edit_reaches_an_open_map_when_its_tab_is_shown_again() {
         format!("{}{}", app.address, tilejson["tiles"][0].as_str().unwrap())
     );
 }
+
+/// Issue 16: a newcomer opens the map, is sent to sign in, picks a demo account and
+/// sees the views of that role in its areas only; 退出 signs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::too_many_lines,
+    reason = "two roles' sessions, checked top to bottom"
+)]
+async fn each_role_signs_in_from_the_demo_list_and_sees_its_own_areas() {
+    let app = TestApp::spawn().await;
+    let users = app.get_json("/api/v1/users").await;
+    let area_of = |user: &str| -> String {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["user"] == user)
+            .unwrap()["grants"][0]["area"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let township = area_of("township");
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    let township_name = townships
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == township.as_str())
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let villages = app
+        .get_json(&format!("/api/v1/areas?parent={township}"))
+        .await;
+    let village = villages[0]["code"].as_str().unwrap().to_owned();
+
+    // The township user: its township is the map's top, its villages the ranking.
+    let seen = support::drive_signed_in(
+        "browser.mjs",
+        &app,
+        "sign-in-as",
+        &json!({"user": "township", "village": village}),
+        "",
+    )
+    .await;
+    assert!(
+        seen["signInUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("/login.html?next="),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["demoAccounts"],
+        json!([
+            "admin",
+            "analyst",
+            "department",
+            "evaluator",
+            "group",
+            "leader",
+            "township",
+            "village"
+        ])
+    );
+    assert_eq!(seen["who"], "乡镇干部（演示）");
+    assert!(
+        seen["scope"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("乡镇·{township_name}"))
+    );
+    assert!(
+        seen["title"].as_str().unwrap().contains(&township_name),
+        "{seen}"
+    );
+    assert_eq!(seen["planHidden"], false, "a township makes plans");
+    let ranked: Vec<&str> = seen["ranked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(ranked.len(), villages.as_array().unwrap().len());
+    assert!(
+        ranked.iter().all(|c| c.starts_with(&township)),
+        "{ranked:?}"
+    );
+    assert_eq!(seen["villagePanel"]["personal"], true);
+    assert_eq!(
+        seen["cookieSession"], true,
+        "the session cookie is HttpOnly"
+    );
+    assert_eq!(seen["signedOut"], "/login.html");
+
+    // The leader: the whole county's townships, no plans, no household's data.
+    let seen = support::drive_signed_in(
+        "browser.mjs",
+        &app,
+        "sign-in-as",
+        &json!({"user": "leader", "village": village}),
+        "",
+    )
+    .await;
+    assert_eq!(seen["who"], "县领导（演示）");
+    assert_eq!(seen["planHidden"], true, "a leader makes no plans");
+    assert_eq!(
+        seen["ranked"].as_array().unwrap().len(),
+        townships.as_array().unwrap().len()
+    );
+    assert_eq!(seen["villagePanel"]["refused"], true);
+    assert_eq!(seen["villagePanel"]["personal"], false);
+}

@@ -70,8 +70,12 @@ fn key_of(entry: &Value) -> String {
 
 /// Changes an entry through the API (a PATCH) and returns the entry as stored.
 async fn patch(app: &TestApp, key: &str, body: &Value) -> Value {
-    let response = app
-        .client
+    patch_as(&app.client, app, key, body).await
+}
+
+/// [`patch`] by another client (another signed-in person).
+async fn patch_as(client: &reqwest::Client, app: &TestApp, key: &str, body: &Value) -> Value {
+    let response = client
         .patch(format!("{}{}", app.address, entry_path(key)))
         .json(body)
         .send()
@@ -405,13 +409,15 @@ async fn filters_give_the_rows_of_the_entries_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_shows_the_history_the_api_returns() {
     let app = TestApp::spawn().await;
-    // 上夹河镇 (index 7): two people change one of its entries first.
+    // 上夹河镇 (index 7): two people change one of its entries first (the county
+    // analyst, then the tests' account).
     let code = township(&app, 7).await;
     let village = first_village(&app, &code).await;
     let start = entries(&app, &format!("within={village}&status=no_problem&limit=1")).await;
     let key = key_of(&start["items"][0]);
     let v = start["items"][0]["version"].as_i64().unwrap();
-    patch(
+    patch_as(
+        &app.client_as("analyst").await,
         &app,
         &key,
         &json!({"version": v, "by": "张干部", "status": "problem", "problem": "村务公开栏未按时更新"}),
@@ -442,7 +448,7 @@ async fn an_entry_shows_the_history_the_api_returns() {
         shown["overdue"], true,
         "deadline 2019-09-25, judged on 2019-09-30"
     );
-    assert_eq!(shown["updatedBy"], "李书记");
+    assert_eq!(shown["updatedBy"], "测试员");
     assert_eq!(shown["content"], api["item"]["content"]);
     for field in ["problem", "measure", "deadline", "responsible"] {
         assert_eq!(shown["form"][field], api[field], "{field}");
@@ -480,7 +486,7 @@ async fn an_edit_is_saved_and_a_stale_one_shows_who_changed_what() {
         seen["saved"]["saveStatus"],
         format!("已保存（第 {} 版）", v + 1)
     );
-    assert_eq!(seen["editor"], "王干部", "填报人 is remembered");
+    assert_eq!(seen["editor"], "测试员", "填报人 is the signed-in person");
 
     // The other user's change went in on top of the form's first save, which changed
     // the notes only, in the name of 填报人.
@@ -500,7 +506,7 @@ async fn an_edit_is_saved_and_a_stale_one_shows_who_changed_what() {
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(first[0]["field"], "notes");
     assert_eq!(first[0]["new_value"], "已入户核实");
-    assert_eq!(first[0]["changed_by"], "王干部");
+    assert_eq!(first[0]["changed_by"], "测试员");
 
     // The stale save: refused (409), nothing written, and the page shows who changed
     // which fields since the version the form was based on.
@@ -534,7 +540,7 @@ async fn an_edit_is_saved_and_a_stale_one_shows_who_changed_what() {
     assert_eq!(now["version"], v + 3);
     assert_eq!(now["notes"], "复核无误");
     assert_eq!(now["responsible"], "李主任");
-    assert_eq!(now["updated_by"], "王干部");
+    assert_eq!(now["updated_by"], "测试员");
     let last = by_version(&now, v + 3);
     assert_eq!(last.len(), 1, "{last:?}");
     assert_eq!(last[0]["field"], "notes");
@@ -589,25 +595,27 @@ async fn signing_and_closing_work_through_the_form() {
     assert_eq!(now["status"], "closed");
     assert_eq!(
         now["secretary"],
-        json!({"who": "刘书记", "at": "2019-09-20"})
+        json!({"who": "测试员", "at": "2019-09-20"})
     );
     assert_eq!(
         now["first_secretary"],
-        json!({"who": "陈书记", "at": "2019-09-21"})
+        json!({"who": "测试员", "at": "2019-09-21"})
     );
     assert_eq!(
         now["group_leader"],
-        json!({"who": "赵组长", "at": paicha::domain::calendar::today()})
+        json!({"who": "测试员", "at": paicha::domain::calendar::today()})
     );
-    assert_eq!(now["updated_by"], "赵组长");
+    assert_eq!(now["updated_by"], "测试员");
+    // The page showed the signer as the signed-in person before saving.
+    assert_eq!(seen["signerShown"], "测试员");
     let signed = &seen["signed"];
     assert_eq!(signed["version"], v + 1);
     assert_eq!(signed["status"], "closed");
     assert_eq!(signed["statusText"], "已销号");
-    assert_eq!(signed["signatures"]["secretary"], "刘书记（2019-09-20）");
+    assert_eq!(signed["signatures"]["secretary"], "测试员（2019-09-20）");
     assert_eq!(
         signed["signatures"]["first_secretary"],
-        "陈书记（2019-09-21）"
+        "测试员（2019-09-21）"
     );
     assert_eq!(seen["cell"]["status"], "closed", "the matrix follows");
 }
@@ -753,7 +761,7 @@ async fn an_import_shows_its_row_errors_or_what_it_changed() {
     assert_eq!(three["measure"], "补齐档案");
     assert_eq!(three["deadline"], "2019-09-15");
     assert_eq!(three["notes"], "县里抽查发现");
-    assert_eq!(three["updated_by"], "村会计");
+    assert_eq!(three["updated_by"], "测试员");
     let matrix = app
         .get_json(&format!(
             "/api/v1/campaigns/{CAMPAIGN}/matrix?within={code}"

@@ -86,9 +86,41 @@ fn demo(db: &Path) {
     assert!(out.status.success(), "{out:?}");
 }
 
+/// An API token for the demo's county analyst, made with `paicha user token`.
+fn token(db: &Path) -> String {
+    let out = paicha()
+        .args(["user", "token", "analyst", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// A client that sends the token.
+fn client(token: &str) -> reqwest::blocking::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::blocking::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 /// The villages of the demo campaign, for writes spread over many entries.
-fn villages(base: &str) -> Vec<String> {
-    let v: Value = reqwest::blocking::get(format!("{base}/api/v1/areas?level=village"))
+fn villages(base: &str, token: &str) -> Vec<String> {
+    let v: Value = client(token)
+        .get(format!("{base}/api/v1/areas?level=village"))
+        .send()
         .unwrap()
         .json()
         .unwrap();
@@ -100,13 +132,15 @@ fn villages(base: &str) -> Vec<String> {
 }
 
 /// An entry as the server has it: its version and notes, and its history's versions.
-fn entry(base: &str, village: &str, position: u32) -> (i64, Value, Vec<i64>) {
-    let e: Value = reqwest::blocking::get(format!(
-        "{base}/api/v1/campaigns/{CAMPAIGN}/entries/{village}/{position}"
-    ))
-    .unwrap()
-    .json()
-    .unwrap();
+fn entry(base: &str, token: &str, village: &str, position: u32) -> (i64, Value, Vec<i64>) {
+    let e: Value = client(token)
+        .get(format!(
+            "{base}/api/v1/campaigns/{CAMPAIGN}/entries/{village}/{position}"
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     let history = e["history"]
         .as_array()
         .unwrap()
@@ -125,9 +159,10 @@ fn a_killed_server_keeps_every_acknowledged_ledger_write_and_no_half_of_one() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.duckdb");
     demo(&db);
+    let token = token(&db);
     let mut server = Server::start(&db, &dir.path().join("tiles"));
     let base = server.base.clone();
-    let villages = villages(&base);
+    let villages = villages(&base, &token);
 
     // Four writers PATCH notes on entries of their own villages, one after another,
     // recording what the server acknowledged: (village, position, version, notes).
@@ -135,10 +170,15 @@ fn a_killed_server_keeps_every_acknowledged_ledger_write_and_no_half_of_one() {
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..4)
         .map(|w| {
-            let (acked, stop, base) = (Arc::clone(&acked), Arc::clone(&stop), base.clone());
+            let (acked, stop, base, token) = (
+                Arc::clone(&acked),
+                Arc::clone(&stop),
+                base.clone(),
+                token.clone(),
+            );
             let mine: Vec<String> = villages.iter().skip(w).step_by(4).cloned().collect();
             std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::new();
+                let client = client(&token);
                 let mut n = 0_u32;
                 while !stop.load(Ordering::Relaxed) {
                     let village = &mine[n as usize % mine.len()];
@@ -194,7 +234,7 @@ fn a_killed_server_keeps_every_acknowledged_ledger_write_and_no_half_of_one() {
         }
     }
     for ((village, position), (version, notes)) in &latest {
-        let (now, now_notes, history) = entry(&server.base, village, *position);
+        let (now, now_notes, history) = entry(&server.base, &token, village, *position);
         // An unacknowledged write may have landed after the last acknowledged one, but
         // never fewer: the acknowledged version is there.
         assert!(now >= *version, "{village}/{position}: {now} < {version}");

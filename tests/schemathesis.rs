@@ -51,6 +51,21 @@ fn every_answer_matches_the_openapi_document() {
         .output()
         .unwrap();
     assert!(built.status.success(), "{built:?}");
+    // Every route is driven as the demo's county analyst, by an API token.
+    let token = Command::new(env!("CARGO_BIN_EXE_paicha"))
+        .args(["user", "token", "analyst", "--db"])
+        .arg(&db)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{token:?}");
+    let token = String::from_utf8(token.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
     let port = free_port();
     let _server = Server(
         Command::new(env!("CARGO_BIN_EXE_paicha"))
@@ -88,6 +103,8 @@ fn every_answer_matches_the_openapi_document() {
             "--request-timeout",
             "60",
             "--no-color",
+            "--header",
+            &format!("Authorization: Bearer {token}"),
         ])
         .current_dir(dir.path())
         .output()

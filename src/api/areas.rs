@@ -9,11 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::AreaLevel;
 use crate::domain::AreaSummary;
+use crate::domain::access::Capability;
 use crate::spatial::geojson::area_feature as feature;
 use crate::store::{self, AreaFilter};
 
@@ -108,13 +110,14 @@ impl From<AreaSummary> for AreaItem {
     }
 }
 
-/// The county's divisions with household counts.
+/// The divisions with household counts: those inside the signed-in person's areas.
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas", params(AreaParams),
     responses(
         (status = 200, description = "The areas, in code order", body = Vec<AreaItem>),
         (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<AreaParams>,
 ) -> Result<Json<Vec<AreaItem>>, ApiError> {
     let filter = params.filter()?;
@@ -122,16 +125,24 @@ async fn list(
         .store
         .run(move |c| store::areas::list(c, &filter))
         .await?;
-    Ok(Json(areas.into_iter().map(AreaItem::from).collect()))
+    Ok(Json(
+        areas
+            .into_iter()
+            .filter(|a| caller.may(Capability::Figures, &a.code))
+            .map(AreaItem::from)
+            .collect(),
+    ))
 }
 
-/// The divisions as a GeoJSON FeatureCollection (WGS-84, 7 decimals).
+/// The divisions inside the signed-in person's areas as a GeoJSON FeatureCollection
+/// (WGS-84, 7 decimals).
 #[utoipa::path(get, path = "/api/v1/areas.geojson", tag = "areas", params(AreaParams),
     responses(
         (status = 200, description = "A FeatureCollection", content_type = "application/geo+json", body = Object),
         (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn collection(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<AreaParams>,
 ) -> Result<Response, ApiError> {
     let labels = match params.geometry.as_deref() {
@@ -145,10 +156,11 @@ async fn collection(
         }
     };
     let filter = params.filter()?;
-    let records = state
+    let mut records = state
         .store
         .run(move |c| store::areas::records(c, &filter))
         .await?;
+    records.retain(|r| caller.may(Capability::Figures, &r.summary.code));
     let features: Vec<geojson::Feature> = if labels {
         records
             .iter()
@@ -166,12 +178,18 @@ async fn collection(
     responses(
         (status = 200, description = "A Feature", content_type = "application/geo+json", body = Object),
         (status = 400, description = "The code is malformed", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "No area with this code", body = ProblemDetails, content_type = "application/problem+json")))]
+        (status = 404, description = "No area with this code in your areas", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn one(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     check_code(&code).map_err(|reason| ApiError::invalid("code", reason))?;
+    caller.require_in(
+        Capability::Figures,
+        &code,
+        &format!("no area with code {code}"),
+    )?;
     let lookup = code.clone();
     let record = state
         .store

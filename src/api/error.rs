@@ -39,6 +39,15 @@ pub enum ApiError {
     /// The service is busy with work of this kind; the message says when to try again.
     #[error("{0}")]
     Busy(String),
+    /// Nobody is signed in (or the session ended): sign in first.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Too many failed attempts; the message says when to try again.
+    #[error("{0}")]
+    Throttled(String),
+    /// The signed-in person's roles do not allow this; the message says what.
+    #[error("{0}")]
+    Forbidden(String),
     /// Anything else: a bug or an outage, never the client's fault.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -87,6 +96,14 @@ impl ApiError {
         ApiError::InvalidParams(vec![FieldViolation::new(field, reason)])
     }
 
+    /// The 401 of a request nobody signed.
+    #[must_use]
+    pub fn unauthenticated() -> Self {
+        ApiError::Unauthenticated(
+            "sign in first (a session cookie from POST /api/v1/session, or an API token in Authorization: Bearer)".to_owned(),
+        )
+    }
+
     /// The HTTP status of the error.
     #[must_use]
     pub fn status(&self) -> StatusCode {
@@ -96,6 +113,9 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -189,6 +209,19 @@ impl IntoResponse for ApiError {
                 None,
             ),
             ApiError::Busy(what) => ("/problems/busy", "Busy", what.clone(), None),
+            ApiError::Unauthenticated(what) => (
+                "/problems/unauthenticated",
+                "Not signed in",
+                what.clone(),
+                None,
+            ),
+            ApiError::Forbidden(what) => ("/problems/forbidden", "Forbidden", what.clone(), None),
+            ApiError::Throttled(what) => (
+                "/problems/throttled",
+                "Too many attempts",
+                what.clone(),
+                None,
+            ),
             ApiError::Internal(_) => (
                 "/problems/internal",
                 "Internal error",

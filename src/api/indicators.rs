@@ -12,10 +12,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, FileBody};
 use super::quality::scope;
 use crate::app::AppState;
+use crate::domain::access::Capability;
 use crate::domain::{AreaLevel, Category, PovertyLine, Unit, mask_name};
 use crate::domain::{FieldViolation, Violations};
 use crate::formats::table::{self as files, Cell as FileCell};
@@ -344,6 +346,7 @@ fn parse_stats(p: &StatsParams, catalog: &Catalog) -> Result<Parsed, ApiError> {
         (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn stats(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(p): ApiQuery<StatsParams>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot();
@@ -356,7 +359,8 @@ async fn stats(
         sort,
         level,
     } = parse_stats(&p, &state.catalog)?;
-    let (code, name, within_level) = scope(&snapshot, p.within.as_deref())?;
+    let (code, name, within_level) =
+        scope(&snapshot, &caller, Capability::Figures, p.within.as_deref())?;
     let level = level.unwrap_or(within_level.child().unwrap_or(AreaLevel::Village));
     if level.code_len() < within_level.code_len() {
         return Err(ApiError::invalid(
@@ -596,6 +600,10 @@ struct QueryAnswer {
     villages: Vec<QueryVillage>,
     /// Households inside whose position lies in no village (outside the county).
     outside_villages: i64,
+    /// When the signed-in person holds only some areas: the areas counted (a shape
+    /// reaching beyond them counts only the households registered inside them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counted_within: Option<Vec<String>>,
 }
 
 fn cell_map(
@@ -650,9 +658,16 @@ fn shape_of(body: &QueryBody) -> Result<Shape, ApiError> {
         (status = 413, description = "The body is over the size limit", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn query(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(body): ApiJson<QueryBody>,
 ) -> Result<Json<QueryAnswer>, ApiError> {
+    caller.require(Capability::Figures)?;
     let snapshot = state.snapshot();
+    let scope: Vec<String> = if caller.may(Capability::Figures, &snapshot.top_code) {
+        Vec::new()
+    } else {
+        caller.areas(Capability::Figures)
+    };
     let mut errors = Violations::new();
     let indicators = errors.take(parse_indicators(
         &state.catalog,
@@ -681,7 +696,7 @@ async fn query(
     };
     let shape = shape_of(&body)?;
     let measures: Vec<_> = indicators.iter().map(measure_of).collect();
-    let figures = drawn::figures(&snapshot, &shape, &measures, &categories);
+    let figures = drawn::figures(&snapshot, &shape, &measures, &categories, &scope);
     let mut villages: Vec<QueryVillage> = figures
         .villages
         .iter()
@@ -721,6 +736,7 @@ async fn query(
         totals: cell_map(&indicators, &figures.total.values()),
         villages,
         outside_villages: figures.outside_villages,
+        counted_within: (!scope.is_empty()).then_some(scope),
     }))
 }
 
@@ -818,6 +834,7 @@ struct HouseholdPage {
         (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn households(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(p): ApiQuery<HouseholdParams>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot();
@@ -869,7 +886,12 @@ async fn households(
             ),
         ));
     }
-    let (code, area, level) = scope(&snapshot, p.within.as_deref())?;
+    let (code, area, level) = scope(
+        &snapshot,
+        &caller,
+        Capability::Personal,
+        p.within.as_deref(),
+    )?;
     let scope = HouseholdFilter {
         within: (level != AreaLevel::County).then_some(code),
         by_location,
@@ -877,7 +899,7 @@ async fn households(
     };
     let measure = measure_of(&indicator);
     if let Some(format) = file {
-        return households_file(&state, &snapshot, &indicator, &area, scope, format).await;
+        return households_file(&state, &caller, &snapshot, &indicator, &area, scope, format).await;
     }
     let (page, facts) = state
         .store
@@ -888,6 +910,7 @@ async fn households(
             Ok((page, facts))
         })
         .await?;
+    caller.record_personal(&state.audit, page.rows.iter().map(|(_, n)| n.as_str()));
     let items = page
         .rows
         .iter()
@@ -915,6 +938,7 @@ async fn households(
 /// and the reasons, as the page shows them.
 async fn households_file(
     state: &AppState,
+    caller: &Caller,
     snapshot: &Snapshot,
     indicator: &Indicator,
     area: &str,
@@ -990,6 +1014,7 @@ async fn households_file(
             ]);
         }
     }
+    record_export(state, caller, area, indicator, format, &batches, rows.len());
     let name = format!("{area}-{}-农户", indicator.name_zh);
     if format == Format::Csv {
         return Ok(download(
@@ -1013,6 +1038,40 @@ async fn households_file(
     ))
 }
 
+/// A batch of a households file: its rows (row, number) and their facts.
+type FileBatch = (
+    Vec<(u32, String)>,
+    std::collections::HashMap<String, HouseholdFacts>,
+);
+
+/// Puts a households file in the audit log: who, which list, its households' numbers
+/// (the first [`super::access::MAX_AUDITED_NUMBERS`]) and how many rows.
+fn record_export(
+    state: &AppState,
+    caller: &Caller,
+    area: &str,
+    indicator: &Indicator,
+    format: Format,
+    batches: &[FileBatch],
+    rows: usize,
+) {
+    let numbers: Vec<&str> = batches
+        .iter()
+        .flat_map(|(page, _)| page.iter().map(|(_, n)| n.as_str()))
+        .take(super::access::MAX_AUDITED_NUMBERS)
+        .collect();
+    caller.record(
+        &state.audit,
+        "export",
+        Some(format!(
+            "{area} {} households ({format:?}): {}",
+            indicator.id,
+            numbers.join(",")
+        )),
+        Some(rows),
+    );
+}
+
 /// One household, masked, with every indicator it fails and why: what a map popup
 /// shows. No ID number is returned.
 #[utoipa::path(get, path = "/api/v1/households/{household_no}", tag = "indicators",
@@ -1023,8 +1082,10 @@ async fn households_file(
         (status = 404, description = "No such household", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn household_one(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(no): ApiPath<String>,
 ) -> Result<Json<HouseholdItem>, ApiError> {
+    caller.require(Capability::Personal)?;
     if no.len() != 18 || !no.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::invalid(
             "household_no",
@@ -1043,12 +1104,16 @@ async fn household_one(
             Ok(Some((row, facts)))
         })
         .await?;
+    // Outside the person's areas it is not found, as if it did not exist.
     let item = found.and_then(|(row, facts)| {
         let h = facts.get(&no)?;
-        Some(household_item(&state.catalog, &snapshot, row, h))
+        caller
+            .may(Capability::Personal, &h.village_code)
+            .then(|| household_item(&state.catalog, &snapshot, row, h))
     });
-    item.map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no household numbered {no}")))
+    let item = item.ok_or_else(|| ApiError::NotFound(format!("no household numbered {no}")))?;
+    caller.record_personal(&state.audit, [no.as_str()]);
+    Ok(Json(item))
 }
 
 /// A household of a page, masked, with every indicator it fails and why.

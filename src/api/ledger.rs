@@ -12,10 +12,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, BodyLimit, FileBody};
 use crate::app::AppState;
 use crate::domain::FieldViolation;
+use crate::domain::access::Capability;
 use crate::domain::calendar::{is_date, today, utc_timestamp};
 use crate::domain::ledger::{Campaign, ChecklistItem, Entry, Status, Template};
 use crate::ledger::rules::{
@@ -168,9 +170,11 @@ fn builtin_ids() -> Result<Vec<String>, ApiError> {
         (status = 409, description = "A template with the copy's id exists", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn checklist_copy(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(c): ApiJson<TemplateCopy>,
 ) -> Result<Json<Template>, ApiError> {
+    caller.require(Capability::Campaigns)?;
     let all = templates(&state).await?;
     let source = all
         .iter()
@@ -184,6 +188,12 @@ async fn checklist_copy(
         )));
     }
     save_new_template(&state, copy.clone()).await?;
+    caller.record(
+        &state.audit,
+        "write",
+        Some(format!("checklist {} copied from {id}", copy.id)),
+        None,
+    );
     Ok(Json(copy))
 }
 
@@ -200,9 +210,11 @@ async fn checklist_copy(
         (status = 409, description = "A built-in template, which cannot change", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn checklist_edit(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(e): ApiJson<TemplateEdit>,
 ) -> Result<Json<Template>, ApiError> {
+    caller.require(Capability::Campaigns)?;
     let current = template(&state, &id).await?;
     if builtin_ids()?.contains(&id) {
         return Err(ApiError::Conflict(format!(
@@ -217,6 +229,16 @@ async fn checklist_edit(
         .run(move |c| ledger_store::replace_template(c, &stored))
         .await?;
     state.ledger_changed();
+    caller.record(
+        &state.audit,
+        "write",
+        Some(format!(
+            "checklist {id}: before {} after {}",
+            serde_json::to_string(&current).unwrap_or_default(),
+            serde_json::to_string(&edited).unwrap_or_default()
+        )),
+        None,
+    );
     Ok(Json(edited))
 }
 
@@ -241,7 +263,31 @@ fn default_as_of(c: &Campaign) -> String {
     if c.ends < now { c.ends.clone() } else { now }
 }
 
-async fn view(state: &AppState, campaign: Campaign) -> Result<CampaignView, ApiError> {
+/// The parts of a campaign a person sees: `None` the whole of it, else their areas
+/// inside it; a campaign wholly outside their areas is not found.
+fn campaign_scope(caller: &Caller, campaign: &Campaign) -> Result<Option<Vec<String>>, ApiError> {
+    caller.require(Capability::Figures)?;
+    if caller.may(Capability::Figures, &campaign.area_code) {
+        return Ok(None);
+    }
+    let inside: Vec<String> = caller
+        .areas(Capability::Figures)
+        .into_iter()
+        .filter(|a| a.starts_with(&campaign.area_code))
+        .collect();
+    if inside.is_empty() {
+        Err(ApiError::NotFound(format!("no campaign {:?}", campaign.id)))
+    } else {
+        Ok(Some(inside))
+    }
+}
+
+/// A campaign with its counts: of the whole campaign, or summed over `parts`.
+async fn view(
+    state: &AppState,
+    campaign: Campaign,
+    parts: Option<Vec<String>>,
+) -> Result<CampaignView, ApiError> {
     let snapshot = state.snapshot();
     let as_of = default_as_of(&campaign);
     let id = campaign.id.clone();
@@ -249,12 +295,21 @@ async fn view(state: &AppState, campaign: Campaign) -> Result<CampaignView, ApiE
     let (counts, overdue) = state
         .store
         .run(move |c| {
-            let counts = ledger_store::status_counts(c, &id, None)?;
-            let filter = EntryFilter {
-                overdue_on: Some(day),
-                ..EntryFilter::default()
-            };
-            let (overdue, _) = ledger_store::entries(c, &id, &filter, 0, 0)?;
+            let parts: Vec<Option<String>> =
+                parts.map_or_else(|| vec![None], |p| p.into_iter().map(Some).collect());
+            let mut counts: BTreeMap<Status, i64> = BTreeMap::new();
+            let mut overdue = 0;
+            for part in parts {
+                for (s, n) in ledger_store::status_counts(c, &id, part.as_deref())? {
+                    *counts.entry(s).or_default() += n;
+                }
+                let filter = EntryFilter {
+                    within: part,
+                    overdue_on: Some(day.clone()),
+                    ..EntryFilter::default()
+                };
+                overdue += ledger_store::entries(c, &id, &filter, 0, 0)?.0;
+            }
             Ok((counts, overdue))
         })
         .await?;
@@ -274,14 +329,21 @@ async fn view(state: &AppState, campaign: Campaign) -> Result<CampaignView, ApiE
     })
 }
 
-/// The campaigns, with entries per status and overdue problems.
+/// The campaigns over the signed-in person's areas, with entries per status and
+/// overdue problems (counted in their areas only).
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "ledger",
     responses((status = 200, description = "The campaigns", body = Vec<CampaignView>)))]
-async fn campaigns(State(state): State<AppState>) -> Result<Json<Vec<CampaignView>>, ApiError> {
+async fn campaigns(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<CampaignView>>, ApiError> {
+    caller.require(Capability::Figures)?;
     let all = state.store.run(ledger_store::campaigns).await?;
     let mut out = Vec::with_capacity(all.len());
     for c in all {
-        out.push(view(&state, c).await?);
+        if let Ok(parts) = campaign_scope(&caller, &c) {
+            out.push(view(&state, c, parts).await?);
+        }
     }
     Ok(Json(out))
 }
@@ -295,8 +357,18 @@ async fn campaigns(State(state): State<AppState>) -> Result<Json<Vec<CampaignVie
         (status = 409, description = "A campaign with this id exists", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn campaign_create(
     State(state): State<AppState>,
-    ApiJson(n): ApiJson<NewCampaign>,
+    caller: Caller,
+    ApiJson(mut n): ApiJson<NewCampaign>,
 ) -> Result<Json<CampaignView>, ApiError> {
+    caller.require(Capability::Campaigns)?;
+    if !caller.may(Capability::Campaigns, &n.area_code) {
+        return Err(ApiError::Forbidden(format!(
+            "you may create campaigns only over your areas ({})",
+            caller.areas(Capability::Campaigns).join(", ")
+        )));
+    }
+    // The signed-in person creates it, whatever the body says.
+    n.by.clone_from(&caller.principal.display);
     let snapshot = state.snapshot();
     let level = snapshot.names.get(&n.area_code).map(|(_, l)| *l);
     let (campaign, template) = rules::new_campaign(&n, level, templates(&state).await?)?;
@@ -324,7 +396,16 @@ async fn campaign_create(
             crate::store::StoreError::Invalid(m) => ApiError::Conflict(m),
             other => other.into(),
         })?;
-    Ok(Json(view(&state, campaign).await?))
+    caller.record(
+        &state.audit,
+        "write",
+        Some(format!(
+            "campaign {} created over {}",
+            campaign.id, campaign.area_code
+        )),
+        None,
+    );
+    Ok(Json(view(&state, campaign, None).await?))
 }
 
 async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign, ApiError> {
@@ -345,10 +426,12 @@ async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign, ApiError>
         (status = 404, description = "No such campaign", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn campaign_one(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
     let c = find_campaign(&state, &id).await?;
-    Ok(Json(view(&state, c).await?))
+    let parts = campaign_scope(&caller, &c)?;
+    Ok(Json(view(&state, c, parts).await?))
 }
 
 /// An entry with its village and item, as shown to users.
@@ -422,10 +505,31 @@ struct EntryPage {
         (status = 404, description = "No such campaign", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn entries(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(p): ApiQuery<EntryParams>,
+    ApiQuery(mut p): ApiQuery<EntryParams>,
 ) -> Result<Json<EntryPage>, ApiError> {
     let campaign = find_campaign(&state, &id).await?;
+    if let Some(parts) = campaign_scope(&caller, &campaign)? {
+        // Only the person's villages: the area asked for (or the campaign's) narrowed
+        // to theirs.
+        let asked = p
+            .within
+            .clone()
+            .unwrap_or_else(|| campaign.area_code.clone());
+        p.within = Some(match caller.scoped(Capability::Figures, &asked) {
+            Some(area) => area,
+            None if p.within.is_none() => {
+                return Err(ApiError::invalid(
+                    "within",
+                    format!("you hold several areas: give one of {}", parts.join(", ")),
+                ));
+            }
+            None => {
+                return Err(ApiError::NotFound(format!("no area with code {asked}")));
+            }
+        });
+    }
     let template = template(&state, &campaign.template_id).await?;
     let mut errors = Vec::new();
     let mut statuses = Vec::new();
@@ -507,6 +611,63 @@ async fn entries(
     }))
 }
 
+/// The 404 of an entry outside the person's areas, worded as for a missing one.
+fn no_entry((id, village, position): &EntryKey) -> String {
+    format!("no entry for village {village} item {position} in campaign {id:?}")
+}
+
+/// Checks that the signed-in person may make this change to an entry of this
+/// village, and makes it theirs: the history records them whatever `by` says, and a
+/// signature is signed in their name. Editing the entry's fields needs the ledger
+/// role of the village; the secretary's and first secretary's signatures the
+/// village's role; the group leader's an inspection group's.
+fn may_change(caller: &Caller, key: &EntryKey, patch: &mut EntryPatch) -> Result<(), ApiError> {
+    let village = &key.1;
+    caller.require_in(Capability::Figures, village, &no_entry(key))?;
+    let fields = patch.status.is_some()
+        || patch.problem.is_some()
+        || patch.measure.is_some()
+        || patch.deadline.is_some()
+        || patch.responsible.is_some()
+        || patch.result.is_some()
+        || patch.notes.is_some();
+    let mut needs = Vec::new();
+    if fields {
+        needs.push(Capability::EditLedger);
+    }
+    if patch.secretary.is_some() || patch.first_secretary.is_some() {
+        needs.push(Capability::SignVillage);
+    }
+    if patch.group_leader.is_some() {
+        needs.push(Capability::SignGroup);
+    }
+    if needs.is_empty() {
+        needs.push(Capability::EditLedger);
+    }
+    for need in needs {
+        if !caller.may(need, village) {
+            caller.require(need)?;
+            return Err(ApiError::Forbidden(format!(
+                "your roles do not allow this change in village {village}"
+            )));
+        }
+    }
+    let me = &caller.principal.display;
+    patch.by.clone_from(me);
+    for signoff in [
+        &mut patch.secretary,
+        &mut patch.first_secretary,
+        &mut patch.group_leader,
+    ]
+    .into_iter()
+    .flatten()
+    .flatten()
+    {
+        signoff.who.clone_from(me);
+    }
+    Ok(())
+}
+
 /// An entry with its whole history.
 #[derive(Debug, Serialize, ToSchema)]
 struct EntryWithHistory {
@@ -551,8 +712,10 @@ async fn load_entry(
         (status = 404, description = "No such campaign or entry", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn entry_one(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(key): ApiPath<EntryKey>,
 ) -> Result<Json<EntryWithHistory>, ApiError> {
+    caller.require_in(Capability::Figures, &key.1, &no_entry(&key))?;
     let (campaign, template, entry, history) = load_entry(&state, &key).await?;
     let as_of = default_as_of(&campaign);
     Ok(Json(EntryWithHistory {
@@ -573,12 +736,16 @@ async fn entry_one(
         (status = 409, description = "The entry changed since the version given; nothing was written", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn entry_update(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(key): ApiPath<EntryKey>,
-    ApiJson(patch): ApiJson<EntryPatch>,
+    ApiJson(mut patch): ApiJson<EntryPatch>,
 ) -> Result<Json<EntryWithHistory>, ApiError> {
+    may_change(&caller, &key, &mut patch)?;
     let (campaign, template, current, _) = load_entry(&state, &key).await?;
     let base = patch.version;
+    let before = serde_json::to_string(&current).unwrap_or_default();
     let next = rules::apply(current, patch, utc_timestamp())?;
+    let after = serde_json::to_string(&next).unwrap_or_default();
     let outcome = state
         .store
         .run(move |c| ledger_store::update(c, base, &next))
@@ -586,6 +753,15 @@ async fn entry_update(
     match outcome {
         Updated::Done(_) => {
             state.ledger_changed();
+            caller.record(
+                &state.audit,
+                "write",
+                Some(format!(
+                    "entry {}/{}/{}: before {before} after {after}",
+                    key.0, key.1, key.2
+                )),
+                None,
+            );
             let (_, _, entry, history) = load_entry(&state, &key).await?;
             let as_of = default_as_of(&campaign);
             Ok(Json(EntryWithHistory {
@@ -643,9 +819,11 @@ struct Matrix {
         (status = 404, description = "No such campaign", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn matrix(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<MatrixParams>,
 ) -> Result<Json<Matrix>, ApiError> {
+    caller.require(Capability::Figures)?;
     if !(p.within.len() == 9 && p.within.bytes().all(|b| b.is_ascii_digit())) {
         return Err(ApiError::invalid(
             "within",
@@ -653,6 +831,19 @@ async fn matrix(
         ));
     }
     let campaign = find_campaign(&state, &id).await?;
+    campaign_scope(&caller, &campaign)?;
+    // The township's villages the person sees: all of them, or theirs inside it.
+    if !caller.may(Capability::Figures, &p.within)
+        && !caller
+            .areas(Capability::Figures)
+            .iter()
+            .any(|a| a.starts_with(&p.within))
+    {
+        return Err(ApiError::NotFound(format!(
+            "no area with code {}",
+            p.within
+        )));
+    }
     let template = template(&state, &campaign.template_id).await?;
     let filter = EntryFilter {
         within: Some(p.within.clone()),
@@ -670,7 +861,10 @@ async fn matrix(
         .map(|(i, it)| (it.position, i))
         .collect();
     let mut rows: BTreeMap<String, Vec<Option<Status>>> = BTreeMap::new();
-    for e in found {
+    for e in found
+        .into_iter()
+        .filter(|e| caller.may(Capability::Figures, &e.village_code))
+    {
         let row = rows
             .entry(e.village_code.clone())
             .or_insert_with(|| vec![None; template.items.len()]);
@@ -724,8 +918,9 @@ struct ReportParams {
         (status = 404, description = "No such campaign", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn report(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(p): ApiQuery<ReportParams>,
+    ApiQuery(mut p): ApiQuery<ReportParams>,
 ) -> Result<axum::response::Response, ApiError> {
     use crate::ledger::{report, report_input};
     use axum::response::IntoResponse;
@@ -739,6 +934,27 @@ async fn report(
             ));
         }
     };
+    let campaign = find_campaign(&state, &id).await?;
+    if campaign_scope(&caller, &campaign)?.is_some() {
+        let asked = p
+            .within
+            .clone()
+            .unwrap_or_else(|| campaign.area_code.clone());
+        let Some(area) = caller.scoped(Capability::Figures, &asked) else {
+            return Err(if p.within.is_none() {
+                ApiError::invalid(
+                    "within",
+                    format!(
+                        "you hold several areas: give one of {}",
+                        caller.areas(Capability::Figures).join(", ")
+                    ),
+                )
+            } else {
+                ApiError::NotFound(format!("no area with code {asked}"))
+            });
+        };
+        p.within = Some(area);
+    }
     let snapshot = state.snapshot();
     let input = state
         .store
@@ -753,6 +969,17 @@ async fn report(
         })
         .await?;
     let (campaign, template, entries, scope, period) = input?;
+    caller.record(
+        &state.audit,
+        "export",
+        Some(format!(
+            "campaign {} report of {} ({})",
+            campaign.id,
+            scope.name,
+            if html { "html" } else { "xlsx" }
+        )),
+        Some(entries.len()),
+    );
     let file = format!("{}_{}_{}", campaign.name, scope.name, period.label);
     if html {
         let mut response =
@@ -777,8 +1004,9 @@ async fn report(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ImportParams {
-    /// Who imports (recorded in every entry's history).
-    by: String,
+    /// Ignored: the signed-in person is recorded in every entry's history.
+    #[expect(dead_code, reason = "accepted from older clients, never used")]
+    by: Option<String>,
 }
 
 /// What an import changed.
@@ -808,12 +1036,21 @@ struct ImportAnswer {
         (status = 413, description = "The file is over 5 MiB", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn import(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath((id, village)): ApiPath<(String, String)>,
-    ApiQuery(p): ApiQuery<ImportParams>,
+    ApiQuery(_p): ApiQuery<ImportParams>,
     ApiBytes(bytes): ApiBytes,
 ) -> Result<Json<ImportAnswer>, ApiError> {
-    if p.by.trim().is_empty() {
-        return Err(ApiError::invalid("by", "say who imports"));
+    caller.require_in(
+        Capability::Figures,
+        &village,
+        &format!("village {village} has no ledger in campaign {id:?}"),
+    )?;
+    if !caller.may(Capability::EditLedger, &village) {
+        caller.require(Capability::EditLedger)?;
+        return Err(ApiError::Forbidden(format!(
+            "your roles do not allow editing the ledger of village {village}"
+        )));
     }
     let campaign = find_campaign(&state, &id).await?;
     let template = template(&state, &campaign.template_id).await?;
@@ -838,7 +1075,8 @@ async fn import(
             "village {village} has no ledger in campaign {id:?}"
         )));
     }
-    let updates = rules::import_updates(&rows, &current, p.by.trim(), &utc_timestamp())?;
+    let updates =
+        rules::import_updates(&rows, &current, &caller.principal.display, &utc_timestamp())?;
     let changed = updates.len();
     let outcome = state
         .store
@@ -846,7 +1084,15 @@ async fn import(
         .await?;
     match outcome {
         Updated::Done(_) | Updated::Missing if changed == 0 => {}
-        Updated::Done(_) => state.ledger_changed(),
+        Updated::Done(_) => {
+            state.ledger_changed();
+            caller.record(
+                &state.audit,
+                "write",
+                Some(format!("campaign {id} village {village}: ledger imported")),
+                Some(changed),
+            );
+        }
         Updated::Stale(e) => {
             return Err(ApiError::Conflict(format!(
                 "item {} changed while importing ({} at {}); nothing was written",
@@ -878,9 +1124,11 @@ async fn import(
         (status = 409, description = "A template with this id exists", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn checklist_add(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(p): ApiQuery<NewTemplate>,
     ApiBytes(body): ApiBytes,
 ) -> Result<Json<Template>, ApiError> {
+    caller.require(Capability::Campaigns)?;
     if templates(&state).await?.iter().any(|t| t.id == p.id) {
         return Err(ApiError::Conflict(format!(
             "a template with id {:?} exists",
@@ -889,5 +1137,11 @@ async fn checklist_add(
     }
     let template = rules::new_template(&p, &body)?;
     save_new_template(&state, template.clone()).await?;
+    caller.record(
+        &state.audit,
+        "write",
+        Some(format!("checklist {} added", template.id)),
+        Some(template.items.len()),
+    );
     Ok(Json(template))
 }

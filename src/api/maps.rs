@@ -11,11 +11,13 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiPath, ApiQuery};
 use super::quality::scope;
 use crate::app::AppState;
 use crate::domain::AreaLevel;
+use crate::domain::access::Capability;
 use crate::indicators::table::{self, AreaRef, Table, TableRequest};
 use crate::render::indicator::{Method, choropleth, ranking};
 use crate::render::{self, RenderError};
@@ -60,7 +62,12 @@ fn split(file: &str) -> Result<(&str, bool), ApiError> {
 }
 
 /// The table an image draws: one indicator over the areas of a level.
-async fn image_table(state: &AppState, id: &str, p: &MapParams) -> Result<Table, ApiError> {
+async fn image_table(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    p: &MapParams,
+) -> Result<Table, ApiError> {
     let snapshot = state.snapshot();
     let indicator = super::indicators::indicator_named(&state.catalog, id, "indicator")?.clone();
     let level = match p.level.as_deref() {
@@ -75,7 +82,8 @@ async fn image_table(state: &AppState, id: &str, p: &MapParams) -> Result<Table,
             some => some,
         },
     };
-    let (code, name, within_level) = scope(&snapshot, p.within.as_deref())?;
+    let (code, name, within_level) =
+        scope(&snapshot, caller, Capability::Figures, p.within.as_deref())?;
     let level = AreaLevel::map_level(level, within_level).ok_or_else(|| {
         ApiError::invalid(
             "within",
@@ -143,6 +151,7 @@ async fn draw(
         (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn map(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(file): ApiPath<String>,
     ApiQuery(p): ApiQuery<MapParams>,
 ) -> Result<Response, ApiError> {
@@ -160,7 +169,7 @@ async fn map(
     if !(2..=9).contains(&classes) {
         return Err(ApiError::invalid("classes", "must be between 2 and 9"));
     }
-    let table = image_table(&state, id, &p).await?;
+    let table = image_table(&state, &caller, id, &p).await?;
     let snapshot = state.snapshot();
     let catalog = Arc::clone(&state.catalog);
     let spec = choropleth(
@@ -197,6 +206,7 @@ async fn map(
         (status = 503, description = "No font on the server draws Chinese; the detail says how to fix it", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn chart(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(file): ApiPath<String>,
     ApiQuery(p): ApiQuery<MapParams>,
 ) -> Result<Response, ApiError> {
@@ -205,7 +215,7 @@ async fn chart(
     if !(1..=300).contains(&top) {
         return Err(ApiError::invalid("top", "must be between 1 and 300"));
     }
-    let table = image_table(&state, id, &p).await?;
+    let table = image_table(&state, &caller, id, &p).await?;
     let snapshot = state.snapshot();
     let spec = ranking(&snapshot, &state.catalog, &table, 0, top, snapshot.demo);
     let name = format!("{}.{}", spec.title, if svg { "svg" } else { "png" });

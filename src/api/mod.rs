@@ -6,6 +6,7 @@
 //! `/health` is the web app: `web/public/` at `/`, and its npm packages' browser
 //! builds at `/vendor/`.
 
+pub mod access;
 pub mod areas;
 pub mod basemaps;
 pub mod error;
@@ -16,8 +17,10 @@ pub mod ledger;
 pub mod maps;
 pub mod plans;
 pub mod quality;
+pub mod session;
 pub mod spatial;
 pub mod tiles;
+pub mod tls;
 
 use std::path::Path;
 
@@ -43,6 +46,7 @@ pub const PMTILES_DIST: &str = "node_modules/pmtiles/dist";
     ),
     tags(
         (name = "service", description = "Health"),
+        (name = "accounts", description = "Signing in, API tokens, accounts and the audit log"),
         (name = "areas", description = "Administrative divisions"),
         (name = "spatial", description = "Coordinates and point location"),
         (name = "quality", description = "Location quality (账实相符)"),
@@ -58,9 +62,64 @@ struct ApiDoc;
 
 /// Every API route, with its OpenAPI description.
 fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = routes();
+    signed_in_answers(&mut doc);
+    (router, doc)
+}
+
+/// Adds the answers every signed-in route may give (401 not signed in, 403 a role
+/// that may not) to each operation but those open to all.
+fn signed_in_answers(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |what: &str| {
+        ResponseBuilder::new()
+            .description(what)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in &mut doc.paths.paths {
+        let open = path == "/health"
+            || path == "/api/v1/session/demo"
+            || path.starts_with("/tiles/basemaps/")
+            || path.starts_with("/fonts/");
+        if open {
+            continue;
+        }
+        let session = path == "/api/v1/session";
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.put,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let answers = &mut op.responses.responses;
+            answers.entry("401".into()).or_insert_with(|| {
+                problem("Not signed in (no session cookie or API token, or it ended)").into()
+            });
+            if !session {
+                answers.entry("403".into()).or_insert_with(|| {
+                    problem("The signed-in person's roles do not allow this, or a web-app write lacks its X-CSRF-Token").into()
+                });
+            }
+        }
+    }
+}
+
+/// Every API route as the routers describe it.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use utoipa::OpenApi;
     utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(session::router())
         .merge(areas::router())
         .merge(spatial::router())
         .merge(quality::router())
@@ -106,11 +165,16 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
     )
     .nest_service("/vendor/pmtiles", ServeDir::new(web_dir.join(PMTILES_DIST)))
     .fallback_service(ServeDir::new(web_dir.join("public")))
+    .layer(middleware::from_fn_with_state(
+        state.clone(),
+        access::authenticate,
+    ))
     .with_state(state)
     // Inside the trace layer, so that the error is logged in the request's span.
     .layer(middleware::from_fn(error::log_app_errors))
     .layer(middleware::from_fn(error::problem_bodies))
     .layer(CompressionLayer::new())
+    .layer(middleware::from_fn(access::security_headers))
     .layer(TraceLayer::new_for_http())
 }
 
@@ -130,19 +194,35 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// How long shutdown waits for requests under way before it stops anyway.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Serves the router on a bound listener until `shutdown` completes, then lets the
-/// requests under way finish (at most [`SHUTDOWN_GRACE`]).
-///
-/// Each connection is HTTP/1.1 or HTTP/2 (hyper-util's auto builder), must send its
-/// headers within [`HEADER_READ_TIMEOUT`] and a body within [`BODY_READ_TIMEOUT`];
-/// at most [`MAX_CONNECTIONS`] are served at once. The process's open-file limit is
-/// raised to its hard limit first, since every connection holds a file.
+/// Serves the router over plain HTTP on a bound listener until `shutdown` completes
+/// (see [`serve_with`]).
 ///
 /// # Errors
 /// The I/O error that stopped the listener.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, router, None, shutdown).await
+}
+
+/// Serves the router on a bound listener (over TLS when given an acceptor) until
+/// `shutdown` completes, then lets the requests under way finish (at most
+/// [`SHUTDOWN_GRACE`]).
+///
+/// Each connection is HTTP/1.1 or HTTP/2 (hyper-util's auto builder), must finish
+/// its TLS handshake and send its headers within [`HEADER_READ_TIMEOUT`] and a body
+/// within [`BODY_READ_TIMEOUT`]; at most [`MAX_CONNECTIONS`] are served at once. The
+/// process's open-file limit is raised to its hard limit first, since every
+/// connection holds a file.
+///
+/// # Errors
+/// The I/O error that stopped the listener.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -172,9 +252,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of files or a reset before accept: wait a moment, as axum's
                     // own loop does, instead of spinning.
@@ -186,14 +266,39 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        // The client's address, for the sign-in throttle.
+        let service = TowerToHyperService::new(
+            tower::ServiceBuilder::new()
+                .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req
+                })
+                .service(router.clone()),
+        );
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             // A client that goes away mid-request is its own business, not an error.
-            let _ = connection.await;
+            match tls {
+                None => {
+                    let connection = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .into_owned();
+                    let _ = watcher.watch(connection).await;
+                }
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await;
+                    if let Ok(Ok(stream)) = handshake {
+                        let connection = builder
+                            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                            .into_owned();
+                        let _ = watcher.watch(connection).await;
+                    }
+                }
+            }
             drop(permit);
         });
     }

@@ -14,9 +14,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiJson, ApiPath, ApiQuery, BodyLimit};
 use crate::app::AppState;
+use crate::domain::access::{AreaScope, Capability};
 use crate::domain::plan::{Plan, Request};
 use crate::planner::{self, export};
 use crate::spatial::shapes::Shape;
@@ -42,13 +44,39 @@ struct PlanItem {
     title: String,
 }
 
-/// Lists the stored plans, newest first.
+/// Whether a plan lies inside the areas where the person makes plans: all its
+/// townships do (a plan over a drawn area only for those holding the whole map).
+fn plan_in(scope: &AreaScope, request: &Request) -> bool {
+    scope.is_all()
+        || (request.area.is_none()
+            && !request.townships.is_empty()
+            && request.townships.iter().all(|t| scope.contains(t)))
+}
+
+/// Lists the stored plans inside the signed-in person's areas, newest first.
 #[utoipa::path(get, path = "/api/v1/plans", tag = "planner",
     responses((status = 200, body = Vec<PlanItem>)))]
-async fn list(State(state): State<AppState>) -> Result<Json<Vec<PlanItem>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<PlanItem>>, ApiError> {
+    caller.require(Capability::Plans)?;
+    let scope = caller.scope(Capability::Plans, &state.snapshot().top_code);
     let plans = state.store.run(store::plans::list).await?;
+    let mut visible = Vec::new();
+    for p in plans {
+        if scope.is_all() {
+            visible.push(p);
+            continue;
+        }
+        let id = p.id.clone();
+        let plan = state.store.run(move |c| store::plans::plan(c, &id)).await?;
+        if plan.is_some_and(|plan| plan_in(&scope, &plan.request)) {
+            visible.push(p);
+        }
+    }
     Ok(Json(
-        plans
+        visible
             .into_iter()
             .map(|p| PlanItem {
                 id: p.id,
@@ -72,9 +100,41 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<PlanItem>>, ApiE
         (status = 503, description = "Other plans are being routed and this one waited a minute for its turn", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<Request>,
 ) -> Result<Response, ApiError> {
+    caller.require(Capability::Plans)?;
     let snapshot = state.snapshot();
+    let scope = caller.scope(Capability::Plans, &snapshot.top_code);
+    if !scope.is_all() {
+        if request.area.is_some() || request.townships.is_empty() {
+            return Err(ApiError::invalid(
+                "townships",
+                format!(
+                    "name the townships to plan for, among yours: {}",
+                    caller.areas(Capability::Plans).join(", ")
+                ),
+            ));
+        }
+        for (i, t) in request.townships.iter().enumerate() {
+            if !scope.contains(t) {
+                return Err(ApiError::invalid(
+                    format!("townships[{i}]"),
+                    format!("{t} is not one of your townships"),
+                ));
+            }
+        }
+        let rows = crate::planner::targets::rows_of(&snapshot, &request.must_visit);
+        for (i, row) in rows.iter().enumerate() {
+            if row.is_some_and(|r| !scope.contains(&snapshot.locations[r].village_code)) {
+                // Worded as for an unknown number: nothing is told of other areas.
+                return Err(ApiError::invalid(
+                    format!("must_visit[{i}]"),
+                    "no household with this number in your townships",
+                ));
+            }
+        }
+    }
     let area = request
         .area
         .clone()
@@ -108,11 +168,29 @@ async fn create(
     .await
     .map_err(|e| ApiError::Internal(e.into()))??;
     guard.disarm();
+    record_plan(&state, &caller, &plan, &format!("plan {} made", plan.id));
     let mut response = (StatusCode::CREATED, Json(&plan)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/plans/{}", plan.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// A plan names households and where they live: each read is on record, with its
+/// stops.
+fn record_plan(state: &AppState, caller: &Caller, plan: &Plan, what: &str) {
+    let stops = plan
+        .groups
+        .iter()
+        .flat_map(|g| &g.days)
+        .map(|d| d.stops.len())
+        .sum();
+    caller.record(
+        &state.audit,
+        "read_personal",
+        Some(what.to_owned()),
+        Some(stops),
+    );
 }
 
 /// Sets its flag when dropped armed: the request that owns it was abandoned.
@@ -175,9 +253,11 @@ struct SheetParams {
         (status = 404, description = "No such plan", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn one(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(file): ApiPath<String>,
     ApiQuery(sheet): ApiQuery<SheetParams>,
 ) -> Result<Response, ApiError> {
+    caller.require(Capability::Plans)?;
     let (id, ext) = match file.rsplit_once('.') {
         Some((id, ext)) => (id.to_owned(), ext.to_owned()),
         None => (file.clone(), "json".to_owned()),
@@ -211,7 +291,17 @@ async fn one(
         .store
         .run(move |c| store::plans::plan(c, &lookup))
         .await?
+        .filter(|plan| {
+            let scope = caller.scope(Capability::Plans, &state.snapshot().top_code);
+            plan_in(&scope, &plan.request)
+        })
         .ok_or_else(|| ApiError::NotFound(format!("no plan {id:?}")))?;
+    record_plan(
+        &state,
+        &caller,
+        &plan,
+        &format!("plan {} as .{ext}", plan.id),
+    );
     let attachment = |name: &str| {
         HeaderValue::from_str(&format!("attachment; filename=\"{}.{name}\"", plan.id))
             .unwrap_or_else(|_| HeaderValue::from_static("attachment"))

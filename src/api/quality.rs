@@ -8,10 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::access::Caller;
 use super::areas::check_code;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::ApiQuery;
 use crate::app::AppState;
+use crate::domain::access::Capability;
 use crate::domain::{AreaLevel, GpsPoint, mask_id_number, mask_name};
 use crate::model::Snapshot;
 use crate::spatial::quality::{FlagCounts, FlagKind, GroupQuality, LocationFlag};
@@ -24,13 +26,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(households))
 }
 
-/// The area a request is scoped to, checked against the snapshot: the county when
-/// `within` is absent; 400 for a malformed code, 404 for an unknown one.
+/// The area a request is scoped to, checked against the snapshot and the signed-in
+/// person's areas: the county (or city) when `within` is absent; 400 for a malformed
+/// code, 404 for an unknown one or one outside the person's areas (which is not told
+/// apart from an unknown one). An area around the person's one area is answered for
+/// their area (a township user asking for the county gets their township).
 pub(crate) fn scope(
     snapshot: &Snapshot,
+    caller: &Caller,
+    capability: Capability,
     within: Option<&str>,
 ) -> Result<(String, String, AreaLevel), ApiError> {
-    let code = match within {
+    caller.require(capability)?;
+    let requested = match within {
         None | Some("") if snapshot.top_code.is_empty() => {
             return Err(ApiError::NotFound("no area is loaded".into()));
         }
@@ -39,6 +47,18 @@ pub(crate) fn scope(
             check_code(c).map_err(|reason| ApiError::invalid("within", reason))?;
             c.to_owned()
         }
+    };
+    let Some(code) = caller.scoped(capability, &requested) else {
+        if within.is_none_or(str::is_empty) {
+            return Err(ApiError::invalid(
+                "within",
+                format!(
+                    "you hold several areas: give one of {}",
+                    caller.areas(capability).join(", ")
+                ),
+            ));
+        }
+        return Err(ApiError::NotFound(format!("no area with code {requested}")));
     };
     let (name, level) = snapshot
         .names
@@ -114,10 +134,11 @@ struct Summary<'a> {
         (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn summary(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(p): ApiQuery<SummaryParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let snapshot = state.snapshot();
-    let (code, name, level) = scope(&snapshot, p.within.as_deref())?;
+    let (code, name, level) = scope(&snapshot, &caller, Capability::Figures, p.within.as_deref())?;
     let report = &snapshot.quality;
     let townships: Vec<&GroupQuality> = report
         .townships
@@ -225,7 +246,8 @@ struct FlaggedHouseholdPage {
 }
 
 /// The flagged households of an area, with the evidence of each flag; the head's
-/// name and ID number masked.
+/// name and ID number masked. Personal data: for roles with field work in the area,
+/// and on record in the audit log.
 #[utoipa::path(get, path = "/api/v1/quality/households", tag = "quality", params(HouseholdParams),
     responses(
         (status = 200, description = "A page of flagged households", body = FlaggedHouseholdPage),
@@ -233,10 +255,16 @@ struct FlaggedHouseholdPage {
         (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn households(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(p): ApiQuery<HouseholdParams>,
 ) -> Result<Json<FlaggedHouseholdPage>, ApiError> {
     let snapshot = state.snapshot();
-    let (code, _, _) = scope(&snapshot, p.within.as_deref())?;
+    let (code, _, _) = scope(
+        &snapshot,
+        &caller,
+        Capability::Personal,
+        p.within.as_deref(),
+    )?;
     let flag = match p.flag.as_deref() {
         None | Some("") => None,
         Some(f) => Some(FlagKind::from_code(f).ok_or_else(|| {
@@ -266,6 +294,7 @@ async fn households(
         .iter()
         .map(|f| snapshot.household_nos[f.row as usize].clone())
         .collect();
+    caller.record_personal(&state.audit, nos.iter().map(String::as_str));
     let lookup = nos.clone();
     let heads = state
         .store

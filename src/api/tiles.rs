@@ -13,9 +13,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiPath, ApiQuery};
 use crate::app::AppState;
+use crate::domain::access::Capability;
 use crate::domain::{AreaLevel, MeasureId};
 use crate::indicators::measure_of;
 use crate::indicators::table::{self, AreaRef, TableRequest};
@@ -178,6 +180,7 @@ async fn boundary_table(
         (status = 404, description = "No such layer", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn vector_tile(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath((layer, zoom, column, row)): ApiPath<(String, u8, u32, String)>,
     ApiQuery(p): ApiQuery<TileParams>,
     headers: HeaderMap,
@@ -189,36 +192,21 @@ async fn vector_tile(
         ))
     })?;
     let tile = tile_id(zoom, column, &row, ".mvt")?;
+    caller.require(Capability::Figures)?;
     let snapshot = state.snapshot();
+    // Nothing outside the person's areas is drawn; households at their positions only
+    // for people with field work in all of them (others get cells).
+    let scope = caller.scope(Capability::Figures, &snapshot.top_code);
+    let exact = caller
+        .scope(Capability::Personal, &snapshot.top_code)
+        .covers(&scope)
+        && caller.may_somewhere(Capability::Personal);
     let edits = state.ledger_edits();
     let boundary = layer.is_boundary();
     let current = p.v == Some(snapshot.data_version) && (!boundary || p.e == Some(edits));
-    let filter = match (layer, p.indicator.as_deref()) {
-        (Layer::Problems, id) => {
-            let id = id.unwrap_or("any_problem");
-            let ind = super::indicators::indicator_named(&state.catalog, id, "indicator")?;
-            let m = measure_of(ind);
-            if m.is_ledger() {
-                return Err(ApiError::invalid(
-                    "indicator",
-                    format!(
-                        "{} is counted per village ledger: colour the villages layer by it",
-                        ind.id
-                    ),
-                ));
-            }
-            Filter::Failing(m)
-        }
-        (_, None) => Filter::All,
-        (_, Some(_)) => {
-            return Err(ApiError::invalid(
-                "indicator",
-                "only the problems layer takes an indicator",
-            ));
-        }
-    };
+    let filter = household_filter(&state, layer, p.indicator.as_deref())?;
     let key = format!(
-        "{}/{}{}/{}/{}/{}?{}&{}",
+        "{}/{}{}/{}/{}/{}?{}&{}&{}{}",
         snapshot.data_version,
         if boundary {
             format!("e{edits}/")
@@ -230,8 +218,13 @@ async fn vector_tile(
         tile.x,
         tile.y,
         p.indicators.as_deref().unwrap_or(""),
-        p.indicator.as_deref().unwrap_or("")
+        p.indicator.as_deref().unwrap_or(""),
+        scope.key(),
+        if exact { "" } else { "&cells" }
     );
+    if !boundary && exact && tile.z >= layers::POINT_MIN_ZOOM {
+        record_points(&state, &caller, layer, tile, snapshot.data_version);
+    }
     if let Some(t) = state.tiles.get(&key) {
         return Ok(respond(&t, &headers, current));
     }
@@ -241,7 +234,11 @@ async fn vector_tile(
             let snap = Arc::clone(&snapshot);
             let key2 = key.clone();
             tokio::task::spawn_blocking(move || {
-                Tile::vector(layers::boundaries(&snap, layer, tile, &table), &key2, false)
+                Tile::vector(
+                    layers::boundaries(&snap, layer, tile, &table, &scope),
+                    &key2,
+                    false,
+                )
             })
             .await
             .map_err(|e| ApiError::Internal(e.into()))?
@@ -256,7 +253,15 @@ async fn vector_tile(
             let snap = Arc::clone(&snapshot);
             let key2 = key.clone();
             tokio::task::spawn_blocking(move || {
-                let t = layers::households(&snap, layer, tile, filter, layers::Caps::default());
+                let t = layers::households(
+                    &snap,
+                    layer,
+                    tile,
+                    filter,
+                    layers::Caps::default(),
+                    &scope,
+                    exact,
+                );
                 Tile::vector(t.bytes, &key2, t.aggregated)
             })
             .await
@@ -266,6 +271,53 @@ async fn vector_tile(
     let made = Arc::new(made);
     state.tiles.put(key, Arc::clone(&made));
     Ok(respond(&made, &headers, current))
+}
+
+/// The households a layer draws: all, or those failing `indicator` (`problems`).
+fn household_filter(
+    state: &AppState,
+    layer: Layer,
+    indicator: Option<&str>,
+) -> Result<Filter, ApiError> {
+    match (layer, indicator) {
+        (Layer::Problems, id) => {
+            let id = id.unwrap_or("any_problem");
+            let ind = super::indicators::indicator_named(&state.catalog, id, "indicator")?;
+            let m = measure_of(ind);
+            if m.is_ledger() {
+                return Err(ApiError::invalid(
+                    "indicator",
+                    format!(
+                        "{} is counted per village ledger: colour the villages layer by it",
+                        ind.id
+                    ),
+                ));
+            }
+            Ok(Filter::Failing(m))
+        }
+        (_, None) => Ok(Filter::All),
+        (_, Some(_)) => Err(ApiError::invalid(
+            "indicator",
+            "only the problems layer takes an indicator",
+        )),
+    }
+}
+
+/// Household positions are personal data: each read of a tile of points is on
+/// record, by its address and data version (which fix the households it holds).
+fn record_points(state: &AppState, caller: &Caller, layer: Layer, tile: TileId, version: i64) {
+    caller.record(
+        &state.audit,
+        "read_personal",
+        Some(format!(
+            "{} tile {}/{}/{} v{version}",
+            layer.name(),
+            tile.z,
+            tile.x,
+            tile.y
+        )),
+        None,
+    );
 }
 
 /// A TileJSON 3.0 document.
@@ -305,6 +357,8 @@ struct VectorLayer {
         (status = 404, description = "No such layer", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn tilejson(
     State(state): State<AppState>,
+    caller: Caller,
+    token: Option<axum::Extension<super::access::QueryToken>>,
     ApiPath(file): ApiPath<String>,
     ApiQuery(p): ApiQuery<TileParams>,
 ) -> Result<axum::Json<TileJson>, ApiError> {
@@ -315,6 +369,7 @@ async fn tilejson(
             Layer::names()
         ))
     })?;
+    caller.require(Capability::Figures)?;
     let snapshot = state.snapshot();
     // Never the request's Host header, which any client may set: the configured
     // public address, or a path from the server's root.
@@ -328,6 +383,11 @@ async fn tilejson(
     }
     if let Some(i) = &p.indicator {
         let _ = write!(query, "&indicator={i}");
+    }
+    // A GIS client that sent its token in the query (it cannot send a header) gets it
+    // back in the tile URLs, so that its tiles carry it too.
+    if let Some(axum::Extension(t)) = &token {
+        let _ = write!(query, "&{}={}", super::access::TOKEN_PARAM, t.0);
     }
     let mut fields = std::collections::BTreeMap::new();
     let mut field = |k: &str, t: &str| {
@@ -416,6 +476,7 @@ struct HeatParams {
         (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn heat_tile(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath((indicator, z, x, y)): ApiPath<(String, u8, u32, String)>,
     ApiQuery(p): ApiQuery<HeatParams>,
     headers: HeaderMap,
@@ -441,11 +502,19 @@ async fn heat_tile(
         }
     };
     let tile = tile_id(z, x, &y, ".png")?;
+    caller.require(Capability::Figures)?;
     let snapshot = state.snapshot();
+    let scope = caller.scope(Capability::Figures, &snapshot.top_code);
     let current = p.v == Some(snapshot.data_version);
     let kind = if rate { "rate" } else { "count" };
+    // The whole map's tiles keep their disk-cache name; a scoped one is its own.
+    let scoped = if scope.is_all() {
+        String::new()
+    } else {
+        format!("/s{}", scope.key())
+    };
     let key = format!(
-        "{}/heat/{}/{kind}/{z}/{x}/{}",
+        "{}/heat/{}/{kind}/{z}/{x}/{}{scoped}",
         snapshot.data_version, ind.id, tile.y
     );
     if let Some(t) = state.tiles.get(&key) {
@@ -468,6 +537,7 @@ async fn heat_tile(
             rate,
             max_rate,
             tile,
+            &scope,
         )
         .map_err(|e| ApiError::Internal(e.into()))?;
         // An empty tile costs nothing to make again: only tiles with households go to

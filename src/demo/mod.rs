@@ -16,6 +16,7 @@
 //! 4. Stream each village's households into a [`DatabaseBuilder`], which sorts them
 //!    into Hilbert order and renames the finished file into place.
 
+pub mod accounts;
 mod boundaries;
 pub mod campaign;
 mod city;
@@ -340,6 +341,28 @@ fn write(
         campaign::generate(&villages, template, &area_code, options.seed);
     demo_campaign.name = format!("{area_name}2019年脱贫攻坚问题大排查");
     builder.write_campaign(&demo_campaign, &entries)?;
+    let home = &counties[0];
+    let townships: Vec<(String, Vec<String>)> = home
+        .townships
+        .iter()
+        .map(|(t, _)| {
+            let villages = home
+                .villages
+                .iter()
+                .filter(|v| v.parent_code.as_deref() == Some(t.code.as_str()))
+                .map(|v| v.code.clone())
+                .collect();
+            (t.code.clone(), villages)
+        })
+        .filter(|(_, v): &(String, Vec<String>)| !v.is_empty())
+        .collect();
+    let mut demo_accounts = Vec::new();
+    for account in accounts::accounts(&area_code, &townships, options.seed)
+        .map_err(|e| DemoError::EmbeddedData(e.to_string()))?
+    {
+        builder.write_account(&account)?;
+        demo_accounts.push(account.principal.user);
+    }
     let (y, m, d) = households::DATA_DATE;
     let version = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -357,6 +380,8 @@ fn write(
             first.undeclared_gcj02.clone(),
         ),
         ("demo_declared_gcj02_township", first.declared_gcj02.clone()),
+        // The accounts the sign-in page offers, with the demo password.
+        ("demo_accounts", demo_accounts.join(",")),
     ])?;
     Ok(DemoSummary {
         households: stored,

@@ -8,6 +8,7 @@
 //! and the API use) and the Chinese label that users read (`label_zh`), so that the
 //! two never drift apart.
 
+pub mod access;
 pub mod calendar;
 pub mod ledger;
 pub mod measure;

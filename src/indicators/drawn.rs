@@ -110,15 +110,22 @@ pub struct Figures {
 
 /// The households inside `shape` (by position, offsets corrected), summed over
 /// `measures` for those of `categories` (empty: all), with the villages it touches
-/// and the share of each it covers.
+/// and the share of each it covers. With `scope` (area codes) only the households
+/// registered in those areas, and only their villages, are counted; empty: all.
 #[must_use]
 pub fn figures(
     snapshot: &Snapshot,
     shape: &Shape,
     measures: &[MeasureId],
     categories: &[Category],
+    scope: &[String],
 ) -> Figures {
-    let rows = shape.rows(&snapshot.points);
+    let in_scope =
+        |code: &str| scope.is_empty() || scope.iter().any(|a| code.starts_with(a.as_str()));
+    let mut rows = shape.rows(&snapshot.points);
+    if !scope.is_empty() {
+        rows.retain(|&r| in_scope(&snapshot.locations[r as usize].village_code));
+    }
     let mut summary = summarise(
         &rows,
         &snapshot.facts,
@@ -126,7 +133,13 @@ pub fn figures(
         measures,
         categories,
     );
-    let touched = shapes::touched(&snapshot.villages, &shape.outline());
+    let mut touched = shapes::touched(&snapshot.villages, &shape.outline());
+    touched.retain(|t| {
+        snapshot
+            .villages
+            .area(t.village)
+            .is_some_and(|a| in_scope(&a.code))
+    });
     let mut codes: Vec<u32> = touched.iter().map(|t| t.village).collect();
     codes.extend(summary.by_village.keys().flatten());
     codes.sort_unstable();

@@ -31,7 +31,8 @@ pub struct NewCampaign {
     pub cycle: String,
     /// Weekday 1–7 (weekly) or day of month 1–28 (monthly) the report is due.
     pub due_day: u8,
-    /// Who creates it.
+    /// Who creates it: the API records the signed-in person whatever is sent here.
+    #[serde(default)]
     pub by: String,
 }
 
@@ -389,7 +390,9 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub struct EntryPatch {
     /// The version the change was based on (from the last read).
     pub version: i64,
-    /// Who makes the change (name or account).
+    /// Who makes the change: the API records the signed-in person whatever is sent
+    /// here.
+    #[serde(default)]
     pub by: String,
     /// Status code or Chinese label.
     pub status: Option<String>,

@@ -204,6 +204,14 @@ impl DatabaseBuilder {
         super::ledger::save_template(self.conn()?, template)
     }
 
+    /// Stores an account (the demo's, one per role).
+    ///
+    /// # Errors
+    /// [`StoreError`] for a taken name or a refused row.
+    pub fn write_account(&mut self, account: &super::accounts::Account) -> Result<(), StoreError> {
+        super::accounts::add(self.conn()?, account)
+    }
+
     /// Stores a checklist campaign and its ledger entries.
     ///
     /// # Errors

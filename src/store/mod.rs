@@ -6,6 +6,7 @@
 //! [`DatabaseBuilder`] into a temporary file that is renamed into place only when the
 //! whole load has succeeded, so a failed build never leaves a half-written database.
 
+pub mod accounts;
 pub mod areas;
 mod builder;
 pub mod households;

@@ -17,29 +17,26 @@ pub struct PlanHeader {
     pub title: String,
 }
 
-/// The next free id for a plan made on `date` (`YYYY-MM-DD`): `p-YYYYMMDD-N`.
-fn next_id(conn: &Connection, date: &str) -> Result<String, StoreError> {
-    let prefix = format!("p-{}-", date.replace('-', ""));
-    let n: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM plans WHERE starts_with(id, ?)",
-            [&prefix],
-            |r| r.get(0),
-        )
-        .context("count plans")?;
-    Ok(format!("{prefix}{}", n + 1))
+/// A new id for a plan made on `date` (`YYYY-MM-DD`): `p-YYYYMMDD-` and 16 random
+/// hex digits, so that nobody finds a plan (it lists households and where they live)
+/// by counting.
+fn new_id(date: &str) -> String {
+    use rand::RngCore as _;
+    format!(
+        "p-{}-{:016x}",
+        date.replace('-', ""),
+        rand::rng().next_u64()
+    )
 }
 
-/// Gives a new plan the next free id of its creation date and stores it.
-///
-/// Ids are handed out under the store's write lock, so two plans made at once never
-/// get the same one; the insert would refuse a duplicate rather than overwrite it.
+/// Gives a new plan a new unguessable id and stores it; the insert refuses a
+/// duplicate (a 1 in 2^64 chance) rather than overwrite one.
 ///
 /// # Errors
 /// [`StoreError::Query`] if the write fails.
 pub fn save_new(conn: &Connection, plan: &mut Plan) -> Result<(), StoreError> {
     let _guard = super::write_lock();
-    plan.id = next_id(conn, &plan.created)?;
+    plan.id = new_id(&plan.created);
     let body = serde_json::to_string(plan).map_err(|e| StoreError::Invalid(e.to_string()))?;
     conn.execute(
         "INSERT INTO plans VALUES (?, ?, ?, ?)",

@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -206,6 +206,43 @@ pub const MIGRATIONS: &[&str] = &[
         name        VARCHAR,
         level       VARCHAR,
         parent_code VARCHAR
+    );
+    ",
+    // 7: accounts, their roles per area, API tokens, and the audit log.
+    r"
+    CREATE TABLE users (
+        name          VARCHAR PRIMARY KEY,
+        display       VARCHAR NOT NULL,
+        -- argon2id, PHC string format: the password itself is never stored.
+        password_hash VARCHAR NOT NULL,
+        created_at    VARCHAR NOT NULL,
+        disabled_at   VARCHAR
+    );
+    -- One row per role a person holds, in an area, until a last day (NULL: no end).
+    CREATE TABLE user_grants (
+        user_name VARCHAR NOT NULL,
+        role      VARCHAR NOT NULL,
+        area_code VARCHAR NOT NULL,
+        until     VARCHAR
+    );
+    -- Tokens for scripts and GIS clients: only a SHA-256 of each is kept.
+    CREATE TABLE api_tokens (
+        id         VARCHAR PRIMARY KEY,
+        user_name  VARCHAR NOT NULL,
+        label      VARCHAR NOT NULL,
+        token_hash VARCHAR NOT NULL,
+        created_at VARCHAR NOT NULL,
+        revoked_at VARCHAR
+    );
+    -- Append-only: paicha inserts and never updates or deletes a row.
+    CREATE TABLE audit_log (
+        logged_at VARCHAR NOT NULL,
+        user_name VARCHAR,
+        action    VARCHAR NOT NULL,
+        route     VARCHAR,
+        -- What was read or changed: household numbers, an entry, before/after.
+        detail    VARCHAR,
+        rows      BIGINT
     );
     ",
 ];

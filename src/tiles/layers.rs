@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use super::mvt::{LayerBuilder, PropValue, encode};
 use crate::domain::MeasureId;
+use crate::domain::access::AreaScope;
 use crate::indicators::table::Table;
 use crate::model::{Facts, Snapshot};
 use crate::spatial::mercator::{TileId, lonlat_to_tile_coords};
@@ -98,7 +99,13 @@ impl Layer {
 /// unit, with code, name, level, households and the table's values
 /// (`{id}_count`, `{id}_denominator`, `{id}_rate`, `{id}_class`).
 #[must_use]
-pub fn boundaries(snapshot: &Snapshot, layer: Layer, tile: TileId, table: &Table) -> Vec<u8> {
+pub fn boundaries(
+    snapshot: &Snapshot,
+    layer: Layer,
+    tile: TileId,
+    table: &Table,
+    scope: &AreaScope,
+) -> Vec<u8> {
     let mut builder = LayerBuilder::new(layer.name(), tile)
         .with_extent(EXTENT)
         .with_buffer(BUFFER);
@@ -118,6 +125,9 @@ pub fn boundaries(snapshot: &Snapshot, layer: Layer, tile: TileId, table: &Table
             .collect(),
     };
     for (i, (code, geometry)) in areas.into_iter().enumerate() {
+        if !scope.contains(code) {
+            continue;
+        }
         let mut props: Vec<(String, PropValue)> = vec![
             ("code".into(), PropValue::Str(code.to_owned())),
             (
@@ -201,7 +211,9 @@ impl Default for Caps {
 /// on, with its number, registered village, category and failed indicators (no name,
 /// no ID number); below it, or when the points would exceed the caps (by default
 /// [`MAX_FEATURES`] and [`MAX_BYTES`]), one point per occupied cell at the cell's
-/// centre with the counts: never a silently truncated tile.
+/// centre with the counts: never a silently truncated tile. Only households of
+/// villages inside `scope` are drawn; without `exact`, only as cells (for people
+/// who may see figures but not where each household lives).
 #[must_use]
 pub fn households(
     snapshot: &Snapshot,
@@ -209,6 +221,8 @@ pub fn households(
     tile: TileId,
     filter: Filter,
     caps: Caps,
+    scope: &AreaScope,
+    exact: bool,
 ) -> PointTile {
     let b = tile.bounds();
     let mut rows = super::rows_in(snapshot, tile.z, [b.west, b.south, b.east, b.north]);
@@ -217,8 +231,9 @@ pub fn households(
     let rows: Vec<u32> = rows
         .into_iter()
         .filter(|&r| passes(&snapshot.facts, r as usize, filter))
+        .filter(|&r| scope.contains(&snapshot.locations[r as usize].village_code))
         .collect();
-    if tile.z >= POINT_MIN_ZOOM && rows.len() <= caps.features {
+    if exact && tile.z >= POINT_MIN_ZOOM && rows.len() <= caps.features {
         let mut builder = LayerBuilder::new(layer.name(), tile)
             .with_extent(EXTENT)
             .with_buffer(BUFFER);

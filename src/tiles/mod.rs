@@ -338,10 +338,14 @@ pub fn rows_in(snapshot: &Snapshot, z: u8, b: [f64; 4]) -> Vec<u32> {
 /// The radius is [`heat::DEFAULT_RADIUS_M`] at the county's centre latitude,
 /// converted to pixels once per zoom, so that every tile of a zoom uses the same
 /// kernel and tiles join without seams; points within the radius outside the tile
-/// count too.
+/// count too. Only households of villages inside `scope` are counted.
 ///
 /// # Errors
 /// [`heat::HeatError`] if the PNG cannot be encoded.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "what a heat tile depends on, each from a different source"
+)]
 pub fn heat_png(
     cache: &TileCache,
     snapshot: &Snapshot,
@@ -350,6 +354,7 @@ pub fn heat_png(
     rate: bool,
     max_rate: f32,
     tile: TileId,
+    scope: &crate::domain::access::AreaScope,
 ) -> Result<Vec<u8>, heat::HeatError> {
     let radius = radius_at(snapshot, tile.z);
     let failing = |row: usize| snapshot.facts.fails(row, measure);
@@ -361,7 +366,10 @@ pub fn heat_png(
             .collect()
     };
     let b = tile.bounds_px(radius + 1.0);
-    let rows = rows_in(snapshot, tile.z, [b.west, b.south, b.east, b.north]);
+    let mut rows = rows_in(snapshot, tile.z, [b.west, b.south, b.east, b.north]);
+    if !scope.is_all() {
+        rows.retain(|&r| scope.contains(&snapshot.locations[r as usize].village_code));
+    }
     let fail_pts = world(&mut rows.iter().map(|&r| r as usize).filter(|&r| failing(r)));
     if fail_pts.is_empty() {
         return Ok(heat::transparent_png().to_vec());

@@ -15,7 +15,17 @@ pub const TEST_SEED: u64 = 7;
 struct Shared {
     _dir: tempfile::TempDir,
     state: AppState,
+    /// The API token of [`TESTER`].
+    token: String,
 }
+
+/// The account the tests act as: admin, analyst, village secretary and group leader
+/// over the whole demo (its token is every client's default), so that each existing
+/// test acts as a person who may do what it does. Scope tests sign in as the demo's
+/// one-role accounts instead.
+pub const TESTER: &str = "tester";
+/// Its password.
+pub const TESTER_PASSWORD: &str = "tester-password";
 
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
@@ -49,36 +59,87 @@ fn build(
     };
     write(&path, &options).unwrap();
     // One database instance per process: every test shares this store.
-    let state = AppState::new(
-        Store::open(&path).unwrap(),
-        paicha::indicators::Catalog::builtin().unwrap(),
-    )
-    .unwrap();
-    Shared { _dir: dir, state }
+    let store = Store::open(&path).unwrap();
+    let token = {
+        use paicha::domain::access::{Grant, Principal, Role};
+        let conn = store.conn().unwrap();
+        let top =
+            paicha::app::load_snapshot(&conn, &paicha::indicators::Catalog::builtin().unwrap())
+                .unwrap()
+                .top_code
+                .clone();
+        let grants = [Role::Admin, Role::Analyst, Role::Village, Role::Group]
+            .into_iter()
+            .map(|role| Grant {
+                role,
+                area: top.clone(),
+                until: None,
+            })
+            .collect();
+        paicha::accounts::add_account(
+            &conn,
+            Principal {
+                user: TESTER.into(),
+                display: "测试员".into(),
+                grants,
+            },
+            TESTER_PASSWORD,
+        )
+        .unwrap();
+        paicha::accounts::add_token(&conn, TESTER, "tests")
+            .unwrap()
+            .1
+    };
+    let state = AppState::new(store, paicha::indicators::Catalog::builtin().unwrap()).unwrap();
+    Shared {
+        _dir: dir,
+        state,
+        token,
+    }
 }
 
 /// One exported row: column name → value as text.
 pub type RawRow = std::collections::HashMap<String, String>;
 
-/// A running server and a client for it.
+/// A running server and a client for it, signed in as [`TESTER`] by its token.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// A client that sends no credentials.
+    pub anonymous: reqwest::Client,
+    /// The API token of [`TESTER`], which `client` sends.
+    #[allow(dead_code, reason = "read by the browser tests' drivers")]
+    pub token: String,
+    /// Whether it serves the demo city.
+    is_city: bool,
+}
+
+/// A client sending `token` on every request.
+pub fn client_with_token(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 impl TestApp {
     /// Starts the service on 127.0.0.1 with an OS-chosen port, serving the repo's web/.
     pub async fn spawn() -> Self {
-        Self::serve(shared()).await
+        Self::serve(shared(), false).await
     }
 
     /// Like [`TestApp::spawn`], over the demo city's database: its own, so that
     /// `snapshot` and `raw_rows` (the county's) do not apply.
     pub async fn spawn_city() -> Self {
-        Self::serve(shared_city()).await
+        Self::serve(shared_city(), true).await
     }
 
-    async fn serve(shared: &Shared) -> Self {
+    async fn serve(shared: &Shared, is_city: bool) -> Self {
         let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
         let router = paicha::api::router(shared.state.clone(), &web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -86,7 +147,10 @@ impl TestApp {
         tokio::spawn(paicha::api::serve(listener, router, std::future::pending()));
         Self {
             address,
-            client: reqwest::Client::new(),
+            client: client_with_token(&shared.token),
+            anonymous: reqwest::Client::new(),
+            token: shared.token.clone(),
+            is_city,
         }
     }
 
@@ -107,8 +171,53 @@ impl TestApp {
         tokio::spawn(paicha::api::serve(listener, router, std::future::pending()));
         Self {
             address,
-            client: reqwest::Client::new(),
+            client: client_with_token(&shared.token),
+            anonymous: reqwest::Client::new(),
+            token: shared.token.clone(),
+            is_city: false,
         }
+    }
+
+    /// Signs in as `user` and returns the cookies the server set (`name=value; …`),
+    /// for a browser, and the CSRF token.
+    pub async fn sign_in(&self, user: &str, password: &str) -> (String, String) {
+        let response = self
+            .anonymous
+            .post(format!("{}/api/v1/session", self.address))
+            .json(&serde_json::json!({ "user": user, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "sign in as {user}");
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect();
+        let body: serde_json::Value = response.json().await.unwrap();
+        (
+            cookies.join("; "),
+            body["csrf"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A client acting as `user` (a demo account) by a token made for it.
+    pub async fn client_as(&self, user: &str) -> reqwest::Client {
+        let store = shared_store_of(self);
+        let user = user.to_owned();
+        let token = tokio::task::spawn_blocking(move || {
+            let conn = store.conn().unwrap();
+            paicha::accounts::add_token(&conn, &user, "scope test")
+                .unwrap()
+                .1
+        })
+        .await
+        .unwrap();
+        // The server's copy of the live tokens is re-read on a token change made
+        // through it; this one was made beside it.
+        reload_tokens(self);
+        client_with_token(&token)
     }
 
     /// The snapshot the server answers from, to compare answers with.
@@ -178,6 +287,26 @@ impl TestApp {
         assert_eq!(body["status"], status);
         body
     }
+}
+
+/// The store of the shared state an app serves (the county's or the city's).
+fn shared_store_of(app: &TestApp) -> Store {
+    state_of(app).store.clone()
+}
+
+fn state_of(app: &TestApp) -> &'static AppState {
+    let county = shared();
+    if app.is_city {
+        &shared_city().state
+    } else {
+        &county.state
+    }
+}
+
+fn reload_tokens(app: &TestApp) {
+    let state = state_of(app);
+    let conn = state.store.conn().unwrap();
+    state.accounts.reload_tokens(&conn).unwrap();
 }
 
 /// The parameter names a problem document's `errors` list, in order.

@@ -6,6 +6,7 @@
     reason = "test helpers fail loudly, which is what a test wants"
 )]
 
+mod access;
 mod basemaps;
 mod city;
 mod helpers;
@@ -15,7 +16,7 @@ mod libreoffice;
 mod plans;
 mod recount;
 mod robustness;
-mod tiles;
+pub mod tiles;
 
 use helpers::{TEST_HOUSEHOLDS, TestApp};
 use serde_json::Value;

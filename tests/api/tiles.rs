@@ -10,10 +10,10 @@ use serde_json::Value;
 use crate::helpers::{TestApp, problem_fields};
 
 /// A decoded feature: its properties as text, and a point's tile coordinates.
-type Decoded = (BTreeMap<String, String>, Option<[f64; 2]>);
+pub(crate) type Decoded = (BTreeMap<String, String>, Option<[f64; 2]>);
 
 /// A tile's only layer: its name and features.
-fn decode(bytes: &[u8]) -> (String, Vec<Decoded>) {
+pub(crate) fn decode(bytes: &[u8]) -> (String, Vec<Decoded>) {
     let reader = mvt_reader::Reader::new(bytes.to_vec()).unwrap();
     let layers = reader.get_layer_metadata().unwrap();
     assert_eq!(layers.len(), 1);
@@ -179,7 +179,16 @@ async fn over_the_caps_points_become_cells_never_a_truncated_tile() {
         features: 3,
         bytes: 500_000,
     };
-    let t = layers::households(&snapshot, Layer::Households, tile, Filter::All, caps);
+    let all = paicha::domain::access::AreaScope::all();
+    let t = layers::households(
+        &snapshot,
+        Layer::Households,
+        tile,
+        Filter::All,
+        caps,
+        &all,
+        true,
+    );
     assert!(t.aggregated);
     let (_, features) = decode(&t.bytes);
     let total: usize = features
@@ -191,7 +200,18 @@ async fn over_the_caps_points_become_cells_never_a_truncated_tile() {
         features: 1_000_000,
         bytes: 100,
     };
-    assert!(layers::households(&snapshot, Layer::Households, tile, Filter::All, small).aggregated);
+    assert!(
+        layers::households(
+            &snapshot,
+            Layer::Households,
+            tile,
+            Filter::All,
+            small,
+            &all,
+            true
+        )
+        .aggregated
+    );
 }
 
 #[tokio::test]

@@ -15,9 +15,26 @@ pub static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(
 /// console error or failed request (a scenario lists the 4xx answers it provokes on
 /// purpose in `expected` instead).
 pub async fn drive(script: &str, app: &TestApp, scenario: &str, args: &Value) -> Value {
+    let (cookies, _) = app
+        .sign_in(super::helpers::TESTER, super::helpers::TESTER_PASSWORD)
+        .await;
+    drive_signed_in(script, app, scenario, args, &cookies).await
+}
+
+/// Like [`drive`], with the browser holding these cookies (`name=value; …`, as
+/// [`TestApp::sign_in`] returns them; empty: not signed in).
+pub async fn drive_signed_in(
+    script: &str,
+    app: &TestApp,
+    scenario: &str,
+    args: &Value,
+    cookies: &str,
+) -> Value {
     let _permit = BROWSERS.acquire().await.unwrap();
     let root = env!("CARGO_MANIFEST_DIR");
     let output = tokio::process::Command::new("node")
+        .env("PAICHA_COOKIES", cookies)
+        .env("PAICHA_TOKEN", &app.token)
         .arg(format!("{root}/web/tests/{script}"))
         .arg(scenario)
         .arg(&app.address)

@@ -7,6 +7,7 @@
 // /api/v1/query for a drawn shape and /api/v1/quality for the location-quality view.
 // Everything the user chose is kept in the URL (state.js).
 
+import { session, showSignedIn, can } from './session.js';
 import {
   getJson, postJson, unitOf, int, pct, esc, toast, downloadCsv, bboxOf, shortName,
 } from './api.js';
@@ -228,7 +229,8 @@ async function showArea() {
     + `<details><summary>全部指标</summary>${figuresTable(total)}</details>`;
   await crumbs();
   if (token !== app.panelToken) return;
-  if (within.length === 12) await showHouseholds(0);
+  if (within.length === 12 && can(app.who, 'personal')) await showHouseholds(0);
+  else if (within.length === 12) $('ranking').innerHTML = '<p class="muted" id="no-personal">本岗位不查看农户个人信息。</p>';
   else await showRanking(token);
 }
 
@@ -466,7 +468,7 @@ function flaggedHouseholds(flag) {
       // At most 20,000 points: beyond that the map would be red anyway.
       for (let offset = 0; offset < 20000; offset += 1000) {
         // eslint-disable-next-line no-await-in-loop
-        const page = await getJson(`api/v1/quality/households?flag=${flag}&limit=1000&offset=${offset}`);
+        const page = await getJson(`api/v1/quality/households?within=${app.top.code}&flag=${flag}&limit=1000&offset=${offset}`);
         nos.push(...page.items.map((h) => h.household_no));
         if (offset + 1000 >= page.total) break;
       }
@@ -483,7 +485,8 @@ function flaggedHouseholds(flag) {
  * (from zoom 12). */
 async function paintQualityPoints() {
   const { map, state } = app;
-  if (state.view !== 'quality') return;
+  // Without personal data the points are cells: there is nothing to colour.
+  if (state.view !== 'quality' || !can(app.who, 'personal')) return;
   const flag = state.flag;
   if (window.paicha.qualityPoints === flag) return;
   map.setPaintProperty('households', 'circle-color', layers.PASSING);
@@ -496,7 +499,7 @@ async function paintQualityPoints() {
 }
 
 async function showQuality() {
-  if (!app.quality) app.quality = await getJson('api/v1/quality');
+  if (!app.quality) app.quality = await getJson(`api/v1/quality?within=${app.top.code}`);
   const q = app.quality;
   const flag = app.state.flag;
   const label = q.flags.find((f) => f.code === flag)?.label || flag;
@@ -528,7 +531,7 @@ async function showQuality() {
     + `<table class="list" id="quality-flags"><thead><tr><th>问题</th><th class="num">户数</th></tr></thead><tbody>${flagTotals}</tbody></table>`;
   await crumbs();
   if (token !== app.panelToken) return;
-  if (code.length === 12) {
+  if (code.length === 12 && can(app.who, 'personal')) {
     const page = await getJson(`api/v1/quality/households?within=${code}&flag=${flag}&limit=200`);
     if (token !== app.panelToken) return;
     const rows = page.items.map((h) => `<tr data-household="${esc(h.household_no)}"><td>${esc(h.head_name)}</td><td>${esc(h.head_id_number)}</td>`
@@ -648,7 +651,8 @@ function wireMap() {
     const hits = map.queryRenderedFeatures(e.point, { layers: [...fillLayers(), 'households', 'plan-stop'] });
     const stop = hits.find((f) => f.layer.id === 'plan-stop');
     if (stop) { app.planner.popup(stop, e.lngLat); return; }
-    const household = hits.find((f) => f.layer.id === 'households');
+    // Cells (no household number) open no popup: the role sees counts only.
+    const household = hits.find((f) => f.layer.id === 'households' && f.properties.household_no);
     if (household) { householdPopup(household, e.lngLat); return; }
     const f = hits.find((h) => h.layer.id.endsWith('-fill'));
     // In the plan view a click may be picking the start; areas are chosen in the form.
@@ -773,6 +777,15 @@ function applyBasemap() {
 
 async function start() {
   const started = performance.now();
+  const who = await session();
+  app.who = who;
+  showSignedIn($('who'), who);
+  // What the roles cannot use is not offered: plans need field work in the area.
+  if (!can(who, 'plans')) document.querySelector('[data-view="plan"]').hidden = true;
+  // A person holding several areas (an inspection group's townships, an evaluator's
+  // villages) sees them one at a time, the first to start with.
+  const mine = [...new Set(who.grants.map((g) => g.area))].sort();
+  const qualityWithin = mine.length > 1 ? `?within=${mine[0]}` : '';
   const [catalog, townships, countyTiles, villages, households, counties, cities, basemaps, quality, labels] = await Promise.all([
     getJson('api/v1/indicators'),
     getJson('tiles/townships.json'),
@@ -782,7 +795,7 @@ async function start() {
     getJson('api/v1/areas?level=county'),
     getJson('api/v1/areas?level=city'),
     getJson('api/v1/basemaps'),
-    getJson('api/v1/quality'),
+    getJson(`api/v1/quality${qualityWithin}`),
     getJson('api/v1/areas.geojson?geometry=label'),
   ]);
   // The map writes the names officials use (五副甲村, not 五副甲村民委员会).
@@ -793,6 +806,12 @@ async function start() {
   if (!app.byId.has(app.state.ind)) app.state.ind = 'any_problem';
   // A city's several counties are seen from the city, as the server's views default to.
   app.top = cities.length === 1 && counties.length > 1 ? cities[0] : counties[0];
+  if (!app.top) {
+    // Not the whole county: the person's (first) own area is the top of every view.
+    const own = labels.features.find((f) => mine.includes(f.properties.code));
+    if (!own) throw new Error('没有可查看的区域');
+    app.top = { ...own.properties };
+  }
   if (app.top.level !== 'city') $('level').querySelector('option[value="county"]')?.remove();
   app.version = villages.version;
   app.basemaps = basemaps.basemaps;

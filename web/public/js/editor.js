@@ -1,41 +1,20 @@
-// Who is editing the ledger. Every change the ledger page sends names this person
-// (`by` in a PATCH, `?by=` in an import), and the history keeps it.
-//
-// For now it is a name typed into 填报人 and remembered in this browser's
-// localStorage. When accounts come, this module is the one place to replace: make
-// `editorName()` return the signed-in person's name and `bindEditorInput()` show it
-// read-only; nothing else in the page needs to change.
+// Who is editing the ledger: the signed-in person. The server writes their name into
+// every change's history whatever the page sends; the page shows it in 填报人
+// (read-only) so that the user sees whose name goes on record.
 
-const KEY = 'paicha.editor';
+import { session } from './session.js';
 
-function stored() {
-  try {
-    return localStorage.getItem(KEY) || '';
-  } catch {
-    // Storage disabled (private window, policy): nobody remembered.
-    return '';
-  }
-}
+let current = '';
 
-let current = stored().trim();
-
-/** The name of the person editing ('' when nobody has said). */
+/** The name of the person editing ('' until the session is read). */
 export function editorName() {
   return current;
 }
 
-function remember(name) {
-  current = name.trim();
-  try {
-    localStorage.setItem(KEY, current);
-  } catch {
-    // Storage disabled: the name lives as long as the page.
-  }
-}
-
-/** Fills the 填报人 input with the remembered name and remembers what is typed. */
-export function bindEditorInput(input) {
+/** Fills the 填报人 input with the signed-in person's name. */
+export async function bindEditorInput(input) {
+  const who = await session();
+  current = who.display;
   input.value = current;
-  input.addEventListener('input', () => remember(input.value));
-  input.addEventListener('change', () => remember(input.value));
+  input.readOnly = true;
 }

@@ -9,6 +9,7 @@
 // the user chose (campaign, township, filters, page, open entry) is in the URL's hash,
 // so that a link reproduces the view; every change of view goes through the hash.
 
+import { session, showSignedIn } from './session.js';
 import { getJson, esc, int, toast, shortName } from './api.js';
 import { editorName, bindEditorInput } from './editor.js';
 
@@ -482,13 +483,26 @@ function fieldInput(field, kind) {
     + `<p class="field-error" id="err-${field}" role="alert" hidden></p></div>`;
 }
 
+/** Who may sign which: the village's two secretaries, the group's leader. */
+const SIGN_RIGHT = { secretary: 'sign_village', first_secretary: 'sign_village', group_leader: 'sign_group' };
+
+/** A signature's inputs. A signature is the signed-in person's own act: the signer is
+ * them (filled in when they date it), and those whose role does not sign it cannot. */
 function signatureInputs(field, who) {
+  const mine = app.who && app.who.can.includes(SIGN_RIGHT[field]);
+  const off = mine ? '' : ' disabled';
   return `<div class="field sign" data-field="${field}"><span class="signer">${who}</span>`
-    + `<input type="text" id="f-${field}-who" aria-label="${who}签字人" placeholder="签字人">`
-    + `<input type="date" id="f-${field}-at" aria-label="${who}签字日期">`
-    + `<button type="button" data-today="${field}" aria-label="${who}签字日期填今天">今天</button>`
-    + `<button type="button" data-clear="${field}" aria-label="清除${who}签字">清除</button>`
+    + `<input type="text" id="f-${field}-who" aria-label="${who}签字人" placeholder="签字人（本人）" readonly>`
+    + `<input type="date" id="f-${field}-at" aria-label="${who}签字日期"${off}>`
+    + `<button type="button" data-today="${field}" aria-label="${who}签字日期填今天"${off}>今天</button>`
+    + `<button type="button" data-clear="${field}" aria-label="清除${who}签字"${off}>清除</button>`
+    + `${mine ? '' : '<span class="muted">本人岗位不签此字</span>'}`
     + `<p class="field-error" id="err-${field}" role="alert" hidden></p></div>`;
+}
+
+/** Dating a signature signs it as the signed-in person. */
+function signAsMe(field) {
+  $(`f-${field}-who`).value = editorName();
 }
 
 function drawEntry(entry, { keep = null } = {}) {
@@ -842,6 +856,10 @@ function wire() {
   });
   const panel = $('entry');
   panel.addEventListener('submit', (e) => { e.preventDefault(); save(); });
+  panel.addEventListener('input', (e) => {
+    const m = e.target.id.match(/^f-(secretary|first_secretary|group_leader)-at$/);
+    if (m && e.target.value) signAsMe(m[1]);
+  });
   panel.addEventListener('click', (e) => {
     const t = e.target;
     if (t.id === 'entry-close') navigate({ e: '' });
@@ -849,7 +867,10 @@ function wire() {
       app.conflict = null;
       drawEntry(app.entry);
     } else if (t.id === 'conflict-reapply') save();
-    else if (t.dataset.today) $(`f-${t.dataset.today}-at`).value = todayChina();
+    else if (t.dataset.today) {
+      $(`f-${t.dataset.today}-at`).value = todayChina();
+      signAsMe(t.dataset.today);
+    }
     else if (t.dataset.clear) {
       $(`f-${t.dataset.clear}-who`).value = '';
       $(`f-${t.dataset.clear}-at`).value = '';
@@ -858,6 +879,8 @@ function wire() {
 }
 
 async function start() {
+  app.who = await session();
+  showSignedIn($('who'), app.who);
   wire();
   busy(1);
   try {

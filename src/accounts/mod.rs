@@ -1,0 +1,499 @@
+//! Signing in and staying signed in: password hashes (argon2id), sessions, API
+//! tokens, the throttle on failed sign-ins, and the audit log's writer.
+//!
+//! Sessions live in memory (a restart signs everyone out); tokens and accounts live
+//! in the store, with an in-memory copy of the live tokens so that a tile request
+//! costs a hash and a map lookup, not a query. Every secret handed out is 32 random
+//! bytes; only its SHA-256 is kept, so a copy of the database or of memory holds no
+//! usable credential.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use sha2::Digest as _;
+
+use crate::domain::access::Principal;
+use crate::domain::calendar;
+use crate::store::accounts::{self as stored, Account, AuditRecord, TokenRecord};
+use crate::store::{Store, StoreError};
+
+/// The demo database's accounts' password (one per role, printed in the README and
+/// offered on the sign-in page, only on the synthetic demo).
+pub const DEMO_PASSWORD: &str = "paicha-demo";
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// How long a session lasts from sign-in.
+pub const SESSION_LIFETIME: Duration = Duration::from_hours(12);
+/// A session unused this long ends.
+pub const SESSION_IDLE: Duration = Duration::from_hours(2);
+/// Failed sign-ins of one account name before it is locked.
+pub const MAX_FAILURES: u32 = 5;
+/// Failed sign-ins from one address before it is locked: more than of one name, since
+/// an office's computers may reach the server through one address.
+pub const MAX_ADDRESS_FAILURES: u32 = 50;
+/// How long failures are counted, and how long a lock lasts.
+pub const LOCKOUT: Duration = Duration::from_mins(15);
+/// Sessions held at once; the oldest go first beyond it, so that a flood of sign-ins
+/// cannot fill memory.
+pub const MAX_SESSIONS: usize = 10_000;
+
+/// Why a sign-in or an account change failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Wrong name or password (which of the two is not said).
+    #[error("wrong account name or password")]
+    Credentials,
+    /// Too many failures: the account name (or the address) is locked for a while.
+    #[error("too many failed sign-ins: try again in {0} minutes")]
+    Locked(u64),
+    /// A password shorter than [`MIN_PASSWORD_CHARS`].
+    #[error("a password needs at least {MIN_PASSWORD_CHARS} characters")]
+    WeakPassword,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing failed (a bug in the parameters, not the user's fault).
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// The argon2id hash of a password, as a PHC string with its own salt.
+///
+/// # Errors
+/// [`AccountError::WeakPassword`] for a short password.
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::WeakPassword);
+    }
+    let salt = SaltString::encode_b64(&random_bytes::<16>())
+        .map_err(|e| AccountError::Hash(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+/// Whether `password` matches a stored hash.
+#[must_use]
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    use rand::RngCore as _;
+    let mut bytes = [0u8; N];
+    // ThreadRng is a CSPRNG seeded from the operating system.
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// A new secret: 32 random bytes as 64 hex digits.
+#[must_use]
+pub fn new_secret() -> String {
+    hex(&random_bytes::<32>())
+}
+
+/// SHA-256 of a secret, hex: what is kept of it.
+#[must_use]
+pub fn digest(secret: &str) -> String {
+    hex(&sha2::Sha256::digest(secret.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A signed-in browser session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Who.
+    pub principal: Arc<Principal>,
+    /// The token every write of this session must carry (`X-CSRF-Token`).
+    pub csrf: String,
+    started: Instant,
+    last_seen: Instant,
+}
+
+/// Failed sign-ins of one name or address.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    first: Instant,
+    locked_until: Option<Instant>,
+}
+
+/// Sessions, tokens and the sign-in throttle of a running service.
+#[derive(Debug, Default)]
+pub struct Accounts {
+    sessions: Mutex<HashMap<String, Session>>,
+    tokens: Mutex<HashMap<String, Arc<Principal>>>,
+    process_tokens: Mutex<HashMap<String, Arc<Principal>>>,
+    failures: Mutex<HashMap<String, Failures>>,
+}
+
+/// The result of a sign-in: the session's secret (for its cookie) and the session.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The session id, sent once as a cookie; only its digest is kept.
+    pub secret: String,
+    /// The session.
+    pub session: Session,
+}
+
+impl Accounts {
+    /// The accounts of a store: its live tokens loaded.
+    ///
+    /// # Errors
+    /// The [`StoreError`] that stopped the read.
+    pub fn load(conn: &duckdb::Connection) -> Result<Self, StoreError> {
+        let accounts = Self::default();
+        accounts.reload_tokens(conn)?;
+        Ok(accounts)
+    }
+
+    /// Re-reads the live tokens and their owners' grants (after a token or an account
+    /// changed).
+    ///
+    /// # Errors
+    /// The [`StoreError`] that stopped the read; the old copy stays.
+    pub fn reload_tokens(&self, conn: &duckdb::Connection) -> Result<(), StoreError> {
+        let mut owners: HashMap<String, Arc<Principal>> = HashMap::new();
+        let mut map = HashMap::new();
+        for t in stored::live_tokens(conn)? {
+            let owner = if let Some(p) = owners.get(&t.user) {
+                Arc::clone(p)
+            } else {
+                let Some(a) = stored::account(conn, &t.user)? else {
+                    continue;
+                };
+                let p = Arc::new(a.principal);
+                owners.insert(t.user.clone(), Arc::clone(&p));
+                p
+            };
+            map.insert(t.token_hash, owner);
+        }
+        *self.tokens.lock().unwrap_or_else(PoisonError::into_inner) = map;
+        Ok(())
+    }
+
+    /// Lets `secret` sign in as `principal` in this process only (never stored): what
+    /// the benchmarks use to ask their own server.
+    pub fn allow_process_token(&self, secret: &str, principal: Principal) {
+        self.process_tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(digest(secret), Arc::new(principal));
+    }
+
+    /// Ends every session of an account (its password, grants or state changed).
+    pub fn end_sessions_of(&self, user: &str) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, s| s.principal.user != user);
+    }
+
+    /// The owner of an API token.
+    #[must_use]
+    pub fn token_owner(&self, secret: &str) -> Option<Arc<Principal>> {
+        let key = digest(secret);
+        let stored = self
+            .tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        stored.or_else(|| {
+            self.process_tokens
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&key)
+                .cloned()
+        })
+    }
+
+    /// The session of a cookie's secret, if it is live; its idle clock restarts.
+    #[must_use]
+    pub fn session(&self, secret: &str) -> Option<Session> {
+        let key = digest(secret);
+        let now = Instant::now();
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let live = sessions.get_mut(&key).and_then(|s| {
+            if now.duration_since(s.started) > SESSION_LIFETIME
+                || now.duration_since(s.last_seen) > SESSION_IDLE
+            {
+                None
+            } else {
+                s.last_seen = now;
+                Some(s.clone())
+            }
+        });
+        if live.is_none() {
+            sessions.remove(&key);
+        }
+        live
+    }
+
+    /// Ends a session.
+    pub fn sign_out(&self, secret: &str) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&digest(secret));
+    }
+
+    /// Checks a name and password against the store, counting failures per name and
+    /// per client address; on success opens a session.
+    ///
+    /// # Errors
+    /// [`AccountError::Locked`] while the name or the address is locked (the password
+    /// is then not even checked), [`AccountError::Credentials`] for a wrong name or
+    /// password or a disabled account.
+    pub fn sign_in(
+        &self,
+        conn: &duckdb::Connection,
+        name: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<SignedIn, AccountError> {
+        let keys = [format!("user:{name}"), format!("addr:{client}")];
+        if let Some(minutes) = self.locked(&keys) {
+            return Err(AccountError::Locked(minutes));
+        }
+        let account: Option<Account> = stored::account(conn, name)?;
+        let ok = if let Some(a) = &account {
+            verify_password(&a.password_hash, password) && a.disabled_at.is_none()
+        } else {
+            // The same work as a real check, so that timing does not tell which names
+            // exist.
+            let _ = verify_password(DUMMY_HASH, password);
+            false
+        };
+        let Some(account) = account.filter(|_| ok) else {
+            self.fail(&keys);
+            return Err(AccountError::Credentials);
+        };
+        self.clear(&keys[0]);
+        let secret = new_secret();
+        let now = Instant::now();
+        let session = Session {
+            principal: Arc::new(account.principal),
+            csrf: new_secret(),
+            started: now,
+            last_seen: now,
+        };
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        if sessions.len() >= MAX_SESSIONS {
+            sessions.retain(|_, s| now.duration_since(s.last_seen) <= SESSION_IDLE);
+            if sessions.len() >= MAX_SESSIONS
+                && let Some(oldest) = sessions
+                    .iter()
+                    .min_by_key(|(_, s)| s.last_seen)
+                    .map(|(k, _)| k.clone())
+            {
+                sessions.remove(&oldest);
+            }
+        }
+        sessions.insert(digest(&secret), session.clone());
+        Ok(SignedIn { secret, session })
+    }
+
+    /// Minutes left of the longest lock among `keys`.
+    fn locked(&self, keys: &[String]) -> Option<u64> {
+        let now = Instant::now();
+        let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.iter()
+            .filter_map(|k| failures.get(k)?.locked_until)
+            .filter(|until| *until > now)
+            .map(|until| until.duration_since(now).as_secs().div_ceil(60))
+            .max()
+    }
+
+    fn fail(&self, keys: &[String]) {
+        let now = Instant::now();
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if failures.len() > MAX_SESSIONS {
+            failures.retain(|_, f| now.duration_since(f.first) <= LOCKOUT);
+        }
+        for k in keys {
+            let f = failures.entry(k.clone()).or_insert(Failures {
+                count: 0,
+                first: now,
+                locked_until: None,
+            });
+            if now.duration_since(f.first) > LOCKOUT {
+                *f = Failures {
+                    count: 0,
+                    first: now,
+                    locked_until: None,
+                };
+            }
+            f.count += 1;
+            let limit = if k.starts_with("addr:") {
+                MAX_ADDRESS_FAILURES
+            } else {
+                MAX_FAILURES
+            };
+            if f.count >= limit {
+                f.locked_until = Some(now + LOCKOUT);
+            }
+        }
+    }
+
+    fn clear(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
+/// A valid argon2id hash of no one's password, checked against when a name is unknown.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Ko0VcQ0Xn9sPYUZbKWNjKs9SX6dNyxTyu9JeNaUvQM";
+
+/// A new account: checks the password and hashes it.
+///
+/// # Errors
+/// [`AccountError::WeakPassword`], or the store's refusal (a taken name).
+pub fn add_account(
+    conn: &duckdb::Connection,
+    principal: Principal,
+    password: &str,
+) -> Result<(), AccountError> {
+    let account = Account {
+        principal,
+        password_hash: hash_password(password)?,
+        created_at: calendar::utc_timestamp(),
+        disabled_at: None,
+    };
+    stored::add(conn, &account)?;
+    Ok(())
+}
+
+/// A new API token for `user`: its record (kept) and its secret (shown once).
+///
+/// # Errors
+/// The store's refusal.
+pub fn add_token(
+    conn: &duckdb::Connection,
+    user: &str,
+    label: &str,
+) -> Result<(TokenRecord, String), StoreError> {
+    let secret = format!("pct_{}", new_secret());
+    let record = TokenRecord {
+        id: format!("t-{}", &new_secret()[..12]),
+        user: user.to_owned(),
+        label: label.to_owned(),
+        token_hash: digest(&secret),
+        created_at: calendar::utc_timestamp(),
+    };
+    stored::add_token(conn, &record)?;
+    Ok((record, secret))
+}
+
+/// Most audit lines waiting to be written; a request that would add more waits.
+pub const AUDIT_QUEUE: usize = 65_536;
+
+/// Appends audit lines from request handlers, written by one background thread in
+/// batches: a tile request does not wait for a database write, and nothing is lost,
+/// since a full queue makes the request wait. A thread, not a task: the service
+/// outlives any one runtime in tests.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    sender: std::sync::mpsc::SyncSender<AuditRecord>,
+    written: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl AuditLog {
+    /// Starts the writer.
+    #[must_use]
+    pub fn start(store: Store) -> Self {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<AuditRecord>(AUDIT_QUEUE);
+        let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = Arc::clone(&written);
+        std::thread::spawn(move || {
+            while let Ok(first) = receiver.recv() {
+                let mut lines = vec![first];
+                lines.extend(receiver.try_iter().take(4095));
+                let count = lines.len() as u64;
+                let result = store.conn().and_then(|c| stored::append_audit(&c, &lines));
+                if let Err(e) = result {
+                    // Never the lines themselves: they name who read what.
+                    tracing::error!(error = %e, lines = count, "cannot write the audit log");
+                }
+                counter.fetch_add(count, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        Self { sender, written }
+    }
+
+    /// Records a line, stamped now.
+    pub fn record(
+        &self,
+        user: Option<&str>,
+        action: &str,
+        route: Option<String>,
+        detail: Option<String>,
+        rows: Option<i64>,
+    ) {
+        let line = AuditRecord {
+            at: calendar::utc_timestamp(),
+            user: user.map(str::to_owned),
+            action: action.to_owned(),
+            route,
+            detail,
+            rows,
+        };
+        if self.sender.send(line).is_err() {
+            tracing::error!("the audit log's writer has stopped");
+        }
+    }
+
+    /// Lines written so far (tests wait on it).
+    #[must_use]
+    pub fn written(&self) -> u64 {
+        self.written.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "correct hors"));
+        assert!(matches!(
+            hash_password("short"),
+            Err(AccountError::WeakPassword)
+        ));
+    }
+
+    #[test]
+    fn the_dummy_hash_parses_so_unknown_names_cost_the_same() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn secrets_are_random_and_only_their_digest_is_kept() {
+        let a = new_secret();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, new_secret());
+        assert_eq!(digest(&a).len(), 64);
+        assert_ne!(digest(&a), a);
+    }
+}

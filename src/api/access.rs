@@ -1,0 +1,382 @@
+//! Who is asking: every `/api` and `/tiles` request is signed in (a session cookie,
+//! or an API token in `Authorization: Bearer …`, or `?access_token=` on tiles for GIS
+//! clients that cannot send a header), and every cookie-signed write carries the
+//! session's CSRF token. The handlers then ask the [`Caller`] whether its person may
+//! do what the request asks, where.
+//!
+//! Security headers (CSP without inline script, frame-ancestors, nosniff,
+//! Referrer-Policy) go on every response, the web app's files included.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::domain::access::{AreaScope, Capability, Principal};
+use crate::domain::calendar;
+
+/// The session cookie (`HttpOnly`: scripts never see it).
+pub const SESSION_COOKIE: &str = "paicha_session";
+/// The CSRF cookie: readable by the page's scripts, which send it back as
+/// [`CSRF_HEADER`] on every write; a foreign page can neither read nor send it.
+pub const CSRF_COOKIE: &str = "paicha_csrf";
+/// The header a cookie-signed write carries.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Household numbers an audit line lists (the count is always kept).
+pub const MAX_AUDITED_NUMBERS: usize = 1000;
+
+/// The query parameter a GIS client may put its token in, on tiles only.
+pub const TOKEN_PARAM: &str = "access_token";
+
+/// How a request was signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A browser session's cookie.
+    Session,
+    /// An API token.
+    Token,
+}
+
+/// The signed-in person of a request, put there by [`authenticate`].
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who.
+    pub principal: Arc<Principal>,
+    /// How they signed in.
+    pub via: Via,
+    /// Method and path (never the query, which may name a household), for the audit log.
+    pub route: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+impl Caller {
+    /// The account name.
+    #[must_use]
+    pub fn user(&self) -> &str {
+        &self.principal.user
+    }
+
+    /// Whether the person has `capability` for the area `code` today.
+    #[must_use]
+    pub fn may(&self, capability: Capability, code: &str) -> bool {
+        self.principal.may(capability, code, &calendar::today())
+    }
+
+    /// Whether the person has `capability` anywhere today.
+    #[must_use]
+    pub fn may_somewhere(&self, capability: Capability) -> bool {
+        self.principal.may_somewhere(capability, &calendar::today())
+    }
+
+    /// The areas where the person has `capability` today.
+    #[must_use]
+    pub fn areas(&self, capability: Capability) -> Vec<String> {
+        self.principal.areas(capability, &calendar::today())
+    }
+
+    /// Puts a line in the audit log: `action` by this person on this route.
+    pub fn record(
+        &self,
+        audit: &crate::accounts::AuditLog,
+        action: &str,
+        detail: Option<String>,
+        rows: Option<usize>,
+    ) {
+        audit.record(
+            Some(self.user()),
+            action,
+            Some(self.route.clone()),
+            detail,
+            rows.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+        );
+    }
+
+    /// Records a read of these households' personal data (their numbers, at most the
+    /// first [`MAX_AUDITED_NUMBERS`] written out, the count always).
+    pub fn record_personal<'a>(
+        &self,
+        audit: &crate::accounts::AuditLog,
+        households: impl IntoIterator<Item = &'a str>,
+    ) {
+        let mut count = 0usize;
+        let mut listed = Vec::new();
+        for no in households {
+            if count < MAX_AUDITED_NUMBERS {
+                listed.push(no);
+            }
+            count += 1;
+        }
+        if count == 0 {
+            return;
+        }
+        let mut detail = listed.join(",");
+        if count > listed.len() {
+            let _ = write!(detail, " … ({count} in all)");
+        }
+        self.record(audit, "read_personal", Some(detail), Some(count));
+    }
+
+    /// What maps and counts of `capability` may show: everything when the person
+    /// holds it over the whole `top` area, else their areas.
+    #[must_use]
+    pub fn scope(&self, capability: Capability, top: &str) -> AreaScope {
+        if self.may(capability, top) {
+            AreaScope::all()
+        } else {
+            AreaScope::of(self.areas(capability))
+        }
+    }
+
+    /// Refuses (403) a person whose roles never allow `capability`.
+    ///
+    /// # Errors
+    /// [`ApiError::Forbidden`] naming what the roles lack.
+    pub fn require(&self, capability: Capability) -> Result<(), ApiError> {
+        if self.may_somewhere(capability) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "your roles do not allow this ({})",
+                capability_words(capability)
+            )))
+        }
+    }
+
+    /// The area an aggregate is answered for: `requested` (or `default`, the top
+    /// area) when it lies inside the person's areas; the person's one area when the
+    /// request names an area around it (a township user asking for the county gets
+    /// their township); `None` when the request lies outside (an empty answer).
+    #[must_use]
+    pub fn scoped(&self, capability: Capability, requested: &str) -> Option<String> {
+        if self.may(capability, requested) {
+            return Some(requested.to_owned());
+        }
+        let inside: Vec<String> = self
+            .areas(capability)
+            .into_iter()
+            .filter(|a| a.starts_with(requested))
+            .collect();
+        match inside.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
+    }
+
+    /// Refuses an object (an area, a household, an entry) outside the person's areas
+    /// as if it did not exist: a 404 says nothing of what lies outside.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] with `what`.
+    pub fn require_in(
+        &self,
+        capability: Capability,
+        code: &str,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        self.require(capability)?;
+        if self.may(capability, code) {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(what.to_owned()))
+        }
+    }
+}
+
+/// What a capability lets one do, for a 403's message.
+fn capability_words(capability: Capability) -> &'static str {
+    match capability {
+        Capability::Figures => "figures and maps",
+        Capability::Personal => "households' personal data",
+        Capability::EditLedger => "editing ledgers",
+        Capability::SignVillage => "signing as the village's secretary",
+        Capability::SignGroup => "signing as the group leader",
+        Capability::Campaigns => "creating campaigns and checklists",
+        Capability::Plans => "field-visit plans",
+        Capability::Administer => "accounts and the audit log",
+    }
+}
+
+/// Whether a path is open without signing in: health, signing in itself, the
+/// OpenAPI document, basemaps and fonts (no data of anyone), and the web app's files
+/// (which ask the API, and go to the sign-in page when it answers 401).
+fn is_open(method: &Method, path: &str) -> bool {
+    path == "/health"
+        || path == "/openapi.json"
+        || (path == "/api/v1/session" && (method == Method::POST || method == Method::GET))
+        || path == "/api/v1/session/demo"
+        || path.starts_with("/tiles/basemaps/")
+        || path.starts_with("/fonts/")
+        || !(path.starts_with("/api") || path.starts_with("/tiles/"))
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+#[must_use]
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+}
+
+/// A token a GIS client sent in the query of a tile or TileJSON request: TileJSON
+/// puts it in its tile URLs, so that the client's tiles carry it too.
+#[derive(Debug, Clone)]
+pub struct QueryToken(pub String);
+
+/// The token of `Authorization: Bearer …`, or of `?access_token=` on tiles, which is
+/// taken out of the request's query (handlers, caches and ETags never see it).
+fn bearer(req: &mut Request) -> Option<String> {
+    if let Some(token) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(token.trim().to_owned());
+    }
+    if !req.uri().path().starts_with("/tiles/") {
+        return None;
+    }
+    let query = req.uri().query()?;
+    let mut token = None;
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k == TOKEN_PARAM {
+            token = Some(v.into_owned());
+        } else {
+            rest.append_pair(&k, &v);
+        }
+    }
+    let token = token?;
+    let rest = rest.finish();
+    let path = req.uri().path();
+    let uri = if rest.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{rest}")
+    };
+    if let Ok(uri) = uri.parse() {
+        *req.uri_mut() = uri;
+    }
+    req.extensions_mut().insert(QueryToken(token.clone()));
+    Some(token)
+}
+
+/// Signs the request in (see the module's description), or answers 401 (403 for a
+/// cookie-signed write without its CSRF token).
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let route = format!("{} {}", req.method(), path);
+    let signed = if let Some(token) = bearer(&mut req) {
+        state
+            .accounts
+            .token_owner(&token)
+            .map(|p| (p, Via::Token, None))
+    } else {
+        cookie(req.headers(), SESSION_COOKIE)
+            .and_then(|secret| state.accounts.session(secret))
+            .map(|s| (s.principal, Via::Session, Some(s.csrf)))
+    };
+    match signed {
+        Some((principal, via, csrf)) => {
+            let unsafe_method =
+                !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+            if unsafe_method && let Some(expected) = csrf {
+                let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                if sent != Some(expected.as_str()) {
+                    return ApiError::Forbidden(format!(
+                        "a write from the web app must carry its {CSRF_HEADER} header"
+                    ))
+                    .into_response();
+                }
+            }
+            req.extensions_mut().insert(Caller {
+                principal,
+                via,
+                route,
+            });
+            next.run(req).await
+        }
+        None if is_open(req.method(), &path) => next.run(req).await,
+        None => ApiError::unauthenticated().into_response(),
+    }
+}
+
+/// The Content-Security-Policy of every response: scripts only from this server, no
+/// framing; MapLibre's workers are blob URLs, and the online basemap (天地图) is the
+/// one foreign host.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     worker-src 'self' blob:; child-src 'self' blob:; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data: blob: https://*.tianditu.gov.cn; \
+     connect-src 'self' https://*.tianditu.gov.cn; font-src 'self'; object-src 'none'; \
+     base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds the security headers to every response.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_sign_in_and_public_files_are_open() {
+        assert!(is_open(&Method::GET, "/health"));
+        assert!(is_open(&Method::POST, "/api/v1/session"));
+        assert!(!is_open(&Method::DELETE, "/api/v1/session"));
+        assert!(is_open(&Method::GET, "/index.html"));
+        assert!(is_open(&Method::GET, "/tiles/basemaps/x/1/2/3"));
+        assert!(!is_open(&Method::GET, "/tiles/households/12/1/2.mvt"));
+        assert!(!is_open(&Method::GET, "/api/v1/stats"));
+        assert!(!is_open(&Method::GET, "/api"));
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; paicha_session=abc; b=2"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

@@ -1,0 +1,314 @@
+//! Who may do what, where: roles (岗位), the grants that bind a role to an area and a
+//! period, and the signed-in person ([`Principal`]) every request carries.
+//!
+//! The rules are plain data so that the API, the CLI and the tests read one table:
+//! [`Role::can`] says which [`Capability`] a role has, and a grant's area code says
+//! where (an area and everything inside it: `211422` covers `211422101`, and
+//! `211422101` covers `211422101201`).
+
+use serde::{Deserialize, Serialize};
+
+super::coded_enum! {
+    /// A person's job in the campaign, which decides what they may see and change.
+    pub enum Role {
+        /// Accounts, imports and settings; reads the audit log.
+        Admin => ("admin", "管理员"),
+        /// The county's (or city's) poverty office: everything in their area.
+        Analyst => ("analyst", "县级分析"),
+        /// Maps, tables and reports of their area; no household's personal data.
+        Leader => ("leader", "领导"),
+        /// Their township: its households, and its villages' ledgers.
+        Township => ("township", "乡镇"),
+        /// Their village (secretary, first secretary): its ledger and signatures.
+        Village => ("village", "村"),
+        /// An inspection group: the townships it is sent to, for the campaign's period.
+        Group => ("group", "督查组"),
+        /// A third-party evaluator: read-only, the villages drawn for them.
+        Evaluator => ("evaluator", "第三方评估"),
+        /// A department (教育局, 医保局 …): indicators, county-wide.
+        Department => ("department", "行业部门"),
+    }
+}
+
+/// One thing a role may do, inside its grant's area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// Counts, rates, maps, rankings and reports: figures, no person behind them.
+    Figures,
+    /// A household's or person's data: the households behind a count, exact home
+    /// positions, names, visit lists, the admin exports.
+    Personal,
+    /// Editing ledger entries (problems, measures, results).
+    EditLedger,
+    /// Signing a ledger entry as the village's secretary or first secretary.
+    SignVillage,
+    /// Signing a ledger entry as the inspection group's leader.
+    SignGroup,
+    /// Creating campaigns and checklist templates.
+    Campaigns,
+    /// Making field-visit plans and reading them.
+    Plans,
+    /// Accounts, imports and the audit log.
+    Administer,
+}
+
+impl Role {
+    /// Whether the role has the capability (in its grant's area).
+    #[must_use]
+    pub fn can(self, capability: Capability) -> bool {
+        use Capability as C;
+        match self {
+            Role::Admin => matches!(capability, C::Figures | C::Campaigns | C::Administer),
+            Role::Analyst => matches!(
+                capability,
+                C::Figures | C::Personal | C::EditLedger | C::Campaigns | C::Plans
+            ),
+            Role::Leader | Role::Department => capability == C::Figures,
+            Role::Township => matches!(
+                capability,
+                C::Figures | C::Personal | C::EditLedger | C::Plans
+            ),
+            Role::Village => matches!(
+                capability,
+                C::Figures | C::Personal | C::EditLedger | C::SignVillage
+            ),
+            Role::Group => matches!(
+                capability,
+                C::Figures | C::Personal | C::Plans | C::SignGroup
+            ),
+            Role::Evaluator => matches!(capability, C::Figures | C::Personal),
+        }
+    }
+
+    /// The parsed role of a code (`analyst`) or a Chinese label (`县级分析`).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Role> {
+        let text = text.trim();
+        Role::ALL
+            .iter()
+            .copied()
+            .find(|r| r.code() == text || r.label_zh() == text)
+    }
+}
+
+/// A role bound to an area (its code) and, where said, to a last day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Grant {
+    /// The role.
+    pub role: Role,
+    /// The area the role holds in: it and everything inside it.
+    pub area: String,
+    /// The last day (`YYYY-MM-DD`, China time) the grant holds; none: no end.
+    pub until: Option<String>,
+}
+
+impl Grant {
+    /// Whether the grant holds on `today` (`YYYY-MM-DD`).
+    #[must_use]
+    pub fn holds_on(&self, today: &str) -> bool {
+        self.until.as_deref().is_none_or(|until| today <= until)
+    }
+}
+
+/// Whether `code` is `area` or lies inside it (division codes nest by prefix).
+#[must_use]
+pub fn within(code: &str, area: &str) -> bool {
+    code.starts_with(area)
+}
+
+/// The areas a map or a count may show: everything, or the households and areas
+/// inside some areas (a person's, for one capability).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AreaScope(Option<Vec<String>>);
+
+impl AreaScope {
+    /// Everything.
+    #[must_use]
+    pub fn all() -> Self {
+        Self(None)
+    }
+
+    /// Only what lies inside these areas (none: nothing).
+    #[must_use]
+    pub fn of(areas: Vec<String>) -> Self {
+        Self(Some(areas))
+    }
+
+    /// Whether an area (or a household's village) lies inside.
+    #[must_use]
+    pub fn contains(&self, code: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|areas| areas.iter().any(|a| within(code, a)))
+    }
+
+    /// Whether every area of `other` lies inside this one.
+    #[must_use]
+    pub fn covers(&self, other: &AreaScope) -> bool {
+        match (&self.0, &other.0) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(_), Some(theirs)) => theirs.iter().all(|a| self.contains(a)),
+        }
+    }
+
+    /// Whether this is everything.
+    #[must_use]
+    pub fn is_all(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// A short text naming the scope, for cache keys: `*` for everything.
+    #[must_use]
+    pub fn key(&self) -> String {
+        self.0
+            .as_ref()
+            .map_or_else(|| "*".to_owned(), |a| a.join("+"))
+    }
+}
+
+/// The signed-in person a request is made by: their account name, the name shown,
+/// and their grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Principal {
+    /// The account name (what they sign in with).
+    pub user: String,
+    /// The name shown and written into ledgers' history (e.g. 张三).
+    pub display: String,
+    /// Every role the person holds, each with its area.
+    pub grants: Vec<Grant>,
+}
+
+impl Principal {
+    /// The areas (codes) in which the person has `capability` on `today`, without
+    /// one lying inside another.
+    #[must_use]
+    pub fn areas(&self, capability: Capability, today: &str) -> Vec<String> {
+        let mut codes: Vec<String> = self
+            .grants
+            .iter()
+            .filter(|g| g.role.can(capability) && g.holds_on(today))
+            .map(|g| g.area.clone())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        let all = codes.clone();
+        codes.retain(|c| !all.iter().any(|o| o != c && within(c, o)));
+        codes
+    }
+
+    /// Whether the person has `capability` for the area `code` (it lies inside one of
+    /// their areas) on `today`.
+    #[must_use]
+    pub fn may(&self, capability: Capability, code: &str, today: &str) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role.can(capability) && g.holds_on(today) && within(code, &g.area))
+    }
+
+    /// Whether the person has `capability` anywhere on `today`.
+    #[must_use]
+    pub fn may_somewhere(&self, capability: Capability, today: &str) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role.can(capability) && g.holds_on(today))
+    }
+
+    /// The roles the person holds on `today`, each once.
+    #[must_use]
+    pub fn roles(&self, today: &str) -> Vec<Role> {
+        let mut roles: Vec<Role> = self
+            .grants
+            .iter()
+            .filter(|g| g.holds_on(today))
+            .map(|g| g.role)
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(grants: &[(Role, &str, Option<&str>)]) -> Principal {
+        Principal {
+            user: "u".into(),
+            display: "U".into(),
+            grants: grants
+                .iter()
+                .map(|(role, area, until)| Grant {
+                    role: *role,
+                    area: (*area).to_owned(),
+                    until: until.map(str::to_owned),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_grant_covers_its_area_and_what_lies_inside() {
+        let p = person(&[(Role::Township, "211422101", None)]);
+        assert!(p.may(Capability::Personal, "211422101", "2026-01-01"));
+        assert!(p.may(Capability::Personal, "211422101201", "2026-01-01"));
+        assert!(!p.may(Capability::Personal, "211422102201", "2026-01-01"));
+        assert!(!p.may(Capability::Personal, "211422", "2026-01-01"));
+        assert!(!p.may(Capability::Campaigns, "211422101", "2026-01-01"));
+    }
+
+    #[test]
+    fn a_leader_sees_figures_and_no_person() {
+        let p = person(&[(Role::Leader, "211422", None)]);
+        assert!(p.may(Capability::Figures, "211422101", "2026-01-01"));
+        assert!(!p.may(Capability::Personal, "211422101", "2026-01-01"));
+        assert!(!p.may_somewhere(Capability::EditLedger, "2026-01-01"));
+    }
+
+    #[test]
+    fn a_grant_ends_after_its_last_day() {
+        let p = person(&[(Role::Group, "211422101", Some("2026-03-31"))]);
+        assert!(p.may(Capability::Plans, "211422101", "2026-03-31"));
+        assert!(!p.may(Capability::Plans, "211422101", "2026-04-01"));
+        assert!(p.roles("2026-04-01").is_empty());
+    }
+
+    #[test]
+    fn areas_inside_another_are_not_listed_twice() {
+        let p = person(&[
+            (Role::Township, "211422101", None),
+            (Role::Village, "211422101201", None),
+            (Role::Township, "211422102", None),
+        ]);
+        assert_eq!(
+            p.areas(Capability::Personal, "2026-01-01"),
+            ["211422101", "211422102"]
+        );
+        assert_eq!(
+            p.areas(Capability::SignVillage, "2026-01-01"),
+            ["211422101201"]
+        );
+    }
+
+    #[test]
+    fn a_scope_contains_what_lies_inside_its_areas() {
+        let s = AreaScope::of(vec!["211422101".into(), "211422102201".into()]);
+        assert!(s.contains("211422101203"));
+        assert!(s.contains("211422102201"));
+        assert!(!s.contains("211422102202"));
+        assert!(!s.contains("211422"));
+        assert!(AreaScope::all().contains("211422"));
+        assert!(AreaScope::all().covers(&s));
+        assert!(!s.covers(&AreaScope::all()));
+        assert!(s.covers(&AreaScope::of(vec!["211422101201".into()])));
+        assert_eq!(s.key(), "211422101+211422102201");
+    }
+
+    #[test]
+    fn roles_parse_from_code_or_chinese() {
+        assert_eq!(Role::parse("analyst"), Some(Role::Analyst));
+        assert_eq!(Role::parse("督查组"), Some(Role::Group));
+        assert_eq!(Role::parse("boss"), None);
+    }
+}

@@ -1,0 +1,387 @@
+//! Accounts, their grants, API tokens and the audit log, as stored.
+//!
+//! Passwords and tokens arrive here already hashed (the `accounts` module hashes
+//! them); the audit log is only ever appended to.
+
+use duckdb::{Connection, OptionalExt, params};
+
+use super::{QueryContext, StoreError};
+use crate::domain::access::{Grant, Principal, Role};
+
+/// A stored account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The person with their grants.
+    pub principal: Principal,
+    /// The password's argon2 hash (PHC string).
+    pub password_hash: String,
+    /// When the account was made (UTC).
+    pub created_at: String,
+    /// When it was disabled, if it was.
+    pub disabled_at: Option<String>,
+}
+
+/// A stored API token, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The token's public id (shown in lists, used to revoke it).
+    pub id: String,
+    /// Its owner.
+    pub user: String,
+    /// What the owner said it is for.
+    pub label: String,
+    /// SHA-256 of the secret, hex.
+    pub token_hash: String,
+    /// When it was made (UTC).
+    pub created_at: String,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditRecord {
+    /// When (UTC, RFC 3339).
+    pub at: String,
+    /// Who (the account name); none for a failed sign-in of an unknown name.
+    pub user: Option<String>,
+    /// What: `sign_in`, `sign_in_failed`, `sign_out`, `read_personal`, `write`,
+    /// `export`, `account`, `token`.
+    pub action: String,
+    /// The route (method and path, never the query).
+    pub route: Option<String>,
+    /// What was read or changed (household numbers, an entry, before and after).
+    pub detail: Option<String>,
+    /// Rows read or exported, where that is counted.
+    pub rows: Option<i64>,
+}
+
+/// Which audit lines to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// From this time on (UTC, compared as text: `2026-12-01` or a full stamp).
+    pub since: Option<String>,
+    /// One account's lines.
+    pub user: Option<String>,
+    /// One action's lines.
+    pub action: Option<String>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+/// Whether an account of this name exists.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn exists(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM users WHERE name = ?", [name], |r| {
+            r.get(0)
+        })
+        .context("look up account")?;
+    Ok(n > 0)
+}
+
+/// How many accounts can sign in (not disabled).
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn active_count(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row(
+        "SELECT count(*) FROM users WHERE disabled_at IS NULL",
+        [],
+        |r| r.get(0),
+    )
+    .context("count accounts")
+}
+
+/// Adds an account with its grants; a taken name is refused.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for a taken name, [`StoreError::Query`] if a write fails.
+pub fn add(conn: &Connection, account: &Account) -> Result<(), StoreError> {
+    let _guard = super::write_lock();
+    if exists(conn, &account.principal.user)? {
+        return Err(StoreError::Invalid(format!(
+            "an account named {} already exists",
+            account.principal.user
+        )));
+    }
+    conn.execute_batch("BEGIN TRANSACTION").context("begin")?;
+    let result = (|| {
+        conn.execute(
+            "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+            params![
+                account.principal.user,
+                account.principal.display,
+                account.password_hash,
+                account.created_at,
+                account.disabled_at
+            ],
+        )
+        .context("add account")?;
+        insert_grants(conn, &account.principal.user, &account.principal.grants)
+    })();
+    finish(conn, result)
+}
+
+/// Replaces an account's grants.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for an unknown account, [`StoreError::Query`] if a write fails.
+pub fn set_grants(conn: &Connection, name: &str, grants: &[Grant]) -> Result<(), StoreError> {
+    let _guard = super::write_lock();
+    if !exists(conn, name)? {
+        return Err(StoreError::Invalid(format!("no account named {name}")));
+    }
+    conn.execute_batch("BEGIN TRANSACTION").context("begin")?;
+    let result = (|| {
+        conn.execute("DELETE FROM user_grants WHERE user_name = ?", [name])
+            .context("drop grants")?;
+        insert_grants(conn, name, grants)
+    })();
+    finish(conn, result)
+}
+
+/// Sets an account's password hash, or disables / enables it.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for an unknown account, [`StoreError::Query`] if a write fails.
+pub fn update(
+    conn: &Connection,
+    name: &str,
+    password_hash: Option<&str>,
+    disabled_at: Option<Option<&str>>,
+) -> Result<(), StoreError> {
+    let _guard = super::write_lock();
+    if !exists(conn, name)? {
+        return Err(StoreError::Invalid(format!("no account named {name}")));
+    }
+    if let Some(hash) = password_hash {
+        conn.execute(
+            "UPDATE users SET password_hash = ? WHERE name = ?",
+            params![hash, name],
+        )
+        .context("set password")?;
+    }
+    if let Some(disabled) = disabled_at {
+        conn.execute(
+            "UPDATE users SET disabled_at = ? WHERE name = ?",
+            params![disabled, name],
+        )
+        .context("disable account")?;
+    }
+    Ok(())
+}
+
+fn insert_grants(conn: &Connection, name: &str, grants: &[Grant]) -> Result<(), StoreError> {
+    for g in grants {
+        conn.execute(
+            "INSERT INTO user_grants VALUES (?, ?, ?, ?)",
+            params![name, g.role.code(), g.area, g.until],
+        )
+        .context("add grant")?;
+    }
+    Ok(())
+}
+
+/// Commits on success, rolls back on failure.
+fn finish(conn: &Connection, result: Result<(), StoreError>) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT").context("commit"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// One account with its grants.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn account(conn: &Connection, name: &str) -> Result<Option<Account>, StoreError> {
+    let row: Option<(String, String, String, Option<String>)> = conn
+        .query_row(
+            "SELECT display, password_hash, created_at, disabled_at FROM users WHERE name = ?",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .context("read account")?;
+    let Some((display, password_hash, created_at, disabled_at)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Account {
+        principal: Principal {
+            user: name.to_owned(),
+            display,
+            grants: grants(conn, name)?,
+        },
+        password_hash,
+        created_at,
+        disabled_at,
+    }))
+}
+
+/// Every account, by name.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM users ORDER BY name")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .context("list accounts")?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        if let Some(a) = account(conn, &name)? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+fn grants(conn: &Connection, name: &str) -> Result<Vec<Grant>, StoreError> {
+    let rows: Vec<(String, String, Option<String>)> = conn
+        .prepare(
+            "SELECT role, area_code, until FROM user_grants WHERE user_name = ?
+             ORDER BY area_code, role",
+        )
+        .and_then(|mut s| {
+            s.query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .context("read grants")?;
+    rows.into_iter()
+        .map(|(role, area, until)| {
+            let role = Role::from_code(&role)
+                .ok_or_else(|| StoreError::Invalid(format!("unknown role {role} of {name}")))?;
+            Ok(Grant { role, area, until })
+        })
+        .collect()
+}
+
+/// Stores a new API token (its hash).
+///
+/// # Errors
+/// [`StoreError::Query`] if the write fails.
+pub fn add_token(conn: &Connection, token: &TokenRecord) -> Result<(), StoreError> {
+    let _guard = super::write_lock();
+    conn.execute(
+        "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, NULL)",
+        params![
+            token.id,
+            token.user,
+            token.label,
+            token.token_hash,
+            token.created_at
+        ],
+    )
+    .context("add token")?;
+    Ok(())
+}
+
+/// Revokes a token of `user` (any user's when `user` is `None`); whether one was.
+///
+/// # Errors
+/// [`StoreError::Query`] if the write fails.
+pub fn revoke_token(
+    conn: &Connection,
+    id: &str,
+    user: Option<&str>,
+    at: &str,
+) -> Result<bool, StoreError> {
+    let _guard = super::write_lock();
+    let n = conn
+        .execute(
+            "UPDATE api_tokens SET revoked_at = ?
+             WHERE id = ? AND revoked_at IS NULL AND (? IS NULL OR user_name = ?)",
+            params![at, id, user, user],
+        )
+        .context("revoke token")?;
+    Ok(n > 0)
+}
+
+/// Every token not revoked, of enabled accounts.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn live_tokens(conn: &Connection) -> Result<Vec<TokenRecord>, StoreError> {
+    conn.prepare(
+        "SELECT t.id, t.user_name, t.label, t.token_hash, t.created_at
+         FROM api_tokens t JOIN users u ON u.name = t.user_name
+         WHERE t.revoked_at IS NULL AND u.disabled_at IS NULL
+         ORDER BY t.created_at, t.id",
+    )
+    .and_then(|mut s| {
+        s.query_map([], |r| {
+            Ok(TokenRecord {
+                id: r.get(0)?,
+                user: r.get(1)?,
+                label: r.get(2)?,
+                token_hash: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .context("list tokens")
+}
+
+/// Appends lines to the audit log, in one transaction.
+///
+/// # Errors
+/// [`StoreError::Query`] if the write fails (nothing is written then).
+pub fn append_audit(conn: &Connection, records: &[AuditRecord]) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let _guard = super::write_lock();
+    conn.execute_batch("BEGIN TRANSACTION").context("begin")?;
+    let result = (|| {
+        let mut app = conn.appender("audit_log").context("open audit appender")?;
+        for r in records {
+            app.append_row(params![r.at, r.user, r.action, r.route, r.detail, r.rows])
+                .context("append audit line")?;
+        }
+        app.flush().context("flush audit lines")
+    })();
+    finish(conn, result)
+}
+
+/// Audit lines, newest first.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn audit(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+    conn.prepare(
+        "SELECT logged_at, user_name, action, route, detail, rows FROM audit_log
+         WHERE (?1 IS NULL OR logged_at >= ?1) AND (?2 IS NULL OR user_name = ?2)
+           AND (?3 IS NULL OR action = ?3)
+         ORDER BY logged_at DESC, rowid DESC LIMIT ?4",
+    )
+    .and_then(|mut s| {
+        s.query_map(
+            params![
+                filter.since,
+                filter.user,
+                filter.action,
+                filter.limit as i64
+            ],
+            |r| {
+                Ok(AuditRecord {
+                    at: r.get(0)?,
+                    user: r.get(1)?,
+                    action: r.get(2)?,
+                    route: r.get(3)?,
+                    detail: r.get(4)?,
+                    rows: r.get(5)?,
+                })
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .context("read audit log")
+}
