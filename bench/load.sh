@@ -15,6 +15,9 @@ cargo build --release -q
 mkdir -p "$target/bench-data"
 db="$target/bench-data/demo-$n.duckdb"
 [ -f "$db" ] || "$target/release/paicha" demo --households "$n" --db "$db"
+# Everything is asked as the demo's county analyst, with an API token.
+export PAICHA_TOKEN="$("$target/release/paicha" user token analyst --label bench --db "$db" | tail -n 1)"
+auth="Authorization: Bearer $PAICHA_TOKEN"
 work="$(mktemp -d)"
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
@@ -34,7 +37,7 @@ report() { grep -E "Requests/sec|Non-2xx|Socket errors|^ +(50|90|99)%|requests i
 # The tiles that hold households, about 20 a zoom (bench tiles also times them once).
 "$target/release/paicha" bench tiles --db "$db" --paths-out "$work/paths.txt" >/dev/null
 start_server
-while read -r p; do curl -sf -o /dev/null "$base$p"; done < "$work/paths.txt"
+while read -r p; do curl -sf -o /dev/null -H "$auth" "$base$p"; done < "$work/paths.txt"
 
 cat > "$work/replay.lua" <<'LUA'
 paths = {}
@@ -42,18 +45,18 @@ for line in io.lines(os.getenv("TILE_PATHS")) do paths[#paths + 1] = line end
 i = math.random(#paths)
 request = function()
   i = i % #paths + 1
-  return wrk.format("GET", paths[i], { ["Accept-Encoding"] = "gzip" })
+  return wrk.format("GET", paths[i], { ["Accept-Encoding"] = "gzip", ["Authorization"] = "Bearer " .. os.getenv("PAICHA_TOKEN") })
 end
 LUA
 echo "== cached tiles, $(wc -l < "$work/paths.txt") distinct, $seconds s, 64 connections"
 TILE_PATHS="$work/paths.txt" wrk -t2 -c64 -d"${seconds}s" --latency -s "$work/replay.lua" "$base" | report
 
 echo "== /api/v1/stats?level=village (all indicators), $seconds s, 64 connections"
-wrk -t2 -c64 -d"${seconds}s" --latency "$base/api/v1/stats?level=village" | report
+wrk -t2 -c64 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/stats?level=village" | report
 
 # Random household tiles inside the county's box at zooms 16-18: about a million
 # tiles, so a cache of 20,000 answers few requests and nearly every one is made anew.
-bounds=$(curl -sf "$base/tiles/households.json" | python3 -c 'import json,sys; print(*json.load(sys.stdin)["bounds"], sep=", ")')
+bounds=$(curl -sf -H "$auth" "$base/tiles/households.json" | python3 -c 'import json,sys; print(*json.load(sys.stdin)["bounds"], sep=", ")')
 cat > "$work/random.lua" <<LUA
 local w, s, e, n = $bounds
 math.randomseed(19)
@@ -67,7 +70,7 @@ end
 request = function()
   local z = math.random(16, 18)
   local x, y = tile(w + math.random() * (e - w), s + math.random() * (n - s), z)
-  return wrk.format("GET", "/tiles/households/" .. z .. "/" .. x .. "/" .. y .. ".mvt", { ["Accept-Encoding"] = "gzip" })
+  return wrk.format("GET", "/tiles/households/" .. z .. "/" .. x .. "/" .. y .. ".mvt", { ["Accept-Encoding"] = "gzip", ["Authorization"] = "Bearer " .. os.getenv("PAICHA_TOKEN") })
 end
 LUA
 echo "== uncached household tiles z16-18 (random over the county), $seconds s, 64 connections"

@@ -20,19 +20,22 @@ for line in io.lines(os.getenv("TILE_PATHS")) do paths[#paths + 1] = line end
 i = math.random(#paths)
 request = function()
   i = i % #paths + 1
-  return wrk.format("GET", paths[i], { ["Accept-Encoding"] = "gzip" })
+  return wrk.format("GET", paths[i], { ["Accept-Encoding"] = "gzip", ["Authorization"] = "Bearer " .. os.getenv("PAICHA_TOKEN") })
 end
 LUA
 for n in ${@:-1000000 10000000}; do
   db="$target/bench-data/demo-$n.duckdb"
   [ -f "$db" ] || "$target/release/paicha" demo --households "$n" --db "$db"
   "$target/release/paicha" bench tiles --db "$db" --paths-out "$work/paths.txt"
+  # Tiles are asked as the demo's county analyst, with an API token (sessions and
+  # token checks are part of what is measured).
+  export PAICHA_TOKEN="$("$target/release/paicha" user token analyst --label bench --db "$db" | tail -n 1)"
   "$target/release/paicha" serve --db "$db" --addr 127.0.0.1:18080 --tiles-dir "$work/tiles" \
     2>"$work/serve.log" &
   server=$!
   until curl -sf http://127.0.0.1:18080/health >/dev/null; do sleep 0.5; done
   # Warm every tile once, then replay them from the cache.
-  while read -r p; do curl -sf -o /dev/null "http://127.0.0.1:18080$p"; done < "$work/paths.txt"
+  while read -r p; do curl -sf -o /dev/null -H "Authorization: Bearer $PAICHA_TOKEN" "http://127.0.0.1:18080$p"; done < "$work/paths.txt"
   echo "cached tiles, $n households, $(wc -l < "$work/paths.txt") distinct tiles:"
   TILE_PATHS="$work/paths.txt" wrk -t1 -c32 -d15s --latency -s "$work/replay.lua" http://127.0.0.1:18080 \
     | grep -E "Requests/sec|Transfer/sec|^ +(50|90|99)%"

@@ -684,3 +684,49 @@ async fn each_role_signs_in_from_the_demo_list_and_sees_its_own_areas() {
     assert_eq!(seen["villagePanel"]["refused"], true);
     assert_eq!(seen["villagePanel"]["personal"], false);
 }
+
+/// Issue 16: every other demo role signs in, gets its map without an error, sees only
+/// its areas ranked, and is offered plans only where its role makes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_role_gets_a_working_map_of_its_areas() {
+    let app = TestApp::spawn().await;
+    let users = app.get_json("/api/v1/users").await;
+    for (user, display, plans) in [
+        ("admin", "系统管理员（演示）", false),
+        ("analyst", "扶贫办分析员（演示）", true),
+        ("village", "村书记（演示）", false),
+        ("group", "督查组组长（演示）", true),
+        ("evaluator", "第三方评估员（演示）", false),
+        ("department", "教育局（演示）", false),
+    ] {
+        let areas: Vec<String> = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["user"] == user)
+            .unwrap()["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["area"].as_str().unwrap().to_owned())
+            .collect();
+        let seen = support::drive_signed_in(
+            "browser.mjs",
+            &app,
+            "sign-in-as",
+            &json!({ "user": user }),
+            "",
+        )
+        .await;
+        assert_eq!(seen["who"], display, "{user}");
+        assert_eq!(seen["planHidden"], !plans, "{user}: plans offered");
+        let ranked = seen["ranked"].as_array().unwrap();
+        assert!(
+            ranked.iter().all(|c| areas
+                .iter()
+                .any(|a| c.as_str().unwrap().starts_with(a.as_str()))),
+            "{user} ranks {ranked:?} outside {areas:?}"
+        );
+        assert_eq!(seen["signedOut"], "/login.html", "{user}");
+    }
+}

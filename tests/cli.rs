@@ -521,3 +521,272 @@ fn the_export_holds_each_households_corrected_position_and_its_verdict() {
     assert_eq!(corrected, gcj02.len());
     assert!(as_declared > 60_000);
 }
+
+/// Issue 16: accounts from the command line on a real (non-demo) database: none at
+/// first (serve says how to add one), `user add` with the password on standard input,
+/// `user list`, a token that opens the API, and the audit log of what it read.
+#[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one office's first day, step by step"
+)]
+fn accounts_are_added_listed_and_audited_from_the_command_line() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.duckdb");
+    // An office's own database: divisions only, no account.
+    let csv = dir.path().join("divisions.csv");
+    std::fs::write(
+        &csv,
+        "code,name\n210422,新宾满族自治县\n210422100,新宾镇\n210422100201,五副甲村民委员会\n",
+    )
+    .unwrap();
+    run_ok(
+        paicha()
+            .args(["import", "--db"])
+            .arg(&db)
+            .arg("divisions")
+            .arg(&csv)
+            .arg("--commit"),
+    );
+    let port = free_port();
+    let server = paicha()
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(&db)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_health(
+        &format!("http://127.0.0.1:{port}/health"),
+        Duration::from_mins(1),
+    );
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let out = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("no account can sign in yet") && log.contains("paicha user add"),
+        "{log}"
+    );
+
+    let mut add = paicha()
+        .args([
+            "user",
+            "add",
+            "zhang",
+            "--display",
+            "张三",
+            "--role",
+            "township",
+        ])
+        .args([
+            "--area",
+            "210422100",
+            "--role",
+            "village",
+            "--area",
+            "210422100201",
+        ])
+        .arg("--db")
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct-horse\n")
+        .unwrap();
+    let added = add.wait_with_output().unwrap();
+    assert!(added.status.success(), "{added:?}");
+    // A role or area that does not exist is named.
+    let bad = paicha()
+        .args([
+            "user", "add", "li", "--role", "boss", "--area", "210422", "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--role \"boss\" is none of"),
+        "{bad:?}"
+    );
+    let list = paicha()
+        .args(["user", "list", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.contains("zhang\t张三\t乡镇@210422100 村@210422100201"),
+        "{list}"
+    );
+    let token = paicha()
+        .args(["user", "token", "zhang", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let token = String::from_utf8_lossy(&token.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+
+    // The token opens the API for the township, and its read is on record.
+    let port = free_port();
+    let mut server = paicha()
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(&db)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for_health(&format!("{base}/health"), Duration::from_mins(1));
+    let client = reqwest::blocking::Client::new();
+    let areas: serde_json::Value = client
+        .get(format!("{base}/api/v1/areas"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let codes: Vec<&str> = areas
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["210422100", "210422100201"],
+        "only the township and its village"
+    );
+    let refused = client
+        .get(format!("{base}/api/v1/areas"))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(refused, 401);
+    let denied = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"user": "zhang", "password": "wrong-horse"}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(denied, 401);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+    let audit = paicha()
+        .args(["audit", "--user", "zhang", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.starts_with("时间\t账号\t操作"), "{audit}");
+    assert!(
+        audit.contains("\tzhang\tsign_in_failed\tPOST /api/v1/session\tfrom 127.0.0.1"),
+        "{audit}"
+    );
+    assert!(!audit.contains("wrong-horse"), "no password in the log");
+}
+
+/// Issue 16: plain HTTP is refused beyond loopback; HTTPS from PEM files serves, and
+/// its session cookie is `Secure`.
+#[test]
+fn serve_refuses_plain_http_beyond_loopback_and_serves_https_with_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tls.duckdb");
+    run_ok(
+        paicha()
+            .args(["demo", "--households", "500", "--seed", "5", "--db"])
+            .arg(&db),
+    );
+    let open = paicha()
+        .args(["serve", "--addr", "0.0.0.0:0", "--db"])
+        .arg(&db)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .output()
+        .unwrap();
+    assert!(!open.status.success());
+    let said = String::from_utf8_lossy(&open.stderr);
+    assert!(
+        said.contains("can be reached from other machines")
+            && said.contains("--tls-cert")
+            && said.contains("--behind-proxy"),
+        "{said}"
+    );
+
+    // A self-signed certificate made by openssl, an independent tool.
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl must be installed (.ci/setup)");
+    assert!(made.status.success(), "{made:?}");
+    let port = free_port();
+    let mut server = paicha()
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(&db)
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let curl = |args: &[&str]| {
+        Command::new("curl")
+            .args(["-sk", "--max-time", "5"])
+            .args(args)
+            .output()
+            .expect("curl must be installed (.ci/setup)")
+    };
+    let start = Instant::now();
+    let health = loop {
+        let out = curl(&[&format!("https://127.0.0.1:{port}/health")]);
+        if out.status.success() && !out.stdout.is_empty() {
+            break String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(start.elapsed() < Duration::from_mins(1), "no HTTPS server");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(health.contains("\"status\":\"ok\""), "{health}");
+    let signed = curl(&[
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        "{\"user\":\"analyst\",\"password\":\"paicha-demo\"}",
+        &format!("https://127.0.0.1:{port}/api/v1/session"),
+    ]);
+    let head = String::from_utf8_lossy(&signed.stdout).to_lowercase();
+    assert!(head.starts_with("http/"), "{head}");
+    let cookie = head
+        .lines()
+        .find(|l| l.starts_with("set-cookie: paicha_session="))
+        .unwrap_or_default();
+    assert!(
+        cookie.contains("secure") && cookie.contains("httponly"),
+        "{head}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -100,18 +100,43 @@ pub fn new_secret() -> String {
     hex(&random_bytes::<32>())
 }
 
-/// SHA-256 of a secret, hex: what is kept of it.
+/// SHA-256 of a secret, hex: what the store keeps of it.
 #[must_use]
 pub fn digest(secret: &str) -> String {
-    hex(&sha2::Sha256::digest(secret.as_bytes()))
+    hex(&key(secret))
 }
 
+/// SHA-256 of a secret: what memory keeps of it (the maps' keys).
+fn key(secret: &str) -> Key {
+    sha2::Sha256::digest(secret.as_bytes()).into()
+}
+
+/// A secret's SHA-256.
+type Key = [u8; 32];
+
+/// The key of a stored digest (64 hex digits).
+fn key_of_hex(text: &str) -> Option<Key> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        out[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+/// Lower-case hex: every request's token is hashed, so no `format!` per byte.
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// A signed-in browser session.
@@ -119,8 +144,9 @@ fn hex(bytes: &[u8]) -> String {
 pub struct Session {
     /// Who.
     pub principal: Arc<Principal>,
-    /// The token every write of this session must carry (`X-CSRF-Token`).
-    pub csrf: String,
+    /// The token every write of this session must carry (`X-CSRF-Token`); shared, so
+    /// that a request's look-up copies no text.
+    pub csrf: Arc<str>,
     started: Instant,
     last_seen: Instant,
 }
@@ -136,9 +162,9 @@ struct Failures {
 /// Sessions, tokens and the sign-in throttle of a running service.
 #[derive(Debug, Default)]
 pub struct Accounts {
-    sessions: Mutex<HashMap<String, Session>>,
-    tokens: Mutex<HashMap<String, Arc<Principal>>>,
-    process_tokens: Mutex<HashMap<String, Arc<Principal>>>,
+    sessions: Mutex<HashMap<Key, Session>>,
+    tokens: Mutex<HashMap<Key, Arc<Principal>>>,
+    process_tokens: Mutex<HashMap<Key, Arc<Principal>>>,
     failures: Mutex<HashMap<String, Failures>>,
 }
 
@@ -181,7 +207,9 @@ impl Accounts {
                 owners.insert(t.user.clone(), Arc::clone(&p));
                 p
             };
-            map.insert(t.token_hash, owner);
+            if let Some(k) = key_of_hex(&t.token_hash) {
+                map.insert(k, owner);
+            }
         }
         *self.tokens.lock().unwrap_or_else(PoisonError::into_inner) = map;
         Ok(())
@@ -193,7 +221,7 @@ impl Accounts {
         self.process_tokens
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(digest(secret), Arc::new(principal));
+            .insert(key(secret), Arc::new(principal));
     }
 
     /// Ends every session of an account (its password, grants or state changed).
@@ -207,7 +235,7 @@ impl Accounts {
     /// The owner of an API token.
     #[must_use]
     pub fn token_owner(&self, secret: &str) -> Option<Arc<Principal>> {
-        let key = digest(secret);
+        let key = key(secret);
         let stored = self
             .tokens
             .lock()
@@ -226,7 +254,7 @@ impl Accounts {
     /// The session of a cookie's secret, if it is live; its idle clock restarts.
     #[must_use]
     pub fn session(&self, secret: &str) -> Option<Session> {
-        let key = digest(secret);
+        let key = key(secret);
         let now = Instant::now();
         let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         let live = sessions.get_mut(&key).and_then(|s| {
@@ -250,7 +278,7 @@ impl Accounts {
         self.sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&digest(secret));
+            .remove(&key(secret));
     }
 
     /// Checks a name and password against the store, counting failures per name and
@@ -289,7 +317,7 @@ impl Accounts {
         let now = Instant::now();
         let session = Session {
             principal: Arc::new(account.principal),
-            csrf: new_secret(),
+            csrf: Arc::from(new_secret()),
             started: now,
             last_seen: now,
         };
@@ -300,12 +328,12 @@ impl Accounts {
                 && let Some(oldest) = sessions
                     .iter()
                     .min_by_key(|(_, s)| s.last_seen)
-                    .map(|(k, _)| k.clone())
+                    .map(|(k, _)| *k)
             {
                 sessions.remove(&oldest);
             }
         }
-        sessions.insert(digest(&secret), session.clone());
+        sessions.insert(key(&secret), session.clone());
         Ok(SignedIn { secret, session })
     }
 
@@ -413,7 +441,14 @@ pub const AUDIT_QUEUE: usize = 65_536;
 pub struct AuditLog {
     sender: std::sync::mpsc::SyncSender<AuditRecord>,
     written: Arc<std::sync::atomic::AtomicU64>,
+    /// When each repeatable line (see [`AuditLog::record_once`]) was last written, by a
+    /// hash of who and what.
+    recent: Arc<Mutex<HashMap<u64, Instant>>>,
 }
+
+/// How long a repeated read of the same thing by the same person is one line: a map
+/// asks for the same tiles again as its user pans back and forth.
+pub const REPEAT_WINDOW: Duration = Duration::from_mins(10);
 
 impl AuditLog {
     /// Starts the writer.
@@ -435,7 +470,35 @@ impl AuditLog {
                 counter.fetch_add(count, std::sync::atomic::Ordering::SeqCst);
             }
         });
-        Self { sender, written }
+        Self {
+            sender,
+            written,
+            recent: Arc::default(),
+        }
+    }
+
+    /// Records a line unless the same person read the same thing (`detail`) within
+    /// [`REPEAT_WINDOW`]: for reads a page repeats, such as map tiles.
+    pub fn record_once(&self, user: &str, action: &str, route: String, detail: String) {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (user, action, &detail).hash(&mut hasher);
+        let key = hasher.finish();
+        let now = Instant::now();
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+            if recent
+                .get(&key)
+                .is_some_and(|t| now.duration_since(*t) < REPEAT_WINDOW)
+            {
+                return;
+            }
+            if recent.len() >= AUDIT_QUEUE {
+                recent.retain(|_, t| now.duration_since(*t) < REPEAT_WINDOW);
+            }
+            recent.insert(key, now);
+        }
+        self.record(Some(user), action, Some(route), Some(detail), None);
     }
 
     /// Records a line, stamped now.
@@ -486,6 +549,13 @@ mod tests {
     #[test]
     fn the_dummy_hash_parses_so_unknown_names_cost_the_same() {
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn a_stored_digest_reads_back_as_the_key_of_its_secret() {
+        let s = new_secret();
+        assert_eq!(key_of_hex(&digest(&s)), Some(key(&s)));
+        assert_eq!(key_of_hex("zz"), None);
     }
 
     #[test]

@@ -50,8 +50,8 @@ pub struct Caller {
     pub principal: Arc<Principal>,
     /// How they signed in.
     pub via: Via,
-    /// Method and path (never the query, which may name a household), for the audit log.
-    pub route: String,
+    method: Method,
+    uri: axum::http::Uri,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -73,22 +73,29 @@ impl Caller {
         &self.principal.user
     }
 
+    /// Method and path (never the query, which may name a household), for the audit
+    /// log; made only when a line is written.
+    #[must_use]
+    pub fn route(&self) -> String {
+        format!("{} {}", self.method, self.uri.path())
+    }
+
     /// Whether the person has `capability` for the area `code` today.
     #[must_use]
     pub fn may(&self, capability: Capability, code: &str) -> bool {
-        self.principal.may(capability, code, &calendar::today())
+        calendar::with_today(|today| self.principal.may(capability, code, today))
     }
 
     /// Whether the person has `capability` anywhere today.
     #[must_use]
     pub fn may_somewhere(&self, capability: Capability) -> bool {
-        self.principal.may_somewhere(capability, &calendar::today())
+        calendar::with_today(|today| self.principal.may_somewhere(capability, today))
     }
 
     /// The areas where the person has `capability` today.
     #[must_use]
     pub fn areas(&self, capability: Capability) -> Vec<String> {
-        self.principal.areas(capability, &calendar::today())
+        calendar::with_today(|today| self.principal.areas(capability, today))
     }
 
     /// Puts a line in the audit log: `action` by this person on this route.
@@ -102,7 +109,7 @@ impl Caller {
         audit.record(
             Some(self.user()),
             action,
-            Some(self.route.clone()),
+            Some(self.route()),
             detail,
             rows.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         );
@@ -287,8 +294,6 @@ fn bearer(req: &mut Request) -> Option<String> {
 /// Signs the request in (see the module's description), or answers 401 (403 for a
 /// cookie-signed write without its CSRF token).
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    let route = format!("{} {}", req.method(), path);
     let signed = if let Some(token) = bearer(&mut req) {
         state
             .accounts
@@ -305,21 +310,23 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
             if unsafe_method && let Some(expected) = csrf {
                 let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-                if sent != Some(expected.as_str()) {
+                if sent != Some(&*expected) {
                     return ApiError::Forbidden(format!(
                         "a write from the web app must carry its {CSRF_HEADER} header"
                     ))
                     .into_response();
                 }
             }
-            req.extensions_mut().insert(Caller {
+            let caller = Caller {
                 principal,
                 via,
-                route,
-            });
+                method: req.method().clone(),
+                uri: req.uri().clone(),
+            };
+            req.extensions_mut().insert(caller);
             next.run(req).await
         }
-        None if is_open(req.method(), &path) => next.run(req).await,
+        None if is_open(req.method(), req.uri().path()) => next.run(req).await,
         None => ApiError::unauthenticated().into_response(),
     }
 }
@@ -333,24 +340,30 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      connect-src 'self' https://*.tianditu.gov.cn; font-src 'self'; object-src 'none'; \
      base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
-/// Adds the security headers to every response.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
+/// The security headers every response carries, each as its own layer (no boxed
+/// future per request, as a middleware function would add).
+pub fn security_headers<S>(router: axum::Router<S>) -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    use tower_http::set_header::SetResponseHeaderLayer;
+    router
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ async fn sign_in(
             let info = session_info(
                 &state,
                 &signed.session.principal,
-                Some(signed.session.csrf.clone()),
+                Some(signed.session.csrf.to_string()),
             );
             let mut response = Json(info).into_response();
             let h = response.headers_mut();

@@ -304,19 +304,20 @@ fn household_filter(
 }
 
 /// Household positions are personal data: each read of a tile of points is on
-/// record, by its address and data version (which fix the households it holds).
+/// record, by its address and data version (which fix the households it holds);
+/// the same person's repeated reads of one tile within minutes are one line.
 fn record_points(state: &AppState, caller: &Caller, layer: Layer, tile: TileId, version: i64) {
-    caller.record(
-        &state.audit,
+    state.audit.record_once(
+        caller.user(),
         "read_personal",
-        Some(format!(
+        caller.route(),
+        format!(
             "{} tile {}/{}/{} v{version}",
             layer.name(),
             tile.z,
             tile.x,
             tile.y
-        )),
-        None,
+        ),
     );
 }
 

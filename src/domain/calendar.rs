@@ -40,8 +40,24 @@ fn unix_seconds() -> u64 {
 /// Today's date in China (UTC+8), `YYYY-MM-DD`.
 #[must_use]
 pub fn today() -> String {
+    with_today(str::to_owned)
+}
+
+/// Calls `f` with today's date in China, `YYYY-MM-DD`, without making the text anew:
+/// every signed-in request asks it to check its grants' last days.
+pub fn with_today<T>(f: impl FnOnce(&str) -> T) -> T {
+    thread_local! {
+        static TODAY: std::cell::RefCell<(u64, String)> =
+            const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
     let days = (unix_seconds() + 8 * 3600) / 86_400;
-    civil_date(days as i64)
+    TODAY.with_borrow_mut(|(day, text)| {
+        if *day != days {
+            *day = days;
+            *text = civil_date(days as i64);
+        }
+        f(text)
+    })
 }
 
 /// The current UTC time as RFC 3339, `YYYY-MM-DDTHH:MM:SSZ`: when a change was made.

@@ -108,7 +108,7 @@ async function updateLegend() {
   const lvl = app.state.lvl;
   const key = `${ind.id}/${lvl}`;
   if (app.legendStats?.key !== key) {
-    const stats = await getJson(`api/v1/stats?indicators=${ind.id}&level=${lvl}&limit=100000`);
+    const stats = await getJson(`api/v1/stats?within=${app.top.code}&indicators=${ind.id}&level=${lvl}&limit=100000`);
     app.legendStats = { key, stats };
   }
   const counts = new Array(app.catalog.palette.length).fill(0);
@@ -298,7 +298,8 @@ function householdRow(h) {
 
 async function showHouseholds(offset) {
   const ind = indicator();
-  const code = app.state.area;
+  // A village user's map starts at their village: no area chosen is their village.
+  const code = app.state.area || app.top.code;
   if (isLedger(ind)) {
     $('ranking').innerHTML = `<p class="muted">${esc(ind.name_zh)}按村统计（整改台账），见 <a id="ledger-village-link" href="ledger.html#t=${code.slice(0, 9)}" target="_blank">督查台账</a>。</p>`;
     return;
