@@ -148,6 +148,16 @@ fn demo_refuses_a_size_out_of_range() {
     assert!(!db.exists());
 }
 
+/// `paicha serve` on `db` at a loopback `port`, from the checkout (for its web/).
+fn serve_cmd(db: &Path, port: u16) -> Command {
+    let mut cmd = paicha();
+    cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(db)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .stdout(Stdio::null());
+    cmd
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -179,14 +189,7 @@ fn serve_builds_the_default_demo_when_there_is_no_database_and_shuts_down_cleanl
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fresh.duckdb");
     let port = free_port();
-    let mut child = paicha()
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(&db)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = serve_cmd(&db, port).stderr(Stdio::null()).spawn().unwrap();
     let health = wait_for_health(
         &format!("http://127.0.0.1:{port}/health"),
         Duration::from_mins(5),
@@ -550,14 +553,7 @@ fn accounts_are_added_listed_and_audited_from_the_command_line() {
             .arg("--commit"),
     );
     let port = free_port();
-    let server = paicha()
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(&db)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let server = serve_cmd(&db, port).stderr(Stdio::piped()).spawn().unwrap();
     wait_for_health(
         &format!("http://127.0.0.1:{port}/health"),
         Duration::from_mins(1),
@@ -638,14 +634,7 @@ fn accounts_are_added_listed_and_audited_from_the_command_line() {
 
     // The token opens the API for the township, and its read is on record.
     let port = free_port();
-    let mut server = paicha()
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(&db)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = serve_cmd(&db, port).stderr(Stdio::null()).spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     wait_for_health(&format!("{base}/health"), Duration::from_mins(1));
     let client = reqwest::blocking::Client::new();
@@ -737,15 +726,11 @@ fn serve_refuses_plain_http_beyond_loopback_and_serves_https_with_a_certificate(
         .expect("openssl must be installed (.ci/setup)");
     assert!(made.status.success(), "{made:?}");
     let port = free_port();
-    let mut server = paicha()
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(&db)
+    let mut server = serve_cmd(&db, port)
         .arg("--tls-cert")
         .arg(&cert)
         .arg("--tls-key")
         .arg(&key)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
