@@ -440,7 +440,6 @@ pub const AUDIT_QUEUE: usize = 65_536;
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     sender: std::sync::mpsc::SyncSender<AuditRecord>,
-    written: Arc<std::sync::atomic::AtomicU64>,
     /// When each repeatable line (see [`AuditLog::record_once`]) was last written, by a
     /// hash of who and what.
     recent: Arc<Mutex<HashMap<u64, Instant>>>,
@@ -455,8 +454,6 @@ impl AuditLog {
     #[must_use]
     pub fn start(store: Store) -> Self {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<AuditRecord>(AUDIT_QUEUE);
-        let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let counter = Arc::clone(&written);
         std::thread::spawn(move || {
             while let Ok(first) = receiver.recv() {
                 let mut lines = vec![first];
@@ -467,12 +464,10 @@ impl AuditLog {
                     // Never the lines themselves: they name who read what.
                     tracing::error!(error = %e, lines = count, "cannot write the audit log");
                 }
-                counter.fetch_add(count, std::sync::atomic::Ordering::SeqCst);
             }
         });
         Self {
             sender,
-            written,
             recent: Arc::default(),
         }
     }
@@ -521,12 +516,6 @@ impl AuditLog {
         if self.sender.send(line).is_err() {
             tracing::error!("the audit log's writer has stopped");
         }
-    }
-
-    /// Lines written so far (tests wait on it).
-    #[must_use]
-    pub fn written(&self) -> u64 {
-        self.written.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

@@ -186,6 +186,35 @@ impl Caller {
         }
     }
 
+    /// The area a request for `asked` (or, when it names none, `default`) is answered
+    /// for, as [`Caller::scoped`] says.
+    ///
+    /// # Errors
+    /// 400 naming the person's areas when none was asked and they hold several; 404,
+    /// worded as for an unknown area, when the one asked lies outside theirs.
+    pub fn scoped_area(
+        &self,
+        capability: Capability,
+        asked: Option<&str>,
+        default: &str,
+    ) -> Result<String, ApiError> {
+        let asked = asked.filter(|a| !a.is_empty());
+        let requested = asked.unwrap_or(default);
+        if let Some(area) = self.scoped(capability, requested) {
+            return Ok(area);
+        }
+        Err(match asked {
+            None => ApiError::invalid(
+                "within",
+                format!(
+                    "you hold several areas: give one of {}",
+                    self.areas(capability).join(", ")
+                ),
+            ),
+            Some(_) => ApiError::NotFound(format!("no area with code {requested}")),
+        })
+    }
+
     /// Refuses an object (an area, a household, an entry) outside the person's areas
     /// as if it did not exist: a 404 says nothing of what lies outside.
     ///

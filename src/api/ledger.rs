@@ -510,25 +510,14 @@ async fn entries(
     ApiQuery(mut p): ApiQuery<EntryParams>,
 ) -> Result<Json<EntryPage>, ApiError> {
     let campaign = find_campaign(&state, &id).await?;
-    if let Some(parts) = campaign_scope(&caller, &campaign)? {
+    if campaign_scope(&caller, &campaign)?.is_some() {
         // Only the person's villages: the area asked for (or the campaign's) narrowed
         // to theirs.
-        let asked = p
-            .within
-            .clone()
-            .unwrap_or_else(|| campaign.area_code.clone());
-        p.within = Some(match caller.scoped(Capability::Figures, &asked) {
-            Some(area) => area,
-            None if p.within.is_none() => {
-                return Err(ApiError::invalid(
-                    "within",
-                    format!("you hold several areas: give one of {}", parts.join(", ")),
-                ));
-            }
-            None => {
-                return Err(ApiError::NotFound(format!("no area with code {asked}")));
-            }
-        });
+        p.within = Some(caller.scoped_area(
+            Capability::Figures,
+            p.within.as_deref(),
+            &campaign.area_code,
+        )?);
     }
     let template = template(&state, &campaign.template_id).await?;
     let mut errors = Vec::new();
@@ -936,24 +925,11 @@ async fn report(
     };
     let campaign = find_campaign(&state, &id).await?;
     if campaign_scope(&caller, &campaign)?.is_some() {
-        let asked = p
-            .within
-            .clone()
-            .unwrap_or_else(|| campaign.area_code.clone());
-        let Some(area) = caller.scoped(Capability::Figures, &asked) else {
-            return Err(if p.within.is_none() {
-                ApiError::invalid(
-                    "within",
-                    format!(
-                        "you hold several areas: give one of {}",
-                        caller.areas(Capability::Figures).join(", ")
-                    ),
-                )
-            } else {
-                ApiError::NotFound(format!("no area with code {asked}"))
-            });
-        };
-        p.within = Some(area);
+        p.within = Some(caller.scoped_area(
+            Capability::Figures,
+            p.within.as_deref(),
+            &campaign.area_code,
+        )?);
     }
     let snapshot = state.snapshot();
     let input = state

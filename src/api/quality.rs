@@ -48,18 +48,7 @@ pub(crate) fn scope(
             c.to_owned()
         }
     };
-    let Some(code) = caller.scoped(capability, &requested) else {
-        if within.is_none_or(str::is_empty) {
-            return Err(ApiError::invalid(
-                "within",
-                format!(
-                    "you hold several areas: give one of {}",
-                    caller.areas(capability).join(", ")
-                ),
-            ));
-        }
-        return Err(ApiError::NotFound(format!("no area with code {requested}")));
-    };
+    let code = caller.scoped_area(capability, within, &requested)?;
     let (name, level) = snapshot
         .names
         .get(&code)
