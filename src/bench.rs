@@ -452,6 +452,7 @@ fn open(db: &Path) -> Result<AppState, crate::app::AppError> {
                 role: crate::domain::access::Role::Analyst,
                 area: top,
                 until: None,
+                department: None,
             }],
         },
     );

@@ -297,6 +297,34 @@ pub enum UserCommand {
         #[arg(long = "area", required = true)]
         areas: Vec<String>,
         /// The last day of every role given (YYYY-MM-DD), e.g. a campaign's end.
+        #[arg(long, conflicts_with = "campaign")]
+        until: Option<String>,
+        /// Every role given ends with this campaign (its last day), as an inspection
+        /// group's does.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// The department of a department role (教育, 医保, 住建, 水务, 民政 …): the
+        /// indicators whose `departments` in the catalog name it are all it sees.
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// Draw a third-party evaluator's villages (第三方评估抽样): N villages inside an
+    /// area, spread over its townships, at random; they replace the account's
+    /// evaluator grants (its other roles stay). The seed is printed, so that the draw
+    /// can be repeated and checked.
+    Sample {
+        /// The account name.
+        name: String,
+        /// How many villages.
+        #[arg(long)]
+        villages: usize,
+        /// The area to draw in (default: the county, or the city above several).
+        #[arg(long)]
+        within: Option<String>,
+        /// The seed of the draw (default: a random one).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The last day the evaluator may look (YYYY-MM-DD).
         #[arg(long)]
         until: Option<String>,
     },

@@ -462,38 +462,34 @@ fn user(db: &Path, what: UserCommand) -> Result<()> {
             roles,
             areas,
             until,
-        } => add_user(&conn, &name, display, &roles, &areas, until.as_deref())?,
-        UserCommand::List => {
-            for a in stored::accounts(&conn)? {
-                let grants: Vec<String> = a
-                    .principal
-                    .grants
-                    .iter()
-                    .map(|g| {
-                        format!(
-                            "{}@{}{}",
-                            g.role.label_zh(),
-                            g.area,
-                            g.until
-                                .as_deref()
-                                .map(|u| format!("至{u}"))
-                                .unwrap_or_default()
-                        )
-                    })
-                    .collect();
-                say!(
-                    "{}\t{}\t{}\t{}",
-                    a.principal.user,
-                    a.principal.display,
-                    grants.join(" "),
-                    if a.disabled_at.is_some() {
-                        "停用"
-                    } else {
-                        ""
-                    }
-                );
-            }
+            campaign,
+            department,
+        } => {
+            let until = match campaign {
+                Some(id) => Some(
+                    store::ledger::campaign(&conn, &id)?
+                        .with_context(|| format!("--campaign {id}: no such campaign"))?
+                        .ends,
+                ),
+                None => until,
+            };
+            let grants = grants_of(
+                &conn,
+                &roles,
+                &areas,
+                until.as_deref(),
+                department.as_deref(),
+            )?;
+            add_user(&name, display, grants, &conn)?;
         }
+        UserCommand::Sample {
+            name,
+            villages,
+            within,
+            seed,
+            until,
+        } => sample_user(&conn, &name, villages, within, seed, until.as_deref())?,
+        UserCommand::List => list_users(&conn)?,
         UserCommand::Passwd { name } => {
             let password = read_password(&format!("new password for {name}: "))?;
             let hash = accounts::hash_password(&password)?;
@@ -525,17 +521,54 @@ fn user(db: &Path, what: UserCommand) -> Result<()> {
     Ok(())
 }
 
-/// `paicha user add`: the account with one grant per `--role`/`--area` pair, its
-/// password read from standard input.
-fn add_user(
+/// `paicha user list`: one line per account, its roles with their areas.
+fn list_users(conn: &duckdb::Connection) -> Result<()> {
+    for a in store::accounts::accounts(conn)? {
+        let grants: Vec<String> = a
+            .principal
+            .grants
+            .iter()
+            .map(|g| {
+                format!(
+                    "{}{}@{}{}",
+                    g.role.label_zh(),
+                    g.department
+                        .as_deref()
+                        .map(|d| format!("({d})"))
+                        .unwrap_or_default(),
+                    g.area,
+                    g.until
+                        .as_deref()
+                        .map(|u| format!("至{u}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        say!(
+            "{}\t{}\t{}\t{}",
+            a.principal.user,
+            a.principal.display,
+            grants.join(" "),
+            if a.disabled_at.is_some() {
+                "停用"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `paicha user add`'s grants: one per `--role`/`--area` pair, checked against the
+/// stored divisions and the catalog's departments.
+fn grants_of(
     conn: &duckdb::Connection,
-    name: &str,
-    display: Option<String>,
     roles: &[String],
     areas: &[String],
     until: Option<&str>,
-) -> Result<()> {
-    use paicha::domain::access::{Grant, Principal, Role};
+    department: Option<&str>,
+) -> Result<Vec<paicha::domain::access::Grant>> {
+    use paicha::domain::access::{Grant, Role};
     if roles.len() != areas.len() {
         anyhow::bail!(
             "give one --area for each --role ({} roles, {} areas)",
@@ -546,7 +579,8 @@ fn add_user(
     if let Some(u) = until.filter(|u| !paicha::domain::calendar::is_date(u)) {
         anyhow::bail!("--until {u:?} is not a date YYYY-MM-DD");
     }
-    let snapshot = paicha::app::load_snapshot(conn, &paicha::indicators::Catalog::builtin()?)?;
+    let catalog = paicha::indicators::Catalog::builtin()?;
+    let snapshot = paicha::app::load_snapshot(conn, &catalog)?;
     let mut grants = Vec::new();
     for (role, area) in roles.iter().zip(areas) {
         let role = Role::parse(role).with_context(|| {
@@ -562,20 +596,92 @@ fn add_user(
         if snapshot.name(area).is_none() {
             anyhow::bail!("--area {area} is not a stored division (see paicha export areas)");
         }
+        let department = if role == Role::Department {
+            let known = catalog.departments();
+            match department {
+                Some(d) if known.contains(&d) => Some(d.to_owned()),
+                _ => anyhow::bail!(
+                    "a department role needs --department, one of {}",
+                    known.join(", ")
+                ),
+            }
+        } else {
+            None
+        };
         grants.push(Grant {
             role,
             area: area.clone(),
             until: until.map(str::to_owned),
+            department,
         });
     }
+    Ok(grants)
+}
+
+/// `paicha user add`: the account, its password read from standard input.
+fn add_user(
+    name: &str,
+    display: Option<String>,
+    grants: Vec<paicha::domain::access::Grant>,
+    conn: &duckdb::Connection,
+) -> Result<()> {
     let password = read_password(&format!("password for {name}: "))?;
-    let principal = Principal {
+    let principal = paicha::domain::access::Principal {
         user: name.to_owned(),
         display: display.unwrap_or_else(|| name.to_owned()),
         grants,
     };
     paicha::accounts::add_account(conn, principal, &password)?;
     say!("account {name} added");
+    Ok(())
+}
+
+/// `paicha user sample`: a fresh draw of an evaluator's villages.
+fn sample_user(
+    conn: &duckdb::Connection,
+    name: &str,
+    n: usize,
+    within: Option<String>,
+    seed: Option<u64>,
+    until: Option<&str>,
+) -> Result<()> {
+    use paicha::domain::AreaLevel;
+    use store::accounts as stored;
+    if let Some(u) = until.filter(|u| !paicha::domain::calendar::is_date(u)) {
+        anyhow::bail!("--until {u:?} is not a date YYYY-MM-DD");
+    }
+    let account =
+        stored::account(conn, name)?.with_context(|| format!("no account named {name}"))?;
+    let snapshot = paicha::app::load_snapshot(conn, &paicha::indicators::Catalog::builtin()?)?;
+    let within = within.unwrap_or_else(|| snapshot.top_code.clone());
+    if snapshot.name(&within).is_none() {
+        anyhow::bail!("--within {within} is not a stored division (see paicha export areas)");
+    }
+    let seed = seed.unwrap_or_else(rand::random);
+    let villages = snapshot
+        .names
+        .iter()
+        .filter(|(_, (_, level))| *level == AreaLevel::Village)
+        .map(|(code, _)| code.as_str());
+    let (grants, drawn) = paicha::accounts::with_evaluator_sample(
+        &account.principal.grants,
+        villages,
+        &within,
+        n,
+        seed,
+        until,
+    );
+    if drawn.is_empty() {
+        anyhow::bail!("no village lies inside {within}");
+    }
+    stored::set_grants(conn, name, &grants)?;
+    say!(
+        "{} villages drawn for {name} inside {within} (seed {seed}; the same seed draws them again):",
+        drawn.len()
+    );
+    for v in &drawn {
+        say!("{v}\t{}", snapshot.name(v).unwrap_or_default());
+    }
     Ok(())
 }
 

@@ -22,6 +22,11 @@ use helpers::TestApp;
 use serde_json::{Value, json};
 use support::{blended, close, grouped, hex_rgb, percent, pixel, short_name};
 
+/// Held by the tests that sign in as the demo `group` account or change its grants: a
+/// change of grants ends the account's sessions and changes what its map shows, and the
+/// tests of this binary share one database and run at once.
+static GROUP_ACCOUNT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs one scenario of `web/tests/browser.mjs` and returns what it saw.
 async fn drive(app: &TestApp, scenario: &str, args: &Value) -> Value {
     support::drive("browser.mjs", app, scenario, args).await
@@ -689,6 +694,7 @@ async fn each_role_signs_in_from_the_demo_list_and_sees_its_own_areas() {
 /// its areas ranked, and is offered plans only where its role makes them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_demo_role_gets_a_working_map_of_its_areas() {
+    let _group = GROUP_ACCOUNT.lock().await;
     let app = TestApp::spawn().await;
     let users = app.get_json("/api/v1/users").await;
     for (user, display, plans) in [
@@ -720,6 +726,12 @@ async fn every_demo_role_gets_a_working_map_of_its_areas() {
         .await;
         assert_eq!(seen["who"], display, "{user}");
         assert_eq!(seen["planHidden"], !plans, "{user}: plans offered");
+        // 范围 is offered to a person with several areas below the whole map.
+        assert_eq!(
+            seen["scopeHidden"],
+            !matches!(user, "group" | "evaluator"),
+            "{user}: 范围 offered over {areas:?}"
+        );
         let ranked = seen["ranked"].as_array().unwrap();
         assert!(
             ranked.iter().all(|c| areas
@@ -727,6 +739,378 @@ async fn every_demo_role_gets_a_working_map_of_its_areas() {
                 .any(|a| c.as_str().unwrap().starts_with(a.as_str()))),
             "{user} ranks {ranked:?} outside {areas:?}"
         );
+        // A department chooses among its own indicators only (the demo's: education).
+        let indicators = seen["indicators"].as_array().unwrap();
+        if user == "department" {
+            assert_eq!(indicators, &[json!("dropout")]);
+        } else {
+            assert!(indicators.len() > 10, "{user}: {indicators:?}");
+        }
         assert_eq!(seen["signedOut"], "/login.html", "{user}");
     }
+}
+
+/// The grants of a demo account, as `GET /api/v1/users` gives them to an admin: role,
+/// area and last day of each.
+async fn grants_of(admin: &reqwest::Client, app: &TestApp, user: &str) -> Vec<Value> {
+    let users: Value = admin
+        .get(format!("{}/api/v1/users", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user"] == user)
+        .unwrap()["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| json!({"role": g["role"], "area": g["area"], "until": g["until"]}))
+        .collect()
+}
+
+/// Issue 16: cross-inspection (交叉互查) on the 账号与审计 page: the demo admin gives the
+/// inspection group a 督查组 grant to a third township until a day, moves that day, and
+/// takes the grant away again; each save is stored, and a refused save says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_gives_the_inspection_group_a_cross_inspection_grant_until_a_day() {
+    let _group = GROUP_ACCOUNT.lock().await;
+    let app = TestApp::spawn().await;
+    let admin = app.client_as("admin").await;
+    let original = grants_of(&admin, &app, "group").await;
+    assert_eq!(original.len(), 2, "the demo group holds two townships");
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    let third = townships
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| original.iter().all(|g| g["area"] != t["code"]))
+        .unwrap();
+    let code = third["code"].as_str().unwrap();
+    let name = third["name"].as_str().unwrap();
+    let today = paicha::domain::calendar::today();
+    let until = paicha::domain::calendar::add_days(&today, 30).unwrap();
+    let later = paicha::domain::calendar::add_days(&today, 60).unwrap();
+    let grant = |until: &str| json!({"role": "group", "area": code, "until": until});
+
+    // Added, after a save the API refused.
+    let seen = support::drive_signed_in(
+        "browser.mjs",
+        &app,
+        "admin-grants",
+        &json!({"user": "group", "steps": [
+            {"outside": "110101", "add": {"role": "group", "area": code, "until": until}}
+        ]}),
+        "",
+    )
+    .await;
+    let step = &seen["steps"][0];
+    assert_eq!(step["editorKept"], true, "{seen}");
+    let toast = step["toast"].as_str().unwrap();
+    assert!(
+        toast.starts_with("保存失败：grants[2].area：")
+            && toast.contains("outside the areas you administer"),
+        "{toast}"
+    );
+    assert!(
+        seen["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["status"] == 400 && a["method"] == "PATCH"),
+        "{seen}"
+    );
+    // The API lists grants by area: compare them as sets.
+    let sorted = |mut grants: Vec<Value>| {
+        grants.sort_by_key(|g| (g["area"].to_string(), g["role"].to_string()));
+        grants
+    };
+    // The page's line of the new grant.
+    let shown = |step: &Value| -> Value {
+        let grants = step["grants"].as_array().unwrap();
+        assert_eq!(grants.len(), 3, "{step}");
+        grants.iter().find(|g| g["area"] == code).unwrap().clone()
+    };
+    let mut want = original.clone();
+    want.push(grant(&until));
+    assert_eq!(sorted(grants_of(&admin, &app, "group").await), sorted(want));
+    assert_eq!(step["message"], "已保存 group 的授权，其登录会话已结束");
+    let line = shown(step);
+    assert_eq!(line["text"], format!("督查组·{name}（至{until}）"));
+    assert_eq!(line["role"], "group");
+    assert_eq!(line["until"], until.as_str());
+
+    // Its last day moved.
+    let seen = support::drive_signed_in(
+        "browser.mjs",
+        &app,
+        "admin-grants",
+        &json!({"user": "group", "steps": [{"until": [{"area": code, "until": later}]}]}),
+        "",
+    )
+    .await;
+    let mut want = original.clone();
+    want.push(grant(&later));
+    assert_eq!(sorted(grants_of(&admin, &app, "group").await), sorted(want));
+    assert_eq!(
+        shown(&seen["steps"][0])["text"],
+        format!("督查组·{name}（至{later}）")
+    );
+
+    // Taken away: the group holds its two townships again.
+    let seen = support::drive_signed_in(
+        "browser.mjs",
+        &app,
+        "admin-grants",
+        &json!({"user": "group", "steps": [{"remove": [{"area": code, "role": "group"}]}]}),
+        "",
+    )
+    .await;
+    assert_eq!(grants_of(&admin, &app, "group").await, original);
+    assert_eq!(seen["steps"][0]["grants"].as_array().unwrap().len(), 2);
+}
+
+/// West, south, east, north of a GeoJSON geometry.
+fn bbox_of(geometry: &Value) -> [f64; 4] {
+    fn walk(c: &Value, b: &mut [f64; 4]) {
+        let items = c.as_array().unwrap();
+        if let Some(x) = items.first().and_then(Value::as_f64) {
+            let y = items[1].as_f64().unwrap();
+            *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        } else {
+            for item in items {
+                walk(item, b);
+            }
+        }
+    }
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    walk(&geometry["coordinates"], &mut b);
+    b
+}
+
+/// Issue 16: the inspection group holds two townships; 范围 lists both, and picking the
+/// second puts it on top: the map fits it, the panel names it, the ranking and the
+/// legend hold its villages, and the link keeps the choice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_picks_its_second_township_and_sees_its_villages() {
+    let _group = GROUP_ACCOUNT.lock().await;
+    let app = TestApp::spawn().await;
+    let admin = app.client_as("admin").await;
+    let mut mine: Vec<String> = grants_of(&admin, &app, "group")
+        .await
+        .iter()
+        .map(|g| g["area"].as_str().unwrap().to_owned())
+        .collect();
+    mine.sort();
+    assert_eq!(mine.len(), 2);
+    let name_of = |code: &str, areas: &Value| -> String {
+        areas
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["code"] == code)
+            .unwrap()["name"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let townships = app.get_json("/api/v1/areas?level=township").await;
+    let (first, second) = (&mine[0], &mine[1]);
+    let second_name = short_name(&name_of(second, &townships));
+    let mut villages: Vec<String> = app
+        .get_json(&format!("/api/v1/areas?parent={second}"))
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["code"].as_str().unwrap().to_owned())
+        .collect();
+    villages.sort();
+
+    let seen = support::drive_signed_in(
+        "browser.mjs",
+        &app,
+        "pick-area",
+        &json!({"user": "group", "pick": second}),
+        "",
+    )
+    .await;
+    assert_eq!(seen["scopeHidden"], false);
+    assert_eq!(seen["scopeLabel"], "范围");
+    assert_eq!(
+        seen["scopeOptions"],
+        json!([
+            {"code": first, "name": short_name(&name_of(first, &townships))},
+            {"code": second, "name": second_name},
+        ])
+    );
+    // The first to start with.
+    assert_eq!(seen["before"]["scope"], first.as_str());
+    assert!(
+        seen["before"]["ranked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.as_str().unwrap().starts_with(first.as_str())),
+        "{seen}"
+    );
+    for (when, panel) in [("picked", &seen["after"]), ("reloaded", &seen["reloaded"])] {
+        assert_eq!(panel["scope"], second.as_str(), "{when}");
+        assert_eq!(panel["areaName"], second_name, "{when}");
+        assert!(
+            panel["county"].as_str().unwrap().starts_with(&second_name),
+            "{when}: {panel}"
+        );
+        assert!(
+            panel["title"].as_str().unwrap().contains(&second_name),
+            "{when}: {panel}"
+        );
+        let mut ranked: Vec<String> = panel["ranked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+        ranked.sort();
+        assert_eq!(ranked, villages, "{when}");
+    }
+    assert!(
+        seen["after"]["hash"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("area={second}")),
+        "{seen}"
+    );
+    assert_eq!(seen["legendVillages"], villages.len());
+    // The map fits the township: its centre lies within the township's box.
+    let feature = app.get_json(&format!("/api/v1/areas/{second}")).await;
+    let b = bbox_of(&feature["geometry"]);
+    let c = &seen["after"]["center"];
+    let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+    assert!(
+        (b[0]..=b[2]).contains(&x) && (b[1]..=b[3]).contains(&y),
+        "centre {c} outside {b:?}"
+    );
+}
+
+/// Issue 16: the audit page shows the newest 200 lines of its filters, and 更早的记录
+/// appends the next page with the same filters until none is left; lines of one
+/// second (a burst of reads) are neither lost nor repeated between pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_page_loads_older_lines_a_page_at_a_time() {
+    const READS: usize = 260;
+    let app = TestApp::spawn().await;
+    // A bad `before` is refused and named, as a bad `since` is.
+    let problem = app
+        .get_problem(
+            "/api/v1/audit?since=yesterday&before=2026-12-01T08:00:00%2B08:00",
+            400,
+        )
+        .await;
+    assert_eq!(helpers::problem_fields(&problem), ["since", "before"]);
+
+    // An account of its own, so that no other test adds lines to its filter.
+    let county = app.get_json("/api/v1/areas?level=county").await[0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = app
+        .client
+        .post(format!("{}/api/v1/users", app.address))
+        .json(
+            &json!({"user": "audit-pager", "display": "审计翻页", "password": "audit-pager-pw",
+                      "grants": [{"role": "analyst", "area": county, "until": null}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let reader = app.client_as("audit-pager").await;
+    let households = app.snapshot().household_nos.clone();
+    for no in households.iter().take(READS) {
+        let r = reader
+            .get(format!("{}/api/v1/households/{no}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "household {no}");
+    }
+    // The audit log is written in the background: wait for every line.
+    let path = "/api/v1/audit?user=audit-pager&limit=10000";
+    let started = std::time::Instant::now();
+    let lines = loop {
+        let lines = app.get_json(path).await;
+        if lines.as_array().unwrap().len() >= READS {
+            break lines;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{lines}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let want: Vec<(&str, &str)> = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["at"].as_str().unwrap(), l["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(want.len(), READS);
+    let stamps: std::collections::HashSet<&str> = want.iter().map(|w| w.0).collect();
+    assert!(
+        stamps.len() < READS,
+        "the reads share seconds, as a map's do"
+    );
+
+    let seen = support::drive_signed_in(
+        "browser.mjs",
+        &app,
+        "admin-audit",
+        &json!({"user": "audit-pager"}),
+        "",
+    )
+    .await;
+    let shown = |page: &Value| -> Vec<(String, String)> {
+        page["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                assert_eq!(l["user"], "audit-pager");
+                (
+                    l["at"].as_str().unwrap().to_owned(),
+                    l["detail"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let owned = |lines: &[(&str, &str)]| -> Vec<(String, String)> {
+        lines
+            .iter()
+            .map(|(a, d)| ((*a).to_owned(), (*d).to_owned()))
+            .collect()
+    };
+    assert_eq!(shown(&seen["first"]), owned(&want[..200]));
+    assert_eq!(seen["first"]["moreHidden"], false);
+    assert_eq!(seen["first"]["count"], "已显示 200 条");
+    let pages = seen["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 1, "{seen}");
+    assert_eq!(
+        pages[0]["lines"].as_array().unwrap().len(),
+        READS,
+        "lines lost or repeated between the pages"
+    );
+    assert_eq!(shown(&pages[0]), owned(&want));
+    assert_eq!(pages[0]["moreHidden"], true);
+    assert_eq!(pages[0]["count"], format!("已显示 {READS} 条"));
 }

@@ -566,37 +566,38 @@ fn accounts_are_added_listed_and_audited_from_the_command_line() {
         "{log}"
     );
 
-    let mut add = paicha()
-        .args([
-            "user",
-            "add",
-            "zhang",
-            "--display",
-            "张三",
-            "--role",
-            "township",
-        ])
-        .args([
-            "--area",
-            "210422100",
-            "--role",
-            "village",
-            "--area",
-            "210422100201",
-        ])
-        .arg("--db")
-        .arg(&db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct-horse\n")
-        .unwrap();
-    let added = add.wait_with_output().unwrap();
+    // Each account's password comes on standard input.
+    let add_piped = |args: &[&str]| {
+        let mut cmd = paicha()
+            .args(["user", "add"])
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        cmd.stdin
+            .take()
+            .unwrap()
+            .write_all(b"correct-horse\n")
+            .unwrap();
+        cmd.wait_with_output().unwrap()
+    };
+    let added = add_piped(&[
+        "zhang",
+        "--display",
+        "张三",
+        "--role",
+        "township",
+        "--area",
+        "210422100",
+        "--role",
+        "village",
+        "--area",
+        "210422100201",
+    ]);
     assert!(added.status.success(), "{added:?}");
     // A role or area that does not exist is named.
     let bad = paicha()
@@ -611,6 +612,59 @@ fn accounts_are_added_listed_and_audited_from_the_command_line() {
         String::from_utf8_lossy(&bad.stderr).contains("--role \"boss\" is none of"),
         "{bad:?}"
     );
+    // A department names its department; an evaluator's villages are drawn.
+    let nameless = add_piped(&["jyj", "--role", "department", "--area", "210422"]);
+    assert!(!nameless.status.success());
+    assert!(
+        String::from_utf8_lossy(&nameless.stderr)
+            .contains("a department role needs --department, one of 乡村振兴, 住建, 医保, 教育"),
+        "{nameless:?}"
+    );
+    let education = add_piped(&[
+        "jyj",
+        "--role",
+        "department",
+        "--area",
+        "210422",
+        "--department",
+        "教育",
+    ]);
+    assert!(education.status.success(), "{education:?}");
+    let no_campaign = add_piped(&[
+        "g1",
+        "--role",
+        "group",
+        "--area",
+        "210422100",
+        "--campaign",
+        "nope",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&no_campaign.stderr).contains("--campaign nope: no such campaign"),
+        "{no_campaign:?}"
+    );
+    let evaluator = add_piped(&["pg", "--role", "evaluator", "--area", "210422"]);
+    assert!(evaluator.status.success(), "{evaluator:?}");
+    let sample = paicha()
+        .args([
+            "user",
+            "sample",
+            "pg",
+            "--villages",
+            "3",
+            "--seed",
+            "5",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let drawn = String::from_utf8_lossy(&sample.stdout);
+    assert!(
+        drawn.contains("1 villages drawn for pg inside 210422 (seed 5;")
+            && drawn.contains("210422100201\t五副甲村民委员会"),
+        "{sample:?}"
+    );
     let list = paicha()
         .args(["user", "list", "--db"])
         .arg(&db)
@@ -621,6 +675,8 @@ fn accounts_are_added_listed_and_audited_from_the_command_line() {
         list.contains("zhang\t张三\t乡镇@210422100 村@210422100201"),
         "{list}"
     );
+    assert!(list.contains("jyj\tjyj\t行业部门(教育)@210422"), "{list}");
+    assert!(list.contains("pg\tpg\t第三方评估@210422100201"), "{list}");
     let token = paicha()
         .args(["user", "token", "zhang", "--db"])
         .arg(&db)

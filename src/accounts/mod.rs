@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::Digest as _;
 
-use crate::domain::access::Principal;
+use crate::domain::access::{self, Grant, Principal, Role, draw_villages};
 use crate::domain::calendar;
 use crate::store::accounts::{self as stored, Account, AuditRecord, TokenRecord};
 use crate::store::{Store, StoreError};
@@ -409,6 +409,38 @@ pub fn add_account(
     Ok(())
 }
 
+/// An evaluator's sample (第三方评估抽样): `grants` with every evaluator grant
+/// replaced by one per village of a fresh draw of `n` among the villages inside
+/// `within` (see [`draw_villages`]), each until `until`; the other roles stay.
+/// Returns the new grants and the villages drawn.
+#[must_use]
+pub fn with_evaluator_sample<'a>(
+    grants: &[Grant],
+    villages: impl IntoIterator<Item = &'a str>,
+    within: &str,
+    n: usize,
+    seed: u64,
+    until: Option<&str>,
+) -> (Vec<Grant>, Vec<String>) {
+    let inside: Vec<&str> = villages
+        .into_iter()
+        .filter(|v| access::within(v, within))
+        .collect();
+    let drawn = draw_villages(&inside, n, seed);
+    let mut kept: Vec<Grant> = grants
+        .iter()
+        .filter(|g| g.role != Role::Evaluator)
+        .cloned()
+        .collect();
+    kept.extend(drawn.iter().map(|v| Grant {
+        role: Role::Evaluator,
+        area: v.clone(),
+        until: until.map(str::to_owned),
+        department: None,
+    }));
+    (kept, drawn)
+}
+
 /// A new API token for `user`: its record (kept) and its secret (shown once).
 ///
 /// # Errors
@@ -472,12 +504,19 @@ impl AuditLog {
         }
     }
 
-    /// Records a line unless the same person read the same thing (`detail`) within
-    /// [`REPEAT_WINDOW`]: for reads a page repeats, such as map tiles.
-    pub fn record_once(&self, user: &str, action: &str, route: String, detail: String) {
+    /// Records a line unless the same person read the same thing (`what`) within
+    /// [`REPEAT_WINDOW`]: for reads a page repeats, such as map tiles. The line's
+    /// route and detail are made only when it is written.
+    pub fn record_once(
+        &self,
+        user: &str,
+        action: &str,
+        what: impl std::hash::Hash,
+        line: impl FnOnce() -> (String, String),
+    ) {
         use std::hash::{Hash as _, Hasher as _};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (user, action, &detail).hash(&mut hasher);
+        (user, action, what).hash(&mut hasher);
         let key = hasher.finish();
         let now = Instant::now();
         {
@@ -493,6 +532,7 @@ impl AuditLog {
             }
             recent.insert(key, now);
         }
+        let (route, detail) = line();
         self.record(Some(user), action, Some(route), Some(detail), None);
     }
 

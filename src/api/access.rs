@@ -7,6 +7,7 @@
 //! Security headers (CSP without inline script, frame-ancestors, nosniff,
 //! Referrer-Policy) go on every response, the web app's files included.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use super::error::ApiError;
 use crate::app::AppState;
 use crate::domain::access::{AreaScope, Capability, Principal};
 use crate::domain::calendar;
+use crate::indicators::Catalog;
 
 /// The session cookie (`HttpOnly`: scripts never see it).
 pub const SESSION_COOKIE: &str = "paicha_session";
@@ -71,6 +73,17 @@ impl Caller {
     #[must_use]
     pub fn user(&self) -> &str {
         &self.principal.user
+    }
+
+    /// The indicator catalog as the person sees it: whole, or for a department
+    /// (行业部门) the indicators naming theirs; an indicator outside it is unknown to
+    /// every route (tiles, heat maps, figures, maps).
+    #[must_use]
+    pub fn catalog<'a>(&self, catalog: &'a Catalog) -> Cow<'a, Catalog> {
+        calendar::with_today(|today| match self.principal.departments(today) {
+            None => Cow::Borrowed(catalog),
+            Some(departments) => Cow::Owned(catalog.for_departments(&departments)),
+        })
     }
 
     /// Method and path (never the query, which may name a household), for the audit
@@ -281,17 +294,18 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[derive(Debug, Clone)]
 pub struct QueryToken(pub String);
 
-/// The token of `Authorization: Bearer …`, or of `?access_token=` on tiles, which is
-/// taken out of the request's query (handlers, caches and ETags never see it).
-fn bearer(req: &mut Request) -> Option<String> {
-    if let Some(token) = req
-        .headers()
+/// The token of `Authorization: Bearer …`.
+fn bearer(req: &Request) -> Option<&str> {
+    req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some(token.trim().to_owned());
-    }
+        .map(str::trim)
+}
+
+/// The token of a tile request's `?access_token=` (GIS clients), taken out of the
+/// request's query: handlers, caches and ETags never see it.
+fn query_token(req: &mut Request) -> Option<String> {
     if !req.uri().path().starts_with("/tiles/") {
         return None;
     }
@@ -323,11 +337,12 @@ fn bearer(req: &mut Request) -> Option<String> {
 /// Signs the request in (see the module's description), or answers 401 (403 for a
 /// cookie-signed write without its CSRF token).
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let signed = if let Some(token) = bearer(&mut req) {
-        state
-            .accounts
-            .token_owner(&token)
-            .map(|p| (p, Via::Token, None))
+    let by_token = match bearer(&req) {
+        Some(token) => Some(state.accounts.token_owner(token)),
+        None => query_token(&mut req).map(|token| state.accounts.token_owner(&token)),
+    };
+    let signed = if let Some(owner) = by_token {
+        owner.map(|p| (p, Via::Token, None))
     } else {
         cookie(req.headers(), SESSION_COOKIE)
             .and_then(|secret| state.accounts.session(secret))
@@ -369,27 +384,40 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      connect-src 'self' https://*.tianditu.gov.cn; font-src 'self'; object-src 'none'; \
      base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
+/// A layer setting one response header.
+type HeaderLayer = tower_http::set_header::SetResponseHeaderLayer<HeaderValue>;
+
+/// The security headers' layers, composed.
+pub type SecurityHeaders = tower::layer::util::Stack<
+    HeaderLayer,
+    tower::layer::util::Stack<
+        HeaderLayer,
+        tower::layer::util::Stack<
+            HeaderLayer,
+            tower::layer::util::Stack<HeaderLayer, tower::layer::util::Identity>,
+        >,
+    >,
+>;
+
 /// The security headers every response carries, each as its own layer (no boxed
 /// future per request, as a middleware function would add).
-pub fn security_headers<S>(router: axum::Router<S>) -> axum::Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    use tower_http::set_header::SetResponseHeaderLayer;
-    router
-        .layer(SetResponseHeaderLayer::overriding(
+#[must_use]
+pub fn security_headers() -> tower::ServiceBuilder<SecurityHeaders> {
+    use tower_http::set_header::SetResponseHeaderLayer as Set;
+    tower::ServiceBuilder::new()
+        .layer(Set::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(Set::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(Set::overriding(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(Set::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))

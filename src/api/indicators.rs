@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, FileBody};
-use super::quality::scope;
+use super::quality::{Scoped, scope};
 use crate::app::AppState;
 use crate::domain::access::Capability;
 use crate::domain::{AreaLevel, Category, PovertyLine, Unit, mask_name};
@@ -77,14 +77,16 @@ struct CategoryLabel {
 /// The indicator catalog.
 #[utoipa::path(get, path = "/api/v1/indicators", tag = "indicators",
     responses((status = 200, description = "The catalog", body = CatalogBody)))]
-async fn catalog(State(state): State<AppState>) -> Response {
+async fn catalog(State(state): State<AppState>, caller: Caller) -> Response {
     let snapshot = state.snapshot();
+    // A department sees its own indicators only.
+    let catalog = caller.catalog(&state.catalog);
     Json(CatalogBody {
-        palette: &state.catalog.palette,
-        no_data_color: &state.catalog.no_data_color,
+        palette: &catalog.palette,
+        no_data_color: &catalog.no_data_color,
         income_line: snapshot.income_line.as_ref(),
         data_date: snapshot.data_date.as_deref(),
-        indicators: &state.catalog.indicators,
+        indicators: &catalog.indicators,
         categories: Category::ALL
             .iter()
             .map(|c| CategoryLabel {
@@ -232,6 +234,10 @@ struct StatsBody {
     total: TableRow,
     /// Under `by=location`: households in scope whose position lies in no area.
     unlocated: Option<i64>,
+    /// The area asked lies outside the signed-in person's areas (or does not exist):
+    /// no rows, zeros, and `within.name` says so.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    outside: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,9 +364,13 @@ async fn stats(
         ascending,
         sort,
         level,
-    } = parse_stats(&p, &state.catalog)?;
-    let (code, name, within_level) =
-        scope(&snapshot, &caller, Capability::Figures, p.within.as_deref())?;
+    } = parse_stats(&p, &caller.catalog(&state.catalog))?;
+    let Scoped {
+        code,
+        name,
+        level: within_level,
+        outside,
+    } = scope(&snapshot, &caller, Capability::Figures, p.within.as_deref())?;
     let level = level.unwrap_or(within_level.child().unwrap_or(AreaLevel::Village));
     if level.code_len() < within_level.code_len() {
         return Err(ApiError::invalid(
@@ -382,6 +392,16 @@ async fn stats(
         ascending,
         limit: p.limit,
     };
+    if outside {
+        return render(
+            &state,
+            &snapshot,
+            table::Table::empty(request),
+            format,
+            true,
+        )
+        .await;
+    }
     // The same views are asked again and again (a leader's first screen): answered from
     // memory until the data or the ledger changes.
     let key = format!(
@@ -410,7 +430,7 @@ async fn stats(
             })
             .await?
     };
-    render(&state, &snapshot, (*table).clone(), format).await
+    render(&state, &snapshot, (*table).clone(), format, false).await
 }
 
 /// A finished table in the format asked.
@@ -419,6 +439,7 @@ async fn render(
     snapshot: &Snapshot,
     table: table::Table,
     format: Format,
+    outside: bool,
 ) -> Result<Response, ApiError> {
     let level_zh = match table.level {
         level if level == table.within.level => "",
@@ -454,6 +475,7 @@ async fn render(
             rows: table.rows,
             total: table.total,
             unlocated: table.unlocated,
+            outside,
         })
         .into_response()),
         Format::Csv => {
@@ -670,7 +692,7 @@ async fn query(
     };
     let mut errors = Violations::new();
     let indicators = errors.take(parse_indicators(
-        &state.catalog,
+        &caller.catalog(&state.catalog),
         body.indicators.as_ref().map(|v| v.join(",")).as_deref(),
         "indicators",
     ));
@@ -886,20 +908,25 @@ async fn households(
             ),
         ));
     }
-    let (code, area, level) = scope(
+    let area = scope(
         &snapshot,
         &caller,
         Capability::Personal,
         p.within.as_deref(),
-    )?;
+    )?
+    .inside()?;
     let scope = HouseholdFilter {
-        within: (level != AreaLevel::County).then_some(code),
+        // The top area needs no filter; a county of a city does.
+        within: (area.code != snapshot.top_code).then_some(area.code),
         by_location,
         categories,
     };
     let measure = measure_of(&indicator);
     if let Some(format) = file {
-        return households_file(&state, &caller, &snapshot, &indicator, &area, scope, format).await;
+        return households_file(
+            &state, &caller, &snapshot, &indicator, &area.name, scope, format,
+        )
+        .await;
     }
     let (page, facts) = state
         .store

@@ -69,7 +69,9 @@ async fn image_table(
     p: &MapParams,
 ) -> Result<Table, ApiError> {
     let snapshot = state.snapshot();
-    let indicator = super::indicators::indicator_named(&state.catalog, id, "indicator")?.clone();
+    let indicator =
+        super::indicators::indicator_named(&caller.catalog(&state.catalog), id, "indicator")?
+            .clone();
     let level = match p.level.as_deref() {
         None | Some("") => None,
         Some(l) => match AreaLevel::from_code(l) {
@@ -82,8 +84,12 @@ async fn image_table(
             some => some,
         },
     };
-    let (code, name, within_level) =
-        scope(&snapshot, caller, Capability::Figures, p.within.as_deref())?;
+    let super::quality::Scoped {
+        code,
+        name,
+        level: within_level,
+        ..
+    } = scope(&snapshot, caller, Capability::Figures, p.within.as_deref())?.inside()?;
     let level = AreaLevel::map_level(level, within_level).ok_or_else(|| {
         ApiError::invalid(
             "within",

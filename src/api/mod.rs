@@ -159,23 +159,27 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         )
         .route("/api", axum::routing::any(error::api_not_found))
         .route("/api/{*rest}", axum::routing::any(error::api_not_found));
-    let service = api
+    let routes = api
         .nest_service(
             "/vendor/maplibre-gl",
             ServeDir::new(web_dir.join(MAPLIBRE_DIST)),
         )
         .nest_service("/vendor/pmtiles", ServeDir::new(web_dir.join(PMTILES_DIST)))
         .fallback_service(ServeDir::new(web_dir.join("public")))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            access::authenticate,
-        ))
-        .with_state(state)
+        .with_state(state.clone());
+    // The layers wrap the router once, as one service. `Router::layer` would wrap
+    // every route in each layer, boxed, and clone the whole stack of boxes on every
+    // request: a third of a cached tile's instructions (BENCHMARKS.md, issue 16).
+    let stack = tower::ServiceBuilder::new()
+        .layer(TraceLayer::new_for_http())
+        .layer(access::security_headers())
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(error::problem_bodies))
         // Inside the trace layer, so that the error is logged in the request's span.
         .layer(middleware::from_fn(error::log_app_errors))
-        .layer(middleware::from_fn(error::problem_bodies))
-        .layer(CompressionLayer::new());
-    access::security_headers(service).layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(state, access::authenticate))
+        .service(routes);
+    Router::new().fallback_service(stack)
 }
 
 /// How long a client may take to send a request's headers; a slow client (or one

@@ -26,17 +26,46 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(households))
 }
 
+/// The label an aggregate asked outside the person's areas carries instead of the
+/// area's name (which is not told, nor whether the area exists).
+pub(crate) const OUTSIDE_LABEL: &str = "（不在您的权限范围内）";
+
+/// The area a request is answered for.
+#[derive(Debug)]
+pub(crate) struct Scoped {
+    /// The area's code; empty when outside.
+    pub code: String,
+    /// The area's name, or [`OUTSIDE_LABEL`].
+    pub name: String,
+    pub level: AreaLevel,
+    /// The area lies outside the person's areas (or does not exist, which is not
+    /// told apart): an aggregate answers empty, under [`OUTSIDE_LABEL`].
+    pub outside: bool,
+}
+
+impl Scoped {
+    /// A list of specific objects (households) outside is 404, as for an unknown area.
+    pub(crate) fn inside(self) -> Result<Self, ApiError> {
+        if self.outside {
+            Err(ApiError::NotFound("no area with that code".into()))
+        } else {
+            Ok(self)
+        }
+    }
+}
+
 /// The area a request is scoped to, checked against the snapshot and the signed-in
 /// person's areas: the county (or city) when `within` is absent; 400 for a malformed
-/// code, 404 for an unknown one or one outside the person's areas (which is not told
-/// apart from an unknown one). An area around the person's one area is answered for
-/// their area (a township user asking for the county gets their township).
+/// code, 404 for an unknown one (to a person who sees the whole map). An area around
+/// the person's one area is answered for their area (a township user asking for the
+/// county gets their township); one outside their areas, known or not, is
+/// [`Scoped::outside`].
 pub(crate) fn scope(
     snapshot: &Snapshot,
     caller: &Caller,
     capability: Capability,
     within: Option<&str>,
-) -> Result<(String, String, AreaLevel), ApiError> {
+) -> Result<Scoped, ApiError> {
     caller.require(capability)?;
     let requested = match within {
         None | Some("") if snapshot.top_code.is_empty() => {
@@ -48,13 +77,30 @@ pub(crate) fn scope(
             c.to_owned()
         }
     };
-    let code = caller.scoped_area(capability, within, &requested)?;
+    let code = match caller.scoped_area(capability, within, &requested) {
+        Ok(code) => code,
+        Err(ApiError::NotFound(_)) => {
+            // Not even the code asked is echoed: the answer names no outside area.
+            return Ok(Scoped {
+                level: AreaLevel::of_code(&requested).unwrap_or(AreaLevel::Village),
+                code: String::new(),
+                name: OUTSIDE_LABEL.to_owned(),
+                outside: true,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let (name, level) = snapshot
         .names
         .get(&code)
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("no area with code {code}")))?;
-    Ok((code, name, level))
+    Ok(Scoped {
+        code,
+        name,
+        level,
+        outside: false,
+    })
 }
 
 /// `GET /api/v1/quality` parameters.
@@ -127,8 +173,29 @@ async fn summary(
     ApiQuery(p): ApiQuery<SummaryParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let snapshot = state.snapshot();
-    let (code, name, level) = scope(&snapshot, &caller, Capability::Figures, p.within.as_deref())?;
+    let Scoped {
+        code,
+        name,
+        level,
+        outside,
+    } = scope(&snapshot, &caller, Capability::Figures, p.within.as_deref())?;
     let report = &snapshot.quality;
+    if outside {
+        let body = Summary {
+            code,
+            name,
+            level,
+            households: 0,
+            located: 0,
+            flags: flag_list(&FlagCounts::default()),
+            offsets: Vec::new(),
+            townships: Vec::new(),
+            villages: Vec::new(),
+        };
+        return serde_json::to_value(body)
+            .map(Json)
+            .map_err(|e| ApiError::Internal(e.into()));
+    }
     let townships: Vec<&GroupQuality> = report
         .townships
         .iter()
@@ -248,12 +315,14 @@ async fn households(
     ApiQuery(p): ApiQuery<HouseholdParams>,
 ) -> Result<Json<FlaggedHouseholdPage>, ApiError> {
     let snapshot = state.snapshot();
-    let (code, _, _) = scope(
+    let code = scope(
         &snapshot,
         &caller,
         Capability::Personal,
         p.within.as_deref(),
-    )?;
+    )?
+    .inside()?
+    .code;
     let flag = match p.flag.as_deref() {
         None | Some("") => None,
         Some(f) => Some(FlagKind::from_code(f).ok_or_else(|| {

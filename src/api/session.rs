@@ -18,6 +18,7 @@ use crate::accounts::{self, AccountError};
 use crate::app::AppState;
 use crate::domain::access::{Capability, Grant, Principal, Role};
 use crate::domain::calendar;
+use crate::indicators::Catalog;
 use crate::store::accounts::{self as stored, AuditFilter, AuditRecord};
 
 /// The routes of this module.
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_token))
         .routes(routes!(list_users, create_user))
         .routes(routes!(update_user))
+        .routes(routes!(sample_villages))
         .routes(routes!(audit_log))
 }
 
@@ -435,9 +437,29 @@ struct UserItem {
 }
 
 /// Refuses a non-admin, and grants outside the admin's areas.
-fn check_admin(caller: &Caller, grants: &[Grant]) -> Result<(), ApiError> {
+fn check_admin(caller: &Caller, grants: &[Grant], catalog: &Catalog) -> Result<(), ApiError> {
     caller.require(Capability::Administer)?;
     for (i, g) in grants.iter().enumerate() {
+        let departments = catalog.departments();
+        match (g.role, &g.department) {
+            (Role::Department, Some(d)) if departments.contains(&d.as_str()) => {}
+            (Role::Department, _) => {
+                return Err(ApiError::invalid(
+                    format!("grants[{i}].department"),
+                    format!(
+                        "a department role names its department, one of {}",
+                        departments.join(", ")
+                    ),
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(ApiError::invalid(
+                    format!("grants[{i}].department"),
+                    "only a department role names a department",
+                ));
+            }
+            (_, None) => {}
+        }
         if !caller.may(Capability::Administer, &g.area) {
             return Err(ApiError::invalid(
                 format!("grants[{i}].area"),
@@ -509,7 +531,7 @@ async fn create_user(
     caller: Caller,
     ApiJson(body): ApiJson<NewUser>,
 ) -> Result<Response, ApiError> {
-    check_admin(&caller, &body.grants)?;
+    check_admin(&caller, &body.grants, &state.catalog)?;
     let name = check_name(&body.user)?;
     let principal = Principal {
         user: name.clone(),
@@ -568,6 +590,139 @@ fn account_result(result: Result<(), AccountError>, password_field: &str) -> Res
     }
 }
 
+/// The account `name`, when it has a grant inside the admin's areas (or none yet);
+/// 404 otherwise, as for an unknown one.
+async fn administered(
+    state: &AppState,
+    caller: &Caller,
+    name: String,
+) -> Result<stored::Account, ApiError> {
+    let who = name.clone();
+    state
+        .store
+        .run(move |c| stored::account(c, &who))
+        .await?
+        .filter(|a| {
+            a.principal.grants.is_empty()
+                || a.principal
+                    .grants
+                    .iter()
+                    .any(|g| caller.may(Capability::Administer, &g.area))
+        })
+        .ok_or_else(|| ApiError::NotFound(format!("no account {name} in your areas")))
+}
+
+/// A draw of an evaluator's villages.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SampleRequest {
+    /// How many villages (1 to 10,000).
+    villages: usize,
+    /// The area to draw in (default: the county, or the city above several).
+    within: Option<String>,
+    /// The seed (default: a random one); the same seed draws the same villages.
+    seed: Option<u64>,
+    /// The last day the evaluator may look (`YYYY-MM-DD`).
+    until: Option<String>,
+}
+
+/// The villages drawn, and the account's grants now.
+#[derive(Debug, Serialize, ToSchema)]
+struct SampleDrawn {
+    seed: u64,
+    within: String,
+    villages: Vec<SampleVillage>,
+    grants: Vec<Grant>,
+}
+
+/// A village drawn.
+#[derive(Debug, Serialize, ToSchema)]
+struct SampleVillage {
+    code: String,
+    name: String,
+}
+
+/// Draws a third-party evaluator's villages (第三方评估抽样, admins): `villages` of
+/// the villages inside `within`, spread over its townships, at random; they replace
+/// the account's evaluator grants (its other roles stay) and its sessions end.
+#[utoipa::path(post, path = "/api/v1/users/{user}/sample", tag = "accounts", request_body = SampleRequest,
+    params(("user" = String, Path, description = "The account name")),
+    responses(
+        (status = 200, body = SampleDrawn),
+        (status = 400, description = "A field is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such account in your areas", body = ProblemDetails, content_type = "application/problem+json")))]
+async fn sample_villages(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<SampleRequest>,
+) -> Result<Json<SampleDrawn>, ApiError> {
+    use crate::domain::AreaLevel;
+    caller.require(Capability::Administer)?;
+    if !(1..=10_000).contains(&body.villages) {
+        return Err(ApiError::invalid("villages", "must be between 1 and 10000"));
+    }
+    let snapshot = state.snapshot();
+    let within = body
+        .within
+        .clone()
+        .unwrap_or_else(|| snapshot.top_code.clone());
+    if snapshot.name(&within).is_none() || !caller.may(Capability::Administer, &within) {
+        return Err(ApiError::invalid(
+            "within",
+            format!("{within} is not an area you administer"),
+        ));
+    }
+    if let Some(until) = body.until.as_deref().filter(|u| !calendar::is_date(u)) {
+        return Err(ApiError::invalid(
+            "until",
+            format!("{until:?} is not a date YYYY-MM-DD"),
+        ));
+    }
+    let existing = administered(&state, &caller, name).await?;
+    let seed = body.seed.unwrap_or_else(rand::random);
+    let villages = snapshot
+        .names
+        .iter()
+        .filter(|(_, (_, level))| *level == AreaLevel::Village)
+        .map(|(code, _)| code.as_str());
+    let (grants, drawn) = accounts::with_evaluator_sample(
+        &existing.principal.grants,
+        villages,
+        &within,
+        body.villages,
+        seed,
+        body.until.as_deref(),
+    );
+    let who = existing.principal.user.clone();
+    let stored_grants = grants.clone();
+    with_tokens_reloaded(&state, move |c| stored::set_grants(c, &who, &stored_grants)).await?;
+    state.accounts.end_sessions_of(&existing.principal.user);
+    caller.record(
+        &state.audit,
+        "account",
+        Some(format!(
+            "sample for {} inside {within}, seed {seed}: {}; grants before: {}",
+            existing.principal.user,
+            drawn.join(" "),
+            serde_json::to_string(&existing.principal.grants).unwrap_or_default()
+        )),
+        None,
+    );
+    Ok(Json(SampleDrawn {
+        seed,
+        within,
+        villages: drawn
+            .into_iter()
+            .map(|code| SampleVillage {
+                name: snapshot.name(&code).unwrap_or_default().to_owned(),
+                code,
+            })
+            .collect(),
+        grants,
+    }))
+}
+
 /// Changes to an account; each field left out stays.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -590,20 +745,12 @@ async fn update_user(
     ApiPath(name): ApiPath<String>,
     ApiJson(change): ApiJson<UserChange>,
 ) -> Result<StatusCode, ApiError> {
-    check_admin(&caller, change.grants.as_deref().unwrap_or_default())?;
-    let who = name.clone();
-    let existing = state
-        .store
-        .run(move |c| stored::account(c, &who))
-        .await?
-        .filter(|a| {
-            a.principal.grants.is_empty()
-                || a.principal
-                    .grants
-                    .iter()
-                    .any(|g| caller.may(Capability::Administer, &g.area))
-        })
-        .ok_or_else(|| ApiError::NotFound(format!("no account {name} in your areas")))?;
+    check_admin(
+        &caller,
+        change.grants.as_deref().unwrap_or_default(),
+        &state.catalog,
+    )?;
+    let existing = administered(&state, &caller, name).await?;
     let hash = change
         .password
         .as_deref()
@@ -659,8 +806,13 @@ async fn update_user(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct AuditParams {
-    /// From this time on (`YYYY-MM-DD` or an RFC 3339 UTC stamp).
+    /// From this time on (`YYYY-MM-DD`, or a UTC stamp `YYYY-MM-DDTHH:MM:SSZ`).
     since: Option<String>,
+    /// Only lines strictly older than this (`YYYY-MM-DD`, or a UTC stamp
+    /// `YYYY-MM-DDTHH:MM:SSZ` such as the `at` of the last line seen): the next page.
+    /// Stamps are to the second, so lines of the same second as `before` are left out;
+    /// a client that must not miss one asks for the second after and skips those it has.
+    before: Option<String>,
     /// One account's lines.
     user: Option<String>,
     /// One action's lines (`sign_in`, `sign_in_failed`, `read_personal`, `write`, `export` …).
@@ -669,7 +821,7 @@ struct AuditParams {
     limit: Option<usize>,
 }
 
-/// The audit log, newest first (admins).
+/// The audit log, newest first (admins); page with `limit` and `before`.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "accounts", params(AuditParams),
     responses(
         (status = 400, description = "A field is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
@@ -680,18 +832,55 @@ async fn audit_log(
     caller: Caller,
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<Vec<AuditRecord>>, ApiError> {
+    /// A day or a UTC stamp to the second, the two forms that compare as text with
+    /// the log's stamps in time order (an offset or a fraction of a second would not).
+    fn is_day_or_stamp(text: &str) -> bool {
+        let Some((day, time)) = text.split_once('T') else {
+            return calendar::is_date(text);
+        };
+        let b = time.as_bytes();
+        let num = |r: std::ops::Range<usize>, max: u32| {
+            time.get(r)
+                .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
+                .and_then(|t| t.parse::<u32>().ok())
+                .is_some_and(|n| n <= max)
+        };
+        calendar::is_date(day)
+            && b.len() == 9
+            && b[2] == b':'
+            && b[5] == b':'
+            && b[8] == b'Z'
+            && num(0..2, 23)
+            && num(3..5, 59)
+            && num(6..8, 59)
+    }
+
     caller.require(Capability::Administer)?;
+    let mut violations = crate::domain::Violations::new();
     let limit = params.limit.unwrap_or(200);
     if limit == 0 || limit > 10_000 {
-        return Err(ApiError::invalid("limit", "must be between 1 and 10000"));
+        violations.add("limit", "must be between 1 and 10000");
     }
+    for (field, value) in [("since", &params.since), ("before", &params.before)] {
+        if value.as_deref().is_some_and(|v| !is_day_or_stamp(v)) {
+            violations.add(
+                field,
+                "must be a date YYYY-MM-DD or a UTC time YYYY-MM-DDTHH:MM:SSZ",
+            );
+        }
+    }
+    violations.into_result(())?;
     let filter = AuditFilter {
         since: params.since,
         user: params.user,
         action: params.action,
         limit,
     };
+    let before = params.before;
     Ok(Json(
-        state.store.run(move |c| stored::audit(c, &filter)).await?,
+        state
+            .store
+            .run(move |c| stored::audit_before(c, &filter, before.as_deref()))
+            .await?,
     ))
 }

@@ -19,6 +19,7 @@ use super::extract::{ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::access::Capability;
 use crate::domain::{AreaLevel, MeasureId};
+use crate::indicators::Catalog;
 use crate::indicators::measure_of;
 use crate::indicators::table::{self, AreaRef, TableRequest};
 use crate::model::Snapshot;
@@ -122,11 +123,12 @@ fn respond(tile: &Tile, headers: &HeaderMap, current: bool) -> Response {
 /// The figures boundary tiles carry, per level and indicator list, kept per version.
 async fn boundary_table(
     state: &AppState,
+    catalog: &Catalog,
     snapshot: &Arc<Snapshot>,
     layer: Layer,
     indicators: Option<&str>,
 ) -> Result<Arc<table::Table>, ApiError> {
-    let indicators = super::indicators::parse_indicators(&state.catalog, indicators, "indicators")
+    let indicators = super::indicators::parse_indicators(catalog, indicators, "indicators")
         .map_err(|e| ApiError::InvalidParams(vec![e]))?;
     let level = layer.level().unwrap_or(AreaLevel::Village);
     let ids: Vec<&str> = indicators.iter().map(|i| i.id.as_str()).collect();
@@ -204,7 +206,19 @@ async fn vector_tile(
     let edits = state.ledger_edits();
     let boundary = layer.is_boundary();
     let current = p.v == Some(snapshot.data_version) && (!boundary || p.e == Some(edits));
-    let filter = household_filter(&state, layer, p.indicator.as_deref())?;
+    let catalog = caller.catalog(&state.catalog);
+    let filter = household_filter(&catalog, layer, p.indicator.as_deref())?;
+    // A department's tiles carry its indicators only, under their own cache key.
+    let indicators = match (&p.indicators, &catalog) {
+        (None, std::borrow::Cow::Owned(own)) => Some(
+            own.indicators
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        (asked, _) => asked.clone(),
+    };
     let key = format!(
         "{}/{}{}/{}/{}/{}?{}&{}&{}{}",
         snapshot.data_version,
@@ -217,7 +231,7 @@ async fn vector_tile(
         tile.z,
         tile.x,
         tile.y,
-        p.indicators.as_deref().unwrap_or(""),
+        indicators.as_deref().unwrap_or(""),
         p.indicator.as_deref().unwrap_or(""),
         scope.key(),
         if exact { "" } else { "&cells" }
@@ -230,7 +244,8 @@ async fn vector_tile(
     }
     let made = match layer {
         Layer::Counties | Layer::Townships | Layer::Villages => {
-            let table = boundary_table(&state, &snapshot, layer, p.indicators.as_deref()).await?;
+            let table =
+                boundary_table(&state, &catalog, &snapshot, layer, indicators.as_deref()).await?;
             let snap = Arc::clone(&snapshot);
             let key2 = key.clone();
             tokio::task::spawn_blocking(move || {
@@ -275,14 +290,14 @@ async fn vector_tile(
 
 /// The households a layer draws: all, or those failing `indicator` (`problems`).
 fn household_filter(
-    state: &AppState,
+    catalog: &Catalog,
     layer: Layer,
     indicator: Option<&str>,
 ) -> Result<Filter, ApiError> {
     match (layer, indicator) {
         (Layer::Problems, id) => {
             let id = id.unwrap_or("any_problem");
-            let ind = super::indicators::indicator_named(&state.catalog, id, "indicator")?;
+            let ind = super::indicators::indicator_named(catalog, id, "indicator")?;
             let m = measure_of(ind);
             if m.is_ledger() {
                 return Err(ApiError::invalid(
@@ -310,14 +325,19 @@ fn record_points(state: &AppState, caller: &Caller, layer: Layer, tile: TileId, 
     state.audit.record_once(
         caller.user(),
         "read_personal",
-        caller.route(),
-        format!(
-            "{} tile {}/{}/{} v{version}",
-            layer.name(),
-            tile.z,
-            tile.x,
-            tile.y
-        ),
+        (layer.name(), tile.z, tile.x, tile.y, version),
+        || {
+            (
+                caller.route(),
+                format!(
+                    "{} tile {}/{}/{} v{version}",
+                    layer.name(),
+                    tile.z,
+                    tile.x,
+                    tile.y
+                ),
+            )
+        },
     );
 }
 
@@ -400,7 +420,7 @@ async fn tilejson(
             field("name", "String");
             field("households", "Number");
             let inds = super::indicators::parse_indicators(
-                &state.catalog,
+                &caller.catalog(&state.catalog),
                 p.indicators.as_deref(),
                 "indicators",
             )
@@ -482,7 +502,8 @@ async fn heat_tile(
     ApiQuery(p): ApiQuery<HeatParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let ind = super::indicators::indicator_named(&state.catalog, &indicator, "indicator")?;
+    let catalog = caller.catalog(&state.catalog);
+    let ind = super::indicators::indicator_named(&catalog, &indicator, "indicator")?;
     if measure_of(ind).is_ledger() {
         return Err(ApiError::invalid(
             "indicator",

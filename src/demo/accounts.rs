@@ -12,6 +12,9 @@ use crate::store::accounts::Account;
 
 pub use crate::accounts::DEMO_PASSWORD as PASSWORD;
 
+/// The demo's department account's department: the education bureau (教育局).
+pub const DEMO_DEPARTMENT: &str = "教育";
+
 /// Villages drawn for the demo's evaluator.
 const EVALUATOR_SAMPLE: usize = 3;
 
@@ -29,6 +32,7 @@ pub fn accounts(
         role,
         area: area.to_owned(),
         until: None,
+        department: None,
     };
     let (first, first_villages) = &townships[0];
     let second = townships.get(1).map_or(first, |(t, _)| t);
@@ -70,7 +74,10 @@ pub fn accounts(
         (
             "department",
             "教育局（演示）",
-            vec![grant(Role::Department, top)],
+            vec![Grant {
+                department: Some(DEMO_DEPARTMENT.to_owned()),
+                ..grant(Role::Department, top)
+            }],
         ),
     ];
     let created_at = calendar::utc_timestamp();

@@ -100,6 +100,10 @@ pub struct Grant {
     pub area: String,
     /// The last day (`YYYY-MM-DD`, China time) the grant holds; none: no end.
     pub until: Option<String>,
+    /// For a department (行业部门) grant, which department (教育, 医保, 住建, 水务 …):
+    /// the indicators of the catalog that name it are all the person sees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
 }
 
 impl Grant {
@@ -114,6 +118,49 @@ impl Grant {
 #[must_use]
 pub fn within(code: &str, area: &str) -> bool {
     code.starts_with(area)
+}
+
+/// Draws `n` of `villages` (12-digit codes) for a third-party evaluator
+/// (第三方评估抽样): spread over their townships as evenly as `n` allows (every
+/// township once before any twice), at random within each, and the same draw again
+/// for the same `seed`. Returns the codes sorted; all of them when `n` is at least their number.
+#[must_use]
+pub fn draw_villages(villages: &[&str], n: usize, seed: u64) -> Vec<String> {
+    use rand::SeedableRng as _;
+    use rand::seq::SliceRandom as _;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut by_township: std::collections::BTreeMap<&str, Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for v in villages {
+        by_township.entry(&v[..v.len().min(9)]).or_default().push(v);
+    }
+    let mut townships: Vec<Vec<&str>> = by_township.into_values().collect();
+    for t in &mut townships {
+        t.sort_unstable();
+        t.dedup();
+        t.shuffle(&mut rng);
+    }
+    // Which townships give the first, partial round is itself drawn.
+    townships.shuffle(&mut rng);
+    let mut drawn = Vec::with_capacity(n.min(villages.len()));
+    let mut round = 0;
+    while drawn.len() < n {
+        let before = drawn.len();
+        for t in &townships {
+            if drawn.len() == n {
+                break;
+            }
+            if let Some(v) = t.get(round) {
+                drawn.push((*v).to_owned());
+            }
+        }
+        if drawn.len() == before {
+            break;
+        }
+        round += 1;
+    }
+    drawn.sort_unstable();
+    drawn
 }
 
 /// The areas a map or a count may show: everything, or the households and areas
@@ -160,10 +207,10 @@ impl AreaScope {
 
     /// A short text naming the scope, for cache keys: `*` for everything.
     #[must_use]
-    pub fn key(&self) -> String {
+    pub fn key(&self) -> std::borrow::Cow<'static, str> {
         self.0
             .as_ref()
-            .map_or_else(|| "*".to_owned(), |a| a.join("+"))
+            .map_or(std::borrow::Cow::Borrowed("*"), |a| a.join("+").into())
     }
 }
 
@@ -180,6 +227,23 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The departments whose indicators are all the person sees on `today`, or
+    /// `None` when a role of theirs sees every indicator (any role but 行业部门).
+    #[must_use]
+    pub fn departments(&self, today: &str) -> Option<Vec<&str>> {
+        let holding = self.grants.iter().filter(|g| g.holds_on(today));
+        let mut departments = Vec::new();
+        for g in holding {
+            match (g.role, &g.department) {
+                (Role::Department, Some(d)) => departments.push(d.as_str()),
+                (Role::Department, None) => {}
+                (role, _) if role.can(Capability::Figures) => return None,
+                _ => {}
+            }
+        }
+        Some(departments)
+    }
+
     /// The areas (codes) in which the person has `capability` on `today`, without
     /// one lying inside another.
     #[must_use]
@@ -233,6 +297,31 @@ impl Principal {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_sample_spreads_over_townships_and_repeats_for_its_seed() {
+        let villages: Vec<String> = (1..=3)
+            .flat_map(|t| (1..=4).map(move |v| format!("211422{t:03}{v:03}")))
+            .collect();
+        let refs: Vec<&str> = villages.iter().map(String::as_str).collect();
+        let drawn = draw_villages(&refs, 5, 7);
+        assert_eq!(drawn.len(), 5);
+        let mut per_township = std::collections::BTreeMap::new();
+        for v in &drawn {
+            *per_township.entry(&v[..9]).or_insert(0) += 1;
+        }
+        // 5 over 3 townships: every township once, two of them twice.
+        assert_eq!(per_township.len(), 3);
+        assert!(per_township.values().all(|n| (1..=2).contains(n)));
+        assert_eq!(draw_villages(&refs, 5, 7), drawn);
+        assert_ne!(
+            draw_villages(&refs, 5, 8),
+            drawn,
+            "another seed, another draw"
+        );
+        assert_eq!(draw_villages(&refs, 40, 7).len(), 12);
+        assert!(draw_villages(&refs, 0, 7).is_empty());
+    }
+
     fn person(grants: &[(Role, &str, Option<&str>)]) -> Principal {
         Principal {
             user: "u".into(),
@@ -243,6 +332,7 @@ mod tests {
                     role: *role,
                     area: (*area).to_owned(),
                     until: until.map(str::to_owned),
+                    department: None,
                 })
                 .collect(),
         }

@@ -68,6 +68,10 @@ pub struct Indicator {
     pub breaks: Vec<f64>,
     /// The source document.
     pub source: String,
+    /// The departments (行业部门: 教育, 医保, 住建, 水务, 民政 …) whose indicator it
+    /// is: a department account sees the indicators that name its department.
+    #[serde(default)]
+    pub departments: Vec<String>,
 }
 
 /// The catalog: indicators, their colours and the poverty lines.
@@ -93,6 +97,38 @@ impl Catalog {
     /// [`CatalogError`] if the embedded file is broken (a build that a test catches).
     pub fn builtin() -> Result<Self, CatalogError> {
         Self::parse(BUILTIN, "data/indicators.toml")
+    }
+
+    /// Every department some indicator names, sorted.
+    #[must_use]
+    pub fn departments(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self
+            .indicators
+            .iter()
+            .flat_map(|i| i.departments.iter().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// The catalog as a department sees it: only the indicators naming one of
+    /// `departments`.
+    #[must_use]
+    pub fn for_departments(&self, departments: &[&str]) -> Self {
+        Self {
+            indicators: self
+                .indicators
+                .iter()
+                .filter(|i| {
+                    i.departments
+                        .iter()
+                        .any(|d| departments.contains(&d.as_str()))
+                })
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
     }
 
     /// Parses and checks a catalog; `origin` names it in errors.

@@ -157,6 +157,31 @@ fn cells(
     (cells, map)
 }
 
+impl Table {
+    /// The answer for an area the person may not see: no rows, zeros in the total.
+    #[must_use]
+    pub fn empty(request: TableRequest) -> Self {
+        let (cells, values) = cells(&request.indicators, &vec![(0, 0); request.indicators.len()]);
+        Self {
+            total: TableRow {
+                rank: None,
+                area: request.within.clone(),
+                parent_code: None,
+                households: 0,
+                values,
+                cells,
+            },
+            within: request.within,
+            level: request.level,
+            by_location: request.by_location,
+            categories: request.categories,
+            indicators: request.indicators,
+            rows: Vec::new(),
+            unlocated: None,
+        }
+    }
+}
+
 /// Households and (count, denominator) per measure, of one group.
 type Figures = (i64, Vec<(i64, i64)>);
 

@@ -175,8 +175,9 @@ pub fn update(
 fn insert_grants(conn: &Connection, name: &str, grants: &[Grant]) -> Result<(), StoreError> {
     for g in grants {
         conn.execute(
-            "INSERT INTO user_grants VALUES (?, ?, ?, ?)",
-            params![name, g.role.code(), g.area, g.until],
+            "INSERT INTO user_grants (user_name, role, area_code, until, department)
+             VALUES (?, ?, ?, ?, ?)",
+            params![name, g.role.code(), g.area, g.until, g.department],
         )
         .context("add grant")?;
     }
@@ -244,21 +245,26 @@ pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
 }
 
 fn grants(conn: &Connection, name: &str) -> Result<Vec<Grant>, StoreError> {
-    let rows: Vec<(String, String, Option<String>)> = conn
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = conn
         .prepare(
-            "SELECT role, area_code, until FROM user_grants WHERE user_name = ?
+            "SELECT role, area_code, until, department FROM user_grants WHERE user_name = ?
              ORDER BY area_code, role",
         )
         .and_then(|mut s| {
-            s.query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            s.query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<Result<Vec<_>, _>>()
         })
         .context("read grants")?;
     rows.into_iter()
-        .map(|(role, area, until)| {
+        .map(|(role, area, until, department)| {
             let role = Role::from_code(&role)
                 .ok_or_else(|| StoreError::Invalid(format!("unknown role {role} of {name}")))?;
-            Ok(Grant { role, area, until })
+            Ok(Grant {
+                role,
+                area,
+                until,
+                department,
+            })
         })
         .collect()
 }
@@ -356,10 +362,30 @@ pub fn append_audit(conn: &Connection, records: &[AuditRecord]) -> Result<(), St
 /// # Errors
 /// [`StoreError::Query`] if the query fails.
 pub fn audit(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+    audit_before(conn, filter, None)
+}
+
+/// Audit lines strictly older than `before` (UTC, compared as text like
+/// [`AuditFilter::since`]: `2026-12-01` or a full stamp such as the `at` of the last
+/// line a client has seen), newest first: a client pages through the log with
+/// `limit` and the `at` of each page's last line. Lines stamped in the same second as
+/// `before` are not in the next page; a client that must see all of them asks for the
+/// second after and leaves out the ones it has.
+///
+/// `before` is a parameter rather than a field of [`AuditFilter`] because the
+/// command line builds that filter field by field.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn audit_before(
+    conn: &Connection,
+    filter: &AuditFilter,
+    before: Option<&str>,
+) -> Result<Vec<AuditRecord>, StoreError> {
     conn.prepare(
         "SELECT logged_at, user_name, action, route, detail, rows FROM audit_log
          WHERE (?1 IS NULL OR logged_at >= ?1) AND (?2 IS NULL OR user_name = ?2)
-           AND (?3 IS NULL OR action = ?3)
+           AND (?3 IS NULL OR action = ?3) AND (?5 IS NULL OR logged_at < ?5)
          ORDER BY logged_at DESC, rowid DESC LIMIT ?4",
     )
     .and_then(|mut s| {
@@ -368,7 +394,8 @@ pub fn audit(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditRecord>
                 filter.since,
                 filter.user,
                 filter.action,
-                filter.limit as i64
+                filter.limit as i64,
+                before
             ],
             |r| {
                 Ok(AuditRecord {
@@ -384,4 +411,109 @@ pub fn audit(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditRecord>
         .collect::<Result<Vec<_>, _>>()
     })
     .context("read audit log")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new database at the current schema, as `paicha` opens one.
+    fn store() -> (tempfile::TempDir, super::super::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.duckdb");
+        drop(Connection::open(&path).unwrap());
+        let store = super::super::Store::open(&path).unwrap();
+        (dir, store)
+    }
+
+    fn line(at: &str, user: &str, action: &str, detail: &str) -> AuditRecord {
+        AuditRecord {
+            at: at.into(),
+            user: Some(user.into()),
+            action: action.into(),
+            route: Some("GET /api/v1/households".into()),
+            detail: Some(detail.into()),
+            rows: Some(1),
+        }
+    }
+
+    fn details(lines: &[AuditRecord]) -> Vec<&str> {
+        lines.iter().filter_map(|l| l.detail.as_deref()).collect()
+    }
+
+    #[test]
+    fn an_empty_log_has_no_page_before_anything() {
+        let (_dir, store) = store();
+        let conn = store.conn().unwrap();
+        let filter = AuditFilter {
+            limit: 10,
+            ..AuditFilter::default()
+        };
+        assert!(audit(&conn, &filter).unwrap().is_empty());
+        assert!(
+            audit_before(&conn, &filter, Some("2030-01-01T00:00:00Z"))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn pages_before_a_stamp_are_strictly_older_newest_first_and_filtered() {
+        let (_dir, store) = store();
+        let conn = store.conn().unwrap();
+        append_audit(
+            &conn,
+            &[
+                line("2026-12-01T08:00:00Z", "li", "read_personal", "a"),
+                line("2026-12-01T08:00:01Z", "li", "read_personal", "b"),
+                line("2026-12-01T08:00:01Z", "wang", "read_personal", "c"),
+                line("2026-12-01T08:00:02Z", "li", "write", "d"),
+                line("2026-12-01T08:00:02Z", "li", "read_personal", "e"),
+                line("2026-12-02T09:30:00Z", "li", "read_personal", "f"),
+            ],
+        )
+        .unwrap();
+        let all = AuditFilter {
+            limit: 100,
+            ..AuditFilter::default()
+        };
+        // Newest first; lines of one second in reverse order of writing.
+        assert_eq!(
+            details(&audit(&conn, &all).unwrap()),
+            ["f", "e", "d", "c", "b", "a"]
+        );
+        // Strictly older: the lines of the stamp itself are not repeated.
+        let older = audit_before(&conn, &all, Some("2026-12-01T08:00:02Z")).unwrap();
+        assert_eq!(details(&older), ["c", "b", "a"]);
+        // A day: everything before it began.
+        let older = audit_before(&conn, &all, Some("2026-12-02")).unwrap();
+        assert_eq!(details(&older), ["e", "d", "c", "b", "a"]);
+        // With the other filters and a limit: one account's reads, two at a time.
+        let li_reads = AuditFilter {
+            user: Some("li".into()),
+            action: Some("read_personal".into()),
+            limit: 2,
+            ..AuditFilter::default()
+        };
+        let first = audit(&conn, &li_reads).unwrap();
+        assert_eq!(details(&first), ["f", "e"]);
+        let second = audit_before(&conn, &li_reads, Some(&first[1].at)).unwrap();
+        assert_eq!(details(&second), ["b", "a"]);
+        let third = audit_before(&conn, &li_reads, Some(&second[1].at)).unwrap();
+        assert!(third.is_empty());
+        // since and before together: a window.
+        let window = AuditFilter {
+            since: Some("2026-12-01T08:00:01Z".into()),
+            limit: 100,
+            ..AuditFilter::default()
+        };
+        let lines = audit_before(&conn, &window, Some("2026-12-01T08:00:02Z")).unwrap();
+        assert_eq!(details(&lines), ["c", "b"]);
+        // Before the first line: nothing.
+        assert!(
+            audit_before(&conn, &all, Some("2026-12-01T08:00:00Z"))
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

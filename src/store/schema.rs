@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -244,5 +244,9 @@ pub const MIGRATIONS: &[&str] = &[
         detail    VARCHAR,
         rows      BIGINT
     );
+    ",
+    // 8: a department (行业部门) grant names its department.
+    r"
+    ALTER TABLE user_grants ADD COLUMN department VARCHAR;
     ",
 ];

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use paicha::spatial::mercator::TileId;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client_with_token};
+use crate::helpers::{TestApp, client_with_token, problem_fields};
 
 /// The roles that may read households' personal data (the table, written
 /// out here rather than read from the code under test).
@@ -159,8 +159,9 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
         probe(
             "/api/v1/stats",
             M::GET,
+            // An aggregate outside: empty and labelled (the body is checked below).
             |p| p.away.as_ref().map(|a| format!("/api/v1/stats?within={a}")),
-            |_| Expect::Status(404),
+            everyone,
         ),
         probe(
             "/api/v1/stats",
@@ -217,6 +218,16 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
             everyone,
         ),
         probe(
+            "/api/v1/quality",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/quality?within={a}"))
+            },
+            everyone,
+        ),
+        probe(
             "/api/v1/quality/households",
             M::GET,
             |p| Some(format!("/api/v1/quality/households?within={}", p.home)),
@@ -237,12 +248,9 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
             M::GET,
             move |p| {
                 if p.holds(&county) {
-                    Some("/api/v1/maps/any_problem.svg".to_owned())
+                    Some("/api/v1/maps/dropout.svg".to_owned())
                 } else if p.user == "township" {
-                    Some(format!(
-                        "/api/v1/maps/any_problem.svg?within={}",
-                        &p.home[..9]
-                    ))
+                    Some(format!("/api/v1/maps/dropout.svg?within={}", &p.home[..9]))
                 } else {
                     None
                 }
@@ -257,7 +265,7 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
                 p.away
                     .as_ref()
                     .filter(|_| p.user != "evaluator")
-                    .map(|a| format!("/api/v1/charts/any_problem.svg?within={}", &a[..9]))
+                    .map(|a| format!("/api/v1/charts/dropout.svg?within={}", &a[..9]))
             },
             |_| Expect::Status(404),
         ),
@@ -282,7 +290,7 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
         probe(
             "/tiles/heat/{indicator}/{z}/{x}/{y}",
             M::GET,
-            move |_| Some(format!("/tiles/heat/any_problem/{tz}/{tx}/{ty}.png")),
+            move |_| Some(format!("/tiles/heat/dropout/{tz}/{tx}/{ty}.png")),
             everyone,
         ),
         probe(
@@ -545,6 +553,15 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
                 allowed(&["admin"], 404),
             ),
             |_| json!({"disabled": true}),
+        ),
+        with_body(
+            probe(
+                "/api/v1/users/{user}/sample",
+                M::POST,
+                |_| Some("/api/v1/users/nobody-at-all/sample".into()),
+                allowed(&["admin"], 404),
+            ),
+            |_| json!({"villages": 2}),
         ),
         probe(
             "/api/v1/audit",
@@ -1162,4 +1179,229 @@ fn the_id_number_pattern_finds_valid_numbers_only() {
     assert!(has_id_number("x 11010519491231002X y"));
     assert!(!has_id_number("11010519491231002Y"));
     assert!(!has_id_number("110105194912310021"));
+}
+
+#[tokio::test]
+async fn an_evaluators_villages_are_drawn_over_the_townships_and_are_all_they_see() {
+    let app = TestApp::spawn().await;
+    let county = app.snapshot().top_code.clone();
+    let made = app
+        .client
+        .post(format!("{}/api/v1/users", app.address))
+        .json(&json!({
+            "user": "sampled-evaluator", "display": "评估员（测试）", "password": "evaluator-pass",
+            "grants": [{"role": "leader", "area": county, "until": "2000-01-01"}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    let url = format!("{}/api/v1/users/sampled-evaluator/sample", app.address);
+    let draw = |seed: u64| {
+        let client = app.client.clone();
+        let url = url.clone();
+        async move {
+            let r = client
+                .post(&url)
+                .json(&json!({"villages": 4, "seed": seed, "until": "2099-12-31"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let first = draw(11).await;
+    let codes: Vec<String> = first["villages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 4);
+    let townships: BTreeSet<&str> = codes.iter().map(|c| &c[..9]).collect();
+    assert_eq!(townships.len(), 4, "one village a township: {codes:?}");
+    assert_eq!(
+        first["villages"][0]["name"],
+        app.snapshot().name(&codes[0]).unwrap()
+    );
+    // The other role stays; the evaluator grants are the draw, with its last day.
+    let grants = first["grants"].as_array().unwrap();
+    assert_eq!(grants.len(), 5);
+    assert_eq!(grants[0]["role"], "leader");
+    assert!(
+        grants[1..]
+            .iter()
+            .all(|g| g["role"] == "evaluator" && g["until"] == "2099-12-31")
+    );
+    // The same seed draws the same villages, again replacing the last draw.
+    let again = draw(11).await;
+    assert_eq!(again["villages"], first["villages"]);
+    assert_eq!(again["grants"].as_array().unwrap().len(), 5);
+
+    // Signed in, the evaluator sees those villages and nothing else.
+    let evaluator = app.client_as("sampled-evaluator").await;
+    let seen: Value = evaluator
+        .get(format!("{}/api/v1/areas?level=village", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut seen: Vec<String> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap().to_owned())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, codes);
+
+    // Bad draws say which field.
+    for (body, field) in [
+        (json!({"villages": 0}), "villages"),
+        (json!({"villages": 2, "within": "110000"}), "within"),
+        (json!({"villages": 2, "until": "soon"}), "until"),
+    ] {
+        let r = app.client.post(&url).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 400);
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem_fields(&problem), vec![field.to_owned()]);
+    }
+}
+
+/// The ids of a catalog's or a table's `indicators`.
+fn indicator_ids(body: &Value) -> Vec<&str> {
+    body["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_department_sees_its_own_indicators_only() {
+    let app = TestApp::spawn().await;
+    let education = app.client_as("department").await;
+    let get = |path: &str| education.get(format!("{}{path}", app.address)).send();
+    let catalog: Value = get("/api/v1/indicators")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        indicator_ids(&catalog),
+        ["dropout"],
+        "the education bureau's indicators"
+    );
+    // Figures default to its indicators, and others are unknown to it.
+    let stats: Value = get("/api/v1/stats?level=township")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(indicator_ids(&stats), ["dropout"]);
+    assert!(!stats["rows"].as_array().unwrap().is_empty());
+    assert!(!stats.to_string().contains("uninsured"), "{stats}");
+    for path in [
+        "/api/v1/stats?indicators=uninsured",
+        "/tiles/heat/any_problem/9/420/190.png",
+        "/api/v1/maps/water_unsafe.svg",
+        "/tiles/problems/14/13470/6100.mvt?indicator=unsafe_housing",
+    ] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.status(), 400, "{path}");
+        let problem: Value = r.json().await.unwrap();
+        assert!(
+            problem.to_string().contains("dropout"),
+            "{path}: the refusal names what it may ask: {problem}"
+        );
+    }
+    // Its village tiles carry its indicator only; an analyst's carry them all.
+    let tilejson: Value = get("/tiles/villages.json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fields = tilejson["vector_layers"][0]["fields"].as_object().unwrap();
+    assert!(fields.contains_key("dropout_rate"));
+    assert!(!fields.contains_key("any_problem_rate"), "{fields:?}");
+    let full: Value = app.get_json("/tiles/villages.json").await;
+    assert!(
+        full["vector_layers"][0]["fields"]
+            .as_object()
+            .unwrap()
+            .contains_key("any_problem_rate")
+    );
+}
+
+#[tokio::test]
+async fn figures_asked_outside_ones_areas_are_empty_and_say_so() {
+    let app = TestApp::spawn().await;
+    let snapshot = app.snapshot();
+    let mut townships: Vec<&String> = snapshot
+        .names
+        .iter()
+        .filter(|(_, (_, level))| *level == paicha::domain::AreaLevel::Township)
+        .map(|(code, _)| code)
+        .collect();
+    townships.sort();
+    let other = townships.last().unwrap();
+    let township = app.client_as("township").await;
+    let unknown = format!("{}999", &snapshot.top_code);
+    let mut answers = Vec::new();
+    for within in [other.as_str(), unknown.as_str()] {
+        let stats: Value = township
+            .get(format!("{}/api/v1/stats?within={within}", app.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stats["outside"], true, "{stats}");
+        assert_eq!(stats["within"]["name"], "（不在您的权限范围内）");
+        assert_eq!(stats["rows"], json!([]));
+        assert_eq!(stats["total"]["households"], 0);
+        let quality: Value = township
+            .get(format!("{}/api/v1/quality?within={within}", app.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(quality["households"], 0);
+        assert_eq!(quality["name"], "（不在您的权限范围内）");
+        assert_eq!(quality["villages"], json!([]));
+        // A known area and an unknown one answer alike: nothing says which exists.
+        answers.push((
+            stats["total"].to_string().replace(within, "X"),
+            quality.to_string().replace(within, "X"),
+        ));
+    }
+    assert_eq!(answers[0], answers[1]);
+    // The file says it too.
+    let csv = township
+        .get(format!(
+            "{}/api/v1/stats?within={other}&format=csv",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("（不在您的权限范围内）"), "{csv}");
+    // Someone who sees the whole map is told an unknown area does not exist.
+    let problem = app
+        .get_problem(&format!("/api/v1/stats?within={unknown}"), 404)
+        .await;
+    assert!(problem["detail"].as_str().unwrap().contains(&unknown));
 }

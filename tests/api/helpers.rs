@@ -74,6 +74,7 @@ fn build(
                 role,
                 area: top.clone(),
                 until: None,
+                department: None,
             })
             .collect();
         paicha::accounts::add_account(

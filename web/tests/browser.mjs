@@ -184,6 +184,71 @@ async function api(method, path, body) {
   return { status: r.status, body: await r.json() };
 }
 
+// ---------------------------------------------------------------- signing in
+
+/** Opens `path` signed out: the page sends the user to the sign-in page, which on the
+ * demo lists one account per role; a click signs in as `user` and comes back. */
+async function signInAs(user, path = '/') {
+  expectedAnswers.push({ status: 401, method: 'GET', url: '/api/v1/session' });
+  navigating = true;
+  await page.goto(`${base}${path}`);
+  await page.waitForSelector('#demo-list button', { timeout: 30000 });
+  const seen = {
+    signInUrl: page.url().replace(base, ''),
+    demoAccounts: await page.$$eval('#demo-list button', (bs) => bs.map((b) => b.dataset.user)),
+  };
+  await page.click(`#demo-list button[data-user="${user}"]`);
+  return seen;
+}
+
+/** Waits until the map page has started, and fails if it could not. */
+async function mapReady() {
+  await page.waitForFunction(() => window.paicha && (window.paicha.ready || window.paicha.failed), null, { timeout: 30000 });
+  const failed = await page.evaluate(() => window.paicha.failed);
+  if (failed) throw new Error(`the page failed to start: ${failed}`);
+  await idle();
+}
+
+/** What the map's panel shows: the area, the ranking's areas and the header. */
+async function mapPanel() {
+  return page.evaluate(() => ({
+    areaName: document.querySelector('#area-name')?.textContent,
+    ranked: [...document.querySelectorAll('#ranking-table tbody tr[data-code]')].map((r) => r.dataset.code),
+    rankedNames: [...document.querySelectorAll('#ranking-table tbody tr[data-code]')].map((r) => r.cells[1].textContent),
+    county: document.querySelector('#county').textContent,
+    title: document.title,
+    scope: document.querySelector('#scope').value,
+    hash: window.location.hash,
+    center: window.paicha.app.map.getCenter().toArray(),
+  }));
+}
+
+// ---------------------------------------------------------------- the admin page
+
+/** Waits until admin.html has drawn, and fails if it could not. */
+async function adminReady() {
+  await page.waitForFunction(() => window.admin && (window.admin.ready || window.admin.failed), null, { timeout: 30000 });
+  const failed = await page.evaluate(() => window.admin.failed);
+  if (failed) throw new Error(`the admin page failed to start: ${failed}`);
+}
+
+/** Waits until no request of a click on admin.html is under way. */
+const adminSettled = () => page.waitForFunction(() => window.admin.busy === 0, null, { timeout: 30000 });
+
+/** The grants the users table shows for `user`. */
+const grantsShown = (user) => page.$$eval(`#user-table tr[data-user="${user}"] td.grants .grant`, (spans) => spans.map((g) => ({
+  role: g.dataset.role, area: g.dataset.area, until: g.dataset.until || null, text: g.textContent,
+})));
+
+/** The audit lines shown, and whether 更早的记录 is offered. */
+const auditShown = () => page.evaluate(() => ({
+  lines: [...document.querySelectorAll('#audit-table tbody tr[data-at]')].map((r) => ({
+    at: r.cells[0].textContent, user: r.cells[1].textContent, detail: r.cells[4].textContent,
+  })),
+  moreHidden: document.querySelector('#audit-more').hidden,
+  count: document.querySelector('#audit-count').textContent,
+}));
+
 const out = {};
 try {
   if (scenario === 'first-view') {
@@ -411,22 +476,15 @@ try {
   } else if (scenario === 'sign-in-as') {
     // Not signed in: the map sends the user to the sign-in page, which on the demo lists
     // one account per role; a click signs in and comes back to the map.
-    expectedAnswers.push({ status: 401, method: 'GET', url: '/api/v1/session' });
-    navigating = true;
-    await page.goto(`${base}/`);
-    await page.waitForSelector('#demo-list button', { timeout: 30000 });
-    out.signInUrl = page.url().replace(base, '');
-    out.demoAccounts = await page.$$eval('#demo-list button', (bs) => bs.map((b) => b.dataset.user));
-    await page.click(`#demo-list button[data-user="${args.user}"]`);
-    await page.waitForFunction(() => window.paicha && (window.paicha.ready || window.paicha.failed), null, { timeout: 30000 });
-    const failed = await page.evaluate(() => window.paicha.failed);
-    if (failed) throw new Error(`the page failed to start: ${failed}`);
-    await idle();
+    Object.assign(out, await signInAs(args.user));
+    await mapReady();
     out.title = await page.title();
     out.who = await text('#who-name');
     out.scope = await text('#who-scope');
     out.planHidden = await page.$eval('[data-view="plan"]', (b) => b.hidden);
+    out.scopeHidden = await page.$eval('#scope-pick', (e) => e.hidden);
     out.ranked = await page.$$eval('#ranking-table tbody tr[data-code]', (rows) => rows.map((r) => r.dataset.code));
+    out.indicators = await page.$$eval('#indicator option', (options) => options.map((o) => o.value));
     out.cookieSession = (await page.context().cookies()).some((c) => c.name === 'paicha_session' && c.httpOnly);
     if (args.village) {
       await page.evaluate((code) => { window.location.hash = `#area=${code}`; }, args.village);
@@ -438,6 +496,94 @@ try {
     await page.click('#sign-out');
     await page.waitForURL(/login\.html/, { timeout: 30000 });
     out.signedOut = page.url().replace(base, '');
+  } else if (scenario === 'pick-area') {
+    // A person holding several areas picks one as the map's top (范围).
+    await signInAs(args.user);
+    await mapReady();
+    out.scopeHidden = await page.$eval('#scope-pick', (e) => e.hidden);
+    out.scopeLabel = await page.$eval('#scope-pick', (e) => e.firstChild.textContent.trim());
+    out.scopeOptions = await page.$$eval('#scope option', (os) => os.map((o) => ({ code: o.value, name: o.textContent })));
+    out.before = await mapPanel();
+    await page.selectOption('#scope', args.pick);
+    await page.waitForFunction((code) => {
+      const rows = [...document.querySelectorAll('#ranking-table tbody tr[data-code]')];
+      return rows.length && rows.every((r) => r.dataset.code.startsWith(code));
+    }, args.pick, { timeout: 30000 });
+    await idle();
+    out.after = await mapPanel();
+    out.legendVillages = (await legend()).reduce((n, row) => n + Number(row.count.replace(/[^0-9]/g, '')), 0);
+    // The link keeps the choice: the page loaded anew from it starts there.
+    await page.goto('about:blank');
+    await open(out.after.hash);
+    await idle();
+    out.reloaded = await mapPanel();
+  } else if (scenario === 'admin-grants') {
+    // An admin edits the grants of an account on 账号与审计: each step opens the
+    // account's 授权 editor, changes it and saves.
+    await signInAs('admin', '/admin.html');
+    await adminReady();
+    out.before = await grantsShown(args.user);
+    out.steps = [];
+    const indexOf = (where) => page.$$eval('#grant-rows tbody tr[data-index]', (rows, [area, role]) => rows
+      .find((r) => r.dataset.area === area && (!role || r.dataset.role === role))?.dataset.index, [where.area, where.role || null]);
+    for (const step of args.steps) {
+      const seen = {};
+      await page.click(`#user-table button[data-grants="${args.user}"]`);
+      await page.waitForSelector('#grant-editor');
+      seen.editorRows = await page.$$eval('#grant-rows tbody tr[data-index]', (rows) => rows.map((r) => r.dataset.area));
+      if (step.outside) {
+        // An area outside the admin's (as a stale list might offer): the API refuses the
+        // save, the toast says why, and nothing is stored.
+        expectedAnswers.push({ status: 400, method: 'PATCH', url: `/api/v1/users/${args.user}` });
+        await page.evaluate((code) => {
+          const option = document.createElement('option');
+          option.value = code;
+          option.textContent = code;
+          document.querySelector('#grant-area').append(option);
+        }, step.outside);
+        await page.selectOption('#grant-area', step.outside);
+        await page.click('#grant-add');
+        await page.click('#grant-save');
+        await adminSettled();
+        await page.waitForFunction(() => !document.querySelector('#toast').hidden);
+        seen.toast = await text('#toast');
+        seen.editorKept = !!(await page.$('#grant-editor'));
+        await page.click(`#grant-rows button[data-remove="${await indexOf({ area: step.outside })}"]`);
+      }
+      if (step.add) {
+        await page.selectOption('#grant-role', step.add.role);
+        await page.selectOption('#grant-area', step.add.area);
+        if (step.add.until) await page.fill('#grant-until', step.add.until);
+        await page.click('#grant-add');
+      }
+      for (const change of step.until || []) {
+        await page.fill(`#grant-rows input[data-until="${await indexOf(change)}"]`, change.until);
+      }
+      for (const gone of step.remove || []) {
+        await page.click(`#grant-rows button[data-remove="${await indexOf(gone)}"]`);
+      }
+      await page.click('#grant-save');
+      await adminSettled();
+      await page.waitForFunction(() => !document.querySelector('#grant-editor'), null, { timeout: 30000 });
+      seen.message = await text('#user-message');
+      seen.grants = await grantsShown(args.user);
+      out.steps.push(seen);
+    }
+  } else if (scenario === 'admin-audit') {
+    // The audit log a page at a time: one account's lines, then 更早的记录.
+    await signInAs('admin', '/admin.html');
+    await adminReady();
+    await page.fill('#audit-user', args.user);
+    if (args.action) await page.selectOption('#audit-action', args.action);
+    await page.click('#audit-form button[type="submit"]');
+    await adminSettled();
+    out.first = await auditShown();
+    out.pages = [];
+    while (!(await page.$eval('#audit-more', (b) => b.hidden)) && out.pages.length < 10) {
+      await page.click('#audit-more');
+      await adminSettled();
+      out.pages.push(await auditShown());
+    }
   } else if (scenario === 'ledger-entry') {
     await openLedger(args.hash);
     await entryShown(args.key);

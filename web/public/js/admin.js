@@ -1,6 +1,7 @@
 // 账号与审计: everyone's own API tokens (for scripts and QGIS); for admins, the
-// accounts of their areas (add, disable, enable, reset a password) and the audit log
-// with its filters.
+// accounts of their areas (add, disable, enable, reset a password, edit the grants:
+// roles, areas and last days, such as a cross-inspection 督查组 grant to another
+// township) and the audit log with its filters, a page at a time.
 
 import { session, showSignedIn, can } from './session.js';
 import { getJson, esc, toast } from './api.js';
@@ -16,6 +17,24 @@ const ACTIONS = {
   read_personal: '查看个人信息', export: '导出', write: '修改', account: '账号变更', token: '令牌',
 };
 const roleZh = Object.fromEntries(ROLES);
+// The audit log is read a page at a time; 更早的记录 appends the next.
+const AUDIT_PAGE = 200;
+const AUDIT_MAX = 10000;
+
+// For the browser tests: ready once drawn; busy while a request of a click is under way.
+window.admin = { ready: false, failed: null, busy: 0 };
+
+/** Runs an action of a click, counted in window.admin.busy; errors go to a toast. */
+async function busy(what, action) {
+  window.admin.busy += 1;
+  try {
+    await action();
+  } catch (err) {
+    toast(`${what}：${err.message}`);
+  } finally {
+    window.admin.busy -= 1;
+  }
+}
 
 async function send(method, url, body) {
   const response = await fetch(url, {
@@ -38,28 +57,162 @@ async function drawTokens() {
     || '<tr><td colspan="4" class="muted">没有令牌</td></tr>';
 }
 
+/** One grant as the tables write it: 督查组·旺清门镇（至2026-03-31）. */
+function grantText(g, name) {
+  return `${roleZh[g.role] || g.role}·${name(g.area)}${g.until ? `（至${g.until}）` : ''}`;
+}
+
 async function drawUsers(areas) {
   const users = await getJson('/api/v1/users');
   const name = (code) => areas.get(code) || code;
+  editor.users = new Map(users.map((u) => [u.user, u]));
+  editor.user = null;
   $('user-table').tBodies[0].innerHTML = users.map((u) => {
-    const grants = u.grants.map((g) => `${roleZh[g.role] || g.role}·${esc(name(g.area))}${g.until ? `（至${esc(g.until)}）` : ''}`).join('、');
-    return `<tr data-user="${esc(u.user)}"><td>${esc(u.user)}</td><td>${esc(u.display)}</td><td>${grants}</td>`
+    const grants = u.grants.map((g) => `<span class="grant" data-role="${esc(g.role)}" data-area="${esc(g.area)}" data-until="${esc(g.until || '')}">`
+      + `${esc(grantText(g, name))}</span>`).join('、');
+    return `<tr data-user="${esc(u.user)}"><td>${esc(u.user)}</td><td>${esc(u.display)}</td><td class="grants">${grants}</td>`
       + `<td>${u.disabled ? '停用' : '正常'}</td><td>`
+      + `<button type="button" data-grants="${esc(u.user)}">授权</button> `
       + `<button type="button" data-toggle="${esc(u.user)}" data-disabled="${u.disabled}">${u.disabled ? '启用' : '停用'}</button> `
       + `<button type="button" data-reset="${esc(u.user)}">重设密码</button></td></tr>`;
   }).join('');
 }
 
+// ---------------------------------------------------------------- grants of an account
+
+/** The grants being edited: one account's at a time, saved together (PATCH replaces
+ * them all). */
+const editor = { users: new Map(), user: null, grants: [], areas: null, options: '' };
+
+/** Opens the editor under the account's row, with its grants as stored. */
+function openGrants(user) {
+  closeGrants();
+  const account = editor.users.get(user);
+  if (!account) return;
+  editor.user = user;
+  // Every field of a grant goes back as it came, those this editor does not show too.
+  editor.grants = account.grants.map((g) => ({ ...g, until: g.until || null }));
+  const row = $('user-table').querySelector(`tr[data-user="${CSS.escape(user)}"]`);
+  const tr = document.createElement('tr');
+  tr.id = 'grant-editor';
+  tr.className = 'grant-editor';
+  tr.dataset.user = user;
+  tr.innerHTML = `<td colspan="5"><h3>${esc(account.display)}（${esc(user)}）的授权</h3>`
+    + '<table id="grant-rows"><thead><tr><th>岗位</th><th>范围</th><th>截止日期</th><th></th></tr></thead><tbody></tbody></table>'
+    + '<div class="grant-add">'
+    + `<label>岗位 <select id="grant-role">${ROLES.map(([code, zh]) => `<option value="${code}"${code === 'group' ? ' selected' : ''}>${zh}</option>`).join('')}</select></label>`
+    + `<label>范围 <select id="grant-area"><option value="">请选择</option>${editor.options}</select></label>`
+    + '<label>截止日期 <input id="grant-until" type="date"></label>'
+    + '<button type="button" id="grant-add">添加授权</button></div>'
+    + '<p class="muted">交叉互查：岗位选“督查组”，范围选被查的乡镇，截止日期填互查结束的一天。保存后该账号须重新登录。</p>'
+    + '<p><button type="button" id="grant-save">保存授权</button> <button type="button" id="grant-cancel">取消</button></p></td>';
+  row.after(tr);
+  drawGrantRows();
+}
+
+function closeGrants() {
+  $('grant-editor')?.remove();
+  editor.user = null;
+}
+
+function drawGrantRows() {
+  const name = (code) => editor.areas.get(code) || code;
+  $('grant-rows').tBodies[0].innerHTML = editor.grants.map((g, i) => `<tr data-index="${i}" data-role="${esc(g.role)}" data-area="${esc(g.area)}">`
+    + `<td>${esc(roleZh[g.role] || g.role)}</td><td>${esc(name(g.area))}（${esc(g.area)}）</td>`
+    + `<td><input type="date" data-until="${i}" value="${esc(g.until || '')}" aria-label="截止日期"></td>`
+    + `<td><button type="button" data-remove="${i}">删除</button></td></tr>`).join('')
+    || '<tr><td colspan="4" class="muted">没有授权：保存后该账号什么也看不到</td></tr>';
+}
+
+function addGrant() {
+  const area = $('grant-area').value;
+  if (!area) { toast('请选择授权的范围'); return; }
+  editor.grants.push({ role: $('grant-role').value, area, until: $('grant-until').value || null });
+  $('grant-area').value = '';
+  $('grant-until').value = '';
+  drawGrantRows();
+}
+
+async function saveGrants() {
+  const user = editor.user;
+  await send('PATCH', `/api/v1/users/${encodeURIComponent(user)}`, { grants: editor.grants });
+  await drawUsers(editor.areas);
+  $('user-message').textContent = `已保存 ${user} 的授权，其登录会话已结束`;
+  $('user-message').hidden = false;
+}
+
+// ---------------------------------------------------------------- the audit log
+
+/** The lines shown, and the filters they were asked with (更早的记录 keeps them). */
+const audit = { query: null, lines: [] };
+
+function auditRow(l) {
+  return `<tr data-at="${esc(l.at)}"><td>${esc(l.at)}</td><td>${esc(l.user || '')}</td>`
+    + `<td>${esc(ACTIONS[l.action] || l.action)}</td><td>${esc(l.route || '')}</td>`
+    + `<td class="detail">${esc(l.detail || '')}</td><td>${l.rows ?? ''}</td></tr>`;
+}
+
+/** A line as a whole, to recognise one already shown. */
+const lineKey = (l) => JSON.stringify([l.at, l.user, l.action, l.route, l.detail, l.rows]);
+
+/** The second after a log stamp (2026-12-01T08:00:01Z → …:02Z); null for another form. */
+function secondAfter(at) {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(at)) return null;
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? null : new Date(t + 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Shows a page of lines (after those shown, or instead of them); `full`: the page was
+ * as long as asked for, so there may be older lines. */
+function showAudit(lines, { append, full }) {
+  const body = $('audit-table').tBodies[0];
+  const rows = lines.map(auditRow).join('');
+  if (append) body.insertAdjacentHTML('beforeend', rows);
+  else body.innerHTML = rows || '<tr><td colspan="6" class="muted">没有记录</td></tr>';
+  $('audit-count').textContent = `已显示 ${audit.lines.length} 条`;
+  $('audit-more').hidden = !full;
+}
+
 async function drawAudit() {
-  const q = new URLSearchParams({ limit: '500' });
+  const q = new URLSearchParams();
   if ($('audit-since').value) q.set('since', $('audit-since').value);
   if ($('audit-user').value.trim()) q.set('user', $('audit-user').value.trim());
   if ($('audit-action').value) q.set('action', $('audit-action').value);
+  const asked = new URLSearchParams(q);
+  asked.set('limit', String(AUDIT_PAGE));
+  const lines = await getJson(`/api/v1/audit?${asked}`);
+  audit.query = q;
+  audit.lines = lines;
+  showAudit(lines, { append: false, full: lines.length === AUDIT_PAGE });
+}
+
+/** The next page, older than the last line shown. Stamps are to the second and the API
+ * gives lines strictly older than `before`, so it is asked for the lines up to the end
+ * of the last line's second, and those of that second already shown are left out: no
+ * line is lost between two pages, however many share a second. */
+async function moreAudit() {
+  const last = audit.lines.at(-1);
+  if (!last || !audit.query) return;
+  const next = secondAfter(last.at);
+  const shown = new Map();
+  if (next) {
+    for (const l of audit.lines) {
+      if (l.at === last.at) shown.set(lineKey(l), (shown.get(lineKey(l)) || 0) + 1);
+    }
+  }
+  const again = [...shown.values()].reduce((a, b) => a + b, 0);
+  const limit = Math.min(AUDIT_PAGE + again, AUDIT_MAX);
+  const q = new URLSearchParams(audit.query);
+  q.set('before', next || last.at);
+  q.set('limit', String(limit));
   const lines = await getJson(`/api/v1/audit?${q}`);
-  $('audit-table').tBodies[0].innerHTML = lines.map((l) => `<tr><td>${esc(l.at)}</td><td>${esc(l.user || '')}</td>`
-    + `<td>${esc(ACTIONS[l.action] || l.action)}</td><td>${esc(l.route || '')}</td>`
-    + `<td class="detail">${esc(l.detail || '')}</td><td>${l.rows ?? ''}</td></tr>`).join('')
-    || '<tr><td colspan="6" class="muted">没有记录</td></tr>';
+  const fresh = lines.filter((l) => {
+    const n = l.at === last.at ? shown.get(lineKey(l)) || 0 : 0;
+    if (n) shown.set(lineKey(l), n - 1);
+    return !n;
+  });
+  audit.lines.push(...fresh);
+  showAudit(fresh, { append: true, full: lines.length === limit });
 }
 
 async function start() {
@@ -85,8 +238,10 @@ async function start() {
   const list = await getJson('/api/v1/areas');
   const areas = new Map(list.map((a) => [a.code, a.name]));
   $('new-role').innerHTML = ROLES.map(([code, zh]) => `<option value="${code}">${zh}</option>`).join('');
-  $('new-area').innerHTML = list.filter((a) => a.level !== 'village' || list.length < 3000)
+  editor.areas = areas;
+  editor.options = list.filter((a) => a.level !== 'village' || list.length < 3000)
     .map((a) => `<option value="${esc(a.code)}">${esc(a.name)}（${esc(a.code)}）</option>`).join('');
+  $('new-area').innerHTML = editor.options;
   $('users-section').hidden = false;
   $('audit-section').hidden = false;
   $('user-form').addEventListener('submit', async (e) => {
@@ -105,8 +260,13 @@ async function start() {
     } catch (err) { toast(`新增失败：${err.message}`); }
   });
   $('user-table').addEventListener('click', async (e) => {
-    const { toggle, reset, disabled } = e.target.dataset;
-    try {
+    const { toggle, reset, disabled, grants, remove } = e.target.dataset;
+    if (grants) { openGrants(grants); return; }
+    if (remove !== undefined) { editor.grants.splice(Number(remove), 1); drawGrantRows(); return; }
+    if (e.target.id === 'grant-add') { addGrant(); return; }
+    if (e.target.id === 'grant-cancel') { closeGrants(); return; }
+    if (e.target.id === 'grant-save') { await busy('保存失败', saveGrants); return; }
+    await busy('操作失败', async () => {
       if (toggle) {
         await send('PATCH', `/api/v1/users/${encodeURIComponent(toggle)}`, { disabled: disabled !== 'true' });
       } else if (reset) {
@@ -119,10 +279,24 @@ async function start() {
         return;
       }
       await drawUsers(areas);
-    } catch (err) { toast(`操作失败：${err.message}`); }
+    });
   });
-  $('audit-form').addEventListener('submit', (e) => { e.preventDefault(); drawAudit().catch((err) => toast(err.message)); });
+  const setUntil = (e) => {
+    const i = e.target.dataset.until;
+    if (i !== undefined && editor.grants[Number(i)]) editor.grants[Number(i)].until = e.target.value || null;
+  };
+  $('user-table').addEventListener('input', setUntil);
+  $('user-table').addEventListener('change', setUntil);
+  $('audit-form').addEventListener('submit', (e) => { e.preventDefault(); busy('查询失败', drawAudit); });
+  $('audit-more').addEventListener('click', async (e) => {
+    e.target.disabled = true;
+    await busy('读取失败', moreAudit);
+    e.target.disabled = false;
+  });
   await Promise.all([drawUsers(areas), drawAudit()]);
 }
 
-start().catch((e) => toast(`页面加载失败：${e.message}`));
+start().then(() => { window.admin.ready = true; }).catch((e) => {
+  toast(`页面加载失败：${e.message}`);
+  window.admin.failed = e.message;
+});

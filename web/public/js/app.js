@@ -25,6 +25,7 @@ const app = {
   byId: new Map(),
   categories: new Map(),
   top: null, // the area everything lies in: the county, or the city above several
+  tops: [], // a person's own areas when they hold several and not the whole map (范围)
   version: '',
   areaCache: new Map(),
   stats: null, // the selected area's stats answer
@@ -106,9 +107,12 @@ function showLegendParts(heatShown) {
 async function updateLegend() {
   const ind = indicator();
   const lvl = app.state.lvl;
-  const key = `${ind.id}/${lvl}`;
+  const legendKey = () => `${app.top.code}/${indicator().id}/${app.state.lvl}`;
+  const key = legendKey();
   if (app.legendStats?.key !== key) {
     const stats = await getJson(`api/v1/stats?within=${app.top.code}&indicators=${ind.id}&level=${lvl}&limit=100000`);
+    // Another top area, indicator or unit chosen meanwhile: its own call draws.
+    if (legendKey() !== key) return;
     app.legendStats = { key, stats };
   }
   const counts = new Array(app.catalog.palette.length).fill(0);
@@ -154,7 +158,8 @@ function applyLayers() {
   $('layer-heat').title = heatAllowed ? '' : '清单类指标按村统计，没有热力图';
   layers.setHeat(map, origin, ind.id, heatAllowed ? state.heat : '', app.version);
   showLegendParts(heatAllowed && state.heat !== '');
-  const sel = state.area;
+  // The top area is the whole view, not a selection within it.
+  const sel = state.area === app.top.code ? '' : state.area;
   map.setFilter('selected-village', ['==', ['get', 'code'], sel.length === 12 ? sel : '']);
   map.setFilter('selected-township', ['==', ['get', 'code'], sel.length === 9 ? sel : '']);
   map.setFilter('selected-county', ['==', ['get', 'code'], sel.length === 6 && sel !== app.top.code ? sel : '']);
@@ -190,7 +195,7 @@ async function crumbs() {
     chain.unshift({ code, name: feature.properties.name });
     code = feature.properties.parent_code;
   }
-  chain.unshift({ code: '', name: app.top.name });
+  chain.unshift({ code: topArea(), name: app.top.name });
   $('crumbs').innerHTML = chain.map((c, i) => (i === chain.length - 1
     ? `<strong>${esc(shortName(c.name))}</strong>`
     : `<a data-code="${c.code}">${esc(shortName(c.name))}</a>`)).join('<span class="sep">›</span>');
@@ -320,6 +325,57 @@ async function showHouseholds(offset) {
 function householdsLinks(code, id) {
   const base = `api/v1/households?within=${encodeURIComponent(code)}&indicator=${encodeURIComponent(id)}`;
   return `<a href="${base}&format=xlsx" download>Excel（推荐）</a> <a href="${base}&format=csv" download>CSV</a>`;
+}
+
+// ---------------------------------------------------------------- the top area (范围)
+
+/** The areas a person holds today, none lying inside another, in code order: each can
+ * be the top of the map. The server keeps to the same days (China time). */
+function ownAreas(who) {
+  const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  const held = [...new Set(who.grants.filter((g) => !g.until || g.until >= today).map((g) => g.area))];
+  return held.filter((c) => !held.some((o) => o !== c && c.startsWith(o))).sort();
+}
+
+/** The person's own area `code` lies in (a link's area), else their first. */
+function topFor(code) {
+  return app.tops.find((t) => code && code.startsWith(t.code)) || app.tops[0];
+}
+
+/** The URL's `area` for the top itself: none for the first of the person's areas (or the
+ * whole map), the top's code for another, so that a link keeps the choice. */
+function topArea() {
+  return app.tops.length > 1 && app.top.code !== app.tops[0].code ? app.top.code : '';
+}
+
+/** Names the top area in the header and the page title. */
+function showTop() {
+  $('county').textContent = `${app.top.name} · 脱贫质量排查一张图`;
+  document.title = `排查 · ${app.top.name}一张图`;
+}
+
+/** Makes `own` the top of every view; what was read for the last one is dropped. */
+function useTop(own) {
+  app.top = own;
+  app.legendStats = null;
+  app.quality = null;
+  app.flagged.clear();
+  window.paicha.qualityPoints = undefined;
+  $('scope').value = own.code;
+  showTop();
+}
+
+/** 范围 chosen: the map fits that area; legend, figures and ranking are within it. */
+async function pickTop(code) {
+  const own = app.tops.find((t) => t.code === code);
+  if (!own) return;
+  useTop(own);
+  app.state.area = topArea();
+  save();
+  const feature = await area(own.code);
+  const b = bboxOf(feature.geometry);
+  app.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: viewPadding(), duration: 600, maxZoom: 14 });
+  await setView(app.state.view);
 }
 
 // ---------------------------------------------------------------- selection
@@ -574,14 +630,22 @@ async function setView(view) {
   }
 }
 
+/** The indicator a view opens with: 存在问题户, or, for a department (行业部门) whose
+ * catalog holds only its own indicators, the first of them. */
+function defaultIndicator() {
+  return app.byId.has('any_problem') ? 'any_problem' : app.catalog.indicators[0]?.id;
+}
+
 /** Applies the state a changed hash holds: a link pasted into an open tab, or the
  * browser's back button. */
 async function applyHash() {
   const next = readState();
-  if (!app.byId.has(next.ind)) next.ind = 'any_problem';
+  if (!app.byId.has(next.ind)) next.ind = defaultIndicator();
   const prev = { ...app.state };
   if (Object.keys(next).every((key) => next[key] === prev[key])) return;
   Object.assign(app.state, next);
+  // A link to a place in another of the person's areas: that area is the top.
+  if (app.tops.length > 1 && topFor(next.area).code !== app.top.code) useTop(topFor(next.area));
   syncControls();
   if (next.base !== prev.base) applyBasemap();
   if (next.ind !== prev.ind) await refreshBoundaries().catch((e) => toast(e.message));
@@ -686,6 +750,7 @@ function wireControls() {
   $('layer-households').addEventListener('change', (e) => { state.hh = e.target.checked ? '1' : '0'; save(); applyLayers(); });
   $('layer-labels').addEventListener('change', (e) => { state.lbl = e.target.checked ? '1' : '0'; save(); applyLayers(); });
   $('basemap').addEventListener('change', (e) => { state.base = e.target.value; save(); applyBasemap(); });
+  $('scope').addEventListener('change', (e) => pickTop(e.target.value).catch((err) => toast(err.message)));
   document.querySelectorAll('#views button').forEach((b) => b.addEventListener('click', () => setView(b.dataset.view)));
   // A link pasted into this tab (or the hash edited): show what it says.
   window.addEventListener('hashchange', () => applyHash().catch((err) => toast(err.message)));
@@ -784,9 +849,10 @@ async function start() {
   // What the roles cannot use is not offered: plans need field work in the area.
   if (!can(who, 'plans')) document.querySelector('[data-view="plan"]').hidden = true;
   // A person holding several areas (an inspection group's townships, an evaluator's
-  // villages) sees them one at a time, the first to start with.
-  const mine = [...new Set(who.grants.map((g) => g.area))].sort();
-  const qualityWithin = mine.length > 1 ? `?within=${mine[0]}` : '';
+  // villages) sees them one at a time (范围): the one a link names, else the first.
+  const mine = ownAreas(who);
+  const startCode = mine.find((c) => app.state.area.startsWith(c)) || mine[0];
+  const qualityWithin = mine.length > 1 ? `?within=${startCode}` : '';
   const [catalog, townships, countyTiles, villages, households, counties, cities, basemaps, quality, labels] = await Promise.all([
     getJson('api/v1/indicators'),
     getJson('tiles/townships.json'),
@@ -804,22 +870,26 @@ async function start() {
   app.catalog = catalog;
   for (const ind of catalog.indicators) app.byId.set(ind.id, ind);
   for (const c of catalog.categories) app.categories.set(c.code, c.label);
-  if (!app.byId.has(app.state.ind)) app.state.ind = 'any_problem';
+  if (!app.byId.has(app.state.ind)) app.state.ind = defaultIndicator();
   // A city's several counties are seen from the city, as the server's views default to.
   app.top = cities.length === 1 && counties.length > 1 ? cities[0] : counties[0];
   if (!app.top) {
-    // Not the whole county: the person's (first) own area is the top of every view.
-    const own = labels.features.find((f) => mine.includes(f.properties.code));
-    if (!own) throw new Error('没有可查看的区域');
-    app.top = { ...own.properties };
+    // Not the whole county: one of the person's own areas is the top of every view.
+    app.tops = labels.features.filter((f) => mine.includes(f.properties.code)).map((f) => ({ ...f.properties }));
+    if (!app.tops.length) throw new Error('没有可查看的区域');
+    app.top = topFor(app.state.area);
   }
   if (app.top.level !== 'city') $('level').querySelector('option[value="county"]')?.remove();
   app.version = villages.version;
   app.basemaps = basemaps.basemaps;
-  app.quality = quality;
-  $('county').textContent = `${app.top.name} · 脱贫质量排查一张图`;
+  app.quality = app.tops.length > 1 && app.top.code !== startCode ? null : quality;
+  showTop();
   $('data-date').textContent = catalog.data_date ? `数据日期 ${catalog.data_date}` : '';
-  document.title = `排查 · ${app.top.name}一张图`;
+  if (app.tops.length > 1) {
+    $('scope').innerHTML = app.tops.map((t) => `<option value="${esc(t.code)}">${esc(t.name)}</option>`).join('');
+    $('scope').value = app.top.code;
+    $('scope-pick').hidden = false;
+  }
 
   const groups = new Map();
   for (const ind of catalog.indicators) {
@@ -833,7 +903,8 @@ async function start() {
     + app.basemaps.map((b) => `<option value="${esc(b.id)}">${esc(b.name)}${b.source === 'online' ? '（在线）' : ''}</option>`).join('');
 
   const view = parseView(app.state.map);
-  const b = townships.bounds;
+  // One of several areas on top: the map starts at it, not at all of them.
+  const b = app.tops.length > 1 ? bboxOf((await area(app.top.code)).geometry) : townships.bounds;
   app.map = new maplibregl.Map({
     container: 'map',
     style: layers.baseStyle(origin, {
