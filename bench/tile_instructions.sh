@@ -44,11 +44,11 @@ fi
 while read -r p; do printf 'url = "http://127.0.0.1:%s%s"\noutput = /dev/null\n' "$port" "$p"; done \
   < "$work/paths.txt" > "$work/once.cfg"
 cat "$work/once.cfg" "$work/once.cfg" "$work/once.cfg" > "$work/thrice.cfg"
-callgrind_control -i on "$server" >/dev/null
+callgrind_control -i on "$server" >/dev/null 2>&1
 curl -s -H "Accept-Encoding: gzip" "${auth[@]}" -K "$work/once.cfg"
-callgrind_control -z "$server" >/dev/null
+callgrind_control -z "$server" >/dev/null 2>&1
 codes="$(curl -s -H "Accept-Encoding: gzip" "${auth[@]}" -w '%{http_code}\n' -K "$work/thrice.cfg" | sort | uniq -c)"
-callgrind_control -d "$server" >/dev/null
+callgrind_control -d "$server" >/dev/null 2>&1
 requests=$((3 * $(wc -l < "$work/paths.txt")))
 total="$(grep -h '^totals:' "$work"/callgrind.out.* | awk '{s += $2} END {print s}')"
 echo "answers: $codes"

@@ -769,9 +769,7 @@ async fn grants_of(admin: &reqwest::Client, app: &TestApp, user: &str) -> Vec<Va
         .unwrap()["grants"]
         .as_array()
         .unwrap()
-        .iter()
-        .map(|g| json!({"role": g["role"], "area": g["area"], "until": g["until"]}))
-        .collect()
+        .clone()
 }
 
 /// Issue 16: cross-inspection (交叉互查) on the 账号与审计 page: the demo admin gives the
@@ -1113,4 +1111,73 @@ async fn the_audit_page_loads_older_lines_a_page_at_a_time() {
     assert_eq!(shown(&pages[0]), owned(&want));
     assert_eq!(pages[0]["moreHidden"], true);
     assert_eq!(pages[0]["count"], format!("已显示 {READS} 条"));
+}
+
+#[tokio::test]
+async fn an_admin_draws_an_evaluators_villages_and_names_a_department_on_the_page() {
+    let app = TestApp::spawn().await;
+    let admin = app.client_as("admin").await;
+    let snapshot = app.snapshot();
+    let county = snapshot.top_code.clone();
+    let made = admin
+        .post(format!("{}/api/v1/users", app.address))
+        .json(&json!({
+            "user": "pg-page", "display": "评估组（页面）", "password": "evaluator-pass",
+            "grants": [{"role": "leader", "area": county}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let seen = support::drive_signed_in(
+        "browser.mjs",
+        &app,
+        "admin-grants",
+        &json!({"user": "pg-page", "steps": [
+            {"sample": {"villages": 3, "within": county, "seed": 7}},
+            {"add": {"role": "department", "area": county, "department": "医保"}}
+        ]}),
+        "",
+    )
+    .await;
+    // The draw is the library's for that seed, and the page names its villages.
+    let villages: Vec<&str> = snapshot
+        .names
+        .iter()
+        .filter(|(_, (_, level))| *level == paicha::domain::AreaLevel::Village)
+        .map(|(code, _)| code.as_str())
+        .collect();
+    let drawn = paicha::domain::access::draw_villages(&villages, 3, 7);
+    let message = seen["steps"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("已为 pg-page 抽取 3 个村（种子 7）："),
+        "{message}"
+    );
+    for code in &drawn {
+        let name = snapshot.name(code).unwrap();
+        assert!(message.contains(name), "{message} lacks {name}");
+    }
+    let grants = grants_of(&admin, &app, "pg-page").await;
+    let mut evaluated: Vec<&str> = grants
+        .iter()
+        .filter(|g| g["role"] == "evaluator")
+        .map(|g| g["area"].as_str().unwrap())
+        .collect();
+    evaluated.sort_unstable();
+    assert_eq!(evaluated, drawn);
+    assert!(grants.iter().any(|g| g["role"] == "leader"));
+    // A department grant carries its department, and the table says which.
+    assert!(
+        grants
+            .iter()
+            .any(|g| g["role"] == "department" && g["department"] == "医保"),
+        "{grants:?}"
+    );
+    let shown = seen["steps"][1]["grants"].as_array().unwrap();
+    assert!(
+        shown
+            .iter()
+            .any(|g| g["text"].as_str().unwrap().starts_with("行业部门（医保）·")),
+        "{shown:?}"
+    );
 }

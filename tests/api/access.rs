@@ -1386,6 +1386,17 @@ async fn figures_asked_outside_ones_areas_are_empty_and_say_so() {
         ));
     }
     assert_eq!(answers[0], answers[1]);
+    // A static map of it is refused as for an unknown area (the renderer draws no
+    // empty map).
+    let map = township
+        .get(format!(
+            "{}/api/v1/maps/dropout.svg?within={other}",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(map.status(), 404);
     // The file says it too.
     let csv = township
         .get(format!(

@@ -531,6 +531,19 @@ try {
       await page.click(`#user-table button[data-grants="${args.user}"]`);
       await page.waitForSelector('#grant-editor');
       seen.editorRows = await page.$$eval('#grant-rows tbody tr[data-index]', (rows) => rows.map((r) => r.dataset.area));
+      if (step.sample) {
+        // 第三方评估抽样: the evaluator's villages drawn from the editor.
+        await page.fill('#sample-n', String(step.sample.villages));
+        await page.selectOption('#sample-within', step.sample.within);
+        await page.fill('#sample-seed', String(step.sample.seed));
+        await page.click('#sample-draw');
+        await adminSettled();
+        await page.waitForFunction(() => !document.querySelector('#grant-editor'), null, { timeout: 30000 });
+        seen.message = await text('#user-message');
+        seen.grants = await grantsShown(args.user);
+        out.steps.push(seen);
+        continue;
+      }
       if (step.outside) {
         // An area outside the admin's (as a stale list might offer): the API refuses the
         // save, the toast says why, and nothing is stored.
@@ -553,6 +566,7 @@ try {
       if (step.add) {
         await page.selectOption('#grant-role', step.add.role);
         await page.selectOption('#grant-area', step.add.area);
+        if (step.add.department) await page.selectOption('#grant-dept', step.add.department);
         if (step.add.until) await page.fill('#grant-until', step.add.until);
         await page.click('#grant-add');
       }

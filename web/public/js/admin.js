@@ -59,7 +59,8 @@ async function drawTokens() {
 
 /** One grant as the tables write it: 督查组·旺清门镇（至2026-03-31）. */
 function grantText(g, name) {
-  return `${roleZh[g.role] || g.role}·${name(g.area)}${g.until ? `（至${g.until}）` : ''}`;
+  const dept = g.department ? `（${g.department}）` : '';
+  return `${roleZh[g.role] || g.role}${dept}·${name(g.area)}${g.until ? `（至${g.until}）` : ''}`;
 }
 
 async function drawUsers(areas) {
@@ -82,7 +83,19 @@ async function drawUsers(areas) {
 
 /** The grants being edited: one account's at a time, saved together (PATCH replaces
  * them all). */
-const editor = { users: new Map(), user: null, grants: [], areas: null, options: '' };
+const editor = {
+  users: new Map(), user: null, grants: [], areas: null, options: '', departments: [],
+};
+
+/** The <option>s of the departments some indicator names (教育, 医保 …). */
+function departmentOptions() {
+  return editor.departments.map((d) => `<option value="${esc(d)}">${esc(d)}</option>`).join('');
+}
+
+/** A grant of `role` in `area`: a department role names its department. */
+function newGrant(role, area, until, department) {
+  return role === 'department' ? { role, area, until, department } : { role, area, until };
+}
 
 /** Opens the editor under the account's row, with its grants as stored. */
 function openGrants(user) {
@@ -102,10 +115,18 @@ function openGrants(user) {
     + '<div class="grant-add">'
     + `<label>岗位 <select id="grant-role">${ROLES.map(([code, zh]) => `<option value="${code}"${code === 'group' ? ' selected' : ''}>${zh}</option>`).join('')}</select></label>`
     + `<label>范围 <select id="grant-area"><option value="">请选择</option>${editor.options}</select></label>`
+    + `<label id="grant-dept-label" hidden>部门 <select id="grant-dept">${departmentOptions()}</select></label>`
     + '<label>截止日期 <input id="grant-until" type="date"></label>'
     + '<button type="button" id="grant-add">添加授权</button></div>'
     + '<p class="muted">交叉互查：岗位选“督查组”，范围选被查的乡镇，截止日期填互查结束的一天。保存后该账号须重新登录。</p>'
-    + '<p><button type="button" id="grant-save">保存授权</button> <button type="button" id="grant-cancel">取消</button></p></td>';
+    + '<p><button type="button" id="grant-save">保存授权</button> <button type="button" id="grant-cancel">取消</button></p>'
+    + '<div class="grant-sample"><h4>第三方评估抽样</h4>'
+    + '<label>村数 <input id="sample-n" type="number" min="1" max="10000" value="10"></label>'
+    + `<label>在 <select id="sample-within">${editor.options}</select> 内</label>`
+    + '<label>种子 <input id="sample-seed" type="number" min="0" placeholder="随机"></label>'
+    + '<label>截止日期 <input id="sample-until" type="date"></label>'
+    + '<button type="button" id="sample-draw">抽取</button>'
+    + '<p class="muted">按乡镇均匀随机抽取（每个乡镇先抽一个），替换该账号的“第三方评估”授权；同一种子抽出同样的村。</p></div></td>';
   row.after(tr);
   drawGrantRows();
 }
@@ -118,7 +139,7 @@ function closeGrants() {
 function drawGrantRows() {
   const name = (code) => editor.areas.get(code) || code;
   $('grant-rows').tBodies[0].innerHTML = editor.grants.map((g, i) => `<tr data-index="${i}" data-role="${esc(g.role)}" data-area="${esc(g.area)}">`
-    + `<td>${esc(roleZh[g.role] || g.role)}</td><td>${esc(name(g.area))}（${esc(g.area)}）</td>`
+    + `<td>${esc(roleZh[g.role] || g.role)}${g.department ? `（${esc(g.department)}）` : ''}</td><td>${esc(name(g.area))}（${esc(g.area)}）</td>`
     + `<td><input type="date" data-until="${i}" value="${esc(g.until || '')}" aria-label="截止日期"></td>`
     + `<td><button type="button" data-remove="${i}">删除</button></td></tr>`).join('')
     || '<tr><td colspan="4" class="muted">没有授权：保存后该账号什么也看不到</td></tr>';
@@ -127,7 +148,7 @@ function drawGrantRows() {
 function addGrant() {
   const area = $('grant-area').value;
   if (!area) { toast('请选择授权的范围'); return; }
-  editor.grants.push({ role: $('grant-role').value, area, until: $('grant-until').value || null });
+  editor.grants.push(newGrant($('grant-role').value, area, $('grant-until').value || null, $('grant-dept').value));
   $('grant-area').value = '';
   $('grant-until').value = '';
   drawGrantRows();
@@ -138,6 +159,23 @@ async function saveGrants() {
   await send('PATCH', `/api/v1/users/${encodeURIComponent(user)}`, { grants: editor.grants });
   await drawUsers(editor.areas);
   $('user-message').textContent = `已保存 ${user} 的授权，其登录会话已结束`;
+  $('user-message').hidden = false;
+}
+
+/** Draws the evaluator's villages (POST …/sample) and shows which, with the seed that
+ * draws them again. */
+async function drawSample() {
+  const user = editor.user;
+  const seed = $('sample-seed').value;
+  const drawn = await send('POST', `/api/v1/users/${encodeURIComponent(user)}/sample`, {
+    villages: Number($('sample-n').value),
+    within: $('sample-within').value,
+    seed: seed === '' ? null : Number(seed),
+    until: $('sample-until').value || null,
+  });
+  await drawUsers(editor.areas);
+  $('user-message').textContent = `已为 ${user} 抽取 ${drawn.villages.length} 个村（种子 ${drawn.seed}）：`
+    + `${drawn.villages.map((v) => v.name).join('、')}；其登录会话已结束`;
   $('user-message').hidden = false;
 }
 
@@ -235,7 +273,10 @@ async function start() {
   await drawTokens();
   if (!can(who, 'administer')) return;
 
-  const list = await getJson('/api/v1/areas');
+  const [list, catalog] = await Promise.all([getJson('/api/v1/areas'), getJson('/api/v1/indicators')]);
+  editor.departments = [...new Set(catalog.indicators.flatMap((i) => i.departments || []))].sort();
+  $('new-dept').innerHTML = departmentOptions();
+  $('new-role').addEventListener('change', () => { $('new-dept-label').hidden = $('new-role').value !== 'department'; });
   const areas = new Map(list.map((a) => [a.code, a.name]));
   $('new-role').innerHTML = ROLES.map(([code, zh]) => `<option value="${code}">${zh}</option>`).join('');
   editor.areas = areas;
@@ -251,7 +292,7 @@ async function start() {
         user: $('new-user').value.trim(),
         display: $('new-display').value.trim(),
         password: $('new-password').value,
-        grants: [{ role: $('new-role').value, area: $('new-area').value, until: $('new-until').value || null }],
+        grants: [newGrant($('new-role').value, $('new-area').value, $('new-until').value || null, $('new-dept').value)],
       });
       $('user-message').textContent = `已新增账号 ${$('new-user').value.trim()}`;
       $('user-message').hidden = false;
@@ -266,6 +307,7 @@ async function start() {
     if (e.target.id === 'grant-add') { addGrant(); return; }
     if (e.target.id === 'grant-cancel') { closeGrants(); return; }
     if (e.target.id === 'grant-save') { await busy('保存失败', saveGrants); return; }
+    if (e.target.id === 'sample-draw') { await busy('抽样失败', drawSample); return; }
     await busy('操作失败', async () => {
       if (toggle) {
         await send('PATCH', `/api/v1/users/${encodeURIComponent(toggle)}`, { disabled: disabled !== 'true' });
@@ -286,7 +328,10 @@ async function start() {
     if (i !== undefined && editor.grants[Number(i)]) editor.grants[Number(i)].until = e.target.value || null;
   };
   $('user-table').addEventListener('input', setUntil);
-  $('user-table').addEventListener('change', setUntil);
+  $('user-table').addEventListener('change', (e) => {
+    setUntil(e);
+    if (e.target.id === 'grant-role') $('grant-dept-label').hidden = e.target.value !== 'department';
+  });
   $('audit-form').addEventListener('submit', (e) => { e.preventDefault(); busy('查询失败', drawAudit); });
   $('audit-more').addEventListener('click', async (e) => {
     e.target.disabled = true;
