@@ -194,6 +194,9 @@ pub enum Command {
         /// `export` …).
         #[arg(long)]
         action: Option<String>,
+        /// Only lines before this day (YYYY-MM-DD) or UTC time (for the next page).
+        #[arg(long)]
+        before: Option<String>,
         /// At most this many lines.
         #[arg(long, default_value_t = 1000)]
         limit: usize,

@@ -86,6 +86,7 @@ fn run(cli: Cli) -> Result<()> {
             since,
             user,
             action,
+            before,
             limit,
         } => audit(
             &db.db,
@@ -93,6 +94,7 @@ fn run(cli: Cli) -> Result<()> {
                 since,
                 user,
                 action,
+                before,
                 limit,
             },
         ),

@@ -874,13 +874,10 @@ async fn audit_log(
         since: params.since,
         user: params.user,
         action: params.action,
+        before: params.before,
         limit,
     };
-    let before = params.before;
     Ok(Json(
-        state
-            .store
-            .run(move |c| stored::audit_before(c, &filter, before.as_deref()))
-            .await?,
+        state.store.run(move |c| stored::audit(c, &filter)).await?,
     ))
 }

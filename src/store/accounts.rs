@@ -63,6 +63,12 @@ pub struct AuditFilter {
     pub user: Option<String>,
     /// One action's lines.
     pub action: Option<String>,
+    /// Only lines strictly older than this (UTC, compared as text like `since`: a day
+    /// or a full stamp such as the `at` of the last line a client has seen): a client
+    /// pages through the log with `limit` and the `at` of each page's last line. Lines
+    /// of that same second are not in the next page; a client that must see all of them
+    /// asks for the second after and leaves out the ones it has.
+    pub before: Option<String>,
     /// At most this many, newest first.
     pub limit: usize,
 }
@@ -362,26 +368,6 @@ pub fn append_audit(conn: &Connection, records: &[AuditRecord]) -> Result<(), St
 /// # Errors
 /// [`StoreError::Query`] if the query fails.
 pub fn audit(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
-    audit_before(conn, filter, None)
-}
-
-/// Audit lines strictly older than `before` (UTC, compared as text like
-/// [`AuditFilter::since`]: `2026-12-01` or a full stamp such as the `at` of the last
-/// line a client has seen), newest first: a client pages through the log with
-/// `limit` and the `at` of each page's last line. Lines stamped in the same second as
-/// `before` are not in the next page; a client that must see all of them asks for the
-/// second after and leaves out the ones it has.
-///
-/// `before` is a parameter rather than a field of [`AuditFilter`] because the
-/// command line builds that filter field by field.
-///
-/// # Errors
-/// [`StoreError::Query`] if the query fails.
-pub fn audit_before(
-    conn: &Connection,
-    filter: &AuditFilter,
-    before: Option<&str>,
-) -> Result<Vec<AuditRecord>, StoreError> {
     conn.prepare(
         "SELECT logged_at, user_name, action, route, detail, rows FROM audit_log
          WHERE (?1 IS NULL OR logged_at >= ?1) AND (?2 IS NULL OR user_name = ?2)
@@ -395,7 +381,7 @@ pub fn audit_before(
                 filter.user,
                 filter.action,
                 filter.limit as i64,
-                before
+                filter.before
             ],
             |r| {
                 Ok(AuditRecord {
@@ -437,6 +423,21 @@ mod tests {
         }
     }
 
+    /// The page of `filter` strictly older than `at`.
+    fn page_before(
+        conn: &Connection,
+        filter: &AuditFilter,
+        at: &str,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        audit(
+            conn,
+            &AuditFilter {
+                before: Some(at.to_owned()),
+                ..filter.clone()
+            },
+        )
+    }
+
     fn details(lines: &[AuditRecord]) -> Vec<&str> {
         lines.iter().filter_map(|l| l.detail.as_deref()).collect()
     }
@@ -451,7 +452,7 @@ mod tests {
         };
         assert!(audit(&conn, &filter).unwrap().is_empty());
         assert!(
-            audit_before(&conn, &filter, Some("2030-01-01T00:00:00Z"))
+            page_before(&conn, &filter, "2030-01-01T00:00:00Z")
                 .unwrap()
                 .is_empty()
         );
@@ -483,10 +484,10 @@ mod tests {
             ["f", "e", "d", "c", "b", "a"]
         );
         // Strictly older: the lines of the stamp itself are not repeated.
-        let older = audit_before(&conn, &all, Some("2026-12-01T08:00:02Z")).unwrap();
+        let older = page_before(&conn, &all, "2026-12-01T08:00:02Z").unwrap();
         assert_eq!(details(&older), ["c", "b", "a"]);
         // A day: everything before it began.
-        let older = audit_before(&conn, &all, Some("2026-12-02")).unwrap();
+        let older = page_before(&conn, &all, "2026-12-02").unwrap();
         assert_eq!(details(&older), ["e", "d", "c", "b", "a"]);
         // With the other filters and a limit: one account's reads, two at a time.
         let li_reads = AuditFilter {
@@ -497,9 +498,9 @@ mod tests {
         };
         let first = audit(&conn, &li_reads).unwrap();
         assert_eq!(details(&first), ["f", "e"]);
-        let second = audit_before(&conn, &li_reads, Some(&first[1].at)).unwrap();
+        let second = page_before(&conn, &li_reads, &first[1].at).unwrap();
         assert_eq!(details(&second), ["b", "a"]);
-        let third = audit_before(&conn, &li_reads, Some(&second[1].at)).unwrap();
+        let third = page_before(&conn, &li_reads, &second[1].at).unwrap();
         assert!(third.is_empty());
         // since and before together: a window.
         let window = AuditFilter {
@@ -507,11 +508,11 @@ mod tests {
             limit: 100,
             ..AuditFilter::default()
         };
-        let lines = audit_before(&conn, &window, Some("2026-12-01T08:00:02Z")).unwrap();
+        let lines = page_before(&conn, &window, "2026-12-01T08:00:02Z").unwrap();
         assert_eq!(details(&lines), ["c", "b"]);
         // Before the first line: nothing.
         assert!(
-            audit_before(&conn, &all, Some("2026-12-01T08:00:00Z"))
+            page_before(&conn, &all, "2026-12-01T08:00:00Z")
                 .unwrap()
                 .is_empty()
         );

@@ -77,10 +77,11 @@ pub const MAX_DISK_BYTES: u64 = 1 << 30;
 /// A finished tile, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tile {
-    /// The tile as produced (MVT protobuf or PNG).
-    pub bytes: Vec<u8>,
+    /// The tile as produced (MVT protobuf or PNG); shared, so that a response from
+    /// the cache copies no byte.
+    pub bytes: bytes::Bytes,
     /// Its gzip form, for MVT (PNG is compressed already).
-    pub gzip: Option<Vec<u8>>,
+    pub gzip: Option<bytes::Bytes>,
     /// `application/vnd.mapbox-vector-tile` or `image/png`.
     pub content_type: &'static str,
     /// Quoted, from the data version and the request.
@@ -96,8 +97,8 @@ impl Tile {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         let gzip = gz.write_all(&bytes).and_then(|()| gz.finish()).ok();
         Self {
-            bytes,
-            gzip,
+            bytes: bytes.into(),
+            gzip: gzip.map(bytes::Bytes::from),
             content_type: "application/vnd.mapbox-vector-tile",
             etag: etag(key),
             aggregated,
@@ -108,7 +109,7 @@ impl Tile {
     #[must_use]
     pub fn png(bytes: Vec<u8>, key: &str) -> Self {
         Self {
-            bytes,
+            bytes: bytes.into(),
             gzip: None,
             content_type: "image/png",
             etag: etag(key),
