@@ -743,6 +743,8 @@ async fn every_demo_role_gets_a_working_map_of_its_areas() {
         let indicators = seen["indicators"].as_array().unwrap();
         if user == "department" {
             assert_eq!(indicators, &[json!("dropout")]);
+            let scope = seen["scope"].as_str().unwrap();
+            assert!(scope.starts_with("行业部门（教育）·"), "{scope}");
         } else {
             assert!(indicators.len() > 10, "{user}: {indicators:?}");
         }

@@ -67,6 +67,9 @@ struct GrantInfo {
     area: String,
     area_name: Option<String>,
     until: Option<String>,
+    /// A department role's department (教育, 医保 …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    department: Option<String>,
 }
 
 fn session_info(state: &AppState, principal: &Principal, csrf: Option<String>) -> SessionInfo {
@@ -97,6 +100,7 @@ fn session_info(state: &AppState, principal: &Principal, csrf: Option<String>) -
                 area: g.area.clone(),
                 area_name: snapshot.name(&g.area).map(str::to_owned),
                 until: g.until.clone(),
+                department: g.department.clone(),
             })
             .collect(),
         can,

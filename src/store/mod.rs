@@ -412,6 +412,44 @@ mod tests {
     }
 
     #[test]
+    fn a_demo_of_schema_7_keeps_its_department_account_working() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seven.duckdb");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+            )
+            .unwrap();
+            for sql in &schema::MIGRATIONS[..7] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO meta VALUES ('schema_version', '7'), ('source', 'demo');
+                 INSERT INTO user_grants VALUES ('department', 'department', '210422', NULL),
+                                                ('leader', 'leader', '210422', NULL);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn().unwrap();
+        let grants: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT user_name, department FROM user_grants ORDER BY user_name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            grants,
+            [
+                ("department".to_owned(), Some("教育".to_owned())),
+                ("leader".to_owned(), None)
+            ]
+        );
+    }
+
+    #[test]
     fn an_empty_database_is_migrated_to_the_current_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("empty.duckdb");

@@ -256,8 +256,14 @@ try {
     await page.mouse.click(p.x, p.y);
     await page.waitForFunction((name) => document.querySelector('#area-name')?.textContent === name, args.name);
     await page.waitForSelector('#ranking-table');
-    await page.waitForFunction(() => document.querySelector('#legend-classes td.num')?.textContent.includes('个村'), null, { timeout: 5000 })
-      .catch(() => {});
+    // The township's villages replace the county's townships in the ranking and legend
+    // (slower on a loaded machine than the area's name).
+    const township = args.villages[0].code.slice(0, 9);
+    await page.waitForFunction((code) => {
+      const rows = [...document.querySelectorAll('#ranking-table tbody tr[data-code]')];
+      return rows.length > 0 && rows.every((r) => r.dataset.code.startsWith(code))
+        && document.querySelector('#legend-classes td.num')?.textContent.includes('个村');
+    }, township, { timeout: 20000 });
     await idle();
     out.level = await page.$eval('#level', (e) => e.value);
     out.hash = await page.evaluate(() => window.location.hash);

@@ -58,7 +58,7 @@ export async function signOut() {
 
 /** Shows who is signed in, with their roles and areas, and a 退出 button, in `el`. */
 export function showSignedIn(el, who) {
-  const roles = who.grants.map((g) => `${g.role_zh}·${g.area_name || g.area}`).join('、');
+  const roles = who.grants.map((g) => `${g.role_zh}${g.department ? `（${g.department}）` : ''}·${g.area_name || g.area}`).join('、');
   el.textContent = '';
   const name = document.createElement('span');
   name.id = 'who-name';
