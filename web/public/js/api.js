@@ -58,6 +58,12 @@ export function shortName(name) {
 }
 
 /** Escapes text for innerHTML. */
+/** Colours the swatches under `root` from their data-swatch: set through the DOM, as
+ * the Content-Security-Policy allows no style attribute in markup. */
+export function paintSwatches(root) {
+  for (const el of root.querySelectorAll('[data-swatch]')) el.style.background = el.dataset.swatch;
+}
+
 export function esc(text) {
   return String(text ?? '').replace(/[&<>"']/g, (c) => ({
     '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',

@@ -9,7 +9,7 @@
 
 import { session, showSignedIn, can } from './session.js';
 import {
-  getJson, postJson, unitOf, int, pct, esc, toast, downloadCsv, bboxOf, shortName,
+  getJson, postJson, unitOf, int, pct, esc, toast, downloadCsv, bboxOf, shortName, paintSwatches,
 } from './api.js';
 import { readState, writeState, parseView, formatView } from './state.js';
 import * as layers from './layers.js';
@@ -68,11 +68,12 @@ function classLabels(ind) {
 }
 
 function drawLegend(title, labels, colors, counts, noDataCount, unitName) {
-  const rows = labels.map((label, i) => `<tr data-class="${i}"><td><span class="sw" style="background:${colors[i]}"></span></td>`
+  const rows = labels.map((label, i) => `<tr data-class="${i}"><td><span class="sw" data-swatch="${colors[i]}"></span></td>`
     + `<td>${esc(label)}</td><td class="num">${int(counts[i] || 0)} ${unitName}</td></tr>`);
-  rows.push(`<tr data-class="none"><td><span class="sw" style="background:${app.catalog.no_data_color}"></span></td>`
+  rows.push(`<tr data-class="none"><td><span class="sw" data-swatch="${app.catalog.no_data_color}"></span></td>`
     + `<td>无数据</td><td class="num">${int(noDataCount)} ${unitName}</td></tr>`);
   $('legend-classes').innerHTML = `<strong>${esc(title)}</strong><table>${rows.join('')}</table>`;
+  paintSwatches($('legend-classes'));
 }
 
 /** The heat map's legend: the server's ramp (HEAT_STOPS, seen through the layer's
@@ -206,7 +207,7 @@ function figuresTable(total) {
     .filter((ind) => total.values[ind.id])
     .map((ind) => {
       const v = total.values[ind.id];
-      const mark = ind.id === app.state.ind ? ' class="link" style="font-weight:bold"' : ' class="link"';
+      const mark = ind.id === app.state.ind ? ' class="link current"' : ' class="link"';
       return `<tr${mark} data-ind="${ind.id}"><td>${esc(ind.name_zh)}</td><td class="num">${int(v.count)} ${unitOf(ind)}</td>`
         + `<td class="num">${int(v.denominator)}</td><td class="num">${pct(v.rate)}</td></tr>`;
     });
@@ -429,7 +430,7 @@ async function queryShape(body) {
   const kind = { bbox: '矩形', circle: '圆形', polygon: '多边形' }[answer.shape.kind] || answer.shape.kind;
   const totals = shown.map((i) => {
     const v = answer.totals[i.id];
-    return `<tr data-ind="${i.id}"${i.id === ind.id ? ' style="font-weight:bold"' : ''}><td>${esc(i.name_zh)}</td><td class="num">${int(v.count)} ${unitOf(i)}</td>`
+    return `<tr data-ind="${i.id}"${i.id === ind.id ? ' class="current"' : ''}><td>${esc(i.name_zh)}</td><td class="num">${int(v.count)} ${unitOf(i)}</td>`
       + `<td class="num">${int(v.denominator)}</td><td class="num">${pct(v.rate)}</td></tr>`;
   }).join('');
   const villages = answer.villages.map((v) => `<tr class="link" data-code="${v.code}"><td>${esc(shortName(v.name))}</td><td>${esc(v.township_name)}</td>`
@@ -582,7 +583,7 @@ async function showQuality() {
   // The selected area's own figures: the county's, a township's or a village's.
   const own = code ? await getJson(`api/v1/quality?within=${code}`) : q;
   if (token !== app.panelToken) return;
-  const flagTotals = own.flags.map((f) => `<tr class="link" data-flag="${f.code}"${f.code === flag ? ' style="font-weight:bold"' : ''}><td>${esc(f.label)}</td><td class="num">${int(f.count)}</td></tr>`).join('');
+  const flagTotals = own.flags.map((f) => `<tr class="link${f.code === flag ? ' current' : ''}" data-flag="${f.code}"><td>${esc(f.label)}</td><td class="num">${int(f.count)}</td></tr>`).join('');
   $('area').innerHTML = `<h2>定位质量：${esc(shortName(own.name))} <small class="muted">督查第7项：每户GPS定位</small></h2>`
     + `<p><span id="quality-households-total">${int(own.households)}</span> 户，已定位 <span id="quality-located">${int(own.located)}</span> 户。</p>`
     + `<table class="list" id="quality-flags"><thead><tr><th>问题</th><th class="num">户数</th></tr></thead><tbody>${flagTotals}</tbody></table>`;

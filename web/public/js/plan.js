@@ -1,7 +1,9 @@
 // 走访计划: the planning panel of the inspection groups. Choose townships, groups, days
 // and targets; POST /api/v1/plans; draw the routes per day; offer the downloads.
 
-import { getJson, postJson, int, esc, toast, bboxOf, shortName } from './api.js';
+import {
+  getJson, postJson, int, esc, toast, bboxOf, shortName, paintSwatches,
+} from './api.js';
 import { writeState } from './state.js';
 
 const DAY_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
@@ -81,7 +83,7 @@ export class Planner {
     <label><input type="checkbox" id="plan-ledger" checked> 清单有未达标或逾期问题的村</label>
     <label>每村随机抽查其他农户 <input type="number" id="plan-sample" min="0" max="50" value="0"> 户</label>
     <label>随机种子 <input type="number" id="plan-seed" min="0" value="1"></label>
-    <label>必访户编号（每行一个）<textarea id="plan-must" rows="2" style="width:100%"></textarea></label>
+    <label>必访户编号（每行一个）<textarea id="plan-must" rows="2"></textarea></label>
   </fieldset>
   <button type="submit" id="plan-submit">生成计划</button>
 </form>
@@ -182,8 +184,9 @@ export class Planner {
     app.map.getSource('plan').setData(geo);
     const dayCount = Math.max(...plan.groups.map((g) => g.days.length), 0);
     document.getElementById('legend-classes').innerHTML = '<strong>走访路线</strong><table>'
-      + Array.from({ length: dayCount }, (_, i) => `<tr><td><span class="sw" style="background:${dayColor(i + 1)}"></span></td><td>第${i + 1}天</td></tr>`).join('')
-      + '<tr><td><span class="sw" style="background:#222;border-radius:50%"></span></td><td>起点（乡镇驻地）</td></tr></table>';
+      + Array.from({ length: dayCount }, (_, i) => `<tr><td><span class="sw" data-swatch="${dayColor(i + 1)}"></span></td><td>第${i + 1}天</td></tr>`).join('')
+      + '<tr><td><span class="sw start"></span></td><td>起点（乡镇驻地）</td></tr></table>';
+    paintSwatches(document.getElementById('legend-classes'));
     const settings = document.getElementById('plan-settings');
     if (settings) settings.open = false;
     const planned = plan.groups.reduce((n, g) => n + g.days.reduce((m, d) => m + d.stops.length, 0), 0);
@@ -191,7 +194,7 @@ export class Planner {
     const days = plan.groups.map((g) => `<h3>${esc(g.name)}</h3>` + g.days.map((d) => {
       const rows = d.stops.map((s) => `<tr class="link" data-stop="${s.target.lon},${s.target.lat}"><td class="num">${s.order}</td><td>${clock(plan, s)}</td>`
         + `<td>${esc(shortName(s.target.village_name))}</td><td>${esc(shortName(s.target.label))}</td><td>${esc(s.target.reasons.join('；'))}</td></tr>`).join('');
-      return `<details class="plan-day" data-group="${g.group}" data-day="${d.day}"><summary><span class="day-swatch" style="background:${dayColor(d.day)}"></span>`
+      return `<details class="plan-day" data-group="${g.group}" data-day="${d.day}"><summary><span class="day-swatch" data-swatch="${dayColor(d.day)}"></span>`
         + `第${d.day}天${d.date ? ` ${d.date}` : ''}：${d.stops.length} 站，${(d.travel_metres / 1000).toFixed(1)} 公里，共 ${Math.round(d.total_minutes)} 分钟`
         + ` <a href="${base}.html?group=${g.group}&day=${d.day}" target="_blank">走访单</a></summary>`
         + `<table class="list"><thead><tr><th class="num">序</th><th>到达</th><th>村</th><th>对象</th><th>核查内容</th></tr></thead><tbody>${rows}</tbody></table></details>`;
@@ -209,6 +212,7 @@ export class Planner {
       + (plan.dropped.length ? `<a href="${base}.html?list=unplanned" target="_blank">未安排名单</a>` : '') + '</p>'
       + `<p class="hint">到达时间按每天 ${esc(plan.request.day_start || '08:30')} 出发估算。</p>`
       + days + dropped;
+    paintSwatches(document.getElementById('plan-result'));
     const stops = geo.features.filter((f) => f.geometry && f.properties.layer !== 'dropped');
     if (stops.length) {
       const b = bboxOf({ coordinates: stops.map((f) => f.geometry.coordinates) });
