@@ -598,24 +598,18 @@ fn grants_of(
         if snapshot.name(area).is_none() {
             anyhow::bail!("--area {area} is not a stored division (see paicha export areas)");
         }
-        let department = if role == Role::Department {
-            let known = catalog.departments();
-            match department {
-                Some(d) if known.contains(&d) => Some(d.to_owned()),
-                _ => anyhow::bail!(
-                    "a department role needs --department, one of {}",
-                    known.join(", ")
-                ),
-            }
-        } else {
-            None
-        };
-        grants.push(Grant {
+        let grant = Grant {
             role,
             area: area.clone(),
             until: until.map(str::to_owned),
-            department,
-        });
+            department: (role == Role::Department)
+                .then(|| department.map(str::to_owned))
+                .flatten(),
+        };
+        if let Some(problem) = grant.department_problem(&catalog.departments()) {
+            anyhow::bail!("--department: {problem}");
+        }
+        grants.push(grant);
     }
     Ok(grants)
 }
@@ -647,7 +641,6 @@ fn sample_user(
     seed: Option<u64>,
     until: Option<&str>,
 ) -> Result<()> {
-    use paicha::domain::AreaLevel;
     use store::accounts as stored;
     if let Some(u) = until.filter(|u| !paicha::domain::calendar::is_date(u)) {
         anyhow::bail!("--until {u:?} is not a date YYYY-MM-DD");
@@ -660,14 +653,9 @@ fn sample_user(
         anyhow::bail!("--within {within} is not a stored division (see paicha export areas)");
     }
     let seed = seed.unwrap_or_else(rand::random);
-    let villages = snapshot
-        .names
-        .iter()
-        .filter(|(_, (_, level))| *level == AreaLevel::Village)
-        .map(|(code, _)| code.as_str());
     let (grants, drawn) = paicha::accounts::with_evaluator_sample(
         &account.principal.grants,
-        villages,
+        &snapshot.names,
         &within,
         n,
         seed,

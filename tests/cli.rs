@@ -617,7 +617,7 @@ fn accounts_are_added_listed_and_audited_from_the_command_line() {
     assert!(!nameless.status.success());
     assert!(
         String::from_utf8_lossy(&nameless.stderr)
-            .contains("a department role needs --department, one of 乡村振兴, 住建, 医保, 教育"),
+            .contains("--department: a department role names its department, one of 乡村振兴, 住建, 医保, 教育"),
         "{nameless:?}"
     );
     let education = add_piped(&[

@@ -15,7 +15,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use sha2::Digest as _;
 
 use crate::domain::access::{self, Grant, Principal, Role, draw_villages};
-use crate::domain::calendar;
+use crate::domain::{AreaLevel, calendar};
 use crate::store::accounts::{self as stored, Account, AuditRecord, TokenRecord};
 use crate::store::{Store, StoreError};
 
@@ -410,21 +410,23 @@ pub fn add_account(
 }
 
 /// An evaluator's sample (第三方评估抽样): `grants` with every evaluator grant
-/// replaced by one per village of a fresh draw of `n` among the villages inside
-/// `within` (see [`draw_villages`]), each until `until`; the other roles stay.
-/// Returns the new grants and the villages drawn.
+/// replaced by one per village of a fresh draw of `n` among the villages of `names`
+/// (code → name and level) inside `within` (see [`draw_villages`]), each until
+/// `until`; the other roles stay. Returns the new grants and the villages drawn (none
+/// when no village lies inside).
 #[must_use]
-pub fn with_evaluator_sample<'a>(
+pub fn with_evaluator_sample<H: std::hash::BuildHasher>(
     grants: &[Grant],
-    villages: impl IntoIterator<Item = &'a str>,
+    names: &HashMap<String, (String, AreaLevel), H>,
     within: &str,
     n: usize,
     seed: u64,
     until: Option<&str>,
 ) -> (Vec<Grant>, Vec<String>) {
-    let inside: Vec<&str> = villages
-        .into_iter()
-        .filter(|v| access::within(v, within))
+    let inside: Vec<&str> = names
+        .iter()
+        .filter(|(code, (_, level))| *level == AreaLevel::Village && access::within(code, within))
+        .map(|(code, _)| code.as_str())
         .collect();
     let drawn = draw_villages(&inside, n, seed);
     let mut kept: Vec<Grant> = grants

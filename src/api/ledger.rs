@@ -282,6 +282,22 @@ fn campaign_scope(caller: &Caller, campaign: &Campaign) -> Result<Option<Vec<Str
     }
 }
 
+/// The area a list or report of `campaign` covers: `within` as asked, or, for a person
+/// who sees only part of the campaign, the area asked (or the campaign's) narrowed to
+/// theirs ([`Caller::scoped_area`]).
+fn campaign_within(
+    caller: &Caller,
+    campaign: &Campaign,
+    within: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    if campaign_scope(caller, campaign)?.is_none() {
+        return Ok(within);
+    }
+    caller
+        .scoped_area(Capability::Figures, within.as_deref(), &campaign.area_code)
+        .map(Some)
+}
+
 /// A campaign with its counts: of the whole campaign, or summed over `parts`.
 async fn view(
     state: &AppState,
@@ -510,15 +526,7 @@ async fn entries(
     ApiQuery(mut p): ApiQuery<EntryParams>,
 ) -> Result<Json<EntryPage>, ApiError> {
     let campaign = find_campaign(&state, &id).await?;
-    if campaign_scope(&caller, &campaign)?.is_some() {
-        // Only the person's villages: the area asked for (or the campaign's) narrowed
-        // to theirs.
-        p.within = Some(caller.scoped_area(
-            Capability::Figures,
-            p.within.as_deref(),
-            &campaign.area_code,
-        )?);
-    }
+    p.within = campaign_within(&caller, &campaign, p.within.take())?;
     let template = template(&state, &campaign.template_id).await?;
     let mut errors = Vec::new();
     let mut statuses = Vec::new();
@@ -924,13 +932,7 @@ async fn report(
         }
     };
     let campaign = find_campaign(&state, &id).await?;
-    if campaign_scope(&caller, &campaign)?.is_some() {
-        p.within = Some(caller.scoped_area(
-            Capability::Figures,
-            p.within.as_deref(),
-            &campaign.area_code,
-        )?);
-    }
+    p.within = campaign_within(&caller, &campaign, p.within.take())?;
     let snapshot = state.snapshot();
     let input = state
         .store

@@ -443,26 +443,13 @@ struct UserItem {
 /// Refuses a non-admin, and grants outside the admin's areas.
 fn check_admin(caller: &Caller, grants: &[Grant], catalog: &Catalog) -> Result<(), ApiError> {
     caller.require(Capability::Administer)?;
+    let departments = catalog.departments();
     for (i, g) in grants.iter().enumerate() {
-        let departments = catalog.departments();
-        match (g.role, &g.department) {
-            (Role::Department, Some(d)) if departments.contains(&d.as_str()) => {}
-            (Role::Department, _) => {
-                return Err(ApiError::invalid(
-                    format!("grants[{i}].department"),
-                    format!(
-                        "a department role names its department, one of {}",
-                        departments.join(", ")
-                    ),
-                ));
-            }
-            (_, Some(_)) => {
-                return Err(ApiError::invalid(
-                    format!("grants[{i}].department"),
-                    "only a department role names a department",
-                ));
-            }
-            (_, None) => {}
+        if let Some(problem) = g.department_problem(&departments) {
+            return Err(ApiError::invalid(
+                format!("grants[{i}].department"),
+                problem,
+            ));
         }
         if !caller.may(Capability::Administer, &g.area) {
             return Err(ApiError::invalid(
@@ -661,7 +648,6 @@ async fn sample_villages(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<SampleRequest>,
 ) -> Result<Json<SampleDrawn>, ApiError> {
-    use crate::domain::AreaLevel;
     caller.require(Capability::Administer)?;
     if !(1..=10_000).contains(&body.villages) {
         return Err(ApiError::invalid("villages", "must be between 1 and 10000"));
@@ -685,19 +671,20 @@ async fn sample_villages(
     }
     let existing = administered(&state, &caller, name).await?;
     let seed = body.seed.unwrap_or_else(rand::random);
-    let villages = snapshot
-        .names
-        .iter()
-        .filter(|(_, (_, level))| *level == AreaLevel::Village)
-        .map(|(code, _)| code.as_str());
     let (grants, drawn) = accounts::with_evaluator_sample(
         &existing.principal.grants,
-        villages,
+        &snapshot.names,
         &within,
         body.villages,
         seed,
         body.until.as_deref(),
     );
+    if drawn.is_empty() {
+        return Err(ApiError::invalid(
+            "within",
+            format!("no village lies inside {within}"),
+        ));
+    }
     let who = existing.principal.user.clone();
     let stored_grants = grants.clone();
     with_tokens_reloaded(&state, move |c| stored::set_grants(c, &who, &stored_grants)).await?;

@@ -107,6 +107,22 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// What is wrong with the grant's department, given the departments the
+    /// indicator catalog names: a department role must name one of them, and no
+    /// other role names any.
+    #[must_use]
+    pub fn department_problem(&self, known: &[&str]) -> Option<String> {
+        match (self.role, &self.department) {
+            (Role::Department, Some(d)) if known.contains(&d.as_str()) => None,
+            (Role::Department, _) => Some(format!(
+                "a department role names its department, one of {}",
+                known.join(", ")
+            )),
+            (_, Some(_)) => Some("only a department role names a department".to_owned()),
+            (_, None) => None,
+        }
+    }
+
     /// Whether the grant holds on `today` (`YYYY-MM-DD`).
     #[must_use]
     pub fn holds_on(&self, today: &str) -> bool {

@@ -3,6 +3,8 @@
 //! Passwords and tokens arrive here already hashed (the `accounts` module hashes
 //! them); the audit log is only ever appended to.
 
+use std::collections::HashMap;
+
 use duckdb::{Connection, OptionalExt, params};
 
 use super::{QueryContext, StoreError};
@@ -234,43 +236,70 @@ pub fn account(conn: &Connection, name: &str) -> Result<Option<Account>, StoreEr
 /// # Errors
 /// [`StoreError::Query`] if the query fails.
 pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM users ORDER BY name")
-        .and_then(|mut s| {
-            s.query_map([], |r| r.get(0))?
-                .collect::<Result<Vec<String>, _>>()
-        })
-        .context("list accounts")?;
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        if let Some(a) = account(conn, &name)? {
-            out.push(a);
-        }
+    // Two queries, not two per account: every token reload reads them all.
+    let mut grants: HashMap<String, Vec<Grant>> = HashMap::new();
+    for (name, grant) in grant_rows(conn, None)? {
+        grants.entry(name).or_default().push(grant);
     }
-    Ok(out)
+    conn.prepare(
+        "SELECT name, display, password_hash, created_at, disabled_at FROM users ORDER BY name",
+    )
+    .and_then(|mut s| {
+        s.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<Vec<(String, String, String, String, Option<String>)>, _>>()
+    })
+    .context("list accounts")?
+    .into_iter()
+    .map(|(user, display, password_hash, created_at, disabled_at)| {
+        Ok(Account {
+            principal: Principal {
+                grants: grants.remove(&user).unwrap_or_default(),
+                user,
+                display,
+            },
+            password_hash,
+            created_at,
+            disabled_at,
+        })
+    })
+    .collect()
 }
 
 fn grants(conn: &Connection, name: &str) -> Result<Vec<Grant>, StoreError> {
-    let rows: Vec<(String, String, Option<String>, Option<String>)> = conn
+    Ok(grant_rows(conn, Some(name))?
+        .into_iter()
+        .map(|(_, g)| g)
+        .collect())
+}
+
+/// The grants of one account, or of all (`None`), with their account's name, by area.
+fn grant_rows(conn: &Connection, name: Option<&str>) -> Result<Vec<(String, Grant)>, StoreError> {
+    type Row = (String, String, String, Option<String>, Option<String>);
+    let rows: Vec<Row> = conn
         .prepare(
-            "SELECT role, area_code, until, department FROM user_grants WHERE user_name = ?
-             ORDER BY area_code, role",
+            "SELECT user_name, role, area_code, until, department FROM user_grants
+             WHERE ?1 IS NULL OR user_name = ?1 ORDER BY user_name, area_code, role",
         )
         .and_then(|mut s| {
-            s.query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<Result<Vec<_>, _>>()
+            s.query_map([name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()
         })
         .context("read grants")?;
     rows.into_iter()
-        .map(|(role, area, until, department)| {
+        .map(|(user, role, area, until, department)| {
             let role = Role::from_code(&role)
-                .ok_or_else(|| StoreError::Invalid(format!("unknown role {role} of {name}")))?;
-            Ok(Grant {
+                .ok_or_else(|| StoreError::Invalid(format!("unknown role {role} of {user}")))?;
+            let grant = Grant {
                 role,
                 area,
                 until,
                 department,
-            })
+            };
+            Ok((user, grant))
         })
         .collect()
 }
