@@ -262,6 +262,33 @@ pub enum ImportCommand {
         #[arg(long)]
         commit: bool,
     },
+    /// Households and persons from the national systems' exports (建档立卡 or 防返贫
+    /// layout, one row per person), XLSX or CSV in UTF-8 or GBK: the header is found
+    /// below title rows, header names are matched from `data/household_columns.toml`,
+    /// places by name within their parent (or by a village code column). A commit
+    /// replaces the stored households as a new data version (undo puts them back).
+    Households {
+        /// The files (.xlsx or .csv); several are read as one list.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only this sheet of each workbook (default: every sheet with a header).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// The date the data describes (数据时间), YYYY-MM-DD, when no title row says
+        /// it; ages are counted to it (default: today).
+        #[arg(long)]
+        date: Option<String>,
+        /// More header names, in the shape of `data/household_columns.toml` (added to
+        /// the built-in ones).
+        #[arg(long)]
+        columns: Option<PathBuf>,
+        /// Also write the report to this file: .xlsx (for a clerk) or .json.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Replace the stored households if the report has no error (all or none).
+        #[arg(long)]
+        commit: bool,
+    },
     /// The committed imports, newest first.
     List,
     /// Every attribute of every feature an import applied, as it came, with the
@@ -425,12 +452,33 @@ pub enum ExportCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Every person in a national system's layout (one row per person, the
+    /// household's fields repeated; Chinese headers and values, a title row and 数据时间
+    /// above), as CSV (UTF-8 with BOM) or XLSX (text cells): what `paicha import
+    /// households` reads back.
+    Persons {
+        /// fpf: 防返贫监测 (2021 on; imports back exactly); jdlk: 建档立卡 (2014–2020).
+        #[arg(long, value_enum, default_value = "fpf")]
+        layout: PersonsLayout,
+        /// The output file (.csv or .xlsx).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The demo's recorded deliberate flaws, as CSV (UTF-8 with BOM) or XLSX.
     Flaws {
         /// The output file (.csv or .xlsx).
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// The national systems' layouts `export persons` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PersonsLayout {
+    /// 防返贫监测信息系统 (2021 on).
+    Fpf,
+    /// 建档立卡 (2014–2020).
+    Jdlk,
 }
 
 /// The levels of divisions that `export areas` and `import boundaries` take.

@@ -25,7 +25,10 @@ use paicha::settings::ServeSettings;
 use paicha::store::{self, AreaFilter, HouseholdExport, Store};
 use tracing_subscriber::EnvFilter;
 
-use cli::{BenchCommand, Cli, Command, ExportCommand, ExportLevel, ImportCommand, UserCommand};
+use cli::{
+    BenchCommand, Cli, Command, ExportCommand, ExportLevel, ImportCommand, PersonsLayout,
+    UserCommand,
+};
 
 fn main() -> std::process::ExitCode {
     // Colours only on a terminal: a log written to a file keeps no escape codes.
@@ -840,6 +843,7 @@ fn export(db: &Path, what: ExportCommand) -> Result<()> {
         }
         ExportCommand::Members { out } => export_table(&conn, HouseholdExport::Members, &out)?,
         ExportCommand::Flaws { out } => export_table(&conn, HouseholdExport::Flaws, &out)?,
+        ExportCommand::Persons { layout, out } => export_persons(&conn, layout, &out)?,
     }
     Ok(())
 }
@@ -945,6 +949,17 @@ fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
             }
             commit_plan(&conn, &source, &plan)?;
         }
+        ImportCommand::Households {
+            files,
+            sheet,
+            date,
+            columns,
+            report,
+            commit,
+        } => {
+            let options = household_options(sheet, date.as_deref(), columns.as_deref())?;
+            import_households(&conn, &files, &options, report.as_deref(), commit)?;
+        }
         ImportCommand::List => {
             for i in store::imports::list(&conn)? {
                 let state = i
@@ -969,6 +984,92 @@ fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// The household import's options from the command line.
+fn household_options(
+    sheet: Option<String>,
+    date: Option<&str>,
+    columns: Option<&Path>,
+) -> Result<paicha::import::households::Options> {
+    use paicha::import::households::{columns::Vocabulary, values};
+    let data_date = date
+        .map(|d| {
+            values::date(&calamine::Data::String(d.to_owned()))
+                .ok_or_else(|| anyhow::anyhow!("--date {d:?} is not a date (YYYY-MM-DD)"))
+        })
+        .transpose()?;
+    let vocabulary = match columns {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Vocabulary::extended(&text).with_context(|| format!("--columns {}", path.display()))?
+        }
+        None => Vocabulary::builtin(),
+    };
+    Ok(paicha::import::households::Options {
+        sheet,
+        data_date,
+        vocabulary,
+    })
+}
+
+/// `import households`: every file read and judged against the stored divisions; with
+/// `commit`, the households replace the stored ones if the report has no error.
+fn import_households(
+    conn: &duckdb::Connection,
+    files: &[std::path::PathBuf],
+    options: &paicha::import::households::Options,
+    report: Option<&Path>,
+    commit: bool,
+) -> Result<()> {
+    const FILE_LIMIT: u64 = 1 << 30;
+    let mut read = Vec::with_capacity(files.len());
+    for file in files {
+        read.push((file_name(file), read_bounded(file, FILE_LIMIT)?));
+    }
+    let divisions = store::areas::list(conn, &AreaFilter::default())?;
+    let plan = paicha::import::households::plan(&read, &divisions, options)
+        .map_err(|(file, e)| anyhow::anyhow!("reading {file}: {e}"))?;
+    drop(read);
+    print_report(&plan.report)?;
+    if let Some(path) = report {
+        write_report(&plan.report, path)?;
+    }
+    if !commit {
+        say!("dry run: nothing was written; add --commit to replace the stored households");
+        return Ok(());
+    }
+    let errors = plan.report.errors();
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} error(s) in the report: nothing was written"
+    );
+    anyhow::ensure!(
+        !plan.households.is_empty(),
+        "no household in the files: nothing was written"
+    );
+    let now = paicha::domain::calendar::utc_timestamp();
+    let id = import_id(&now, "households");
+    let json = serde_json::to_string(&plan.report)?;
+    let income_year = plan.data_date[..4].parse::<i32>().map_or(0, |y| y - 1);
+    let version = store::imports::commit_households(
+        conn,
+        (&id, &plan.report.source, &now),
+        &json,
+        (&plan.households, &plan.kept),
+        &[
+            ("data_date", plan.data_date.clone()),
+            ("source", "import".to_owned()),
+            ("income_year", income_year.to_string()),
+        ],
+    )?;
+    say!(
+        "committed {id}: {} households written (data date {}), data version {version}; `paicha import undo {id}` puts the previous ones back",
+        plan.households.len(),
+        plan.data_date
+    );
     Ok(())
 }
 
@@ -1205,6 +1306,64 @@ fn write_report(report: &paicha::import::Report, path: &Path) -> Result<()> {
 }
 
 /// Writes an export as `.csv` or `.xlsx`, by the file's extension.
+/// `export persons`: every person in a national system's layout, a title row and the
+/// data date above the header, every cell text (IDs and numbers keep every digit).
+fn export_persons(conn: &duckdb::Connection, layout: PersonsLayout, out: &Path) -> Result<()> {
+    use paicha::formats::table::{self, Cell};
+    use paicha::import::households::{columns::Vocabulary, layout::Layout};
+    let layout = match layout {
+        PersonsLayout::Fpf => Layout::Fpf,
+        PersonsLayout::Jdlk => Layout::Jdlk,
+    };
+    let vocabulary = Vocabulary::builtin();
+    let columns = layout.columns(&vocabulary);
+    let headers: Vec<&str> = columns.iter().map(|(_, h)| h.as_str()).collect();
+    let mut names: Vec<String> = Vec::new();
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    store::households::export(conn, HouseholdExport::Persons, |record| {
+        if names.is_empty() {
+            names = record.to_vec();
+        } else {
+            rows.push(
+                layout
+                    .row(&columns, &names, record)
+                    .into_iter()
+                    .map(|v| {
+                        if v.is_empty() {
+                            Cell::Empty
+                        } else {
+                            Cell::Text(v)
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .map_err(|e| match e {
+        store::households::ExportError::Store(e) => anyhow::Error::new(e),
+        store::households::ExportError::Sink(never) => match never {},
+    })?;
+    let date = store::meta(conn, "data_date")?.unwrap_or_default();
+    let title = format!("{}（数据时间：{date}）", layout.title());
+    let bytes = match out.extension().and_then(|e| e.to_str()) {
+        Some("csv") => {
+            let mut text = table::csv(&headers, &rows);
+            // The title row above the header, as the systems write it.
+            let bom = text.starts_with(b"\xEF\xBB\xBF");
+            let at = if bom { 3 } else { 0 };
+            let line = format!("{title}\r\n");
+            text.splice(at..at, line.into_bytes());
+            text
+        }
+        Some("xlsx") => table::xlsx(layout.title(), Some(&title), &headers, &rows)?,
+        _ => anyhow::bail!("--out {} must end in .csv or .xlsx", out.display()),
+    };
+    std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    say!("wrote {} persons to {}", rows.len(), out.display());
+    Ok(())
+}
+
 fn export_table(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<()> {
     match out.extension().and_then(|e| e.to_str()) {
         Some("csv") => export_csv(conn, which, out),

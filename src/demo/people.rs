@@ -18,23 +18,7 @@ const FAKE_REGION_CODES: std::ops::RangeInclusive<u32> = 210_490..=210_499;
 /// even for women, three digits).
 const SEQUENCES_PER_CODE: u32 = 500;
 
-const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const CHECK_CHARS: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-
-/// The ISO 7064 MOD 11-2 check character of the first 17 digits of an ID number;
-/// `None` if they are not 17 ASCII digits.
-#[must_use]
-pub fn id_check_char(first17: &str) -> Option<char> {
-    if first17.len() != 17 || !first17.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let sum: u32 = first17
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    Some(CHECK_CHARS[(sum % 11) as usize])
-}
+pub use crate::domain::id_check_char;
 
 /// Hands out unique synthetic ID numbers, in a deterministic order.
 #[derive(Debug, Default)]

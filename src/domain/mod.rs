@@ -344,6 +344,24 @@ coded_enum! {
     }
 }
 
+const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK_CHARS: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+
+/// The ISO 7064 MOD 11-2 check character of the first 17 digits of an ID number
+/// (GB 11643-1999); `None` if they are not 17 ASCII digits.
+#[must_use]
+pub fn id_check_char(first17: &str) -> Option<char> {
+    if first17.len() != 17 || !first17.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let sum: u32 = first17
+        .bytes()
+        .zip(ID_WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    Some(ID_CHECK_CHARS[(sum % 11) as usize])
+}
+
 /// The youngest age of compulsory schooling (义务教育) that the standard checks.
 pub const SCHOOL_AGE_MIN: u8 = 6;
 /// The oldest age of compulsory schooling that the standard checks.
@@ -381,6 +399,23 @@ pub struct AreaSummary {
     pub area_km2: f64,
     /// Where its boundary comes from; `None`: it has none yet.
     pub boundary: Option<BoundarySource>,
+}
+
+impl AreaSummary {
+    /// A division as the code tables list it: no households, no boundary yet.
+    #[must_use]
+    pub fn division(code: &str, name: &str, level: AreaLevel, parent_code: Option<&str>) -> Self {
+        Self {
+            code: code.to_owned(),
+            name: name.to_owned(),
+            level,
+            parent_code: parent_code.map(str::to_owned),
+            poverty_village: false,
+            households: 0,
+            area_km2: 0.0,
+            boundary: None,
+        }
+    }
 }
 
 /// An area with its boundary.

@@ -126,6 +126,49 @@ pub fn column_name(col: u32) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// A cell as text, trimmed; `None` when empty. Whole numbers as Excel shows them (codes
+/// typed as numbers), up to 15 digits: beyond, a number cell has lost digits already.
+#[must_use]
+pub fn cell_text(cell: &Data) -> Option<String> {
+    let text = match cell {
+        Data::Empty => return None,
+        Data::String(s) => s.trim().to_owned(),
+        #[expect(clippy::float_cmp, reason = "a whole number is exactly its truncation")]
+        Data::Float(f) if f.trunc() == *f && f.abs() < 1e15 => format!("{f:.0}"),
+        Data::Int(i) => i.to_string(),
+        other => other.to_string().trim().to_owned(),
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+/// A header as compared: no whitespace, full-width brackets and slash as ASCII, lower
+/// case (`人均纯收入（元）` and `人均纯收入 (元)` are one header).
+#[must_use]
+pub fn header_key(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            '／' => '/',
+            other => other,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A cell beyond the rows or columns allowed, refused before it is stored.
+fn check_cell(row: u32, col: u32, limits: &Limits) -> Result<(), SheetError> {
+    if row >= limits.rows || col >= limits.columns {
+        return Err(SheetError::Beyond {
+            cell: format!("{}{}", column_name(col), u64::from(row) + 1),
+            rows: limits.rows,
+            columns: limits.columns,
+        });
+    }
+    Ok(())
+}
+
 /// Unpacks every part of a zip into nothing, counting bytes, so that a part's
 /// declared size cannot hide what it unpacks to.
 fn check_unzipped(bytes: &[u8], limits: &Limits) -> Result<(), SheetError> {
@@ -239,13 +282,7 @@ fn stream_sheet<R: std::io::Read + std::io::Seek>(
     let mut cells = Vec::new();
     while let Some(cell) = reader.next_cell().map_err(read_error)? {
         let (row, col) = cell.get_position();
-        if row >= limits.rows || col >= limits.columns {
-            return Err(SheetError::Beyond {
-                cell: format!("{}{}", column_name(col), u64::from(row) + 1),
-                rows: limits.rows,
-                columns: limits.columns,
-            });
-        }
+        check_cell(row, col, &limits)?;
         let value: Data = cell.get_value().clone().into();
         if value != Data::Empty {
             if cells.len() as u64 >= limits.cells {
@@ -259,6 +296,185 @@ fn stream_sheet<R: std::io::Read + std::io::Seek>(
         SheetError::Cells { .. } => over,
         other => other,
     })
+}
+
+/// A row as [`stream_rows`] hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamedRow<'a> {
+    /// The sheet's name (`CSV` for a CSV file).
+    pub sheet: &'a str,
+    /// The row's index from 0 (Excel shows `index + 1`).
+    pub index: u32,
+    /// Its cells from column A, missing ones [`Data::Empty`]; trailing empty cells are
+    /// not there.
+    pub cells: &'a [Data],
+}
+
+/// Every non-empty row of every sheet of an XLSX file, or of a CSV, handed to `on_row`
+/// one at a time in the file's order, so that a million-row workbook is read in the
+/// memory of one row (and the XLSX's shared strings). Bounded like the whole-sheet
+/// readers: unpacked bytes and parts first, then every cell's row and column, and the
+/// non-empty cells of all the sheets together against [`Limits::cells`].
+///
+/// # Errors
+/// [`SheetError`] naming the limit broken or what is wrong with the file.
+pub fn stream_rows(
+    bytes: &[u8],
+    limits: &Limits,
+    mut on_row: impl FnMut(StreamedRow<'_>),
+) -> Result<(), SheetError> {
+    let mut count = cell_counter(limits);
+    if !is_zip(bytes) {
+        return stream_csv(bytes, limits, &mut count, on_row);
+    }
+    check_unzipped(bytes, limits)?;
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| SheetError::NotXlsx(e.to_string()))?;
+    let names = book.sheet_names();
+    if names.is_empty() {
+        return Err(SheetError::NoSheet);
+    }
+    for name in names {
+        let read_error = |e: calamine::XlsxError| SheetError::Read {
+            sheet: name.clone(),
+            reason: e.to_string(),
+        };
+        let mut reader = book.worksheet_cells_reader(&name).map_err(read_error)?;
+        let mut row: Vec<Data> = Vec::new();
+        let mut at: Option<u32> = None;
+        let mut flush = |at: Option<u32>, row: &mut Vec<Data>| {
+            if let Some(index) = at.filter(|_| !row.is_empty()) {
+                on_row(StreamedRow {
+                    sheet: &name,
+                    index,
+                    cells: row,
+                });
+            }
+            row.clear();
+        };
+        while let Some(cell) = reader.next_cell().map_err(read_error)? {
+            let (r, c) = cell.get_position();
+            check_cell(r, c, limits)?;
+            let value: Data = cell.get_value().clone().into();
+            if value == Data::Empty {
+                continue;
+            }
+            if at != Some(r) {
+                flush(at, &mut row);
+                at = Some(r);
+            }
+            count(1)?;
+            if row.len() <= c as usize {
+                row.resize(c as usize + 1, Data::Empty);
+            }
+            row[c as usize] = value;
+        }
+        flush(at, &mut row);
+    }
+    Ok(())
+}
+
+/// A cell counter that fails once the cells of all the sheets pass the limit.
+fn cell_counter(limits: &Limits) -> impl FnMut(usize) -> Result<(), SheetError> {
+    let limit = limits.cells;
+    let mut seen: u64 = 0;
+    move |n| {
+        seen += n as u64;
+        if seen > limit {
+            Err(SheetError::Cells { limit })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// [`stream_rows`] for a CSV: decoded whole (its bytes are bounded by the caller),
+/// streamed by record.
+fn stream_csv(
+    bytes: &[u8],
+    limits: &Limits,
+    count: &mut impl FnMut(usize) -> Result<(), SheetError>,
+    mut on_row: impl FnMut(StreamedRow<'_>),
+) -> Result<(), SheetError> {
+    let text = decode_text(bytes)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut row: Vec<Data> = Vec::new();
+    // The row as Excel numbers it: one per record, and one per blank line, which
+    // Excel shows as an empty row and the csv crate passes over (a quoted field may
+    // span lines within one row, so lines are not rows).
+    let mut record = csv::StringRecord::new();
+    let decoded = text.as_bytes();
+    let (mut previous_end, mut next_index) = (0_usize, 0_usize);
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| SheetError::Csv(e.to_string()))?
+    {
+        let end = usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
+        let index = next_index + blank_lines(decoded, previous_end, end);
+        next_index = index + 1;
+        previous_end = end;
+        let width = (0..record.len())
+            .rev()
+            .find(|&i| record.get(i).is_some_and(|f| !f.trim().is_empty()))
+            .map_or(0, |i| i + 1);
+        if index as u64 >= u64::from(limits.rows) || width as u64 > u64::from(limits.columns) {
+            return Err(SheetError::Beyond {
+                cell: format!(
+                    "{}{}",
+                    column_name(width.saturating_sub(1) as u32),
+                    index + 1
+                ),
+                rows: limits.rows,
+                columns: limits.columns,
+            });
+        }
+        if width == 0 {
+            continue;
+        }
+        count(width)?;
+        row.clear();
+        row.extend(record.iter().take(width).map(|f| {
+            if f.is_empty() {
+                Data::Empty
+            } else {
+                Data::String(f.to_owned())
+            }
+        }));
+        on_row(StreamedRow {
+            sheet: "CSV",
+            index: index as u32,
+            cells: &row,
+        });
+    }
+    Ok(())
+}
+
+/// The blank lines before the record that ends at `end`, which began reading at
+/// `start`: the line breaks before its first character, less the one that ends the
+/// record before it when that record's `\r\n` was read only up to the `\r`.
+fn blank_lines(text: &[u8], start: usize, end: usize) -> usize {
+    let Some(slice) = text.get(start..end.min(text.len())) else {
+        return 0;
+    };
+    let lead = slice
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .unwrap_or(slice.len());
+    let lead = &slice[..lead];
+    let mut breaks = lead.split(|&b| b == b'\n').count() - 1
+        + lead
+            .windows(2)
+            .filter(|w| w[0] == b'\r' && w[1] != b'\n')
+            .count()
+        + usize::from(lead.last() == Some(&b'\r'));
+    let split_crlf = start > 0 && text[start - 1] == b'\r' && lead.first() == Some(&b'\n');
+    if split_crlf {
+        breaks -= 1;
+    }
+    breaks
 }
 
 /// A CSV file's cells, all text, bounded by `limits`: UTF-8 (a byte-order mark is
@@ -404,9 +620,8 @@ mod tests {
         assert_eq!(err, SheetError::Cells { limit: 1_000 });
     }
 
-    /// See issue 19: a 1 MB zip bomb took the resident memory to 3.2 GB.
-    #[test]
-    fn a_zip_bomb_is_refused_by_what_it_unpacks_to() {
+    /// 80 MB of zeros in a zip of under 200 KB.
+    fn zip_bomb() -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
@@ -415,7 +630,13 @@ mod tests {
         for _ in 0..80 {
             zip.write_all(&zeros).unwrap();
         }
-        let bomb = zip.finish().unwrap().into_inner();
+        zip.finish().unwrap().into_inner()
+    }
+
+    /// See issue 19: a 1 MB zip bomb took the resident memory to 3.2 GB.
+    #[test]
+    fn a_zip_bomb_is_refused_by_what_it_unpacks_to() {
+        let bomb = zip_bomb();
         assert!(bomb.len() < 200_000, "{}", bomb.len());
         assert_eq!(
             first_xlsx_sheet(&bomb, &Limits::UPLOAD).unwrap_err(),
@@ -473,6 +694,90 @@ mod tests {
         assert_eq!(
             xlsx_sheets(&bytes, &tight).unwrap_err(),
             SheetError::Cells { limit: 5 }
+        );
+    }
+
+    /// Rows as `stream_rows` hands them over: (sheet, Excel row, texts).
+    fn streamed(
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<Vec<(String, u32, Vec<String>)>, SheetError> {
+        let mut out = Vec::new();
+        stream_rows(bytes, limits, |row| {
+            let texts = row
+                .cells
+                .iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    other => other.to_string(),
+                })
+                .collect();
+            out.push((row.sheet.to_owned(), row.index + 1, texts));
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn rows_stream_from_every_sheet_and_from_csv() {
+        let rows = streamed(&xlsx(&[("A1", "户编号"), ("C3", "x")]), &Limits::UPLOAD).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("台账".to_owned(), 1, vec!["户编号".to_owned()]),
+                (
+                    "台账".to_owned(),
+                    3,
+                    vec![String::new(), String::new(), "x".to_owned()]
+                ),
+            ]
+        );
+        let (gbk, _, _) = encoding_rs::GBK.encode("户编号,姓名\r\n\r\n1,,\r\n\"两\n行\",x\n\nlast");
+        let rows = streamed(&gbk, &Limits::UPLOAD).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "CSV".to_owned(),
+                    1,
+                    vec!["户编号".to_owned(), "姓名".to_owned()]
+                ),
+                ("CSV".to_owned(), 3, vec!["1".to_owned()]),
+                (
+                    "CSV".to_owned(),
+                    4,
+                    vec!["两\n行".to_owned(), "x".to_owned()]
+                ),
+                ("CSV".to_owned(), 6, vec!["last".to_owned()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn streamed_rows_are_bounded_like_whole_sheets() {
+        let far = xlsx(&[("A1", "a"), ("XFD1048576", "b")]);
+        assert!(matches!(
+            streamed(&far, &Limits::UPLOAD),
+            Err(SheetError::Beyond { .. })
+        ));
+        let wide = "a,".repeat(300);
+        assert!(matches!(
+            streamed(wide.as_bytes(), &Limits::UPLOAD),
+            Err(SheetError::Beyond { .. })
+        ));
+        let tight = Limits {
+            cells: 3,
+            ..Limits::UPLOAD
+        };
+        assert_eq!(
+            streamed(b"a,b\nc,d\n", &tight).unwrap_err(),
+            SheetError::Cells { limit: 3 }
+        );
+        let bomb = zip_bomb();
+        assert_eq!(
+            streamed(&bomb, &Limits::UPLOAD).unwrap_err(),
+            SheetError::Unzipped {
+                limit: Limits::UPLOAD.unzipped_bytes
+            }
         );
     }
 }

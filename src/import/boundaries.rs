@@ -846,14 +846,8 @@ mod tests {
     ) -> AreaRecord {
         AreaRecord {
             summary: crate::domain::AreaSummary {
-                code: code.into(),
-                name: name.into(),
-                level,
-                parent_code: parent.map(Into::into),
-                poverty_village: false,
-                households: 0,
-                area_km2: 0.0,
                 boundary: Some(crate::domain::BoundarySource::File),
+                ..crate::domain::AreaSummary::division(code, name, level, parent)
             },
             geometry: MultiPolygon(vec![shape]),
         }

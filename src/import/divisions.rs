@@ -20,7 +20,7 @@ use calamine::Data;
 
 use super::{Count, Problem, Report, Severity};
 use crate::domain::{AreaLevel, AreaSummary};
-use crate::formats::sheet::{self, Limits, Sheet, SheetError};
+use crate::formats::sheet::{self, Limits, Sheet, SheetError, cell_text, header_key};
 use crate::store::imports::{KeptFeature, NewDivision};
 
 /// What a divisions file may allocate: a whole province's villages fit.
@@ -106,26 +106,6 @@ struct Columns {
     name: usize,
     level: Option<usize>,
     parent: Option<usize>,
-}
-
-fn header_key(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// A cell as text: numbers as Excel shows whole numbers (codes typed as numbers).
-fn cell_text(cell: &Data) -> Option<String> {
-    let text = match cell {
-        Data::Empty => return None,
-        Data::String(s) => s.trim().to_owned(),
-        #[expect(clippy::float_cmp, reason = "a whole number is exactly its truncation")]
-        Data::Float(f) if f.trunc() == *f && f.abs() < 1e15 => format!("{f:.0}"),
-        Data::Int(i) => i.to_string(),
-        other => other.to_string().trim().to_owned(),
-    };
-    (!text.is_empty()).then_some(text)
 }
 
 fn find_column(row: &[Data], wanted: &[&str], named: Option<&str>) -> Option<usize> {

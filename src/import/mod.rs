@@ -3,11 +3,12 @@
 //! only a commit writes, as a new data version in one transaction that keeps what it
 //! replaced, so it can be listed and undone.
 //!
-//! Today: division codes (`divisions`) and village, township and county boundaries
-//! (`boundaries`).
+//! Today: division codes (`divisions`), village, township and county boundaries
+//! (`boundaries`), and households with their members (`households`).
 
 pub mod boundaries;
 pub mod divisions;
+pub mod households;
 
 use serde::{Deserialize, Serialize};
 

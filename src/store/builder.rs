@@ -182,15 +182,9 @@ impl DatabaseBuilder {
         let conn = self.conn.as_ref().ok_or_else(|| {
             StoreError::Invalid("the database builder is already finished".into())
         })?;
-        Ok(HouseholdSink {
-            households: conn
-                .appender("households_stage")
-                .context("open household appender")?,
-            members: conn.appender("members").context("open member appender")?,
-            flaws: conn.appender("demo_flaws").context("open flaw appender")?,
-            villages: &self.villages,
-            count: 0,
-        })
+        let mut sink = HouseholdSink::open(conn, "households_stage", "members", &self.villages)?;
+        sink.flaws = Some(conn.appender("demo_flaws").context("open flaw appender")?);
+        Ok(sink)
     }
 
     /// Stores a checklist template of the place (a copy of a document's list).
@@ -306,12 +300,32 @@ impl Drop for DatabaseBuilder {
 pub struct HouseholdSink<'a> {
     households: Appender<'a>,
     members: Appender<'a>,
-    flaws: Appender<'a>,
+    flaws: Option<Appender<'a>>,
     villages: &'a HashMap<String, (String, LonLat)>,
     count: u64,
 }
 
-impl HouseholdSink<'_> {
+impl<'a> HouseholdSink<'a> {
+    /// Appends to `households` and `members` (tables of the households' and members'
+    /// columns); `villages` gives each village's township and the point that orders
+    /// households without a position.
+    pub(crate) fn open(
+        conn: &'a Connection,
+        households: &str,
+        members: &str,
+        villages: &'a HashMap<String, (String, LonLat)>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            households: conn
+                .appender(households)
+                .context("open household appender")?,
+            members: conn.appender(members).context("open member appender")?,
+            flaws: None,
+            villages,
+            count: 0,
+        })
+    }
+
     /// Appends one household and its members.
     ///
     /// # Errors
@@ -384,7 +398,11 @@ impl HouseholdSink<'_> {
     /// # Errors
     /// [`StoreError::Query`] if DuckDB refuses the row.
     pub fn flaw(&mut self, f: &FlawRow) -> Result<(), StoreError> {
-        self.flaws
+        let flaws = self
+            .flaws
+            .as_mut()
+            .ok_or_else(|| StoreError::Invalid("this sink records no flaws".into()))?;
+        flaws
             .append_row(params![f.household_no, f.flaw, f.related])
             .context("append flaw")
     }
@@ -402,7 +420,10 @@ impl HouseholdSink<'_> {
     pub fn flush(mut self) -> Result<(), StoreError> {
         self.households.flush().context("flush households")?;
         self.members.flush().context("flush members")?;
-        self.flaws.flush().context("flush flaws")
+        match self.flaws.as_mut() {
+            Some(flaws) => flaws.flush().context("flush flaws"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -14,6 +14,9 @@ pub enum HouseholdExport {
     Members,
     /// The deliberate flaws of the demo data.
     Flaws,
+    /// One row per person with their household's fields and place names, as the
+    /// national systems export them (`paicha export persons` lays them out).
+    Persons,
 }
 
 impl HouseholdExport {
@@ -34,6 +37,20 @@ impl HouseholdExport {
             }
             HouseholdExport::Members => "SELECT * FROM members ORDER BY household_no, seq",
             HouseholdExport::Flaws => "SELECT * FROM demo_flaws ORDER BY household_no, flaw",
+            HouseholdExport::Persons => {
+                "SELECT c.name AS county, t.name AS township, v.name AS village, h.village_code,
+                        h.household_no, m.name, m.sex, m.id_number, m.age, m.relation,
+                        h.member_count, h.category, h.risk_type, h.risk_state,
+                        h.income_per_capita, h.house_grade, h.house_occupied, h.water_safe,
+                        h.water_piped, h.food_secure, h.clothing_secure, m.schooling,
+                        m.medical_insured, m.disability_grade, h.gps_lon, h.gps_lat, h.gps_crs
+                 FROM members m
+                 JOIN households h ON h.household_no = m.household_no
+                 LEFT JOIN areas v ON v.code = h.village_code
+                 LEFT JOIN areas t ON t.code = v.parent_code
+                 LEFT JOIN areas c ON c.code = t.parent_code
+                 ORDER BY h.household_no, m.seq"
+            }
         }
     }
 }

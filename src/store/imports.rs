@@ -331,6 +331,135 @@ fn write_boundary(
     Ok(())
 }
 
+/// The meta keys a household import sets, and an undo puts back.
+const HOUSEHOLD_META: [&str; 3] = ["data_date", "source", "income_year"];
+
+/// Replaces every household and member in one transaction with `households`, keeping
+/// the previous rows (and the meta values it changes: `data_date`, `source`,
+/// `income_year`) under `id`, and records the import with its report and the rows'
+/// kept columns. Households are stored in Hilbert order of their position (or their
+/// village's label point). Returns the new data version.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for an id already used, an unknown village or a household
+/// without members (nothing is written then); [`StoreError::Query`] when the store
+/// fails.
+pub fn commit_households(
+    conn: &Connection,
+    (id, source, committed_at): (&str, &str, &str),
+    report_json: &str,
+    (households, kept): (&[crate::domain::Household], &[KeptFeature]),
+    meta: &[(&str, String)],
+) -> Result<i64, StoreError> {
+    let villages = village_points(conn)?;
+    in_transaction(conn, |c| {
+        let previous = begin(c, id)?;
+        c.execute(
+            "INSERT INTO households_history SELECT ?, * FROM households",
+            [id],
+        )
+        .context("keep the previous households")?;
+        c.execute("INSERT INTO members_history SELECT ?, * FROM members", [id])
+            .context("keep the previous members")?;
+        for key in HOUSEHOLD_META {
+            c.execute(
+                "INSERT INTO import_meta_history
+                 SELECT ?, ?, (SELECT value FROM meta WHERE key = ?)",
+                params![id, key, key],
+            )
+            .context("keep the previous meta values")?;
+        }
+        c.execute_batch(
+            "DELETE FROM households; DELETE FROM members;
+             CREATE TEMP TABLE households_stage AS SELECT * FROM households LIMIT 0;",
+        )
+        .context("clear the households")?;
+        {
+            let mut sink =
+                super::builder::HouseholdSink::open(c, "households_stage", "members", &villages)?;
+            for h in households {
+                sink.push(h)?;
+            }
+            sink.flush()?;
+        }
+        c.execute_batch(
+            "INSERT INTO households SELECT * FROM households_stage ORDER BY hilbert, household_no;
+             DROP TABLE households_stage;",
+        )
+        .context("sort households into Hilbert order")?;
+        for (key, value) in meta {
+            c.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                params![key, value],
+            )
+            .context("record the data date")?;
+        }
+        finish(
+            c,
+            (id, "households", source, committed_at),
+            report_json,
+            previous,
+            kept,
+        )
+    })
+}
+
+/// Each village's township and the point that orders households without a position:
+/// its label point, or (0, 0) for a village without a boundary yet.
+fn village_points(
+    conn: &Connection,
+) -> Result<HashMap<String, (String, spatial::LonLat)>, StoreError> {
+    let mut statement = conn
+        .prepare(
+            "SELECT code, coalesce(parent_code, ''), coalesce(label_lon, 0), coalesce(label_lat, 0)
+             FROM areas WHERE level IN ('village', 'community')",
+        )
+        .context("read the villages")?;
+    let rows = statement
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (
+                    r.get::<_, String>(1)?,
+                    spatial::LonLat::new(r.get(2)?, r.get(3)?),
+                ),
+            ))
+        })
+        .context("read the villages")?;
+    rows.collect::<Result<HashMap<_, _>, _>>()
+        .context("read the villages")
+}
+
+/// Puts back the households, members and meta values a household import replaced.
+fn restore_households(c: &Connection, id: &str) -> Result<usize, StoreError> {
+    c.execute_batch("DELETE FROM households; DELETE FROM members;")
+        .context("remove the imported households")?;
+    let restored = c
+        .execute(
+            "INSERT INTO households SELECT * EXCLUDE (import_id) FROM households_history
+             WHERE import_id = ? ORDER BY hilbert, household_no",
+            [id],
+        )
+        .context("restore the previous households")?;
+    c.execute(
+        "INSERT INTO members SELECT * EXCLUDE (import_id) FROM members_history WHERE import_id = ?",
+        [id],
+    )
+    .context("restore the previous members")?;
+    c.execute(
+        "DELETE FROM meta WHERE key IN (SELECT key FROM import_meta_history WHERE import_id = ?)",
+        [id],
+    )
+    .context("restore the previous meta values")?;
+    c.execute(
+        "INSERT INTO meta SELECT key, value FROM import_meta_history
+         WHERE import_id = ? AND value IS NOT NULL",
+        [id],
+    )
+    .context("restore the previous meta values")?;
+    Ok(restored)
+}
+
 /// Every committed import, newest first.
 ///
 /// # Errors
@@ -390,6 +519,10 @@ pub fn undo(conn: &Connection, id: &str, undone_at: &str) -> Result<i64, StoreEr
                 "import {id:?} cannot be undone: {:?} came after it (undo that first) or it is not in force",
                 latest.id
             )));
+        }
+        if latest.kind == "households" {
+            let restored = restore_households(c, id)?;
+            tracing::info!(import = id, restored, "household import undone");
         }
         let restored = c
             .execute(

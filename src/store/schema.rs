@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -252,5 +252,19 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE user_grants SET department = '教育'
      WHERE role = 'department' AND user_name = 'department'
        AND EXISTS (SELECT 1 FROM meta WHERE key = 'source' AND value = 'demo');
+    ",
+    // 9: households and members as they were before a household import replaced them,
+    // and the meta values (data date, source) it changed, so that it can be undone.
+    r"
+    CREATE TABLE households_history AS
+        SELECT NULL::VARCHAR AS import_id, * FROM households LIMIT 0;
+    CREATE TABLE members_history AS
+        SELECT NULL::VARCHAR AS import_id, * FROM members LIMIT 0;
+    CREATE TABLE import_meta_history (
+        import_id VARCHAR NOT NULL,
+        key       VARCHAR NOT NULL,
+        -- NULL: the key was not set.
+        value     VARCHAR
+    );
     ",
 ];

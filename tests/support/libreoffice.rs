@@ -2,6 +2,19 @@
 
 /// An XLSX file written by `LibreOffice` (an independent tool) from CSV text.
 pub fn libreoffice_xlsx(name: &str, csv: &str) -> Vec<u8> {
+    convert(name, csv, "CSV:44,34,76,1")
+}
+
+/// An XLSX file written by `LibreOffice` from CSV text with the first `text_columns`
+/// columns read as text, as a clerk sets ID columns to text before typing: their
+/// digits stay as they are.
+#[allow(dead_code, reason = "each test binary uses part of it")]
+pub fn libreoffice_xlsx_text(name: &str, csv: &str, text_columns: usize) -> Vec<u8> {
+    let formats: Vec<String> = (1..=text_columns).map(|c| format!("{c}/2")).collect();
+    convert(name, csv, &format!("CSV:44,34,76,1,{}", formats.join("/")))
+}
+
+fn convert(name: &str, csv: &str, filter: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join(format!("{name}.csv"));
     std::fs::write(&input, csv).unwrap();
@@ -12,7 +25,7 @@ pub fn libreoffice_xlsx(name: &str, csv: &str) -> Vec<u8> {
         ))
         .args([
             "--headless",
-            "--infilter=CSV:44,34,76,1",
+            &format!("--infilter={filter}"),
             "--convert-to",
             "xlsx",
             "--outdir",

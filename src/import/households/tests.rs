@@ -1,0 +1,200 @@
+//! The importer on files as offices send them: title rows, the other vocabulary, the
+//! traps of the issue (IDs Excel ruined, check digits, two heads or none, places that
+//! match nothing), each reported where it is.
+
+use std::fmt::Write as _;
+
+use super::*;
+use crate::domain::{AreaLevel, AreaSummary};
+
+fn area(code: &str, name: &str, level: AreaLevel, parent: Option<&str>) -> AreaSummary {
+    AreaSummary::division(code, name, level, parent)
+}
+
+fn divisions() -> Vec<AreaSummary> {
+    vec![
+        area(
+            "210422",
+            "新宾满族自治县",
+            AreaLevel::County,
+            Some("210400"),
+        ),
+        area("210422101", "旺清门镇", AreaLevel::Township, Some("210422")),
+        area(
+            "210422101201",
+            "孤脚村村民委员会",
+            AreaLevel::Village,
+            Some("210422101"),
+        ),
+        area(
+            "210422101202",
+            "江南村村民委员会",
+            AreaLevel::Village,
+            Some("210422101"),
+        ),
+    ]
+}
+
+/// A 建档立卡-era sheet: two title rows, short header names, a village by name.
+const JDLK: &str = "\
+新宾县建档立卡人口信息表,,,,,,,,,,,,,,
+数据时间：2020年6月30日,,,,,,,,,,,,,,
+县,乡,村,户编号,姓名,证件号码,与户主关系,人数,脱贫属性,致贫原因1,人均纯收入,危房户,是否解决安全饮用水,在校生状况,是否参加城乡居民基本医疗保险
+新宾县,旺清门镇,孤脚村,H1,甲,110105194912310021,户主,3,已脱贫,因病,\"5,600\",否,是,,是
+新宾县,旺清门镇,孤脚村,H1,乙,110105195001010023,配偶,3,已脱贫,因病,\"5,600\",否,是,,否
+新宾县,旺清门镇,孤脚村,H1,丙,110105201003070016,之子,3,已脱贫,因病,\"5,600\",否,是,辍学,是
+新宾县,旺清门乡,江南村委会,H2,丁,110105196001010030,本人,1,已脱贫,缺劳力,8000,是,否,,√
+";
+
+fn plan_of(csv: &str, options: &Options) -> Plan {
+    plan(
+        &[("户.csv".into(), csv.as_bytes().to_vec())],
+        &divisions(),
+        options,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_jdlk_sheet_under_title_rows_reads_whole() {
+    let plan = plan_of(JDLK, &Options::default());
+    let errors: Vec<_> = plan
+        .report
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(plan.data_date, "2020-06-30");
+    assert_eq!(plan.households.len(), 2);
+    let h1 = &plan.households[0];
+    assert_eq!(h1.village_code, "210422101201");
+    assert_eq!(h1.category, Category::Lifted);
+    assert!((h1.income_per_capita - 5600.0).abs() < 1e-9);
+    assert_eq!(h1.house_grade, HouseGrade::A);
+    assert_eq!(h1.members.len(), 3);
+    assert_eq!(h1.members[0].age, 70);
+    assert!(!h1.members[1].medical_insured);
+    // Born 2010-03-07: 10 at the data date, and out of school.
+    assert_eq!(h1.members[2].age, 10);
+    assert_eq!(h1.members[2].schooling, Some(Schooling::OutOfSchool));
+    let h2 = &plan.households[1];
+    assert_eq!(
+        h2.village_code, "210422101202",
+        "镇 renamed 乡, 村委会 for 村民委员会"
+    );
+    assert_eq!(h2.house_grade, HouseGrade::C);
+    assert!(!h2.water_safe);
+    assert!(h2.members[0].medical_insured, "√ is yes");
+    // The columns the sheet lacks are said once each, with what they were read as.
+    let said = |text: &str| plan.report.problems.iter().any(|p| p.reason.contains(text));
+    assert!(said("是否不愁吃"), "{:#?}", plan.report.problems);
+    assert!(!said("是否解决安全饮用水"));
+}
+
+#[test]
+fn the_traps_are_each_reported_where_they_are() {
+    let csv = "\
+户编号,姓名,证件号码,与户主关系,户类型,监测对象类别,人均纯收入（元）,乡(镇),行政村
+A,甲,2.10499E+17,户主,脱贫户,,9000,旺清门镇,孤脚村
+B,乙,110105194912310022,户主,脱贫户,,9000,旺清门镇,孤脚村
+C,丙,110105195001010023,户主,一般农户,,9000,旺清门镇,孤脚村
+C,丁,110105196001010030,户主,一般农户,,9000,旺清门镇,孤脚村
+D,戊,110105194912310021,子女,一般农户,,9000,旺清门镇,孤脚村
+E,己,110105194912310021,户主,一般农户,,9000,旺清门镇,大台村
+F,庚,11010519491231,户主,未脱贫,,9000,旺清门镇,孤脚村
+";
+    let plan = plan_of(csv, &Options::default());
+    let at = |row: usize, text: &str| {
+        plan.report
+            .problems
+            .iter()
+            .find(|p| p.row == Some(row) && p.reason.contains(text))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no problem at row {row} saying {text}: {:#?}",
+                    plan.report.problems
+                )
+            })
+    };
+    let p = at(2, "Excel");
+    assert_eq!(p.severity, Severity::Error);
+    assert_eq!(p.column.as_deref(), Some("证件号码"));
+    let p = at(3, "校验位");
+    assert_eq!(p.severity, Severity::Warning);
+    assert_eq!(
+        p.value.as_deref(),
+        Some("110105********0022"),
+        "IDs are masked in reports"
+    );
+    assert_eq!(at(5, "2 个户主").severity, Severity::Error);
+    assert_eq!(at(6, "没有户主").value.as_deref(), Some("D"));
+    assert!(at(7, "重复").reason.contains("第 6 行"));
+    let p = at(7, "大台村");
+    assert!(p.reason.contains("共 1 行"), "{}", p.reason);
+    assert_eq!(at(8, "不是 18 位").severity, Severity::Error);
+    // No report holds a name.
+    for p in &plan.report.problems {
+        for name in ["甲", "乙", "丙", "丁", "戊", "己", "庚"] {
+            assert!(!format!("{p:?}").contains(name), "{p:?}");
+        }
+    }
+    assert!(plan.report.errors() > 0);
+}
+
+#[test]
+fn a_sheet_without_what_is_required_says_which_columns() {
+    let plan = plan_of(
+        "户编号,姓名,与户主关系,备注\nA,甲,户主,x\n",
+        &Options::default(),
+    );
+    let missing: Vec<&str> = plan
+        .report
+        .problems
+        .iter()
+        .filter(|p| p.reason.starts_with("缺少必需的列") && p.severity == Severity::Error)
+        .map(|p| p.reason.as_str())
+        .collect();
+    for column in ["证件号码", "人均纯收入", "行政村代码", "户类型"] {
+        assert!(missing.iter().any(|m| m.contains(column)), "{missing:?}");
+    }
+    assert!(plan.households.is_empty());
+}
+
+#[test]
+fn unknown_columns_are_kept_per_row() {
+    let csv = "\
+户编号,姓名,证件号码,与户主关系,户类型,人均纯收入,行政村代码,户联系电话,自然村
+A,甲,110105194912310021,户主,脱贫户,9000,210422101201,13800000000,北沟
+";
+    let plan = plan_of(csv, &Options::default());
+    assert_eq!(plan.report.errors(), 0, "{:#?}", plan.report.problems);
+    assert_eq!(plan.kept.len(), 1);
+    let kept = &plan.kept[0];
+    assert_eq!((kept.code.as_str(), kept.row), ("A", 2));
+    assert_eq!(
+        kept.attributes,
+        vec![
+            ("户联系电话".to_owned(), Some("13800000000".to_owned())),
+            ("自然村".to_owned(), Some("北沟".to_owned())),
+        ]
+    );
+}
+
+#[test]
+fn a_row_error_beyond_the_listed_ones_still_stops_the_commit() {
+    let mut csv = String::from("户编号,姓名,证件号码,与户主关系,户类型,人均纯收入,行政村代码\n");
+    for i in 0..(LISTED_PROBLEMS + 10) {
+        writeln!(csv, "H{i},甲,1,户主,脱贫户,9000,210422101201").unwrap();
+    }
+    let plan = plan_of(&csv, &Options::default());
+    assert_eq!(plan.report.problems.len(), LISTED_PROBLEMS + 1);
+    assert!(
+        plan.report
+            .problems
+            .last()
+            .unwrap()
+            .reason
+            .contains("另有 10 个错误")
+    );
+}
