@@ -289,6 +289,22 @@ pub enum ImportCommand {
         #[arg(long)]
         commit: bool,
     },
+    /// Household positions from the positioning app's table: 户编号 (or the head's
+    /// 证件号码), 经度, 纬度 and 坐标系 (WGS84, CGCS2000, GCJ02, BD09; left empty, the
+    /// location checks decide), decimal degrees or 度分秒; swapped pairs are put right.
+    Gps {
+        /// The file (.xlsx or .csv).
+        file: PathBuf,
+        /// More header names, in the shape of `data/household_columns.toml`.
+        #[arg(long)]
+        columns: Option<PathBuf>,
+        /// Also write the report to this file: .xlsx (for a clerk) or .json.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write the positions if the report has no error (all or none).
+        #[arg(long)]
+        commit: bool,
+    },
     /// The committed imports, newest first.
     List,
     /// Every attribute of every feature an import applied, as it came, with the

@@ -912,42 +912,16 @@ fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
             report,
             commit,
         } => {
-            let crs = crs
-                .map(|c| paicha::spatial::crs::Crs::from_user(&c))
-                .transpose()
-                .context("--crs")?;
-            let layers = paicha::formats::vector::read_path(
-                &file,
-                &paicha::formats::vector::VectorLimits::IMPORT,
-            )
-            .with_context(|| format!("reading {}", file.display()))?;
-            let areas = store::areas::records(&conn, &AreaFilter::default())?;
-            let source = file_name(&file);
             let options = paicha::import::boundaries::Options {
                 level: area_level(level),
-                crs,
+                crs: crs
+                    .map(|c| paicha::spatial::crs::Crs::from_user(&c))
+                    .transpose()
+                    .context("--crs")?,
                 code_field,
                 name_field,
             };
-            let positions = store::households::positions_by_village(&conn)?;
-            let plan = paicha::import::boundaries::plan(
-                &source,
-                &layers,
-                &paicha::import::boundaries::Stored {
-                    areas: &areas,
-                    positions: &positions,
-                },
-                &options,
-            );
-            print_report(&plan.report)?;
-            if let Some(path) = report {
-                write_report(&plan.report, &path)?;
-            }
-            if !commit {
-                say!("dry run: nothing was written; add --commit to write the boundaries");
-                return Ok(());
-            }
-            commit_plan(&conn, &source, &plan)?;
+            import_boundaries(&conn, &file, &options, report.as_deref(), commit)?;
         }
         ImportCommand::Households {
             files,
@@ -959,6 +933,15 @@ fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
         } => {
             let options = household_options(sheet, date.as_deref(), columns.as_deref())?;
             import_households(&conn, &files, &options, report.as_deref(), commit)?;
+        }
+        ImportCommand::Gps {
+            file,
+            columns,
+            report,
+            commit,
+        } => {
+            let options = household_options(None, None, columns.as_deref())?;
+            import_gps(&conn, &file, &options.vocabulary, report.as_deref(), commit)?;
         }
         ImportCommand::List => {
             for i in store::imports::list(&conn)? {
@@ -985,6 +968,41 @@ fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `import boundaries`: the file read, matched to the stored divisions and checked;
+/// with `commit`, written if the report has no error.
+fn import_boundaries(
+    conn: &duckdb::Connection,
+    file: &Path,
+    options: &paicha::import::boundaries::Options,
+    report: Option<&Path>,
+    commit: bool,
+) -> Result<()> {
+    let layers =
+        paicha::formats::vector::read_path(file, &paicha::formats::vector::VectorLimits::IMPORT)
+            .with_context(|| format!("reading {}", file.display()))?;
+    let areas = store::areas::records(conn, &AreaFilter::default())?;
+    let source = file_name(file);
+    let positions = store::households::positions_by_village(conn)?;
+    let plan = paicha::import::boundaries::plan(
+        &source,
+        &layers,
+        &paicha::import::boundaries::Stored {
+            areas: &areas,
+            positions: &positions,
+        },
+        options,
+    );
+    print_report(&plan.report)?;
+    if let Some(path) = report {
+        write_report(&plan.report, path)?;
+    }
+    if !commit {
+        say!("dry run: nothing was written; add --commit to write the boundaries");
+        return Ok(());
+    }
+    commit_plan(conn, &source, &plan)
 }
 
 /// The household import's options from the command line.
@@ -1069,6 +1087,54 @@ fn import_households(
         "committed {id}: {} households written (data date {}), data version {version}; `paicha import undo {id}` puts the previous ones back",
         plan.households.len(),
         plan.data_date
+    );
+    Ok(())
+}
+
+/// `import gps`: the positioning app's table matched to the stored households; with
+/// `commit`, their positions are replaced if the report has no error.
+fn import_gps(
+    conn: &duckdb::Connection,
+    file: &Path,
+    vocabulary: &paicha::import::households::columns::Vocabulary,
+    report: Option<&Path>,
+    commit: bool,
+) -> Result<()> {
+    use paicha::import::households::gps;
+    let bytes = read_bounded(file, 1 << 30)?;
+    let (households, heads) = store::households::registered(conn)?;
+    let source = file_name(file);
+    let plan = gps::plan(
+        &source,
+        &bytes,
+        &gps::Registered { households, heads },
+        vocabulary,
+    )
+    .with_context(|| format!("reading {}", file.display()))?;
+    print_report(&plan.report)?;
+    if let Some(path) = report {
+        write_report(&plan.report, path)?;
+    }
+    if !commit {
+        say!("dry run: nothing was written; add --commit to write the positions");
+        return Ok(());
+    }
+    let errors = plan.report.errors();
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} error(s) in the report: nothing was written"
+    );
+    anyhow::ensure!(
+        !plan.positions.is_empty(),
+        "no position matched a household: nothing was written"
+    );
+    let now = paicha::domain::calendar::utc_timestamp();
+    let id = import_id(&now, "gps");
+    let json = serde_json::to_string(&plan.report)?;
+    let version = store::imports::commit_gps(conn, (&id, &source, &now), &json, &plan.positions)?;
+    say!(
+        "committed {id}: {} households' positions written, data version {version}; `paicha import undo {id}` puts the previous ones back",
+        plan.positions.len()
     );
     Ok(())
 }

@@ -159,3 +159,126 @@ fn an_export_converted_by_libreoffice_and_iconv_imports_back_to_the_same_househo
     );
     assert_eq!(tables(&db, dir.path(), "undone"), before);
 }
+
+/// A household's columns in `paicha export households` by name.
+fn by_name(csv: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_positioning_apps_table_moves_the_households_it_names_and_undo_moves_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("county.duckdb");
+    run_ok(
+        paicha()
+            .args(["demo", "--db"])
+            .arg(&db)
+            .args(["--households", "1000"]),
+    );
+    let (households, _) = tables(&db, dir.path(), "before");
+    let before = by_name(&households);
+    let with_gps: Vec<_> = before
+        .iter()
+        .filter(|h| !h["gps_lon"].is_empty())
+        .take(3)
+        .collect();
+    let (a, b, c) = (with_gps[0], with_gps[1], with_gps[2]);
+    let table = format!(
+        "入户定位导出（数据时间：2019年7月）\n户编号,户主身份证号,经度,纬度,坐标系\n\
+         {},,125.0101,41.7101,WGS84\n\
+         ,{},41.7202,125.0202,CGCS2000\n\
+         {},,125°1′12″,41°43′12″,GCJ02\n\
+         999999999999999999,,125.1,41.7,WGS84\n",
+        a["household_no"], b["head_id_number"], c["household_no"]
+    );
+    let file = dir.path().join("定位.csv");
+    std::fs::write(&file, table).unwrap();
+    let dry = run_ok(
+        paicha()
+            .args(["import", "--db"])
+            .arg(&db)
+            .arg("gps")
+            .arg(&file),
+    );
+    assert!(dry.contains("有位置的户: 3"), "{dry}");
+    assert!(
+        dry.contains("[提示] 定位.csv, 第 6 行, 户编号, 999999999999999999: 户籍中没有这个户编号"),
+        "{dry}"
+    );
+    assert!(dry.contains("1 行经纬度颠倒"), "{dry}");
+    assert_eq!(
+        tables(&db, dir.path(), "dry").0,
+        households,
+        "a dry run writes nothing"
+    );
+
+    let said = run_ok(
+        paicha()
+            .args(["import", "--db"])
+            .arg(&db)
+            .arg("gps")
+            .arg(&file)
+            .arg("--commit"),
+    );
+    assert!(said.contains("3 households' positions written"), "{said}");
+    let after = by_name(&tables(&db, dir.path(), "after").0);
+    let find = |no: &str| after.iter().find(|h| h["household_no"] == no).unwrap();
+    let gps = |h: &std::collections::HashMap<String, String>| {
+        (
+            h["gps_lon"].clone(),
+            h["gps_lat"].clone(),
+            h["gps_crs"].clone(),
+        )
+    };
+    assert_eq!(
+        gps(find(&a["household_no"])),
+        ("125.0101".into(), "41.7101".into(), "wgs84".into())
+    );
+    assert_eq!(
+        gps(find(&b["household_no"])),
+        ("125.0202".into(), "41.7202".into(), "wgs84".into())
+    );
+    let moved = find(&c["household_no"]);
+    assert_eq!(moved["gps_crs"], "gcj02");
+    assert!((moved["gps_lon"].parse::<f64>().unwrap() - 125.02).abs() < 1e-9);
+    assert!((moved["gps_lat"].parse::<f64>().unwrap() - 41.72).abs() < 1e-9);
+    for h in &before {
+        if ![&a["household_no"], &b["household_no"], &c["household_no"]]
+            .contains(&&h["household_no"])
+        {
+            let now = find(&h["household_no"]);
+            assert_eq!(
+                gps(now),
+                gps(h),
+                "household {} was not in the table",
+                h["household_no"]
+            );
+        }
+    }
+
+    let list = run_ok(paicha().args(["import", "--db"]).arg(&db).arg("list"));
+    let id = list.split_whitespace().next().unwrap().to_owned();
+    assert!(id.ends_with("-gps"), "{list}");
+    run_ok(
+        paicha()
+            .args(["import", "--db"])
+            .arg(&db)
+            .args(["undo", &id]),
+    );
+    assert_eq!(tables(&db, dir.path(), "undone").0, households);
+}

@@ -242,3 +242,40 @@ pub fn heads(
     rows.collect::<Result<_, _>>()
         .context("read household head rows")
 }
+
+/// Every household number, and each head's ID number with its household's number: what
+/// a GPS table is matched by (sensitive: the IDs never leave the importer).
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails.
+pub fn registered(
+    conn: &Connection,
+) -> Result<
+    (
+        std::collections::HashSet<String>,
+        std::collections::HashMap<String, String>,
+    ),
+    StoreError,
+> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT h.household_no, m.id_number FROM households h
+             LEFT JOIN members m ON m.household_no = h.household_no AND m.seq = 1",
+        )
+        .context("prepare registered households")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .context("read registered households")?;
+    let mut households = std::collections::HashSet::new();
+    let mut heads = std::collections::HashMap::new();
+    for row in rows {
+        let (no, id) = row.context("read a registered household")?;
+        if let Some(id) = id {
+            heads.insert(id, no.clone());
+        }
+        households.insert(no);
+    }
+    Ok((households, heads))
+}

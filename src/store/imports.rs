@@ -354,13 +354,7 @@ pub fn commit_households(
     let villages = village_points(conn)?;
     in_transaction(conn, |c| {
         let previous = begin(c, id)?;
-        c.execute(
-            "INSERT INTO households_history SELECT ?, * FROM households",
-            [id],
-        )
-        .context("keep the previous households")?;
-        c.execute("INSERT INTO members_history SELECT ?, * FROM members", [id])
-            .context("keep the previous members")?;
+        keep_households(c, id)?;
         for key in HOUSEHOLD_META {
             c.execute(
                 "INSERT INTO import_meta_history
@@ -400,6 +394,83 @@ pub fn commit_households(
             report_json,
             previous,
             kept,
+        )
+    })
+}
+
+/// Keeps every household and member as they are under the import `id`.
+fn keep_households(c: &Connection, id: &str) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO households_history SELECT ?, * FROM households",
+        [id],
+    )
+    .context("keep the previous households")?;
+    c.execute("INSERT INTO members_history SELECT ?, * FROM members", [id])
+        .context("keep the previous members")?;
+    Ok(())
+}
+
+/// Sets the recorded position of the listed households in one transaction (the
+/// position as recorded, in its declared system, and converted to WGS-84), keeping
+/// every household as it was under `id` so that an undo puts the old positions back,
+/// and stores the households again in Hilbert order. Returns the new data version.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for an id already used; [`StoreError::Query`] when the store
+/// fails. Nothing is written then.
+pub fn commit_gps(
+    conn: &Connection,
+    (id, source, committed_at): (&str, &str, &str),
+    report_json: &str,
+    positions: &[(String, crate::domain::GpsPoint)],
+) -> Result<i64, StoreError> {
+    in_transaction(conn, |c| {
+        let previous = begin(c, id)?;
+        keep_households(c, id)?;
+        c.execute_batch(
+            "CREATE TEMP TABLE gps_stage (household_no VARCHAR, gps_lon DOUBLE, gps_lat DOUBLE,
+                 gps_crs VARCHAR, lon DOUBLE, lat DOUBLE, hilbert UBIGINT)",
+        )
+        .context("stage the positions")?;
+        {
+            let mut app = c.appender("gps_stage").context("stage the positions")?;
+            for (household_no, gps) in positions {
+                let wgs84 = spatial::crs::convert(
+                    spatial::LonLat::new(gps.lon, gps.lat),
+                    gps.crs,
+                    crate::domain::Crs::Wgs84,
+                );
+                app.append_row(params![
+                    household_no,
+                    gps.lon,
+                    gps.lat,
+                    gps.crs.code(),
+                    spatial::round7(wgs84.lon),
+                    spatial::round7(wgs84.lat),
+                    spatial::hilbert_key(wgs84),
+                ])
+                .context("stage a position")?;
+            }
+            app.flush().context("stage the positions")?;
+        }
+        c.execute_batch(
+            "UPDATE households SET gps_lon = s.gps_lon, gps_lat = s.gps_lat, gps_crs = s.gps_crs,
+                    lon = s.lon, lat = s.lat, hilbert = s.hilbert
+             FROM gps_stage s WHERE households.household_no = s.household_no;
+             CREATE TEMP TABLE households_sorted AS
+                 SELECT * FROM households ORDER BY hilbert, household_no;
+             DELETE FROM households;
+             INSERT INTO households SELECT * FROM households_sorted;
+             DROP TABLE households_sorted;
+             DROP TABLE gps_stage;",
+        )
+        .context("write the positions")?;
+        finish(
+            c,
+            (id, "gps", source, committed_at),
+            report_json,
+            previous,
+            &[],
         )
     })
 }
@@ -520,7 +591,7 @@ pub fn undo(conn: &Connection, id: &str, undone_at: &str) -> Result<i64, StoreEr
                 latest.id
             )));
         }
-        if latest.kind == "households" {
+        if matches!(latest.kind.as_str(), "households" | "gps") {
             let restored = restore_households(c, id)?;
             tracing::info!(import = id, restored, "household import undone");
         }
