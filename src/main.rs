@@ -1083,6 +1083,14 @@ fn import_households(
             ("income_year", income_year.to_string()),
         ],
     )?;
+    let persons: usize = plan.households.iter().map(|h| h.members.len()).sum();
+    audit_cli(
+        conn,
+        "import",
+        &format!("paicha import households ({id})"),
+        Path::new(&plan.report.source),
+        persons as u64,
+    )?;
     say!(
         "committed {id}: {} households written (data date {}), data version {version}; `paicha import undo {id}` puts the previous ones back",
         plan.households.len(),
@@ -1132,6 +1140,13 @@ fn import_gps(
     let id = import_id(&now, "gps");
     let json = serde_json::to_string(&plan.report)?;
     let version = store::imports::commit_gps(conn, (&id, &source, &now), &json, &plan.positions)?;
+    audit_cli(
+        conn,
+        "import",
+        &format!("paicha import gps ({id})"),
+        file,
+        plan.positions.len() as u64,
+    )?;
     say!(
         "committed {id}: {} households' positions written, data version {version}; `paicha import undo {id}` puts the previous ones back",
         plan.positions.len()
@@ -1188,7 +1203,14 @@ fn write_attributes(conn: &duckdb::Connection, id: &str, out: &Path) -> Result<(
         kept.len(),
         out.display()
     );
-    Ok(())
+    // A household import's kept columns hold personal data (phone numbers …).
+    audit_cli(
+        conn,
+        "export",
+        &format!("paicha import attributes {id}"),
+        out,
+        kept.len() as u64,
+    )
 }
 
 /// `import divisions`: a dry run against the stored divisions (none when there is no
@@ -1371,77 +1393,137 @@ fn write_report(report: &paicha::import::Report, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes an export as `.csv` or `.xlsx`, by the file's extension.
+/// Where `export persons` writes each row.
+type RowSink<'a> = dyn FnMut(&[String]) -> Result<()> + 'a;
+
 /// `export persons`: every person in a national system's layout, a title row and the
-/// data date above the header, every cell text (IDs and numbers keep every digit).
+/// data date above the header, every cell text (IDs and numbers keep every digit),
+/// streamed to the file row by row (a million persons need no more memory than one).
 fn export_persons(conn: &duckdb::Connection, layout: PersonsLayout, out: &Path) -> Result<()> {
-    use paicha::formats::table::{self, Cell};
     use paicha::import::households::{columns::Vocabulary, layout::Layout};
+    /// Rows of an XLSX sheet, the title and the header included.
+    const MAX_ROWS: u32 = 1_048_576;
     let layout = match layout {
         PersonsLayout::Fpf => Layout::Fpf,
         PersonsLayout::Jdlk => Layout::Jdlk,
     };
-    let vocabulary = Vocabulary::builtin();
-    let columns = layout.columns(&vocabulary);
+    let columns = layout.columns(&Vocabulary::builtin());
     let headers: Vec<&str> = columns.iter().map(|(_, h)| h.as_str()).collect();
-    let mut names: Vec<String> = Vec::new();
-    let mut rows: Vec<Vec<Cell>> = Vec::new();
-    store::households::export(conn, HouseholdExport::Persons, |record| {
-        if names.is_empty() {
-            names = record.to_vec();
-        } else {
-            rows.push(
-                layout
-                    .row(&columns, &names, record)
-                    .into_iter()
-                    .map(|v| {
-                        if v.is_empty() {
-                            Cell::Empty
-                        } else {
-                            Cell::Text(v)
-                        }
-                    })
-                    .collect(),
-            );
-        }
-        Ok::<(), std::convert::Infallible>(())
-    })
-    .map_err(|e| match e {
-        store::households::ExportError::Store(e) => anyhow::Error::new(e),
-        store::households::ExportError::Sink(never) => match never {},
-    })?;
     let date = store::meta(conn, "data_date")?.unwrap_or_default();
     let title = format!("{}（数据时间：{date}）", layout.title());
-    let bytes = match out.extension().and_then(|e| e.to_str()) {
+    let mut names: Vec<String> = Vec::new();
+    let mut each = |mut write: Box<RowSink<'_>>| -> Result<u32> {
+        let mut n = 0;
+        store::households::export(conn, HouseholdExport::Persons, |record| {
+            if names.is_empty() {
+                names = record.to_vec();
+                return Ok(());
+            }
+            n += 1;
+            write(&layout.row(&columns, &names, record))
+        })
+        .map_err(|e| match e {
+            store::households::ExportError::Sink(e) => e,
+            store::households::ExportError::Store(e) => anyhow::Error::new(e),
+        })?;
+        Ok(n)
+    };
+    let persons = match out.extension().and_then(|e| e.to_str()) {
         Some("csv") => {
-            let mut text = table::csv(&headers, &rows);
+            let file =
+                File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+            let mut writer = paicha::formats::csv_writer(BufWriter::new(file))?;
             // The title row above the header, as the systems write it.
-            let bom = text.starts_with(b"\xEF\xBB\xBF");
-            let at = if bom { 3 } else { 0 };
-            let line = format!("{title}\r\n");
-            text.splice(at..at, line.into_bytes());
-            text
+            let mut title_row = vec![String::new(); headers.len()];
+            title_row[0].clone_from(&title);
+            writer.write_record(&title_row)?;
+            writer.write_record(&headers)?;
+            let n = each(Box::new(|row| Ok(writer.write_record(row)?)))?;
+            writer.flush()?;
+            n
         }
-        Some("xlsx") => table::xlsx(layout.title(), Some(&title), &headers, &rows)?,
+        Some("xlsx") => {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet_with_constant_memory()?;
+            sheet.set_name(layout.title())?;
+            let bold = rust_xlsxwriter::Format::new().set_bold();
+            sheet.write_string_with_format(0, 0, &title, &bold)?;
+            for (c, h) in headers.iter().enumerate() {
+                sheet.write_string_with_format(1, c as u16, *h, &bold)?;
+            }
+            let mut r: u32 = 2;
+            let n = each(Box::new(|row| {
+                anyhow::ensure!(
+                    r < MAX_ROWS,
+                    "more persons than an XLSX sheet holds: write .csv"
+                );
+                for (c, v) in row.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+                    sheet.write_string(r, c as u16, v)?;
+                }
+                r += 1;
+                Ok(())
+            }))?;
+            book.save(out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            n
+        }
         _ => anyhow::bail!("--out {} must end in .csv or .xlsx", out.display()),
     };
-    std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
-    say!("wrote {} persons to {}", rows.len(), out.display());
-    Ok(())
+    say!("wrote {persons} persons to {}", out.display());
+    audit_cli(
+        conn,
+        "export",
+        "paicha export persons",
+        out,
+        u64::from(persons),
+    )
 }
 
+/// Writes an export as `.csv` or `.xlsx`, by the file's extension, and records it in the
+/// audit log.
 fn export_table(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<()> {
-    match out.extension().and_then(|e| e.to_str()) {
-        Some("csv") => export_csv(conn, which, out),
-        Some("xlsx") => export_xlsx(conn, which, out),
+    let rows = match out.extension().and_then(|e| e.to_str()) {
+        Some("csv") => export_csv(conn, which, out)?,
+        Some("xlsx") => export_xlsx(conn, which, out)?,
         _ => anyhow::bail!("--out {} must end in .csv or .xlsx", out.display()),
-    }
+    };
+    let what = match which {
+        HouseholdExport::Households => "households",
+        HouseholdExport::Members => "members",
+        HouseholdExport::Flaws => "flaws",
+        HouseholdExport::Persons => "persons",
+    };
+    audit_cli(conn, "export", &format!("paicha export {what}"), out, rows)
+}
+
+/// Records a command-line read or write of personal data in the audit log, as the API
+/// records its own: the operating-system user (`cli:NAME`), the command, the file.
+fn audit_cli(
+    conn: &duckdb::Connection,
+    action: &str,
+    command: &str,
+    file: &Path,
+    rows: u64,
+) -> Result<()> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    store::accounts::append_audit(
+        conn,
+        &[store::accounts::AuditRecord {
+            at: paicha::domain::calendar::utc_timestamp(),
+            user: Some(format!("cli:{user}")),
+            action: action.to_owned(),
+            route: Some(command.to_owned()),
+            detail: Some(file.display().to_string()),
+            rows: Some(i64::try_from(rows).unwrap_or(i64::MAX)),
+        }],
+    )?;
+    Ok(())
 }
 
 /// Writes an export as one XLSX sheet, row by row: numbers, codes and ID numbers
 /// (columns named `*_no`, `*_code`, `*id_number*`, `*phone*`) as text cells so that
 /// they keep every digit, other numeric values as numbers.
-fn export_xlsx(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<()> {
+fn export_xlsx(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<u64> {
     /// Rows of an XLSX sheet, the header included.
     const MAX_ROWS: u32 = 1_048_576;
     let mut book = rust_xlsxwriter::Workbook::new();
@@ -1494,15 +1576,15 @@ fn export_xlsx(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) ->
     book.save(out)
         .with_context(|| format!("cannot write {}", out.display()))?;
     tracing::info!("wrote {} rows to {}", r.saturating_sub(1), out.display());
-    Ok(())
+    Ok(u64::from(r.saturating_sub(1)))
 }
 
-fn export_csv(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<()> {
+fn export_csv(conn: &duckdb::Connection, which: HouseholdExport, out: &Path) -> Result<u64> {
     let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut writer = paicha::formats::csv_writer(BufWriter::new(file))?;
     let rows = store::households::export(conn, which, |record| writer.write_record(record))
         .with_context(|| format!("cannot write {}", out.display()))?;
     writer.flush()?;
     tracing::info!("wrote {rows} rows to {}", out.display());
-    Ok(())
+    Ok(rows)
 }

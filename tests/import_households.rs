@@ -38,6 +38,21 @@ fn tables(db: &Path, dir: &Path, tag: &str) -> (String, String) {
     (read("households"), read("members"))
 }
 
+/// The text as a GBK CSV written by `iconv`, as Chinese Excel saves it.
+fn gbk(dir: &Path, text: &str) -> std::path::PathBuf {
+    let utf8 = dir.join("utf8.csv");
+    std::fs::write(&utf8, text).unwrap();
+    let out = Command::new("iconv")
+        .args(["-f", "UTF-8", "-t", "GBK"])
+        .arg(&utf8)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let path = dir.join("gbk.csv");
+    std::fs::write(&path, out.stdout).unwrap();
+    path
+}
+
 fn import(db: &Path, file: &Path, commit: bool) -> std::process::Output {
     let mut cmd = paicha();
     cmd.args(["import", "--db"])
@@ -117,16 +132,7 @@ fn an_export_converted_by_libreoffice_and_iconv_imports_back_to_the_same_househo
     assert_eq!(after.0, before.0, "every household comes back as it was");
 
     // The same list as a GBK CSV, as Chinese Excel saves it.
-    let utf8 = dir.path().join("utf8.csv");
-    std::fs::write(&utf8, csv).unwrap();
-    let gbk = Command::new("iconv")
-        .args(["-f", "UTF-8", "-t", "GBK"])
-        .arg(&utf8)
-        .output()
-        .unwrap();
-    assert!(gbk.status.success());
-    let gbk_path = dir.path().join("gbk.csv");
-    std::fs::write(&gbk_path, gbk.stdout).unwrap();
+    let gbk_path = gbk(dir.path(), csv);
     let report = stdout(&import(&db, &gbk_path, false));
     assert!(
         report.contains("户数: 3000") && !report.contains("[错误]"),
@@ -146,6 +152,17 @@ fn an_export_converted_by_libreoffice_and_iconv_imports_back_to_the_same_househo
     assert!(report.contains("被 Excel 存成了数字"), "{report}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was written"));
     assert_eq!(tables(&db, dir.path(), "refused"), after);
+
+    // The command line's exports and commits of personal data are on record.
+    let audit = run_ok(paicha().args(["audit", "--db"]).arg(&db));
+    let line = |command: &str| {
+        audit
+            .lines()
+            .find(|l| l.contains("cli:") && l.contains(command))
+    };
+    let export = line("paicha export persons").unwrap_or_else(|| panic!("{audit}"));
+    assert!(export.contains(&persons_count.to_string()), "{export}");
+    assert!(line("paicha import households").is_some(), "{audit}");
 
     // Undo: the demo's households are back under a newer data version.
     let list = run_ok(paicha().args(["import", "--db"]).arg(&db).arg("list"));
@@ -281,4 +298,93 @@ fn the_positioning_apps_table_moves_the_households_it_names_and_undo_moves_them_
             .args(["undo", &id]),
     );
     assert_eq!(tables(&db, dir.path(), "undone").0, households);
+}
+
+/// The households stored, as `paicha export households` counts them.
+fn household_count(db: &Path, dir: &Path) -> usize {
+    tables(db, dir, "count").0.lines().count() - 1
+}
+
+#[test]
+fn a_commit_killed_at_any_moment_leaves_the_previous_households_or_the_new_ones_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.duckdb");
+    run_ok(
+        paicha()
+            .args(["demo", "--db"])
+            .arg(&base)
+            .args(["--households", "20000"]),
+    );
+    let persons = dir.path().join("persons.csv");
+    run_ok(
+        paicha()
+            .args(["export", "--db"])
+            .arg(&base)
+            .args(["persons", "--out"])
+            .arg(&persons),
+    );
+    // The next month's list: the households of every other village, so that the new
+    // version differs from the old in every village.
+    let csv = std::fs::read_to_string(&persons).unwrap();
+    let mut lines = csv.lines();
+    let mut next = format!("{}\n{}\n", lines.next().unwrap(), lines.next().unwrap());
+    for line in lines.filter(|l| {
+        l.split(',')
+            .nth(3)
+            .is_some_and(|code| code.ends_with(['0', '2', '4', '6', '8']))
+    }) {
+        next.push_str(line);
+        next.push('\n');
+    }
+    let file = dir.path().join("next.csv");
+    std::fs::write(&file, next).unwrap();
+    let old = household_count(&base, dir.path());
+    let db = dir.path().join("county.duckdb");
+    let mut kills = 0;
+    for round in 0..40 {
+        std::fs::copy(&base, &db).unwrap();
+        let _ = std::fs::remove_file(dir.path().join("county.duckdb.wal"));
+        let mut child = paicha()
+            .args(["import", "--db"])
+            .arg(&db)
+            .arg("households")
+            .arg(&file)
+            .arg("--commit")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(40 * round));
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        let status = child.wait().unwrap();
+        let count = household_count(&db, dir.path());
+        let imports = run_ok(paicha().args(["import", "--db"]).arg(&db).arg("list"));
+        if imports.contains("-households") {
+            assert!(
+                count < old && count > old / 3,
+                "round {round}: {count} households with the import recorded"
+            );
+        } else {
+            assert_eq!(
+                count, old,
+                "round {round}: no import recorded, the old households must all be there"
+            );
+        }
+        if finished {
+            assert!(status.success());
+            assert!(
+                imports.contains("-households"),
+                "a finished commit is recorded"
+            );
+            break;
+        }
+    }
+    assert!(
+        kills >= 3,
+        "the commit finished before it could be killed mid-way ({kills} kills)"
+    );
 }

@@ -198,3 +198,83 @@ fn a_row_error_beyond_the_listed_ones_still_stops_the_commit() {
             .contains("另有 10 个错误")
     );
 }
+
+/// A workbook as a county sends it: an instructions sheet, then one sheet per township.
+fn workbook() -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let notes = book.add_worksheet().set_name("说明").unwrap();
+    notes
+        .write_string(0, 0, "本表由系统导出，请勿修改表头")
+        .unwrap();
+    let header = [
+        "户编号",
+        "姓名",
+        "证件号码",
+        "与户主关系",
+        "户类型",
+        "人均纯收入",
+        "行政村代码",
+    ];
+    for (name, no, id, village) in [
+        ("孤脚村", "A", "110105194912310021", "210422101201"),
+        ("江南村", "B", "110105195001010023", "210422101202"),
+    ] {
+        let sheet = book.add_worksheet().set_name(name).unwrap();
+        sheet
+            .write_string(0, 0, format!("{name}脱贫人口信息表"))
+            .unwrap();
+        for (c, h) in header.iter().enumerate() {
+            sheet.write_string(1, c as u16, *h).unwrap();
+        }
+        for (c, v) in [no, "甲", id, "户主", "脱贫户", "9000", village]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(2, c as u16, *v).unwrap();
+        }
+        // Income typed as a number, as clerks do.
+        sheet.write_number(2, 5, 9000.5).unwrap();
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[test]
+fn every_sheet_with_a_header_is_read_and_named_in_the_report() {
+    let files = [("户籍.xlsx".to_owned(), workbook())];
+    let all = plan(&files, &divisions(), &Options::default()).unwrap();
+    assert_eq!(all.report.errors(), 0, "{:#?}", all.report.problems);
+    let villages: Vec<&str> = all
+        .households
+        .iter()
+        .map(|h| h.village_code.as_str())
+        .collect();
+    assert_eq!(villages, ["210422101201", "210422101202"]);
+    assert!((all.households[0].income_per_capita - 9000.5).abs() < 1e-9);
+    assert!(
+        all.report
+            .problems
+            .iter()
+            .any(|p| p.file == "户籍.xlsx!说明" && p.reason.contains("没有找到表头")),
+        "{:#?}",
+        all.report.problems
+    );
+    let one = Options {
+        sheet: Some("江南村".into()),
+        ..Options::default()
+    };
+    let only = plan(&files, &divisions(), &one).unwrap();
+    assert_eq!(only.households.len(), 1);
+    assert_eq!(only.households[0].household_no, "B");
+    let missing = Options {
+        sheet: Some("大台村".into()),
+        ..Options::default()
+    };
+    let none = plan(&files, &divisions(), &missing).unwrap();
+    assert!(none.report.errors() > 0);
+    assert!(
+        none.report
+            .problems
+            .iter()
+            .any(|p| p.reason.contains("没有这个工作表"))
+    );
+}
