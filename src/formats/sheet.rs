@@ -484,32 +484,15 @@ fn blank_lines(text: &[u8], start: usize, end: usize) -> usize {
 /// [`SheetError::Csv`] for bytes that decode in neither or a malformed CSV, or the
 /// row, column or cell limit.
 pub fn csv(bytes: &[u8], limits: &Limits) -> Result<Sheet, SheetError> {
-    let text = decode_text(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
     let mut cells = Vec::new();
-    for (row, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| SheetError::Csv(e.to_string()))?;
-        for (col, field) in record.iter().enumerate() {
-            if row as u64 >= u64::from(limits.rows) || col as u64 >= u64::from(limits.columns) {
-                return Err(SheetError::Beyond {
-                    cell: format!("{}{}", column_name(col as u32), row + 1),
-                    rows: limits.rows,
-                    columns: limits.columns,
-                });
-            }
-            if !field.is_empty() {
-                if cells.len() as u64 >= limits.cells {
-                    return Err(SheetError::Cells {
-                        limit: limits.cells,
-                    });
-                }
-                cells.push((row as u32, col as u32, Data::String(field.to_owned())));
+    // Rows keep the numbers Excel shows (blank lines included): reports name them.
+    stream_csv(bytes, limits, &mut cell_counter(limits), |row| {
+        for (col, value) in row.cells.iter().enumerate() {
+            if *value != Data::Empty {
+                cells.push((row.index, col as u32, value.clone()));
             }
         }
-    }
+    })?;
     lay_out("CSV".to_owned(), cells, limits)
 }
 
@@ -662,6 +645,12 @@ mod tests {
             csv(&[0xFF, 0xFF, 0xFF], &Limits::UPLOAD),
             Err(SheetError::Csv(_))
         ));
+        let gapped = csv("条目\n\n2\n".as_bytes(), &Limits::UPLOAD).unwrap();
+        assert_eq!(
+            gapped.rows[2][0],
+            Data::String("2".into()),
+            "a blank line is a row"
+        );
         let wide = "a,".repeat(300);
         assert!(matches!(
             csv(wide.as_bytes(), &Limits::UPLOAD),
