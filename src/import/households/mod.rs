@@ -242,8 +242,7 @@ impl Reader<'_> {
             };
             match &state.layout {
                 SheetLayout::Found(layout) => {
-                    let layout = layout.clone();
-                    self.read_row(state.index, &layout, row.index, row.cells);
+                    self.read_row(state.index, layout, row.index, row.cells);
                 }
                 SheetLayout::Skipped => {}
                 SheetLayout::Searching => {
