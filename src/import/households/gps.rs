@@ -288,7 +288,7 @@ impl Run<'_> {
                 value: self.unknown as f64,
             },
             Count {
-                label: "户籍中尚无位置的户".into(),
+                label: "户籍中表里没有的户（位置不变）".into(),
                 value: self
                     .registered
                     .households
