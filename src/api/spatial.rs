@@ -25,20 +25,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Parses a coordinate-system name; CGCS2000 is WGS-84 to within centimetres.
 fn parse_crs(field: &str, value: &str, errors: &mut Vec<FieldViolation>) -> Crs {
-    match value.to_ascii_lowercase().as_str() {
-        "wgs84" | "cgcs2000" => Crs::Wgs84,
-        "gcj02" => Crs::Gcj02,
-        "bd09" => Crs::Bd09,
-        _ => {
-            errors.push(FieldViolation {
-                field: field.into(),
-                reason: format!(
-                    "unknown coordinate system {value:?}; expected wgs84, cgcs2000, gcj02 or bd09"
-                ),
-            });
-            Crs::Wgs84
-        }
-    }
+    Crs::from_name(value).unwrap_or_else(|| {
+        errors.push(FieldViolation {
+            field: field.into(),
+            reason: format!(
+                "unknown coordinate system {value:?}; expected wgs84, cgcs2000, gcj02 or bd09"
+            ),
+        });
+        Crs::Wgs84
+    })
 }
 
 fn check_lon_lat(lon: f64, lat: f64, errors: &mut Vec<FieldViolation>) {

@@ -304,6 +304,40 @@ coded_enum! {
     }
 }
 
+impl Crs {
+    /// A coordinate system as people write it: `WGS84`, `WGS-84`, `CGCS2000`, `EPSG:4490`,
+    /// `GCJ02`, `BD09`, or by its maps' Chinese names (百度, 高德, 腾讯, 火星, 国家2000);
+    /// CGCS2000 is WGS-84 within centimetres. `None` for anything else, among them the
+    /// systems paicha cannot convert (西安80, 北京54).
+    #[must_use]
+    pub fn from_name(text: &str) -> Option<Self> {
+        let t = text.trim();
+        if t.contains("百度") {
+            return Some(Crs::Bd09);
+        }
+        if ["高德", "火星", "国测局", "腾讯"]
+            .iter()
+            .any(|k| t.contains(k))
+        {
+            return Some(Crs::Gcj02);
+        }
+        if ["国家2000", "大地2000"].iter().any(|k| t.contains(k)) {
+            return Some(Crs::Wgs84);
+        }
+        let ascii: String = t
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_lowercase();
+        match ascii.as_str() {
+            "wgs84" | "cgcs2000" | "epsg4326" | "epsg4490" | "4326" | "4490" => Some(Crs::Wgs84),
+            "gcj02" | "gcj" => Some(Crs::Gcj02),
+            "bd09" | "bd09ll" | "baidu" => Some(Crs::Bd09),
+            _ => None,
+        }
+    }
+}
+
 coded_enum! {
     /// A person's sex (性别).
     pub enum Sex {
@@ -564,6 +598,27 @@ pub fn mask_id_number(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn coordinate_systems_by_the_names_people_use() {
+        use super::Crs;
+        for (name, crs) in [
+            ("WGS84", Crs::Wgs84),
+            ("wgs-84", Crs::Wgs84),
+            ("CGCS2000", Crs::Wgs84),
+            ("EPSG:4490", Crs::Wgs84),
+            ("国家2000", Crs::Wgs84),
+            ("GCJ-02", Crs::Gcj02),
+            ("高德坐标", Crs::Gcj02),
+            ("bd09", Crs::Bd09),
+            ("百度", Crs::Bd09),
+        ] {
+            assert_eq!(Crs::from_name(name), Some(crs), "{name}");
+        }
+        for unknown in ["西安80", "北京54", "", "utm"] {
+            assert_eq!(Crs::from_name(unknown), None, "{unknown}");
+        }
+    }
+
     #[test]
     fn short_names_are_what_officials_say() {
         for (registered, short) in [

@@ -566,34 +566,13 @@ fn today() -> (i32, u32, u32) {
     values::date(&Data::String(text)).unwrap_or((1970, 1, 1))
 }
 
-/// The stored CRS of a coordinate-system cell (CGCS2000 is WGS-84 within centimetres);
-/// an empty cell is WGS-84 (the location checks find a group's offset); `None` for a
-/// system paicha cannot convert (Xian 1980, Beijing 1954) or does not know.
+/// The stored CRS of a coordinate-system cell: an empty cell is WGS-84 (the location
+/// checks find a group's offset), else [`Crs::from_name`].
 fn crs_of(text: &str) -> Option<Crs> {
-    let t = text.trim();
-    if ["百度"].iter().any(|k| t.contains(k)) {
-        return Some(Crs::Bd09);
-    }
-    if ["高德", "火星", "国测局", "腾讯"]
-        .iter()
-        .any(|k| t.contains(k))
-    {
-        return Some(Crs::Gcj02);
-    }
-    if ["国家2000", "大地2000"].iter().any(|k| t.contains(k)) {
-        return Some(Crs::Wgs84);
-    }
-    let ascii: String = t
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_lowercase();
-    match ascii.as_str() {
-        "" if t.is_empty() => Some(Crs::Wgs84),
-        "wgs84" | "cgcs2000" | "4326" | "4490" => Some(Crs::Wgs84),
-        "gcj02" | "gcj" => Some(Crs::Gcj02),
-        "bd09" | "bd09ll" | "baidu" => Some(Crs::Bd09),
-        _ => None,
+    if text.trim().is_empty() {
+        Some(Crs::Wgs84)
+    } else {
+        Crs::from_name(text)
     }
 }
 
