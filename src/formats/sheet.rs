@@ -218,19 +218,29 @@ fn lay_out(
     Ok(Sheet { name, rows })
 }
 
+/// A workbook read from bytes in memory.
+type Book<'a> = Xlsx<Cursor<&'a [u8]>>;
+
+/// An XLSX workbook and its sheets' names, once its parts are known to unpack within
+/// `limits` (step 1 of the module's steps).
+fn open_xlsx<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Book<'a>, Vec<String>), SheetError> {
+    check_unzipped(bytes, limits)?;
+    let book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| SheetError::NotXlsx(e.to_string()))?;
+    let names = book.sheet_names();
+    if names.is_empty() {
+        return Err(SheetError::NoSheet);
+    }
+    Ok((book, names))
+}
+
 /// The first sheet of an XLSX file, bounded by `limits` (see the module's steps).
 ///
 /// # Errors
 /// [`SheetError`] naming the limit broken or what is wrong with the file.
 pub fn first_xlsx_sheet(bytes: &[u8], limits: &Limits) -> Result<Sheet, SheetError> {
-    check_unzipped(bytes, limits)?;
-    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
-        .map_err(|e: calamine::XlsxError| SheetError::NotXlsx(e.to_string()))?;
-    let name = book
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or(SheetError::NoSheet)?;
+    let (mut book, names) = open_xlsx(bytes, limits)?;
+    let name = names.into_iter().next().ok_or(SheetError::NoSheet)?;
     stream_sheet(&mut book, name, limits, limits.cells)
 }
 
@@ -241,13 +251,7 @@ pub fn first_xlsx_sheet(bytes: &[u8], limits: &Limits) -> Result<Sheet, SheetErr
 /// # Errors
 /// [`SheetError`] naming the limit broken or what is wrong with the file.
 pub fn xlsx_sheets(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, SheetError> {
-    check_unzipped(bytes, limits)?;
-    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
-        .map_err(|e: calamine::XlsxError| SheetError::NotXlsx(e.to_string()))?;
-    let names = book.sheet_names();
-    if names.is_empty() {
-        return Err(SheetError::NoSheet);
-    }
+    let (mut book, names) = open_xlsx(bytes, limits)?;
     let mut room = limits.cells;
     let mut sheets = Vec::with_capacity(names.len());
     for name in names {
@@ -327,13 +331,7 @@ pub fn stream_rows(
     if !is_zip(bytes) {
         return stream_csv(bytes, limits, &mut count, on_row);
     }
-    check_unzipped(bytes, limits)?;
-    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
-        .map_err(|e: calamine::XlsxError| SheetError::NotXlsx(e.to_string()))?;
-    let names = book.sheet_names();
-    if names.is_empty() {
-        return Err(SheetError::NoSheet);
-    }
+    let (mut book, names) = open_xlsx(bytes, limits)?;
     for name in names {
         let read_error = |e: calamine::XlsxError| SheetError::Read {
             sheet: name.clone(),
