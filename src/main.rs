@@ -994,12 +994,7 @@ fn import_boundaries(
         },
         options,
     );
-    print_report(&plan.report)?;
-    if let Some(path) = report {
-        write_report(&plan.report, path)?;
-    }
-    if !commit {
-        say!("dry run: nothing was written; add --commit to write the boundaries");
+    if !reported(&plan.report, report, commit, "write the boundaries")? {
         return Ok(());
     }
     commit_plan(conn, &source, &plan)
@@ -1051,19 +1046,14 @@ fn import_households(
     let plan = paicha::import::households::plan(&read, &divisions, options)
         .map_err(|(file, e)| anyhow::anyhow!("reading {file}: {e}"))?;
     drop(read);
-    print_report(&plan.report)?;
-    if let Some(path) = report {
-        write_report(&plan.report, path)?;
-    }
-    if !commit {
-        say!("dry run: nothing was written; add --commit to replace the stored households");
+    if !reported(
+        &plan.report,
+        report,
+        commit,
+        "replace the stored households",
+    )? {
         return Ok(());
     }
-    let errors = plan.report.errors();
-    anyhow::ensure!(
-        errors == 0,
-        "{errors} error(s) in the report: nothing was written"
-    );
     anyhow::ensure!(
         !plan.households.is_empty(),
         "no household in the files: nothing was written"
@@ -1119,19 +1109,9 @@ fn import_gps(
         vocabulary,
     )
     .with_context(|| format!("reading {}", file.display()))?;
-    print_report(&plan.report)?;
-    if let Some(path) = report {
-        write_report(&plan.report, path)?;
-    }
-    if !commit {
-        say!("dry run: nothing was written; add --commit to write the positions");
+    if !reported(&plan.report, report, commit, "write the positions")? {
         return Ok(());
     }
-    let errors = plan.report.errors();
-    anyhow::ensure!(
-        errors == 0,
-        "{errors} error(s) in the report: nothing was written"
-    );
     anyhow::ensure!(
         !plan.positions.is_empty(),
         "no position matched a household: nothing was written"
@@ -1236,19 +1216,9 @@ fn import_divisions(
         None => Vec::new(),
     };
     let plan = paicha::import::divisions::plan(&source, &sheets, &stored, options);
-    print_report(&plan.report)?;
-    if let Some(path) = report {
-        write_report(&plan.report, path)?;
-    }
-    if !commit {
-        say!("dry run: nothing was written; add --commit to write the divisions");
+    if !reported(&plan.report, report, commit, "write the divisions")? {
         return Ok(());
     }
-    let errors = plan.report.errors();
-    anyhow::ensure!(
-        errors == 0,
-        "{errors} error(s) in the report: nothing was written"
-    );
     if plan.divisions.is_empty() {
         say!("every division in the file is stored as it is: nothing to write");
         return Ok(());
@@ -1311,11 +1281,6 @@ fn commit_plan(
     source: &str,
     plan: &paicha::import::boundaries::Plan,
 ) -> Result<()> {
-    let errors = plan.report.errors();
-    anyhow::ensure!(
-        errors == 0,
-        "{errors} error(s) in the report: nothing was written"
-    );
     anyhow::ensure!(
         !plan.boundaries.is_empty(),
         "no feature matched a division: nothing was written"
@@ -1334,6 +1299,30 @@ fn commit_plan(
         plan.boundaries.len()
     );
     Ok(())
+}
+
+/// Shows an import's report (and writes it to `--report`); whether the import goes on
+/// to write: only with `--commit`, and only when the report has no error.
+fn reported(
+    report: &paicha::import::Report,
+    path: Option<&Path>,
+    commit: bool,
+    what: &str,
+) -> Result<bool> {
+    print_report(report)?;
+    if let Some(path) = path {
+        write_report(report, path)?;
+    }
+    if !commit {
+        say!("dry run: nothing was written; add --commit to {what}");
+        return Ok(false);
+    }
+    let errors = report.errors();
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} error(s) in the report: nothing was written"
+    );
+    Ok(true)
 }
 
 /// The report's counts and problems on stdout (the clerk's copy is the XLSX).
