@@ -20,6 +20,8 @@ use crate::tiles::{TileCache, TileSettings};
 
 pub use crate::model;
 
+pub mod imports;
+
 /// What the service is opened over: the database and how tiles are made.
 #[derive(Debug, Clone, Default)]
 pub struct AppSettings {
@@ -104,6 +106,8 @@ pub struct App {
     pub is_demo: bool,
     /// Whether the service is served over TLS (its cookies are then `Secure`).
     pub https: std::sync::atomic::AtomicBool,
+    /// Imports uploaded to this server, checked and waiting to be committed.
+    pub imports: imports::Imports,
     /// Ledger edits since start: boundary tiles carry ledger indicators, so their
     /// cache keys, ETags and URLs change with it.
     ledger_edits: AtomicU64,
@@ -172,6 +176,7 @@ impl AppState {
         let audit = AuditLog::start(store.clone());
         let tiles = TileCache::new(tile_settings.cache_dir.clone());
         tiles.invalidate(snapshot.data_version);
+        let imports = imports::Imports::new(uploads_dir(store.path()));
         Ok(Self(Arc::new(App {
             store,
             catalog: Arc::new(catalog),
@@ -182,10 +187,18 @@ impl AppState {
             audit,
             is_demo,
             https: std::sync::atomic::AtomicBool::new(false),
+            imports,
             ledger_edits: AtomicU64::new(0),
             snapshot: ArcSwap::from_pointee(snapshot),
         })))
     }
+}
+
+/// Where uploads wait for their import: beside the database, `paicha.duckdb.uploads/`.
+fn uploads_dir(db: &std::path::Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_owned();
+    name.push(".uploads");
+    db.with_file_name(name)
 }
 
 impl App {
@@ -222,5 +235,23 @@ impl App {
         self.snapshot.store(Arc::new(snapshot));
         self.tiles.invalidate(version);
         Ok(())
+    }
+
+    /// Undoes a committed import (what it replaced is back, what it added is gone) and
+    /// swaps the snapshot. Returns the new data version.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an unknown import or one already undone or undone
+    /// out of order; [`StoreError::Query`] when the store fails. Nothing changes then.
+    pub async fn undo_import(&self, id: &str) -> Result<i64, StoreError> {
+        let id = id.to_owned();
+        let version = self
+            .store
+            .run(move |c| {
+                crate::store::imports::undo(c, &id, &crate::domain::calendar::utc_timestamp())
+            })
+            .await?;
+        self.reload().await?;
+        Ok(version)
     }
 }

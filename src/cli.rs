@@ -63,6 +63,11 @@ pub enum Command {
         /// non-loopback address anyway.
         #[arg(long, env = "PAICHA_BEHIND_PROXY")]
         behind_proxy: bool,
+        /// The largest upload to the 数据导入 page or `POST /api/v1/imports`, all its
+        /// files together, in MiB.
+        #[arg(long, env = "PAICHA_UPLOAD_LIMIT_MB", default_value_t = 1024,
+              value_parser = clap::value_parser!(u64).range(1..=65_536))]
+        upload_limit_mb: u64,
     },
     /// (Re)build the demo county (synthetic boundaries and households) into the database.
     Demo {

@@ -69,6 +69,7 @@ fn run(cli: Cli) -> Result<()> {
             tls_cert,
             tls_key,
             behind_proxy,
+            upload_limit_mb,
         } => {
             let settings = ServeSettings::new(
                 db.db,
@@ -81,7 +82,7 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             let tls = tls_cert.zip(tls_key);
             check_exposure(&settings, tls.is_some(), behind_proxy)?;
-            serve(&settings, tls.as_ref())
+            serve(&settings, tls.as_ref(), upload_limit_mb << 20)
         }
         Command::User { db, what } => user(&db.db, what),
         Command::Audit {
@@ -715,6 +716,7 @@ fn audit(db: &Path, filter: &store::accounts::AuditFilter) -> Result<()> {
 fn serve(
     settings: &ServeSettings,
     tls: Option<&(std::path::PathBuf, std::path::PathBuf)>,
+    upload_limit: u64,
 ) -> Result<()> {
     let db = &settings.app.db;
     if !db.exists() {
@@ -726,6 +728,7 @@ fn serve(
     }
     let state =
         AppState::open(&settings.app).with_context(|| format!("opening {}", db.display()))?;
+    state.imports.set_upload_limit(upload_limit);
     let snapshot = state.snapshot();
     {
         // The heat map the web app opens with: compute its colour scales while the
@@ -859,17 +862,17 @@ fn area_level(level: ExportLevel) -> AreaLevel {
 }
 
 fn import(db: &Path, what: ImportCommand) -> Result<()> {
+    use paicha::import::run::Request;
     if let Some(store::StoreError::Locked { path, holder }) = store::in_use(db) {
-        // There is no upload through the API yet, so the way is to stop the server.
         anyhow::bail!(
-            "database {} is in use by another process{}: stop the server first; imports write \
-             the database file (the upload API is not built yet), and the server reads the new \
-             data version when it starts",
+            "database {} is in use by another process{}: the running server takes imports \
+             through its upload API (POST /api/v1/imports, or the 数据导入 page at \
+             /imports.html, as an admin), or stop it and import here",
             path.display(),
             holder.map(|p| format!(" (PID {p})")).unwrap_or_default()
         );
     }
-    match what {
+    let (request, files, report, commit) = match what {
         ImportCommand::Divisions {
             file,
             code_column,
@@ -881,27 +884,7 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
                 code_column,
                 name_column,
             };
-            import_divisions(db, &file, &options, report.as_deref(), commit)
-        }
-        other => import_stored(db, other),
-    }
-}
-
-/// The imports and commands that need a database with divisions in it.
-fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
-    // Opening a missing file would create an empty database with nothing to match.
-    anyhow::ensure!(
-        db.exists(),
-        "no database at {}: boundaries are imported for stored divisions (import the \
-         division codes first with `paicha import divisions`, build the demo county with \
-         `paicha demo`, or give --db)",
-        db.display()
-    );
-    let store = Store::open(db).context("opening the database")?;
-    let conn = store.conn()?;
-    match what {
-        ImportCommand::Divisions { .. } => {
-            anyhow::bail!("divisions are imported by import_divisions")
+            (Request::Divisions(options), vec![file], report, commit)
         }
         ImportCommand::Boundaries {
             file,
@@ -921,7 +904,7 @@ fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
                 code_field,
                 name_field,
             };
-            import_boundaries(&conn, &file, &options, report.as_deref(), commit)?;
+            (Request::Boundaries(options), vec![file], report, commit)
         }
         ImportCommand::Households {
             files,
@@ -932,7 +915,7 @@ fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
             commit,
         } => {
             let options = household_options(sheet, date.as_deref(), columns.as_deref())?;
-            import_households(&conn, &files, &options, report.as_deref(), commit)?;
+            (Request::Households(options), files, report, commit)
         }
         ImportCommand::Gps {
             file,
@@ -941,8 +924,98 @@ fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
             commit,
         } => {
             let options = household_options(None, None, columns.as_deref())?;
-            import_gps(&conn, &file, &options.vocabulary, report.as_deref(), commit)?;
+            (Request::Gps(options.vocabulary), vec![file], report, commit)
         }
+        other => return import_stored(db, other),
+    };
+    import_files(db, &request, &files, report.as_deref(), commit)
+}
+
+/// The imports that read files: a dry run against the stored data, and with `commit`
+/// the write (a divisions import creates the database if there is none yet).
+fn import_files(
+    db: &Path,
+    request: &paicha::import::run::Request,
+    files: &[std::path::PathBuf],
+    report: Option<&Path>,
+    commit: bool,
+) -> Result<()> {
+    use paicha::import::run::{self, Request, RunError};
+    let divisions = matches!(request, Request::Divisions(_));
+    // Opening a missing file would create an empty database with nothing to match.
+    anyhow::ensure!(
+        divisions || db.exists(),
+        "no database at {}: {} are imported against stored divisions (import the division \
+         codes first with `paicha import divisions`, build the demo county with `paicha demo`, \
+         or give --db)",
+        db.display(),
+        request.kind()
+    );
+    let store = if db.exists() {
+        Some(Store::open(db).context("opening the database")?)
+    } else {
+        None
+    };
+    let conn = store.as_ref().map(Store::conn).transpose()?;
+    let planned = run::plan(conn.as_deref(), request, files, &run::Progress::default())?;
+    let what = match request {
+        Request::Divisions(_) => "write the divisions",
+        Request::Boundaries(_) => "write the boundaries",
+        Request::Households(_) => "replace the stored households",
+        Request::Gps(_) => "write the positions",
+    };
+    if !reported(planned.report(), report, commit, what)? {
+        return Ok(());
+    }
+    drop(conn);
+    let store = if let Some(store) = store {
+        store
+    } else {
+        let store = Store::create_empty(db).context("creating the database")?;
+        say!("created a new database at {}", db.display());
+        store
+    };
+    let conn = store.conn()?;
+    let now = paicha::domain::calendar::utc_timestamp();
+    let id = run::import_id(&now, planned.kind());
+    let committed = match run::commit(&conn, &planned, &id, &now) {
+        Err(RunError::Nothing(why)) if divisions => {
+            say!("{why}");
+            return Ok(());
+        }
+        other => other?,
+    };
+    let what = match &planned {
+        run::Planned::Divisions(_) => "divisions added or changed".to_owned(),
+        run::Planned::Boundaries(_) => "boundaries written".to_owned(),
+        run::Planned::Households(plan) => {
+            format!("households written (data date {})", plan.data_date)
+        }
+        run::Planned::Gps(_) => "households' positions written".to_owned(),
+    };
+    if matches!(request, Request::Households(_) | Request::Gps(_)) {
+        audit_cli(
+            &conn,
+            "import",
+            &format!("paicha import {} ({id})", planned.kind()),
+            Path::new(&planned.report().source),
+            (committed.persons.max(committed.written)) as u64,
+        )?;
+    }
+    say!(
+        "committed {id}: {} {what}, data version {}; `paicha import undo {id}` puts the previous ones back",
+        committed.written,
+        committed.data_version
+    );
+    Ok(())
+}
+
+/// The import commands that read the stored imports.
+fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
+    anyhow::ensure!(db.exists(), "no database at {}", db.display());
+    let store = Store::open(db).context("opening the database")?;
+    let conn = store.conn()?;
+    match what {
         ImportCommand::List => {
             for i in store::imports::list(&conn)? {
                 let state = i
@@ -966,38 +1039,9 @@ fn import_stored(db: &Path, what: ImportCommand) -> Result<()> {
                 "undone {id}: what it replaced is back (and what it added is gone), data version {version}"
             );
         }
+        _ => anyhow::bail!("file imports are run by import_files"),
     }
     Ok(())
-}
-
-/// `import boundaries`: the file read, matched to the stored divisions and checked;
-/// with `commit`, written if the report has no error.
-fn import_boundaries(
-    conn: &duckdb::Connection,
-    file: &Path,
-    options: &paicha::import::boundaries::Options,
-    report: Option<&Path>,
-    commit: bool,
-) -> Result<()> {
-    let layers =
-        paicha::formats::vector::read_path(file, &paicha::formats::vector::VectorLimits::IMPORT)
-            .with_context(|| format!("reading {}", file.display()))?;
-    let areas = store::areas::records(conn, &AreaFilter::default())?;
-    let source = file_name(file);
-    let positions = store::households::positions_by_village(conn)?;
-    let plan = paicha::import::boundaries::plan(
-        &source,
-        &layers,
-        &paicha::import::boundaries::Stored {
-            areas: &areas,
-            positions: &positions,
-        },
-        options,
-    );
-    if !reported(&plan.report, report, commit, "write the boundaries")? {
-        return Ok(());
-    }
-    commit_plan(conn, &source, &plan)
 }
 
 /// The household import's options from the command line.
@@ -1026,112 +1070,6 @@ fn household_options(
         data_date,
         vocabulary,
     })
-}
-
-/// `import households`: every file read and judged against the stored divisions; with
-/// `commit`, the households replace the stored ones if the report has no error.
-fn import_households(
-    conn: &duckdb::Connection,
-    files: &[std::path::PathBuf],
-    options: &paicha::import::households::Options,
-    report: Option<&Path>,
-    commit: bool,
-) -> Result<()> {
-    const FILE_LIMIT: u64 = 1 << 30;
-    let mut read = Vec::with_capacity(files.len());
-    for file in files {
-        read.push((file_name(file), read_bounded(file, FILE_LIMIT)?));
-    }
-    let divisions = store::areas::list(conn, &AreaFilter::default())?;
-    let plan = paicha::import::households::plan(&read, &divisions, options)
-        .map_err(|(file, e)| anyhow::anyhow!("reading {file}: {e}"))?;
-    drop(read);
-    if !reported(
-        &plan.report,
-        report,
-        commit,
-        "replace the stored households",
-    )? {
-        return Ok(());
-    }
-    anyhow::ensure!(
-        !plan.households.is_empty(),
-        "no household in the files: nothing was written"
-    );
-    let now = paicha::domain::calendar::utc_timestamp();
-    let id = import_id(&now, "households");
-    let json = serde_json::to_string(&plan.report)?;
-    let income_year = plan.data_date[..4].parse::<i32>().map_or(0, |y| y - 1);
-    let version = store::imports::commit_households(
-        conn,
-        (&id, &plan.report.source, &now),
-        &json,
-        (&plan.households, &plan.kept),
-        &[
-            ("data_date", plan.data_date.clone()),
-            ("source", "import".to_owned()),
-            ("income_year", income_year.to_string()),
-        ],
-    )?;
-    let persons: usize = plan.households.iter().map(|h| h.members.len()).sum();
-    audit_cli(
-        conn,
-        "import",
-        &format!("paicha import households ({id})"),
-        Path::new(&plan.report.source),
-        persons as u64,
-    )?;
-    say!(
-        "committed {id}: {} households written (data date {}), data version {version}; `paicha import undo {id}` puts the previous ones back",
-        plan.households.len(),
-        plan.data_date
-    );
-    Ok(())
-}
-
-/// `import gps`: the positioning app's table matched to the stored households; with
-/// `commit`, their positions are replaced if the report has no error.
-fn import_gps(
-    conn: &duckdb::Connection,
-    file: &Path,
-    vocabulary: &paicha::import::households::columns::Vocabulary,
-    report: Option<&Path>,
-    commit: bool,
-) -> Result<()> {
-    use paicha::import::households::gps;
-    let bytes = read_bounded(file, 1 << 30)?;
-    let (households, heads) = store::households::registered(conn)?;
-    let source = file_name(file);
-    let plan = gps::plan(
-        &source,
-        &bytes,
-        &gps::Registered { households, heads },
-        vocabulary,
-    )
-    .with_context(|| format!("reading {}", file.display()))?;
-    if !reported(&plan.report, report, commit, "write the positions")? {
-        return Ok(());
-    }
-    anyhow::ensure!(
-        !plan.positions.is_empty(),
-        "no position matched a household: nothing was written"
-    );
-    let now = paicha::domain::calendar::utc_timestamp();
-    let id = import_id(&now, "gps");
-    let json = serde_json::to_string(&plan.report)?;
-    let version = store::imports::commit_gps(conn, (&id, &source, &now), &json, &plan.positions)?;
-    audit_cli(
-        conn,
-        "import",
-        &format!("paicha import gps ({id})"),
-        file,
-        plan.positions.len() as u64,
-    )?;
-    say!(
-        "committed {id}: {} households' positions written, data version {version}; `paicha import undo {id}` puts the previous ones back",
-        plan.positions.len()
-    );
-    Ok(())
 }
 
 /// `import attributes`: the kept features of an import as a table, one column per field.
@@ -1191,114 +1129,6 @@ fn write_attributes(conn: &duckdb::Connection, id: &str, out: &Path) -> Result<(
         out,
         kept.len() as u64,
     )
-}
-
-/// `import divisions`: a dry run against the stored divisions (none when there is no
-/// database yet), and with `commit` the write, creating the database if need be.
-fn import_divisions(
-    db: &Path,
-    file: &Path,
-    options: &paicha::import::divisions::Options,
-    report: Option<&Path>,
-    commit: bool,
-) -> Result<()> {
-    let bytes = read_bounded(file, paicha::import::divisions::LIMITS.unzipped_bytes)?;
-    let sheets = paicha::import::divisions::read(&bytes)
-        .with_context(|| format!("reading {}", file.display()))?;
-    let source = file_name(file);
-    let store = if db.exists() {
-        Some(Store::open(db).context("opening the database")?)
-    } else {
-        None
-    };
-    let stored = match &store {
-        Some(store) => store::areas::list(&*store.conn()?, &AreaFilter::default())?,
-        None => Vec::new(),
-    };
-    let plan = paicha::import::divisions::plan(&source, &sheets, &stored, options);
-    if !reported(&plan.report, report, commit, "write the divisions")? {
-        return Ok(());
-    }
-    if plan.divisions.is_empty() {
-        say!("every division in the file is stored as it is: nothing to write");
-        return Ok(());
-    }
-    let store = if let Some(store) = store {
-        store
-    } else {
-        let store = Store::create_empty(db).context("creating the database")?;
-        say!("created a new database at {}", db.display());
-        store
-    };
-    let now = paicha::domain::calendar::utc_timestamp();
-    let id = import_id(&now, "divisions");
-    let json = serde_json::to_string(&plan.report)?;
-    let version = store::imports::commit_divisions(
-        &*store.conn()?,
-        (&id, &source, &now),
-        &json,
-        (&plan.divisions, &plan.kept),
-    )?;
-    say!(
-        "committed {id}: {} divisions added or changed, data version {version}; `paicha import undo {id}` puts the previous ones back",
-        plan.divisions.len()
-    );
-    Ok(())
-}
-
-/// A file's name without its folder, as reports name it.
-fn file_name(file: &Path) -> String {
-    file.file_name().map_or_else(
-        || file.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
-
-/// A file's bytes, refused before reading when it is larger than `limit`.
-fn read_bounded(file: &Path, limit: u64) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(file)
-        .with_context(|| format!("cannot read {}", file.display()))?
-        .len();
-    anyhow::ensure!(
-        size <= limit,
-        "{} is {size} bytes, over the limit of {limit}",
-        file.display()
-    );
-    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
-}
-
-/// An import's id: `i-` and the UTC time's digits, then the kind.
-fn import_id(now: &str, kind: &str) -> String {
-    format!(
-        "i-{}-{kind}",
-        now.chars().filter(char::is_ascii_digit).collect::<String>()
-    )
-}
-
-/// `import boundaries --commit`: writes the plan if its report has no error.
-fn commit_plan(
-    conn: &duckdb::Connection,
-    source: &str,
-    plan: &paicha::import::boundaries::Plan,
-) -> Result<()> {
-    anyhow::ensure!(
-        !plan.boundaries.is_empty(),
-        "no feature matched a division: nothing was written"
-    );
-    let now = paicha::domain::calendar::utc_timestamp();
-    let id = import_id(&now, "boundaries");
-    let json = serde_json::to_string(&plan.report)?;
-    let version = store::imports::commit_boundaries(
-        conn,
-        (&id, source, &now),
-        &json,
-        (&plan.boundaries, &plan.kept),
-    )?;
-    say!(
-        "committed {id}: {} boundaries written, data version {version}; `paicha import undo {id}` puts the previous ones back",
-        plan.boundaries.len()
-    );
-    Ok(())
 }
 
 /// Shows an import's report (and writes it to `--report`); whether the import goes on

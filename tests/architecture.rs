@@ -10,7 +10,8 @@
 //! spatial                              geometry
 //! store                                DuckDB
 //! model                                the read model of one data version
-//! indicators, ledger, accounts         the catalog and figures; the ledger's rules; sign-in
+//! indicators, ledger, accounts, import the catalog and figures; the ledger's rules; sign-in;
+//!                                      an office's files read and judged
 //! tiles, render, planner, demo         maps, static maps, plans, the demo county
 //! app                                  the service state
 //! api                                  HTTP
@@ -91,6 +92,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "accounts",
             "domain",
             "formats",
+            "import",
             "indicators",
             "ledger",
             "model",
@@ -108,6 +110,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "app",
             "domain",
             "formats",
+            "import",
             "indicators",
             "ledger",
             "model",

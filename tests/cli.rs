@@ -231,7 +231,7 @@ fn serve_builds_the_default_demo_when_there_is_no_database_and_shuts_down_cleanl
         .unwrap();
     let stderr = String::from_utf8_lossy(&import.stderr);
     assert!(
-        stderr.contains("stop the server first"),
+        stderr.contains("POST /api/v1/imports") && stderr.contains("/imports.html"),
         "an import names the way: {stderr}"
     );
     for out in [replace, export, import] {

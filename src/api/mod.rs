@@ -12,6 +12,7 @@ pub mod basemaps;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod imports;
 pub mod indicators;
 pub mod ledger;
 pub mod maps;
@@ -55,7 +56,8 @@ pub const PMTILES_DIST: &str = "node_modules/pmtiles/dist";
         (name = "maps", description = "Static maps and charts for reports"),
         (name = "ledger", description = "Checklists, campaigns and the rectification ledger"),
         (name = "planner", description = "Field-visit plans for inspection groups and their downloads"),
-        (name = "basemaps", description = "Offline basemap packages and configured online basemaps")
+        (name = "basemaps", description = "Offline basemap packages and configured online basemaps"),
+        (name = "imports", description = "An office's files uploaded, checked (a dry run with its report) and committed as a data version (数据导入)")
     )
 )]
 struct ApiDoc;
@@ -129,6 +131,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(plans::router())
         .merge(maps::router())
         .merge(ledger::router())
+        .merge(imports::router())
         .split_for_parts()
 }
 

@@ -9,6 +9,7 @@
 pub mod boundaries;
 pub mod divisions;
 pub mod households;
+pub mod run;
 
 use serde::{Deserialize, Serialize};
 

@@ -569,6 +569,49 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
             |_| Some("/api/v1/audit?limit=5".into()),
             allowed(&["admin"], 200),
         ),
+        // Imports: admins of the whole county only; refused before any body is read.
+        probe(
+            "/api/v1/imports",
+            M::GET,
+            |_| Some("/api/v1/imports".into()),
+            allowed(&["admin"], 200),
+        ),
+        probe(
+            "/api/v1/imports",
+            M::POST,
+            |_| Some("/api/v1/imports?kind=households".into()),
+            allowed(&["admin"], 400),
+        ),
+        probe(
+            "/api/v1/imports/{id}",
+            M::GET,
+            |_| Some("/api/v1/imports/i-none".into()),
+            allowed(&["admin"], 404),
+        ),
+        probe(
+            "/api/v1/imports/{id}",
+            M::DELETE,
+            |_| Some("/api/v1/imports/i-none".into()),
+            allowed(&["admin"], 404),
+        ),
+        probe(
+            "/api/v1/imports/{id}/report.xlsx",
+            M::GET,
+            |_| Some("/api/v1/imports/i-none/report.xlsx".into()),
+            allowed(&["admin"], 404),
+        ),
+        probe(
+            "/api/v1/imports/{id}/commit",
+            M::POST,
+            |_| Some("/api/v1/imports/i-none/commit".into()),
+            allowed(&["admin"], 404),
+        ),
+        probe(
+            "/api/v1/imports/{id}/undo",
+            M::POST,
+            |_| Some("/api/v1/imports/i-none/undo".into()),
+            allowed(&["admin"], 404),
+        ),
         // Open to all: basemaps and fonts (no data of anyone); none are installed here.
         probe(
             "/tiles/basemaps/{id}/{z}/{x}/{y}",
@@ -1376,7 +1419,7 @@ async fn figures_asked_outside_ones_areas_are_empty_and_say_so() {
             .json()
             .await
             .unwrap();
-        assert_eq!(quality["households"], 0);
+        assert_eq!(quality["households"], 0, "{quality}");
         assert_eq!(quality["name"], "（不在您的权限范围内）");
         assert_eq!(quality["villages"], json!([]));
         // A known area and an unknown one answer alike: nothing says which exists.

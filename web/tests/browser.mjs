@@ -598,6 +598,37 @@ try {
       await adminSettled();
       out.pages.push(await auditShown());
     }
+  } else if (scenario === 'imports') {
+    // 数据导入: next month's export uploaded, its report read and committed; then a file
+    // with an ID Excel ruined, whose report lists the row and whose commit stays off.
+    await page.goto(`${base}/imports.html`);
+    await page.waitForFunction(() => window.imports && (window.imports.ready || window.imports.failed), null, { timeout: 30000 });
+    const failed = await page.evaluate(() => window.imports.failed);
+    if (failed) throw new Error(`the page failed to start: ${failed}`);
+    const settled = () => page.waitForFunction(() => window.imports.busy === 0 && window.imports.job
+      && !['queued', 'checking', 'committing'].includes(window.imports.job.status), null, { timeout: 60000 });
+    const shown = () => page.evaluate(() => ({
+      title: document.querySelector('#job-title').textContent,
+      status: document.querySelector('#job-status').textContent,
+      counts: [...document.querySelectorAll('#job-counts tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)),
+      problemsTitle: document.querySelector('#job-problems-title').textContent,
+      problems: [...document.querySelectorAll('#job-problems tbody tr')].slice(0, 5).map((r) => [...r.cells].map((c) => c.textContent)),
+      commitDisabled: document.querySelector('#job-commit').disabled,
+      xlsx: document.querySelector('#job-xlsx').getAttribute('href'),
+      list: [...document.querySelectorAll('#import-table tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)),
+    }));
+    const uploadOne = async (file) => {
+      await page.selectOption('#kind', 'households');
+      await page.setInputFiles('#files', file);
+      await page.click('#upload');
+      await settled();
+      return shown();
+    };
+    out.checked = await uploadOne(args.files[0]);
+    await page.click('#job-commit');
+    await settled();
+    out.committed = await shown();
+    out.ruined = await uploadOne(args.files[1]);
   } else if (scenario === 'ledger-entry') {
     await openLedger(args.hash);
     await entryShown(args.key);

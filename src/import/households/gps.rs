@@ -11,6 +11,7 @@ use super::columns::{HEADER_SEARCH_ROWS, Layout, Vocabulary, cell_text, find_lay
 use super::{crs_of, masked, values};
 use crate::domain::GpsPoint;
 use crate::formats::sheet::{self, SheetError, StreamedRow};
+use crate::import::run::Progress;
 use crate::import::{Count, Problem, Report, Severity};
 
 /// The stored households a GPS table is matched to.
@@ -44,9 +45,11 @@ pub fn plan(
     bytes: &[u8],
     registered: &Registered,
     vocabulary: &Vocabulary,
+    progress: &Progress,
 ) -> Result<Plan, SheetError> {
     let mut rows: Vec<(String, u32, Vec<Data>)> = Vec::new();
     sheet::stream_rows(bytes, &super::LIMITS, |row: StreamedRow<'_>| {
+        progress.add(1);
         rows.push((row.sheet.to_owned(), row.index, row.cells.to_vec()));
     })?;
     let mut layouts: HashMap<&str, Option<Layout>> = HashMap::new();
@@ -343,6 +346,7 @@ H2,,124.5,41.5,百度
             csv.as_bytes(),
             &registered(),
             &Vocabulary::builtin(),
+            &Progress::default(),
         )
         .unwrap();
         let said = |row: usize, text: &str| {
@@ -392,6 +396,7 @@ H2,,124.5,41.5,百度
             "户编号,经度,纬度\nH2,41°43′12″,124°58′12″\n".as_bytes(),
             &registered(),
             &Vocabulary::builtin(),
+            &Progress::default(),
         )
         .unwrap();
         let h2 = dms.positions[0].1;

@@ -28,6 +28,7 @@ use calamine::Data;
 
 use self::columns::{HEADER_SEARCH_ROWS, Layout, Vocabulary, cell_text, find_layout};
 use self::places::Gazetteer;
+use super::run::Progress;
 use super::{Count, Problem, Report, Severity};
 use crate::domain::{
     AreaSummary, Category, Crs, GpsPoint, HouseGrade, Household, Relation, RiskState,
@@ -137,6 +138,7 @@ type Attributes = Vec<(String, Option<String>)>;
 /// The run: what has been read so far, and what was found wrong.
 struct Reader<'a> {
     options: &'a Options,
+    progress: &'a Progress,
     /// `file!sheet` names, indexed by [`At::sheet`].
     sheets: Vec<String>,
     rows: Vec<(At, PersonRow)>,
@@ -151,7 +153,8 @@ struct Reader<'a> {
 }
 
 /// Reads the files (name and bytes each) and judges every row against the stored
-/// divisions: the report and, when it has no error, what a commit writes.
+/// divisions: the report and, when it has no error, what a commit writes. Every row
+/// read is counted in `progress`.
 ///
 /// # Errors
 /// [`SheetError`] for a file that is not a spreadsheet or breaks [`LIMITS`]: the
@@ -160,9 +163,11 @@ pub fn plan(
     files: &[(String, Vec<u8>)],
     divisions: &[AreaSummary],
     options: &Options,
+    progress: &Progress,
 ) -> Result<Plan, (String, SheetError)> {
     let mut reader = Reader {
         options,
+        progress,
         sheets: Vec::new(),
         rows: Vec::new(),
         kept: Vec::new(),
@@ -209,6 +214,7 @@ impl Reader<'_> {
         let mut current: Option<SheetState> = None;
         let mut failure = None;
         sheet::stream_rows(bytes, &LIMITS, |row: StreamedRow<'_>| {
+            self.progress.add(1);
             if failure.is_some() {
                 return;
             }

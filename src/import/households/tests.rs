@@ -51,6 +51,7 @@ fn plan_of(csv: &str, options: &Options) -> Plan {
         &[("户.csv".into(), csv.as_bytes().to_vec())],
         &divisions(),
         options,
+        &Progress::default(),
     )
     .unwrap()
 }
@@ -241,7 +242,13 @@ fn workbook() -> Vec<u8> {
 #[test]
 fn every_sheet_with_a_header_is_read_and_named_in_the_report() {
     let files = [("户籍.xlsx".to_owned(), workbook())];
-    let all = plan(&files, &divisions(), &Options::default()).unwrap();
+    let all = plan(
+        &files,
+        &divisions(),
+        &Options::default(),
+        &Progress::default(),
+    )
+    .unwrap();
     assert_eq!(all.report.errors(), 0, "{:#?}", all.report.problems);
     let villages: Vec<&str> = all
         .households
@@ -262,14 +269,14 @@ fn every_sheet_with_a_header_is_read_and_named_in_the_report() {
         sheet: Some("江南村".into()),
         ..Options::default()
     };
-    let only = plan(&files, &divisions(), &one).unwrap();
+    let only = plan(&files, &divisions(), &one, &Progress::default()).unwrap();
     assert_eq!(only.households.len(), 1);
     assert_eq!(only.households[0].household_no, "B");
     let missing = Options {
         sheet: Some("大台村".into()),
         ..Options::default()
     };
-    let none = plan(&files, &divisions(), &missing).unwrap();
+    let none = plan(&files, &divisions(), &missing, &Progress::default()).unwrap();
     assert!(none.report.errors() > 0);
     assert!(
         none.report

@@ -6,7 +6,8 @@
 const CSRF_COOKIE = 'paicha_csrf';
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function csrfToken() {
+/** The session's CSRF token, for a write fetch() does not make (an upload with progress). */
+export function csrfToken() {
   const pair = document.cookie.split(';').map((c) => c.trim())
     .find((c) => c.startsWith(`${CSRF_COOKIE}=`));
   return pair ? pair.slice(CSRF_COOKIE.length + 1) : '';
