@@ -21,7 +21,7 @@ mod command;
 #[path = "support/libreoffice.rs"]
 mod libreoffice;
 use command::{paicha, run, run_ok};
-use libreoffice::libreoffice_xlsx;
+use libreoffice::{libreoffice_xls_text, libreoffice_xlsx};
 
 use paicha::domain::{AreaLevel, AreaSummary, BoundarySource};
 use paicha::store::{Store, areas::AreaFilter};
@@ -197,6 +197,22 @@ fn the_bureaus_table_makes_a_new_database_is_renamed_next_year_and_undone() {
     assert_eq!(areas["210422100201"].name, "五副甲新村村民委员会");
     assert_eq!(areas["2104"].level, AreaLevel::City);
     let second_id = import_id(&second);
+
+    // The bureau's table as a legacy XLS (Excel 97–2003): read alike (all stored now).
+    let xls = dir.path().join("区划2024.xls");
+    std::fs::write(
+        &xls,
+        libreoffice_xls_text("区划2024", &bureau_table(&next), 1),
+    )
+    .unwrap();
+    let dry = run_ok(
+        paicha()
+            .args(["import", "--db"])
+            .arg(&db)
+            .arg("divisions")
+            .arg(&xls),
+    );
+    assert!(dry.contains("不变: 212"), "{dry}");
 
     // Undo puts the name back and removes what the import added.
     run_ok(

@@ -1,6 +1,6 @@
 //! `paicha import households` as a county office runs it: the demo county's persons
 //! exported in the 防返贫 layout, then converted by independent tools (`LibreOffice` to
-//! XLSX with the ID columns as text, `iconv` to a GBK CSV), imported back with a dry run
+//! XLSX and to legacy XLS with the ID columns as text, `iconv` to a GBK CSV), imported back with a dry run
 //! and a commit, and every stored household and member compared with the original (so
 //! every figure derived from them is the same); the same file with the IDs left to
 //! Excel's number format is refused row by row, and nothing is written; an undo puts
@@ -20,7 +20,7 @@ mod command;
 #[path = "support/libreoffice.rs"]
 mod libreoffice;
 use command::{paicha, run, run_ok};
-use libreoffice::{libreoffice_xlsx, libreoffice_xlsx_text};
+use libreoffice::{libreoffice_xls_text, libreoffice_xlsx, libreoffice_xlsx_text};
 
 /// The raw households and members tables as `paicha export` writes them.
 fn tables(db: &Path, dir: &Path, tag: &str) -> (String, String) {
@@ -70,6 +70,7 @@ fn stdout(out: &std::process::Output) -> String {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one story, checked top to bottom")]
 fn an_export_converted_by_libreoffice_and_iconv_imports_back_to_the_same_households() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("county.duckdb");
@@ -138,6 +139,18 @@ fn an_export_converted_by_libreoffice_and_iconv_imports_back_to_the_same_househo
         report.contains("户数: 3000") && !report.contains("[错误]"),
         "{report}"
     );
+
+    // The same list as a legacy XLS (Excel 97–2003), committed: the same households.
+    let xls = dir.path().join("户籍.xls");
+    std::fs::write(&xls, libreoffice_xls_text("户籍", csv, 10)).unwrap();
+    let committed = import(&db, &xls, true);
+    let report = stdout(&committed);
+    assert!(committed.status.success(), "{committed:?}");
+    assert!(
+        report.contains("户数: 3000") && !report.contains("[错误]"),
+        "{report}"
+    );
+    assert_eq!(tables(&db, dir.path(), "xls"), after);
 
     // Left to LibreOffice's number format, the IDs lose their last digits: refused.
     let ruined = dir.path().join("ruined.xlsx");

@@ -1,4 +1,4 @@
-//! Spreadsheets users upload (XLSX, CSV), read with every allocation bounded before
+//! Spreadsheets users upload (XLSX, legacy XLS in [`xls`], CSV), read with every allocation bounded before
 //! it is made: a 1.6 KB XLSX holding cells at A1 and XFD1048576 must not make the
 //! reader allocate a range of 17 billion cells, and a zip bomb must not unpack to
 //! gigabytes. See issue 19.
@@ -18,6 +18,8 @@
 use std::io::{Cursor, Read};
 
 use calamine::{Data, Reader, Xlsx};
+
+pub mod xls;
 
 /// What a reader may allocate for one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,9 @@ pub enum SheetError {
     /// Not a zip, or not a workbook inside.
     #[error("not an XLSX file: {0}")]
     NotXlsx(String),
+    /// An OLE file that is not an Excel 97–2003 workbook, or a broken one.
+    #[error("not a readable XLS (Excel 97–2003) file: {0}")]
+    NotXls(String),
     /// The parts unpack to more than the limit.
     #[error("the file unpacks to more than {limit} bytes, the limit")]
     Unzipped {
@@ -263,6 +268,35 @@ pub fn xlsx_sheets(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, SheetErr
     Ok(sheets)
 }
 
+/// Every sheet of an .xls (Excel 97–2003) workbook, laid out as [`xlsx_sheets`] lays
+/// them out, after [`xls::check`].
+///
+/// # Errors
+/// [`SheetError`] naming the limit broken or what is wrong with the file.
+pub fn xls_sheets(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, SheetError> {
+    let mut count = cell_counter(limits);
+    let mut sheets: Vec<Sheet> = Vec::new();
+    xls::stream_rows(bytes, limits, &mut count, |row| {
+        if sheets.last().is_none_or(|s| s.name != row.sheet) {
+            sheets.push(Sheet {
+                name: row.sheet.to_owned(),
+                rows: Vec::new(),
+            });
+        }
+        if let Some(sheet) = sheets.last_mut() {
+            sheet.rows.resize(row.index as usize, Vec::new());
+            sheet.rows.push(row.cells.to_vec());
+        }
+    })?;
+    for sheet in &mut sheets {
+        let width = sheet.rows.iter().map(Vec::len).max().unwrap_or(0);
+        for row in &mut sheet.rows {
+            row.resize(width, Data::Empty);
+        }
+    }
+    Ok(sheets)
+}
+
 /// One sheet's cells streamed and laid out, with at most `room` cells.
 fn stream_sheet<R: std::io::Read + std::io::Seek>(
     book: &mut Xlsx<R>,
@@ -328,6 +362,9 @@ pub fn stream_rows(
     mut on_row: impl FnMut(StreamedRow<'_>),
 ) -> Result<(), SheetError> {
     let mut count = cell_counter(limits);
+    if xls::is_xls(bytes) {
+        return xls::stream_rows(bytes, limits, &mut count, on_row);
+    }
     if !is_zip(bytes) {
         return stream_csv(bytes, limits, &mut count, on_row);
     }

@@ -85,13 +85,16 @@ pub struct Plan {
     pub kept: Vec<KeptFeature>,
 }
 
-/// The sheets of a divisions file: every sheet of an XLSX (by its signature), or a CSV.
+/// The sheets of a divisions file: every sheet of an XLSX or XLS (by its signature), or
+/// a CSV.
 ///
 /// # Errors
 /// [`SheetError`] for a file that is neither, or over [`LIMITS`].
 pub fn read(bytes: &[u8]) -> Result<Vec<Sheet>, SheetError> {
     if sheet::is_zip(bytes) {
         sheet::xlsx_sheets(bytes, &LIMITS)
+    } else if sheet::xls::is_xls(bytes) {
+        sheet::xls_sheets(bytes, &LIMITS)
     } else {
         Ok(vec![sheet::csv(bytes, &LIMITS)?])
     }

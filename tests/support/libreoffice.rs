@@ -2,7 +2,7 @@
 
 /// An XLSX file written by `LibreOffice` (an independent tool) from CSV text.
 pub fn libreoffice_xlsx(name: &str, csv: &str) -> Vec<u8> {
-    convert(name, csv, "CSV:44,34,76,1")
+    convert(name, csv, "CSV:44,34,76,1", "xlsx")
 }
 
 /// An XLSX file written by `LibreOffice` from CSV text with the first `text_columns`
@@ -11,10 +11,28 @@ pub fn libreoffice_xlsx(name: &str, csv: &str) -> Vec<u8> {
 #[allow(dead_code, reason = "each test binary uses part of it")]
 pub fn libreoffice_xlsx_text(name: &str, csv: &str, text_columns: usize) -> Vec<u8> {
     let formats: Vec<String> = (1..=text_columns).map(|c| format!("{c}/2")).collect();
-    convert(name, csv, &format!("CSV:44,34,76,1,{}", formats.join("/")))
+    convert(
+        name,
+        csv,
+        &format!("CSV:44,34,76,1,{}", formats.join("/")),
+        "xlsx",
+    )
 }
 
-fn convert(name: &str, csv: &str, filter: &str) -> Vec<u8> {
+/// A legacy XLS (Excel 97–2003) file written by `LibreOffice` from CSV text, the first
+/// `text_columns` columns as text.
+#[allow(dead_code, reason = "each test binary uses part of it")]
+pub fn libreoffice_xls_text(name: &str, csv: &str, text_columns: usize) -> Vec<u8> {
+    let formats: Vec<String> = (1..=text_columns).map(|c| format!("{c}/2")).collect();
+    convert(
+        name,
+        csv,
+        &format!("CSV:44,34,76,1,{}", formats.join("/")),
+        "xls",
+    )
+}
+
+fn convert(name: &str, csv: &str, filter: &str, to: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join(format!("{name}.csv"));
     std::fs::write(&input, csv).unwrap();
@@ -27,7 +45,7 @@ fn convert(name: &str, csv: &str, filter: &str) -> Vec<u8> {
             "--headless",
             &format!("--infilter={filter}"),
             "--convert-to",
-            "xlsx",
+            to,
             "--outdir",
         ])
         .arg(dir.path())
@@ -39,5 +57,5 @@ fn convert(name: &str, csv: &str, filter: &str) -> Vec<u8> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::read(dir.path().join(format!("{name}.xlsx"))).unwrap()
+    std::fs::read(dir.path().join(format!("{name}.{to}"))).unwrap()
 }
