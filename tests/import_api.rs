@@ -489,3 +489,100 @@ async fn the_import_page_uploads_reports_and_commits() {
     assert_eq!(ruined["commitDisabled"], true);
     assert_eq!(server.health().await, (999, version));
 }
+
+/// The land survey's village boundaries as a Shapefile's parts (GBK names,
+/// Gauss–Krüger zone 42 with the zone in front, EPSG:4530), written by GDAL's
+/// `ogr2ogr`, uploaded together: read as one file, matched, committed; the `.shp`
+/// alone is read and fails, naming what is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shapefiles_parts_uploaded_together_are_read_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = county(dir.path());
+    let geojson = dir.path().join("villages.geojson");
+    run_ok(
+        paicha()
+            .args(["export", "--db"])
+            .arg(&db)
+            .args(["areas", "--level", "village", "--out"])
+            .arg(&geojson),
+    );
+    let villages = serde_json::from_str::<Value>(&std::fs::read_to_string(&geojson).unwrap())
+        .unwrap()["features"]
+        .as_array()
+        .unwrap()
+        .len();
+    let shp = dir.path().join("村级调查区.shp");
+    let out = std::process::Command::new("ogr2ogr")
+        .args(["-f", "ESRI Shapefile", "-t_srs", "EPSG:4530"])
+        .args(["-lco", "ENCODING=GBK", "-dialect", "SQLite", "-sql"])
+        .arg("SELECT code || '0000000' AS ZLDWDM, name AS ZLDWMC, geometry FROM villages")
+        .arg(&shp)
+        .arg(&geojson)
+        .output()
+        .expect("ogr2ogr (GDAL) must be installed: `sudo bash .ci/setup` (apt: gdal-bin)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parts: Vec<(String, Vec<u8>)> = ["shp", "shx", "dbf", "prj", "cpg"]
+        .iter()
+        .map(|ext| {
+            let name = format!("村级调查区.{ext}");
+            (name.clone(), std::fs::read(dir.path().join(&name)).unwrap())
+        })
+        .collect();
+    let server = serve(&db).await;
+    let (_, version) = server.health().await;
+    let upload = |files: Vec<(String, Vec<u8>)>| {
+        let server = &server;
+        async move {
+            let files: Vec<(&str, Vec<u8>)> =
+                files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+            let response = server
+                .upload(&server.importer, "kind=boundaries&level=village", &files)
+                .await;
+            assert_eq!(response.status(), 202);
+            let id = response.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (id.clone(), server.checked(&id).await)
+        }
+    };
+
+    let (id, checked) = upload(parts.clone()).await;
+    assert_eq!(checked["status"], "ready", "{checked}");
+    assert_eq!(checked["errors"], 0, "{checked}");
+    let counts = checked["report"]["counts"].as_array().unwrap();
+    let count = |label: &str| {
+        counts
+            .iter()
+            .find(|c| c["label"] == label)
+            .map(|c| c["value"].as_f64().unwrap())
+    };
+    assert_eq!(count("要素数"), Some(villages as f64), "{counts:?}");
+    assert_eq!(count("匹配到的村"), Some(villages as f64), "{counts:?}");
+    assert_eq!(checked["report"]["source"], "村级调查区.shp");
+    let committed = server.post(&format!("/api/v1/imports/{id}/commit")).await;
+    assert_eq!(committed.status(), 200);
+    let committed: Value = committed.json().await.unwrap();
+    assert_eq!(committed["committed"]["written"], villages);
+    let (_, new_version) = server.health().await;
+    assert!(new_version > version);
+    let stored = server.json(&format!("/api/v1/imports/{id}")).await;
+    assert_eq!(stored["status"], "committed");
+    assert_eq!(stored["data_version"], new_version);
+
+    // The .shp without its parts: the check fails and says why; nothing to commit.
+    let (lone, failed) = upload(parts[..1].to_vec()).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["status_zh"], "读取失败");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("村级调查区"), "{failed}");
+    // The server's folders are its own business.
+    assert!(!error.contains(".uploads"), "{error}");
+    let refused = server.post(&format!("/api/v1/imports/{lone}/commit")).await;
+    assert_eq!(refused.status(), 409);
+    assert_eq!(server.health().await.1, new_version);
+}
