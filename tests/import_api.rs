@@ -363,6 +363,30 @@ async fn an_upload_is_checked_committed_served_at_once_and_undone() {
     assert_eq!(undone["data_version"], last_version);
     assert!(last_version > new_version);
 
+    // Two uploads checked one after the other: the first one's plan is let go (one is
+    // held at a time) and made again at its commit; the second, checked before the
+    // data changed, is judged again against the new data at its commit.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = server.upload(&server.importer, "kind=households", &file).await;
+        let id = response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(server.checked(&id).await["status"], "ready");
+        ids.push(id);
+    }
+    for id in &ids {
+        let committed = server.post(&format!("/api/v1/imports/{id}/commit")).await;
+        assert_eq!(committed.status(), 200);
+        let committed: Value = committed.json().await.unwrap();
+        assert_eq!(committed["committed"]["written"], 999);
+        assert_eq!(
+            server.health().await,
+            (999, committed["data_version"].as_i64().unwrap())
+        );
+    }
+
     // Over the upload limit: 413, and nothing staged is left behind.
     server.state.imports.set_upload_limit(1000);
     let over = [("户籍信息.csv", next_month.as_bytes()[..2000].to_vec())];
