@@ -368,7 +368,9 @@ async fn an_upload_is_checked_committed_served_at_once_and_undone() {
     // data changed, is judged again against the new data at its commit.
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let response = server.upload(&server.importer, "kind=households", &file).await;
+        let response = server
+            .upload(&server.importer, "kind=households", &file)
+            .await;
         let id = response.json::<Value>().await.unwrap()["id"]
             .as_str()
             .unwrap()

@@ -61,13 +61,21 @@ fn split(file: &str) -> Result<(&str, bool), ApiError> {
     }
 }
 
-/// The table an image draws: one indicator over the areas of a level.
+/// What an image draws: one indicator over the areas of a level, or, for an area
+/// outside the person's areas, a notice saying there is nothing to show (an empty,
+/// labelled answer, as the figures give).
+enum Drawn {
+    Table(Table),
+    Outside(crate::indicators::Indicator),
+}
+
+/// The table an image draws.
 async fn image_table(
     state: &AppState,
     caller: &Caller,
     id: &str,
     p: &MapParams,
-) -> Result<Table, ApiError> {
+) -> Result<Drawn, ApiError> {
     let snapshot = state.snapshot();
     let indicator =
         super::indicators::indicator_named(&caller.catalog(&state.catalog), id, "indicator")?
@@ -88,8 +96,11 @@ async fn image_table(
         code,
         name,
         level: within_level,
-        ..
-    } = scope(&snapshot, caller, Capability::Figures, p.within.as_deref())?.inside()?;
+        outside,
+    } = scope(&snapshot, caller, Capability::Figures, p.within.as_deref())?;
+    if outside {
+        return Ok(Drawn::Outside(indicator));
+    }
     let level = AreaLevel::map_level(level, within_level).ok_or_else(|| {
         ApiError::invalid(
             "within",
@@ -108,10 +119,40 @@ async fn image_table(
         },
         level,
     );
-    Ok(state
-        .store
-        .run(move |c| table::build(c, &snapshot.names, &request))
-        .await?)
+    Ok(Drawn::Table(
+        state
+            .store
+            .run(move |c| table::build(c, &snapshot.names, &request))
+            .await?,
+    ))
+}
+
+/// The notice in place of an image of an area outside the person's areas.
+async fn outside(
+    state: &AppState,
+    indicator: &crate::indicators::Indicator,
+    size: (u32, u32),
+    svg: bool,
+) -> Result<Response, ApiError> {
+    let spec = crate::render::indicator::outside_notice(
+        &state.snapshot(),
+        indicator,
+        super::quality::OUTSIDE_LABEL,
+        size,
+    );
+    let name = format!("{}.{}", spec.title, if svg { "svg" } else { "png" });
+    draw(
+        move |font| {
+            if svg {
+                render::notice_svg(&spec, font).map(String::into_bytes)
+            } else {
+                render::notice_png(&spec, font)
+            }
+        },
+        svg,
+        name,
+    )
+    .await
 }
 
 /// Renders on a blocking thread; no Chinese font is a 503 that says so.
@@ -148,7 +189,9 @@ async fn draw(
 
 /// A choropleth of an indicator's rate over the townships or villages of an area,
 /// with a Chinese title, a legend (classes, counts, 无数据), a scale bar, a north
-/// arrow, the data date and the source line.
+/// arrow, the data date and the source line. An area outside the signed-in person's
+/// areas (or none at all) gives an image titled （不在您的权限范围内） saying there is
+/// nothing to show.
 #[utoipa::path(get, path = "/api/v1/maps/{file}", tag = "maps",
     params(("file" = String, Path, description = "An indicator id followed by .png or .svg"), MapParams),
     responses(
@@ -175,7 +218,10 @@ async fn map(
     if !(2..=9).contains(&classes) {
         return Err(ApiError::invalid("classes", "must be between 2 and 9"));
     }
-    let table = image_table(&state, &caller, id, &p).await?;
+    let table = match image_table(&state, &caller, id, &p).await? {
+        Drawn::Table(table) => table,
+        Drawn::Outside(indicator) => return outside(&state, &indicator, (1200, 900), svg).await,
+    };
     let snapshot = state.snapshot();
     let catalog = Arc::clone(&state.catalog);
     let spec = choropleth(
@@ -203,7 +249,7 @@ async fn map(
 }
 
 /// A ranking bar chart of an indicator's rate over the townships or villages of an
-/// area, highest first.
+/// area, highest first; outside the person's areas, an image saying so, as for maps.
 #[utoipa::path(get, path = "/api/v1/charts/{file}", tag = "maps",
     params(("file" = String, Path, description = "An indicator id followed by .png or .svg"), MapParams),
     responses(
@@ -221,7 +267,10 @@ async fn chart(
     if !(1..=300).contains(&top) {
         return Err(ApiError::invalid("top", "must be between 1 and 300"));
     }
-    let table = image_table(&state, &caller, id, &p).await?;
+    let table = match image_table(&state, &caller, id, &p).await? {
+        Drawn::Table(table) => table,
+        Drawn::Outside(indicator) => return outside(&state, &indicator, (1000, 300), svg).await,
+    };
     let snapshot = state.snapshot();
     let spec = ranking(&snapshot, &state.catalog, &table, 0, top, snapshot.demo);
     let name = format!("{}.{}", spec.title, if svg { "svg" } else { "png" });

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{BarSpec, ChoroplethSpec, Classing, MapArea, ValueFormat};
+use super::{BarSpec, ChoroplethSpec, Classing, MapArea, NoticeSpec, ValueFormat};
 use crate::domain::AreaLevel;
 use crate::indicators::table::Table;
 use crate::indicators::{Catalog, Indicator};
@@ -57,6 +57,29 @@ fn source_line(demo: bool) -> String {
         "数据来源：paicha 演示数据（合成数据，非真实农户）".to_owned()
     } else {
         "数据来源：paicha 排查数据".to_owned()
+    }
+}
+
+/// The image in place of a map or chart of `indicator` over an area the person may
+/// not see: titled with `label` instead of the area's name (nothing tells whether it
+/// exists), saying there is nothing to show.
+#[must_use]
+pub fn outside_notice(
+    snapshot: &Snapshot,
+    indicator: &Indicator,
+    label: &str,
+    (width, height): (u32, u32),
+) -> NoticeSpec {
+    NoticeSpec {
+        title: format!("{label}{}比例", indicator.name_zh),
+        note: "所选范围不在您的权限范围内，没有可显示的数据".to_owned(),
+        data_date: format!(
+            "数据日期：{}",
+            snapshot.data_date.as_deref().unwrap_or("未知")
+        ),
+        source: source_line(snapshot.demo),
+        width,
+        height,
     }
 }
 

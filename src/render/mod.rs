@@ -11,6 +11,7 @@ pub mod classify;
 pub mod fonts;
 pub mod indicator;
 mod map;
+mod notice;
 
 use plotters::backend::{BitMapBackend, SVGBackend};
 use plotters::drawing::IntoDrawingArea;
@@ -124,6 +125,23 @@ pub struct BarSpec {
     pub value_format: ValueFormat,
     /// Hex colour of the bars.
     pub color: String,
+    /// Bottom left, e.g. "数据日期：2019-07-01".
+    pub data_date: String,
+    /// Bottom right, the data source.
+    pub source: String,
+    /// Image width in pixels.
+    pub width: u32,
+    /// Image height in pixels.
+    pub height: u32,
+}
+
+/// An image in place of a map or chart that has nothing to show, saying why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeSpec {
+    /// Title on top.
+    pub title: String,
+    /// The reason, in the middle.
+    pub note: String,
     /// Bottom left, e.g. "数据日期：2019-07-01".
     pub data_date: String,
     /// Bottom right, the data source.
@@ -288,6 +306,40 @@ pub fn bar_chart_svg(spec: &BarSpec, font: &CjkFont) -> Result<String, RenderErr
     {
         let root = SVGBackend::with_string(&mut svg, (spec.width, spec.height)).into_drawing_area();
         bars::draw(&root, spec, color, &painter)?;
+        root.present().map_err(canvas::drawing_error)?;
+    }
+    Ok(svg)
+}
+
+/// Draws a notice as PNG.
+///
+/// # Errors
+/// [`RenderError::InvalidSpec`] for a bad size, [`RenderError::MissingGlyphs`],
+/// [`RenderError::Drawing`] and [`RenderError::Encoding`] as for maps.
+pub fn notice_png(spec: &NoticeSpec, font: &CjkFont) -> Result<Vec<u8>, RenderError> {
+    notice::check(spec)?;
+    let painter = Painter::new(font, Target::Png)?;
+    let mut rgb = vec![0u8; spec.width as usize * spec.height as usize * 3];
+    {
+        let root =
+            BitMapBackend::with_buffer(&mut rgb, (spec.width, spec.height)).into_drawing_area();
+        notice::draw(&root, spec, &painter)?;
+        root.present().map_err(canvas::drawing_error)?;
+    }
+    canvas::encode_png(&rgb, spec.width, spec.height)
+}
+
+/// Draws a notice as SVG.
+///
+/// # Errors
+/// As [`notice_png`], without encoding errors.
+pub fn notice_svg(spec: &NoticeSpec, font: &CjkFont) -> Result<String, RenderError> {
+    notice::check(spec)?;
+    let painter = Painter::new(font, Target::Svg)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (spec.width, spec.height)).into_drawing_area();
+        notice::draw(&root, spec, &painter)?;
         root.present().map_err(canvas::drawing_error)?;
     }
     Ok(svg)
@@ -535,6 +587,29 @@ mod tests {
             choropleth_png(&spec, font()),
             Err(RenderError::InvalidSpec(_))
         ));
+    }
+
+    #[test]
+    fn a_notice_has_its_title_its_reason_in_the_middle_and_the_footer() {
+        let spec = NoticeSpec {
+            title: "（不在您的权限范围内）义务教育阶段失学辍学比例".to_owned(),
+            note: "所选范围不在您的权限范围内，没有可显示的数据".to_owned(),
+            data_date: "数据日期：2019-07-01".to_owned(),
+            source: "数据来源：paicha 排查数据".to_owned(),
+            width: 1200,
+            height: 900,
+        };
+        let svg = notice_svg(&spec, font()).unwrap();
+        for text in [&spec.title, &spec.note, &spec.data_date, &spec.source] {
+            assert!(svg.contains(text.as_str()), "{text}");
+        }
+        let (w, h, rgb) = decode(&notice_png(&spec, font()).unwrap());
+        assert_eq!((w, h), (1200, 900));
+        // The reason is written across the middle, and nothing above or below it
+        // but the title and the footer.
+        assert!(dark_pixels(&rgb, w, (420, 480)) > 500);
+        assert_eq!(dark_pixels(&rgb, w, (150, 400)), 0);
+        assert_eq!(dark_pixels(&rgb, w, (500, 800)), 0);
     }
 
     fn bar_spec() -> BarSpec {

@@ -267,7 +267,8 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
                     .filter(|_| p.user != "evaluator")
                     .map(|a| format!("/api/v1/charts/dropout.svg?within={}", &a[..9]))
             },
-            |_| Expect::Status(404),
+            // An image saying so, as the figures answer empty.
+            everyone,
         ),
         probe(
             "/tiles/{file}",
@@ -1429,17 +1430,33 @@ async fn figures_asked_outside_ones_areas_are_empty_and_say_so() {
         ));
     }
     assert_eq!(answers[0], answers[1]);
-    // A static map of it is refused as for an unknown area (the renderer draws no
-    // empty map).
-    let map = township
-        .get(format!(
-            "{}/api/v1/maps/dropout.svg?within={other}",
-            app.address
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(map.status(), 404);
+    // A static map or chart of it is an image saying so, the same for a known area and
+    // an unknown one, naming neither.
+    let other_name = &snapshot.names[other.as_str()].0;
+    for kind in ["maps", "charts"] {
+        let mut images = Vec::new();
+        for within in [other.as_str(), unknown.as_str()] {
+            let image = township
+                .get(format!(
+                    "{}/api/v1/{kind}/dropout.svg?within={within}",
+                    app.address
+                ))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(image.status(), 200);
+            assert_eq!(image.headers()["content-type"], "image/svg+xml");
+            let svg = image.text().await.unwrap();
+            assert!(
+                svg.contains("（不在您的权限范围内）义务教育阶段失学辍学比例"),
+                "{kind}"
+            );
+            assert!(svg.contains("没有可显示的数据"), "{kind}");
+            assert!(!svg.contains(other_name.as_str()) && !svg.contains(within));
+            images.push(svg);
+        }
+        assert_eq!(images[0], images[1], "{kind}");
+    }
     // The file says it too.
     let csv = township
         .get(format!(
