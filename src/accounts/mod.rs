@@ -164,6 +164,10 @@ struct Failures {
 pub struct Accounts {
     sessions: Mutex<HashMap<Key, Session>>,
     tokens: Mutex<HashMap<Key, Arc<Principal>>>,
+    /// Held by a reload from its read to its store: two reloads at once (two token
+    /// changes) could otherwise store in the wrong order, and the older copy would
+    /// drop a new token or bring back a revoked one.
+    reloading: Mutex<()>,
     process_tokens: Mutex<HashMap<Key, Arc<Principal>>>,
     failures: Mutex<HashMap<String, Failures>>,
 }
@@ -194,6 +198,10 @@ impl Accounts {
     /// # Errors
     /// The [`StoreError`] that stopped the read; the old copy stays.
     pub fn reload_tokens(&self, conn: &duckdb::Connection) -> Result<(), StoreError> {
+        let _in_order = self
+            .reloading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut owners: HashMap<String, Arc<Principal>> = HashMap::new();
         let mut map = HashMap::new();
         for t in stored::live_tokens(conn)? {
