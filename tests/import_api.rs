@@ -306,6 +306,10 @@ async fn an_upload_is_checked_committed_served_at_once_and_undone() {
         .unwrap();
     assert_eq!(listed["status"], "committed");
     assert_eq!(listed["data_version"], new_version);
+    assert_eq!(listed["source"], "户籍信息.csv");
+    let pending = list["pending"].as_array().unwrap();
+    assert_eq!(pending[0]["by"], "importer");
+    assert_eq!(pending[0]["source"], "户籍信息.csv");
 
     // A file with an ID Excel ruined: refused, and nothing changes.
     let ruined = [("户籍信息.csv", with_ruined_id(&next_month).into_bytes())];
@@ -494,11 +498,12 @@ async fn the_import_page_uploads_reports_and_commits() {
     let (households, version) = server.health().await;
     assert_eq!(households, 999);
     assert_eq!(committed["status"], format!("已提交：数据版本 {version}"));
-    // The list: the committed import first, with its data version and 撤销.
+    // The list: the committed import first, with its file, data version and 撤销.
     let row = &committed["list"][0];
-    assert_eq!(row[2], "已提交");
-    assert_eq!(row[4], version.to_string());
-    assert_eq!(row[6], "撤销");
+    assert_eq!(row[2], "户籍信息.csv");
+    assert_eq!(row[4], "已提交");
+    assert_eq!(row[6], version.to_string());
+    assert_eq!(row[8], "撤销");
     let ruined = &seen["ruined"];
     assert!(
         ruined["problemsTitle"]

@@ -61,6 +61,8 @@ struct ImportItem {
     at: String,
     /// The uploaded files' names and sizes in bytes (pending imports).
     files: Vec<FileItem>,
+    /// The files' names as the report and the list of imports name them.
+    source: String,
     /// Rows (or features) read so far by the dry run.
     rows_read: u64,
     /// Errors in the report: while there are any, it cannot be committed.
@@ -113,6 +115,12 @@ impl ImportItem {
             status_zh: phase_zh(job.phase).to_owned(),
             by: Some(job.by),
             at: job.uploaded_at,
+            source: job
+                .files
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             files: job
                 .files
                 .into_iter()
@@ -138,6 +146,7 @@ impl ImportItem {
             status_zh: if undone { "已撤销" } else { "已提交" }.to_owned(),
             by: None,
             at: record.committed_at,
+            source: record.source,
             files: Vec::new(),
             rows_read: 0,
             errors,

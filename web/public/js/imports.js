@@ -159,9 +159,9 @@ async function drawList() {
       ? `<button type="button" data-open="${esc(i.id)}">查看</button>`
       : (i === newest ? `<button type="button" data-undo="${esc(i.id)}">撤销</button>` : '');
     return `<tr data-id="${esc(i.id)}"><td>${esc(i.id)}</td><td>${esc(KIND_ZH[i.kind] || i.kind)}</td>`
-      + `<td>${esc(i.status_zh)}</td><td>${esc(i.at)}</td><td>${esc(i.data_version ?? '')}</td>`
+      + `<td>${esc(i.source)}</td><td>${esc(i.by || '')}</td><td>${esc(i.status_zh)}</td><td>${esc(i.at)}</td><td>${esc(i.data_version ?? '')}</td>`
       + `<td>${i.status === 'ready' ? `${int(i.errors)} / ${int(i.warnings)}` : ''}</td><td>${action}</td></tr>`;
-  }).join('') || '<tr><td colspan="7" class="muted">还没有导入记录</td></tr>';
+  }).join('') || '<tr><td colspan="9" class="muted">还没有导入记录</td></tr>';
 }
 
 async function start() {
