@@ -392,6 +392,10 @@ async fn an_upload_is_checked_committed_served_at_once_and_undone() {
             (999, committed["data_version"].as_i64().unwrap())
         );
     }
+    // The list is newest first: the last commit heads it.
+    let list = server.json("/api/v1/imports").await;
+    assert_eq!(list["committed"][0]["id"], ids[1].as_str());
+    assert_eq!(list["committed"][1]["id"], ids[0].as_str());
 
     // Over the upload limit: 413, and nothing staged is left behind.
     server.state.imports.set_upload_limit(1000);
@@ -432,6 +436,25 @@ async fn the_import_page_uploads_reports_and_commits() {
     let ruined = dir.path().join("户籍信息（有误）.csv");
     std::fs::write(&ruined, with_ruined_id(&next_month)).unwrap();
     let server = serve(&db).await;
+    // An import committed before, through the API: the page lists it under the new one.
+    let earlier = server
+        .upload(
+            &server.importer,
+            "kind=households",
+            &[("上月户籍.csv", next_month.clone().into_bytes())],
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(server.checked(&earlier).await["status"], "ready");
+    let response = server
+        .post(&format!("/api/v1/imports/{earlier}/commit"))
+        .await;
+    assert_eq!(response.status(), 200);
     let signed_in = reqwest::Client::new()
         .post(format!("{}/api/v1/session", server.address))
         .json(&serde_json::json!({ "user": "importer", "password": "a-long-password" }))
@@ -504,6 +527,11 @@ async fn the_import_page_uploads_reports_and_commits() {
     assert_eq!(row[4], "已提交");
     assert_eq!(row[6], version.to_string());
     assert_eq!(row[8], "撤销");
+    // The earlier one below it, which only an undo of the newer would free.
+    let row = &committed["list"][1];
+    assert_eq!(row[0], earlier.as_str());
+    assert_eq!(row[2], "上月户籍.csv");
+    assert_eq!(row[8], "");
     let ruined = &seen["ruined"];
     assert!(
         ruined["problemsTitle"]

@@ -98,7 +98,8 @@ struct ImportList {
     /// Uploaded to this server and not committed, or committed since it started:
     /// newest first, without their reports.
     pending: Vec<ImportItem>,
-    /// Every committed import, oldest first, without their reports.
+    /// Every committed import, newest first (the first in force is the one an undo
+    /// takes back), without their reports.
     committed: Vec<ImportItem>,
 }
 

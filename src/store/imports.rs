@@ -531,7 +531,8 @@ fn restore_households(c: &Connection, id: &str) -> Result<usize, StoreError> {
     Ok(restored)
 }
 
-/// Every committed import, newest first.
+/// Every committed import, newest first (by the data version it wrote: two commits in
+/// one second keep their order).
 ///
 /// # Errors
 /// [`StoreError::Query`] when the store fails.
@@ -539,7 +540,7 @@ pub fn list(conn: &Connection) -> Result<Vec<ImportRecord>, StoreError> {
     let mut statement = conn
         .prepare(
             "SELECT id, kind, source, committed_at, data_version, previous_version, undone_at
-             FROM imports ORDER BY committed_at DESC, id DESC",
+             FROM imports ORDER BY data_version DESC",
         )
         .context("list imports")?;
     let rows = statement

@@ -149,11 +149,9 @@ async function follow(id) {
 
 async function drawList() {
   const list = await getJson('/api/v1/imports');
-  const newest = list.committed.filter((i) => i.status === 'committed').at(-1);
-  const rows = [
-    ...list.pending.filter((i) => i.status !== 'committed'),
-    ...list.committed.slice().reverse(),
-  ];
+  // Committed imports come newest first; only the newest in force can be undone.
+  const newest = list.committed.find((i) => i.status === 'committed');
+  const rows = [...list.pending.filter((i) => i.status !== 'committed'), ...list.committed];
   $('import-table').tBodies[0].innerHTML = rows.map((i) => {
     const action = i.status === 'ready'
       ? `<button type="button" data-open="${esc(i.id)}">查看</button>`
