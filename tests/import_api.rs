@@ -428,6 +428,7 @@ async fn an_upload_is_checked_committed_served_at_once_and_undone() {
 /// The 数据导入 page in Debian's Chromium: the upload, the report, the commit, and a
 /// file whose errors keep the commit button off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one story, checked top to bottom")]
 async fn the_import_page_uploads_reports_and_commits() {
     let dir = tempfile::tempdir().unwrap();
     let (db, next_month) = county(dir.path());
