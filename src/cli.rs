@@ -83,8 +83,8 @@ pub enum Command {
         /// is lost. Refused anyway while a server holds it.
         #[arg(long)]
         replace: bool,
-        /// Build a city instead (抚顺市): Xinbin beside two synthetic counties with
-        /// Fushun's real county codes, the households shared between the three.
+        /// Build a city instead (抚顺市): Xinbin beside two more of Fushun's counties (real
+        /// codes and outlines, made-up villages), the households shared between the three.
         #[arg(long)]
         city: bool,
     },

@@ -1,10 +1,10 @@
-//! The demo city's synthetic counties: 抚顺县 (210421) and 清原满族自治县 (210423), real
-//! county codes and names of Fushun (抚顺市, 2104) whose townships, villages and
-//! outlines are made up. Their outlines are Xinbin's shifted west and north, with
-//! whatever would overlap a county already placed cut away, so that the three tile
-//! the city without overlap; townships and villages get generic names.
+//! The demo city's other counties: 抚顺县 (210421) and 清原满族自治县 (210423), with the
+//! real codes, names and outlines of two counties of Fushun (抚顺市, 2104) and made-up
+//! townships and villages with generic names. The outlines are the published ones in
+//! `data/fushun/counties.geojson` (where Xinbin's comes from too), with whatever
+//! overlaps a county already placed cut away so that the three never overlap.
 
-use geo::{BooleanOps, ChamberlainDuquetteArea, MultiPolygon, Polygon, Translate};
+use geo::{BooleanOps, ChamberlainDuquetteArea, MultiPolygon, Polygon};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -38,13 +38,33 @@ const VILLAGE_SECOND: &[&str] = &[
 /// A county's divisions (the county first) and outline.
 pub type Drawn = (Vec<Area>, Polygon<f64>);
 
-/// The two synthetic counties: their divisions (county first) and outlines.
+/// The outlines of Fushun's seven county-level divisions, decoded from a published
+/// web-map package (`data/fushun/SOURCES.md`).
+const FUSHUN_GEOJSON: &str = include_str!("../../data/fushun/counties.geojson");
+
+/// The published outline of one of Fushun's counties.
+fn fushun_outline(code: &str) -> Result<Polygon<f64>, DemoError> {
+    let bad = |e: String| DemoError::EmbeddedData(format!("fushun/counties.geojson: {e}"));
+    let gj: geojson::GeoJson = FUSHUN_GEOJSON
+        .parse()
+        .map_err(|e: geojson::Error| bad(e.to_string()))?;
+    let geojson::GeoJson::FeatureCollection(fc) = gj else {
+        return Err(bad("not a FeatureCollection".into()));
+    };
+    let geometry = fc
+        .features
+        .into_iter()
+        .find(|f| f.property("code").and_then(|c| c.as_str()) == Some(code))
+        .and_then(|f| f.geometry)
+        .ok_or_else(|| bad(format!("no outline for {code}")))?;
+    Polygon::try_from(geometry.value).map_err(|e| bad(e.to_string()))
+}
+
+/// The two other counties: their divisions (county first) and outlines.
 ///
 /// # Errors
-/// [`DemoError::EmbeddedData`] if an outline comes out empty (it does not for Xinbin's).
+/// [`DemoError::EmbeddedData`] if an outline is missing or comes out empty (they do not).
 pub fn neighbours(xinbin: &Polygon<f64>, seed: u64) -> Result<Vec<Drawn>, DemoError> {
-    let bounds = geo::BoundingRect::bounding_rect(xinbin)
-        .ok_or_else(|| DemoError::EmbeddedData("Xinbin's outline is empty".into()))?;
     let mut placed = MultiPolygon(vec![xinbin.clone()]);
     let mut out = Vec::new();
     // Township names are not repeated across the two counties.
@@ -52,25 +72,13 @@ pub fn neighbours(xinbin: &Polygon<f64>, seed: u64) -> Result<Vec<Drawn>, DemoEr
     rng.set_stream(1000);
     let mut stems: Vec<&str> = TOWNSHIP_STEMS.to_vec();
     stems.shuffle(&mut rng);
-    for (i, (code, name, townships, (dx, dy))) in [
-        (
-            "210421",
-            "抚顺县",
-            8,
-            (-0.8 * bounds.width(), -0.1 * bounds.height()),
-        ),
-        (
-            "210423",
-            "清原满族自治县",
-            10,
-            (0.1 * bounds.width(), 0.8 * bounds.height()),
-        ),
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, (code, name, townships)) in [("210421", "抚顺县", 8), ("210423", "清原满族自治县", 10)]
+        .into_iter()
+        .enumerate()
     {
-        let shifted = MultiPolygon(vec![xinbin.translate(dx, dy)]);
-        let outline = shifted
+        // Published outlines of neighbours share their edges only to within their
+        // precision (1/1024 degree): the slivers where they overlap go to the first.
+        let outline = MultiPolygon(vec![fushun_outline(code)?])
             .difference(&placed)
             .0
             .into_iter()

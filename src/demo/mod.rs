@@ -190,9 +190,9 @@ pub fn build(
 }
 
 /// Builds the demo city (`paicha demo --city`): Xinbin as [`build`] makes it, beside
-/// two synthetic counties with Fushun's real county codes (抚顺县, 清原满族自治县) and
-/// made-up townships, villages and outlines, under the city 抚顺市 whose outline is
-/// their union; `options.households` are shared between the three by villages.
+/// two more of Fushun's counties (抚顺县, 清原满族自治县) with their real codes and
+/// published outlines and made-up townships and villages, under the city 抚顺市 whose
+/// outline is their union; `options.households` are shared between the three by villages.
 ///
 /// # Errors
 /// As [`build`].
