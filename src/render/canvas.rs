@@ -1,4 +1,4 @@
-//! What the map and the bar chart share: colours, number formats, text that is
+//! What the map and the charts share: colours, number formats, text that is
 //! placed the same way in PNG and SVG, the title and footer bands, PNG encoding.
 
 use ab_glyph::{Font, FontRef, OutlinedGlyph, PxScale, ScaleFont, point};

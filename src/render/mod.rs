@@ -1,5 +1,6 @@
-//! Static maps and charts (静态专题图): choropleths of areas and horizontal bar
-//! charts, as PNG or SVG, with every visible word in Chinese.
+//! Static maps and charts (静态专题图): choropleths of areas, horizontal bar
+//! charts and line charts of an indicator over time, as PNG or SVG, with every
+//! visible word in Chinese.
 //!
 //! Text is drawn with a font found by [`fonts::discover`] and checked to have
 //! Chinese glyphs; a character the font cannot draw fails the render with
@@ -10,6 +11,7 @@ mod canvas;
 pub mod classify;
 pub mod fonts;
 pub mod indicator;
+mod line;
 mod map;
 mod notice;
 
@@ -30,8 +32,9 @@ pub enum RenderError {
         /// Each place looked at, and why it was not used.
         searched: Vec<String>,
     },
-    /// Nothing to draw: no area with a geometry, or a bar chart without bars.
-    #[error("nothing to draw: the request has no areas with a geometry, or no bars")]
+    /// Nothing to draw: no area with a geometry, a bar chart without bars, or
+    /// a line chart without points.
+    #[error("nothing to draw: the request has no areas with a geometry, no bars or no points")]
     NoAreas,
     /// The request itself is unusable (a colour that is not one, a size out of
     /// range, areas without extent); the message names the field.
@@ -124,6 +127,29 @@ pub struct BarSpec {
     /// How values are written at the bar ends.
     pub value_format: ValueFormat,
     /// Hex colour of the bars.
+    pub color: String,
+    /// Bottom left, e.g. "数据日期：2019-07-01".
+    pub data_date: String,
+    /// Bottom right, the data source.
+    pub source: String,
+    /// Image width in pixels.
+    pub width: u32,
+    /// Image height in pixels.
+    pub height: u32,
+}
+
+/// A line chart of one series over time (an indicator across data versions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineSpec {
+    /// Title on top, e.g. "新宾满族自治县 辍学率 历次数据变化".
+    pub title: String,
+    /// The points, left to right in this order: the x label (a date such as
+    /// "2024-03-31", or a version name) and the value; a NaN value is a gap in
+    /// the line and is written 无数据.
+    pub points: Vec<(String, f64)>,
+    /// How values are written (as for bars: rates as percentages etc.).
+    pub value_format: ValueFormat,
+    /// Hex colour of the line and markers.
     pub color: String,
     /// Bottom left, e.g. "数据日期：2019-07-01".
     pub data_date: String,
@@ -306,6 +332,43 @@ pub fn bar_chart_svg(spec: &BarSpec, font: &CjkFont) -> Result<String, RenderErr
     {
         let root = SVGBackend::with_string(&mut svg, (spec.width, spec.height)).into_drawing_area();
         bars::draw(&root, spec, color, &painter)?;
+        root.present().map_err(canvas::drawing_error)?;
+    }
+    Ok(svg)
+}
+
+/// Draws a line chart as PNG: x labels under evenly spaced points, a y axis
+/// from zero with labelled grid lines, and the values above the points when
+/// there are at most 12.
+///
+/// # Errors
+/// [`RenderError::NoAreas`] without points, [`RenderError::InvalidSpec`] for a
+/// bad colour or size, [`RenderError::MissingGlyphs`],
+/// [`RenderError::Drawing`] and [`RenderError::Encoding`] as for maps.
+pub fn line_chart_png(spec: &LineSpec, font: &CjkFont) -> Result<Vec<u8>, RenderError> {
+    let color = line::check(spec)?;
+    let painter = Painter::new(font, Target::Png)?;
+    let mut rgb = vec![0u8; spec.width as usize * spec.height as usize * 3];
+    {
+        let root =
+            BitMapBackend::with_buffer(&mut rgb, (spec.width, spec.height)).into_drawing_area();
+        line::draw(&root, spec, color, &painter)?;
+        root.present().map_err(canvas::drawing_error)?;
+    }
+    canvas::encode_png(&rgb, spec.width, spec.height)
+}
+
+/// Draws a line chart as SVG.
+///
+/// # Errors
+/// As [`line_chart_png`], without encoding errors.
+pub fn line_chart_svg(spec: &LineSpec, font: &CjkFont) -> Result<String, RenderError> {
+    let color = line::check(spec)?;
+    let painter = Painter::new(font, Target::Svg)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (spec.width, spec.height)).into_drawing_area();
+        line::draw(&root, spec, color, &painter)?;
         root.present().map_err(canvas::drawing_error)?;
     }
     Ok(svg)
@@ -655,6 +718,198 @@ mod tests {
         assert!(matches!(
             bar_chart_png(&empty, font()),
             Err(RenderError::NoAreas)
+        ));
+    }
+
+    /// The line colour of [`line_spec`].
+    const LINE: [u8; 3] = [0x21, 0x71, 0xb5];
+
+    fn line_spec() -> LineSpec {
+        LineSpec {
+            title: "新宾满族自治县 辍学率 历次数据变化".to_owned(),
+            points: vec![
+                ("2019-07-01".to_owned(), 0.012),
+                ("2020-03-31".to_owned(), 0.018),
+                ("2021-03-31".to_owned(), 0.025),
+                ("2022-03-31".to_owned(), 0.031),
+                ("2023-03-31".to_owned(), 0.040),
+                ("2024-03-31".to_owned(), 0.052),
+            ],
+            value_format: ValueFormat::Percent,
+            color: "#2171b5".to_owned(),
+            data_date: "数据日期：2024-03-31".to_owned(),
+            source: "数据来源：新宾县脱贫攻坚质量大普查（paicha）".to_owned(),
+            width: 900,
+            height: 600,
+        }
+    }
+
+    /// The image width and where the line colour is, as (x, y) pixels.
+    fn line_pixels(spec: &LineSpec) -> (u32, Vec<(u32, u32)>) {
+        let (w, h, rgb) = decode(&line_chart_png(spec, font()).unwrap());
+        assert_eq!((w, h), (spec.width, spec.height));
+        let xy = rgb
+            .chunks(3)
+            .enumerate()
+            .filter(|(_, p)| *p == LINE)
+            .map(|(i, _)| ((i % w as usize) as u32, (i / w as usize) as u32))
+            .collect();
+        (w, xy)
+    }
+
+    fn mean(values: impl Iterator<Item = u32>) -> f64 {
+        let (sum, n) = values.fold((0.0, 0.0), |(s, n), v| (s + f64::from(v), n + 1.0));
+        sum / n
+    }
+
+    fn line_plot(spec: &LineSpec) -> line::Plot {
+        line::Plot::new(spec, &Painter::new(font(), Target::Png).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_rising_series_draws_a_line_that_rises_left_to_right() {
+        let (w, xy) = line_pixels(&line_spec());
+        assert!(
+            xy.len() > 1000,
+            "only {} pixels of the line colour",
+            xy.len()
+        );
+        let left = mean(xy.iter().filter(|p| p.0 < w / 3).map(|p| p.1));
+        let right = mean(xy.iter().filter(|p| p.0 > 2 * w / 3).map(|p| p.1));
+        // Image y grows downwards: the left third's line is lower, so larger.
+        assert!(left > right + 50.0, "left {left}, right {right}");
+    }
+
+    #[test]
+    fn a_nan_value_breaks_the_line() {
+        let mut spec = line_spec();
+        spec.points[2].1 = f64::NAN;
+        let plot = line_plot(&spec);
+        let (_, xy) = line_pixels(&spec);
+        let in_columns = |from: f64, to: f64| {
+            xy.iter()
+                .filter(|p| f64::from(p.0) > from && f64::from(p.0) < to)
+                .count()
+        };
+        // Clear of the markers of points 1 and 3, nothing; between points 0
+        // and 1, and 3 and 4, the line.
+        assert_eq!(in_columns(plot.x(1) + 12.0, plot.x(3) - 12.0), 0);
+        assert!(in_columns(plot.x(0) + 12.0, plot.x(1) - 12.0) > 100);
+        assert!(in_columns(plot.x(3) + 12.0, plot.x(4) - 12.0) > 100);
+        let (_, unbroken) = line_pixels(&line_spec());
+        let between = unbroken
+            .iter()
+            .filter(|p| f64::from(p.0) > plot.x(1) + 12.0 && f64::from(p.0) < plot.x(3) - 12.0)
+            .count();
+        assert!(between > 100, "{between}");
+
+        assert!(line_chart_svg(&spec, font()).unwrap().contains("无数据"));
+    }
+
+    #[test]
+    fn line_chart_svg_writes_the_title_labels_values_and_footer() {
+        let spec = line_spec();
+        let svg = line_chart_svg(&spec, font()).unwrap();
+        assert!(svg.starts_with("<svg"));
+        for text in [
+            spec.title.as_str(),
+            "2019-07-01",
+            "2024-03-31",
+            "1.2%",
+            "5.2%",
+            "0.0%",
+            &spec.data_date,
+            &spec.source,
+        ] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        assert!(!svg.contains("无数据"));
+        assert!(svg.to_ascii_lowercase().contains("#2171b5"));
+    }
+
+    #[test]
+    fn a_line_chart_without_any_value_says_no_data() {
+        let mut spec = line_spec();
+        for p in &mut spec.points {
+            p.1 = f64::NAN;
+        }
+        let (w, xy) = line_pixels(&spec);
+        assert!(xy.is_empty(), "{} pixels of the line colour", xy.len());
+        let (_, _, rgb) = decode(&line_chart_png(&spec, font()).unwrap());
+        let middle = spec.height / 2;
+        assert!(dark_pixels(&rgb, w, (middle - 60, middle + 60)) > 50);
+        let svg = line_chart_svg(&spec, font()).unwrap();
+        assert_eq!(svg.matches("无数据").count(), 1);
+        assert!(svg.contains("2019-07-01") && svg.contains("2024-03-31"));
+    }
+
+    #[test]
+    fn a_single_point_is_drawn_in_the_middle() {
+        let mut spec = line_spec();
+        spec.points.truncate(1);
+        let plot = line_plot(&spec);
+        let (w, xy) = line_pixels(&spec);
+        assert!(!xy.is_empty());
+        let x = mean(xy.iter().map(|p| p.0));
+        assert!((x - plot.x(0)).abs() < 1.5, "{x} vs {}", plot.x(0));
+        // The plot is offset by the y labels on its left, not by more.
+        assert!((x - f64::from(w) / 2.0).abs() < f64::from(w) / 10.0, "{x}");
+        assert!(line_chart_svg(&spec, font()).unwrap().contains("1.2%"));
+    }
+
+    #[test]
+    fn equal_values_draw_a_flat_line() {
+        for value in [0.05, 0.0] {
+            let mut spec = line_spec();
+            for p in &mut spec.points {
+                p.1 = value;
+            }
+            let plot = line_plot(&spec);
+            let (_, xy) = line_pixels(&spec);
+            assert!(xy.len() > 1000, "{value}: {}", xy.len());
+            let (top, bottom) = xy
+                .iter()
+                .fold((u32::MAX, 0), |(t, b), p| (t.min(p.1), b.max(p.1)));
+            assert!(bottom - top <= 12, "{value}: rows {top}..{bottom}");
+            assert!((mean(xy.iter().map(|p| p.1)) - plot.y(value)).abs() < 1.5);
+        }
+    }
+
+    #[test]
+    fn many_points_write_fewer_x_labels_but_always_the_first_and_last() {
+        let mut spec = line_spec();
+        spec.points = (0..40)
+            .map(|i| (format!("第{}次", i + 1), f64::from(i % 7) / 100.0))
+            .collect();
+        let svg = line_chart_svg(&spec, font()).unwrap();
+        let written = (1..=40)
+            .filter(|i| svg.contains(&format!("\n第{i}次\n")))
+            .count();
+        assert!(svg.contains("\n第1次\n") && svg.contains("\n第40次\n"));
+        assert!(written < 40, "all {written} labels written");
+        // Nor are 40 values written above the points.
+        assert!(svg.matches("<text").count() < 40);
+    }
+
+    #[test]
+    fn bad_line_chart_requests_are_refused() {
+        let mut spec = line_spec();
+        spec.points.clear();
+        assert!(matches!(
+            line_chart_png(&spec, font()),
+            Err(RenderError::NoAreas)
+        ));
+        let mut spec = line_spec();
+        spec.color = "蓝色".to_owned();
+        assert!(matches!(
+            line_chart_svg(&spec, font()),
+            Err(RenderError::InvalidSpec(m)) if m.contains("color")
+        ));
+        let mut spec = line_spec();
+        spec.height = 20;
+        assert!(matches!(
+            line_chart_png(&spec, font()),
+            Err(RenderError::InvalidSpec(_))
         ));
     }
 }
