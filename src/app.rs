@@ -21,6 +21,7 @@ use crate::tiles::{TileCache, TileSettings};
 pub use crate::model;
 
 pub mod imports;
+pub mod versions;
 
 /// What the service is opened over: the database and how tiles are made.
 #[derive(Debug, Clone, Default)]
@@ -108,6 +109,8 @@ pub struct App {
     pub https: std::sync::atomic::AtomicBool,
     /// Imports uploaded to this server, checked and waiting to be committed.
     pub imports: imports::Imports,
+    /// The figures of the registry's versions, for comparisons and trends.
+    pub versions: versions::VersionFigures,
     /// Ledger edits since start: boundary tiles carry ledger indicators, so their
     /// cache keys, ETags and URLs change with it.
     ledger_edits: AtomicU64,
@@ -188,6 +191,7 @@ impl AppState {
             is_demo,
             https: std::sync::atomic::AtomicBool::new(false),
             imports,
+            versions: versions::VersionFigures::default(),
             ledger_edits: AtomicU64::new(0),
             snapshot: ArcSwap::from_pointee(snapshot),
         })))

@@ -15,9 +15,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use paicha::app::{AppSettings, AppState};
-use paicha::domain::access::{Grant, Principal, Role};
+use paicha::domain::access::Role;
 use serde_json::Value;
 
+#[path = "support/accounts.rs"]
+mod accounts;
+use accounts::account;
 #[path = "support/command.rs"]
 mod command;
 use command::{paicha, run_ok};
@@ -29,35 +32,6 @@ struct Server {
     importer: reqwest::Client,
     township_admin: reqwest::Client,
     analyst: reqwest::Client,
-}
-
-/// Adds an account with one grant and returns a client holding its token.
-fn account(conn: &duckdb::Connection, user: &str, role: Role, area: &str) -> reqwest::Client {
-    paicha::accounts::add_account(
-        conn,
-        Principal {
-            user: user.into(),
-            display: user.into(),
-            grants: vec![Grant {
-                role,
-                area: area.into(),
-                until: None,
-                department: None,
-            }],
-        },
-        "a-long-password",
-    )
-    .unwrap();
-    let token = paicha::accounts::add_token(conn, user, "test").unwrap().1;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap()
 }
 
 async fn serve(db: &Path) -> Server {

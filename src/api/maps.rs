@@ -156,7 +156,7 @@ async fn outside(
 }
 
 /// Renders on a blocking thread; no Chinese font is a 503 that says so.
-async fn draw(
+pub(crate) async fn draw(
     make: impl FnOnce(&render::CjkFont) -> Result<Vec<u8>, RenderError> + Send + 'static,
     svg: bool,
     file: String,

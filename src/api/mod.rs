@@ -9,6 +9,7 @@
 pub mod access;
 pub mod areas;
 pub mod basemaps;
+pub mod changes;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -132,6 +133,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(maps::router())
         .merge(ledger::router())
         .merge(imports::router())
+        .merge(changes::router())
         .split_for_parts()
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{BarSpec, ChoroplethSpec, Classing, MapArea, NoticeSpec, ValueFormat};
+use super::{BarSpec, ChoroplethSpec, Classing, LineSpec, MapArea, NoticeSpec, ValueFormat};
 use crate::domain::AreaLevel;
 use crate::indicators::table::Table;
 use crate::indicators::{Catalog, Indicator};
@@ -204,5 +204,26 @@ pub fn ranking(
         source: source_line(demo),
         width: 1000,
         height,
+    }
+}
+
+/// The trend of an indicator's rate in an area over the registry's versions, for
+/// reports: one point per version (its data date, or its name), oldest first.
+#[must_use]
+pub fn trend_spec(
+    indicator: &Indicator,
+    within_name: &str,
+    points: Vec<(String, f64)>,
+    (data_date, demo): (Option<&str>, bool),
+) -> LineSpec {
+    LineSpec {
+        title: format!("{within_name}{}比例 历次数据", indicator.name_zh),
+        points,
+        value_format: ValueFormat::Percent,
+        color: "#b3261e".into(),
+        data_date: format!("数据日期：{}", data_date.unwrap_or("未知")),
+        source: source_line(demo),
+        width: 1200,
+        height: 700,
     }
 }

@@ -284,29 +284,94 @@ fn derive_in_transaction(
     // literal because DuckDB does not take parameters in CREATE TABLE AS.
     let line_sql = line.map_or_else(|| "NULL::DOUBLE".to_owned(), |l| format!("{l:?}::DOUBLE"));
     let sql = format!(
-        "CREATE OR REPLACE TABLE household_indicators AS
-         WITH m AS (
+        "CREATE OR REPLACE TABLE household_indicators AS {} ORDER BY row",
+        facts_sql(&FactsFrom::Derived, &line_sql)
+    );
+    tx.execute_batch(&sql)
+        .context("derive household indicators")?;
+    tx.execute_batch("DROP TABLE place_exceptions")
+        .context("drop place exceptions")?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('indicators_stamp', ?)",
+        [stamp(data_version, line)],
+    )
+    .context("record indicator stamp")?;
+    Ok(())
+}
+
+/// Where [`facts_sql`] reads households and members from.
+pub(super) enum FactsFrom {
+    /// The live tables, with the places the spatial layer found (`place_exceptions`):
+    /// what `household_indicators` is derived from.
+    Derived,
+    /// The live tables by their recorded positions only, as a version kept in the
+    /// history is read, so that the two compare.
+    Live,
+    /// The rows a later import replaced, kept under its id (the one parameter, bound
+    /// twice: members first, then households).
+    Kept,
+}
+
+/// Every fact every indicator needs, one row per household: the one rule the derived
+/// table and the comparison of versions (`store::versions`) share.
+pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
+    let (households, members) = match from {
+        FactsFrom::Derived | FactsFrom::Live => (
+            "SELECT rowid::UINTEGER AS row, * FROM households",
+            "members",
+        ),
+        FactsFrom::Kept => (
+            "SELECT 0::UINTEGER AS row, * EXCLUDE (import_id) FROM households_history
+             WHERE import_id = ?",
+            "(SELECT * EXCLUDE (import_id) FROM members_history WHERE import_id = ?)",
+        ),
+    };
+    // Without the spatial layer a household lies where it is registered and has a
+    // position when one was recorded; its GPS cannot be judged.
+    let (located_village, located_township, has_position, lon, lat, verdict, mismatch, join) =
+        match from {
+            FactsFrom::Derived => (
+                "CASE WHEN p.row IS NULL THEN h.village_code ELSE p.located_village END",
+                "CASE WHEN p.row IS NULL THEN h.township_code ELSE p.located_township END",
+                "coalesce(p.has_position, true)",
+                "coalesce(p.corrected_lon, h.lon)",
+                "coalesce(p.corrected_lat, h.lat)",
+                "CASE WHEN p.corrected_crs IS NOT NULL THEN 'offset_' || p.corrected_crs
+                      WHEN h.lon IS NOT NULL THEN 'as_declared' END",
+                "coalesce(p.mismatch, false)",
+                "LEFT JOIN place_exceptions p ON p.row = h.row",
+            ),
+            FactsFrom::Live | FactsFrom::Kept => (
+                "h.village_code",
+                "h.township_code",
+                "h.lon IS NOT NULL",
+                "h.lon",
+                "h.lat",
+                "CASE WHEN h.lon IS NOT NULL THEN 'as_declared' END",
+                "false",
+                "",
+            ),
+        };
+    format!(
+        "WITH m AS (
              SELECT household_no,
                     count_if(age BETWEEN {SCHOOL_AGE_MIN} AND {SCHOOL_AGE_MAX}) AS school_age_persons,
                     count_if(age BETWEEN {SCHOOL_AGE_MIN} AND {SCHOOL_AGE_MAX}
                              AND schooling = 'out_of_school') AS dropout_persons,
                     count_if(NOT medical_insured) AS uninsured_persons,
                     count(*) AS persons
-             FROM members GROUP BY household_no
+             FROM {members} GROUP BY household_no
          ), h AS (
-             SELECT rowid::UINTEGER AS row, * FROM households
+             {households}
          ), f AS (
              SELECT h.row, h.household_no, h.village_code, h.township_code, h.category,
-                    CASE WHEN p.row IS NULL THEN h.village_code ELSE p.located_village END
-                        AS located_village,
-                    CASE WHEN p.row IS NULL THEN h.township_code ELSE p.located_township END
-                        AS located_township,
-                    coalesce(p.has_position, true) AS has_position,
-                    coalesce(p.corrected_lon, h.lon) AS position_lon,
-                    coalesce(p.corrected_lat, h.lat) AS position_lat,
-                    CASE WHEN p.corrected_crs IS NOT NULL THEN 'offset_' || p.corrected_crs
-                         WHEN h.lon IS NOT NULL THEN 'as_declared' END AS position_verdict,
-                    coalesce(p.mismatch, false) AS gps_mismatch,
+                    {located_village} AS located_village,
+                    {located_township} AS located_township,
+                    {has_position} AS has_position,
+                    {lon} AS position_lon,
+                    {lat} AS position_lat,
+                    {verdict} AS position_verdict,
+                    {mismatch} AS gps_mismatch,
                     h.income_per_capita < {line_sql} AS income_below_line,
                     NOT (h.food_secure AND h.clothing_secure) AS food_clothing_insecure,
                     coalesce(m.school_age_persons, 0)::UTINYINT AS school_age_persons,
@@ -321,7 +386,7 @@ fn derive_in_transaction(
                         AS monitored,
                     h.risk_state IS NOT DISTINCT FROM 'unresolved' AS risk_state_unresolved
              FROM h
-             LEFT JOIN place_exceptions p ON p.row = h.row
+             {join}
              LEFT JOIN m ON m.household_no = h.household_no
          )
          SELECT * EXCLUDE (risk_state_unresolved),
@@ -329,18 +394,8 @@ fn derive_in_transaction(
                 coalesce(income_below_line, false) OR food_clothing_insecure
                     OR dropout_persons > 0 OR uninsured_persons > 0 OR unsafe_housing
                     OR housing_unappraised OR water_unsafe OR water_not_piped AS any_problem
-         FROM f ORDER BY row"
-    );
-    tx.execute_batch(&sql)
-        .context("derive household indicators")?;
-    tx.execute_batch("DROP TABLE place_exceptions")
-        .context("drop place exceptions")?;
-    tx.execute(
-        "INSERT OR REPLACE INTO meta VALUES ('indicators_stamp', ?)",
-        [stamp(data_version, line)],
+         FROM f"
     )
-    .context("record indicator stamp")?;
-    Ok(())
 }
 
 /// Reads, in row order, what each household adds to every measure, from
@@ -439,7 +494,7 @@ pub struct StatsRow {
 }
 
 /// `, sum(count), sum(denominator)` per measure, for the SELECT of a GROUP BY.
-fn sums_sql(measures: &[MeasureId]) -> String {
+pub(super) fn sums_sql(measures: &[MeasureId]) -> String {
     measures.iter().fold(String::new(), |mut out, &m| {
         let m = Measure::of(m);
         let _ = write!(

@@ -15,6 +15,7 @@ pub mod indicators;
 pub mod ledger;
 pub mod plans;
 mod schema;
+pub mod versions;
 
 use std::path::{Path, PathBuf};
 

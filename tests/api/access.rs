@@ -570,6 +570,62 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
             |_| Some("/api/v1/audit?limit=5".into()),
             allowed(&["admin"], 200),
         ),
+        // Versions and changes (动态管理): figures for everyone in their areas (empty
+        // outside), the households behind them for the roles that see personal data.
+        probe(
+            "/api/v1/versions",
+            M::GET,
+            |_| Some("/api/v1/versions".into()),
+            everyone,
+        ),
+        probe(
+            "/api/v1/changes",
+            M::GET,
+            |p| Some(format!("/api/v1/changes?within={}", p.home)),
+            everyone,
+        ),
+        probe(
+            "/api/v1/changes",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/changes?within={a}"))
+            },
+            everyone,
+        ),
+        probe(
+            "/api/v1/changes/households",
+            M::GET,
+            |p| Some(format!("/api/v1/changes/households?within={}", p.home)),
+            allowed(PERSONAL, 200),
+        ),
+        probe(
+            "/api/v1/changes/households",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/changes/households?within={a}"))
+            },
+            away(PERSONAL),
+        ),
+        probe(
+            "/api/v1/trend",
+            M::GET,
+            |p| Some(format!("/api/v1/trend?indicator=dropout&within={}", p.home)),
+            everyone,
+        ),
+        probe(
+            "/api/v1/trend",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/trend?indicator=dropout&within={a}"))
+            },
+            everyone,
+        ),
         // Imports: admins of the whole county only; refused before any body is read.
         probe(
             "/api/v1/imports",
@@ -1385,6 +1441,7 @@ async fn a_department_sees_its_own_indicators_only() {
 }
 
 #[tokio::test]
+#[expect(clippy::too_many_lines, reason = "one story, checked top to bottom")]
 async fn figures_asked_outside_ones_areas_are_empty_and_say_so() {
     let app = TestApp::spawn().await;
     let snapshot = app.snapshot();
@@ -1423,10 +1480,32 @@ async fn figures_asked_outside_ones_areas_are_empty_and_say_so() {
         assert_eq!(quality["households"], 0, "{quality}");
         assert_eq!(quality["name"], "（不在您的权限范围内）");
         assert_eq!(quality["villages"], json!([]));
+        let get = |path: String| {
+            let township = &township;
+            async move {
+                let r = township.get(path).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                r.json::<Value>().await.unwrap()
+            }
+        };
+        let changes = get(format!("{}/api/v1/changes?within={within}", app.address)).await;
+        assert_eq!(changes["outside"], true, "{changes}");
+        assert_eq!(changes["within"]["name"], "（不在您的权限范围内）");
+        assert_eq!(changes["rows"], json!([]));
+        assert_eq!(changes["households"]["before"], 0);
+        let trend = get(format!(
+            "{}/api/v1/trend?indicator=dropout&within={within}",
+            app.address
+        ))
+        .await;
+        assert_eq!(trend["outside"], true, "{trend}");
+        assert_eq!(trend["points"][0]["denominator"], 0, "{trend}");
         // A known area and an unknown one answer alike: nothing says which exists.
         answers.push((
             stats["total"].to_string().replace(within, "X"),
-            quality.to_string().replace(within, "X"),
+            quality.to_string().replace(within, "X")
+                + &changes.to_string().replace(within, "X")
+                + &trend.to_string().replace(within, "X"),
         ));
     }
     assert_eq!(answers[0], answers[1]);

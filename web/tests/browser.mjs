@@ -322,6 +322,40 @@ try {
     out.top = await page.$$eval('#quality-villages tbody tr', (rows) => rows.slice(0, 5).map((r) => ({
       code: r.dataset.code, count: r.cells[2].textContent,
     })));
+  } else if (scenario === 'changes') {
+    // 数据变化: the two versions compared, the villages coloured by the indicator's
+    // change, then the village whose house was found dangerous, and its pixel.
+    await open(args.hash);
+    await page.waitForSelector('#changes-figures');
+    await idle();
+    const changesPanel = () => page.evaluate(() => ({
+      area: document.querySelector('#changes-area')?.textContent,
+      from: document.querySelector('#changes-from')?.value,
+      to: document.querySelector('#changes-to')?.value,
+      added: document.querySelector('#changes-added')?.textContent,
+      removed: document.querySelector('#changes-removed')?.textContent,
+      entered: document.querySelector('#changes-entered')?.textContent,
+      resolved: document.querySelector('#changes-resolved')?.textContent,
+      moves: [...document.querySelectorAll('#changes-moves li')].map((li) => li.textContent),
+      figures: [...document.querySelectorAll('#changes-figures tbody tr')].map((r) => [r.dataset.ind, ...[...r.cells].map((c) => c.textContent)]),
+      ranking: [...document.querySelectorAll('#changes-ranking tbody tr')].map((r) => [r.dataset.code, r.cells[4].textContent]),
+      chartPoints: document.querySelectorAll('#changes-chart circle').length,
+      households: [...document.querySelectorAll('#changes-households tbody tr')].map((r) => [r.dataset.household, ...[...r.cells].map((c) => c.textContent)]),
+      pressed: document.querySelector('#views button[data-view="changes"]').getAttribute('aria-pressed'),
+    }));
+    out.county = await changesPanel();
+    out.legend = await legend();
+    out.painted = await page.evaluate(() => window.paicha.changesPainted);
+    await page.evaluate((code) => window.paicha.app.changes && document.querySelector(`#changes-ranking tr[data-code="${code}"]`)?.click(), args.township);
+    await page.waitForFunction((code) => window.paicha.changes?.within.code === code, args.township, { timeout: 30000 });
+    out.township = await changesPanel();
+    await page.evaluate((village) => { window.location.hash = `view=changes&ind=unsafe_housing&lbl=0&hh=0&area=${village}`; }, args.village);
+    await page.waitForFunction((code) => window.paicha.changes?.within.code === code
+      && document.querySelector('#changes-households'), args.village, { timeout: 30000 });
+    await idle();
+    out.village = await changesPanel();
+    out.point = await screen(args.lon, args.lat);
+    out.shot = await shoot(`${args.dir}/changes.png`);
   } else if (scenario === 'basemap') {
     await open(args.hash);
     await idle();

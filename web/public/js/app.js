@@ -15,6 +15,7 @@ import { readState, writeState, parseView, formatView } from './state.js';
 import * as layers from './layers.js';
 import { Draw } from './draw.js';
 import { Planner } from './plan.js';
+import { Changes } from './changes.js';
 
 const origin = window.location.origin;
 const $ = (id) => document.getElementById(id);
@@ -142,7 +143,8 @@ function applyIndicatorStyle() {
 
 function applyLayers() {
   const { map, state } = app;
-  const quality = state.view === 'quality';
+  // The quality and changes views colour villages by their own figures.
+  const quality = state.view === 'quality' || state.view === 'changes';
   const choropleth = state.ch === '1';
   layers.setVisible(map, 'village-fill', choropleth && (quality || state.lvl === 'village'));
   layers.setVisible(map, 'township-fill', choropleth && !quality && state.lvl === 'township');
@@ -414,6 +416,7 @@ async function refreshPanel() {
   try {
     if (app.state.view === 'indicators') await showArea();
     else if (app.state.view === 'quality') await showQuality();
+    else if (app.state.view === 'changes') await app.changes.show(indicator());
   } catch (e) {
     toast(e.message);
   }
@@ -622,7 +625,7 @@ async function setView(view) {
   if (view === 'indicators') {
     applyIndicatorStyle();
     await Promise.all([updateLegend(), refreshPanel()]);
-  } else if (view === 'quality') {
+  } else if (view === 'quality' || view === 'changes') {
     await refreshPanel();
   } else {
     applyIndicatorStyle();
@@ -665,6 +668,7 @@ async function applyHash() {
 
 function featureText(f) {
   const p = f.properties;
+  if (app.state.view === 'changes') return app.changes.tooltip(p.code, p.name, indicator());
   if (app.state.view === 'quality') {
     const v = app.quality?.villages.find((x) => x.code === p.code);
     const n = v ? v.flags[app.state.flag] || 0 : 0;
@@ -739,7 +743,7 @@ function wireControls() {
     await refreshBoundaries().catch((err) => toast(err.message));
     applyIndicatorStyle();
     applyLayers();
-    await Promise.all([updateLegend(), refreshPanel()]);
+    await Promise.all([state.view === 'indicators' ? updateLegend() : null, refreshPanel()]);
     if (app.drawn) await queryShape(app.drawn.body);
   });
   $('flag').addEventListener('change', (e) => { state.flag = e.target.value; save(); refreshPanel(); });
@@ -780,7 +784,7 @@ function wireControls() {
     const row = e.target.closest('tr[data-code]');
     if (row) { select(row.dataset.code); return; }
     const indRow = e.target.closest('tr[data-ind]');
-    if (indRow && indRow.closest('#all-figures')) {
+    if (indRow && indRow.closest('#all-figures, #changes-figures')) {
       $('indicator').value = indRow.dataset.ind;
       $('indicator').dispatchEvent(new Event('change'));
       return;
@@ -925,6 +929,7 @@ async function start() {
   await new Promise((resolve) => map.once('load', resolve));
   app.draw = new Draw(map, (body) => queryShape(body).catch((e) => toast(e.message)));
   app.planner = new Planner(app, { select });
+  app.changes = new Changes(app, { drawLegend, crumbs });
   wireMap();
   wireControls();
   syncControls();
