@@ -61,6 +61,7 @@ impl Reader<'_> {
             let Some(household) = self.household(&rows, head, members, village_code, on) else {
                 continue;
             };
+            self.disagreements(&rows, head, members);
             for &i in members {
                 home.insert(rows[i].0, household.household_no.clone());
             }
@@ -148,6 +149,73 @@ impl Reader<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// Household fields that a member's row repeats with another value than the head's
+    /// row: one warning per row, naming the columns (the household takes the head's).
+    /// A cell left empty on a member's row is no disagreement, nor are yes/no columns,
+    /// whose empty cells read as their default.
+    fn disagreements(&mut self, rows: &[(At, PersonRow)], head: usize, members: &[usize]) {
+        fn differs<T: PartialEq>(a: Option<&T>, b: Option<&T>) -> bool {
+            matches!((a, b), (Some(a), Some(b)) if a != b)
+        }
+        let (head_at, h) = &rows[head];
+        for &i in members.iter().filter(|&&i| i != head) {
+            let (at, p) = &rows[i];
+            let mut columns: Vec<&str> = Vec::new();
+            for (k, name) in ["行政村代码", "县", "乡镇", "村"].into_iter().enumerate() {
+                if differs(p.place[k].as_ref(), h.place[k].as_ref()) {
+                    columns.push(name);
+                }
+            }
+            for (k, name) in ["户类型", "监测对象类别", "脱贫属性"]
+                .into_iter()
+                .enumerate()
+            {
+                if differs(p.category[k].as_ref(), h.category[k].as_ref()) {
+                    columns.push(name);
+                }
+            }
+            let checks = [
+                (differs(p.risk.as_ref(), h.risk.as_ref()), "致贫/返贫风险"),
+                (differs(p.income.as_ref(), h.income.as_ref()), "人均纯收入"),
+                // An empty grade cell reads as 未鉴定: on a member's row, not said.
+                (
+                    differs(
+                        p.grade.as_ref().filter(|g| **g != HouseGrade::Unappraised),
+                        h.grade.as_ref(),
+                    ),
+                    "住房鉴定等级",
+                ),
+                (
+                    differs(p.member_count.as_ref(), h.member_count.as_ref()),
+                    "人数",
+                ),
+                (differs(p.gps.as_ref(), h.gps.as_ref()), "经纬度"),
+            ];
+            columns.extend(checks.iter().filter(|(d, _)| *d).map(|(_, n)| *n));
+            if columns.is_empty() {
+                continue;
+            }
+            let head_row = if head_at.sheet == at.sheet {
+                format!("第 {} 行", head_at.row)
+            } else {
+                format!(
+                    "{} 第 {} 行",
+                    self.sheets[head_at.sheet as usize], head_at.row
+                )
+            };
+            self.row_problem(
+                *at,
+                Some(columns[0]),
+                None,
+                &format!(
+                    "该行的{}与户主行（{head_row}）不同，按户主行导入",
+                    columns.join("、")
+                ),
+                Severity::Warning,
+            );
         }
     }
 

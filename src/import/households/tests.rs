@@ -144,6 +144,36 @@ F,庚,11010519491231,户主,未脱贫,,9000,旺清门镇,孤脚村
 }
 
 #[test]
+fn a_member_row_that_disagrees_with_its_head_is_said_and_the_head_wins() {
+    let csv = "\
+户编号,姓名,证件号码,与户主关系,户类型,监测对象类别,人均纯收入（元）,住房鉴定等级,乡(镇),行政村,是否不愁吃
+A,甲,110105194912310021,户主,脱贫户,,9000,A级,旺清门镇,孤脚村,是
+A,乙,110105195001010023,配偶,脱贫户,,8000,C级,旺清门镇,孤脚村,
+A,丙,110105201003070016,之子,脱贫户,,,,旺清门镇,孤脚村,否
+";
+    let plan = plan_of(csv, &Options::default());
+    let said: Vec<_> = plan
+        .report
+        .problems
+        .iter()
+        .filter(|p| p.reason.contains("与户主行"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:#?}", plan.report.problems);
+    assert_eq!(said[0].severity, Severity::Warning);
+    assert_eq!(said[0].row, Some(3));
+    assert_eq!(said[0].column.as_deref(), Some("人均纯收入"));
+    assert_eq!(
+        said[0].reason,
+        "该行的人均纯收入、住房鉴定等级与户主行（第 2 行）不同，按户主行导入"
+    );
+    assert_eq!(plan.report.errors(), 0);
+    let h = &plan.households[0];
+    assert!((h.income_per_capita - 9000.0).abs() < 1e-9);
+    assert_eq!(h.house_grade, HouseGrade::A);
+    assert!(h.food_secure);
+}
+
+#[test]
 fn a_sheet_without_what_is_required_says_which_columns() {
     let plan = plan_of(
         "户编号,姓名,与户主关系,备注\nA,甲,户主,x\n",
