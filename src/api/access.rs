@@ -375,14 +375,28 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     }
 }
 
-/// The Content-Security-Policy of every response: scripts only from this server, no
-/// framing; MapLibre's workers are blob URLs, and the online basemap (天地图) is the
-/// one foreign host.
+/// The Content-Security-Policy of every response: scripts and styles only from this
+/// server's files (no inline ones), no framing; MapLibre's workers are blob URLs, and
+/// the online basemap (天地图) is the one foreign host.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     worker-src 'self' blob:; child-src 'self' blob:; style-src 'self' 'unsafe-inline'; \
+     worker-src 'self' blob:; child-src 'self' blob:; style-src 'self'; \
      img-src 'self' data: blob: https://*.tianditu.gov.cn; \
      connect-src 'self' https://*.tianditu.gov.cn; font-src 'self'; object-src 'none'; \
      base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// The policy of a printable document paicha writes (a visit sheet, a ledger report):
+/// self-contained, its styles inline, no script at all; it replaces the page policy.
+pub const DOCUMENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     img-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
+/// Marks a response as a printable document ([`DOCUMENT_SECURITY_POLICY`]).
+pub fn as_document(response: &mut axum::response::Response) {
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DOCUMENT_SECURITY_POLICY),
+    );
+}
 
 /// A layer setting one response header.
 type HeaderLayer = tower_http::set_header::SetResponseHeaderLayer<HeaderValue>;
@@ -405,7 +419,8 @@ pub type SecurityHeaders = tower::layer::util::Stack<
 pub fn security_headers() -> tower::ServiceBuilder<SecurityHeaders> {
     use tower_http::set_header::SetResponseHeaderLayer as Set;
     tower::ServiceBuilder::new()
-        .layer(Set::overriding(
+        // A printable document sets its own (see `as_document`).
+        .layer(Set::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))

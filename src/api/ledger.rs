@@ -966,6 +966,7 @@ async fn report(
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
         );
+        super::access::as_document(&mut response);
         return Ok(response);
     }
     let bytes = report::xlsx(&campaign, &template, &entries, &scope, &period)

@@ -350,5 +350,8 @@ async fn one(
     if let Some(d) = disposition {
         headers.insert(header::CONTENT_DISPOSITION, d);
     }
+    if content_type.starts_with("text/html") {
+        super::access::as_document(&mut response);
+    }
     Ok(response)
 }

@@ -455,6 +455,12 @@ async fn the_downloads_parse_with_independent_readers() {
         .get(&format!("/api/v1/plans/{id}.html?group=1&day=1"))
         .await;
     assert_eq!(sheet.status(), 200);
+    // A printable document: its own styles, no script may run.
+    let csp = sheet.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.starts_with("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
     let html = sheet.text().await.unwrap();
     assert!(html.contains("督查组组长签字"));
     let day1 = plan["groups"][0]["days"][0]["stops"].as_array().unwrap();
