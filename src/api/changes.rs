@@ -5,6 +5,7 @@
 //! counts (names masked), and `/api/v1/trend` follows one indicator over every version.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
@@ -24,7 +25,7 @@ use crate::domain::access::Capability;
 use crate::domain::{AreaLevel, Category, MeasureId, RiskState, Violations, mask_name};
 use crate::indicators::{Catalog, Indicator, Value, measure_of};
 use crate::model::Snapshot;
-use crate::store::versions::{self, HouseholdChange, HouseholdChangeKind, Source, Version};
+use crate::store::versions::{self, Diff, HouseholdChange, HouseholdChangeKind, Source, Version};
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -135,6 +136,18 @@ fn pick(
     }
 }
 
+/// What names a version's rows in the caches: a kept version never changes, the
+/// current one changes with the data version.
+fn state_key(
+    c: &duckdb::Connection,
+    version: &Version,
+) -> Result<String, crate::store::StoreError> {
+    Ok(match &version.state {
+        Source::Current => format!("current/{}", crate::store::data_version(c)?),
+        Source::Kept(id) => format!("kept/{id}"),
+    })
+}
+
 /// One version's village figures, computed once and kept.
 fn figures_of(
     state: &AppState,
@@ -142,13 +155,22 @@ fn figures_of(
     version: &Version,
     line: Option<f64>,
 ) -> Result<Figures, crate::store::StoreError> {
-    let key = match &version.state {
-        Source::Current => format!("current/{}/{line:?}", crate::store::data_version(c)?),
-        Source::Kept(id) => format!("kept/{id}/{line:?}"),
-    };
+    let key = format!("{}/{line:?}", state_key(c, version)?);
     state
         .versions
         .get(&key, || versions::figures(c, &version.state, line))
+}
+
+/// What changed between two versions in the whole registry, computed once and kept.
+fn diff_of(
+    state: &AppState,
+    c: &duckdb::Connection,
+    (from, to): (&Version, &Version),
+) -> Result<Arc<Diff>, crate::store::StoreError> {
+    let key = format!("{}|{}", state_key(c, from)?, state_key(c, to)?);
+    state
+        .versions
+        .diff(&key, || versions::diff(c, (&from.state, &to.state)))
 }
 
 /// The indicators asked (`indicators=a,b`), or every one the two versions compare by
@@ -508,10 +530,9 @@ async fn changes(
                 let Some(code) = answered else {
                     return Ok((figures, Vec::new(), (0, 0)));
                 };
-                let states = (&from.state, &to.state);
-                let changes = versions::household_changes(c, states, Some(&code))?;
-                let persons = versions::person_changes(c, states, Some(&code))?;
-                Ok((figures, changes, persons))
+                let diff = diff_of(&st, c, (&from, &to))?;
+                let changes: Vec<HouseholdChange> = diff.households_in(&code).cloned().collect();
+                Ok((figures, changes, diff.persons_in(&code)))
             })
             .await?
     };
@@ -726,12 +747,15 @@ async fn households(
     .inside()?;
     let all = state.store.run(versions::versions).await?;
     let (from, to) = pick(&all, (p.from, p.to))?;
-    let code = area.code.clone();
-    let changes = state
+    let st = state.clone();
+    let diff = state
         .store
-        .run(move |c| versions::household_changes(c, (&from.state, &to.state), Some(&code)))
+        .run(move |c| diff_of(&st, c, (&from, &to)))
         .await?;
-    let kept: Vec<&HouseholdChange> = changes.iter().filter(|h| keeps(&wanted, h)).collect();
+    let kept: Vec<&HouseholdChange> = diff
+        .households_in(&area.code)
+        .filter(|h| keeps(&wanted, h))
+        .collect();
     let page: Vec<&HouseholdChange> = kept.iter().skip(offset).take(limit).copied().collect();
     caller.record_personal(&state.audit, page.iter().map(|h| h.household_no.as_str()));
     let zh = |c: &Option<String>| {

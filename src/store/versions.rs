@@ -252,15 +252,14 @@ fn rows_of(source: &Source, table: &str) -> (String, Option<String>) {
     }
 }
 
-/// Every household that differs between `from` and `to`, of the villages whose code
-/// begins with `within` (all for `None`), in village and household-number order.
+/// Every household that differs between `from` and `to`, in village and
+/// household-number order.
 ///
 /// # Errors
 /// [`StoreError::Query`] when the store fails.
 pub fn household_changes(
     conn: &Connection,
     (from, to): (&Source, &Source),
-    within: Option<&str>,
 ) -> Result<Vec<HouseholdChange>, StoreError> {
     let (a, a_param) = rows_of(from, "households");
     let (b, b_param) = rows_of(to, "households");
@@ -291,15 +290,13 @@ pub fn household_changes(
                 OR a.category <> b.category
                 OR a.risk_state IS DISTINCT FROM b.risk_state
                 OR a.ids IS DISTINCT FROM b.ids)
-           AND starts_with(coalesce(b.village_code, a.village_code), ?)
          ORDER BY village, no"
     );
-    // Parameters in the order they appear: ma, mb, a, b, then the area.
-    let mut bound: Vec<String> = [earlier_members_param, later_members_param, a_param, b_param]
+    // Parameters in the order they appear: ma, mb, a, b.
+    let bound: Vec<String> = [earlier_members_param, later_members_param, a_param, b_param]
         .into_iter()
         .flatten()
         .collect();
-    bound.push(within.unwrap_or_default().to_owned());
     let mut statement = conn.prepare(&sql).context("prepare household changes")?;
     let rows = statement
         .query_map(duckdb::params_from_iter(bound.iter()), |r| {
@@ -329,39 +326,86 @@ pub fn household_changes(
 }
 
 /// Persons added to and removed from the registry between two versions (自然增加,
-/// 自然减少), by ID number, of the villages whose code begins with `within`: a person
-/// who moved from one household to another of the area is neither.
+/// 自然减少), by ID number, counted in the village of their household (the later
+/// version's for those added, the earlier one's for those removed): a person who moved
+/// from one household to another is neither.
 ///
 /// # Errors
 /// [`StoreError::Query`] when the store fails.
 pub fn person_changes(
     conn: &Connection,
     (from, to): (&Source, &Source),
-    within: Option<&str>,
-) -> Result<(i64, i64), StoreError> {
+) -> Result<HashMap<String, (i64, i64)>, StoreError> {
     let (a, a_param) = rows_of(from, "households");
     let (b, b_param) = rows_of(to, "households");
     let (earlier_members, earlier_members_param) = rows_of(from, "members");
     let (later_members, later_members_param) = rows_of(to, "members");
     let sql = format!(
-        "WITH pa AS (SELECT m.id_number FROM {earlier_members} m JOIN {a} h USING (household_no)
-                     WHERE starts_with(h.village_code, ?)),
-              pb AS (SELECT m.id_number FROM {later_members} m JOIN {b} h USING (household_no)
-                     WHERE starts_with(h.village_code, ?))
-         SELECT (SELECT count(*) FROM pb WHERE id_number NOT IN (SELECT id_number FROM pa)),
-                (SELECT count(*) FROM pa WHERE id_number NOT IN (SELECT id_number FROM pb))"
+        "WITH pa AS (SELECT m.id_number, h.village_code FROM {earlier_members} m
+                     JOIN {a} h USING (household_no)),
+              pb AS (SELECT m.id_number, h.village_code FROM {later_members} m
+                     JOIN {b} h USING (household_no))
+         SELECT village_code, sum(added)::BIGINT, sum(removed)::BIGINT FROM (
+             SELECT village_code, 1 AS added, 0 AS removed FROM pb
+              WHERE id_number NOT IN (SELECT id_number FROM pa)
+             UNION ALL
+             SELECT village_code, 0, 1 FROM pa
+              WHERE id_number NOT IN (SELECT id_number FROM pb))
+         GROUP BY village_code"
     );
-    let within = within.unwrap_or_default().to_owned();
-    let bound: Vec<String> = [earlier_members_param, a_param, Some(within.clone())]
+    let bound: Vec<String> = [earlier_members_param, a_param, later_members_param, b_param]
         .into_iter()
-        .chain([later_members_param, b_param, Some(within)])
         .flatten()
         .collect();
-    conn.prepare(&sql)
-        .and_then(|mut s| {
-            s.query_row(duckdb::params_from_iter(bound.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+    let mut statement = conn.prepare(&sql).context("prepare person changes")?;
+    let rows = statement
+        .query_map(duckdb::params_from_iter(bound.iter()), |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
         })
+        .context("count person changes")?;
+    rows.collect::<Result<_, _>>()
         .context("count person changes")
+}
+
+/// What changed between two versions in the whole registry, computed once per pair and
+/// read for any area: the households that changed, and per village the persons added
+/// and removed.
+#[derive(Debug, Clone, Default)]
+pub struct Diff {
+    /// In village and household-number order.
+    pub households: Vec<HouseholdChange>,
+    /// Per village: persons added, removed.
+    pub persons: HashMap<String, (i64, i64)>,
+}
+
+impl Diff {
+    /// The households that changed in the villages whose code begins with `within`.
+    pub fn households_in<'a>(
+        &'a self,
+        within: &'a str,
+    ) -> impl Iterator<Item = &'a HouseholdChange> {
+        self.households
+            .iter()
+            .filter(move |h| h.village_code.starts_with(within))
+    }
+
+    /// Persons added and removed in the villages whose code begins with `within`.
+    #[must_use]
+    pub fn persons_in(&self, within: &str) -> (i64, i64) {
+        self.persons
+            .iter()
+            .filter(|(v, _)| v.starts_with(within))
+            .fold((0, 0), |(a, r), (_, (x, y))| (a + x, r + y))
+    }
+}
+
+/// The [`Diff`] of two versions.
+///
+/// # Errors
+/// [`StoreError::Query`] when the store fails.
+pub fn diff(conn: &Connection, states: (&Source, &Source)) -> Result<Diff, StoreError> {
+    Ok(Diff {
+        households: household_changes(conn, states)?,
+        persons: person_changes(conn, states)?,
+    })
 }
