@@ -232,6 +232,9 @@ coded_enum! {
         StableNoPolicy => ("stable_no_policy", "稳定脱贫不享受政策"),
         /// 一般农户: an ordinary farm household.
         Ordinary => ("ordinary", "一般农户"),
+        /// 未脱贫户: registered as poor (建档立卡) and not yet lifted out, as the
+        /// 2014–2020 system's exports (and the campaigns of seed 000) have them.
+        Poor => ("poor", "未脱贫户"),
     }
 }
 

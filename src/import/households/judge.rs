@@ -272,7 +272,7 @@ impl Reader<'_> {
                 return None;
             }
             Err(text) => {
-                self.row_problem(*at, Some("户类型"), Some(text), "不认识的户类型：应为 脱贫户、一般农户、稳定脱贫不享受政策，或监测对象类别 脱贫不稳定户、边缘易致贫户、突发严重困难户（建档立卡系统的未脱贫户 paicha 尚不能导入）", Severity::Error);
+                self.row_problem(*at, Some("户类型"), Some(text), "不认识的户类型：应为 脱贫户、一般农户、稳定脱贫不享受政策、未脱贫户（或脱贫属性 已脱贫、未脱贫），或监测对象类别 脱贫不稳定户、边缘易致贫户、突发严重困难户", Severity::Error);
                 return None;
             }
         };

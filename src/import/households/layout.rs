@@ -84,6 +84,7 @@ impl Layout {
                     Category::Lifted => Some("脱贫户"),
                     Category::Ordinary => Some("一般农户"),
                     Category::StableNoPolicy => Some("稳定脱贫不享受政策"),
+                    Category::Poor => Some("贫困户"),
                     _ => None,
                 })),
                 "monitoring" => label(
@@ -93,6 +94,7 @@ impl Layout {
                 ),
                 "lifted" => label(category.map(|c| match c {
                     Category::Ordinary => "非贫困户",
+                    Category::Poor => "未脱贫",
                     _ => "已脱贫",
                 })),
                 "risk" => label(RiskType::from_code(raw("risk_type")).map(RiskType::label_zh)),

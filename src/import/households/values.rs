@@ -253,6 +253,9 @@ pub fn category(
                 Some(Category::Lifted)
             }
             "一般农户" | "一般户" | "非贫困户" => Some(Category::Ordinary),
+            "未脱贫" | "未脱贫户" | "返贫" | "返贫户" | "贫困户" => {
+                Some(Category::Poor)
+            }
             _ => None,
         }
     };
@@ -262,9 +265,20 @@ pub fn category(
             _ => Err(m.to_owned()),
         };
     }
-    match clean(household_type).or(clean(lifted)) {
+    let lifted_or = |default: Category| match clean(lifted) {
+        Some(l) => named(l).map(Some).ok_or_else(|| l.to_owned()),
+        None => Ok(Some(default)),
+    };
+    match clean(household_type) {
+        // A registered household (建档立卡户) is lifted or not as 脱贫属性 says.
+        Some("贫困户" | "建档立卡贫困户" | "建档立卡户") => {
+            lifted_or(Category::Poor)
+        }
         Some(t) => named(t).map(Some).ok_or_else(|| t.to_owned()),
-        None => Ok(None),
+        None => match clean(lifted) {
+            Some(l) => named(l).map(Some).ok_or_else(|| l.to_owned()),
+            None => Ok(None),
+        },
     }
 }
 
@@ -502,6 +516,24 @@ mod tests {
         assert_eq!(
             category(None, Some("一般农户"), None),
             Err("一般农户".into())
+        );
+        // The 建档立卡 system's households not yet lifted out, and the registered ones
+        // whose 脱贫属性 says which they are.
+        assert_eq!(
+            category(None, None, Some("未脱贫")),
+            Ok(Some(Category::Poor))
+        );
+        assert_eq!(
+            category(Some("贫困户"), None, Some("已脱贫")),
+            Ok(Some(Category::Lifted))
+        );
+        assert_eq!(
+            category(Some("建档立卡贫困户"), None, None),
+            Ok(Some(Category::Poor))
+        );
+        assert_eq!(
+            category(Some("贫困户"), None, Some("返贫")),
+            Ok(Some(Category::Poor))
         );
         assert_eq!(category(None, None, None), Ok(None));
     }
