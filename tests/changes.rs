@@ -416,6 +416,46 @@ async fn next_quarters_export_is_compared_with_this_ones_household_by_household(
     assert_eq!(compared["count_change"], 1);
     assert_eq!(village["rows"].as_array().unwrap().len(), 1);
 
+    // The comparison as files: the CSV's first row is the county's (合计), with the
+    // numbers above; the XLSX, opened by LibreOffice, has them on its summary sheet.
+    let housing = &changes["within"]["values"]["unsafe_housing"];
+    let csv = server
+        .get(
+            &server.analyst,
+            "/api/v1/changes?format=csv&indicators=unsafe_housing",
+        )
+        .await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[0],
+        "代码,名称,户数（前）,户数（后）,人数（前）,人数（后）,居住危房·前,居住危房·后,居住危房·变化,居住危房·占比前(%),居住危房·占比后(%)"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "210422,新宾满族自治县（合计）,1000,999,{persons},{},{},{},{},",
+            persons - removed_persons,
+            housing["before"]["count"],
+            housing["after"]["count"],
+            housing["count_change"]
+        )),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines.len(), 2 + 15);
+    let xlsx = server
+        .get(&server.analyst, "/api/v1/changes?format=xlsx")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let summary = helpers::libreoffice_to_csv(&xlsx, "xlsx");
+    assert!(summary.contains("户数,1000,999,0,1"), "{summary}");
+    assert!(
+        summary.contains("一般农户 → 边缘易致贫户（户）,,,1,"),
+        "{summary}"
+    );
     // The households behind the counts, names masked, each read on record.
     let listed = server.json("/api/v1/changes/households").await;
     assert_eq!(listed["total"], 4, "{listed}");
@@ -471,6 +511,18 @@ async fn next_quarters_export_is_compared_with_this_ones_household_by_household(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(on_record, "the read of the households is on record");
+    let file = server
+        .get(&server.analyst, "/api/v1/changes/households?format=xlsx")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let listed = helpers::libreoffice_to_csv(&file, "xlsx");
+    assert!(
+        listed.contains(&format!("{},", picked.entered.0)) && listed.contains("类别变化"),
+        "户编号 as text, not 2.1E+17: {listed}"
+    );
+    assert_eq!(listed.lines().count(), 2 + 4, "{listed}");
     // A leader sees the figures, never the households.
     let leader = server.get(&server.leader, "/api/v1/changes").await;
     assert_eq!(leader.status(), 200);

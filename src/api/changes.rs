@@ -23,6 +23,7 @@ use crate::app::AppState;
 use crate::app::versions::Figures;
 use crate::domain::access::Capability;
 use crate::domain::{AreaLevel, Category, MeasureId, RiskState, Violations, mask_name};
+use crate::formats::table::Cell;
 use crate::indicators::{Catalog, Indicator, Value, measure_of};
 use crate::model::Snapshot;
 use crate::store::versions::{self, Diff, HouseholdChange, HouseholdChangeKind, Source, Version};
@@ -231,6 +232,9 @@ struct ChangeParams {
     level: Option<String>,
     /// Indicator ids, comma-separated; default every one compared.
     indicators: Option<String>,
+    /// `json` (default), `xlsx` (a summary sheet and a sheet of the areas) or `csv`
+    /// (the areas: before, after and change of every indicator).
+    format: Option<String>,
 }
 
 /// An indicator's figures in the two versions.
@@ -500,15 +504,29 @@ fn summarize(changes: &[HouseholdChange]) -> (Counted, Monitoring, Vec<CategoryM
 /// Each version is judged by the same rules and today's poverty line.
 #[utoipa::path(get, path = "/api/v1/changes", tag = "indicators", params(ChangeParams),
     responses(
-        (status = 200, description = "The comparison", body = ChangeBody),
+        (status = 200, description = "The comparison (JSON; or XLSX, CSV by `format`)", content(
+            (ChangeBody = "application/json"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "text/csv"))),
         (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn changes(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(p): ApiQuery<ChangeParams>,
-) -> Result<Json<ChangeBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let snapshot = state.snapshot();
+    let file = match p.format.as_deref().unwrap_or("json") {
+        "json" | "" => None,
+        "xlsx" => Some(true),
+        "csv" => Some(false),
+        other => {
+            return Err(ApiError::invalid(
+                "format",
+                format!("unknown format {other:?}; expected json, xlsx or csv"),
+            ));
+        }
+    };
     let area = scope(&snapshot, &caller, Capability::Figures, p.within.as_deref())?;
     let level = row_level(p.level.as_deref(), area.level)?;
     let indicators =
@@ -536,14 +554,154 @@ async fn changes(
             })
             .await?
     };
-    Ok(Json(compare(
+    let body = compare(
         &snapshot,
         &area,
         level,
         (&from, &to),
         &indicators,
         (&figures, &changes, persons),
-    )))
+    );
+    match file {
+        None => Ok(Json(body).into_response()),
+        Some(xlsx) => changes_file(&body, xlsx),
+    }
+}
+
+/// The headers and rows of the areas compared: the area itself first (合计), then its
+/// parts; per indicator its count before and after, the change, and both rates (%).
+fn area_table(body: &ChangeBody) -> (Vec<String>, Vec<Vec<Cell>>) {
+    let mut headers: Vec<String> = [
+        "代码",
+        "名称",
+        "户数（前）",
+        "户数（后）",
+        "人数（前）",
+        "人数（后）",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    for i in &body.indicators {
+        for part in ["前", "后", "变化", "占比前(%)", "占比后(%)"] {
+            headers.push(format!("{}·{part}", i.name_zh));
+        }
+    }
+    let percent = |v: &Value| v.rate.map_or(Cell::Empty, |r| Cell::Number(r * 100.0));
+    let row = |r: &ChangeRow, name: String| {
+        let mut cells = vec![
+            Cell::text(r.code.clone()),
+            Cell::text(name),
+            Cell::Number(r.households_before as f64),
+            Cell::Number(r.households_after as f64),
+            Cell::Number(r.persons_before as f64),
+            Cell::Number(r.persons_after as f64),
+        ];
+        for i in &body.indicators {
+            if let Some(v) = r.values.get(&i.id) {
+                cells.extend([
+                    Cell::Number(v.before.count as f64),
+                    Cell::Number(v.after.count as f64),
+                    Cell::Number(v.count_change as f64),
+                    percent(&v.before),
+                    percent(&v.after),
+                ]);
+            }
+        }
+        cells
+    };
+    let mut rows = vec![row(&body.within, format!("{}（合计）", body.within.name))];
+    rows.extend(body.rows.iter().map(|r| row(r, r.name.clone())));
+    (headers, rows)
+}
+
+/// The comparison as a file: XLSX with a summary sheet (数据变化汇总) and the areas'
+/// sheet, or CSV of the areas.
+fn changes_file(body: &ChangeBody, xlsx: bool) -> Result<Response, ApiError> {
+    let (headers, rows) = area_table(body);
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let stem = format!(
+        "{}数据变化_{}_{}",
+        body.within.name,
+        body.from.data_date.as_deref().unwrap_or("前"),
+        body.to.data_date.as_deref().unwrap_or("后")
+    );
+    if !xlsx {
+        return Ok(super::indicators::download(
+            crate::formats::table::csv(&headers, &rows),
+            "text/csv; charset=utf-8",
+            &format!("{stem}.csv"),
+        ));
+    }
+    let (h, p, m) = (&body.households, &body.persons, &body.monitoring);
+    let n = |x: i64| Cell::Number(x as f64);
+    let mut summary = vec![
+        vec![
+            Cell::text("户数"),
+            n(h.before),
+            n(h.after),
+            n(h.added),
+            n(h.removed),
+        ],
+        vec![
+            Cell::text("人数"),
+            n(p.before),
+            n(p.after),
+            n(p.added),
+            n(p.removed),
+        ],
+        vec![
+            Cell::text("新识别监测对象（户）"),
+            Cell::Empty,
+            Cell::Empty,
+            n(m.entered),
+            Cell::Empty,
+        ],
+        vec![
+            Cell::text("退出监测（户）"),
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            n(m.left),
+        ],
+        vec![
+            Cell::text("风险消除（户）"),
+            Cell::Empty,
+            Cell::Empty,
+            n(m.risk_resolved),
+            Cell::Empty,
+        ],
+    ];
+    summary.extend(body.categories.iter().map(|c| {
+        vec![
+            Cell::text(format!("{} → {}（户）", c.before_zh, c.after_zh)),
+            Cell::Empty,
+            Cell::Empty,
+            n(c.households),
+            Cell::Empty,
+        ]
+    }));
+    let title = format!(
+        "{}：{} 与 {} 对比",
+        body.within.name, body.from.label, body.to.label
+    );
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bytes = crate::formats::table::add_sheet(
+        &mut book,
+        "数据变化汇总",
+        Some(&title),
+        &["项目", "前", "后", "增加", "减少"],
+        &summary,
+    )
+    .and_then(|()| {
+        crate::formats::table::add_sheet(&mut book, "各区域指标变化", Some(&title), &headers, &rows)
+    })
+    .and_then(|()| book.save_to_buffer())
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(super::indicators::download(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("{stem}.xlsx"),
+    ))
 }
 
 /// The comparison's body from its parts.
@@ -629,6 +787,8 @@ struct HouseholdParams {
     limit: Option<usize>,
     /// Households to skip.
     offset: Option<usize>,
+    /// `json` (default, a page) or `xlsx` (every household of the list, 户编号 as text).
+    format: Option<String>,
 }
 
 /// A household that changed, name masked.
@@ -725,17 +885,30 @@ fn keeps(wanted: &[&str], h: &HouseholdChange) -> bool {
 /// order, head names masked, no ID numbers.
 #[utoipa::path(get, path = "/api/v1/changes/households", tag = "indicators", params(HouseholdParams),
     responses(
-        (status = 200, description = "A page of changed households", body = ChangedPage),
+        (status = 200, description = "A page of changed households, or every one as XLSX", content(
+            (ChangedPage = "application/json"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "A parameter is invalid; each is named", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No area with the `within` code", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn households(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(p): ApiQuery<HouseholdParams>,
-) -> Result<Json<ChangedPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let snapshot = state.snapshot();
     let mut errors = Violations::new();
     let (limit, offset) = super::extract::paging(p.limit, p.offset, &mut errors);
+    let xlsx = match p.format.as_deref().unwrap_or("json") {
+        "json" | "" => false,
+        "xlsx" => true,
+        other => {
+            errors.add(
+                "format",
+                format!("unknown format {other:?}; expected json or xlsx"),
+            );
+            false
+        }
+    };
     errors.into_result(())?;
     let wanted = change_filter(p.change.as_deref())?;
     let area = scope(
@@ -756,14 +929,19 @@ async fn households(
         .households_in(&area.code)
         .filter(|h| keeps(&wanted, h))
         .collect();
-    let page: Vec<&HouseholdChange> = kept.iter().skip(offset).take(limit).copied().collect();
+    // The file holds every household of the list; the page, one page.
+    let page: Vec<&HouseholdChange> = if xlsx {
+        kept.clone()
+    } else {
+        kept.iter().skip(offset).take(limit).copied().collect()
+    };
     caller.record_personal(&state.audit, page.iter().map(|h| h.household_no.as_str()));
     let zh = |c: &Option<String>| {
         c.as_deref().map(|c| {
             Category::from_code(c).map_or_else(|| c.to_owned(), |k| k.label_zh().to_owned())
         })
     };
-    let items = page
+    let items: Vec<ChangedHousehold> = page
         .into_iter()
         .map(|h| ChangedHousehold {
             household_no: h.household_no.clone(),
@@ -793,12 +971,68 @@ async fn households(
             members_after: h.members_after,
         })
         .collect();
+    if xlsx {
+        return changed_file(&area.name, &items);
+    }
     Ok(Json(ChangedPage {
         total: kept.len(),
         limit,
         offset,
         items,
-    }))
+    })
+    .into_response())
+}
+
+/// The changed households as XLSX, one row each, 户编号 as text, names masked.
+fn changed_file(area: &str, items: &[ChangedHousehold]) -> Result<Response, ApiError> {
+    let headers = [
+        "户编号",
+        "村",
+        "户主（脱敏）",
+        "变化",
+        "类别（前）",
+        "类别（后）",
+        "风险状态（前）",
+        "风险状态（后）",
+        "人数（前）",
+        "人数（后）",
+    ];
+    let risk = |r: &Option<String>| {
+        r.as_deref()
+            .and_then(RiskState::from_code)
+            .map_or(Cell::Empty, |r| Cell::text(r.label_zh()))
+    };
+    let text = |t: &Option<String>| t.clone().map_or(Cell::Empty, Cell::text);
+    let number = |n: Option<i64>| n.map_or(Cell::Empty, |n| Cell::Number(n as f64));
+    let rows: Vec<Vec<Cell>> = items
+        .iter()
+        .map(|h| {
+            vec![
+                Cell::text(h.household_no.clone()),
+                Cell::text(h.village_name.clone()),
+                Cell::text(h.head_name.clone()),
+                Cell::text(h.change_zh.clone()),
+                text(&h.category_before_zh),
+                text(&h.category_after_zh),
+                risk(&h.risk_state_before),
+                risk(&h.risk_state_after),
+                number(h.members_before),
+                number(h.members_after),
+            ]
+        })
+        .collect();
+    let bytes = crate::formats::table::xlsx(
+        "变化的农户",
+        Some(&format!("{area}变化的农户")),
+        &headers,
+        &rows,
+    )
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(super::indicators::download(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("{area}变化的农户.xlsx"),
+    ))
 }
 
 /// `GET /api/v1/trend` parameters.

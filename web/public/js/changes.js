@@ -116,6 +116,8 @@ export class Changes {
       + '</tbody></table>'
       + (moves ? `<h3>类别变化</h3><ul id="changes-moves">${moves}</ul>` : '')
       + `<table class="list" id="changes-figures"><thead><tr><th>指标</th><th class="num">前</th><th class="num">后</th><th class="num">变化</th><th class="num">占比</th></tr></thead><tbody>${figures}</tbody></table>`
+      + `<p class="exports">导出（各区域、各指标前后对比）：<a id="changes-xlsx" href="api/v1/changes?${this.pair()}&within=${code}&format=xlsx" download>XLSX</a>`
+      + `<a href="api/v1/changes?${this.pair()}&within=${code}&format=csv" download>CSV</a></p>`
       + `<p class="muted">${esc(body.note)}</p>`
       + '<h3>历次数据</h3><div id="changes-trend"></div>';
     $('changes-from').value = String(this.from);
@@ -196,6 +198,7 @@ export class Changes {
       + `<td>${esc(CHANGE_ZH[h.change] || h.change)}</td><td>${cat(h.category_before_zh, h.category_after_zh)}</td>`
       + `<td class="num">${h.members_before ?? '—'} → ${h.members_after ?? '—'}</td></tr>`).join('');
     $('ranking').insertAdjacentHTML('beforeend', `<h3>变化的农户（${int(page.total)} 户，已脱敏${page.total > page.items.length ? `，列出前 ${page.items.length} 户` : ''}）</h3>`
+      + `<p class="exports"><a href="api/v1/changes/households?${this.pair()}&within=${code}&format=xlsx" download>导出全部（XLSX）</a></p>`
       + `<table class="list" id="changes-households"><thead><tr><th>户主</th><th>村</th><th>变化</th><th>类别</th><th class="num">人数</th></tr></thead><tbody>${rows}</tbody></table>`);
   }
 }
