@@ -456,6 +456,33 @@ async fn next_quarters_export_is_compared_with_this_ones_household_by_household(
         summary.contains("一般农户 → 边缘易致贫户（户）,,,1,"),
         "{summary}"
     );
+    // After an import that replaced every row, a household's facts are its own: the
+    // house found dangerous is behind the village's count (rows once numbered by the
+    // store's row ids, which the import left past the old ones, read another's facts).
+    let behind = server
+        .json(&format!(
+            "/api/v1/households?within={housing_village}&indicator=unsafe_housing"
+        ))
+        .await;
+    let numbers: Vec<&str> = behind["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["household_no"].as_str().unwrap())
+        .collect();
+    assert!(numbers.contains(&picked.housing.0.as_str()), "{behind}");
+    assert_eq!(behind["total"], unsafe_before + 1);
+    let one = server
+        .json(&format!("/api/v1/households/{}", picked.housing.0))
+        .await;
+    assert!(
+        one["failed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "unsafe_housing"),
+        "{one}"
+    );
     // The households behind the counts, names masked, each read on record.
     let listed = server.json("/api/v1/changes/households").await;
     assert_eq!(listed["total"], 4, "{listed}");
@@ -767,5 +794,12 @@ async fn the_changes_view_shows_what_changed_on_the_map_and_in_the_panel() {
     assert!(
         close(seen_colour, blended(change_class(1).1)),
         "{seen_colour:?}"
+    );
+    // Back in 指标一张图, the village's panel draws 居住危房 over both versions.
+    assert_eq!(seen["areaTrend"]["title"], "居住危房 历次数据");
+    assert_eq!(seen["areaTrend"]["points"], 2);
+    assert_eq!(
+        seen["areaTrend"]["png"],
+        format!("api/v1/trend?indicator=unsafe_housing&within={village}&format=png")
     );
 }

@@ -316,8 +316,12 @@ pub(super) enum FactsFrom {
 /// table and the comparison of versions (`store::versions`) share.
 pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
     let (households, members) = match from {
+        // `row` is the household's place in storage order, as the snapshot numbers
+        // households (`store::households::locations`): not the rowid itself, which an
+        // import that replaced every row leaves starting past the old ones.
         FactsFrom::Derived | FactsFrom::Live => (
-            "SELECT rowid::UINTEGER AS row, * FROM households",
+            "SELECT (row_number() OVER (ORDER BY rowid) - 1)::UINTEGER AS row, *
+             FROM households",
             "members",
         ),
         FactsFrom::Kept => (

@@ -339,7 +339,7 @@ try {
       moves: [...document.querySelectorAll('#changes-moves li')].map((li) => li.textContent),
       figures: [...document.querySelectorAll('#changes-figures tbody tr')].map((r) => [r.dataset.ind, ...[...r.cells].map((c) => c.textContent)]),
       ranking: [...document.querySelectorAll('#changes-ranking tbody tr')].map((r) => [r.dataset.code, r.cells[4].textContent]),
-      chartPoints: document.querySelectorAll('#changes-chart circle').length,
+      chartPoints: document.querySelectorAll('#changes-trend svg circle').length,
       households: [...document.querySelectorAll('#changes-households tbody tr')].map((r) => [r.dataset.household, ...[...r.cells].map((c) => c.textContent)]),
       pressed: document.querySelector('#views button[data-view="changes"]').getAttribute('aria-pressed'),
     }));
@@ -356,6 +356,14 @@ try {
     out.village = await changesPanel();
     out.point = await screen(args.lon, args.lat);
     out.shot = await shoot(`${args.dir}/changes.png`);
+    // 指标一张图's area panel draws the indicator over the versions too.
+    await page.click('#views button[data-view="indicators"]');
+    await page.waitForSelector('#area-trend svg', { timeout: 30000 });
+    out.areaTrend = await page.evaluate(() => ({
+      title: document.querySelector('#area-trend h3')?.textContent,
+      points: document.querySelectorAll('#area-trend svg circle').length,
+      png: document.querySelector('#area-trend a')?.getAttribute('href'),
+    }));
   } else if (scenario === 'basemap') {
     await open(args.hash);
     await idle();

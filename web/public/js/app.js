@@ -234,7 +234,14 @@ async function showArea() {
     + `<div class="figure" data-indicator="${ind.id}"><span class="big" id="area-count">${int(v.count)}</span>`
     + `<span>${unitOf(ind)} ${esc(ind.name_zh)}</span></div>`
     + `<p>占比 <strong id="area-rate">${pct(v.rate)}</strong>（基数 <span id="area-denominator">${int(v.denominator)}</span>：${esc(ind.denominator.replace(/\s*\(.*\)\s*$/, ''))}）</p>`
-    + `<details><summary>全部指标</summary>${figuresTable(total)}</details>`;
+    + `<details><summary>全部指标</summary>${figuresTable(total)}</details>`
+    + '<div id="area-trend"></div>';
+  // Once an office has imported a second version: the indicator over every version.
+  // (Ledger items and GPS checks are not compared between versions.)
+  if (!isLedger(ind) && !ind.id.startsWith('gps_')) {
+    app.changes.areaTrend($('area-trend'), within, ind, () => token === app.panelToken)
+      .catch((e) => toast(e.message));
+  }
   await crumbs();
   if (token !== app.panelToken) return;
   if (within.length === 12 && can(app.who, 'personal')) await showHouseholds(0);

@@ -159,11 +159,26 @@ export class Changes {
       : '';
   }
 
+  /** The indicator's trend in the area panel of 指标一张图, once there are two versions
+   * or more (and for an indicator compared between versions). */
+  async areaTrend(el, code, ind, current) {
+    await this.loadVersions();
+    if (this.versions.length < 2 || !current()) return;
+    const t = await getJson(`api/v1/trend?indicator=${ind.id}&within=${code}`).catch(() => null);
+    if (!t || !current()) return;
+    el.innerHTML = `<h3>${esc(ind.name_zh)} 历次数据</h3>`;
+    el.insertAdjacentHTML('beforeend', this.chart(t, ind, code));
+  }
+
   /** The indicator over every version, as a small line chart, with the PNG for reports. */
   async trend(code, ind, token) {
     const t = await getJson(`api/v1/trend?indicator=${ind.id}&within=${code}`);
     if (token !== this.token) return;
-    const el = $('changes-trend');
+    $('changes-trend').innerHTML = this.chart(t, ind, code);
+  }
+
+  /** The chart of a trend answer (SVG) and the link to its PNG. */
+  chart(t, ind, code) {
     const pts = t.points;
     const W = 320;
     const H = 140;
@@ -181,7 +196,7 @@ export class Changes {
       : `<circle cx="${x(i).toFixed(1)}" cy="${y(p.rate).toFixed(1)}" r="3.5"><title>${esc(p.data_date || '')}：${int(p.count)} ${unitOf(ind)}（${pct(p.rate)}）</title></circle>`
         + `<text x="${x(i).toFixed(1)}" y="${(y(p.rate) - 7).toFixed(1)}" text-anchor="middle" class="value">${pct(p.rate)}</text>`)).join('');
     const labels = pts.map((p, i) => `<text x="${x(i).toFixed(1)}" y="${H - 8}" text-anchor="middle">${esc(p.data_date || '—')}</text>`).join('');
-    el.innerHTML = `<svg id="changes-chart" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(ind.name_zh)}历次数据">`
+    return `<svg class="trend-chart" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(ind.name_zh)}历次数据">`
       + `<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" class="axis"/>`
       + `<text x="${pad.l - 4}" y="${H - pad.b}" text-anchor="end">0</text>`
       + `<path d="${path}" class="line"/>${dots}${labels}</svg>`
