@@ -614,6 +614,10 @@ async fn a_shapefiles_parts_uploaded_together_are_read_as_one() {
     assert_eq!(failed["status_zh"], "读取失败");
     let error = failed["error"].as_str().unwrap();
     assert!(error.contains("村级调查区"), "{failed}");
+    assert_eq!(
+        failed["error_zh"], "村级调查区.shp：村级调查区.shp 旁边缺少 村级调查区.dbf，无法读取",
+        "{failed}"
+    );
     // The server's folders are its own business.
     assert!(!error.contains(".uploads"), "{error}");
     let refused = server.post(&format!("/api/v1/imports/{lone}/commit")).await;

@@ -72,6 +72,9 @@ struct ImportItem {
     /// Why it could not be read at all (status `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The same in Chinese, as the 数据导入 page shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_zh: Option<String>,
     /// The data version it wrote (committed imports).
     #[serde(skip_serializing_if = "Option::is_none")]
     data_version: Option<i64>,
@@ -131,6 +134,7 @@ impl ImportItem {
             errors,
             warnings,
             error: job.error,
+            error_zh: job.error_zh,
             data_version: job.committed.as_ref().map(|c| c.data_version),
             committed: job.committed,
             report: job.report.filter(|_| with_report).map(|r| (*r).clone()),
@@ -153,6 +157,7 @@ impl ImportItem {
             errors,
             warnings,
             error: None,
+            error_zh: None,
             data_version: Some(record.data_version),
             committed: None,
             report,

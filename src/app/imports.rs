@@ -68,6 +68,8 @@ pub struct JobView {
     pub report: Option<Arc<Report>>,
     /// Why it failed.
     pub error: Option<String>,
+    /// The same in Chinese.
+    pub error_zh: Option<String>,
     /// What the commit wrote.
     pub committed: Option<Committed>,
 }
@@ -188,6 +190,7 @@ impl Imports {
             rows_read: 0,
             report: None,
             error: None,
+            error_zh: None,
             committed: None,
         };
         self.jobs().insert(
@@ -345,7 +348,8 @@ impl App {
                 let version = store::data_version(c)?;
                 Ok((
                     version,
-                    run::plan(Some(c), &request, &files, &progress).map_err(|e| e.to_string()),
+                    run::plan(Some(c), &request, &files, &progress)
+                        .map_err(|e| (e.to_string(), e.zh())),
                 ))
             })
             .await;
@@ -353,7 +357,10 @@ impl App {
         let plan = match outcome {
             Ok((version, Ok(planned))) => Ok((version, Arc::new(planned))),
             Ok((_, Err(read))) => Err(read),
-            Err(store) => Err(store.to_string()),
+            Err(store) => Err((
+                store.to_string(),
+                "数据库出错，未能检查（详见服务器日志）".to_owned(),
+            )),
         };
         if plan.is_ok() {
             for other in jobs.values_mut() {
@@ -367,8 +374,9 @@ impl App {
                     job.view.phase = Phase::Ready;
                     job.plan = Some((version, planned));
                 }
-                Err(reason) => {
+                Err((reason, reason_zh)) => {
                     job.view.error = Some(reason);
+                    job.view.error_zh = Some(reason_zh);
                     job.view.phase = Phase::Failed;
                 }
             }

@@ -101,6 +101,31 @@ pub enum SheetError {
     Csv(String),
 }
 
+impl SheetError {
+    /// The reason in Chinese, for the clerk (the 数据导入 page); a library's own words
+    /// stay in brackets for whoever helps them.
+    #[must_use]
+    pub fn zh(&self) -> String {
+        match self {
+            Self::NotXlsx(why) => format!("不是可读的 XLSX 文件（{why}）"),
+            Self::NotXls(why) => format!("不是可读的 XLS（Excel 97–2003）文件（{why}）"),
+            Self::Unzipped { limit } => format!("文件解压后超过 {limit} 字节的上限"),
+            Self::Parts { limit } => format!("文件包含的部件超过 {limit} 个的上限"),
+            Self::Beyond {
+                cell,
+                rows,
+                columns,
+            } => format!("单元格 {cell} 超出 {rows} 行、{columns} 列的上限"),
+            Self::Cells { limit } => format!("工作表的单元格超过 {limit} 个的上限"),
+            Self::NoSheet => "文件中没有工作表".to_owned(),
+            Self::Read { sheet, reason } => format!("无法读取工作表 {sheet}（{reason}）"),
+            Self::Csv(why) => {
+                format!("无法读取 CSV：不是 UTF-8 或 GBK/GB18030 编码，或格式有误（{why}）")
+            }
+        }
+    }
+}
+
 /// One sheet, as rows of cells; rows are as long as the longest, missing cells
 /// [`Data::Empty`].
 #[derive(Debug, Clone, PartialEq)]

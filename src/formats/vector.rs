@@ -225,6 +225,48 @@ pub enum VectorError {
     },
 }
 
+impl VectorError {
+    /// The reason in Chinese, for the clerk (the 数据导入 page); a library's own words
+    /// stay in brackets for whoever helps them.
+    #[must_use]
+    pub fn zh(&self) -> String {
+        match self {
+            Self::Io { file, source } => format!("无法读取 {file}（{source}）"),
+            Self::Unsupported { file } => format!(
+                "{file}：不是 Shapefile（.shp）、GeoJSON（.geojson、.json）、GeoPackage（.gpkg）或 .zip"
+            ),
+            Self::LoneShapefile { file } => format!(
+                "{file}：Shapefile 不能单独上传一个文件；请把 .shp、.shx、.dbf、.prj、.cpg 一起选中，或打包成 .zip"
+            ),
+            Self::Missing { file, missing } => format!("{file} 旁边缺少 {missing}，无法读取"),
+            Self::Bytes { file, limit } => {
+                format!("{file}：要读取的内容（含 zip 解压后）超过 {limit} 字节的上限")
+            }
+            Self::Features { file, limit } => format!("{file}：要素超过 {limit} 个的上限"),
+            Self::Vertices { file, limit } => format!("{file}：顶点超过 {limit} 个的上限"),
+            Self::Fields { file, limit } => format!("{file}：属性字段超过 {limit} 个的上限"),
+            Self::Zip { file, reason } => format!("{file}：无法解压（{reason}）"),
+            Self::Malformed { file, reason } => format!("{file} 格式有误（{reason}）"),
+            Self::Mismatch {
+                file,
+                shapes,
+                records,
+            } => format!(
+                "{file}：.shp 中有 {shapes} 个图形，.dbf 中却有 {records} 条记录，无法对应属性"
+            ),
+            Self::GeoPackage { file, reason } => {
+                format!("{file}：无法读取 GeoPackage（{reason}）")
+            }
+            Self::NoLayer { file } => {
+                format!("{file} 中没有 Shapefile、GeoJSON 或 GeoPackage 图层")
+            }
+            Self::NoPolygonLayer { file, found } => {
+                format!("{file} 中没有面图层，只有 {found}")
+            }
+        }
+    }
+}
+
 /// Reads every polygon layer of `path`: .shp (with .shx/.dbf/.prj/.cpg beside it),
 /// .geojson/.json, .gpkg, or .zip holding any of these (in folders too).
 ///

@@ -88,6 +88,8 @@ pub enum RunError {
         file: String,
         /// What is wrong with it.
         reason: String,
+        /// The same in Chinese, for the 数据导入 page.
+        reason_zh: String,
     },
     /// The report has errors: nothing may be written until they are fixed.
     #[error("{0} error(s) in the report: nothing was written")]
@@ -99,6 +101,32 @@ pub enum RunError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+impl RunError {
+    /// The reason in Chinese, for the 数据导入 page.
+    #[must_use]
+    pub fn zh(&self) -> String {
+        match self {
+            Self::Read {
+                file, reason_zh, ..
+            } => format!("{file}：{reason_zh}"),
+            Self::Errors(n) => format!("检查报告中有 {n} 个错误：未写入任何数据"),
+            Self::Nothing(NO_FILE) => "没有上传文件".to_owned(),
+            Self::Nothing(NO_DIVISIONS) => "边界要与已存的区划匹配：请先导入区划代码".to_owned(),
+            Self::Nothing(NO_HOUSEHOLDS) => {
+                "入户定位要与已存的农户匹配：请先导入户籍信息".to_owned()
+            }
+            Self::Nothing(other) => (*other).to_owned(),
+            Self::Store(_) => "数据库出错，未写入任何数据（详见服务器日志）".to_owned(),
+        }
+    }
+}
+
+const NO_FILE: &str = "no file was given";
+const NO_DIVISIONS: &str =
+    "boundaries are matched to stored divisions: import the division codes first";
+const NO_HOUSEHOLDS: &str =
+    "positions are matched to stored households: import the households first";
 
 /// Rows read so far by a dry run under way, for a progress bar.
 #[derive(Debug, Default)]
@@ -127,19 +155,21 @@ pub fn file_name(file: &Path) -> String {
 
 /// A file's bytes, refused before reading when it is larger than `limit`.
 fn read_bounded(file: &Path, limit: u64) -> Result<Vec<u8>, RunError> {
-    let failed = |reason: String| RunError::Read {
+    let failed = |reason: String, reason_zh: String| RunError::Read {
         file: file_name(file),
         reason,
+        reason_zh,
     };
-    let size = std::fs::metadata(file)
-        .map_err(|e| failed(format!("cannot read it: {e}")))?
-        .len();
+    let unreadable =
+        |e: std::io::Error| failed(format!("cannot read it: {e}"), format!("无法读取（{e}）"));
+    let size = std::fs::metadata(file).map_err(unreadable)?.len();
     if size > limit {
-        return Err(failed(format!(
-            "{size} bytes, over the limit of {limit} bytes"
-        )));
+        return Err(failed(
+            format!("{size} bytes, over the limit of {limit} bytes"),
+            format!("{size} 字节，超过 {limit} 字节的上限"),
+        ));
     }
-    std::fs::read(file).map_err(|e| failed(format!("cannot read it: {e}")))
+    std::fs::read(file).map_err(unreadable)
 }
 
 /// Reads the files and judges them against what `conn` holds (nothing, for divisions
@@ -161,7 +191,7 @@ pub fn plan(
         None => Ok(Vec::new()),
     };
     let Some(first) = files.first() else {
-        return Err(RunError::Nothing("no file was given"));
+        return Err(RunError::Nothing(NO_FILE));
     };
     match request {
         Request::Divisions(options) => {
@@ -169,6 +199,7 @@ pub fn plan(
             let sheets = divisions::read(&bytes).map_err(|e| RunError::Read {
                 file: file_name(first),
                 reason: e.to_string(),
+                reason_zh: e.zh(),
             })?;
             let stored = stored_areas()?;
             Ok(Planned::Divisions(divisions::plan(
@@ -179,9 +210,7 @@ pub fn plan(
             )))
         }
         Request::Boundaries(options) => {
-            let conn = conn.ok_or(RunError::Nothing(
-                "boundaries are matched to stored divisions: import the division codes first",
-            ))?;
+            let conn = conn.ok_or(RunError::Nothing(NO_DIVISIONS))?;
             // A Shapefile's parts come side by side; the .shp names them.
             let file = files
                 .iter()
@@ -194,6 +223,7 @@ pub fn plan(
             .map_err(|e| RunError::Read {
                 file: file_name(file),
                 reason: e.to_string(),
+                reason_zh: e.zh(),
             })?;
             progress.add(layers.iter().map(|l| l.features.len() as u64).sum());
             let areas = store::areas::records(conn, &AreaFilter::default())?;
@@ -219,12 +249,11 @@ pub fn plan(
                 .map_err(|(file, e)| RunError::Read {
                     file,
                     reason: e.to_string(),
+                    reason_zh: e.zh(),
                 })
         }
         Request::Gps(vocabulary) => {
-            let conn = conn.ok_or(RunError::Nothing(
-                "positions are matched to stored households: import the households first",
-            ))?;
+            let conn = conn.ok_or(RunError::Nothing(NO_HOUSEHOLDS))?;
             let bytes = read_bounded(first, SPREADSHEET_BYTES)?;
             let (households, heads) = store::households::registered(conn)?;
             households::gps::plan(
@@ -238,6 +267,7 @@ pub fn plan(
             .map_err(|e| RunError::Read {
                 file: file_name(first),
                 reason: e.to_string(),
+                reason_zh: e.zh(),
             })
         }
     }

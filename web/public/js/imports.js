@@ -115,7 +115,7 @@ function drawJob(job) {
   $('job-status').textContent = job.status === 'committed'
     ? `已提交：数据版本 ${job.data_version}` : `${job.status_zh}${read}`;
   $('job-error').hidden = !job.error;
-  $('job-error').textContent = job.error ? `文件无法读取：${job.error}` : '';
+  $('job-error').textContent = job.error ? `文件无法读取：${job.error_zh || job.error}` : '';
   const report = job.report;
   $('job-report').hidden = !report;
   if (!report) return;
