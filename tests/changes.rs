@@ -727,6 +727,12 @@ async fn the_changes_view_shows_what_changed_on_the_map_and_in_the_panel() {
         county["moves"],
         serde_json::json!(["一般农户 → 边缘易致贫户：1 户"])
     );
+    let swapped = &seen["swapped"];
+    assert_eq!(
+        (&swapped["from"], &swapped["to"], &swapped["removed"]),
+        (&county["from"], &county["to"], &county["removed"]),
+        "{swapped}"
+    );
     let housing_row = county["figures"]
         .as_array()
         .unwrap()

@@ -344,6 +344,16 @@ try {
       pressed: document.querySelector('#views button[data-view="changes"]').getAttribute('aria-pressed'),
     }));
     out.county = await changesPanel();
+    // Picked the other way round, the two versions are swapped: the same comparison.
+    const [v1, v2] = [out.county.from, out.county.to];
+    const compared = ([a, b]) => window.paicha.changes?.from.version === Number(a)
+      && window.paicha.changes?.to.version === Number(b);
+    await page.selectOption('#changes-from', v2);
+    await page.waitForFunction(compared, [v2, v2], { timeout: 30000 });
+    await page.selectOption('#changes-to', v1);
+    await page.waitForFunction(compared, [v1, v2], { timeout: 30000 });
+    await idle();
+    out.swapped = await changesPanel();
     out.legend = await legend();
     out.painted = await page.evaluate(() => window.paicha.changesPainted);
     await page.evaluate((code) => window.paicha.app.changes && document.querySelector(`#changes-ranking tr[data-code="${code}"]`)?.click(), args.township);

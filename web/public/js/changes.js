@@ -125,6 +125,9 @@ export class Changes {
     for (const [id, key] of [['changes-from', 'from'], ['changes-to', 'to']]) {
       $(id).addEventListener('change', (e) => {
         this[key] = Number(e.target.value);
+        // 对比 is the earlier version: two picked the other way round are swapped.
+        const at = (v) => this.versions.findIndex((x) => x.version === v);
+        if (at(this.from) > at(this.to)) [this.from, this.to] = [this.to, this.from];
         this.show(ind);
       });
     }
