@@ -72,6 +72,11 @@ pub struct Indicator {
     /// is: a department account sees the indicators that name its department.
     #[serde(default)]
     pub departments: Vec<String>,
+    /// The columns of the national systems' exports it is computed from, as the
+    /// household import names them (`data/household_columns.toml`); none for ledger
+    /// items.
+    #[serde(default)]
+    pub columns: Vec<String>,
 }
 
 /// The catalog: indicators, their colours and the poverty lines.

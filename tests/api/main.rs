@@ -19,7 +19,7 @@ mod robustness;
 pub mod tiles;
 
 use helpers::{TEST_HOUSEHOLDS, TestApp};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn health_reports_the_data_version_and_household_count() {
@@ -28,6 +28,42 @@ async fn health_reports_the_data_version_and_household_count() {
     assert_eq!(body["status"], "ok");
     assert_eq!(body["households"], TEST_HOUSEHOLDS);
     assert!(body["data_version"].as_i64().unwrap() > 0);
+}
+
+/// The catalog says which columns of the national systems' exports each household
+/// indicator is computed from, each a header the household import reads; ledger items
+/// name none.
+#[tokio::test]
+async fn every_household_indicator_names_the_columns_it_is_computed_from() {
+    let app = TestApp::spawn().await;
+    let catalog = app.get_json("/api/v1/indicators").await;
+    let vocabulary = paicha::import::households::columns::Vocabulary::builtin();
+    for ind in catalog["indicators"].as_array().unwrap() {
+        let columns: Vec<&str> = ind["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        if ind["unit"] == "items" {
+            assert!(columns.is_empty(), "{ind}");
+            continue;
+        }
+        assert!(!columns.is_empty(), "{ind}");
+        for c in columns {
+            assert!(vocabulary.field_of(c).is_some(), "{}: {c}", ind["id"]);
+        }
+    }
+    let dropout = catalog["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "dropout")
+        .unwrap();
+    assert_eq!(
+        dropout["columns"],
+        json!(["在校生状况", "出生日期", "证件号码"])
+    );
 }
 
 #[tokio::test]
