@@ -17,13 +17,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use paicha::app::{AppSettings, AppState};
+use paicha::app::AppState;
 use paicha::domain::access::Role;
 use serde_json::Value;
 
-#[path = "support/accounts.rs"]
-mod accounts;
-use accounts::account;
+#[path = "support/own_server.rs"]
+mod own_server;
+use own_server::{account, browse};
 #[path = "support/command.rs"]
 mod command;
 use command::{paicha, run_ok};
@@ -157,16 +157,7 @@ impl Server {
                 account(&conn, "county-leader", Role::Leader, "210422"),
             )
         };
-        let state = AppState::open(&AppSettings {
-            db: db.to_owned(),
-            ..AppSettings::default()
-        })
-        .unwrap();
-        let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
-        let router = paicha::api::router(state.clone(), &web);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(paicha::api::serve(listener, router, std::future::pending()));
+        let (address, state) = own_server::serve(db).await;
         Self {
             address,
             admin,
@@ -174,24 +165,6 @@ impl Server {
             leader,
             _state: state,
         }
-    }
-
-    /// Signs in as `user` and returns the session cookies, for a browser.
-    async fn sign_in(&self, user: &str) -> String {
-        let response = reqwest::Client::new()
-            .post(format!("{}/api/v1/session", self.address))
-            .json(&serde_json::json!({ "user": user, "password": "a-long-password" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let cookies: Vec<String> = response
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-            .collect();
-        cookies.join("; ")
     }
 
     async fn get(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
@@ -668,41 +641,21 @@ async fn the_changes_view_shows_what_changed_on_the_map_and_in_the_panel() {
             .unwrap();
         classes[change_class(change).0] += 1;
     }
-    let cookies = server.sign_in("county-analyst").await;
-    let root = env!("CARGO_MANIFEST_DIR");
-    let output = tokio::process::Command::new("node")
-        .env("PAICHA_COOKIES", cookies)
-        .arg(format!("{root}/web/tests/browser.mjs"))
-        .arg("changes")
-        .arg(&server.address)
-        .arg(
-            serde_json::json!({
-                "hash": "#view=changes&ind=unsafe_housing&lbl=0&hh=0",
-                "township": township,
-                "village": village,
-                "lon": point[0],
-                "lat": point[1],
-                "dir": dir.path(),
-            })
-            .to_string(),
-        )
-        .current_dir(root)
-        .output()
-        .await
-        .expect("node must be installed (see .ci/run)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: Value = serde_json::from_str(&stdout).unwrap();
-    assert!(seen["exception"].is_null(), "{}", seen["exception"]);
-    assert_eq!(
-        seen["errors"],
-        serde_json::json!([]),
-        "the page logged errors"
-    );
+    let cookies = own_server::sign_in(&server.address, "county-analyst").await;
+    let seen = browse(
+        &server.address,
+        "changes",
+        &serde_json::json!({
+            "hash": "#view=changes&ind=unsafe_housing&lbl=0&hh=0",
+            "township": township,
+            "village": village,
+            "lon": point[0],
+            "lat": point[1],
+            "dir": dir.path(),
+        }),
+        &cookies,
+    )
+    .await;
 
     let county = &seen["county"];
     assert_eq!(county["pressed"], "true");

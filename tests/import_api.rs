@@ -14,13 +14,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use paicha::app::{AppSettings, AppState};
+use paicha::app::AppState;
 use paicha::domain::access::Role;
 use serde_json::Value;
 
-#[path = "support/accounts.rs"]
-mod accounts;
-use accounts::account;
+#[path = "support/own_server.rs"]
+mod own_server;
+use own_server::{account, browse, sign_in};
 #[path = "support/command.rs"]
 mod command;
 use command::{paicha, run_ok};
@@ -44,16 +44,7 @@ async fn serve(db: &Path) -> Server {
             account(&conn, "county-analyst", Role::Analyst, "210422"),
         )
     };
-    let state = AppState::open(&AppSettings {
-        db: db.to_owned(),
-        ..AppSettings::default()
-    })
-    .unwrap();
-    let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
-    let router = paicha::api::router(state.clone(), &web);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(paicha::api::serve(listener, router, std::future::pending()));
+    let (address, state) = own_server::serve(db).await;
     Server {
         address,
         state,
@@ -402,7 +393,6 @@ async fn an_upload_is_checked_committed_served_at_once_and_undone() {
 /// The 数据导入 page in Debian's Chromium: the upload, the report, the commit, and a
 /// file whose errors keep the commit button off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::too_many_lines, reason = "one story, checked top to bottom")]
 async fn the_import_page_uploads_reports_and_commits() {
     let dir = tempfile::tempdir().unwrap();
     let (db, next_month) = county(dir.path());
@@ -430,43 +420,14 @@ async fn the_import_page_uploads_reports_and_commits() {
         .post(&format!("/api/v1/imports/{earlier}/commit"))
         .await;
     assert_eq!(response.status(), 200);
-    let signed_in = reqwest::Client::new()
-        .post(format!("{}/api/v1/session", server.address))
-        .json(&serde_json::json!({ "user": "importer", "password": "a-long-password" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 200);
-    let cookies: Vec<String> = signed_in
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .collect();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let output = tokio::process::Command::new("node")
-        .env("PAICHA_COOKIES", cookies.join("; "))
-        .arg(format!("{root}/web/tests/browser.mjs"))
-        .arg("imports")
-        .arg(&server.address)
-        .arg(serde_json::json!({ "files": [good, ruined] }).to_string())
-        .current_dir(root)
-        .output()
-        .await
-        .expect("node must be installed (see .ci/run)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: Value = serde_json::from_str(&stdout).unwrap();
-    assert!(seen["exception"].is_null(), "{}", seen["exception"]);
-    assert_eq!(
-        seen["errors"],
-        serde_json::json!([]),
-        "the page logged errors"
-    );
+    let cookies = sign_in(&server.address, "importer").await;
+    let seen = browse(
+        &server.address,
+        "imports",
+        &serde_json::json!({ "files": [good, ruined] }),
+        &cookies,
+    )
+    .await;
     let persons = (next_month.lines().count() - 2).to_string();
     let checked = &seen["checked"];
     assert_eq!(checked["title"], "户籍信息：户籍信息.csv");

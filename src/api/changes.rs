@@ -440,8 +440,11 @@ fn empty_row(code: &str, name: &str, level: AreaLevel) -> ChangeRow {
     }
 }
 
+/// Households added and removed, monitoring, and category moves, counted.
+type Summary = (Counted, Monitoring, Vec<CategoryMove>);
+
 /// Counts the changed households into the summary's parts.
-fn summarize(changes: &[HouseholdChange]) -> (Counted, Monitoring, Vec<CategoryMove>) {
+fn summarize<'a>(changes: impl IntoIterator<Item = &'a HouseholdChange>) -> Summary {
     let monitored = |c: &Option<String>| {
         c.as_deref()
             .and_then(Category::from_code)
@@ -535,7 +538,7 @@ async fn changes(
     let (from, to) = pick(&all, (p.from, p.to))?;
     let line = snapshot.income_line.as_ref().map(|l| l.yuan_per_capita);
     let answered = (!area.outside).then(|| area.code.clone());
-    let (figures, changes, persons) = {
+    let (figures, summary, persons) = {
         let st = state.clone();
         let (from, to) = (from.clone(), to.clone());
         state
@@ -546,11 +549,12 @@ async fn changes(
                     figures_of(&st, c, &to, line)?,
                 );
                 let Some(code) = answered else {
-                    return Ok((figures, Vec::new(), (0, 0)));
+                    return Ok((figures, Summary::default(), (0, 0)));
                 };
+                // Counted where the difference is kept: nothing is copied per request.
                 let diff = diff_of(&st, c, (&from, &to))?;
-                let changes: Vec<HouseholdChange> = diff.households_in(&code).cloned().collect();
-                Ok((figures, changes, diff.persons_in(&code)))
+                let summary = summarize(diff.households_in(&code));
+                Ok((figures, summary, diff.persons_in(&code)))
             })
             .await?
     };
@@ -560,7 +564,7 @@ async fn changes(
         level,
         (&from, &to),
         &indicators,
-        (&figures, &changes, persons),
+        (&figures, summary, persons),
     );
     match file {
         None => Ok(Json(body).into_response()),
@@ -711,7 +715,7 @@ fn compare(
     level: AreaLevel,
     (from, to): (&Version, &Version),
     indicators: &[(usize, Indicator)],
-    (figures, changes, (added, removed)): (&(Figures, Figures), &[HouseholdChange], (i64, i64)),
+    (figures, summary, (added, removed)): (&(Figures, Figures), Summary, (i64, i64)),
 ) -> ChangeBody {
     let mut within = BTreeMap::from([(
         area.code.clone(),
@@ -737,7 +741,7 @@ fn compare(
         .into_values()
         .next()
         .unwrap_or_else(|| empty_row("", "", area.level));
-    let (mut households, monitoring, categories) = summarize(changes);
+    let (mut households, monitoring, categories) = summary;
     households.before = within.households_before;
     households.after = within.households_after;
     let persons = Counted {
