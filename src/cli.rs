@@ -87,6 +87,10 @@ pub enum Command {
         /// codes and outlines, made-up villages), the households shared between the three.
         #[arg(long)]
         city: bool,
+        /// Build a province instead (辽宁省): the demo city's three counties under 抚顺市
+        /// and two of 本溪市's (real codes and outlines, made-up villages) under 本溪市.
+        #[arg(long, conflicts_with = "city")]
+        province: bool,
     },
     /// Measure speed (see BENCHMARKS.md).
     Bench {

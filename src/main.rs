@@ -108,7 +108,17 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             replace,
             city,
-        } => demo(&db.db, &DemoOptions { households, seed }, replace, city),
+            province,
+        } => {
+            let size = if province {
+                DemoSize::Province
+            } else if city {
+                DemoSize::City
+            } else {
+                DemoSize::County
+            };
+            demo(&db.db, &DemoOptions { households, seed }, replace, size)
+        }
         Command::Export { db, what } => export(&db.db, what),
         Command::Import { db, what } => import(&db.db, what),
         Command::Bench {
@@ -387,7 +397,7 @@ fn print_json(figures: &impl serde::Serialize) -> Result<()> {
 }
 
 /// `paicha demo`: never over an existing database unless told to replace it.
-fn demo(db: &Path, options: &DemoOptions, replace: bool, city: bool) -> Result<()> {
+fn demo(db: &Path, options: &DemoOptions, replace: bool, size: DemoSize) -> Result<()> {
     if db.exists() && !replace {
         anyhow::bail!(
             "{} exists: pass --replace to rebuild it as the demo county (its ledger edits and \
@@ -395,11 +405,22 @@ fn demo(db: &Path, options: &DemoOptions, replace: bool, city: bool) -> Result<(
             db.display()
         );
     }
-    build_demo(db, options, city)
+    build_demo(db, options, size)
 }
 
-/// Builds the demo county (or city) with a progress bar on stderr.
-fn build_demo(db: &Path, options: &DemoOptions, city: bool) -> Result<()> {
+/// Which demo `paicha demo` builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DemoSize {
+    /// Xinbin alone.
+    County,
+    /// 抚顺市: Xinbin and two more counties.
+    City,
+    /// 辽宁省: 抚顺市's three counties and two of 本溪市's.
+    Province,
+}
+
+/// Builds the demo county (or city, or province) with a progress bar on stderr.
+fn build_demo(db: &Path, options: &DemoOptions, size: DemoSize) -> Result<()> {
     tracing::info!(
         db = %db.display(),
         households = options.households,
@@ -424,10 +445,10 @@ fn build_demo(db: &Path, options: &DemoOptions, city: bool) -> Result<()> {
             pending = 0;
         }
     };
-    let summary = if city {
-        demo::build_city(db, options, &mut tick)
-    } else {
-        demo::build(db, options, &mut tick)
+    let summary = match size {
+        DemoSize::County => demo::build(db, options, &mut tick),
+        DemoSize::City => demo::build_city(db, options, &mut tick),
+        DemoSize::Province => demo::build_province(db, options, &mut tick),
     }
     .with_context(|| format!("building the demo into {}", db.display()))?;
     bar.finish_and_clear();
@@ -724,7 +745,7 @@ fn serve(
             "no database at {}: building the demo county first",
             db.display()
         );
-        build_demo(db, &DemoOptions::default(), false)?;
+        build_demo(db, &DemoOptions::default(), DemoSize::County)?;
     }
     let state =
         AppState::open(&settings.app).with_context(|| format!("opening {}", db.display()))?;

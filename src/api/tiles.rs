@@ -170,7 +170,7 @@ async fn boundary_table(
 /// and `problems` (households failing `indicator`).
 #[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}", tag = "tiles",
     params(
-        ("layer" = String, Path, description = "townships, villages, households or problems"),
+        ("layer" = String, Path, description = "cities, counties, townships, villages, households or problems"),
         ("z" = u8, Path, description = "Zoom, 0 to 18"),
         ("x" = u32, Path, description = "Tile column"),
         ("y" = String, Path, description = "Tile row followed by .mvt"),
@@ -243,7 +243,7 @@ async fn vector_tile(
         return Ok(respond(&t, &headers, current));
     }
     let made = match layer {
-        Layer::Counties | Layer::Townships | Layer::Villages => {
+        Layer::Cities | Layer::Counties | Layer::Townships | Layer::Villages => {
             let table =
                 boundary_table(&state, &catalog, &snapshot, layer, indicators.as_deref()).await?;
             let snap = Arc::clone(&snapshot);
@@ -415,7 +415,7 @@ async fn tilejson(
         fields.insert(k.to_owned(), t.to_owned());
     };
     let description = match layer {
-        Layer::Counties | Layer::Townships | Layer::Villages => {
+        Layer::Cities | Layer::Counties | Layer::Townships | Layer::Villages => {
             field("code", "String");
             field("name", "String");
             field("households", "Number");

@@ -1,8 +1,11 @@
 //! The demo city's other counties: 抚顺县 (210421) and 清原满族自治县 (210423), with the
 //! real codes, names and outlines of two counties of Fushun (抚顺市, 2104) and made-up
-//! townships and villages with generic names. The outlines are the published ones in
-//! `data/fushun/counties.geojson` (where Xinbin's comes from too), with whatever
-//! overlaps a county already placed cut away so that the three never overlap.
+//! townships and villages with generic names; and for the demo province (辽宁省, 21),
+//! two counties of the neighbouring city Benxi (本溪市, 2105): 本溪满族自治县 (210521) and
+//! 桓仁满族自治县 (210522). The outlines are the published ones in
+//! `data/fushun/counties.geojson` (where Xinbin's comes from too) and
+//! `data/benxi/counties.geojson`, with whatever overlaps a county already placed cut
+//! away so that no two overlap.
 
 use geo::{BooleanOps, ChamberlainDuquetteArea, MultiPolygon, Polygon};
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -19,6 +22,26 @@ pub fn city() -> Area {
         name: "抚顺市".into(),
         level: AreaLevel::City,
         parent_code: Some("21".into()),
+    }
+}
+
+/// The demo province's second city.
+pub fn benxi() -> Area {
+    Area {
+        code: "2105".into(),
+        name: "本溪市".into(),
+        level: AreaLevel::City,
+        parent_code: Some("21".into()),
+    }
+}
+
+/// The province above the demo province's two cities.
+pub fn province() -> Area {
+    Area {
+        code: "21".into(),
+        name: "辽宁省".into(),
+        level: AreaLevel::Province,
+        parent_code: None,
     }
 }
 
@@ -41,11 +64,18 @@ pub type Drawn = (Vec<Area>, Polygon<f64>);
 /// The outlines of Fushun's seven county-level divisions, decoded from a published
 /// web-map package (`data/fushun/SOURCES.md`).
 const FUSHUN_GEOJSON: &str = include_str!("../../data/fushun/counties.geojson");
+/// The outlines of Benxi's six, from the same package (`data/benxi/SOURCES.md`).
+const BENXI_GEOJSON: &str = include_str!("../../data/benxi/counties.geojson");
 
-/// The published outline of one of Fushun's counties.
-fn fushun_outline(code: &str) -> Result<Polygon<f64>, DemoError> {
-    let bad = |e: String| DemoError::EmbeddedData(format!("fushun/counties.geojson: {e}"));
-    let gj: geojson::GeoJson = FUSHUN_GEOJSON
+/// The published outline of one of Fushun's or Benxi's counties.
+fn published_outline(code: &str) -> Result<Polygon<f64>, DemoError> {
+    let (file, text) = if code.starts_with("2105") {
+        ("benxi", BENXI_GEOJSON)
+    } else {
+        ("fushun", FUSHUN_GEOJSON)
+    };
+    let bad = |e: String| DemoError::EmbeddedData(format!("{file}/counties.geojson: {e}"));
+    let gj: geojson::GeoJson = text
         .parse()
         .map_err(|e: geojson::Error| bad(e.to_string()))?;
     let geojson::GeoJson::FeatureCollection(fc) = gj else {
@@ -60,25 +90,58 @@ fn fushun_outline(code: &str) -> Result<Polygon<f64>, DemoError> {
     Polygon::try_from(geometry.value).map_err(|e| bad(e.to_string()))
 }
 
-/// The two other counties: their divisions (county first) and outlines.
+/// The counties drawn beside Xinbin: code, name, townships. Fushun's two for the
+/// city; Benxi's two after them for the province.
+const FUSHUN_COUNTIES: &[(&str, &str, usize)] =
+    &[("210421", "抚顺县", 8), ("210423", "清原满族自治县", 10)];
+const BENXI_COUNTIES: &[(&str, &str, usize)] = &[
+    ("210521", "本溪满族自治县", 7),
+    ("210522", "桓仁满族自治县", 8),
+];
+
+/// The two other counties of the city: their divisions (county first) and outlines.
 ///
 /// # Errors
 /// [`DemoError::EmbeddedData`] if an outline is missing or comes out empty (they do not).
 pub fn neighbours(xinbin: &Polygon<f64>, seed: u64) -> Result<Vec<Drawn>, DemoError> {
+    drawn(xinbin, FUSHUN_COUNTIES, seed)
+}
+
+/// The four other counties of the province: Fushun's two, then Benxi's two.
+///
+/// # Errors
+/// As [`neighbours`].
+pub fn province_neighbours(xinbin: &Polygon<f64>, seed: u64) -> Result<Vec<Drawn>, DemoError> {
+    let all: Vec<(&str, &str, usize)> = FUSHUN_COUNTIES
+        .iter()
+        .chain(BENXI_COUNTIES)
+        .copied()
+        .collect();
+    drawn(xinbin, &all, seed)
+}
+
+/// `counties` drawn in order beside Xinbin, each cut clear of those placed before.
+fn drawn(
+    xinbin: &Polygon<f64>,
+    counties: &[(&str, &str, usize)],
+    seed: u64,
+) -> Result<Vec<Drawn>, DemoError> {
     let mut placed = MultiPolygon(vec![xinbin.clone()]);
     let mut out = Vec::new();
-    // Township names are not repeated across the two counties.
+    // Township names are not repeated across the counties (the list has 18 stems, so
+    // the province's later counties reuse the first ones, shuffled again).
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(1000);
     let mut stems: Vec<&str> = TOWNSHIP_STEMS.to_vec();
     stems.shuffle(&mut rng);
-    for (i, (code, name, townships)) in [("210421", "抚顺县", 8), ("210423", "清原满族自治县", 10)]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, &(code, name, townships)) in counties.iter().enumerate() {
+        if stems.len() < townships {
+            stems = TOWNSHIP_STEMS.to_vec();
+            stems.shuffle(&mut rng);
+        }
         // Published outlines of neighbours share their edges only to within their
         // precision (1/1024 degree): the slivers where they overlap go to the first.
-        let outline = MultiPolygon(vec![fushun_outline(code)?])
+        let outline = MultiPolygon(vec![published_outline(code)?])
             .difference(&placed)
             .0
             .into_iter()
@@ -103,7 +166,7 @@ fn divisions(rng: &mut impl Rng, (code, name): (&str, &str), stems: &[&str]) -> 
         code: code.into(),
         name: name.into(),
         level: AreaLevel::County,
-        parent_code: Some("2104".into()),
+        parent_code: Some(code[..4].into()),
     }];
     for (t, stem) in stems.iter().enumerate() {
         let town = t < 2 || t % 2 == 0;

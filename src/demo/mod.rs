@@ -186,7 +186,7 @@ pub fn build(
 ) -> Result<DemoSummary, DemoError> {
     check(options)?;
     let county = County::xinbin(options.seed)?;
-    write(path, &[county], None, options, &mut on_household)
+    write(path, &[county], &[], options, &mut on_household)
 }
 
 /// Builds the demo city (`paicha demo --city`): Xinbin as [`build`] makes it, beside
@@ -207,10 +207,32 @@ pub fn build_city(
     for (areas, outline) in city::neighbours(&county_outline()?, options.seed)? {
         counties.push(County::draw(&areas, &outline, options.seed)?);
     }
+    write(path, &counties, &[city::city()], options, &mut on_household)
+}
+
+/// Builds the demo province (`paicha demo --province`): the demo city's three counties
+/// and two of Benxi's (本溪满族自治县, 桓仁满族自治县, real codes and published outlines,
+/// made-up townships and villages) under 抚顺市 and 本溪市, under 辽宁省; each city's and
+/// the province's outline is the union of its counties'. `options.households` are
+/// shared between the five by villages.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_province(
+    path: &Path,
+    options: &DemoOptions,
+    mut on_household: impl FnMut(),
+) -> Result<DemoSummary, DemoError> {
+    check(options)?;
+    let xinbin = County::xinbin(options.seed)?;
+    let mut counties = vec![xinbin];
+    for (areas, outline) in city::province_neighbours(&county_outline()?, options.seed)? {
+        counties.push(County::draw(&areas, &outline, options.seed)?);
+    }
     write(
         path,
         &counties,
-        Some(&city::city()),
+        &[city::province(), city::city(), city::benxi()],
         options,
         &mut on_household,
     )
@@ -224,8 +246,9 @@ fn check(options: &DemoOptions) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// Writes drawn counties (and the city above them) with their households, ledger and
-/// metadata into a new database at `path`.
+/// Writes drawn counties (and the areas above them, the top first: the city, or the
+/// province and its cities) with their households, ledger and metadata into a new
+/// database at `path`.
 #[expect(
     clippy::too_many_lines,
     reason = "the build's steps in the order the database is written"
@@ -233,7 +256,7 @@ fn check(options: &DemoOptions) -> Result<(), DemoError> {
 fn write(
     path: &Path,
     counties: &[County],
-    city: Option<&Area>,
+    above: &[Area],
     options: &DemoOptions,
     on_household: &mut impl FnMut(),
 ) -> Result<DemoSummary, DemoError> {
@@ -253,13 +276,14 @@ fn write(
 
     let mut builder = DatabaseBuilder::create(path)?;
     let mut rows = Vec::new();
-    if let Some(city) = city {
+    for area in above {
         rows.push(AreaRow {
-            area: city.clone(),
+            area: area.clone(),
             poverty_village: false,
             geometry: geo::unary_union(
                 counties
                     .iter()
+                    .filter(|c| c.county.code.starts_with(area.code.as_str()))
                     .flat_map(|c| c.townships.iter().flat_map(|(_, g)| g.0.iter())),
             ),
         });
@@ -333,7 +357,7 @@ fn write(
                 .map(|(v, p)| (v.code.clone(), *p))
         })
         .collect();
-    let (area_code, area_name) = city.map_or_else(
+    let (area_code, area_name) = above.first().map_or_else(
         || (counties[0].county.code.clone(), "新宾县".to_owned()),
         |c| (c.code.clone(), c.name.clone()),
     );

@@ -60,6 +60,9 @@ pub struct Snapshot {
     pub townships: Vec<(String, MultiPolygon<f64>)>,
     /// County boundaries, in code order (one, or a city's several).
     pub counties: Vec<(String, MultiPolygon<f64>)>,
+    /// City outlines, in code order (none for a county served alone; a province's
+    /// several, each its own boundary or the union of its counties').
+    pub cities: Vec<(String, MultiPolygon<f64>)>,
     /// The bounding box of every county served: west, south, east, north.
     pub county_bounds: [f64; 4],
     /// Per household row, what it adds to each measure.
@@ -110,6 +113,7 @@ impl Snapshot {
             county,
             townships,
             counties,
+            cities,
             villages,
             household_nos,
             locations,
@@ -132,6 +136,7 @@ impl Snapshot {
             positions,
             townships,
             counties,
+            cities,
             county_bounds,
             facts,
             income_line,
@@ -189,6 +194,7 @@ pub struct Places {
     county: MultiPolygon<f64>,
     townships: Vec<(String, MultiPolygon<f64>)>,
     counties: Vec<(String, MultiPolygon<f64>)>,
+    cities: Vec<(String, MultiPolygon<f64>)>,
     villages: AreaIndex,
     household_nos: Vec<String>,
     locations: Vec<LocatedHousehold>,
@@ -231,6 +237,7 @@ impl Places {
         };
         let townships = of_level(AreaLevel::Township);
         let counties = of_level(AreaLevel::County);
+        let cities = of_level(AreaLevel::City);
         // A household outside every county served is outside "the county".
         let county = match counties.as_slice() {
             [(_, one)] => one.clone(),
@@ -279,6 +286,7 @@ impl Places {
             county,
             townships,
             counties,
+            cities,
             villages,
             household_nos,
             locations,

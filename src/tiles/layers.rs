@@ -30,6 +30,8 @@ pub const BUFFER: u32 = 64;
 /// The layers served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Layer {
+    /// City outlines with indicator values: a province's cities, side by side.
+    Cities,
     /// County boundaries with indicator values: a city's counties, side by side.
     Counties,
     /// Township boundaries with indicator values.
@@ -44,7 +46,8 @@ pub enum Layer {
 
 impl Layer {
     /// Every layer.
-    pub const ALL: [Layer; 5] = [
+    pub const ALL: [Layer; 6] = [
+        Layer::Cities,
         Layer::Counties,
         Layer::Townships,
         Layer::Villages,
@@ -56,6 +59,7 @@ impl Layer {
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
+            Layer::Cities => "cities",
             Layer::Counties => "counties",
             Layer::Townships => "townships",
             Layer::Villages => "villages",
@@ -67,7 +71,10 @@ impl Layer {
     /// Whether the layer holds areas with indicator values (else households).
     #[must_use]
     pub fn is_boundary(self) -> bool {
-        matches!(self, Layer::Counties | Layer::Townships | Layer::Villages)
+        matches!(
+            self,
+            Layer::Cities | Layer::Counties | Layer::Townships | Layer::Villages
+        )
     }
 
     /// The level of the areas a boundary layer holds.
@@ -75,6 +82,7 @@ impl Layer {
     pub fn level(self) -> Option<crate::domain::AreaLevel> {
         use crate::domain::AreaLevel;
         match self {
+            Layer::Cities => Some(AreaLevel::City),
             Layer::Counties => Some(AreaLevel::County),
             Layer::Townships => Some(AreaLevel::Township),
             Layer::Villages => Some(AreaLevel::Village),
@@ -115,6 +123,7 @@ pub fn boundaries(
         .map(|r| (r.area.code.as_str(), r))
         .collect();
     let areas: Vec<(&String, &geo::MultiPolygon<f64>)> = match layer {
+        Layer::Cities => snapshot.cities.iter().map(|(c, g)| (c, g)).collect(),
         Layer::Counties => snapshot.counties.iter().map(|(c, g)| (c, g)).collect(),
         Layer::Townships => snapshot.townships.iter().map(|(c, g)| (c, g)).collect(),
         _ => snapshot
