@@ -297,6 +297,10 @@ fn household(
         category,
         risk_type,
         risk_state,
+        other_risks: Vec::new(),
+        risk_elimination: None,
+        identified_month: None,
+        eliminated_month: None,
         income_per_capita: (income * 100.0).round() / 100.0,
         house_grade,
         house_occupied,
@@ -305,6 +309,9 @@ fn household(
         water_piped: !rng.random_bool((0.01 * (1.0 + 3.0 * hardship)).min(1.0)),
         food_secure,
         clothing_secure,
+        sanitary_toilet: None,
+        relief: None,
+        aid_measures: Vec::new(),
         gps: None,
         members,
     })
@@ -412,6 +419,14 @@ fn members(rng: &mut impl Rng, m: f64, ids: &mut IdNumbers) -> Result<Vec<Member
             schooling,
             medical_insured: !whole_household_uninsured && !rng.random_bool((0.001 * m).min(1.0)),
             disability_grade,
+            disability_kind: None,
+            education: None,
+            health: None,
+            labour_skill: None,
+            work_months: None,
+            serious_illness_insured: None,
+            subsistence: None,
+            extreme_poverty: None,
         });
     }
     Ok(out)

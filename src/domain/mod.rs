@@ -280,6 +280,133 @@ coded_enum! {
 }
 
 coded_enum! {
+    /// How a monitored household's risk was removed (风险消除方式): the two ways the
+    /// monitoring rules name, after assistance or by the risk going away by itself.
+    pub enum RiskElimination {
+        /// 帮扶消除: removed by the assistance the household received.
+        Assisted => ("assisted", "帮扶消除"),
+        /// 自然消除: the risk went away by itself (风险自然消失).
+        Natural => ("natural", "自然消除"),
+    }
+}
+
+coded_enum! {
+    /// The household's minimum-livelihood support (享受低保/特困供养政策情况), as the
+    /// 防返贫 system records it for the household. Persons carry their own flags
+    /// ([`Member::subsistence`], [`Member::extreme_poverty`]); see [`Relief::of_members`].
+    pub enum Relief {
+        /// 低保: minimum living allowance (最低生活保障).
+        Subsistence => ("subsistence", "低保"),
+        /// 特困供养: support for persons in extreme poverty.
+        ExtremePoverty => ("extreme_poverty", "特困供养"),
+        /// Both: one member in 低保, another in 特困供养.
+        Both => ("both", "低保和特困供养"),
+        /// 无: neither.
+        Neither => ("neither", "无"),
+    }
+}
+
+impl Relief {
+    /// The household's support as its members' flags say it: `None` unless some member
+    /// receives one, or every member's flags are known and none does. Never a guess:
+    /// an unknown flag leaves "neither" unsaid.
+    #[must_use]
+    pub fn of_members(members: &[Member]) -> Option<Self> {
+        let any = |f: fn(&Member) -> Option<bool>| members.iter().any(|m| f(m) == Some(true));
+        let (low, extreme) = (any(|m| m.subsistence), any(|m| m.extreme_poverty));
+        let all_known = members
+            .iter()
+            .all(|m| m.subsistence.is_some() && m.extreme_poverty.is_some());
+        match (low, extreme) {
+            (true, true) => Some(Relief::Both),
+            (true, false) => Some(Relief::Subsistence),
+            (false, true) => Some(Relief::ExtremePoverty),
+            (false, false) if all_known && !members.is_empty() => Some(Relief::Neither),
+            (false, false) => None,
+        }
+    }
+}
+
+coded_enum! {
+    /// An assistance measure a household received (帮扶措施), as the systems name them.
+    pub enum AidMeasure {
+        /// 产业帮扶
+        Industry => ("industry", "产业帮扶"),
+        /// 就业帮扶
+        Employment => ("employment", "就业帮扶"),
+        /// 健康帮扶
+        Health => ("health", "健康帮扶"),
+        /// 教育帮扶
+        Education => ("education", "教育帮扶"),
+        /// 危房改造
+        Housing => ("housing", "危房改造"),
+        /// 小额信贷
+        MicroCredit => ("micro_credit", "小额信贷"),
+        /// 综合保障 (兜底保障)
+        SocialSecurity => ("social_security", "综合保障"),
+        /// 生活条件改善
+        LivingConditions => ("living_conditions", "生活条件改善"),
+        /// 公益岗位帮扶
+        PublicJob => ("public_job", "公益岗位帮扶"),
+    }
+}
+
+/// A month (`YYYY-MM`), as the monitoring system dates identification and elimination
+/// (识别监测时间, 消除监测时间, written `YYYYMM` in its exports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct YearMonth {
+    /// The year, 1900 to 2100.
+    pub year: u16,
+    /// The month, 1 to 12.
+    pub month: u8,
+}
+
+impl YearMonth {
+    /// A month, if the year is within 1900–2100 and the month within 1–12.
+    #[must_use]
+    pub fn new(year: u16, month: u8) -> Option<Self> {
+        ((1900..=2100).contains(&year) && (1..=12).contains(&month)).then_some(Self { year, month })
+    }
+
+    /// Parses `YYYY-MM`, the stored form.
+    #[must_use]
+    pub fn from_code(code: &str) -> Option<Self> {
+        let (y, m) = code.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 {
+            return None;
+        }
+        Self::new(y.parse().ok()?, m.parse().ok()?)
+    }
+
+    /// `YYYYMM`, as the monitoring system's exports write it.
+    #[must_use]
+    pub fn compact(self) -> String {
+        format!("{:04}{:02}", self.year, self.month)
+    }
+}
+
+impl std::fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl From<YearMonth> for String {
+    fn from(m: YearMonth) -> Self {
+        m.to_string()
+    }
+}
+
+impl TryFrom<String> for YearMonth {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::from_code(&text).ok_or_else(|| format!("{text:?} is not a YYYY-MM month"))
+    }
+}
+
+coded_enum! {
     /// The appraisal grade of the house (房屋安全鉴定等级); C and D are dangerous (危房).
     pub enum HouseGrade {
         /// A 级
@@ -378,6 +505,74 @@ coded_enum! {
         TaughtAtHome => ("taught_at_home", "送教上门"),
         /// 失学辍学
         OutOfSchool => ("out_of_school", "失学辍学"),
+    }
+}
+
+coded_enum! {
+    /// The kind of a disability (残疾类别), besides its grade.
+    pub enum DisabilityKind {
+        /// 视力残疾
+        Visual => ("visual", "视力"),
+        /// 听力残疾
+        Hearing => ("hearing", "听力"),
+        /// 言语残疾
+        Speech => ("speech", "言语"),
+        /// 肢体残疾
+        Physical => ("physical", "肢体"),
+        /// 智力残疾
+        Intellectual => ("intellectual", "智力"),
+        /// 精神残疾
+        Mental => ("mental", "精神"),
+        /// 多重残疾
+        Multiple => ("multiple", "多重"),
+    }
+}
+
+coded_enum! {
+    /// A person's education (文化程度), in the 建档立卡 system's steps.
+    pub enum Education {
+        /// 学龄前儿童: not yet of school age.
+        Preschool => ("preschool", "学龄前儿童"),
+        /// 文盲或半文盲
+        Illiterate => ("illiterate", "文盲或半文盲"),
+        /// 小学
+        Primary => ("primary", "小学"),
+        /// 初中
+        JuniorHigh => ("junior_high", "初中"),
+        /// 高中 (中专, 职高 and 技校 alike)
+        SeniorHigh => ("senior_high", "高中"),
+        /// 大专及以上
+        College => ("college", "大专及以上"),
+    }
+}
+
+coded_enum! {
+    /// A person's health (健康状况), in the 建档立卡 system's words.
+    pub enum Health {
+        /// 健康
+        Healthy => ("healthy", "健康"),
+        /// 长期慢性病
+        Chronic => ("chronic", "长期慢性病"),
+        /// 患有大病
+        SeriousIllness => ("serious_illness", "患有大病"),
+        /// 残疾
+        Disabled => ("disabled", "残疾"),
+    }
+}
+
+coded_enum! {
+    /// A person's capacity to work (劳动技能).
+    pub enum LabourSkill {
+        /// 普通劳动力
+        Ordinary => ("ordinary", "普通劳动力"),
+        /// 技能劳动力
+        Skilled => ("skilled", "技能劳动力"),
+        /// 弱劳动力或半劳动力
+        Weak => ("weak", "弱劳动力或半劳动力"),
+        /// 丧失劳动力: of working age, unable to work.
+        Lost => ("lost", "丧失劳动力"),
+        /// 无劳动力: children, students and the old.
+        NoLabour => ("no_labour", "无劳动力"),
     }
 }
 
@@ -496,6 +691,22 @@ pub struct Member {
     pub medical_insured: bool,
     /// Disability grade 1 (most severe) to 4, if disabled (残疾等级).
     pub disability_grade: Option<u8>,
+    /// The kind of disability (残疾类别), when known.
+    pub disability_kind: Option<DisabilityKind>,
+    /// Education (文化程度), when known.
+    pub education: Option<Education>,
+    /// Health (健康状况), when known.
+    pub health: Option<Health>,
+    /// Capacity to work (劳动技能), when known.
+    pub labour_skill: Option<LabourSkill>,
+    /// Months worked away from the farm last year, 0 to 12 (务工时间（月）), when known.
+    pub work_months: Option<u8>,
+    /// Enrolled in critical-illness insurance (是否参加大病保险), when known.
+    pub serious_illness_insured: Option<bool>,
+    /// Receives the minimum living allowance (是否享受低保), when known.
+    pub subsistence: Option<bool>,
+    /// Supported as a person in extreme poverty (是否特困供养人员), when known.
+    pub extreme_poverty: Option<bool>,
 }
 
 /// A rural household and the facts that the household standard checks.
@@ -515,6 +726,14 @@ pub struct Household {
     pub risk_type: Option<RiskType>,
     /// Risk state, for monitored households.
     pub risk_state: Option<RiskState>,
+    /// Further risks besides `risk_type` (致贫/返贫风险2–5), in the file's order.
+    pub other_risks: Vec<RiskType>,
+    /// How the risk was removed (风险消除方式), when it was and the file says.
+    pub risk_elimination: Option<RiskElimination>,
+    /// The month monitoring began (识别监测时间).
+    pub identified_month: Option<YearMonth>,
+    /// The month the risk was marked removed (消除监测时间).
+    pub eliminated_month: Option<YearMonth>,
     /// Per-capita net income of the last year, in yuan (人均纯收入).
     pub income_per_capita: f64,
     /// House appraisal grade.
@@ -529,6 +748,17 @@ pub struct Household {
     pub food_secure: bool,
     /// Seasonal clothing and bedding secured (不愁穿).
     pub clothing_secure: bool,
+    /// Has a sanitary toilet (是否有卫生厕所), when known.
+    pub sanitary_toilet: Option<bool>,
+    /// Minimum-livelihood support as recorded for the household (享受低保/特困供养政策情况).
+    /// Modelled beside the members' own flags rather than derived from them: the 防返贫
+    /// system records it per household and the 建档立卡 system per person, and a file
+    /// of either kind must come back as it was. An import with the persons' flags only
+    /// fills it from them ([`Relief::of_members`]).
+    pub relief: Option<Relief>,
+    /// Assistance measures received (帮扶措施), in [`AidMeasure::ALL`] order, each once;
+    /// empty when none is recorded.
+    pub aid_measures: Vec<AidMeasure>,
     /// Position of the house as recorded by the app, if any.
     pub gps: Option<GpsPoint>,
     /// Members, head first.
@@ -683,6 +913,72 @@ mod tests {
         let json = serde_json::to_string(&Category::MonitoredSudden).unwrap();
         assert_eq!(json, "\"monitored_sudden\"");
         assert_eq!(Category::MonitoredSudden.label_zh(), "突发严重困难户");
+    }
+
+    fn member(subsistence: Option<bool>, extreme_poverty: Option<bool>) -> Member {
+        Member {
+            seq: 1,
+            name: String::new(),
+            id_number: String::new(),
+            sex: Sex::Male,
+            age: 70,
+            relation: Relation::Head,
+            schooling: None,
+            medical_insured: true,
+            disability_grade: None,
+            disability_kind: None,
+            education: None,
+            health: None,
+            labour_skill: None,
+            work_months: None,
+            serious_illness_insured: None,
+            subsistence,
+            extreme_poverty,
+        }
+    }
+
+    #[test]
+    fn a_households_support_is_its_members_and_never_a_guess() {
+        let of = |flags: &[(Option<bool>, Option<bool>)]| {
+            let members: Vec<Member> = flags.iter().map(|&(s, e)| member(s, e)).collect();
+            Relief::of_members(&members)
+        };
+        assert_eq!(of(&[]), None);
+        assert_eq!(
+            of(&[(Some(true), Some(false)), (None, None)]),
+            Some(Relief::Subsistence)
+        );
+        assert_eq!(
+            of(&[(Some(false), Some(true))]),
+            Some(Relief::ExtremePoverty)
+        );
+        assert_eq!(
+            of(&[(Some(true), Some(false)), (Some(false), Some(true))]),
+            Some(Relief::Both)
+        );
+        assert_eq!(
+            of(&[(Some(false), Some(false)), (Some(false), Some(false))]),
+            Some(Relief::Neither)
+        );
+        assert_eq!(
+            of(&[(Some(false), Some(false)), (Some(false), None)]),
+            None,
+            "one unknown flag leaves 无 unsaid"
+        );
+    }
+
+    #[test]
+    fn months_are_stored_as_yyyy_mm_and_exported_as_yyyymm() {
+        let m = YearMonth::new(2021, 3).unwrap();
+        assert_eq!(m.to_string(), "2021-03");
+        assert_eq!(m.compact(), "202103");
+        assert_eq!(YearMonth::from_code("2021-03"), Some(m));
+        assert_eq!(YearMonth::from_code("2021-3"), None);
+        assert_eq!(YearMonth::from_code("202103"), None);
+        assert_eq!(YearMonth::new(2021, 13), None);
+        assert_eq!(YearMonth::new(1899, 12), None);
+        assert_eq!(serde_json::to_string(&m).unwrap(), "\"2021-03\"");
+        assert_eq!(serde_json::from_str::<YearMonth>("\"2021-03\"").unwrap(), m);
     }
 
     #[test]

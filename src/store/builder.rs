@@ -13,7 +13,10 @@ use duckdb::{Appender, Connection, params};
 use geo::{BoundingRect, InteriorPoint, MultiPolygon};
 
 use super::{QueryContext, StoreError, migrate};
-use crate::domain::{Area, BoundarySource, Household, PovertyLine, RiskState, RiskType, Schooling};
+use crate::domain::{
+    Area, BoundarySource, DisabilityKind, Education, Health, Household, LabourSkill, PovertyLine,
+    Relief, RiskElimination, RiskState, RiskType, Schooling,
+};
 use crate::spatial::{self, LonLat};
 
 /// An area to store, with its boundary.
@@ -371,6 +374,13 @@ impl<'a> HouseholdSink<'a> {
                 wgs84.map(|p| crate::spatial::round7(p.lon)),
                 wgs84.map(|p| crate::spatial::round7(p.lat)),
                 spatial::hilbert_key(key_point),
+                codes(h.other_risks.iter().map(|r| r.code())),
+                h.risk_elimination.map(RiskElimination::code),
+                h.identified_month.map(|m| m.to_string()),
+                h.eliminated_month.map(|m| m.to_string()),
+                h.sanitary_toilet,
+                h.relief.map(Relief::code),
+                codes(h.aid_measures.iter().map(|m| m.code())),
             ])
             .context("append household")?;
         for m in &h.members {
@@ -386,6 +396,14 @@ impl<'a> HouseholdSink<'a> {
                     m.schooling.map(Schooling::code),
                     m.medical_insured,
                     m.disability_grade,
+                    m.disability_kind.map(DisabilityKind::code),
+                    m.education.map(Education::code),
+                    m.health.map(Health::code),
+                    m.labour_skill.map(LabourSkill::code),
+                    m.work_months,
+                    m.serious_illness_insured,
+                    m.subsistence,
+                    m.extreme_poverty,
                 ])
                 .context("append member")?;
         }
@@ -425,6 +443,12 @@ impl<'a> HouseholdSink<'a> {
             None => Ok(()),
         }
     }
+}
+
+/// Codes joined by `,` (the stored form of a list), or `None` for an empty list.
+fn codes<'c>(items: impl Iterator<Item = &'c str>) -> Option<String> {
+    let joined = items.collect::<Vec<_>>().join(",");
+    (!joined.is_empty()).then_some(joined)
 }
 
 fn wal_path(db: &Path) -> PathBuf {

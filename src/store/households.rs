@@ -29,7 +29,9 @@ impl HouseholdExport {
                         h.water_piped, h.food_secure, h.clothing_secure, h.member_count,
                         h.gps_lon, h.gps_lat, h.gps_crs, h.lon, h.lat,
                         round(i.position_lon, 7) AS position_lon,
-                        round(i.position_lat, 7) AS position_lat, i.position_verdict
+                        round(i.position_lat, 7) AS position_lat, i.position_verdict,
+                        h.other_risks, h.risk_elimination, h.identified_month,
+                        h.eliminated_month, h.sanitary_toilet, h.relief, h.aid_measures
                  FROM households h
                  LEFT JOIN members m ON m.household_no = h.household_no AND m.seq = 1
                  LEFT JOIN household_indicators i ON i.household_no = h.household_no
@@ -43,7 +45,12 @@ impl HouseholdExport {
                         h.member_count, h.category, h.risk_type, h.risk_state,
                         h.income_per_capita, h.house_grade, h.house_occupied, h.water_safe,
                         h.water_piped, h.food_secure, h.clothing_secure, m.schooling,
-                        m.medical_insured, m.disability_grade, h.gps_lon, h.gps_lat, h.gps_crs
+                        m.medical_insured, m.disability_grade, h.gps_lon, h.gps_lat, h.gps_crs,
+                        h.other_risks, h.risk_elimination, h.identified_month,
+                        h.eliminated_month, h.sanitary_toilet, h.relief, h.aid_measures,
+                        m.disability_kind, m.education, m.health, m.labour_skill,
+                        m.work_months, m.serious_illness_insured, m.subsistence,
+                        m.extreme_poverty
                  FROM members m
                  JOIN households h ON h.household_no = m.household_no
                  LEFT JOIN areas v ON v.code = h.village_code

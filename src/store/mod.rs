@@ -450,6 +450,74 @@ mod tests {
         );
     }
 
+    /// Issue 15: households and members gained columns; a database of schema 9 keeps
+    /// its rows (the new columns NULL), and its history tables keep the live tables'
+    /// columns in order, since households are kept and put back with `SELECT *`.
+    #[test]
+    fn a_database_of_schema_9_gains_the_new_columns_empty_and_history_still_fits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nine.duckdb");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+            )
+            .unwrap();
+            for sql in &schema::MIGRATIONS[..9] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO meta VALUES ('schema_version', '9');
+                 INSERT INTO households VALUES ('H1', '210422101201', '210422101', '甲',
+                     'lifted', NULL, NULL, 6000.0, 'A', true, true, true, true, true, 1,
+                     NULL, NULL, NULL, NULL, NULL, 0);
+                 INSERT INTO members VALUES ('H1', 1, '甲', '11010519491231002X', 'male',
+                     70, 'head', NULL, true, NULL);
+                 INSERT INTO households_history SELECT 'i1', * FROM households;",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn().unwrap();
+        let (kept_toilet, kept_education): (Option<bool>, Option<String>) = conn
+            .query_row(
+                "SELECT h.sanitary_toilet, m.education FROM households h
+                 JOIN members m USING (household_no)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((kept_toilet, kept_education), (None, None));
+        let columns = |table: &str| -> Vec<String> {
+            conn.prepare(&format!(
+                "SELECT column_name FROM information_schema.columns
+                 WHERE table_name = '{table}' ORDER BY ordinal_position"
+            ))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+        };
+        for table in ["households", "members"] {
+            let history = columns(&format!("{table}_history"));
+            assert_eq!(history[0], "import_id");
+            assert_eq!(history[1..], columns(table)[..], "{table}");
+        }
+        conn.execute_batch(
+            "INSERT INTO households_history SELECT 'i2', * FROM households;
+             INSERT INTO members_history SELECT 'i2', * FROM members;
+             DELETE FROM households;
+             INSERT INTO households SELECT * EXCLUDE (import_id) FROM households_history
+              WHERE import_id = 'i1';",
+        )
+        .unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM households", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
     #[test]
     fn an_empty_database_is_migrated_to_the_current_schema() {
         let dir = tempfile::tempdir().unwrap();

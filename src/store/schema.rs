@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -266,5 +266,44 @@ pub const MIGRATIONS: &[&str] = &[
         -- NULL: the key was not set.
         value     VARCHAR
     );
+    ",
+    // 10: the rest of the national systems' household and person fields (issue 15).
+    // Every new column may be NULL: unknown stays unknown, and rows written before
+    // keep working. The history tables gain the same columns in the same order, since
+    // households are kept and put back with `SELECT *`.
+    r"
+    -- Risks 2–5 (致贫/返贫风险2–5): codes joined by ',', in the file's order.
+    ALTER TABLE households ADD COLUMN other_risks VARCHAR;
+    ALTER TABLE households ADD COLUMN risk_elimination VARCHAR;
+    -- 识别监测时间 and 消除监测时间, 'YYYY-MM'.
+    ALTER TABLE households ADD COLUMN identified_month VARCHAR;
+    ALTER TABLE households ADD COLUMN eliminated_month VARCHAR;
+    ALTER TABLE households ADD COLUMN sanitary_toilet BOOLEAN;
+    ALTER TABLE households ADD COLUMN relief VARCHAR;
+    -- 帮扶措施: codes joined by ',', in catalog order; NULL when none.
+    ALTER TABLE households ADD COLUMN aid_measures VARCHAR;
+    ALTER TABLE households_history ADD COLUMN other_risks VARCHAR;
+    ALTER TABLE households_history ADD COLUMN risk_elimination VARCHAR;
+    ALTER TABLE households_history ADD COLUMN identified_month VARCHAR;
+    ALTER TABLE households_history ADD COLUMN eliminated_month VARCHAR;
+    ALTER TABLE households_history ADD COLUMN sanitary_toilet BOOLEAN;
+    ALTER TABLE households_history ADD COLUMN relief VARCHAR;
+    ALTER TABLE households_history ADD COLUMN aid_measures VARCHAR;
+    ALTER TABLE members ADD COLUMN disability_kind VARCHAR;
+    ALTER TABLE members ADD COLUMN education VARCHAR;
+    ALTER TABLE members ADD COLUMN health VARCHAR;
+    ALTER TABLE members ADD COLUMN labour_skill VARCHAR;
+    ALTER TABLE members ADD COLUMN work_months UTINYINT;
+    ALTER TABLE members ADD COLUMN serious_illness_insured BOOLEAN;
+    ALTER TABLE members ADD COLUMN subsistence BOOLEAN;
+    ALTER TABLE members ADD COLUMN extreme_poverty BOOLEAN;
+    ALTER TABLE members_history ADD COLUMN disability_kind VARCHAR;
+    ALTER TABLE members_history ADD COLUMN education VARCHAR;
+    ALTER TABLE members_history ADD COLUMN health VARCHAR;
+    ALTER TABLE members_history ADD COLUMN labour_skill VARCHAR;
+    ALTER TABLE members_history ADD COLUMN work_months UTINYINT;
+    ALTER TABLE members_history ADD COLUMN serious_illness_insured BOOLEAN;
+    ALTER TABLE members_history ADD COLUMN subsistence BOOLEAN;
+    ALTER TABLE members_history ADD COLUMN extreme_poverty BOOLEAN;
     ",
 ];

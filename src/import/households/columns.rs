@@ -276,15 +276,29 @@ mod tests {
         let rows = vec![
             row(
                 0,
-                &["户编号", "姓名", "证件号码", "返贫致贫风险", "", "收入"],
+                &["户编号", "姓名", "证件号码", "返贫致贫风险", "", "", "收入"],
             ),
-            row(1, &["", "", "", "风险类型1", "风险类型2", "人均纯收入"]),
+            row(
+                1,
+                &[
+                    "",
+                    "",
+                    "",
+                    "风险类型1",
+                    "风险类型2",
+                    "风险说明",
+                    "人均纯收入",
+                ],
+            ),
         ];
         let layout = find_layout(&rows, &v).unwrap();
         assert_eq!(layout.header_row, 1);
         assert_eq!(layout.column("risk"), Some(3));
-        assert_eq!(layout.column("income"), Some(5));
-        assert_eq!(layout.headers[4], "返贫致贫风险/风险类型2");
+        assert_eq!(layout.column("risk2"), Some(4));
+        assert_eq!(layout.column("income"), Some(6));
+        assert_eq!(layout.headers[4], "风险类型2");
+        // A child that names no field alone is joined to its merged parent.
+        assert_eq!(layout.headers[5], "返贫致贫风险/风险说明");
     }
 
     #[test]

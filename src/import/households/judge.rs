@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::places::{Gazetteer, Unmatched};
 use super::values;
 use super::{At, PersonRow, Reader, masked, risk_state, school_age};
-use crate::domain::{HouseGrade, Household, Member, Relation, Schooling};
+use crate::domain::{HouseGrade, Household, Member, Relation, Relief, Schooling};
 use crate::import::Severity;
 
 /// Rows named in one problem's reason; more are counted.
@@ -302,12 +302,17 @@ impl Reader<'_> {
         for (seq, &i) in ordered.iter().enumerate() {
             people.push(self.member(&rows[i], seq as u8 + 1, on)?);
         }
+        let more = h.more.clone();
         Some(Household {
             household_no: h.household_no.clone(),
             village_code,
             category,
             risk_type: h.risk.as_deref().map(values::risk),
             risk_state: risk_state(category, h.risk_resolved),
+            other_risks: more.other_risks,
+            risk_elimination: more.elimination,
+            identified_month: more.identified,
+            eliminated_month: more.eliminated,
             income_per_capita: income,
             house_grade: h.grade.unwrap_or(HouseGrade::A),
             house_occupied: h.occupied,
@@ -315,6 +320,10 @@ impl Reader<'_> {
             water_piped: h.water_piped,
             food_secure: h.food,
             clothing_secure: h.clothing,
+            sanitary_toilet: more.toilet,
+            // A 建档立卡 file says it per person only: the household's is theirs.
+            relief: more.relief.or_else(|| Relief::of_members(&people)),
+            aid_measures: more.measures,
             gps: h.gps,
             members: people,
         })
@@ -379,6 +388,14 @@ impl Reader<'_> {
             schooling,
             medical_insured: p.insured,
             disability_grade: p.disability,
+            disability_kind: p.person.disability_kind,
+            education: p.person.education,
+            health: p.person.health,
+            labour_skill: p.person.labour_skill,
+            work_months: p.person.work_months,
+            serious_illness_insured: p.person.serious_illness_insured,
+            subsistence: p.person.subsistence,
+            extreme_poverty: p.person.extreme_poverty,
         })
     }
 }

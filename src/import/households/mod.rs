@@ -31,8 +31,9 @@ use self::places::Gazetteer;
 use super::run::Progress;
 use super::{Count, Problem, Report, Severity};
 use crate::domain::{
-    AreaSummary, Category, Crs, GpsPoint, HouseGrade, Household, Relation, RiskState,
-    SCHOOL_AGE_MAX, SCHOOL_AGE_MIN, Schooling, Sex,
+    AidMeasure, AreaSummary, Category, Crs, DisabilityKind, Education, GpsPoint, Health,
+    HouseGrade, Household, LabourSkill, Relation, Relief, RiskElimination, RiskState, RiskType,
+    SCHOOL_AGE_MAX, SCHOOL_AGE_MIN, Schooling, Sex, YearMonth,
 };
 use crate::formats::sheet::{self, Limits, SheetError, StreamedRow};
 use crate::store::imports::KeptFeature;
@@ -130,6 +131,36 @@ struct PersonRow {
     insured: bool,
     disability: Option<u8>,
     gps: Option<GpsPoint>,
+    /// The household's fields beyond the household standard's.
+    more: MoreHousehold,
+    /// The person's fields beyond the household standard's.
+    person: MorePerson,
+}
+
+/// A row's household fields that no indicator reads (致贫/返贫风险2–5 and the rest):
+/// blank or unreadable cells stay `None`.
+#[derive(Debug, Clone, Default)]
+struct MoreHousehold {
+    other_risks: Vec<RiskType>,
+    elimination: Option<RiskElimination>,
+    identified: Option<YearMonth>,
+    eliminated: Option<YearMonth>,
+    toilet: Option<bool>,
+    relief: Option<Relief>,
+    measures: Vec<AidMeasure>,
+}
+
+/// A row's person fields that no indicator reads, as [`MoreHousehold`].
+#[derive(Debug, Clone, Default)]
+struct MorePerson {
+    disability_kind: Option<DisabilityKind>,
+    education: Option<Education>,
+    health: Option<Health>,
+    labour_skill: Option<LabourSkill>,
+    work_months: Option<u8>,
+    serious_illness_insured: Option<bool>,
+    subsistence: Option<bool>,
+    extreme_poverty: Option<bool>,
 }
 
 /// Columns kept as they came: header and text.

@@ -5,8 +5,8 @@ use calamine::Data;
 
 use super::columns::{Layout, cell_text};
 use super::values::{self, IdProblem};
-use super::{At, PersonRow, Reader, crs_of, masked, modelled};
-use crate::domain::{GpsPoint, HouseGrade, Sex};
+use super::{At, MoreHousehold, MorePerson, PersonRow, Reader, crs_of, masked, modelled};
+use crate::domain::{AidMeasure, GpsPoint, HouseGrade, Sex, YearMonth};
 use crate::import::Severity;
 
 /// A row with its layout: cells by field, and each field's header as the file has it.
@@ -100,16 +100,9 @@ impl Reader<'_> {
             row.text("schooling").as_deref(),
             row.text("dropout_reason").as_deref(),
         );
-        match values::disability(row.text("disability").as_deref()) {
-            Ok(d) => person.disability = d,
-            Err(t) => self.row_problem(
-                at,
-                Some(&row.header("disability")),
-                Some(t),
-                "残疾等级应为一级至四级（或 1–4）",
-                Severity::Error,
-            ),
-        }
+        self.disability(&row, &mut person);
+        self.more_household(&row, &mut person);
+        self.more_person(&row, &mut person);
         person.gps = self.gps(at, layout, cells);
         self.keep(at, layout, cells);
         self.rows.push((at, person));
@@ -316,6 +309,193 @@ impl Reader<'_> {
         Some(GpsPoint { lon, lat, crs })
     }
 
+    /// Kind and grade of a disability, from 残疾类别, 残疾等级 and the combined
+    /// 残疾类别/残疾等级, whichever the sheet has (the first that says each wins).
+    fn disability(&mut self, row: &Row<'_>, person: &mut PersonRow) {
+        let (mut kind, mut grade) = (None, None);
+        for field in ["disability_kind", "disability_combined", "disability"] {
+            match values::disability_cell(row.text(field).as_deref()) {
+                Ok((k, g)) => {
+                    kind = kind.or(k);
+                    grade = grade.or(g);
+                }
+                // The grade feeds indicators: refused as ever. The kind feeds none: a
+                // kind column that says something else is only a warning.
+                Err(text) if field == "disability_kind" => self.row_problem(
+                    row.at,
+                    Some(&row.header(field)),
+                    Some(text),
+                    "残疾类别应为 视力、听力、言语、肢体、智力、精神 或 多重，按空值导入",
+                    Severity::Warning,
+                ),
+                Err(text) => self.row_problem(
+                    row.at,
+                    Some(&row.header(field)),
+                    Some(text),
+                    "残疾等级应为一级至四级（或 1–4）",
+                    Severity::Error,
+                ),
+            }
+        }
+        person.disability = grade;
+        person.person.disability_kind = kind;
+    }
+
+    /// The household fields no indicator reads: risks 2–5, how and when the risk was
+    /// removed, the toilet, support and assistance measures.
+    fn more_household(&mut self, row: &Row<'_>, person: &mut PersonRow) {
+        let mut more = MoreHousehold::default();
+        for field in ["risk2", "risk3", "risk4", "risk5"] {
+            if let Some(text) = row.text(field).filter(|t| t != "无") {
+                more.other_risks.push(values::risk(&text));
+            }
+        }
+        more.elimination = self.coded(
+            row,
+            "risk_elimination",
+            values::risk_elimination,
+            "风险消除方式应为 帮扶消除 或 自然消除",
+        );
+        more.identified = self.month(row, "identified_month");
+        more.eliminated = self.month(row, "eliminated_month");
+        more.toilet = self.maybe(row, "sanitary_toilet");
+        more.relief = self.coded(
+            row,
+            "relief",
+            values::relief,
+            "享受低保/特困供养政策情况应为 低保、特困供养 或 无",
+        );
+        more.measures = self.measures(row);
+        person.more = more;
+    }
+
+    /// The person fields no indicator reads (the disability's kind is read with its
+    /// grade).
+    fn more_person(&mut self, row: &Row<'_>, person: &mut PersonRow) {
+        let mut more = MorePerson {
+            disability_kind: person.person.disability_kind,
+            ..MorePerson::default()
+        };
+        more.education = self.coded(
+            row,
+            "education",
+            values::education,
+            "文化程度应为 学龄前儿童、文盲或半文盲、小学、初中、高中 或 大专及以上",
+        );
+        more.health = self.coded(
+            row,
+            "health",
+            values::health,
+            "健康状况应为 健康、长期慢性病、患有大病 或 残疾",
+        );
+        more.labour_skill = self.coded(
+            row,
+            "labour_skill",
+            values::labour_skill,
+            "劳动技能应为 普通劳动力、技能劳动力、弱劳动力或半劳动力、丧失劳动力 或 无劳动力",
+        );
+        more.work_months = match values::work_months(row.cell("work_months")) {
+            Ok(months) => months,
+            Err(text) => {
+                self.row_problem(
+                    row.at,
+                    Some(&row.header("work_months")),
+                    Some(text),
+                    "务工时间应为 0 到 12 的整数月数，按空值导入",
+                    Severity::Warning,
+                );
+                None
+            }
+        };
+        more.serious_illness_insured = self.maybe(row, "serious_illness_insured");
+        more.subsistence = self.maybe(row, "subsistence");
+        more.extreme_poverty = self.maybe(row, "extreme_poverty");
+        person.person = more;
+    }
+
+    /// A field of a closed vocabulary: `None` for an empty cell, and for one `parse`
+    /// does not know (a warning that says what was `expected`).
+    fn coded<T>(
+        &mut self,
+        row: &Row<'_>,
+        field: &str,
+        parse: fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Option<T> {
+        let text = row.text(field)?;
+        let value = parse(&text);
+        if value.is_none() {
+            let reason = format!("{expected}，按空值导入");
+            self.row_problem(
+                row.at,
+                Some(&row.header(field)),
+                Some(text),
+                &reason,
+                Severity::Warning,
+            );
+        }
+        value
+    }
+
+    /// A yes/no field no indicator reads: `None` for an empty cell, and for one that is
+    /// neither (a warning), where [`Reader::flag`] refuses.
+    fn maybe(&mut self, row: &Row<'_>, field: &str) -> Option<bool> {
+        let text = row.text(field)?;
+        let value = values::yes_no(row.cell(field));
+        if value.is_none() {
+            self.row_problem(
+                row.at,
+                Some(&row.header(field)),
+                Some(text),
+                "应为 是/否（或 1/0、√/空），按空值导入",
+                Severity::Warning,
+            );
+        }
+        value
+    }
+
+    /// A month (识别监测时间, 消除监测时间): `None` for an empty cell, and for one that
+    /// is no month (a warning).
+    fn month(&mut self, row: &Row<'_>, field: &str) -> Option<YearMonth> {
+        let text = row.text(field)?;
+        let value = values::year_month(row.cell(field));
+        if value.is_none() {
+            self.row_problem(
+                row.at,
+                Some(&row.header(field)),
+                Some(text),
+                "应为年月（如 202103、2021-03、2021年3月 或 Excel 日期），按空值导入",
+                Severity::Warning,
+            );
+        }
+        value
+    }
+
+    /// The assistance measures: the names of the 帮扶措施 column and the yes/no columns
+    /// of single measures together, each once. Names paicha does not know are a warning.
+    fn measures(&mut self, row: &Row<'_>) -> Vec<AidMeasure> {
+        let mut found = Vec::new();
+        if let Some(text) = row.text("aid_measures") {
+            let (named, unknown) = values::aid_measures(&text);
+            found = named;
+            if !unknown.is_empty() {
+                self.row_problem(
+                    row.at,
+                    Some(&row.header("aid_measures")),
+                    Some(unknown.join("、")),
+                    "不认识的帮扶措施，未导入（同格其余措施已导入）",
+                    Severity::Warning,
+                );
+            }
+        }
+        for (field, measure) in MEASURE_COLUMNS {
+            if self.maybe(row, field) == Some(true) {
+                found.push(measure);
+            }
+        }
+        values::sorted_measures(found)
+    }
+
     /// Keeps every column the model does not hold, as it came.
     fn keep(&mut self, at: At, layout: &Layout, cells: &[Data]) {
         let kept: Vec<(String, Option<String>)> = layout
@@ -332,3 +512,16 @@ impl Reader<'_> {
         }
     }
 }
+
+/// The yes/no column of each assistance measure, for files that give one per measure.
+pub(super) const MEASURE_COLUMNS: [(&str, AidMeasure); 9] = [
+    ("measure_industry", AidMeasure::Industry),
+    ("measure_employment", AidMeasure::Employment),
+    ("measure_health", AidMeasure::Health),
+    ("measure_education", AidMeasure::Education),
+    ("measure_housing", AidMeasure::Housing),
+    ("measure_micro_credit", AidMeasure::MicroCredit),
+    ("measure_social_security", AidMeasure::SocialSecurity),
+    ("measure_living_conditions", AidMeasure::LivingConditions),
+    ("measure_public_job", AidMeasure::PublicJob),
+];

@@ -316,3 +316,126 @@ fn every_sheet_with_a_header_is_read_and_named_in_the_report() {
             .any(|p| p.reason.contains("没有这个工作表"))
     );
 }
+
+/// A 防返贫 sheet with the fields beyond the household standard, written as offices
+/// write them: YYYYMM as text and as a number, a combined disability cell, measures
+/// as a list and as single yes/no columns, blanks and values paicha cannot read.
+const MORE: &str = "\
+户编号,姓名,证件号码,与户主关系,户类型,监测对象类别,人均纯收入,乡(镇),行政村,返贫致贫风险1,返贫致贫风险2,风险类型3,风险是否已消除,风险消除方式,识别监测时间,消除监测时间,是否有卫生厕所,享受低保/特困供养政策情况,帮扶措施,公益性岗位帮扶,是否享受低保,是否特困供养人员,残疾类别/残疾等级,文化程度,健康状况,劳动技能,务工时间（月）,是否参加大病保险
+M1,甲,110105194912310021,户主,脱贫户,脱贫不稳定户,6000,旺清门镇,孤脚村,因病,因学,因灾,是,帮扶消除,202003,2021-06,√,低保,产业帮扶、就业帮扶,√,是,否,肢体二级,小学,残疾,丧失劳动力,0,是
+M1,乙,110105195001010023,配偶,脱贫户,脱贫不稳定户,6000,旺清门镇,孤脚村,因病,因学,因灾,是,帮扶消除,202003,2021-06,√,低保,产业帮扶、就业帮扶,√,是,否,,初中,长期慢性病,弱劳动力或半劳动力,3个月,1
+M2,丙,110105196001010030,户主,一般农户,,9000,旺清门镇,孤脚村,,,,,,,,,,,,,,,,,,,
+M3,丁,110105196501010038,户主,一般农户,,9000,旺清门镇,孤脚村,,,,,已解决,2020年13月,,不清楚,临时救助,产业帮扶、种子补贴,,也许,,肢体五级,私塾,一般,很强,13,
+";
+
+#[test]
+fn the_fields_beyond_the_standard_read_in_their_forms_and_unknown_stays_unknown() {
+    use crate::domain::{
+        AidMeasure, DisabilityKind, Education, Health, LabourSkill, Relief, RiskElimination,
+        RiskType, YearMonth,
+    };
+    let plan = plan_of(MORE, &Options::default());
+    let h1 = &plan.households[0];
+    assert_eq!(h1.risk_type, Some(RiskType::Illness));
+    assert_eq!(
+        h1.other_risks,
+        vec![RiskType::Schooling, RiskType::Disaster]
+    );
+    assert_eq!(h1.risk_elimination, Some(RiskElimination::Assisted));
+    assert_eq!(h1.identified_month, YearMonth::new(2020, 3));
+    assert_eq!(h1.eliminated_month, YearMonth::new(2021, 6));
+    assert_eq!(h1.sanitary_toilet, Some(true));
+    assert_eq!(h1.relief, Some(Relief::Subsistence));
+    assert_eq!(
+        h1.aid_measures,
+        vec![
+            AidMeasure::Industry,
+            AidMeasure::Employment,
+            AidMeasure::PublicJob
+        ]
+    );
+    let (head, spouse) = (&h1.members[0], &h1.members[1]);
+    assert_eq!(head.disability_kind, Some(DisabilityKind::Physical));
+    assert_eq!(head.disability_grade, Some(2));
+    assert_eq!(head.education, Some(Education::Primary));
+    assert_eq!(head.health, Some(Health::Disabled));
+    assert_eq!(head.labour_skill, Some(LabourSkill::Lost));
+    assert_eq!(head.work_months, Some(0));
+    assert_eq!(head.serious_illness_insured, Some(true));
+    assert_eq!(
+        (head.subsistence, head.extreme_poverty),
+        (Some(true), Some(false))
+    );
+    assert_eq!(spouse.disability_kind, None);
+    assert_eq!(spouse.work_months, Some(3));
+    assert_eq!(spouse.serious_illness_insured, Some(true), "1 is yes");
+
+    // Blank cells stay unknown: nothing is guessed.
+    let h2 = &plan.households[1];
+    assert!(h2.other_risks.is_empty() && h2.aid_measures.is_empty());
+    assert_eq!(
+        (h2.sanitary_toilet, h2.relief, h2.identified_month),
+        (None, None, None)
+    );
+    let m = &h2.members[0];
+    assert_eq!(
+        (m.education, m.health, m.labour_skill, m.work_months),
+        (None, None, None, None)
+    );
+    assert_eq!((m.subsistence, m.serious_illness_insured), (None, None));
+
+    // What cannot be read is said with its row, header and value; the grade, which
+    // indicators read, is refused as before; the rest are warnings and stay unknown.
+    let said = |header: &str, value: &str| {
+        plan.report
+            .problems
+            .iter()
+            .find(|p| {
+                p.row == Some(5)
+                    && p.column.as_deref() == Some(header)
+                    && p.value.as_deref() == Some(value)
+            })
+            .unwrap_or_else(|| panic!("{header} {value}: {:#?}", plan.report.problems))
+            .severity
+    };
+    assert_eq!(said("残疾类别/残疾等级", "肢体五级"), Severity::Error);
+    for (header, value) in [
+        ("风险消除方式", "已解决"),
+        ("识别监测时间", "2020年13月"),
+        ("是否有卫生厕所", "不清楚"),
+        ("享受低保/特困供养政策情况", "临时救助"),
+        ("帮扶措施", "种子补贴"),
+        ("是否享受低保", "也许"),
+        ("文化程度", "私塾"),
+        ("健康状况", "一般"),
+        ("劳动技能", "很强"),
+        ("务工时间（月）", "13"),
+    ] {
+        assert_eq!(said(header, value), Severity::Warning, "{header}");
+    }
+}
+
+#[test]
+fn persons_flags_alone_give_the_households_support_and_measures_come_one_column_each() {
+    use crate::domain::{AidMeasure, Relief};
+    let csv = "\
+户编号,姓名,证件号码,与户主关系,脱贫属性,人均纯收入,乡(镇),行政村,是否享受低保,是否特困供养人员,产业帮扶,危房改造,小额信贷,残疾类别,残疾等级
+P1,甲,110105194912310021,户主,已脱贫,6000,旺清门镇,孤脚村,否,是,是,否,√,视力,三级
+P2,乙,110105195001010023,户主,已脱贫,6000,旺清门镇,孤脚村,否,否,,,,,
+P2,丙,110105196001010030,之子,已脱贫,6000,旺清门镇,孤脚村,否,,,,,,
+";
+    let plan = plan_of(csv, &Options::default());
+    let (p1, p2) = (&plan.households[0], &plan.households[1]);
+    assert_eq!(p1.relief, Some(Relief::ExtremePoverty));
+    assert_eq!(
+        p1.aid_measures,
+        vec![AidMeasure::Industry, AidMeasure::MicroCredit]
+    );
+    assert_eq!(
+        p1.members[0].disability_kind,
+        Some(crate::domain::DisabilityKind::Visual)
+    );
+    assert_eq!(p1.members[0].disability_grade, Some(3));
+    assert_eq!(p2.relief, None, "one member's 特困 flag is unknown");
+    assert!(p2.aid_measures.is_empty());
+}

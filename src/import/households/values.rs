@@ -1,12 +1,16 @@
 //! The values of a household export as the national systems and offices write them:
-//! ID numbers (and what Excel does to them), dates in four forms, yes and no in five,
-//! the vocabularies of relation, category, risk, house grade and schooling.
+//! ID numbers (and what Excel does to them), dates in four forms and months in three,
+//! yes and no in five, the vocabularies of relation, category, risk, house grade,
+//! schooling, disability, education, health, labour, support and assistance measures.
 
 use calamine::Data;
 
 use super::columns::cell_text;
 use crate::domain::id_check_char;
-use crate::domain::{Category, HouseGrade, Relation, RiskType, Schooling, Sex};
+use crate::domain::{
+    AidMeasure, Category, DisabilityKind, Education, Health, HouseGrade, LabourSkill, Relation,
+    Relief, RiskElimination, RiskType, Schooling, Sex, YearMonth,
+};
 
 /// Why an ID number is refused or doubted; the reason in Chinese, for the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,6 +371,241 @@ pub fn disability(text: Option<&str>) -> Result<Option<u8>, String> {
     Err(t.to_owned())
 }
 
+/// A disability cell: its kind, its grade or both, as one column (残疾类别, 残疾等级) or
+/// the combined one (残疾类别/残疾等级: `肢体二级`, `视力残疾一级`, `二级肢体`, `智力/3`)
+/// writes it; `(None, None)` for an empty cell or none (无, 健全).
+///
+/// # Errors
+/// The text, when it names no kind and is no grade, or holds more than a kind and a
+/// grade (`严重`, `肢体五级`).
+pub fn disability_cell(text: Option<&str>) -> Result<(Option<DisabilityKind>, Option<u8>), String> {
+    let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok((None, None));
+    };
+    let kind = disability_kind(t);
+    let rest: String = match kind {
+        Some(k) => t.replacen(k.label_zh(), "", 1),
+        None => t.to_owned(),
+    };
+    let rest = rest
+        .replace("残疾", "")
+        .trim_matches(|c: char| c.is_whitespace() || "/、,，-_()（）".contains(c))
+        .to_owned();
+    if rest.is_empty() {
+        return Ok((kind, None));
+    }
+    match disability(Some(&rest)) {
+        Ok(grade) => Ok((kind, grade)),
+        Err(_) => Err(t.to_owned()),
+    }
+}
+
+/// The kind of disability a text names (肢体, 肢体残疾, 视力 …), or `None`.
+#[must_use]
+pub fn disability_kind(text: &str) -> Option<DisabilityKind> {
+    let t = text.trim();
+    // 多重 first: "多重残疾" names no other kind, but a list of kinds is several.
+    DisabilityKind::ALL
+        .iter()
+        .rev()
+        .copied()
+        .find(|k| t.contains(k.label_zh()) || t == k.code())
+        .or_else(|| (t.contains("语言") || t.contains("言语")).then_some(DisabilityKind::Speech))
+}
+
+/// Education (文化程度) in the words offices use; `None` for anything else.
+#[must_use]
+pub fn education(text: &str) -> Option<Education> {
+    let t = text.trim();
+    if let Some(e) = Education::ALL
+        .iter()
+        .copied()
+        .find(|e| t == e.label_zh() || t == e.code())
+    {
+        return Some(e);
+    }
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&["学龄前", "学前"]) {
+        Some(Education::Preschool)
+    } else if has(&["文盲", "不识字", "识字很少"]) {
+        Some(Education::Illiterate)
+    } else if has(&["大专", "本科", "大学", "研究生", "硕士", "博士"]) {
+        Some(Education::College)
+    } else if has(&["高中", "中专", "职高", "技校", "中职"]) {
+        Some(Education::SeniorHigh)
+    } else if has(&["初中"]) {
+        Some(Education::JuniorHigh)
+    } else if has(&["小学"]) {
+        Some(Education::Primary)
+    } else {
+        None
+    }
+}
+
+/// Health (健康状况): 健康, 长期慢性病, 患有大病 (大病), 残疾; `None` for anything else.
+#[must_use]
+pub fn health(text: &str) -> Option<Health> {
+    let t = text.trim();
+    if t.contains("大病") || t.contains("重病") {
+        Some(Health::SeriousIllness)
+    } else if t.contains("慢性病") {
+        Some(Health::Chronic)
+    } else if t.contains('残') {
+        Some(Health::Disabled)
+    } else if matches!(t, "健康" | "良好" | "healthy") {
+        Some(Health::Healthy)
+    } else {
+        Health::from_code(t)
+    }
+}
+
+/// Capacity to work (劳动技能): 普通劳动力, 技能劳动力, 弱劳动力或半劳动力, 丧失劳动力,
+/// 无劳动力 (and the shorter 普通, 技能, 弱劳动力, 半劳动力 …); `None` for anything else.
+#[must_use]
+pub fn labour_skill(text: &str) -> Option<LabourSkill> {
+    let t = text.trim();
+    if t.contains("丧失") {
+        Some(LabourSkill::Lost)
+    } else if t.starts_with('无') {
+        Some(LabourSkill::NoLabour)
+    } else if t.contains('弱') || t.contains('半') {
+        Some(LabourSkill::Weak)
+    } else if t.contains("技能") {
+        Some(LabourSkill::Skilled)
+    } else if t.contains("普通") {
+        Some(LabourSkill::Ordinary)
+    } else {
+        LabourSkill::from_code(t)
+    }
+}
+
+/// Months worked away (务工时间（月）): 0 to 12, as a number or `3个月`; `Ok(None)` for an
+/// empty cell.
+///
+/// # Errors
+/// The text, for anything that is not a whole number of months from 0 to 12.
+pub fn work_months(cell: &Data) -> Result<Option<u8>, String> {
+    let Some(text) = cell_text(cell) else {
+        return Ok(None);
+    };
+    let digits = text.trim_end_matches("个月").trim_end_matches('月').trim();
+    match digits.parse::<u8>() {
+        Ok(m) if m <= 12 => Ok(Some(m)),
+        _ => Err(text),
+    }
+}
+
+/// A month as the monitoring system writes it: `YYYYMM` (text or a number cell),
+/// `YYYY-MM`, `YYYY年M月`, a whole date (its month), or an Excel date or serial.
+#[must_use]
+pub fn year_month(cell: &Data) -> Option<YearMonth> {
+    let yyyymm = match cell {
+        #[expect(clippy::float_cmp, reason = "a whole number is exactly its truncation")]
+        Data::Float(f) if f.trunc() == *f && (190_001.0..=210_012.0).contains(f) => Some(*f as i64),
+        Data::Int(i) if (190_001..=210_012).contains(i) => Some(*i),
+        _ => None,
+    };
+    let (y, m) = if let Some(n) = yyyymm {
+        (n / 100, n % 100)
+    } else {
+        let (y, m, _) = date(cell)?;
+        (i64::from(y), i64::from(m))
+    };
+    YearMonth::new(u16::try_from(y).ok()?, u8::try_from(m).ok()?)
+}
+
+/// How a risk was removed (风险消除方式): 帮扶消除 (经帮扶消除), 自然消除 (风险自然消失).
+#[must_use]
+pub fn risk_elimination(text: &str) -> Option<RiskElimination> {
+    let t = text.trim();
+    if t.contains("帮扶") {
+        Some(RiskElimination::Assisted)
+    } else if t.contains("自然") {
+        Some(RiskElimination::Natural)
+    } else {
+        RiskElimination::from_code(t)
+    }
+}
+
+/// The household's support (享受低保/特困供养政策情况): 低保, 特困 (特困供养), both, or
+/// 无 (否, 未享受); `None` for anything else.
+#[must_use]
+pub fn relief(text: &str) -> Option<Relief> {
+    let t = text.trim();
+    match (t.contains("低保"), t.contains("特困")) {
+        (true, true) => Some(Relief::Both),
+        (true, false) => Some(Relief::Subsistence),
+        (false, true) => Some(Relief::ExtremePoverty),
+        (false, false) if matches!(t, "无" | "否" | "未享受" | "不享受" | "均未享受") => {
+            Some(Relief::Neither)
+        }
+        (false, false) => Relief::from_code(t),
+    }
+}
+
+/// One assistance measure by name, with the names offices also use (公益性岗位, 兜底保障,
+/// 扶贫小额信贷, 雨露计划 …); `None` for a name paicha does not know.
+#[must_use]
+pub fn aid_measure(name: &str) -> Option<AidMeasure> {
+    let t = name.trim();
+    if let Some(m) = AidMeasure::ALL
+        .iter()
+        .copied()
+        .find(|m| t == m.label_zh() || t == m.code())
+    {
+        return Some(m);
+    }
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&["公益", "护林", "保洁"]) {
+        Some(AidMeasure::PublicJob)
+    } else if has(&["产业"]) {
+        Some(AidMeasure::Industry)
+    } else if has(&["就业", "务工", "技能培训"]) {
+        Some(AidMeasure::Employment)
+    } else if has(&["健康", "医疗"]) {
+        Some(AidMeasure::Health)
+    } else if has(&["教育", "雨露", "助学"]) {
+        Some(AidMeasure::Education)
+    } else if has(&["危房", "住房"]) {
+        Some(AidMeasure::Housing)
+    } else if has(&["信贷", "贷款"]) {
+        Some(AidMeasure::MicroCredit)
+    } else if has(&["保障", "兜底"]) {
+        Some(AidMeasure::SocialSecurity)
+    } else if has(&["生活条件", "人居"]) {
+        Some(AidMeasure::LivingConditions)
+    } else {
+        None
+    }
+}
+
+/// The measures of a 帮扶措施 cell (names separated by 、 , ， ; ； / or spaces; 无 for
+/// none), each once in [`AidMeasure::ALL`] order, and the names not understood.
+#[must_use]
+pub fn aid_measures(text: &str) -> (Vec<AidMeasure>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut unknown = Vec::new();
+    for name in text
+        .split(|c: char| c.is_whitespace() || "、,，;；/|".contains(c))
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && !matches!(*n, "无" | "否"))
+    {
+        match aid_measure(name) {
+            Some(m) => found.push(m),
+            None => unknown.push(name.to_owned()),
+        }
+    }
+    (sorted_measures(found), unknown)
+}
+
+/// Measures each once, in [`AidMeasure::ALL`] order: the stored order.
+#[must_use]
+pub fn sorted_measures(mut measures: Vec<AidMeasure>) -> Vec<AidMeasure> {
+    measures.sort_unstable();
+    measures.dedup();
+    measures
+}
+
 /// A number as offices write money: `12,345.6`, `12345元`, a number cell.
 #[must_use]
 pub fn amount(cell: &Data) -> Option<f64> {
@@ -536,6 +775,106 @@ mod tests {
             Ok(Some(Category::Poor))
         );
         assert_eq!(category(None, None, None), Ok(None));
+    }
+
+    #[test]
+    fn a_combined_disability_cell_splits_into_kind_and_grade() {
+        use DisabilityKind::{Intellectual, Multiple, Physical, Speech, Visual};
+        for (text, expected) in [
+            ("肢体二级", (Some(Physical), Some(2))),
+            ("视力残疾一级", (Some(Visual), Some(1))),
+            ("二级肢体", (Some(Physical), Some(2))),
+            ("智力/3", (Some(Intellectual), Some(3))),
+            ("肢体 4级", (Some(Physical), Some(4))),
+            ("多重残疾", (Some(Multiple), None)),
+            ("言语", (Some(Speech), None)),
+            ("三级", (None, Some(3))),
+            ("2", (None, Some(2))),
+            ("无", (None, None)),
+            ("", (None, None)),
+        ] {
+            assert_eq!(disability_cell(Some(text)), Ok(expected), "{text}");
+        }
+        assert_eq!(disability_cell(None), Ok((None, None)));
+        assert_eq!(disability_cell(Some("肢体五级")), Err("肢体五级".into()));
+        assert_eq!(disability_cell(Some("严重")), Err("严重".into()));
+    }
+
+    #[test]
+    fn measures_in_one_column_and_their_synonyms() {
+        use AidMeasure::{Education, Employment, Housing, Industry, MicroCredit, PublicJob};
+        let (found, unknown) = aid_measures("就业帮扶、产业帮扶，公益性岗位帮扶;扶贫小额信贷");
+        assert_eq!(found, vec![Industry, Employment, MicroCredit, PublicJob]);
+        assert!(unknown.is_empty());
+        let (found, unknown) = aid_measures("雨露计划 危房改造 产业帮扶、产业帮扶 种子补贴");
+        assert_eq!(found, vec![Industry, Education, Housing]);
+        assert_eq!(unknown, vec!["种子补贴".to_owned()]);
+        assert_eq!(aid_measures("无"), (vec![], vec![]));
+        assert_eq!(aid_measures(""), (vec![], vec![]));
+        for m in AidMeasure::ALL {
+            assert_eq!(aid_measure(m.label_zh()), Some(*m));
+        }
+    }
+
+    #[test]
+    fn months_as_text_numbers_dates_and_serials() {
+        let march = YearMonth::new(2021, 3);
+        for cell in [
+            s("202103"),
+            s("2021-03"),
+            s("2021年3月"),
+            s("2021/3/15"),
+            s("2021-03-15"),
+            Data::Float(202_103.0),
+            Data::Int(202_103),
+            // Excel's serial 44256 is 2021-03-01.
+            Data::Float(44_256.0),
+        ] {
+            assert_eq!(year_month(&cell), march, "{cell:?}");
+        }
+        assert_eq!(year_month(&s("202113")), None);
+        assert_eq!(year_month(&s("三月")), None);
+        assert_eq!(year_month(&Data::Empty), None);
+    }
+
+    #[test]
+    fn person_vocabularies_in_words() {
+        assert_eq!(education("文盲或半文盲"), Some(Education::Illiterate));
+        assert_eq!(education("中专"), Some(Education::SeniorHigh));
+        assert_eq!(education("大专及以上"), Some(Education::College));
+        assert_eq!(education("学龄前儿童"), Some(Education::Preschool));
+        assert_eq!(education("私塾"), None);
+        assert_eq!(health("患有大病"), Some(Health::SeriousIllness));
+        assert_eq!(health("长期慢性病"), Some(Health::Chronic));
+        assert_eq!(health("残疾"), Some(Health::Disabled));
+        assert_eq!(health("健康"), Some(Health::Healthy));
+        assert_eq!(health("一般"), None);
+        assert_eq!(labour_skill("弱劳动力或半劳动力"), Some(LabourSkill::Weak));
+        assert_eq!(labour_skill("丧失劳动力"), Some(LabourSkill::Lost));
+        assert_eq!(labour_skill("无劳动力"), Some(LabourSkill::NoLabour));
+        assert_eq!(labour_skill("技能劳动力"), Some(LabourSkill::Skilled));
+        assert_eq!(labour_skill("普通劳动力"), Some(LabourSkill::Ordinary));
+        assert_eq!(labour_skill("很强"), None);
+        assert_eq!(work_months(&s("6")), Ok(Some(6)));
+        assert_eq!(work_months(&Data::Float(12.0)), Ok(Some(12)));
+        assert_eq!(work_months(&s("3个月")), Ok(Some(3)));
+        assert_eq!(work_months(&Data::Empty), Ok(None));
+        assert_eq!(work_months(&s("13")), Err("13".into()));
+        assert_eq!(work_months(&Data::Float(2.5)), Err("2.5".into()));
+        assert_eq!(
+            risk_elimination("帮扶消除"),
+            Some(RiskElimination::Assisted)
+        );
+        assert_eq!(
+            risk_elimination("风险自然消失"),
+            Some(RiskElimination::Natural)
+        );
+        assert_eq!(risk_elimination("已消除"), None);
+        assert_eq!(relief("低保"), Some(Relief::Subsistence));
+        assert_eq!(relief("特困供养"), Some(Relief::ExtremePoverty));
+        assert_eq!(relief("低保、特困"), Some(Relief::Both));
+        assert_eq!(relief("无"), Some(Relief::Neither));
+        assert_eq!(relief("临时救助"), None);
     }
 
     #[test]
