@@ -73,12 +73,15 @@ struct Settlement {
     hardship: f64,
 }
 
-/// Generates `n` households of one village, with any flaws put into them.
+/// Generates `n` households of one village, with any flaws put into them. The fields
+/// no indicator reads ([`super::details`]) draw from `details`, a stream of their own,
+/// so that `rng` draws what it always drew.
 ///
 /// # Errors
 /// [`IdsExhausted`] if the synthetic ID numbers run out (beyond any size allowed).
 pub fn generate_village(
     rng: &mut impl Rng,
+    details: &mut impl Rng,
     spec: &VillageSpec<'_>,
     n: u64,
     hot_spots: &[HotSpot],
@@ -102,6 +105,7 @@ pub fn generate_village(
             + normal(rng, 0.0, 0.1))
         .clamp(0.0, 1.5);
         let mut h = household(rng, spec.code, household_no, hardship, ids)?;
+        super::details::fill(details, &mut h, hardship);
         let mut flaws = Vec::new();
         let previous = out
             .iter()
@@ -587,6 +591,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let out = generate_village(
             &mut rng,
+            &mut ChaCha8Rng::seed_from_u64(2),
             &spec(&g, TownshipGps::Wgs84),
             0,
             &[],
@@ -602,6 +607,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let out = generate_village(
             &mut rng,
+            &mut ChaCha8Rng::seed_from_u64(2),
             &spec(&g, TownshipGps::Wgs84),
             3000,
             &[],
@@ -641,7 +647,16 @@ mod tests {
         let g = square();
         let run = |gps| {
             let mut rng = ChaCha8Rng::seed_from_u64(3);
-            generate_village(&mut rng, &spec(&g, gps), 50, &[], &mut IdNumbers::default()).unwrap()
+            let mut details = ChaCha8Rng::seed_from_u64(4);
+            generate_village(
+                &mut rng,
+                &mut details,
+                &spec(&g, gps),
+                50,
+                &[],
+                &mut IdNumbers::default(),
+            )
+            .unwrap()
         };
         let clean = run(TownshipGps::Wgs84);
         let shifted = run(TownshipGps::UndeclaredGcj02);

@@ -20,6 +20,7 @@ pub mod accounts;
 mod boundaries;
 pub mod campaign;
 mod city;
+mod details;
 pub mod households;
 pub mod people;
 
@@ -50,6 +51,8 @@ pub const MAX_HOUSEHOLDS: u64 = 10_000_000;
 pub const POVERTY_VILLAGES: usize = 53;
 /// The county seat's township (新宾镇), whose app is never the faulty one.
 const SEAT_TOWNSHIP: &str = "210422100";
+/// Mixed into the seed of the stream the fields no indicator reads draw from.
+const DETAILS_KEY: u64 = 0x6465_7461_696c_7331;
 /// Xinbin's code.
 const XINBIN: &str = "210422";
 
@@ -319,8 +322,13 @@ fn write(
             // others (the first county's streams are the single-county demo's).
             let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
             rng.set_stream((c as u64) << 32 | (i as u64 + 1));
+            // The fields added later draw from a key of their own, so that the draws
+            // above (and every figure of the demo) stayed as they were.
+            let mut details = ChaCha8Rng::seed_from_u64(options.seed ^ DETAILS_KEY);
+            details.set_stream((c as u64) << 32 | (i as u64 + 1));
             let generated = households::generate_village(
                 &mut rng,
+                &mut details,
                 &spec,
                 plan.shares[i],
                 &plan.hot_spots,
