@@ -82,7 +82,9 @@ impl Reader<'_> {
                 | Unmatched::County(v)
                 | Unmatched::Township(v)
                 | Unmatched::AmbiguousTownship(v) => Some(v.clone()),
-                Unmatched::Village(t, v) => Some(format!("{t} {v}")),
+                Unmatched::Village(t, v) | Unmatched::AmbiguousVillage(t, v) => {
+                    Some(format!("{t} {v}"))
+                }
                 Unmatched::Missing => None,
             };
             let reason = format!("{}（{}）", why.reason(), self.rows_named(&ats));

@@ -12,7 +12,8 @@ pub struct Gazetteer {
     villages: HashMap<String, String>,
     counties: Vec<(String, String)>,
     townships: Vec<(String, String, String)>,
-    village_names: HashMap<(String, String), Vec<String>>,
+    /// (township, name key) → each division of that key, and whether it is a community.
+    village_names: HashMap<(String, String), Vec<(String, bool)>>,
 }
 
 /// Why a place was not found; said in the report with the rows it holds.
@@ -28,6 +29,9 @@ pub enum Unmatched {
     AmbiguousTownship(String),
     /// No village of this name in the township.
     Village(String, String),
+    /// A name that a village and a community of the township share (前进村, 前进社区),
+    /// written without the 村 or 社区 that would say which.
+    AmbiguousVillage(String, String),
     /// Neither a code nor the township and village names.
     Missing,
 }
@@ -44,6 +48,9 @@ impl Unmatched {
                 format!("多个县都有名为“{n}”的乡镇，表中没有县列，无法区分")
             }
             Unmatched::Village(t, v) => format!("乡镇“{t}”下没有名为“{v}”的村或社区"),
+            Unmatched::AmbiguousVillage(t, v) => {
+                format!("乡镇“{t}”下有同名的村和社区，“{v}”未写明是村还是社区，无法区分")
+            }
             Unmatched::Missing => "既没有村代码，也没有乡镇和村名称".to_owned(),
         }
     }
@@ -153,7 +160,7 @@ impl Gazetteer {
                     g.village_names
                         .entry((township, village_key(&a.name)))
                         .or_default()
-                        .push(a.code.clone());
+                        .push((a.code.clone(), a.level == AreaLevel::Community));
                 }
                 _ => {}
             }
@@ -214,11 +221,44 @@ impl Gazetteer {
             [] => return Err(Unmatched::Township(township.to_owned())),
             _ => return Err(Unmatched::AmbiguousTownship(township.to_owned())),
         };
-        self.village_names
+        let codes = self
+            .village_names
             .get(&(township_code.to_owned(), village_key(village)))
-            .and_then(|codes| codes.first())
-            .cloned()
-            .ok_or_else(|| Unmatched::Village(township.to_owned(), village.to_owned()))
+            .ok_or_else(|| Unmatched::Village(township.to_owned(), village.to_owned()))?;
+        if let [(code, _)] = codes.as_slice() {
+            return Ok(code.clone());
+        }
+        // A village and a community of one name (新宾镇's 前进村 and 前进社区): the name
+        // as written says which, or nothing is guessed.
+        let community = is_community_name(village);
+        let fitting: Vec<&String> = codes
+            .iter()
+            .filter(|(_, c)| Some(*c) == community)
+            .map(|(code, _)| code)
+            .collect();
+        match fitting.as_slice() {
+            [one] => Ok((*one).clone()),
+            _ => Err(Unmatched::AmbiguousVillage(
+                township.to_owned(),
+                village.to_owned(),
+            )),
+        }
+    }
+}
+
+/// Whether a name as written says a community (社区, 居委会) or a village (村, 嘎查);
+/// `None` for a bare name.
+fn is_community_name(name: &str) -> Option<bool> {
+    let name = compact(name);
+    if name.contains("社区") || name.contains("居委会") || name.contains("居民委员会") {
+        Some(true)
+    } else if ["村", "村委会", "村民委员会", "嘎查"]
+        .iter()
+        .any(|s| name.ends_with(s))
+    {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -281,6 +321,36 @@ mod tests {
         assert_eq!(
             at(Some("新宾县"), "旺清门镇人民政府", "新华社区"),
             Ok("210422101001".into())
+        );
+    }
+
+    /// Xinbin's 新宾镇 has a 前进村 and a 前进社区: a 建档立卡 export names 前进村民委员会,
+    /// which went to the community before.
+    #[test]
+    fn a_village_and_a_community_of_one_name_are_told_apart_by_the_name_as_written() {
+        let g = Gazetteer::new(&[
+            area("210422100", "新宾镇", AreaLevel::Township, Some("210422")),
+            area(
+                "210422100003",
+                "前进社区居委会",
+                AreaLevel::Community,
+                Some("210422100"),
+            ),
+            area(
+                "210422100202",
+                "前进村民委员会",
+                AreaLevel::Village,
+                Some("210422100"),
+            ),
+        ]);
+        let at = |v| g.village(None, None, Some("新宾镇"), Some(v));
+        assert_eq!(at("前进村民委员会"), Ok("210422100202".into()));
+        assert_eq!(at("前进村"), Ok("210422100202".into()));
+        assert_eq!(at("前进社区居委会"), Ok("210422100003".into()));
+        assert_eq!(at("前进社区"), Ok("210422100003".into()));
+        assert_eq!(
+            at("前进"),
+            Err(Unmatched::AmbiguousVillage("新宾镇".into(), "前进".into()))
         );
     }
 
