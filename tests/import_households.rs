@@ -4,7 +4,8 @@
 //! and a commit, and every stored household and member compared with the original (so
 //! every figure derived from them is the same); the same file with the IDs left to
 //! Excel's number format is refused row by row, and nothing is written; an undo puts
-//! the previous households back.
+//! the previous households back. The 建档立卡 layout comes back with every person field
+//! and the household fields it carries.
 
 #![allow(
     clippy::unwrap_used,
@@ -81,6 +82,10 @@ fn an_export_converted_by_libreoffice_and_iconv_imports_back_to_the_same_househo
             .args(["--households", "3000"]),
     );
     let before = tables(&db, dir.path(), "before");
+    // The comparisons below hold the fields beyond the household standard too: they
+    // are in the tables, and the demo fills them.
+    assert_filled(&before.0, HOUSEHOLD_FIELDS);
+    assert_filled(&before.1, MEMBER_FIELDS);
     let persons = dir.path().join("persons.csv");
     let said = run_ok(
         paicha()
@@ -190,21 +195,135 @@ fn an_export_converted_by_libreoffice_and_iconv_imports_back_to_the_same_househo
     assert_eq!(tables(&db, dir.path(), "undone"), before);
 }
 
-/// A household's columns in `paicha export households` by name.
+/// The household columns added with the national systems' other fields (issue 15).
+const HOUSEHOLD_FIELDS: &[&str] = &[
+    "other_risks",
+    "risk_elimination",
+    "identified_month",
+    "eliminated_month",
+    "sanitary_toilet",
+    "relief",
+    "aid_measures",
+];
+
+/// The member columns added with them.
+const MEMBER_FIELDS: &[&str] = &[
+    "disability_kind",
+    "education",
+    "health",
+    "labour_skill",
+    "work_months",
+    "serious_illness_insured",
+    "subsistence",
+    "extreme_poverty",
+];
+
+/// Every one of `fields` is a column of the exported table and has a value in some
+/// row, so that comparing tables compares them.
+fn assert_filled(csv: &str, fields: &[&str]) {
+    let rows = by_name(csv);
+    for field in fields {
+        assert!(
+            rows.iter()
+                .any(|r| r.get(*field).is_some_and(|v| !v.is_empty())),
+            "no value of {field} in the export"
+        );
+    }
+}
+
+/// The named columns of an exported table, row by row, as text.
+fn columns_of(csv: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    by_name(csv)
+        .iter()
+        .map(|r| fields.iter().map(|f| r[*f].clone()).collect())
+        .collect()
+}
+
+/// The 建档立卡 layout has no monitoring, risks 2–5, toilet or positions, and knows only
+/// whether a house is dangerous; every person field it has and the household fields it
+/// carries (the support, from the persons' flags; the measures, one yes/no column
+/// each; the disability in one cell) come back exactly.
+#[test]
+fn a_jdlk_export_converted_by_libreoffice_imports_back_to_the_same_persons() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("county.duckdb");
+    run_ok(
+        paicha()
+            .args(["demo", "--db"])
+            .arg(&db)
+            .args(["--households", "2000"]),
+    );
+    let before = tables(&db, dir.path(), "before");
+    let persons = dir.path().join("persons.csv");
+    run_ok(
+        paicha()
+            .args(["export", "--db"])
+            .arg(&db)
+            .args(["persons", "--layout", "jdlk", "--out"])
+            .arg(&persons),
+    );
+    let csv = std::fs::read_to_string(&persons).unwrap();
+    let csv = csv.trim_start_matches('\u{feff}');
+    let header = csv.lines().nth(1).unwrap();
+    for column in [
+        "残疾类别/残疾等级",
+        "产业帮扶",
+        "公益岗位帮扶",
+        "是否享受低保",
+        "文化程度",
+    ] {
+        assert!(header.split(',').any(|h| h == column), "{header}");
+    }
+    assert!(csv.contains("肢体"), "a combined disability cell");
+
+    // LibreOffice's XLSX, the place, number and ID columns typed as text.
+    let xlsx = dir.path().join("建档立卡.xlsx");
+    std::fs::write(&xlsx, libreoffice_xlsx_text("建档立卡", csv, 9)).unwrap();
+    let committed = import(&db, &xlsx, true);
+    let report = stdout(&committed);
+    assert!(committed.status.success(), "{committed:?}");
+    assert!(
+        report.contains("户数: 2000") && !report.contains("[错误]"),
+        "{report}"
+    );
+    let after = tables(&db, dir.path(), "after");
+    assert_eq!(after.1, before.1, "every member comes back as it was");
+    let carried = [
+        "household_no",
+        "village_code",
+        "head_name",
+        "risk_type",
+        "income_per_capita",
+        "water_safe",
+        "member_count",
+        "relief",
+        "aid_measures",
+    ];
+    assert_filled(&before.0, &carried);
+    assert_eq!(
+        columns_of(&after.0, &carried),
+        columns_of(&before.0, &carried),
+        "the household fields the layout carries come back as they were"
+    );
+}
+
+/// A household's columns in `paicha export households` by name (read as CSV: lists
+/// of codes are quoted, since they hold commas).
 fn by_name(csv: &str) -> Vec<std::collections::HashMap<String, String>> {
-    let mut lines = csv.trim_start_matches('\u{feff}').lines();
-    let header: Vec<String> = lines
-        .next()
+    let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let header: Vec<String> = reader
+        .headers()
         .unwrap()
-        .split(',')
+        .iter()
         .map(str::to_owned)
         .collect();
-    lines
-        .map(|l| {
+    reader
+        .records()
+        .map(|r| {
             header
                 .iter()
                 .cloned()
-                .zip(l.split(',').map(str::to_owned))
+                .zip(r.unwrap().iter().map(str::to_owned))
                 .collect()
         })
         .collect()
