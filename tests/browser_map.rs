@@ -974,3 +974,100 @@ async fn a_city_opens_on_its_counties_and_drills_into_one() {
     assert_eq!(shown("back"), counties);
     assert_eq!(seen["errors"], json!([]), "{seen}");
 }
+
+/// Issue 14: a province's two cities. The page opens on the province (辽宁省) and ranks
+/// its cities as the API does; 按市 colours each city in its class's colour; clicking
+/// a city colours and ranks its counties, a county its townships, with the crumbs from
+/// the province; the province's crumb goes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_province_opens_on_its_cities_and_drills_into_a_county() {
+    let app = TestApp::spawn_province().await;
+    let ranked = |q: String| {
+        let app = &app;
+        async move {
+            app.get_json(&format!(
+                "/api/v1/stats?indicators=any_problem&sort=any_problem&order=desc{q}"
+            ))
+            .await
+        }
+    };
+    let top = ranked(String::new()).await;
+    let cities = codes(&top["rows"]);
+    assert_eq!(cities.len(), 2);
+    let city = cities[1].clone();
+    let inside = ranked(format!("&within={city}")).await;
+    let counties = codes(&inside["rows"]);
+    let county = counties[0].clone();
+    let city_names = names(&app, "city").await;
+    let points = label_points(&app, "city").await;
+    let palette_answer = app.get_json("/api/v1/indicators").await;
+    let palette: Vec<&str> = palette_answer["palette"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let seen = drive(
+        &app,
+        "province",
+        &json!({"city": city, "cityName": short_name(&city_names[&city]), "county": county,
+                "shot": dir.path().join("province.png"),
+                "points": cities.iter().map(|c| {
+                    let (lon, lat) = points[c];
+                    json!({"code": c, "lon": lon, "lat": lat})
+                }).collect::<Vec<_>>()}),
+    )
+    .await;
+    let shown = |key: &str| -> Vec<String> {
+        seen[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {seen}"))
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(seen["title"], "辽宁省 · 脱贫质量排查一张图");
+    assert_eq!(shown("cities"), cities);
+    assert_eq!(seen["heading"], "各市排名：存在问题户");
+    assert_eq!(shown("levels"), ["village", "township", "county", "city"]);
+    assert_eq!(seen["cityFill"], "visible");
+    assert!(seen["legendUnit"].as_str().unwrap().ends_with("个市"));
+    let shot = seen["shot"].as_str().unwrap();
+    for (p, row) in seen["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(top["rows"].as_array().unwrap())
+    {
+        assert_eq!(p["code"], row["code"]);
+        assert_eq!(p["clear"], true, "{p} under a box");
+        let class = row["values"]["any_problem"]["class"].as_u64().unwrap();
+        let got = pixel(shot, p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap());
+        let want = blended(palette[usize::try_from(class).unwrap()]);
+        assert!(
+            close(got, want),
+            "{p}: drawn {got:?}, class {class} is {want:?}"
+        );
+    }
+    assert_eq!(shown("inCity"), counties);
+    assert_eq!(
+        seen["inCityCrumbs"],
+        format!("辽宁省›{}", short_name(&city_names[&city]))
+    );
+    assert_eq!(seen["inCityLevel"], "county");
+    let townships = codes(&ranked(format!("&within={county}")).await["rows"]);
+    assert_eq!(shown("inCounty"), townships);
+    let county_names = names(&app, "county").await;
+    assert_eq!(
+        seen["inCountyCrumbs"],
+        format!(
+            "辽宁省›{}›{}",
+            short_name(&city_names[&city]),
+            short_name(&county_names[&county])
+        )
+    );
+    assert_eq!(seen["inCountyLevel"], "township");
+    assert_eq!(shown("back"), cities);
+    assert_eq!(seen["errors"], json!([]), "{seen}");
+}

@@ -97,8 +97,9 @@ pub fn choropleth(
 ) -> ChoroplethSpec {
     let indicator: &Indicator = &table.indicators[column];
     let mut shapes: HashMap<&str, &geo::MultiPolygon<f64>> = snapshot
-        .counties
+        .cities
         .iter()
+        .chain(&snapshot.counties)
         .chain(&snapshot.townships)
         .map(|(c, g)| (c.as_str(), g))
         .collect();

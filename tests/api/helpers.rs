@@ -46,6 +46,17 @@ fn shared_city() -> &'static Shared {
     })
 }
 
+/// The demo province (抚顺市's three counties and 本溪市's two under 辽宁省), for the tests
+/// of a province's views.
+fn shared_province() -> &'static Shared {
+    static PROVINCE: OnceLock<Shared> = OnceLock::new();
+    PROVINCE.get_or_init(|| {
+        build("province.duckdb", |path, options| {
+            demo::build_province(path, options, || ())
+        })
+    })
+}
+
 /// A test demo written by `write` into a new database, opened as the server opens it.
 fn build(
     name: &str,
@@ -111,8 +122,16 @@ pub struct TestApp {
     /// The API token of [`TESTER`], which `client` sends.
     #[allow(dead_code, reason = "read by the browser tests' drivers")]
     pub token: String,
-    /// Whether it serves the demo city.
-    is_city: bool,
+    /// Which demo database it serves.
+    demo: Demo,
+}
+
+/// The demo databases the tests share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Demo {
+    County,
+    City,
+    Province,
 }
 
 /// A client sending `token` on every request.
@@ -131,16 +150,22 @@ pub fn client_with_token(token: &str) -> reqwest::Client {
 impl TestApp {
     /// Starts the service on 127.0.0.1 with an OS-chosen port, serving the repo's web/.
     pub async fn spawn() -> Self {
-        Self::serve(shared(), false).await
+        Self::serve(Demo::County).await
     }
 
     /// Like [`TestApp::spawn`], over the demo city's database: its own, so that
     /// `snapshot` and `raw_rows` (the county's) do not apply.
     pub async fn spawn_city() -> Self {
-        Self::serve(shared_city(), true).await
+        Self::serve(Demo::City).await
     }
 
-    async fn serve(shared: &Shared, is_city: bool) -> Self {
+    /// Like [`TestApp::spawn_city`], over the demo province's database.
+    pub async fn spawn_province() -> Self {
+        Self::serve(Demo::Province).await
+    }
+
+    async fn serve(demo: Demo) -> Self {
+        let shared = shared_of(demo);
         let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
         let router = paicha::api::router(shared.state.clone(), &web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -151,7 +176,7 @@ impl TestApp {
             client: client_with_token(&shared.token),
             anonymous: reqwest::Client::new(),
             token: shared.token.clone(),
-            is_city,
+            demo,
         }
     }
 
@@ -175,7 +200,7 @@ impl TestApp {
             client: client_with_token(&shared.token),
             anonymous: reqwest::Client::new(),
             token: shared.token.clone(),
-            is_city: false,
+            demo: Demo::County,
         }
     }
 
@@ -201,6 +226,39 @@ impl TestApp {
             cookies.join("; "),
             body["csrf"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// A new account `user` holding `role` over `area`, and an API token for it.
+    pub async fn token_for(&self, user: &str, role: &str, area: &str) -> String {
+        use paicha::domain::access::{Grant, Principal, Role};
+        let store = shared_store_of(self);
+        let grant = Grant {
+            role: Role::from_code(role).unwrap(),
+            area: area.to_owned(),
+            until: None,
+            department: None,
+        };
+        let user = user.to_owned();
+        let token = tokio::task::spawn_blocking(move || {
+            let conn = store.conn().unwrap();
+            paicha::accounts::add_account(
+                &conn,
+                Principal {
+                    user: user.clone(),
+                    display: user.clone(),
+                    grants: vec![grant],
+                },
+                TESTER_PASSWORD,
+            )
+            .unwrap();
+            paicha::accounts::add_token(&conn, &user, "scope test")
+                .unwrap()
+                .1
+        })
+        .await
+        .unwrap();
+        reload_tokens(self);
+        token
     }
 
     /// A client acting as `user` (a demo account) by a token made for it.
@@ -296,11 +354,14 @@ fn shared_store_of(app: &TestApp) -> Store {
 }
 
 fn state_of(app: &TestApp) -> &'static AppState {
-    let county = shared();
-    if app.is_city {
-        &shared_city().state
-    } else {
-        &county.state
+    &shared_of(app.demo).state
+}
+
+fn shared_of(demo: Demo) -> &'static Shared {
+    match demo {
+        Demo::County => shared(),
+        Demo::City => shared_city(),
+        Demo::Province => shared_province(),
     }
 }
 

@@ -14,6 +14,7 @@ mod ledger;
 #[path = "../support/libreoffice.rs"]
 mod libreoffice;
 mod plans;
+mod province;
 mod recount;
 mod robustness;
 pub mod tiles;

@@ -198,6 +198,49 @@ try {
     await page.waitForFunction((n) => document.querySelector('#area-name')?.textContent === n, out.area);
     await page.waitForFunction(() => document.querySelector('#ranking-table tbody tr')?.dataset.code.length === 6);
     out.back = await rankingCodes();
+  } else if (scenario === 'province') {
+    // Two cities under a province: the page starts at the province and ranks its cities.
+    await open('');
+    await page.waitForSelector('#ranking-table');
+    out.title = await text('#county');
+    out.cities = await rankingCodes();
+    out.heading = await text('#ranking h3');
+    out.levels = await page.$$eval('#level option', (os) => os.map((o) => o.value));
+    // 按市: the cities coloured, the legend counting cities, each city's pixel in the
+    // colour of its class.
+    await page.selectOption('#level', 'city');
+    await page.waitForFunction(() => document.querySelector('#legend td.num')?.textContent.includes('个市'), null, { timeout: 10000 });
+    await idle();
+    out.cityFill = await page.evaluate(() => window.paicha.app.map.getLayoutProperty('city-fill', 'visibility'));
+    out.legendUnit = await page.$eval('#legend td.num', (e) => e.textContent.trim());
+    await page.click('#layer-households');
+    await page.click('#layer-labels');
+    await idle();
+    out.points = [];
+    for (const p of args.points) {
+      // eslint-disable-next-line no-await-in-loop
+      out.points.push({ code: p.code, ...(await screen(p.lon, p.lat)) });
+    }
+    out.shot = await shoot(args.shot);
+    await page.click('#layer-households');
+    await page.click('#layer-labels');
+    // Into a city: its counties, counties coloured, the crumbs from the province.
+    await page.click(`#ranking-table tbody tr[data-code="${args.city}"]`);
+    await page.waitForFunction((n) => document.querySelector('#area-name')?.textContent === n, args.cityName);
+    await page.waitForFunction(() => document.querySelector('#ranking-table tbody tr')?.dataset.code.length === 6);
+    out.inCity = await rankingCodes();
+    out.inCityCrumbs = await text('#crumbs');
+    out.inCityLevel = await page.$eval('#level', (e) => e.value);
+    // Into one of its counties: its townships.
+    await page.click(`#ranking-table tbody tr[data-code="${args.county}"]`);
+    await page.waitForFunction(() => document.querySelector('#ranking-table tbody tr')?.dataset.code.length === 9);
+    out.inCounty = await rankingCodes();
+    out.inCountyCrumbs = await text('#crumbs');
+    out.inCountyLevel = await page.$eval('#level', (e) => e.value);
+    // Back to the province by its crumb.
+    await page.click('#crumbs a[data-code=""]');
+    await page.waitForFunction(() => document.querySelector('#ranking-table tbody tr')?.dataset.code.length === 4);
+    out.back = await rankingCodes();
   } else if (scenario === 'layout') {
     await open('');
     await idle();

@@ -124,7 +124,7 @@ async function updateLegend() {
     if (cls == null) noData += 1;
     else counts[cls] += 1;
   }
-  drawLegend(`${ind.name_zh}（占比）`, classLabels(ind), app.catalog.palette, counts, noData, { village: '个村', county: '个县' }[lvl] || '个乡镇');
+  drawLegend(`${ind.name_zh}（占比）`, classLabels(ind), app.catalog.palette, counts, noData, { village: '个村', county: '个县', city: '个市' }[lvl] || '个乡镇');
 }
 
 // ---------------------------------------------------------------- map styling
@@ -136,6 +136,7 @@ function applyIndicatorStyle() {
   map.setPaintProperty('village-fill', 'fill-color', color);
   map.setPaintProperty('township-fill', 'fill-color', color);
   map.setPaintProperty('county-fill', 'fill-color', color);
+  map.setPaintProperty('city-fill', 'fill-color', color);
   const pointInd = isLedger(ind) ? 'any_problem' : ind.id;
   map.setPaintProperty('households', 'circle-color', layers.householdColor(pointInd));
   window.paicha.qualityPoints = undefined;
@@ -149,6 +150,7 @@ function applyLayers() {
   layers.setVisible(map, 'village-fill', choropleth && (quality || state.lvl === 'village'));
   layers.setVisible(map, 'township-fill', choropleth && !quality && state.lvl === 'township');
   layers.setVisible(map, 'county-fill', choropleth && !quality && state.lvl === 'county');
+  layers.setVisible(map, 'city-fill', choropleth && !quality && state.lvl === 'city');
   layers.setVisible(map, 'households', state.hh === '1');
   layers.setVisible(map, 'village-label', state.lbl === '1');
   layers.setVisible(map, 'township-label', state.lbl === '1');
@@ -166,6 +168,7 @@ function applyLayers() {
   map.setFilter('selected-village', ['==', ['get', 'code'], sel.length === 12 ? sel : '']);
   map.setFilter('selected-township', ['==', ['get', 'code'], sel.length === 9 ? sel : '']);
   map.setFilter('selected-county', ['==', ['get', 'code'], sel.length === 6 && sel !== app.top.code ? sel : '']);
+  map.setFilter('selected-city', ['==', ['get', 'code'], sel.length === 4 && sel !== app.top.code ? sel : '']);
 }
 
 function syncControls() {
@@ -281,7 +284,7 @@ async function showRanking(token) {
   } else {
     rows = ranked(stats.rows, ind.id);
   }
-  const childName = { county: '县（市、区）', township: '乡镇' }[level] || '村';
+  const childName = { city: '市', county: '县（市、区）', township: '乡镇' }[level] || '村';
   const body = rows.map((row, i) => {
     const v = row.values[ind.id] || {};
     const township = row.code.slice(0, 9);
@@ -394,11 +397,12 @@ async function select(code, { fly = true } = {}) {
   app.state.area = code;
   // Townships coloured while the panel ranks a township's villages would not match:
   // drilling into a township colours its villages, as the panel ranks them.
-  // The same for a city's counties: drilling into a county colours its townships.
-  const depth = { county: 6, township: 9 }[app.state.lvl];
+  // The same for a city's counties: drilling into a county colours its townships; and
+  // for a province's cities: drilling into a city colours its counties.
+  const depth = { city: 4, county: 6, township: 9 }[app.state.lvl];
   const recolour = depth && code.length >= depth && code !== app.top.code && app.state.view === 'indicators';
   if (recolour) {
-    app.state.lvl = code.length >= 9 ? 'village' : 'township';
+    app.state.lvl = childLevel(code);
     $('level').value = app.state.lvl;
   }
   save();
@@ -409,6 +413,12 @@ async function select(code, { fly = true } = {}) {
     app.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: viewPadding(), duration: 600, maxZoom: 14 });
   }
   await Promise.all([recolour ? updateLegend() : null, refreshPanel()]);
+}
+
+/** The unit an area's choropleth is drawn in: its children's level. */
+function childLevel(code) {
+  if (code.length >= 9) return 'village';
+  return code.length >= 6 ? 'township' : 'county';
 }
 
 /** The map's padding when it fits an area: clear of the boxes over its left side and of
@@ -689,7 +699,7 @@ function featureText(f) {
 }
 
 function fillLayers() {
-  return ['village-fill', 'township-fill', 'county-fill'].filter((id) => app.map.getLayoutProperty(id, 'visibility') !== 'none');
+  return ['village-fill', 'township-fill', 'county-fill', 'city-fill'].filter((id) => app.map.getLayoutProperty(id, 'visibility') !== 'none');
 }
 
 async function householdPopup(feature, lngLat) {
@@ -826,7 +836,7 @@ function currentBasemap() {
  * ask again and swap the tile URLs if they moved, so no stale choropleth stays up. */
 async function refreshBoundaries() {
   let changed = false;
-  for (const name of ['counties', 'townships', 'villages']) {
+  for (const name of ['cities', 'counties', 'townships', 'villages']) {
     // eslint-disable-next-line no-await-in-loop
     const tj = await getJson(`tiles/${name}.json`);
     const source = app.map.getSource(name);
@@ -865,14 +875,16 @@ async function start() {
   const mine = ownAreas(who);
   const startCode = mine.find((c) => app.state.area.startsWith(c)) || mine[0];
   const qualityWithin = mine.length > 1 ? `?within=${startCode}` : '';
-  const [catalog, townships, countyTiles, villages, households, counties, cities, basemaps, quality, labels] = await Promise.all([
+  const [catalog, townships, countyTiles, cityTiles, villages, households, counties, cities, provinces, basemaps, quality, labels] = await Promise.all([
     getJson('api/v1/indicators'),
     getJson('tiles/townships.json'),
     getJson('tiles/counties.json'),
+    getJson('tiles/cities.json'),
     getJson('tiles/villages.json'),
     getJson('tiles/households.json'),
     getJson('api/v1/areas?level=county'),
     getJson('api/v1/areas?level=city'),
+    getJson('api/v1/areas?level=province'),
     getJson('api/v1/basemaps'),
     getJson(`api/v1/quality${qualityWithin}`),
     getJson('api/v1/areas.geojson?geometry=label'),
@@ -883,15 +895,22 @@ async function start() {
   for (const ind of catalog.indicators) app.byId.set(ind.id, ind);
   for (const c of catalog.categories) app.categories.set(c.code, c.label);
   if (!app.byId.has(app.state.ind)) app.state.ind = defaultIndicator();
-  // A city's several counties are seen from the city, as the server's views default to.
-  app.top = cities.length === 1 && counties.length > 1 ? cities[0] : counties[0];
+  // A city's several counties are seen from the city, a province's several cities from
+  // the province, as the server's views default to.
+  if (provinces.length === 1 && cities.length > 1) [app.top] = provinces;
+  else if (cities.length === 1 && counties.length > 1) [app.top] = cities;
+  else [app.top] = counties;
   if (!app.top) {
     // Not the whole county: one of the person's own areas is the top of every view.
     app.tops = labels.features.filter((f) => mine.includes(f.properties.code)).map((f) => ({ ...f.properties }));
     if (!app.tops.length) throw new Error('没有可查看的区域');
     app.top = topFor(app.state.area);
   }
-  if (app.top.level !== 'city') $('level').querySelector('option[value="county"]')?.remove();
+  // The units below the top only: 按县 from a city or a province, 按市 from a province.
+  if (app.top.level !== 'province') $('level').querySelector('option[value="city"]')?.remove();
+  if (app.top.level !== 'city' && app.top.level !== 'province') $('level').querySelector('option[value="county"]')?.remove();
+  // A unit the top has none of (a link made at the province, opened by a county's user).
+  if (!$('level').querySelector(`option[value="${app.state.lvl}"]`)) app.state.lvl = 'village';
   app.version = villages.version;
   app.basemaps = basemaps.basemaps;
   app.quality = app.tops.length > 1 && app.top.code !== startCode ? null : quality;
@@ -920,7 +939,7 @@ async function start() {
   app.map = new maplibregl.Map({
     container: 'map',
     style: layers.baseStyle(origin, {
-      counties: countyTiles, townships, villages, households,
+      cities: cityTiles, counties: countyTiles, townships, villages, households,
     }, labels),
     bounds: view ? undefined : [[b[0], b[1]], [b[2], b[3]]],
     fitBoundsOptions: { padding: viewPadding() },

@@ -35,6 +35,7 @@ export function baseStyle(origin, tilejson, labels) {
     // the server answers other glyph ranges with empty sets.
     glyphs: `${origin}/fonts/{fontstack}/{range}.pbf`,
     sources: {
+      cities: vector(tilejson.cities),
       counties: vector(tilejson.counties),
       townships: vector(tilejson.townships),
       villages: vector(tilejson.villages),
@@ -62,6 +63,11 @@ export function baseStyle(origin, tilejson, labels) {
         paint: { 'fill-color': '#d9d9d9', 'fill-opacity': 0.8 },
       },
       {
+        id: 'city-fill', type: 'fill', source: 'cities', 'source-layer': 'cities',
+        layout: { visibility: 'none' },
+        paint: { 'fill-color': '#d9d9d9', 'fill-opacity': 0.8 },
+      },
+      {
         id: 'village-line', type: 'line', source: 'villages', 'source-layer': 'villages',
         paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.3, 12, 1.2] },
       },
@@ -72,6 +78,15 @@ export function baseStyle(origin, tilejson, labels) {
       {
         id: 'county-line', type: 'line', source: 'counties', 'source-layer': 'counties',
         paint: { 'line-color': '#222222', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 1.2, 12, 3] },
+      },
+      {
+        id: 'city-line', type: 'line', source: 'cities', 'source-layer': 'cities',
+        paint: { 'line-color': '#111111', 'line-width': ['interpolate', ['linear'], ['zoom'], 5, 1.6, 12, 4] },
+      },
+      {
+        id: 'selected-city', type: 'line', source: 'cities', 'source-layer': 'cities',
+        filter: ['==', ['get', 'code'], ''],
+        paint: { 'line-color': ACCENT, 'line-width': 3 },
       },
       {
         id: 'selected-county', type: 'line', source: 'counties', 'source-layer': 'counties',

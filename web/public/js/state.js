@@ -5,7 +5,7 @@ const DEFAULTS = {
   view: 'indicators', // indicators | quality | changes | plan
   ind: 'any_problem', // indicator id
   area: '', // selected area code ('' = the county)
-  lvl: 'village', // choropleth unit: village | township | county (a city's)
+  lvl: 'village', // choropleth unit: village | township | county (a city's) | city (a province's)
   rk: '', // the county's ranking: '' = its townships, 'village' = all its villages
   ch: '1', // choropleth on
   heat: '', // '' | count | rate
