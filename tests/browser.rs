@@ -397,6 +397,27 @@ async fn a_household_point_opens_a_masked_popup() {
         .as_str()
         .unwrap();
     assert!(popup.contains(reason), "{popup}");
+    // What the household receives, as its view says (every demo household's toilet
+    // is recorded, so that line is always there).
+    let support = &household["support"];
+    let toilet = if support["sanitary_toilet"].as_bool().unwrap() {
+        "卫生厕所：有"
+    } else {
+        "卫生厕所：无"
+    };
+    assert!(popup.contains(toilet), "{popup}");
+    let measures: Vec<&str> = support["aid_measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    if !measures.is_empty() {
+        assert!(
+            popup.contains(&format!("帮扶措施：{}", measures.join("、"))),
+            "{popup}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,7 @@ use paicha::domain::access::Role;
 use serde_json::Value;
 
 #[path = "support/own_server.rs"]
+#[allow(dead_code, reason = "shared with the tests that sign in and browse")]
 mod own_server;
 use own_server::account;
 #[path = "support/command.rs"]
@@ -151,6 +152,7 @@ async fn look(client: &reqwest::Client, address: &str, county: &str, tile: (u8, 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one story, checked top to bottom")]
 async fn a_partial_import_changes_its_countys_answers_and_no_other() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("city.duckdb");

@@ -830,6 +830,69 @@ struct HouseholdItem {
     income_per_capita: f64,
     /// Every indicator the household fails, with its reasons.
     failed: Vec<Failure>,
+    /// What it receives and when it was monitored, in Chinese, as the export said.
+    support: SupportItem,
+}
+
+/// A household's support and monitoring record, in the national systems' words; each
+/// field absent when the export did not say.
+#[derive(Debug, Default, Serialize, ToSchema)]
+struct SupportItem {
+    /// 致贫/返贫风险1–5, in order.
+    risks: Vec<String>,
+    /// 风险消除方式.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    risk_elimination: Option<String>,
+    /// 识别监测时间 (`YYYY-MM`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identified_month: Option<String>,
+    /// 消除监测时间 (`YYYY-MM`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eliminated_month: Option<String>,
+    /// 是否有卫生厕所.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sanitary_toilet: Option<bool>,
+    /// 享受低保/特困供养政策情况 (低保, 特困供养, 低保和特困供养, 无).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relief: Option<String>,
+    /// 帮扶措施 received.
+    aid_measures: Vec<String>,
+}
+
+impl SupportItem {
+    /// The stored codes in words; a code paicha does not know is left out.
+    fn of(risk_type: Option<&str>, s: &crate::store::indicators::SupportFacts) -> Self {
+        use crate::domain::{AidMeasure, Relief, RiskElimination, RiskType};
+        let codes = |list: Option<&String>| -> Vec<String> {
+            list.map(|l| l.split(',').map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        Self {
+            risks: risk_type
+                .map(str::to_owned)
+                .into_iter()
+                .chain(codes(s.other_risks.as_ref()))
+                .filter_map(|c| RiskType::from_code(&c).map(|r| r.label_zh().to_owned()))
+                .collect(),
+            risk_elimination: s
+                .risk_elimination
+                .as_deref()
+                .and_then(RiskElimination::from_code)
+                .map(|r| r.label_zh().to_owned()),
+            identified_month: s.identified_month.clone(),
+            eliminated_month: s.eliminated_month.clone(),
+            sanitary_toilet: s.sanitary_toilet,
+            relief: s
+                .relief
+                .as_deref()
+                .and_then(Relief::from_code)
+                .map(|r| r.label_zh().to_owned()),
+            aid_measures: codes(s.aid_measures.as_ref())
+                .iter()
+                .filter_map(|c| AidMeasure::from_code(c).map(|m| m.label_zh().to_owned()))
+                .collect(),
+        }
+    }
 }
 
 /// A page of households.
@@ -1195,6 +1258,7 @@ fn household_item(
         members: h.members.len(),
         income_per_capita: h.income_per_capita,
         failed,
+        support: SupportItem::of(h.risk_type.as_deref(), &h.support),
     }
 }
 

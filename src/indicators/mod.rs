@@ -404,6 +404,7 @@ mod tests {
                 schooling: Some("out".to_owned()),
                 medical_insured: false,
             }],
+            support: crate::store::indicators::SupportFacts::default(),
         };
         for indicator in &c.indicators {
             for reason in reasons(&indicator.id, &h, None) {

@@ -848,6 +848,28 @@ pub struct HouseholdFacts {
     /// Members, in register order: (name, age, schooling code, insured). Names are
     /// sensitive: callers mask them.
     pub members: Vec<MemberFacts>,
+    /// What the household receives and the monitoring dates, as the export recorded
+    /// them (no indicator judges these; the household's view shows them).
+    pub support: SupportFacts,
+}
+
+/// A household's support and monitoring record, stored codes as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SupportFacts {
+    /// Risks 2–5 (致贫/返贫风险2–5): codes joined by ','.
+    pub other_risks: Option<String>,
+    /// 风险消除方式 code.
+    pub risk_elimination: Option<String>,
+    /// 识别监测时间, `YYYY-MM`.
+    pub identified_month: Option<String>,
+    /// 消除监测时间, `YYYY-MM`.
+    pub eliminated_month: Option<String>,
+    /// 是否有卫生厕所.
+    pub sanitary_toilet: Option<bool>,
+    /// 享受低保/特困供养政策情况 code.
+    pub relief: Option<String>,
+    /// 帮扶措施: codes joined by ','.
+    pub aid_measures: Option<String>,
 }
 
 /// A member's facts that the indicators judge.
@@ -893,7 +915,8 @@ pub fn household_facts(
         .prepare_cached(
             "SELECT household_no, village_code, township_code, category, risk_type, risk_state,
                     income_per_capita, house_grade, house_occupied, water_safe, water_piped,
-                    food_secure, clothing_secure
+                    food_secure, clothing_secure, other_risks, risk_elimination,
+                    identified_month, eliminated_month, sanitary_toilet, relief, aid_measures
              FROM households WHERE household_no IN (SELECT unnest(string_split(?, ',')))",
         )
         .context("prepare household facts")?;
@@ -914,6 +937,15 @@ pub fn household_facts(
                 food_secure: r.get(11)?,
                 clothing_secure: r.get(12)?,
                 members: Vec::new(),
+                support: SupportFacts {
+                    other_risks: r.get(13)?,
+                    risk_elimination: r.get(14)?,
+                    identified_month: r.get(15)?,
+                    eliminated_month: r.get(16)?,
+                    sanitary_toilet: r.get(17)?,
+                    relief: r.get(18)?,
+                    aid_measures: r.get(19)?,
+                },
             })
         })
         .context("read household facts")?;

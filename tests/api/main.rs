@@ -1047,3 +1047,71 @@ async fn the_openapi_document_covers_every_endpoint() {
     );
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 }
+
+/// Issue 15: a household's view says what it receives and when it was monitored, in
+/// the national systems' words, as the admin export stores it.
+#[tokio::test]
+async fn a_households_view_carries_its_support_and_monitoring_record() {
+    use paicha::domain::{AidMeasure, Relief, RiskType};
+    let app = TestApp::spawn().await;
+    let (households, _) = app.raw_rows();
+    let words = |codes: &str, word: &dyn Fn(&str) -> Option<&'static str>| -> Vec<String> {
+        codes
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(|c| word(c).unwrap().to_owned())
+            .collect()
+    };
+    // A monitored household with a second risk, support and measures, and one without.
+    let full = households
+        .iter()
+        .find(|h| {
+            !h["other_risks"].is_empty()
+                && !h["aid_measures"].is_empty()
+                && !h["identified_month"].is_empty()
+                && h["relief"] == "subsistence"
+        })
+        .expect("the demo has a monitored household on 低保 with measures and two risks");
+    let bare = households
+        .iter()
+        .find(|h| h["aid_measures"].is_empty() && h["risk_type"].is_empty())
+        .unwrap();
+    for h in [full, bare] {
+        let no = &h["household_no"];
+        let view = app.get_json(&format!("/api/v1/households/{no}")).await;
+        let support = &view["support"];
+        let mut risks = words(&h["risk_type"], &|c| {
+            RiskType::from_code(c).map(RiskType::label_zh)
+        });
+        risks.extend(words(&h["other_risks"], &|c| {
+            RiskType::from_code(c).map(RiskType::label_zh)
+        }));
+        assert_eq!(support["risks"], json!(risks), "{no}");
+        let measures = words(&h["aid_measures"], &|c| {
+            AidMeasure::from_code(c).map(AidMeasure::label_zh)
+        });
+        assert_eq!(support["aid_measures"], json!(measures), "{no}");
+        let toilet = match h["sanitary_toilet"].as_str() {
+            "true" => json!(true),
+            "false" => json!(false),
+            _ => Value::Null,
+        };
+        assert_eq!(support["sanitary_toilet"], toilet, "{no}");
+        let month = |k: &str| {
+            if h[k].is_empty() {
+                Value::Null
+            } else {
+                json!(h[k])
+            }
+        };
+        assert_eq!(support["identified_month"], month("identified_month"));
+        assert_eq!(support["eliminated_month"], month("eliminated_month"));
+        let relief = Relief::from_code(&h["relief"]).map(Relief::label_zh);
+        assert_eq!(support["relief"], json!(relief), "{no}");
+    }
+    assert_eq!(
+        app.get_json(&format!("/api/v1/households/{}", full["household_no"]))
+            .await["support"]["relief"],
+        "低保"
+    );
+}

@@ -702,6 +702,22 @@ function fillLayers() {
   return ['village-fill', 'township-fill', 'county-fill', 'city-fill'].filter((id) => app.map.getLayoutProperty(id, 'visibility') !== 'none');
 }
 
+/** A household's support and monitoring record, as far as its export said it. */
+function supportLines(s) {
+  if (!s) return '';
+  const monitored = s.identified_month
+    ? `识别监测 ${s.identified_month}${s.eliminated_month ? `，消除 ${s.eliminated_month}` : ''}${s.risk_elimination ? `（${s.risk_elimination}）` : ''}`
+    : '';
+  const lines = [
+    s.risks.length ? `风险：${s.risks.join('、')}` : '',
+    monitored,
+    s.relief ? `低保/特困：${s.relief}` : '',
+    s.sanitary_toilet == null ? '' : `卫生厕所：${s.sanitary_toilet ? '有' : '无'}`,
+    s.aid_measures.length ? `帮扶措施：${s.aid_measures.join('、')}` : '',
+  ].filter(Boolean);
+  return lines.length ? `<p class="support" id="household-support">${lines.map(esc).join('<br>')}</p>` : '';
+}
+
 async function householdPopup(feature, lngLat) {
   const no = feature.properties.household_no;
   const popup = new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(lngLat).setHTML('<p>正在读取…</p>').addTo(app.map);
@@ -711,7 +727,8 @@ async function householdPopup(feature, lngLat) {
       .map((f) => `<li>${esc(f.name_zh)}：${esc(f.reasons.join('；'))}</li>`).join('');
     popup.setHTML(`<h4>${esc(h.head_name)} <small>${esc(app.categories.get(h.category) || '')}</small></h4>`
       + `<p>${esc(h.township_name)} ${esc(shortName(h.village_name))} · ${h.members} 人 · 人均纯收入 ${int(Math.round(h.income_per_capita))} 元</p>`
-      + (failed ? `<ul class="reasons">${failed}</ul>` : '<p>各项指标均达标</p>'));
+      + (failed ? `<ul class="reasons">${failed}</ul>` : '<p>各项指标均达标</p>')
+      + supportLines(h.support));
   } catch (e) {
     popup.setHTML(`<p>${esc(e.message)}</p>`);
   }
