@@ -1089,6 +1089,15 @@ impl AreaIndex {
         }
     }
 
+    /// Whether area `i`'s bounding box meets the box `west, south, east, north`
+    /// (degrees): what a tile asks before it projects an area's vertices.
+    #[must_use]
+    pub fn box_meets(&self, i: usize, [west, south, east, north]: [f64; 4]) -> bool {
+        self.prepared.get(i).is_some_and(|p| {
+            p.min.x <= east && p.max.x >= west && p.min.y <= north && p.max.y >= south
+        })
+    }
+
     /// Number of areas indexed.
     #[must_use]
     pub fn len(&self) -> usize {

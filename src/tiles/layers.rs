@@ -122,6 +122,21 @@ pub fn boundaries(
         .iter()
         .map(|r| (r.area.code.as_str(), r))
         .collect();
+    // Only areas whose box meets the tile and its buffer are projected and given their
+    // properties: the others would be clipped away whole, after costing as much.
+    let reach = tile.bounds_buffered(BUFFER, EXTENT);
+    let reach = [reach.west, reach.south, reach.east, reach.north];
+    let meets = |i: usize, g: &geo::MultiPolygon<f64>| -> bool {
+        if layer == Layer::Villages {
+            return snapshot.villages.box_meets(i, reach);
+        }
+        geo::BoundingRect::bounding_rect(g).is_some_and(|r| {
+            r.min().x <= reach[2]
+                && r.max().x >= reach[0]
+                && r.min().y <= reach[3]
+                && r.max().y >= reach[1]
+        })
+    };
     let areas: Vec<(&String, &geo::MultiPolygon<f64>)> = match layer {
         Layer::Cities => snapshot.cities.iter().map(|(c, g)| (c, g)).collect(),
         Layer::Counties => snapshot.counties.iter().map(|(c, g)| (c, g)).collect(),
@@ -134,7 +149,7 @@ pub fn boundaries(
             .collect(),
     };
     for (i, (code, geometry)) in areas.into_iter().enumerate() {
-        if !scope.contains(code) {
+        if !scope.contains(code) || !meets(i, geometry) {
             continue;
         }
         let mut props: Vec<(String, PropValue)> = vec![

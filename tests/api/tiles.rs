@@ -292,6 +292,37 @@ async fn village_tiles_carry_the_figures_of_the_stats_endpoint() {
     assert!(tj["vector_layers"][0]["fields"]["dropout_rate"].is_string());
 }
 
+/// Issue 20: a boundary tile projects only the areas whose box meets it and its
+/// buffer. Every village is still in the tiles around its own label point, at a zoom
+/// where the tile holds a few villages and at one where it holds a part of one.
+#[tokio::test]
+async fn every_village_is_in_the_tiles_around_it() {
+    let app = TestApp::spawn().await;
+    let labels = app
+        .get_json("/api/v1/areas.geojson?geometry=label&level=village")
+        .await;
+    let features = labels["features"].as_array().unwrap();
+    assert!(features.len() > 150);
+    for f in features {
+        let code = f["properties"]["code"].as_str().unwrap();
+        let c = &f["geometry"]["coordinates"];
+        let (lon, lat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+        for z in [11, 14] {
+            let t = TileId::containing(lon, lat, z).unwrap();
+            let r = app
+                .get(&format!("/tiles/villages/{z}/{}/{}.mvt", t.x, t.y))
+                .await;
+            let (_, features) = decode(&r.bytes().await.unwrap());
+            assert!(
+                features.iter().any(|(p, _)| p["code"] == code),
+                "{code} missing from its tile {z}/{}/{}",
+                t.x,
+                t.y
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn tiles_are_cached_with_etags_and_sent_gzipped_when_accepted() {
     use std::io::Read;
