@@ -204,13 +204,13 @@ pub fn build_city(
     options: &DemoOptions,
     mut on_household: impl FnMut(),
 ) -> Result<DemoSummary, DemoError> {
-    check(options)?;
-    let xinbin = County::xinbin(options.seed)?;
-    let mut counties = vec![xinbin];
-    for (areas, outline) in city::neighbours(&county_outline()?, options.seed)? {
-        counties.push(County::draw(&areas, &outline, options.seed)?);
-    }
-    write(path, &counties, &[city::city()], options, &mut on_household)
+    beside_xinbin(
+        path,
+        options,
+        city::neighbours,
+        &[city::city()],
+        &mut on_household,
+    )
 }
 
 /// Builds the demo province (`paicha demo --province`): the demo city's three counties
@@ -226,19 +226,30 @@ pub fn build_province(
     options: &DemoOptions,
     mut on_household: impl FnMut(),
 ) -> Result<DemoSummary, DemoError> {
-    check(options)?;
-    let xinbin = County::xinbin(options.seed)?;
-    let mut counties = vec![xinbin];
-    for (areas, outline) in city::province_neighbours(&county_outline()?, options.seed)? {
-        counties.push(County::draw(&areas, &outline, options.seed)?);
-    }
-    write(
+    beside_xinbin(
         path,
-        &counties,
-        &[city::province(), city::city(), city::benxi()],
         options,
+        city::province_neighbours,
+        &[city::province(), city::city(), city::benxi()],
         &mut on_household,
     )
+}
+
+/// Xinbin and the counties `neighbours` draws beside it, under the areas `above` (the
+/// top first), written as [`write`] does.
+fn beside_xinbin(
+    path: &Path,
+    options: &DemoOptions,
+    neighbours: fn(&Polygon<f64>, u64) -> Result<Vec<city::Drawn>, DemoError>,
+    above: &[Area],
+    on_household: &mut impl FnMut(),
+) -> Result<DemoSummary, DemoError> {
+    check(options)?;
+    let mut counties = vec![County::xinbin(options.seed)?];
+    for (areas, outline) in neighbours(&county_outline()?, options.seed)? {
+        counties.push(County::draw(&areas, &outline, options.seed)?);
+    }
+    write(path, &counties, above, options, on_household)
 }
 
 /// Refuses a size out of range before anything is made.
