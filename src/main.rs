@@ -775,6 +775,7 @@ fn serve(
     state
         .https
         .store(acceptor.is_some(), std::sync::atomic::Ordering::Relaxed);
+    let kept = state.clone();
     let router = paicha::api::router(state, &settings.web_dir);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -786,6 +787,9 @@ fn serve(
         paicha::api::serve_with(listener, router, acceptor, shutdown_signal())
             .await
             .context("server failed")?;
+        // Sessions live on across a restart, idle from their last use.
+        let conn = kept.store.conn()?;
+        kept.accounts.save_last_seen(&conn)?;
         tracing::info!("shut down");
         Ok(())
     })

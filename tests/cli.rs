@@ -831,3 +831,141 @@ fn serve_refuses_plain_http_beyond_loopback_and_serves_https_with_a_certificate(
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// Stops a server with SIGTERM and waits for its clean exit.
+fn stop(child: &mut std::process::Child) {
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no shutdown after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Issue 16: a restart of the server signs nobody out; signing out, a disabled account
+/// (from the command line, with the server stopped) and a new password end the kept
+/// sessions for good.
+#[test]
+#[expect(clippy::too_many_lines, reason = "one story, checked top to bottom")]
+fn sessions_live_on_across_a_restart_until_signed_out_or_the_account_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.duckdb");
+    let built = paicha()
+        .args(["demo", "--households", "500", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(built.status.success());
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let start = || {
+        let child = serve_cmd(&db, port).stderr(Stdio::null()).spawn().unwrap();
+        wait_for_health(&format!("{base}/health"), Duration::from_mins(1));
+        child
+    };
+    let client = reqwest::blocking::Client::new();
+    let sign_in = |user: &str| -> String {
+        let r = client
+            .post(format!("{base}/api/v1/session"))
+            .json(&serde_json::json!({"user": user, "password": "paicha-demo"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "sign in as {user}");
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let who = |cookies: &str| -> u16 {
+        client
+            .get(format!("{base}/api/v1/session"))
+            .header("Cookie", cookies)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+
+    let mut server = start();
+    let analyst = sign_in("analyst");
+    let leader = sign_in("leader");
+    let group = sign_in("group");
+    assert_eq!(who(&analyst), 200);
+    stop(&mut server);
+
+    let mut server = start();
+    assert_eq!(who(&analyst), 200, "the analyst is still signed in");
+    assert_eq!(who(&leader), 200, "the leader is still signed in");
+    assert_eq!(who(&group), 200);
+    // Signing out ends the session, also for the next run.
+    let csrf = client
+        .get(format!("{base}/api/v1/session"))
+        .header("Cookie", &analyst)
+        .send()
+        .unwrap()
+        .json::<serde_json::Value>()
+        .unwrap()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = client
+        .delete(format!("{base}/api/v1/session"))
+        .header("Cookie", &analyst)
+        .header("X-CSRF-Token", csrf)
+        .header("Origin", &base)
+        .send()
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_eq!(who(&analyst), 401);
+    stop(&mut server);
+
+    // With the server stopped, the leader's account is disabled and the group's
+    // password changed from the command line.
+    let disabled = paicha()
+        .args(["user", "--db"])
+        .arg(&db)
+        .args(["disable", "leader"])
+        .output()
+        .unwrap();
+    assert!(
+        disabled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&disabled.stderr)
+    );
+    let mut passwd = paicha()
+        .args(["user", "--db"])
+        .arg(&db)
+        .args(["passwd", "group"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = passwd.stdin.take().unwrap();
+        writeln!(stdin, "a-new-long-password").unwrap();
+        writeln!(stdin, "a-new-long-password").unwrap();
+    }
+    let changed = passwd.wait_with_output().unwrap();
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+
+    let mut server = start();
+    assert_eq!(who(&analyst), 401, "signed out stays signed out");
+    assert_eq!(who(&leader), 401, "a disabled account's session ended");
+    assert_eq!(who(&group), 401, "a new password ended the old session");
+    stop(&mut server);
+}

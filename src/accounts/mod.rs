@@ -189,7 +189,72 @@ impl Accounts {
     pub fn load(conn: &duckdb::Connection) -> Result<Self, StoreError> {
         let accounts = Self::default();
         accounts.reload_tokens(conn)?;
+        accounts.restore_sessions(conn)?;
         Ok(accounts)
+    }
+
+    /// Takes back the sessions a previous run kept that are still live (begun within
+    /// [`SESSION_LIFETIME`], used within [`SESSION_IDLE`] as last written, of an enabled
+    /// account), with their owners' grants as they are now.
+    fn restore_sessions(&self, conn: &duckdb::Connection) -> Result<(), StoreError> {
+        let now = unix_now();
+        let live = stored::live_sessions(
+            conn,
+            now - SESSION_LIFETIME.as_secs().cast_signed(),
+            now - SESSION_IDLE.as_secs().cast_signed(),
+        )?;
+        let instant_now = Instant::now();
+        let ago = |at: i64| {
+            instant_now.checked_sub(Duration::from_secs(
+                now.saturating_sub(at).max(0).cast_unsigned(),
+            ))
+        };
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        for s in live {
+            let (Some(key), Some(started), Some(last_seen), Some(account)) = (
+                key_of_hex(&s.digest),
+                ago(s.started_at),
+                ago(s.last_seen_at),
+                stored::account(conn, &s.user)?,
+            ) else {
+                continue;
+            };
+            sessions.insert(
+                key,
+                Session {
+                    principal: Arc::new(account.principal),
+                    csrf: Arc::from(s.csrf),
+                    started,
+                    last_seen,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes when each live session was last used, so that the next run counts their
+    /// idle time from then (called at shutdown; after a crash the next run counts from
+    /// the last such write or the sign-in).
+    ///
+    /// # Errors
+    /// The [`StoreError`] of the write.
+    pub fn save_last_seen(&self, conn: &duckdb::Connection) -> Result<(), StoreError> {
+        let now = unix_now();
+        let instant_now = Instant::now();
+        let seen: Vec<(String, i64)> = self
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(k, s)| {
+                let idle = instant_now
+                    .duration_since(s.last_seen)
+                    .as_secs()
+                    .cast_signed();
+                (hex(k), now - idle)
+            })
+            .collect();
+        stored::touch_sessions(conn, &seen)
     }
 
     /// Re-reads the live tokens and their owners' grants (after a token or an account
@@ -281,12 +346,16 @@ impl Accounts {
         live
     }
 
-    /// Ends a session.
-    pub fn sign_out(&self, secret: &str) {
+    /// Ends a session, here and as kept.
+    ///
+    /// # Errors
+    /// The [`StoreError`] of forgetting the kept one (it is ended here anyway).
+    pub fn sign_out(&self, conn: &duckdb::Connection, secret: &str) -> Result<(), StoreError> {
         self.sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&key(secret));
+        stored::end_session(conn, &digest(secret))
     }
 
     /// Checks a name and password against the store, counting failures per name and
@@ -329,6 +398,18 @@ impl Accounts {
             started: now,
             last_seen: now,
         };
+        // Kept, so that a restart of the server signs nobody out.
+        let at = unix_now();
+        stored::add_session(
+            conn,
+            &stored::StoredSession {
+                digest: digest(&secret),
+                user: session.principal.user.clone(),
+                csrf: session.csrf.to_string(),
+                started_at: at,
+                last_seen_at: at,
+            },
+        )?;
         let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         if sessions.len() >= MAX_SESSIONS {
             sessions.retain(|_, s| now.duration_since(s.last_seen) <= SESSION_IDLE);
@@ -393,6 +474,13 @@ impl Accounts {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(key);
     }
+}
+
+/// Seconds since the Unix epoch, as the kept sessions count time.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs().cast_signed())
 }
 
 /// A valid argon2id hash of no one's password, checked against when a name is unknown.

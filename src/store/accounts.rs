@@ -144,7 +144,9 @@ pub fn set_grants(conn: &Connection, name: &str, grants: &[Grant]) -> Result<(),
     let result = (|| {
         conn.execute("DELETE FROM user_grants WHERE user_name = ?", [name])
             .context("drop grants")?;
-        insert_grants(conn, name, grants)
+        insert_grants(conn, name, grants)?;
+        // New grants: the kept sessions, signed in under the old ones, end.
+        drop_sessions_of(conn, name)
     })();
     finish(conn, result)
 }
@@ -177,7 +179,9 @@ pub fn update(
         )
         .context("disable account")?;
     }
-    Ok(())
+    // A new password or a change of state ends every session, also those a stopped
+    // server kept for its next start.
+    drop_sessions_of(conn, name)
 }
 
 fn insert_grants(conn: &Connection, name: &str, grants: &[Grant]) -> Result<(), StoreError> {
@@ -546,4 +550,114 @@ mod tests {
                 .is_empty()
         );
     }
+}
+
+/// A browser session as kept across restarts: the digest of its secret, never the
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// Hex SHA-256 of the cookie's secret.
+    pub digest: String,
+    /// Whose.
+    pub user: String,
+    /// The token its writes carry.
+    pub csrf: String,
+    /// When it began, Unix seconds.
+    pub started_at: i64,
+    /// When it was last used, as last written, Unix seconds.
+    pub last_seen_at: i64,
+}
+
+/// Keeps a new session.
+///
+/// # Errors
+/// [`StoreError::Query`] if the write fails.
+pub fn add_session(conn: &Connection, s: &StoredSession) -> Result<(), StoreError> {
+    let _guard = super::write_lock();
+    conn.execute(
+        "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?)",
+        params![s.digest, s.user, s.csrf, s.started_at, s.last_seen_at],
+    )
+    .context("add session")?;
+    Ok(())
+}
+
+/// Forgets a session.
+///
+/// # Errors
+/// [`StoreError::Query`] if the write fails.
+pub fn end_session(conn: &Connection, digest: &str) -> Result<(), StoreError> {
+    let _guard = super::write_lock();
+    conn.execute("DELETE FROM sessions WHERE digest = ?", params![digest])
+        .context("end session")?;
+    Ok(())
+}
+
+/// Forgets every session of an account.
+///
+/// # Errors
+/// [`StoreError::Query`] if the write fails.
+pub fn end_sessions_of(conn: &Connection, user: &str) -> Result<(), StoreError> {
+    let _guard = super::write_lock();
+    drop_sessions_of(conn, user)
+}
+
+/// [`end_sessions_of`] under a write lock already held.
+fn drop_sessions_of(conn: &Connection, user: &str) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM sessions WHERE user_name = ?", params![user])
+        .context("end sessions")?;
+    Ok(())
+}
+
+/// Every kept session of an enabled account begun since `started_after` and used since
+/// `seen_after` (Unix seconds); the others are deleted.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query or the clean-up fails.
+pub fn live_sessions(
+    conn: &Connection,
+    started_after: i64,
+    seen_after: i64,
+) -> Result<Vec<StoredSession>, StoreError> {
+    let _guard = super::write_lock();
+    conn.execute(
+        "DELETE FROM sessions WHERE started_at <= ? OR last_seen_at <= ?
+            OR user_name NOT IN (SELECT name FROM users WHERE disabled_at IS NULL)",
+        params![started_after, seen_after],
+    )
+    .context("drop ended sessions")?;
+    conn.prepare(
+        "SELECT digest, user_name, csrf, started_at, last_seen_at FROM sessions ORDER BY digest",
+    )
+    .and_then(|mut s| {
+        s.query_map([], |r| {
+            Ok(StoredSession {
+                digest: r.get(0)?,
+                user: r.get(1)?,
+                csrf: r.get(2)?,
+                started_at: r.get(3)?,
+                last_seen_at: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .context("list sessions")
+}
+
+/// Writes when sessions were last used (digest, Unix seconds), in one transaction.
+///
+/// # Errors
+/// [`StoreError::Query`] if a write fails (nothing is written then).
+pub fn touch_sessions(conn: &Connection, seen: &[(String, i64)]) -> Result<(), StoreError> {
+    let _guard = super::write_lock();
+    conn.execute_batch("BEGIN").context("begin")?;
+    let result = seen.iter().try_for_each(|(digest, at)| {
+        conn.execute(
+            "UPDATE sessions SET last_seen_at = ? WHERE digest = ?",
+            params![at, digest],
+        )
+        .map(|_| ())
+        .context("touch session")
+    });
+    finish(conn, result)
 }

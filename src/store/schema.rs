@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -305,5 +305,17 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE members_history ADD COLUMN serious_illness_insured BOOLEAN;
     ALTER TABLE members_history ADD COLUMN subsistence BOOLEAN;
     ALTER TABLE members_history ADD COLUMN extreme_poverty BOOLEAN;
+    ",
+    // 11: browser sessions, so that a restart of the server signs nobody out. Only a
+    // SHA-256 of each session's secret is kept, as for API tokens.
+    r"
+    CREATE TABLE sessions (
+        digest       VARCHAR PRIMARY KEY,
+        user_name    VARCHAR NOT NULL,
+        csrf         VARCHAR NOT NULL,
+        -- Unix seconds.
+        started_at   BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL
+    );
     ",
 ];
