@@ -411,6 +411,7 @@ impl Accounts {
             },
         )?;
         let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut evicted = None;
         if sessions.len() >= MAX_SESSIONS {
             sessions.retain(|_, s| now.duration_since(s.last_seen) <= SESSION_IDLE);
             if sessions.len() >= MAX_SESSIONS
@@ -420,9 +421,15 @@ impl Accounts {
                     .map(|(k, _)| *k)
             {
                 sessions.remove(&oldest);
+                evicted = Some(oldest);
             }
         }
         sessions.insert(key(&secret), session.clone());
+        drop(sessions);
+        // Pushed out here, it must not come back at the next start.
+        if let Some(oldest) = evicted {
+            stored::end_session(conn, &hex(&oldest))?;
+        }
         Ok(SignedIn { secret, session })
     }
 
