@@ -252,22 +252,7 @@ fn serve_builds_the_default_demo_when_there_is_no_database_and_shuts_down_cleanl
         "the served database is untouched"
     );
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no shutdown after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = stop(&mut child);
     assert!(
         status.success(),
         "graceful shutdown exits 0, got {status:?}"
@@ -832,15 +817,18 @@ fn serve_refuses_plain_http_beyond_loopback_and_serves_https_with_a_certificate(
     let _ = server.wait();
 }
 
-/// Stops a server with SIGTERM and waits for its clean exit.
-fn stop(child: &mut std::process::Child) {
+/// Stops a server with SIGTERM; its exit status, once it has exited.
+fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "no shutdown after SIGTERM"
@@ -900,7 +888,7 @@ fn sessions_live_on_across_a_restart_until_signed_out_or_the_account_changes() {
     let leader = sign_in("leader");
     let group = sign_in("group");
     assert_eq!(who(&analyst), 200);
-    stop(&mut server);
+    assert!(stop(&mut server).success());
 
     let mut server = start();
     assert_eq!(who(&analyst), 200, "the analyst is still signed in");
@@ -926,7 +914,7 @@ fn sessions_live_on_across_a_restart_until_signed_out_or_the_account_changes() {
         .unwrap();
     assert_eq!(out.status(), 204);
     assert_eq!(who(&analyst), 401);
-    stop(&mut server);
+    assert!(stop(&mut server).success());
 
     // With the server stopped, the leader's account is disabled and the group's
     // password changed from the command line.
@@ -967,5 +955,5 @@ fn sessions_live_on_across_a_restart_until_signed_out_or_the_account_changes() {
     assert_eq!(who(&analyst), 401, "signed out stays signed out");
     assert_eq!(who(&leader), 401, "a disabled account's session ended");
     assert_eq!(who(&group), 401, "a new password ended the old session");
-    stop(&mut server);
+    assert!(stop(&mut server).success());
 }

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use paicha::domain::access::Role;
+use paicha::spatial::mercator::TileId;
 use serde_json::Value;
 
 #[path = "support/own_server.rs"]
@@ -34,14 +35,6 @@ fn unversioned(mut v: Value) -> Value {
         o.remove("data_version");
     }
     v
-}
-
-/// The zoom-`z` tile holding a lon/lat.
-fn tile_at(z: u8, lon: f64, lat: f64) -> (u32, u32) {
-    let side = f64::from(1_u32 << z);
-    let x = ((lon + 180.0) / 360.0 * side) as u32;
-    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * side) as u32;
-    (x, y)
 }
 
 /// The village codes in a village tile.
@@ -191,7 +184,7 @@ async fn a_partial_import_changes_its_countys_answers_and_no_other() {
     };
     let at = |code: &str, z: u8| {
         let (lon, lat) = point(code);
-        let (x, y) = tile_at(z, lon, lat);
+        let TileId { x, y, .. } = TileId::containing(lon, lat, z).unwrap();
         (z, x, y)
     };
     let changed_tile = at(&shrunk, 12);

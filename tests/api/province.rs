@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use paicha::spatial::mercator::TileId;
 use serde_json::{Value, json};
 
 use crate::helpers::{TEST_HOUSEHOLDS as HOUSEHOLDS, TestApp};
@@ -119,14 +120,6 @@ async fn a_province_analyst_ranks_cities_and_drills_down_to_a_township() {
     assert_eq!(body["errors"][0]["field"], "level");
 }
 
-/// The zoom-`zoom` tile holding a lon/lat.
-fn tile_at(zoom: u8, lon: f64, lat: f64) -> (u32, u32) {
-    let side = f64::from(1_u32 << zoom);
-    let column = ((lon + 180.0) / 360.0 * side) as u32;
-    let row = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * side) as u32;
-    (column, row)
-}
-
 #[tokio::test]
 async fn the_city_layer_static_map_quality_households_and_plans_work_in_a_province() {
     let app = TestApp::spawn_province().await;
@@ -141,7 +134,8 @@ async fn the_city_layer_static_map_quality_households_and_plans_work_in_a_provin
         .iter()
         .map(|v| v.as_f64().unwrap())
         .collect();
-    let (x, y) = tile_at(6, f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]));
+    let TileId { x, y, .. } =
+        TileId::containing(f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]), 6).unwrap();
     let tile = app
         .get(&format!(
             "/tiles/cities/6/{x}/{y}.mvt?indicators=any_problem"
