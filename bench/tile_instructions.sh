@@ -7,7 +7,10 @@
 # by the requests.
 #   bash bench/tile_instructions.sh [HOUSEHOLDS] [token|cookie]   (default: 1000000 token)
 # Needs valgrind (Debian package valgrind). To compare with another build, set PAICHA_BIN
-# (and PAICHA_DB to a database that build wrote; AUTH=none for a build without sign-in).
+# (and PAICHA_DB to a database that build wrote; AUTH=none for a build without sign-in,
+# which is then sent a made-up bearer token of the same length, so that both parse
+# the same request).
+# CALLGRIND_OUT=FILE keeps the profile, for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paicha-target}"
@@ -23,7 +26,9 @@ server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 "$bin" bench tiles --db "$db" --paths-out "$work/paths.txt" >/dev/null
 auth=()
-if [ "${AUTH:-}" != none ] && [ "$how" = token ]; then
+if [ "${AUTH:-}" = none ]; then
+  auth=(-H "Authorization: Bearer $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')")
+elif [ "$how" = token ]; then
   auth=(-H "Authorization: Bearer $("$bin" user token analyst --label callgrind --db "$db" | tail -n 1)")
 fi
 port=18590
@@ -51,5 +56,6 @@ codes="$(curl -s -H "Accept-Encoding: gzip" "${auth[@]}" -w '%{http_code}\n' -K 
 callgrind_control -d "$server" >/dev/null 2>&1
 requests=$((3 * $(wc -l < "$work/paths.txt")))
 total="$(grep -h '^totals:' "$work"/callgrind.out.* | awk '{s += $2} END {print s}')"
+[ -n "${CALLGRIND_OUT:-}" ] && cat "$work"/callgrind.out.* > "$CALLGRIND_OUT"
 echo "answers: $codes"
 echo "$how, $n households: $requests cached tile requests, $total instructions, $((total / requests)) per request"

@@ -1,13 +1,14 @@
 //! Signing in and staying signed in: password hashes (argon2id), sessions, API
 //! tokens, the throttle on failed sign-ins, and the audit log's writer.
 //!
-//! Sessions live in memory (a restart signs everyone out); tokens and accounts live
-//! in the store, with an in-memory copy of the live tokens so that a tile request
-//! costs a hash and a map lookup, not a query. Every secret handed out is 32 random
-//! bytes; only its SHA-256 is kept, so a copy of the database or of memory holds no
-//! usable credential.
+//! Sessions, tokens and accounts live in the store, with an in-memory copy of the
+//! live sessions and tokens so that a tile request costs a map lookup, not a query.
+//! Every secret handed out is 32 random bytes; only its SHA-256 is kept, so a copy
+//! of the database or of memory holds no usable credential. A secret seen valid is
+//! found again by a keyed tag ([`Digests`]), not by hashing it anew on every request.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -114,6 +115,71 @@ fn key(secret: &str) -> Key {
 /// A secret's SHA-256.
 type Key = [u8; 32];
 
+/// A map by keys that are already uniformly random and not chosen by a client (a
+/// secret's SHA-256, a keyed tag): hashing them again with `SipHash` would cost as
+/// much as the rest of a request's sign-in.
+type RandomKeyed<K, V> = HashMap<K, V, BuildHasherDefault<Folded>>;
+
+/// The hasher of [`RandomKeyed`]: the key's bytes folded into one word.
+#[derive(Debug, Default)]
+struct Folded(u64);
+
+impl Hasher for Folded {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(17) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+/// Secrets seen valid are found again by a tag, two `SipHash-1-3` of the secret (told
+/// apart by a leading byte) under a key drawn for this process, mapped to their SHA-256: a request then costs two
+/// short keyed hashes, not a SHA-256 (a fifth of a cached tile's work, BENCHMARKS.md).
+/// The tag gives back neither the secret nor its digest without the process's keys;
+/// only secrets that matched a live session or token are remembered, so a client
+/// sending made-up ones cannot fill it.
+#[derive(Debug, Default)]
+struct Digests {
+    key: RandomState,
+    known: Mutex<RandomKeyed<u128, Key>>,
+}
+
+/// Secrets remembered at most; past it the memory starts again (each secret then
+/// costs one SHA-256 more).
+const MAX_REMEMBERED: usize = 100_000;
+
+impl Digests {
+    fn tag(&self, secret: &str) -> u128 {
+        u128::from(self.key.hash_one((0u8, secret))) << 64
+            | u128::from(self.key.hash_one((1u8, secret)))
+    }
+
+    /// The SHA-256 of `secret`, remembered or computed, and whether it was remembered.
+    fn key(&self, tag: u128, secret: &str) -> (Key, bool) {
+        let known = self
+            .known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&tag)
+            .copied();
+        known.map_or_else(|| (key(secret), false), |k| (k, true))
+    }
+
+    fn remember(&self, tag: u128, key: Key) {
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        if known.len() >= MAX_REMEMBERED {
+            known.clear();
+        }
+        known.insert(tag, key);
+    }
+}
+
 /// The key of a stored digest (64 hex digits).
 fn key_of_hex(text: &str) -> Option<Key> {
     let bytes = text.as_bytes();
@@ -162,13 +228,14 @@ struct Failures {
 /// Sessions, tokens and the sign-in throttle of a running service.
 #[derive(Debug, Default)]
 pub struct Accounts {
-    sessions: Mutex<HashMap<Key, Session>>,
-    tokens: Mutex<HashMap<Key, Arc<Principal>>>,
+    sessions: Mutex<RandomKeyed<Key, Session>>,
+    tokens: Mutex<RandomKeyed<Key, Arc<Principal>>>,
     /// Held by a reload from its read to its store: two reloads at once (two token
     /// changes) could otherwise store in the wrong order, and the older copy would
     /// drop a new token or bring back a revoked one.
     reloading: Mutex<()>,
-    process_tokens: Mutex<HashMap<Key, Arc<Principal>>>,
+    process_tokens: Mutex<RandomKeyed<Key, Arc<Principal>>>,
+    digests: Digests,
     failures: Mutex<HashMap<String, Failures>>,
 }
 
@@ -268,7 +335,7 @@ impl Accounts {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut owners: HashMap<String, Arc<Principal>> = HashMap::new();
-        let mut map = HashMap::new();
+        let mut map = RandomKeyed::default();
         for t in stored::live_tokens(conn)? {
             let owner = if let Some(p) = owners.get(&t.user) {
                 Arc::clone(p)
@@ -308,26 +375,32 @@ impl Accounts {
     /// The owner of an API token.
     #[must_use]
     pub fn token_owner(&self, secret: &str) -> Option<Arc<Principal>> {
-        let key = key(secret);
+        let tag = self.digests.tag(secret);
+        let (key, remembered) = self.digests.key(tag, secret);
         let stored = self
             .tokens
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
             .cloned();
-        stored.or_else(|| {
+        let owner = stored.or_else(|| {
             self.process_tokens
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&key)
                 .cloned()
-        })
+        });
+        if owner.is_some() && !remembered {
+            self.digests.remember(tag, key);
+        }
+        owner
     }
 
     /// The session of a cookie's secret, if it is live; its idle clock restarts.
     #[must_use]
     pub fn session(&self, secret: &str) -> Option<Session> {
-        let key = key(secret);
+        let tag = self.digests.tag(secret);
+        let (key, remembered) = self.digests.key(tag, secret);
         let now = Instant::now();
         let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         let live = sessions.get_mut(&key).and_then(|s| {
@@ -342,6 +415,9 @@ impl Accounts {
         });
         if live.is_none() {
             sessions.remove(&key);
+        } else if !remembered {
+            drop(sessions);
+            self.digests.remember(tag, key);
         }
         live
     }
@@ -699,5 +775,67 @@ mod tests {
         assert_ne!(a, new_secret());
         assert_eq!(digest(&a).len(), 64);
         assert_ne!(digest(&a), a);
+    }
+
+    fn someone() -> Arc<Principal> {
+        Arc::new(Principal {
+            user: "analyst".into(),
+            display: "分析员".into(),
+            grants: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_remembered_token_stops_working_once_revoked() {
+        let accounts = Accounts::default();
+        let secret = new_secret();
+        accounts
+            .tokens
+            .lock()
+            .unwrap()
+            .insert(key(&secret), someone());
+        assert!(accounts.token_owner(&new_secret()).is_none());
+        assert_eq!(
+            accounts.digests.known.lock().unwrap().len(),
+            0,
+            "a wrong secret is not remembered"
+        );
+        for _ in 0..2 {
+            assert_eq!(accounts.token_owner(&secret).unwrap().user, "analyst");
+        }
+        assert_eq!(accounts.digests.known.lock().unwrap().len(), 1);
+        // What a reload after a revocation leaves: the memory of the secret stays, the token does not.
+        accounts.tokens.lock().unwrap().clear();
+        assert!(accounts.token_owner(&secret).is_none());
+    }
+
+    #[test]
+    fn a_remembered_session_stops_working_once_ended() {
+        let accounts = Accounts::default();
+        let secret = new_secret();
+        let now = Instant::now();
+        accounts.sessions.lock().unwrap().insert(
+            key(&secret),
+            Session {
+                principal: someone(),
+                csrf: Arc::from("c"),
+                started: now,
+                last_seen: now,
+            },
+        );
+        for _ in 0..2 {
+            assert_eq!(accounts.session(&secret).unwrap().principal.user, "analyst");
+        }
+        accounts.end_sessions_of("analyst");
+        assert!(accounts.session(&secret).is_none());
+    }
+
+    #[test]
+    fn tags_differ_by_secret_and_by_process() {
+        let (a, b) = (Digests::default(), Digests::default());
+        let s = new_secret();
+        assert_eq!(a.tag(&s), a.tag(&s));
+        assert_ne!(a.tag(&s), a.tag(&new_secret()));
+        assert_ne!(a.tag(&s), b.tag(&s));
     }
 }

@@ -11,11 +11,11 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
 
 use super::error::ApiError;
 use crate::app::AppState;
@@ -45,7 +45,15 @@ pub enum Via {
     Token,
 }
 
-/// The signed-in person of a request, put there by [`authenticate`].
+/// Who signed a request and how, put into it by [`Authenticate`]; small, since every
+/// signed-in request carries one.
+#[derive(Debug, Clone)]
+struct Signed {
+    principal: Arc<Principal>,
+    via: Via,
+}
+
+/// The signed-in person of a request, as a handler sees them.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// Who.
@@ -54,17 +62,51 @@ pub struct Caller {
     pub via: Via,
     method: Method,
     uri: axum::http::Uri,
+    /// Today in China, read once per request: a handler asks it of each grant's period
+    /// several times.
+    today: Today,
+}
+
+/// A date `YYYY-MM-DD`, kept without a heap copy.
+#[derive(Debug, Clone, Copy)]
+struct Today {
+    text: [u8; 16],
+    len: u8,
+}
+
+impl Today {
+    fn now() -> Self {
+        calendar::with_today(|t| {
+            let mut text = [0u8; 16];
+            let len = t.len().min(text.len());
+            text[..len].copy_from_slice(&t.as_bytes()[..len]);
+            Self {
+                text,
+                len: u8::try_from(len).unwrap_or(0),
+            }
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.text[..usize::from(self.len)]).unwrap_or_default()
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
+        let signed = parts
             .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(ApiError::unauthenticated)
+            .get::<Signed>()
+            .ok_or_else(ApiError::unauthenticated)?;
+        Ok(Self {
+            principal: Arc::clone(&signed.principal),
+            via: signed.via,
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            today: Today::now(),
+        })
     }
 }
 
@@ -80,10 +122,10 @@ impl Caller {
     /// every route (tiles, heat maps, figures, maps).
     #[must_use]
     pub fn catalog<'a>(&self, catalog: &'a Catalog) -> Cow<'a, Catalog> {
-        calendar::with_today(|today| match self.principal.departments(today) {
+        match self.principal.departments(self.today.as_str()) {
             None => Cow::Borrowed(catalog),
             Some(departments) => Cow::Owned(catalog.for_departments(&departments)),
-        })
+        }
     }
 
     /// Method and path (never the query, which may name a household), for the audit
@@ -96,19 +138,20 @@ impl Caller {
     /// Whether the person has `capability` for the area `code` today.
     #[must_use]
     pub fn may(&self, capability: Capability, code: &str) -> bool {
-        calendar::with_today(|today| self.principal.may(capability, code, today))
+        self.principal.may(capability, code, self.today.as_str())
     }
 
     /// Whether the person has `capability` anywhere today.
     #[must_use]
     pub fn may_somewhere(&self, capability: Capability) -> bool {
-        calendar::with_today(|today| self.principal.may_somewhere(capability, today))
+        self.principal
+            .may_somewhere(capability, self.today.as_str())
     }
 
     /// The areas where the person has `capability` today.
     #[must_use]
     pub fn areas(&self, capability: Capability) -> Vec<String> {
-        calendar::with_today(|today| self.principal.areas(capability, today))
+        self.principal.areas(capability, self.today.as_str())
     }
 
     /// Puts a line in the audit log: `action` by this person on this route.
@@ -310,6 +353,13 @@ fn query_token(req: &mut Request) -> Option<String> {
         return None;
     }
     let query = req.uri().query()?;
+    // Most tile requests carry none: looked for before anything is decoded or copied.
+    if !query
+        .split('&')
+        .any(|pair| pair.split_once('=').map_or(pair, |(k, _)| k) == TOKEN_PARAM)
+    {
+        return None;
+    }
     let mut token = None;
     let mut rest = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
@@ -336,10 +386,70 @@ fn query_token(req: &mut Request) -> Option<String> {
 
 /// Signs the request in (see the module's description), or answers 401 (403 for a
 /// cookie-signed write without its CSRF token).
-pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let by_token = match bearer(&req) {
+///
+/// A tower layer of its own rather than a middleware function: every request passes
+/// here, and a middleware function boxes the rest of the stack and its future anew
+/// each time (BENCHMARKS.md, issue 16).
+#[derive(Debug, Clone)]
+pub struct Authenticate {
+    state: AppState,
+}
+
+impl Authenticate {
+    /// The layer, checking against `state`'s accounts.
+    #[must_use]
+    pub const fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl<S> tower::Layer<S> for Authenticate {
+    type Service = Authenticated<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authenticated {
+            state: self.state.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service of [`Authenticate`].
+#[derive(Debug, Clone)]
+pub struct Authenticated<S> {
+    state: AppState,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for Authenticated<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<std::future::Ready<Result<Response, S::Error>>, S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        match sign_in(&self.state, &mut req) {
+            Ok(()) => Either::Right(self.inner.call(req)),
+            Err(refused) => Either::Left(std::future::ready(Ok(refused.into_response()))),
+        }
+    }
+}
+
+/// Puts the signed-in person into the request, lets an open route through
+/// unsigned, and refuses the rest.
+fn sign_in(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
+    let by_token = match bearer(req) {
         Some(token) => Some(state.accounts.token_owner(token)),
-        None => query_token(&mut req).map(|token| state.accounts.token_owner(&token)),
+        None => query_token(req).map(|token| state.accounts.token_owner(&token)),
     };
     let signed = if let Some(owner) = by_token {
         owner.map(|p| (p, Via::Token, None))
@@ -355,23 +465,16 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             if unsafe_method && let Some(expected) = csrf {
                 let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
                 if sent != Some(&*expected) {
-                    return ApiError::Forbidden(format!(
+                    return Err(ApiError::Forbidden(format!(
                         "a write from the web app must carry its {CSRF_HEADER} header"
-                    ))
-                    .into_response();
+                    )));
                 }
             }
-            let caller = Caller {
-                principal,
-                via,
-                method: req.method().clone(),
-                uri: req.uri().clone(),
-            };
-            req.extensions_mut().insert(caller);
-            next.run(req).await
+            req.extensions_mut().insert(Signed { principal, via });
+            Ok(())
         }
-        None if is_open(req.method(), req.uri().path()) => next.run(req).await,
-        None => ApiError::unauthenticated().into_response(),
+        None if is_open(req.method(), req.uri().path()) => Ok(()),
+        None => Err(ApiError::unauthenticated()),
     }
 }
 

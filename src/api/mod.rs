@@ -182,7 +182,7 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .layer(middleware::from_fn(error::problem_bodies))
         // Inside the trace layer, so that the error is logged in the request's span.
         .layer(middleware::from_fn(error::log_app_errors))
-        .layer(middleware::from_fn_with_state(state, access::authenticate))
+        .layer(access::Authenticate::new(state))
         .service(routes);
     Router::new().fallback_service(stack)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -84,7 +84,28 @@ fn respond(tile: &Tile, headers: &HeaderMap, current: bool) -> Response {
     } else {
         "no-cache"
     };
-    let mut out = HeaderMap::new();
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == tile.etag || t.trim() == "*")
+        });
+    let gzip_ok = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let (status, body, gzip) = match (matches, &tile.gzip, gzip_ok) {
+        (true, _, _) => (StatusCode::NOT_MODIFIED, axum::body::Bytes::new(), false),
+        (false, Some(gz), true) => (StatusCode::OK, gz.clone(), true),
+        (false, _, _) => (StatusCode::OK, tile.bytes.clone(), false),
+    };
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
+    let out = response.headers_mut();
+    // Room for these and the security headers added on the way out, so that the map
+    // is not grown (and rehashed) on every tile.
+    out.reserve(12);
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if let Ok(v) = HeaderValue::from_str(&tile.etag) {
         out.insert(header::ETAG, v);
@@ -93,31 +114,16 @@ fn respond(tile: &Tile, headers: &HeaderMap, current: bool) -> Response {
     if tile.aggregated {
         out.insert("x-paicha-aggregated", HeaderValue::from_static("cells"));
     }
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == tile.etag || t.trim() == "*")
-        });
-    if matches {
-        return (StatusCode::NOT_MODIFIED, out).into_response();
+    if status == StatusCode::OK {
+        out.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(tile.content_type),
+        );
     }
-    out.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(tile.content_type),
-    );
-    let gzip_ok = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    match (&tile.gzip, gzip_ok) {
-        (Some(gz), true) => {
-            out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            (out, gz.clone()).into_response()
-        }
-        _ => (out, tile.bytes.clone()).into_response(),
+    if gzip {
+        out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
+    response
 }
 
 /// The figures boundary tiles carry, per level and indicator list, kept per version.
