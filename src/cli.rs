@@ -314,6 +314,38 @@ pub enum ImportCommand {
         #[arg(long)]
         commit: bool,
     },
+    /// A department's roll (行业部门数据) of one kind of `data/rolls.toml` (edu 学籍,
+    /// insurance 医保, housing 危房改造, water 饮水, civil 低保特困, disability 残疾人 …),
+    /// XLSX, XLS or CSV in UTF-8 or GBK, title rows above the header; each row's
+    /// 证件号码 (or 户编号) is matched to the registry. A commit replaces that kind's
+    /// roll of the county as a new data version (undo puts the previous one back).
+    Roll {
+        /// The roll's kind, an id of `data/rolls.toml` (or of --rolls).
+        #[arg(long)]
+        kind: String,
+        /// The files (.xlsx, .xls or .csv); several are read as one roll.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The county whose department sent it (default: the only county stored).
+        #[arg(long)]
+        county: Option<String>,
+        /// Only this sheet of each workbook (default: every sheet with a header).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// The roll kinds and their columns, in the shape of `data/rolls.toml`
+        /// (replacing the built-in ones): a county's own kinds, without a rebuild.
+        #[arg(long, env = "PAICHA_ROLLS")]
+        rolls: Option<PathBuf>,
+        /// Also write the report to this file: .xlsx (for a clerk) or .json.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Replace the stored roll if the report has no error (all or none).
+        #[arg(long, conflicts_with = "dry_run")]
+        commit: bool,
+        /// Only read and report (what happens without --commit).
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The committed imports, newest first.
     List,
     /// Every attribute of every feature an import applied, as it came, with the

@@ -951,6 +951,31 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
             let options = household_options(None, None, columns.as_deref())?;
             (Request::Gps(options.vocabulary), vec![file], report, commit)
         }
+        ImportCommand::Roll {
+            kind,
+            files,
+            county,
+            sheet,
+            rolls,
+            report,
+            commit,
+            dry_run: _,
+        } => {
+            let catalog = roll_catalog(rolls.as_deref())?;
+            let roll = catalog.kind(&kind).with_context(|| {
+                format!(
+                    "--kind {kind}: no such roll kind (the kinds are {})",
+                    catalog.kind_ids()
+                )
+            })?;
+            let options = paicha::import::rolls::Options {
+                kind: roll.clone(),
+                keys: catalog.keys.clone(),
+                county,
+                sheet,
+            };
+            (Request::Roll(Box::new(options)), files, report, commit)
+        }
         other => return import_stored(db, other),
     };
     import_files(db, &request, &files, report.as_deref(), commit)
@@ -988,6 +1013,7 @@ fn import_files(
         Request::Boundaries(_) => "write the boundaries",
         Request::Households(_) => "replace the stored households",
         Request::Gps(_) => "write the positions",
+        Request::Roll(_) => "replace the stored roll of its kind",
     };
     if !reported(planned.report(), report, commit, what)? {
         return Ok(());
@@ -1017,8 +1043,18 @@ fn import_files(
             format!("households written (data date {})", plan.data_date)
         }
         run::Planned::Gps(_) => "households' positions written".to_owned(),
+        run::Planned::Roll(plan) => {
+            format!("rows of the {} roll of {} written", plan.kind, plan.county)
+        }
     };
-    if matches!(request, Request::Households(_) | Request::Gps(_)) {
+    if matches!(request, Request::Roll(_)) {
+        // The cross-checks of the new roll, for `paicha export` and the next start.
+        store::rolls::recheck(&conn)?;
+    }
+    if matches!(
+        request,
+        Request::Households(_) | Request::Gps(_) | Request::Roll(_)
+    ) {
         audit_cli(
             &conn,
             "import",
@@ -1033,6 +1069,19 @@ fn import_files(
         committed.data_version
     );
     Ok(())
+}
+
+/// The roll catalog: a county's file (`--rolls`), or the built-in one.
+fn roll_catalog(file: Option<&Path>) -> Result<paicha::domain::rolls::RollCatalog> {
+    use paicha::domain::rolls::RollCatalog;
+    Ok(match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --rolls {}", path.display()))?;
+            RollCatalog::parse(&text, &path.display().to_string())?
+        }
+        None => RollCatalog::builtin()?,
+    })
 }
 
 /// The import commands that read the stored imports.

@@ -23,6 +23,7 @@ mod city;
 mod details;
 pub mod households;
 pub mod people;
+mod rolls;
 
 use std::path::Path;
 
@@ -355,6 +356,8 @@ fn write(
         }
     }
     sink.flush()?;
+    // The departments' rolls, from a stream of their own after every household.
+    rolls::write(&mut builder, options.seed, &mut ids)?;
     let templates =
         crate::ledger::checklist::builtin().map_err(|e| DemoError::EmbeddedData(e.to_string()))?;
     let source = templates

@@ -81,6 +81,24 @@ measures! {
     RectificationOverdue => ("rectification_overdue", Items),
     /// Problems rectified or closed.
     RectificationRate => ("rectification_rate", Items),
+    /// Cross-check (账账相符): a child of 6–15 on no school roll.
+    CrosscheckEduMissing => ("crosscheck_edu_missing", Households),
+    /// Cross-check: on the school roll as 辍学, in school by the registry.
+    CrosscheckEduDropout => ("crosscheck_edu_dropout", Households),
+    /// Cross-check: insured by the registry, not by the insurance roll.
+    CrosscheckInsuredNotOnRoll => ("crosscheck_insured_not_on_roll", Households),
+    /// Cross-check: insured by the insurance roll, not by the registry.
+    CrosscheckInsuredOnlyOnRoll => ("crosscheck_insured_only_on_roll", Households),
+    /// Cross-check: a C/D house with no renovation record.
+    CrosscheckHouseUnrenovated => ("crosscheck_house_unrenovated", Households),
+    /// Cross-check: a renovation record for an A house.
+    CrosscheckRenovatedGradeA => ("crosscheck_renovated_grade_a", Households),
+    /// Cross-check: water safety or piping differs from the water roll.
+    CrosscheckWaterDiffers => ("crosscheck_water_differs", Households),
+    /// Cross-check: 低保/特困 differs from the civil-affairs roll.
+    CrosscheckReliefDiffers => ("crosscheck_relief_differs", Households),
+    /// Cross-check: disability differs from the federation's roll.
+    CrosscheckDisabilityDiffers => ("crosscheck_disability_differs", Households),
 }
 
 impl MeasureId {
@@ -94,6 +112,13 @@ impl MeasureId {
     #[must_use]
     pub fn is_ledger(self) -> bool {
         self.unit() == Unit::Items
+    }
+
+    /// A cross-check of a department's roll (账账相符): counted from the rolls, which a
+    /// version kept in the history does not have.
+    #[must_use]
+    pub fn is_crosscheck(self) -> bool {
+        self.code().starts_with("crosscheck_")
     }
 
     /// The measures counted in persons, in catalog order: a household adds a number

@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod ledger;
 pub mod measure;
 pub mod plan;
+pub mod rolls;
 pub mod violation;
 
 use serde::{Deserialize, Serialize};

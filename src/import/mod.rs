@@ -4,11 +4,13 @@
 //! replaced, so it can be listed and undone.
 //!
 //! Today: division codes (`divisions`), village, township and county boundaries
-//! (`boundaries`), and households with their members (`households`).
+//! (`boundaries`), households with their members (`households`), and departments'
+//! rolls (`rolls`).
 
 pub mod boundaries;
 pub mod divisions;
 pub mod households;
+pub mod rolls;
 pub mod run;
 
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use duckdb::Connection;
 
-use super::{Report, boundaries, divisions, households};
+use super::{Report, boundaries, divisions, households, rolls};
 use crate::store::areas::AreaFilter;
 use crate::store::{self, StoreError};
 
@@ -25,10 +25,12 @@ pub enum Request {
     Households(households::Options),
     /// The positioning app's table of household positions.
     Gps(households::columns::Vocabulary),
+    /// A department's roll (行业部门数据) of one kind.
+    Roll(Box<rolls::Options>),
 }
 
 impl Request {
-    /// `divisions`, `boundaries`, `households` or `gps`: the import's kind as ids,
+    /// `divisions`, `boundaries`, `households`, `gps` or `roll`: the import's kind as ids,
     /// reports and the list name it.
     #[must_use]
     pub fn kind(&self) -> &'static str {
@@ -37,6 +39,7 @@ impl Request {
             Request::Boundaries(_) => "boundaries",
             Request::Households(_) => "households",
             Request::Gps(_) => "gps",
+            Request::Roll(_) => "roll",
         }
     }
 }
@@ -52,6 +55,8 @@ pub enum Planned {
     Households(households::Plan),
     /// New positions of stored households.
     Gps(households::gps::Plan),
+    /// A department's roll that replaces the stored one of its kind and county.
+    Roll(rolls::Plan),
 }
 
 impl Planned {
@@ -63,6 +68,7 @@ impl Planned {
             Planned::Boundaries(p) => &p.report,
             Planned::Households(p) => &p.report,
             Planned::Gps(p) => &p.report,
+            Planned::Roll(p) => &p.report,
         }
     }
 
@@ -74,6 +80,7 @@ impl Planned {
             Planned::Boundaries(_) => "boundaries",
             Planned::Households(_) => "households",
             Planned::Gps(_) => "gps",
+            Planned::Roll(_) => "roll",
         }
     }
 }
@@ -116,6 +123,9 @@ impl RunError {
             Self::Nothing(NO_HOUSEHOLDS) => {
                 "入户定位要与已存的农户匹配：请先导入户籍信息".to_owned()
             }
+            Self::Nothing(NO_HOUSEHOLDS_FOR_ROLLS) => {
+                "行业部门名单要与已存的农户比对：请先导入户籍信息".to_owned()
+            }
             Self::Nothing(other) => (*other).to_owned(),
             Self::Store(_) => "数据库出错，未写入任何数据（详见服务器日志）".to_owned(),
         }
@@ -127,6 +137,8 @@ const NO_DIVISIONS: &str =
     "boundaries are matched to stored divisions: import the division codes first";
 const NO_HOUSEHOLDS: &str =
     "positions are matched to stored households: import the households first";
+const NO_HOUSEHOLDS_FOR_ROLLS: &str =
+    "rolls are matched to stored households: import the households first";
 
 /// Rows read so far by a dry run under way, for a progress bar.
 #[derive(Debug, Default)]
@@ -270,6 +282,21 @@ pub fn plan(
                 reason_zh: e.zh(),
             })
         }
+        Request::Roll(options) => {
+            let conn = conn.ok_or(RunError::Nothing(NO_HOUSEHOLDS_FOR_ROLLS))?;
+            let mut read = Vec::with_capacity(files.len());
+            for file in files {
+                read.push((file_name(file), read_bounded(file, SPREADSHEET_BYTES)?));
+            }
+            let registry = store::rolls::registry_keys(conn)?;
+            rolls::plan(&read, options, &registry, progress)
+                .map(Planned::Roll)
+                .map_err(|(file, e)| RunError::Read {
+                    file,
+                    reason: e.to_string(),
+                    reason_zh: e.zh(),
+                })
+        }
     }
 }
 
@@ -388,6 +415,22 @@ pub fn commit(
             }
             committed.written = plan.positions.len();
             store::imports::commit_gps(conn, (id, source, now), &json, &plan.positions)?
+        }
+        Planned::Roll(plan) => {
+            if plan.rows.is_empty() {
+                return Err(RunError::Nothing("no row in the roll: nothing was written"));
+            }
+            committed.written = plan.rows.len();
+            store::rolls::commit_roll(
+                conn,
+                (id, source, now),
+                &json,
+                store::rolls::RollOf {
+                    kind: &plan.kind,
+                    county: &plan.county,
+                },
+                &plan.rows,
+            )?
         }
     };
     Ok(committed)

@@ -347,6 +347,10 @@ pub fn reasons(id: &str, h: &HouseholdFacts, line: Option<&PovertyLine>) -> Vec<
                     .join("，"),
             ]
         }
+        id if id.starts_with("crosscheck_") => vec![format!(
+            "与行业部门名单不一致（比对明细：/api/v1/crosschecks/{}/mismatches）",
+            &id["crosscheck_".len()..]
+        )],
         "gps_missing" => vec!["没有可用的GPS坐标，需补录".to_owned()],
         "gps_mismatch" => vec!["定位不在登记村（见位置质量）".to_owned()],
         _ => Vec::new(),

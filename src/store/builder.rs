@@ -221,6 +221,35 @@ impl DatabaseBuilder {
         super::ledger::create_campaign(self.conn()?, campaign, entries)
     }
 
+    /// The registry as the department rolls of the demo are drawn from: every member
+    /// of the households written so far, by household and member order.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] if the query fails.
+    pub fn registry(&self) -> Result<Vec<super::rolls::RegistryPerson>, StoreError> {
+        super::rolls::registry_persons(self.conn()?, true)
+    }
+
+    /// Stores a department's roll (the demo's: no import, no history).
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] if DuckDB refuses a row.
+    pub fn write_roll(
+        &mut self,
+        roll: super::rolls::RollOf<'_>,
+        rows: &[super::rolls::NewRollRow],
+    ) -> Result<(), StoreError> {
+        super::rolls::append_rows(self.conn()?, roll, rows)
+    }
+
+    /// Records the mismatches the demo planted in its rolls: (rule, key).
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] if DuckDB refuses a row.
+    pub fn write_planted(&mut self, planted: &[(String, String)]) -> Result<(), StoreError> {
+        super::rolls::record_planted(self.conn()?, planted)
+    }
+
     /// Sorts the households into Hilbert order, records `meta`, checkpoints and
     /// renames the file into place. Returns the number of households stored.
     ///

@@ -103,7 +103,7 @@ pub fn commit_boundaries(
 }
 
 /// Refuses an id already used; returns the data version in force.
-fn begin(c: &Connection, id: &str) -> Result<i64, StoreError> {
+pub(super) fn begin(c: &Connection, id: &str) -> Result<i64, StoreError> {
     let taken: i64 = c
         .query_row("SELECT count(*) FROM imports WHERE id = ?", [id], |r| {
             r.get(0)
@@ -132,7 +132,7 @@ fn keep_boundary(c: &Connection, id: &str, code: &str) -> Result<bool, StoreErro
 }
 
 /// Keeps the features' attributes, records the import and writes its data version.
-fn finish(
+pub(super) fn finish(
     c: &Connection,
     (id, kind, source, committed_at): (&str, &str, &str, &str),
     report_json: &str,
@@ -591,6 +591,10 @@ pub fn undo(conn: &Connection, id: &str, undone_at: &str) -> Result<i64, StoreEr
                 "import {id:?} cannot be undone: {:?} came after it (undo that first) or it is not in force",
                 latest.id
             )));
+        }
+        if latest.kind == "roll" {
+            let restored = super::rolls::restore_roll(c, id)?;
+            tracing::info!(import = id, restored, "roll import undone");
         }
         if matches!(latest.kind.as_str(), "households" | "gps") {
             let restored = restore_households(c, id)?;

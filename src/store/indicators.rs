@@ -127,6 +127,52 @@ pub const MEASURES: &[Measure] = &[
         id: MeasureId::RectificationRate,
         count: "(status IN ('rectified', 'closed'))::UINTEGER",
         denominator: "(status NOT IN ('not_checked', 'no_problem'))::UINTEGER",
+    }, // Cross-checks (账账相符), over the households of the counties whose department's
+    // roll is imported (store::rolls): no roll, no data rather than a false 0 %.
+    Measure {
+        id: MeasureId::CrosscheckEduMissing,
+        count: "crosscheck_edu_missing::UINTEGER",
+        denominator: "roll_edu::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::CrosscheckEduDropout,
+        count: "crosscheck_edu_dropout::UINTEGER",
+        denominator: "roll_edu::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::CrosscheckInsuredNotOnRoll,
+        count: "crosscheck_insured_not_on_roll::UINTEGER",
+        denominator: "roll_insurance::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::CrosscheckInsuredOnlyOnRoll,
+        count: "crosscheck_insured_only_on_roll::UINTEGER",
+        denominator: "roll_insurance::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::CrosscheckHouseUnrenovated,
+        count: "crosscheck_house_unrenovated::UINTEGER",
+        denominator: "roll_housing::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::CrosscheckRenovatedGradeA,
+        count: "crosscheck_renovated_grade_a::UINTEGER",
+        denominator: "roll_housing::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::CrosscheckWaterDiffers,
+        count: "crosscheck_water_differs::UINTEGER",
+        denominator: "roll_water::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::CrosscheckReliefDiffers,
+        count: "crosscheck_relief_differs::UINTEGER",
+        denominator: "roll_civil::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::CrosscheckDisabilityDiffers,
+        count: "crosscheck_disability_differs::UINTEGER",
+        denominator: "roll_disability::UINTEGER",
     },
 ];
 
@@ -158,7 +204,7 @@ pub fn measure(id: &str) -> Option<&'static Measure> {
 
 /// Bumped whenever the derivation below changes, so that an existing database's
 /// derived table is rebuilt by a newer paicha.
-const DERIVATION: u32 = 3;
+const DERIVATION: u32 = 4;
 
 /// A household whose located village is not simply its registered one, or whose
 /// position has a problem: the spatial layer's findings, written for the SQL rules.
@@ -283,6 +329,8 @@ fn derive_in_transaction(
     // The line is a number from the configuration, not user input: it goes in as a
     // literal because DuckDB does not take parameters in CREATE TABLE AS.
     let line_sql = line.map_or_else(|| "NULL::DOUBLE".to_owned(), |l| format!("{l:?}::DOUBLE"));
+    // The cross-checks first: the household rules are columns of the table below.
+    super::rolls::refresh(tx)?;
     let sql = format!(
         "CREATE OR REPLACE TABLE household_indicators AS {} ORDER BY row",
         facts_sql(&FactsFrom::Derived, &line_sql)
@@ -332,6 +380,13 @@ pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
     };
     // Without the spatial layer a household lies where it is registered and has a
     // position when one was recorded; its GPS cannot be judged.
+    let (crosscheck_columns, crosscheck_joins) = match from {
+        FactsFrom::Derived => (
+            super::rolls::household_columns(false),
+            super::rolls::household_joins(),
+        ),
+        FactsFrom::Live | FactsFrom::Kept => (super::rolls::household_columns(true), String::new()),
+    };
     let (located_village, located_township, has_position, lon, lat, verdict, mismatch, join) =
         match from {
             FactsFrom::Derived => (
@@ -389,9 +444,11 @@ pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
                     h.category IN ('monitored_unstable', 'monitored_marginal', 'monitored_sudden')
                         AS monitored,
                     h.risk_state IS NOT DISTINCT FROM 'unresolved' AS risk_state_unresolved
+                    {crosscheck_columns}
              FROM h
              {join}
              LEFT JOIN m ON m.household_no = h.household_no
+             {crosscheck_joins}
          )
          SELECT * EXCLUDE (risk_state_unresolved),
                 monitored AND risk_state_unresolved AS risk_unresolved,

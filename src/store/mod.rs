@@ -14,6 +14,7 @@ pub mod imports;
 pub mod indicators;
 pub mod ledger;
 pub mod plans;
+pub mod rolls;
 mod schema;
 pub mod versions;
 

@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -316,6 +316,64 @@ pub const MIGRATIONS: &[&str] = &[
         -- Unix seconds.
         started_at   BIGINT NOT NULL,
         last_seen_at BIGINT NOT NULL
+    );
+    ",
+    // 12: department rolls (行业部门数据, issue 17): one row per roll row with its key
+    // and name, its fields in a table of their own (a county declares its kinds and
+    // columns in data/rolls.toml), what a roll import replaced, and the departments'
+    // answers (核实结果) to the cross-checks' mismatches.
+    r"
+    CREATE TABLE roll_rows (
+        -- Unique over every roll: what roll_values and the mismatches refer to.
+        seq          UBIGINT NOT NULL,
+        roll_kind    VARCHAR NOT NULL,
+        -- The county whose department sent the roll.
+        county_code  VARCHAR NOT NULL,
+        -- Where the row came from: file (or file!sheet) and the row as Excel shows it.
+        file         VARCHAR NOT NULL,
+        row          UINTEGER NOT NULL,
+        -- The key, normalised (18 characters, X upper case), and the name as written.
+        id_number    VARCHAR,
+        household_no VARCHAR,
+        name         VARCHAR
+    );
+    -- A field's value: a code of its vocabulary, yes/no, YYYY-MM-DD, a number or text.
+    CREATE TABLE roll_values (
+        seq   UBIGINT NOT NULL,
+        field VARCHAR NOT NULL,
+        value VARCHAR NOT NULL
+    );
+    CREATE TABLE roll_rows_history AS
+        SELECT NULL::VARCHAR AS import_id, * FROM roll_rows LIMIT 0;
+    CREATE TABLE roll_values_history AS
+        SELECT NULL::VARCHAR AS import_id, * FROM roll_values LIMIT 0;
+    -- Which roll (kind and county) each roll import replaced.
+    CREATE TABLE roll_imports (
+        import_id   VARCHAR PRIMARY KEY,
+        roll_kind   VARCHAR NOT NULL,
+        county_code VARCHAR NOT NULL
+    );
+    -- A department's answer to a mismatch (the rule and the mismatch's key: an ID
+    -- number or a household number), the latest one kept.
+    CREATE TABLE crosscheck_answers (
+        rule        VARCHAR NOT NULL,
+        key         VARCHAR NOT NULL,
+        result      VARCHAR NOT NULL,
+        answered_by VARCHAR NOT NULL,
+        answered_at VARCHAR NOT NULL,
+        PRIMARY KEY (rule, key)
+    );
+    -- Every rule's mismatches in the data version (store::rolls::MISMATCHES), run
+    -- again with each version's derivation.
+    CREATE TABLE crosscheck_mismatches (
+        rule VARCHAR, roll_kind VARCHAR, county VARCHAR, village_code VARCHAR,
+        household_no VARCHAR, id_number VARCHAR, name VARCHAR, key VARCHAR,
+        registry VARCHAR, roll_seq UBIGINT
+    );
+    -- The mismatches the demo planted in its rolls, for the tests.
+    CREATE TABLE demo_roll_flaws (
+        rule VARCHAR NOT NULL,
+        key  VARCHAR NOT NULL
     );
     ",
 ];

@@ -127,13 +127,13 @@ pub fn versions(conn: &Connection) -> Result<Vec<Version>, StoreError> {
 }
 
 /// The measures two versions compare by: every household and person measure but the
-/// two that need the spatial layer's judgement of positions (which a kept version does
-/// not have).
+/// two that need the spatial layer's judgement of positions and the cross-checks of the
+/// rolls (which a kept version does not have).
 #[must_use]
 pub fn comparable() -> Vec<MeasureId> {
     MEASURES
         .iter()
-        .filter(|m| !m.is_ledger())
+        .filter(|m| !m.is_ledger() && !m.id.is_crosscheck())
         .map(|m| m.id)
         .filter(|id| !matches!(id, MeasureId::GpsMissing | MeasureId::GpsMismatch))
         .collect()

@@ -476,7 +476,7 @@ const DEFAULTED: &[(&str, &str)] = &[
 ];
 
 /// A masked ID number for the report: region and the last four kept.
-fn masked(id: &str) -> String {
+pub(crate) fn masked(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
     if chars.len() < 10 {
         return "*".repeat(chars.len());
