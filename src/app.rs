@@ -92,6 +92,9 @@ pub struct App {
     pub store: Store,
     /// The indicator catalog.
     pub catalog: Arc<Catalog>,
+    /// The department roll kinds and the cross-checks (`data/rolls.toml`, or a
+    /// county's own file).
+    pub rolls: Arc<crate::domain::rolls::RollCatalog>,
     /// Finished tiles of the current data version.
     pub tiles: TileCache,
     /// How tiles are made.
@@ -183,6 +186,10 @@ impl AppState {
         Ok(Self(Arc::new(App {
             store,
             catalog: Arc::new(catalog),
+            rolls: Arc::new(
+                crate::domain::rolls::RollCatalog::builtin()
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            ),
             tiles,
             tile_settings,
             plans: PlanQueue::default(),

@@ -245,7 +245,7 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Impo
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct UploadParams {
-    /// `divisions`, `boundaries`, `households` or `gps`.
+    /// `divisions`, `boundaries`, `households`, `gps` or `roll`.
     kind: String,
     /// Boundaries: the features' level (`village`, `township`, `county`, `city`,
     /// `province`).
@@ -264,10 +264,19 @@ struct UploadParams {
     sheet: Option<String>,
     /// Households: the data date (数据时间) `YYYY-MM-DD` when no title row says it.
     date: Option<String>,
+    /// Rolls: the roll's kind (an id of `data/rolls.toml`: edu, insurance, housing,
+    /// water, civil, disability …).
+    roll: Option<String>,
+    /// Rolls: the county whose department sent it (default: the only county).
+    county: Option<String>,
 }
 
 /// The request an upload's parameters make, before its files.
-fn request_of(params: &UploadParams, columns: Option<&str>) -> Result<Request, ApiError> {
+fn request_of(
+    params: &UploadParams,
+    columns: Option<&str>,
+    rolls: &crate::domain::rolls::RollCatalog,
+) -> Result<Request, ApiError> {
     let mut violations = crate::domain::Violations::new();
     let vocabulary = match columns {
         None => households::columns::Vocabulary::builtin(),
@@ -330,8 +339,26 @@ fn request_of(params: &UploadParams, columns: Option<&str>) -> Result<Request, A
             })
         }
         "gps" => Request::Gps(vocabulary),
+        "roll" => match params.roll.as_deref().and_then(|k| rolls.kind(k)) {
+            Some(kind) => Request::Roll(Box::new(crate::import::rolls::Options {
+                kind: kind.clone(),
+                keys: rolls.keys.clone(),
+                county: params.county.clone().filter(|c| !c.is_empty()),
+                sheet: params.sheet.clone().filter(|s| !s.is_empty()),
+            })),
+            None => {
+                violations.add(
+                    "roll",
+                    format!("a roll names its kind, one of {}", rolls.kind_ids()),
+                );
+                Request::Gps(vocabulary)
+            }
+        },
         _ => {
-            violations.add("kind", "must be divisions, boundaries, households or gps");
+            violations.add(
+                "kind",
+                "must be divisions, boundaries, households, gps or roll",
+            );
             Request::Gps(vocabulary)
         }
     };
@@ -381,7 +408,7 @@ async fn upload(
     // Who first, then the parameters, then the body: a refused or bad request costs no
     // upload.
     require_importer(&state, &caller)?;
-    request_of(&params, None)?;
+    request_of(&params, None, &state.rolls)?;
     let multipart = Multipart::from_request(request, &state)
         .await
         .map_err(|e| {
@@ -399,7 +426,7 @@ async fn upload(
             return Err(e);
         }
     };
-    let request = match request_of(&params, columns.as_deref()) {
+    let request = match request_of(&params, columns.as_deref(), &state.rolls) {
         Ok(request) => request,
         Err(e) => {
             let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -709,27 +736,34 @@ mod tests {
             name_column: None,
             sheet: None,
             date: Some("2026-13-45".to_owned()),
+            roll: None,
+            county: None,
         };
+        let rolls = crate::domain::rolls::RollCatalog::builtin().unwrap();
         let fields = |e: ApiError| match e {
             ApiError::InvalidParams(v) => v.into_iter().map(|v| v.field).collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            fields(request_of(&params("people", None), None).unwrap_err()),
+            fields(request_of(&params("people", None), None, &rolls).unwrap_err()),
             ["kind"]
         );
         assert_eq!(
-            fields(request_of(&params("boundaries", None), None).unwrap_err()),
+            fields(request_of(&params("boundaries", None), None, &rolls).unwrap_err()),
             ["level"]
         );
         assert_eq!(
-            fields(request_of(&params("households", None), None).unwrap_err()),
+            fields(request_of(&params("households", None), None, &rolls).unwrap_err()),
             ["date"]
         );
-        assert!(request_of(&params("boundaries", Some("village")), None).is_ok());
+        assert!(request_of(&params("boundaries", Some("village")), None, &rolls).is_ok());
         assert_eq!(
-            fields(request_of(&params("gps", None), Some("[[[")).unwrap_err()),
+            fields(request_of(&params("gps", None), Some("[[["), &rolls).unwrap_err()),
             ["columns"]
+        );
+        assert_eq!(
+            fields(request_of(&params("roll", None), None, &rolls).unwrap_err()),
+            ["roll"]
         );
     }
 }

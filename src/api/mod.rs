@@ -10,6 +10,7 @@ pub mod access;
 pub mod areas;
 pub mod basemaps;
 pub mod changes;
+pub mod crosschecks;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -58,6 +59,7 @@ pub const PMTILES_DIST: &str = "node_modules/pmtiles/dist";
         (name = "ledger", description = "Checklists, campaigns and the rectification ledger"),
         (name = "planner", description = "Field-visit plans for inspection groups and their downloads"),
         (name = "basemaps", description = "Offline basemap packages and configured online basemaps"),
+        (name = "crosschecks", description = "Departments' rolls checked against the registry (账账相符): mismatches per rule, with both sides' values, and the departments' answers"),
         (name = "imports", description = "An office's files uploaded, checked (a dry run with its report) and committed as a data version (数据导入)")
     )
 )]
@@ -134,6 +136,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ledger::router())
         .merge(imports::router())
         .merge(changes::router())
+        .merge(crosschecks::router())
         .split_for_parts()
 }
 

@@ -840,3 +840,25 @@ pub(super) fn registry_persons(
     rows.collect::<Result<_, _>>()
         .context("read a registered person")
 }
+
+/// The database's salt for the codes that name mismatches in answer files (核对码), made
+/// once.
+///
+/// # Errors
+/// [`StoreError::Query`] when the store fails.
+pub fn salt(conn: &Connection) -> Result<String, StoreError> {
+    if let Some(salt) = super::meta(conn, "crosscheck_salt")? {
+        return Ok(salt);
+    }
+    let salt = format!(
+        "{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    );
+    conn.execute(
+        "INSERT OR IGNORE INTO meta VALUES ('crosscheck_salt', ?)",
+        [&salt],
+    )
+    .context("make the cross-check salt")?;
+    Ok(super::meta(conn, "crosscheck_salt")?.unwrap_or(salt))
+}

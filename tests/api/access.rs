@@ -13,6 +13,16 @@ use crate::helpers::{TestApp, client_with_token, problem_fields};
 /// The roles that may read households' personal data (the table, written
 /// out here rather than read from the code under test).
 const PERSONAL: &[&str] = &["analyst", "township", "village", "group", "evaluator"];
+/// The roles that read the cross-checks' mismatches of the education bureau's rules:
+/// those that read personal data, and the demo's department (教育).
+const PERSONAL_OR_EDUCATION: &[&str] = &[
+    "analyst",
+    "township",
+    "village",
+    "group",
+    "evaluator",
+    "department",
+];
 /// The roles that edit ledgers.
 const EDIT_LEDGER: &[&str] = &["analyst", "township", "village"];
 /// The roles that make plans.
@@ -625,6 +635,75 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
                     .map(|a| format!("/api/v1/trend?indicator=dropout&within={a}"))
             },
             everyone,
+        ),
+        // Cross-checks (账账相符): figures for everyone, empty outside one's areas; the
+        // mismatches (personal data) for the roles that read it, and for the 教育 bureau
+        // its own rules; answers uploaded by the same.
+        probe(
+            "/api/v1/crosschecks",
+            M::GET,
+            |p| Some(format!("/api/v1/crosschecks?within={}", p.home)),
+            everyone,
+        ),
+        probe(
+            "/api/v1/crosschecks",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/crosschecks?within={a}"))
+            },
+            everyone,
+        ),
+        probe(
+            "/api/v1/crosschecks/{rule}/mismatches",
+            M::GET,
+            |p| {
+                Some(format!(
+                    "/api/v1/crosschecks/edu_missing/mismatches?within={}",
+                    p.home
+                ))
+            },
+            allowed(PERSONAL_OR_EDUCATION, 200),
+        ),
+        probe(
+            "/api/v1/crosschecks/{rule}/mismatches",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/crosschecks/edu_missing/mismatches?within={a}"))
+            },
+            away(PERSONAL),
+        ),
+        probe(
+            "/api/v1/crosschecks/{rule}/mismatches",
+            M::GET,
+            |p| {
+                Some(format!(
+                    "/api/v1/crosschecks/insured_not_on_roll/mismatches?within={}",
+                    p.home
+                ))
+            },
+            |p| {
+                Expect::Status(if p.is(PERSONAL) {
+                    200
+                } else if p.is(&["department"]) {
+                    // Not the education bureau's rule: unknown to it.
+                    404
+                } else {
+                    403
+                })
+            },
+        ),
+        with_body(
+            probe(
+                "/api/v1/crosschecks/{rule}/answers",
+                M::POST,
+                |_| Some("/api/v1/crosschecks/edu_missing/answers".into()),
+                allowed(PERSONAL_OR_EDUCATION, 400),
+            ),
+            |_| json!({"not": "a list"}),
         ),
         // Imports: admins of the whole county only; refused before any body is read.
         probe(
@@ -1398,8 +1477,12 @@ async fn a_department_sees_its_own_indicators_only() {
         .unwrap();
     assert_eq!(
         indicator_ids(&catalog),
-        ["dropout"],
-        "the education bureau's indicators"
+        [
+            "dropout",
+            "crosscheck_edu_missing",
+            "crosscheck_edu_dropout"
+        ],
+        "the education bureau's indicators: dropouts and its roll's cross-checks"
     );
     // Figures default to its indicators, and others are unknown to it.
     let stats: Value = get("/api/v1/stats?level=township")
@@ -1408,7 +1491,14 @@ async fn a_department_sees_its_own_indicators_only() {
         .json()
         .await
         .unwrap();
-    assert_eq!(indicator_ids(&stats), ["dropout"]);
+    assert_eq!(
+        indicator_ids(&stats),
+        [
+            "dropout",
+            "crosscheck_edu_missing",
+            "crosscheck_edu_dropout"
+        ]
+    );
     assert!(!stats["rows"].as_array().unwrap().is_empty());
     assert!(!stats.to_string().contains("uninsured"), "{stats}");
     for path in [

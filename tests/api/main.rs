@@ -9,6 +9,7 @@
 mod access;
 mod basemaps;
 mod city;
+mod crosschecks;
 mod helpers;
 mod ledger;
 #[path = "../support/libreoffice.rs"]
