@@ -569,3 +569,108 @@ async fn http_get_with_head(
     }
     Ok((head, response[split + 4..].to_vec()))
 }
+
+/// Figures of one `bench rolls` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollFigures {
+    /// Persons in the registry.
+    pub persons: usize,
+    /// Rows of every roll stored (the benchmark's roll and any other).
+    pub roll_rows: i64,
+    /// Of them, matched to a registered person.
+    pub matched: i64,
+    /// Mismatches the rules found.
+    pub mismatches: i64,
+    /// Timed runs of each, after one warm-up.
+    pub runs: usize,
+    /// Every rule (pivot of the rolls' fields, 11 rules, written into
+    /// `crosscheck_mismatches`): median, milliseconds.
+    pub rules_median_ms: f64,
+    /// Every rule: slowest run, milliseconds.
+    pub rules_max_ms: f64,
+    /// DuckDB alone, one join of the roll keys to the registry: median, milliseconds.
+    pub duckdb_join_median_ms: f64,
+    /// DuckDB alone: slowest run, milliseconds.
+    pub duckdb_join_max_ms: f64,
+}
+
+/// Runs `bench rolls` on an existing database: commits a roll of `rows` rows drawn from
+/// its registry (the insurance roll of its first county: persons in order, one in
+/// twenty with an ID number nobody holds, one in ten marked uninsured), then times
+/// every cross-check against a plain DuckDB join of the same keys, `runs` times each.
+/// The database keeps the roll (an import that `paicha import undo` takes back).
+///
+/// # Errors
+/// Opening the database, reading the registry, the commit or a query.
+pub fn rolls(db: &Path, rows: usize, runs: usize) -> anyhow::Result<RollFigures> {
+    use crate::store::rolls::{self as store_rolls, NewRollRow, RollOf};
+    let runs = runs.max(1);
+    let store = crate::store::Store::open(db)?;
+    let conn = store.conn()?;
+    let registry = store_rolls::registry(&conn)?;
+    anyhow::ensure!(!registry.is_empty(), "the database has no household");
+    let county = registry[0].village_code[..6].to_owned();
+    let roll: Vec<NewRollRow> = (0..rows)
+        .map(|i| {
+            let p = &registry[i % registry.len()];
+            let id = if i % 20 == 19 {
+                format!("999999{}", &p.id_number[6..])
+            } else {
+                p.id_number.clone()
+            };
+            let status = if i % 10 == 9 {
+                "not_insured"
+            } else {
+                "insured"
+            };
+            NewRollRow {
+                file: "bench.xlsx".to_owned(),
+                row: u32::try_from(i + 2).unwrap_or(u32::MAX),
+                id_number: Some(id),
+                household_no: None,
+                name: Some(p.name.clone()),
+                values: vec![("status".to_owned(), status.to_owned())],
+            }
+        })
+        .collect();
+    let now = crate::domain::calendar::utc_timestamp();
+    let id = crate::import::run::import_id(&now, "roll");
+    store_rolls::commit_roll(
+        &conn,
+        (&id, "bench.xlsx", &now),
+        "{}",
+        RollOf {
+            kind: "insurance",
+            county: &county,
+        },
+        &roll,
+    )?;
+    let mut rules = Vec::with_capacity(runs);
+    let mut peer = Vec::with_capacity(runs);
+    let mut joined = (0, 0);
+    for i in 0..=runs {
+        let t = Instant::now();
+        store_rolls::recheck(&conn)?;
+        let rules_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        joined = store_rolls::peer_join(&conn)?;
+        let peer_ms = t.elapsed().as_secs_f64() * 1e3;
+        if i > 0 {
+            rules.push(rules_ms);
+            peer.push(peer_ms);
+        }
+    }
+    let (rules_median_ms, rules_max_ms) = median_and_max(rules);
+    let (duckdb_join_median_ms, duckdb_join_max_ms) = median_and_max(peer);
+    Ok(RollFigures {
+        persons: registry.len(),
+        roll_rows: joined.0,
+        matched: joined.1,
+        mismatches: store_rolls::mismatch_count(&conn)?,
+        runs,
+        rules_median_ms,
+        rules_max_ms,
+        duckdb_join_median_ms,
+        duckdb_join_max_ms,
+    })
+}

@@ -479,6 +479,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// The cross-checks of the department rolls on an existing database: commits a
+    /// roll of N rows drawn from its registry (an import, undoable), then times every
+    /// rule against DuckDB alone joining the same keys; prints one JSON line.
+    Rolls {
+        #[command(flatten)]
+        db: DbArg,
+        /// Rows of the roll.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// Timed runs of each, after one warm-up.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 /// What `paicha export` writes.

@@ -136,6 +136,9 @@ fn run(cli: Cli) -> Result<()> {
             what: BenchCommand::Stats { db, runs },
         } => print_json(&paicha::bench::stats(&db.db, runs)?),
         Command::Bench {
+            what: BenchCommand::Rolls { db, rows, runs },
+        } => print_json(&paicha::bench::rolls(&db.db, rows, runs)?),
+        Command::Bench {
             what:
                 BenchCommand::Tiles {
                     db,

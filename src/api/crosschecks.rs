@@ -8,6 +8,8 @@
 //! mismatches of its areas. ID numbers and names are always masked in answers, and
 //! every read of mismatches is in the audit log.
 
+use std::fmt::Write as _;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -228,7 +230,7 @@ async fn summary(
                     unit: r.unit,
                     source: r.source.clone(),
                     indicator: crate::domain::rolls::CrosscheckId::from_code(&r.id)
-                        .and_then(|c| c.measure())
+                        .and_then(crate::domain::rolls::CrosscheckId::measure)
                         .map(|m| m.code().to_owned()),
                     mismatches: f.mismatches,
                     households: f.households,
@@ -333,7 +335,10 @@ struct MismatchBody {
 /// under the database's own salt, so that the file names no ID or household number.
 fn check_code(salt: &str, rule: &str, key: &str) -> String {
     let digest = sha2::Sha256::digest(format!("{salt}\u{1f}{rule}\u{1f}{key}").as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    digest[..8].iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// A stored value made safe to show: digits of ID length masked.
@@ -469,6 +474,21 @@ async fn mismatches(
         })
         .into_response());
     }
+    list_download(
+        &rows,
+        &snapshot,
+        (&scoped.name, &rule.name_zh),
+        format == "csv",
+    )
+}
+
+/// The mismatches as CSV or as the XLSX answer sheet, named for the area and rule.
+fn list_download(
+    rows: &[MismatchItem],
+    snapshot: &crate::model::Snapshot,
+    (area, rule): (&str, &str),
+    csv: bool,
+) -> Result<Response, ApiError> {
     let names = |code: &Option<String>| {
         code.as_ref()
             .and_then(|c| snapshot.names.get(c))
@@ -513,8 +533,8 @@ async fn mismatches(
         "名单行",
         ANSWER_HEADER,
     ];
-    let file = format!("{}{}比对清单", scoped.name, rule.name_zh);
-    if format == "csv" {
+    let file = format!("{area}{rule}比对清单");
+    if csv {
         return Ok(download(
             table::csv(&headers, &table),
             "text/csv; charset=utf-8",

@@ -339,21 +339,22 @@ fn request_of(
             })
         }
         "gps" => Request::Gps(vocabulary),
-        "roll" => match params.roll.as_deref().and_then(|k| rolls.kind(k)) {
-            Some(kind) => Request::Roll(Box::new(crate::import::rolls::Options {
-                kind: kind.clone(),
-                keys: rolls.keys.clone(),
-                county: params.county.clone().filter(|c| !c.is_empty()),
-                sheet: params.sheet.clone().filter(|s| !s.is_empty()),
-            })),
-            None => {
+        "roll" => {
+            if let Some(kind) = params.roll.as_deref().and_then(|k| rolls.kind(k)) {
+                Request::Roll(Box::new(crate::import::rolls::Options {
+                    kind: kind.clone(),
+                    keys: rolls.keys.clone(),
+                    county: params.county.clone().filter(|c| !c.is_empty()),
+                    sheet: params.sheet.clone().filter(|s| !s.is_empty()),
+                }))
+            } else {
                 violations.add(
                     "roll",
                     format!("a roll names its kind, one of {}", rolls.kind_ids()),
                 );
                 Request::Gps(vocabulary)
             }
-        },
+        }
         _ => {
             violations.add(
                 "kind",

@@ -366,13 +366,18 @@ fn plant(
     );
     // The planted household mismatches are known by the household, not the head.
     for (rule, key) in &mut rolls.planted {
-        if rule == "house_unrenovated" {
-            if let Some(p) = by_id.get(key.as_str()) {
-                *key = p.household_no.clone();
-            }
+        if rule == "house_unrenovated"
+            && let Some(p) = by_id.get(key.as_str())
+        {
+            key.clone_from(&p.household_no);
         }
     }
-    // Changed on a roll.
+    change(rolls, rng, n, &taken);
+    add(rolls, rng, persons, n, ids)
+}
+
+/// Plants mismatches by changing rows: a pupil turned 辍学, a water test flipped.
+fn change(rolls: &mut Rolls, rng: &mut ChaCha8Rng, n: usize, taken: &HashSet<String>) {
     let edu = rolls.kinds.entry("edu".to_owned()).or_default();
     let in_school: Vec<usize> = (0..edu.len())
         .filter(|&i| {
@@ -386,7 +391,7 @@ fn plant(
     for &i in in_school.choose_multiple(rng, n) {
         for (f, v) in &mut edu[i].values {
             if f == "status" {
-                *v = "dropout".to_owned();
+                "dropout".clone_into(v);
             }
         }
         rolls
@@ -397,14 +402,25 @@ fn plant(
     for i in rand::seq::index::sample(rng, water.len(), n.min(water.len())) {
         for (f, v) in &mut water[i].values {
             if f == "quality" {
-                *v = if v == "yes" { "no" } else { "yes" }.to_owned();
+                let flipped = if v == "yes" { "no" } else { "yes" };
+                flipped.clone_into(v);
             }
         }
         rolls
             .planted
             .push(("water_differs".to_owned(), key_of(&water[i])));
     }
-    // Added to a roll.
+}
+
+/// Plants mismatches by adding rows: a renovation for an A house, the uninsured as
+/// insured, 低保 and disability for those without, and persons nobody registered.
+fn add(
+    rolls: &mut Rolls,
+    rng: &mut ChaCha8Rng,
+    persons: &[&RegistryPerson],
+    n: usize,
+    ids: &mut IdNumbers,
+) -> Result<(), DemoError> {
     let heads: Vec<&&RegistryPerson> = persons
         .iter()
         .enumerate()

@@ -438,15 +438,14 @@ pub(super) fn household_columns(live: bool) -> String {
 
 /// The joins [`household_columns`] reads from (`h` is the households' CTE).
 pub(super) fn household_joins() -> String {
-    let flags: String = CrosscheckId::ALL
-        .iter()
-        .filter(|c| c.measure().is_some())
-        .map(|c| format!(", bool_or(rule = '{0}') AS crosscheck_{0}", c.code()))
-        .collect();
-    let has: String = HOUSEHOLD_KINDS
-        .iter()
-        .map(|k| format!(", bool_or(roll_kind = '{k}') AS has_{k}"))
-        .collect();
+    let mut flags = String::new();
+    for c in CrosscheckId::ALL.iter().filter(|c| c.measure().is_some()) {
+        let _ = write!(flags, ", bool_or(rule = '{0}') AS crosscheck_{0}", c.code());
+    }
+    let mut has = String::new();
+    for k in HOUSEHOLD_KINDS {
+        let _ = write!(has, ", bool_or(roll_kind = '{k}') AS has_{k}");
+    }
     format!(
         "LEFT JOIN (SELECT household_no{flags} FROM crosscheck_mismatches
                     WHERE household_no IS NOT NULL
@@ -759,6 +758,10 @@ pub fn record_planted(c: &Connection, planted: &[(String, String)]) -> Result<()
 }
 
 /// A registered person with what the rolls of the demo are drawn from.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one yes/no per field of the registry a roll is compared with"
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegistryPerson {
     /// 户编号.
@@ -809,9 +812,8 @@ pub(super) fn registry_persons(
                 m.medical_insured, m.disability_grade, m.disability_kind,
                 coalesce(m.subsistence, false), coalesce(m.extreme_poverty, false),
                 h.house_grade, h.water_safe, h.water_piped
-         FROM {} h JOIN members m ON m.household_no = h.household_no
-         ORDER BY h.household_no, m.seq",
-        table
+         FROM {table} h JOIN members m ON m.household_no = h.household_no
+         ORDER BY h.household_no, m.seq"
     );
     let mut statement = conn
         .prepare(&sql)
@@ -861,4 +863,39 @@ pub fn salt(conn: &Connection) -> Result<String, StoreError> {
     )
     .context("make the cross-check salt")?;
     Ok(super::meta(conn, "crosscheck_salt")?.unwrap_or(salt))
+}
+
+/// Every registered member with what the demo's rolls are drawn from, by household and
+/// member order (for benchmarks that draw a roll from a database).
+///
+/// # Errors
+/// [`StoreError::Query`] when the store fails.
+pub fn registry(conn: &Connection) -> Result<Vec<RegistryPerson>, StoreError> {
+    registry_persons(conn, false)
+}
+
+/// The peer of the benchmark: DuckDB alone matching every roll row's key to the
+/// registry in one join, no rule applied. Returns (rows, rows matched).
+///
+/// # Errors
+/// [`StoreError::Query`] when the store fails.
+pub fn peer_join(conn: &Connection) -> Result<(i64, i64), StoreError> {
+    conn.query_row(
+        "SELECT count(*), count(m.id_number) FROM roll_rows r
+         LEFT JOIN members m ON m.id_number = r.id_number",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .context("join the rolls to the registry")
+}
+
+/// Mismatches found by the last run of the rules.
+///
+/// # Errors
+/// [`StoreError::Query`] when the store fails.
+pub fn mismatch_count(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row("SELECT count(*) FROM crosscheck_mismatches", [], |r| {
+        r.get(0)
+    })
+    .context("count the mismatches")
 }

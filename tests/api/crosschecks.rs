@@ -7,7 +7,6 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 
 #[tokio::test]
-#[expect(clippy::too_many_lines, reason = "one story, checked top to bottom")]
 async fn the_summary_counts_every_rule_and_the_mismatches_show_both_sides() {
     let app = TestApp::spawn().await;
     let county = app.snapshot().top_code.clone();
