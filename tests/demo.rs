@@ -662,6 +662,33 @@ fn raw_rows(conn: &duckdb::Connection, which: paicha::store::HouseholdExport) ->
     rows
 }
 
+/// The households behind the mismatches planted in the demo's rolls, with the
+/// indicator of each: (household number, `crosscheck_<rule>`).
+fn planted_households(
+    conn: &duckdb::Connection,
+    members: &HashMap<String, Vec<RawRow>>,
+) -> HashSet<(String, String)> {
+    let household_of: HashMap<&str, &str> = members
+        .values()
+        .flatten()
+        .map(|m| (m["id_number"].as_str(), m["household_no"].as_str()))
+        .collect();
+    paicha::store::rolls::planted(conn)
+        .unwrap()
+        .into_iter()
+        .filter(|(rule, _)| !rule.starts_with("roll_"))
+        .map(|(rule, key)| {
+            let household = household_of
+                .get(key.as_str())
+                .map_or(key.clone(), |h| (*h).to_owned());
+            (household, format!("crosscheck_{rule}"))
+        })
+        .collect()
+}
+
+/// Per household number, (no GPS, GPS outside its village).
+type GpsVerdicts<'a> = HashMap<&'a str, (bool, bool)>;
+
 /// Every indicator's (count, denominator) per village and township, recounted in
 /// plain Rust from the raw rows; `gps` holds (no position, outside its village) by
 /// household number.
@@ -672,7 +699,7 @@ fn raw_rows(conn: &duckdb::Connection, which: paicha::store::HouseholdExport) ->
 fn recount<'a>(
     households: &[RawRow],
     members: &HashMap<String, Vec<RawRow>>,
-    (gps, crosschecks): (&HashMap<&str, (bool, bool)>, &HashSet<(String, String)>),
+    (gps, crosschecks): (&GpsVerdicts<'_>, &HashSet<(String, String)>),
     ids: &[&'a str],
 ) -> HashMap<(String, &'a str), (i64, i64)> {
     // (village, indicator) → (count, denominator)
@@ -805,23 +832,7 @@ fn indicator_tables_agree_with_a_recount_from_the_raw_rows() {
         .filter(|i| i.unit != paicha::domain::Unit::Items)
         .map(|i| i.id.as_str())
         .collect();
-    // The households behind the mismatches planted in the demo's rolls.
-    let household_of: HashMap<&str, &str> = members
-        .values()
-        .flatten()
-        .map(|m| (m["id_number"].as_str(), m["household_no"].as_str()))
-        .collect();
-    let crosschecks: HashSet<(String, String)> = paicha::store::rolls::planted(&conn)
-        .unwrap()
-        .into_iter()
-        .filter(|(rule, _)| !rule.starts_with("roll_"))
-        .map(|(rule, key)| {
-            let household = household_of
-                .get(key.as_str())
-                .map_or(key.clone(), |h| (*h).to_owned());
-            (household, format!("crosscheck_{rule}"))
-        })
-        .collect();
+    let crosschecks = planted_households(&conn, &members);
     let expected = recount(&households, &members, (&gps, &crosschecks), &ids);
 
     for level in [AreaLevel::Township, AreaLevel::Village] {
