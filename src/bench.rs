@@ -634,7 +634,10 @@ pub fn rolls(db: &Path, rows: usize, runs: usize) -> anyhow::Result<RollFigures>
         })
         .collect();
     let now = crate::domain::calendar::utc_timestamp();
-    let id = crate::import::run::import_id(&now, "roll");
+    let id = format!(
+        "i-{}-roll-bench",
+        now.chars().filter(char::is_ascii_digit).collect::<String>()
+    );
     store_rolls::commit_roll(
         &conn,
         (&id, "bench.xlsx", &now),
