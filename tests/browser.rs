@@ -760,10 +760,18 @@ async fn every_demo_role_gets_a_working_map_of_its_areas() {
                 .any(|a| c.as_str().unwrap().starts_with(a.as_str()))),
             "{user} ranks {ranked:?} outside {areas:?}"
         );
-        // A department chooses among its own indicators only (the demo's: education).
+        // A department chooses among its own indicators only (the demo's: education's
+        // dropouts and its two cross-checks against the school roll).
         let indicators = seen["indicators"].as_array().unwrap();
         if user == "department" {
-            assert_eq!(indicators, &[json!("dropout")]);
+            assert_eq!(
+                indicators,
+                &[
+                    json!("dropout"),
+                    json!("crosscheck_edu_missing"),
+                    json!("crosscheck_edu_dropout")
+                ]
+            );
             let scope = seen["scope"].as_str().unwrap();
             assert!(scope.starts_with("行业部门（教育）·"), "{scope}");
         } else {
