@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
-use super::extract::{ApiPath, ApiQuery};
+use super::extract::{ApiPath, ApiQuery, FileBody};
 use super::indicators::download;
 use super::quality::{Scoped, scope};
 use crate::app::AppState;
@@ -571,7 +571,9 @@ struct AnswersBody {
 /// and when, replacing an earlier answer to the same mismatch.
 #[utoipa::path(post, path = "/api/v1/crosschecks/{rule}/answers", tag = "crosschecks",
     params(("rule" = String, Path, description = "The rule's id")),
-    request_body(content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", description = "The downloaded list (XLSX or CSV) with 核实结果 filled in"),
+    request_body(description = "The downloaded list (XLSX or CSV) with 核实结果 filled in, as the request body", content(
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (FileBody = "application/octet-stream"))),
     responses(
         (status = 200, description = "The answers stored", body = AnswersBody),
         (status = 400, description = "The file is not the list: it names the file, row and column", body = ProblemDetails, content_type = "application/problem+json"),
