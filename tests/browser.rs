@@ -1212,3 +1212,125 @@ async fn an_admin_draws_an_evaluators_villages_and_names_a_department_on_the_pag
         "{shown:?}"
     );
 }
+
+/// 账账比对: the view lists the county's rules as the API counts them, a rule chosen
+/// colours the map by its indicator and lists its mismatches (masked), and a list with
+/// 核实结果 filled in, uploaded from the page, is shown with who answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crosscheck_view_lists_a_rules_mismatches_and_takes_answers_back() {
+    let app = TestApp::spawn().await;
+    let county = app.get_json("/api/v1/crosschecks").await;
+    let rules = county["rules"].as_array().unwrap();
+    // A rule the view does not open with: its own indicator, with mismatches.
+    let rule = rules
+        .iter()
+        .skip(1)
+        .find(|r| r["indicator"].is_string() && r["mismatches"].as_i64().unwrap() > 2)
+        .unwrap();
+    let id = rule["id"].as_str().unwrap();
+    let page = app
+        .get_json(&format!("/api/v1/crosschecks/{id}/mismatches?limit=100"))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("核实结果.csv");
+    let codes: Vec<&str> = page["rows"].as_array().unwrap()[..2]
+        .iter()
+        .map(|m| m["check_code"].as_str().unwrap())
+        .collect();
+    std::fs::write(
+        &answers,
+        format!(
+            "核对码,核实结果\n{},已核实，名单漏录，已补录\n{},情况属实\n",
+            codes[0], codes[1]
+        ),
+    )
+    .unwrap();
+    let seen = drive(
+        &app,
+        "crosschecks",
+        &json!({"rule": id, "answers": answers}),
+    )
+    .await;
+
+    let first = &seen["first"];
+    assert_eq!(first["pressed"], "true");
+    let shown: Vec<(String, String)> = first["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_owned(),
+                r[3].as_str().unwrap().split(' ').next().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = rules
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                grouped(r["mismatches"].as_i64().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(shown, want);
+    // The view opens on the first cross-check indicator of the catalog.
+    assert!(
+        first["indicator"]
+            .as_str()
+            .unwrap()
+            .starts_with("crosscheck_"),
+        "{first}"
+    );
+
+    let chosen = &seen["chosen"];
+    assert_eq!(chosen["current"], id);
+    assert_eq!(chosen["indicator"], rule["indicator"]);
+    let total = page["total"].as_i64().unwrap();
+    assert!(
+        chosen["title"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("（{} 条", grouped(total))),
+        "{chosen}"
+    );
+    let rows = chosen["mismatches"].as_array().unwrap();
+    assert_eq!(rows.len(), page["rows"].as_array().unwrap().len());
+    for (row, m) in rows.iter().zip(page["rows"].as_array().unwrap()) {
+        assert_eq!(row[0], m["check_code"]);
+        assert_eq!(row[2], m["id_number"]);
+        assert!(row[2].as_str().unwrap().contains('*'), "{row}");
+    }
+    assert_eq!(
+        chosen["xlsx"],
+        format!(
+            "api/v1/crosschecks/{id}/mismatches?within={}&format=xlsx",
+            county["within"].as_str().unwrap()
+        )
+    );
+    let legend = seen["legend"].as_array().unwrap();
+    assert!(!legend.is_empty(), "{seen}");
+
+    assert_eq!(seen["answer"]["stored"], 2);
+    assert_eq!(seen["answer"]["unknown_rows"], json!([]));
+    let answered = &seen["answered"];
+    let row = answered["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0] == id)
+        .unwrap();
+    assert_eq!(row[5], "2");
+    for (code, result) in codes.iter().zip(["已核实，名单漏录，已补录", "情况属实"])
+    {
+        let shown = answered["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[0] == *code)
+            .unwrap();
+        let cell = shown[6].as_str().unwrap();
+        assert!(cell.starts_with(result), "{cell}");
+    }
+}

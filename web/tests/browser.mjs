@@ -374,6 +374,34 @@ try {
       points: document.querySelectorAll('#area-trend svg circle').length,
       png: document.querySelector('#area-trend a')?.getAttribute('href'),
     }));
+  } else if (scenario === 'crosschecks') {
+    // 账账比对: the county's rules; a rule chosen colours the map by its indicator and
+    // lists its mismatches; the answered list uploaded back shows in the list.
+    await open('#view=crosschecks&hh=0');
+    await page.waitForSelector('#crosscheck-mismatches', { timeout: 30000 });
+    await idle();
+    const panel = () => page.evaluate(() => ({
+      pressed: document.querySelector('#views button[data-view="crosschecks"]').getAttribute('aria-pressed'),
+      rules: [...document.querySelectorAll('#crosscheck-rules tbody tr')].map((r) => [r.dataset.rule, ...[...r.cells].map((c) => c.textContent)]),
+      current: document.querySelector('#crosscheck-rules tr.current')?.dataset.rule,
+      indicator: document.querySelector('#indicator').value,
+      title: document.querySelector('#crosscheck-rule')?.textContent,
+      mismatches: [...document.querySelectorAll('#crosscheck-mismatches tbody tr')].map((r) => [r.dataset.check, ...[...r.cells].map((c) => c.textContent)]),
+      xlsx: document.querySelector('#crosscheck-xlsx')?.getAttribute('href'),
+    }));
+    out.first = await panel();
+    await page.click(`#crosscheck-rules tr[data-rule="${args.rule}"]`);
+    await page.waitForFunction((rule) => window.paicha.crosschecks?.rule === rule, args.rule, { timeout: 30000 });
+    await idle();
+    out.chosen = await panel();
+    out.legend = await legend();
+    await page.setInputFiles('#crosscheck-file', args.answers);
+    await page.click('#crosscheck-answers button[type="submit"]');
+    await page.waitForFunction(() => window.paicha.crosscheckAnswers, null, { timeout: 30000 });
+    await page.waitForFunction((rule) => window.paicha.crosschecks?.body.rules.find((r) => r.id === rule)?.answered > 0
+      && document.querySelector('#crosscheck-mismatches'), args.rule, { timeout: 30000 });
+    out.answer = await page.evaluate(() => window.paicha.crosscheckAnswers);
+    out.answered = await panel();
   } else if (scenario === 'basemap') {
     await open(args.hash);
     await idle();

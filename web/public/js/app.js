@@ -16,6 +16,7 @@ import * as layers from './layers.js';
 import { Draw } from './draw.js';
 import { Planner } from './plan.js';
 import { Changes } from './changes.js';
+import { Crosschecks } from './crosschecks.js';
 
 const origin = window.location.origin;
 const $ = (id) => document.getElementById(id);
@@ -434,6 +435,7 @@ async function refreshPanel() {
     if (app.state.view === 'indicators') await showArea();
     else if (app.state.view === 'quality') await showQuality();
     else if (app.state.view === 'changes') await app.changes.show(indicator());
+    else if (app.state.view === 'crosschecks') await app.crosschecks.show();
   } catch (e) {
     toast(e.message);
   }
@@ -630,6 +632,18 @@ async function showQuality() {
 
 // ---------------------------------------------------------------- views
 
+/** Whether a view colours the map by the chosen indicator (and draws its legend). */
+function indicatorMap(view) {
+  return view === 'indicators' || view === 'crosschecks';
+}
+
+/** Shows another indicator, as choosing it in the header does. */
+async function chooseIndicator(id) {
+  $('indicator').value = id;
+  $('indicator').dispatchEvent(new Event('change'));
+  await new Promise((resolve) => { setTimeout(resolve, 0); });
+}
+
 async function setView(view) {
   app.state.view = view;
   save();
@@ -640,6 +654,16 @@ async function setView(view) {
   $('crumbs').hidden = view === 'plan';
   applyLayers();
   if (view === 'indicators') {
+    applyIndicatorStyle();
+    await Promise.all([updateLegend(), refreshPanel()]);
+  } else if (view === 'crosschecks') {
+    const opening = app.crosschecks.openingIndicator(app.state.ind);
+    if (opening !== app.state.ind) {
+      app.state.ind = opening;
+      save();
+      syncControls();
+      await refreshBoundaries().catch((e) => toast(e.message));
+    }
     applyIndicatorStyle();
     await Promise.all([updateLegend(), refreshPanel()]);
   } else if (view === 'quality' || view === 'changes') {
@@ -777,7 +801,7 @@ function wireControls() {
     await refreshBoundaries().catch((err) => toast(err.message));
     applyIndicatorStyle();
     applyLayers();
-    await Promise.all([state.view === 'indicators' ? updateLegend() : null, refreshPanel()]);
+    await Promise.all([indicatorMap(state.view) ? updateLegend() : null, refreshPanel()]);
     if (app.drawn) await queryShape(app.drawn.body);
   });
   $('flag').addEventListener('change', (e) => { state.flag = e.target.value; save(); refreshPanel(); });
@@ -797,7 +821,7 @@ function wireControls() {
     if (document.visibilityState !== 'visible') return;
     try {
       if (await refreshBoundaries()) {
-        await Promise.all([app.state.view === 'indicators' ? updateLegend() : null, refreshPanel()]);
+        await Promise.all([indicatorMap(app.state.view) ? updateLegend() : null, refreshPanel()]);
       }
     } catch (err) {
       toast(err.message);
@@ -946,6 +970,8 @@ async function start() {
   }
   $('indicator').innerHTML = [...groups].map(([group, inds]) => `<optgroup label="${esc(group)}">`
     + inds.map((i) => `<option value="${i.id}">${esc(i.name_zh)}</option>`).join('') + '</optgroup>').join('');
+  // 账账比对 once the catalog holds cross-checks (a department's holds its own only).
+  document.querySelector('[data-view="crosschecks"]').hidden = !catalog.indicators.some((i) => i.id.startsWith('crosscheck_'));
   $('flag').innerHTML = quality.flags.map((f) => `<option value="${f.code}">${esc(f.label)}</option>`).join('');
   $('basemap').innerHTML = '<option value="none">无（仅边界）</option>'
     + app.basemaps.map((b) => `<option value="${esc(b.id)}">${esc(b.name)}${b.source === 'online' ? '（在线）' : ''}</option>`).join('');
@@ -973,6 +999,7 @@ async function start() {
   app.draw = new Draw(map, (body) => queryShape(body).catch((e) => toast(e.message)));
   app.planner = new Planner(app, { select });
   app.changes = new Changes(app, { drawLegend, crumbs });
+  app.crosschecks = new Crosschecks(app, { crumbs, chooseIndicator });
   wireMap();
   wireControls();
   syncControls();

@@ -2,7 +2,7 @@
 // #view=indicators&ind=dropout&area=210422100&lvl=village&heat=rate&map=11/41.7/125.0
 
 const DEFAULTS = {
-  view: 'indicators', // indicators | quality | changes | plan
+  view: 'indicators', // indicators | quality | changes | crosschecks | plan
   ind: 'any_problem', // indicator id
   area: '', // selected area code ('' = the county)
   lvl: 'village', // choropleth unit: village | township | county (a city's) | city (a province's)
