@@ -346,6 +346,28 @@ pub enum ImportCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// A department's measures file (帮扶措施清单): per row 户编号 (or the head's 证件号码),
+    /// 年度, 帮扶措施 (names, or one column per measure holding 是/否 or an amount),
+    /// 责任部门 and 金额; XLSX or CSV in UTF-8 or GBK, title rows above the header. A
+    /// commit writes each row in place of the stored measure of its household, year and
+    /// kind, as a new data version (undo puts the replaced ones back).
+    Measures {
+        /// The file (.xlsx or .csv).
+        file: PathBuf,
+        /// The year of rows that give none, when the file has no 年度 column (default:
+        /// a year in the title rows, e.g. 2018年产业帮扶台账).
+        #[arg(long)]
+        year: Option<i32>,
+        /// More header names, in the shape of `data/household_columns.toml`.
+        #[arg(long)]
+        columns: Option<PathBuf>,
+        /// Also write the report to this file: .xlsx (for a clerk) or .json.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write the measures if the report has no error (all or none).
+        #[arg(long)]
+        commit: bool,
+    },
     /// The committed imports, newest first.
     List,
     /// Every attribute of every feature an import applied, as it came, with the

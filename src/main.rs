@@ -979,6 +979,23 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
             };
             (Request::Roll(Box::new(options)), files, report, commit)
         }
+        ImportCommand::Measures {
+            file,
+            year,
+            columns,
+            report,
+            commit,
+        } => {
+            if let Some(y) = year {
+                anyhow::ensure!((2000..=2100).contains(&y), "--year {y} is not a year 2000–2100");
+            }
+            let options = household_options(None, None, columns.as_deref())?;
+            let options = paicha::import::measures::Options {
+                year,
+                vocabulary: Some(options.vocabulary),
+            };
+            (Request::Measures(options), vec![file], report, commit)
+        }
         other => return import_stored(db, other),
     };
     import_files(db, &request, &files, report.as_deref(), commit)
@@ -1017,6 +1034,7 @@ fn import_files(
         Request::Households(_) => "replace the stored households",
         Request::Gps(_) => "write the positions",
         Request::Roll(_) => "replace the stored roll of its kind",
+        Request::Measures(_) => "write the measures",
     };
     if !reported(planned.report(), report, commit, what)? {
         return Ok(());
@@ -1049,6 +1067,7 @@ fn import_files(
         run::Planned::Roll(plan) => {
             format!("rows of the {} roll of {} written", plan.kind, plan.county)
         }
+        run::Planned::Measures(_) => "measures written".to_owned(),
     };
     if matches!(request, Request::Roll(_)) {
         // The cross-checks of the new roll, for `paicha export` and the next start.
@@ -1056,7 +1075,7 @@ fn import_files(
     }
     if matches!(
         request,
-        Request::Households(_) | Request::Gps(_) | Request::Roll(_)
+        Request::Households(_) | Request::Gps(_) | Request::Roll(_) | Request::Measures(_)
     ) {
         audit_cli(
             &conn,

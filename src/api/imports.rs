@@ -22,7 +22,7 @@ use crate::app::imports::{JobError, JobView, phase_zh};
 use crate::domain::AreaLevel;
 use crate::domain::access::Capability;
 use crate::import::run::{Committed, Request, RunError};
-use crate::import::{Report, Severity, boundaries, divisions, households};
+use crate::import::{Report, Severity, boundaries, divisions, households, measures};
 use crate::store;
 
 /// Most files one upload holds (a Shapefile's parts are five or six).
@@ -245,7 +245,7 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Impo
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct UploadParams {
-    /// `divisions`, `boundaries`, `households`, `gps` or `roll`.
+    /// `divisions`, `boundaries`, `households`, `gps`, `roll` or `measures`.
     kind: String,
     /// Boundaries: the features' level (`village`, `township`, `county`, `city`,
     /// `province`).
@@ -269,6 +269,8 @@ struct UploadParams {
     roll: Option<String>,
     /// Rolls: the county whose department sent it (default: the only county).
     county: Option<String>,
+    /// Measures: the year of rows that give none, when the file has no 年度 column.
+    year: Option<i32>,
 }
 
 /// The request an upload's parameters make, before its files.
@@ -355,10 +357,19 @@ fn request_of(
                 Request::Gps(vocabulary)
             }
         }
+        "measures" => {
+            if params.year.is_some_and(|y| !(2000..=2100).contains(&y)) {
+                violations.add("year", "must be a year from 2000 to 2100");
+            }
+            Request::Measures(measures::Options {
+                year: params.year,
+                vocabulary: Some(vocabulary),
+            })
+        }
         _ => {
             violations.add(
                 "kind",
-                "must be divisions, boundaries, households, gps or roll",
+                "must be divisions, boundaries, households, gps, roll or measures",
             );
             Request::Gps(vocabulary)
         }
@@ -739,6 +750,7 @@ mod tests {
             date: Some("2026-13-45".to_owned()),
             roll: None,
             county: None,
+            year: Some(1066),
         };
         let rolls = crate::domain::rolls::RollCatalog::builtin().unwrap();
         let fields = |e: ApiError| match e {
@@ -765,6 +777,10 @@ mod tests {
         assert_eq!(
             fields(request_of(&params("roll", None), None, &rolls).unwrap_err()),
             ["roll"]
+        );
+        assert_eq!(
+            fields(request_of(&params("measures", None), None, &rolls).unwrap_err()),
+            ["year"]
         );
     }
 }

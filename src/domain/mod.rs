@@ -9,6 +9,7 @@
 //! two never drift apart.
 
 pub mod access;
+pub mod aid;
 pub mod calendar;
 pub mod ledger;
 pub mod measure;
@@ -267,6 +268,10 @@ coded_enum! {
         LackOfLabour => ("lack_of_labour", "缺劳力"),
         /// 其他
         Other => ("other", "其他"),
+        /// 因安全住房 (the monitoring system's housing-safety risk, 2021 on)
+        HousingSafety => ("housing_safety", "因安全住房"),
+        /// 因安全饮水 (the monitoring system's drinking-water risk, 2021 on)
+        WaterSafety => ("water_safety", "因安全饮水"),
     }
 }
 
@@ -349,6 +354,8 @@ coded_enum! {
         LivingConditions => ("living_conditions", "生活条件改善"),
         /// 公益岗位帮扶
         PublicJob => ("public_job", "公益岗位帮扶"),
+        /// 饮水保障 (安全饮水工程, 水务局)
+        Water => ("water", "饮水保障"),
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod boundaries;
 pub mod divisions;
 pub mod households;
+pub mod measures;
 pub mod rolls;
 pub mod run;
 

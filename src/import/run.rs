@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use duckdb::Connection;
 
-use super::{Report, boundaries, divisions, households, rolls};
+use super::{Report, boundaries, divisions, households, measures, rolls};
 use crate::store::areas::AreaFilter;
 use crate::store::{self, StoreError};
 
@@ -27,10 +27,12 @@ pub enum Request {
     Gps(households::columns::Vocabulary),
     /// A department's roll (行业部门数据) of one kind.
     Roll(Box<rolls::Options>),
+    /// A department's measures file (帮扶措施清单).
+    Measures(measures::Options),
 }
 
 impl Request {
-    /// `divisions`, `boundaries`, `households`, `gps` or `roll`: the import's kind as ids,
+    /// `divisions`, `boundaries`, `households`, `gps`, `roll` or `measures`: the import's kind as ids,
     /// reports and the list name it.
     #[must_use]
     pub fn kind(&self) -> &'static str {
@@ -40,6 +42,7 @@ impl Request {
             Request::Households(_) => "households",
             Request::Gps(_) => "gps",
             Request::Roll(_) => "roll",
+            Request::Measures(_) => "measures",
         }
     }
 }
@@ -57,6 +60,8 @@ pub enum Planned {
     Gps(households::gps::Plan),
     /// A department's roll that replaces the stored one of its kind and county.
     Roll(rolls::Plan),
+    /// Measures of stored households.
+    Measures(measures::Plan),
 }
 
 impl Planned {
@@ -69,6 +74,7 @@ impl Planned {
             Planned::Households(p) => &p.report,
             Planned::Gps(p) => &p.report,
             Planned::Roll(p) => &p.report,
+            Planned::Measures(p) => &p.report,
         }
     }
 
@@ -81,6 +87,7 @@ impl Planned {
             Planned::Households(_) => "households",
             Planned::Gps(_) => "gps",
             Planned::Roll(_) => "roll",
+            Planned::Measures(_) => "measures",
         }
     }
 }
@@ -126,6 +133,9 @@ impl RunError {
             Self::Nothing(NO_HOUSEHOLDS_FOR_ROLLS) => {
                 "行业部门名单要与已存的农户比对：请先导入户籍信息".to_owned()
             }
+            Self::Nothing(NO_MEASURE_HOUSEHOLDS) => {
+                "帮扶措施要与已存的农户匹配：请先导入户籍信息".to_owned()
+            }
             Self::Nothing(other) => (*other).to_owned(),
             Self::Store(_) => "数据库出错，未写入任何数据（详见服务器日志）".to_owned(),
         }
@@ -139,6 +149,8 @@ const NO_HOUSEHOLDS: &str =
     "positions are matched to stored households: import the households first";
 const NO_HOUSEHOLDS_FOR_ROLLS: &str =
     "rolls are matched to stored households: import the households first";
+const NO_MEASURE_HOUSEHOLDS: &str =
+    "measures are matched to stored households: import the households first";
 
 /// Rows read so far by a dry run under way, for a progress bar.
 #[derive(Debug, Default)]
@@ -297,7 +309,51 @@ pub fn plan(
                     reason_zh: e.zh(),
                 })
         }
+        Request::Measures(options) => {
+            let conn = conn.ok_or(RunError::Nothing(NO_MEASURE_HOUSEHOLDS))?;
+            let bytes = read_bounded(first, SPREADSHEET_BYTES)?;
+            let (households, heads) = store::households::registered(conn)?;
+            measures::plan(
+                &file_name(first),
+                &bytes,
+                &households::gps::Registered { households, heads },
+                options,
+                progress,
+            )
+            .map(Planned::Measures)
+            .map_err(|e| RunError::Read {
+                file: file_name(first),
+                reason: e.to_string(),
+                reason_zh: e.zh(),
+            })
+        }
     }
+}
+
+/// The measures of a household export's 帮扶措施 columns, as rows of `year` (the
+/// income year: what the export's measures and incomes are of), each counted under its
+/// kind's first department.
+#[must_use]
+pub fn export_measures(
+    households: &[crate::domain::Household],
+    year: i32,
+) -> Vec<store::measures::MeasureRow> {
+    let kinds = crate::domain::aid::MeasureKinds::builtin();
+    households
+        .iter()
+        .flat_map(|h| {
+            h.aid_measures
+                .iter()
+                .map(|m| store::measures::MeasureRow {
+                    household_no: h.household_no.clone(),
+                    year,
+                    measure: *m,
+                    department: kinds.default_department(*m).to_owned(),
+                    amount: None,
+                    source: "export".to_owned(),
+                })
+        })
+        .collect()
 }
 
 /// What a commit wrote.
@@ -393,8 +449,10 @@ pub fn commit(
             committed.written = plan.households.len();
             committed.persons = plan.households.iter().map(|h| h.members.len()).sum();
             committed.data_date = Some(plan.data_date.clone());
-            // Incomes of a data date are the previous year's (the survey's habit).
+            // Incomes of a data date are the previous year's (the survey's habit), and
+            // so are the measures the export lists.
             let income_year = plan.data_date[..4].parse::<i32>().map_or(0, |y| y - 1);
+            let measures = export_measures(&plan.households, income_year);
             store::imports::commit_households(
                 conn,
                 (id, source, now),
@@ -405,6 +463,7 @@ pub fn commit(
                     ("source", "import".to_owned()),
                     ("income_year", income_year.to_string()),
                 ],
+                (income_year, &measures),
             )?
         }
         Planned::Gps(plan) => {
@@ -431,6 +490,15 @@ pub fn commit(
                 },
                 &plan.rows,
             )?
+        }
+        Planned::Measures(plan) => {
+            if plan.rows.is_empty() {
+                return Err(RunError::Nothing(
+                    "no measure matched a household: nothing was written",
+                ));
+            }
+            committed.written = plan.rows.len();
+            store::imports::commit_measures(conn, (id, source, now), &json, &plan.rows)?
         }
     };
     Ok(committed)

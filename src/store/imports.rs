@@ -338,7 +338,9 @@ const HOUSEHOLD_META: [&str; 3] = ["data_date", "source", "income_year"];
 /// the previous rows (and the meta values it changes: `data_date`, `source`,
 /// `income_year`) under `id`, and records the import with its report and the rows'
 /// kept columns. Households are stored in Hilbert order of their position (or their
-/// village's label point). Returns the new data version.
+/// village's label point). The export's measures (`measures`: their year and rows)
+/// replace the export's measures of that year ([`super::measures::replace_export`]).
+/// Returns the new data version.
 ///
 /// # Errors
 /// [`StoreError::Invalid`] for an id already used, an unknown village or a household
@@ -350,6 +352,7 @@ pub fn commit_households(
     report_json: &str,
     (households, kept): (&[crate::domain::Household], &[KeptFeature]),
     meta: &[(&str, String)],
+    measures: (i32, &[super::measures::MeasureRow]),
 ) -> Result<i64, StoreError> {
     let villages = village_points(conn)?;
     in_transaction(conn, |c| {
@@ -381,6 +384,7 @@ pub fn commit_households(
              DROP TABLE households_stage;",
         )
         .context("sort households into Hilbert order")?;
+        super::measures::replace_export(c, id, measures.0, measures.1)?;
         for (key, value) in meta {
             c.execute(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
@@ -394,6 +398,33 @@ pub fn commit_households(
             report_json,
             previous,
             kept,
+        )
+    })
+}
+
+/// Writes a department's measures file (issue 17) in one transaction: each row replaces
+/// the stored measures of its household, year and kind, which are kept under `id`,
+/// and the import is recorded with its report. Returns the new data version.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for an id already used; [`StoreError::Query`] when the
+/// store fails. Nothing is written then.
+pub fn commit_measures(
+    conn: &Connection,
+    (id, source, committed_at): (&str, &str, &str),
+    report_json: &str,
+    rows: &[super::measures::MeasureRow],
+) -> Result<i64, StoreError> {
+    in_transaction(conn, |c| {
+        let previous = begin(c, id)?;
+        let replaced = super::measures::replace_keys(c, id, rows)?;
+        tracing::info!(import = id, written = rows.len(), replaced, "measures written");
+        finish(
+            c,
+            (id, "measures", source, committed_at),
+            report_json,
+            previous,
+            &[],
         )
     })
 }
@@ -599,6 +630,10 @@ pub fn undo(conn: &Connection, id: &str, undone_at: &str) -> Result<i64, StoreEr
         if matches!(latest.kind.as_str(), "households" | "gps") {
             let restored = restore_households(c, id)?;
             tracing::info!(import = id, restored, "household import undone");
+        }
+        if matches!(latest.kind.as_str(), "households" | "measures") {
+            let restored = super::measures::restore(c, id)?;
+            tracing::info!(import = id, restored, "measures put back");
         }
         let restored = c
             .execute(

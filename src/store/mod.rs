@@ -12,6 +12,7 @@ mod builder;
 pub mod households;
 pub mod imports;
 pub mod indicators;
+pub mod measures;
 pub mod ledger;
 pub mod plans;
 pub mod rolls;

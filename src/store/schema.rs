@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -375,5 +375,26 @@ pub const MIGRATIONS: &[&str] = &[
         rule VARCHAR NOT NULL,
         key  VARCHAR NOT NULL
     );
+    ",
+    // 13 (issue 17): the assistance measures each
+    // household received, per year, with the department that answers for each and the
+    // amount where one is given. `source` is 'export' (the national export's measure
+    // columns, written by a household import), 'demo', or the department file's name;
+    // `import_id` the import that wrote the row (NULL: the demo). The rows an import
+    // replaced are kept under its id (`replaced_by`), so that it can be undone.
+    r"
+    CREATE TABLE household_measures (
+        household_no VARCHAR NOT NULL,
+        year         SMALLINT NOT NULL,
+        -- AidMeasure code (data/aid_measures.toml).
+        measure      VARCHAR NOT NULL,
+        department   VARCHAR NOT NULL,
+        -- Yuan; NULL when the file gives none.
+        amount       DOUBLE,
+        source       VARCHAR NOT NULL,
+        import_id    VARCHAR
+    );
+    CREATE TABLE household_measures_history AS
+        SELECT NULL::VARCHAR AS replaced_by, * FROM household_measures LIMIT 0;
     ",
 ];

@@ -278,6 +278,7 @@ pub(super) const FIELDS: &[&str] = &[
     "measure_social_security",
     "measure_living_conditions",
     "measure_public_job",
+    "measure_water",
     "schooling",
     "medical_insured",
     "serious_illness_insured",

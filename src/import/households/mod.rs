@@ -49,7 +49,7 @@ pub const LIMITS: Limits = Limits {
 
 /// Problems listed one by one; more are counted in one line, so that a file with an
 /// error on every row still gives a report a clerk can open.
-const LISTED_PROBLEMS: usize = 5_000;
+pub(crate) const LISTED_PROBLEMS: usize = 5_000;
 
 /// Whether the household model stores a field (every field a layout writes, and the
 /// dropout reason folded into schooling); every other column is kept as it came.

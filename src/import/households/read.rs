@@ -514,7 +514,7 @@ impl Reader<'_> {
 }
 
 /// The yes/no column of each assistance measure, for files that give one per measure.
-pub(super) const MEASURE_COLUMNS: [(&str, AidMeasure); 9] = [
+pub(super) const MEASURE_COLUMNS: [(&str, AidMeasure); 10] = [
     ("measure_industry", AidMeasure::Industry),
     ("measure_employment", AidMeasure::Employment),
     ("measure_health", AidMeasure::Health),
@@ -524,4 +524,5 @@ pub(super) const MEASURE_COLUMNS: [(&str, AidMeasure); 9] = [
     ("measure_social_security", AidMeasure::SocialSecurity),
     ("measure_living_conditions", AidMeasure::LivingConditions),
     ("measure_public_job", AidMeasure::PublicJob),
+    ("measure_water", AidMeasure::Water),
 ];

@@ -307,6 +307,10 @@ pub fn risk(text: &str) -> RiskType {
         RiskType::Accident
     } else if t.contains("劳动力") || t.contains("劳力") {
         RiskType::LackOfLabour
+    } else if t.contains("住房") {
+        RiskType::HousingSafety
+    } else if t.contains("饮水") {
+        RiskType::WaterSafety
     } else {
         RiskType::Other
     }
@@ -568,6 +572,8 @@ pub fn aid_measure(name: &str) -> Option<AidMeasure> {
         Some(AidMeasure::Education)
     } else if has(&["危房", "住房"]) {
         Some(AidMeasure::Housing)
+    } else if has(&["饮水", "供水"]) {
+        Some(AidMeasure::Water)
     } else if has(&["信贷", "贷款"]) {
         Some(AidMeasure::MicroCredit)
     } else if has(&["保障", "兜底"]) {

@@ -10,7 +10,7 @@ import { getJson, esc, toast, int } from './api.js';
 const $ = (id) => document.getElementById(id);
 
 const KIND_ZH = {
-  households: '户籍信息', gps: '入户定位', divisions: '区划代码', boundaries: '边界',
+  households: '户籍信息', gps: '入户定位', measures: '帮扶措施', divisions: '区划代码', boundaries: '边界',
 };
 const SEVERITY_ZH = { error: '错误', warning: '提示' };
 // Problems drawn on the page; the XLSX holds them all.
@@ -64,6 +64,7 @@ function uploadQuery() {
   const fields = {
     boundaries: [['level', 'level'], ['crs', 'crs']],
     households: [['sheet', 'sheet'], ['date', 'date']],
+    measures: [['year', 'year']],
   }[kind] || [];
   for (const [param, id] of fields) {
     const value = $(id).value.trim();
