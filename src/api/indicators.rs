@@ -855,8 +855,37 @@ struct SupportItem {
     /// 享受低保/特困供养政策情况 (低保, 特困供养, 低保和特困供养, 无).
     #[serde(skip_serializing_if = "Option::is_none")]
     relief: Option<String>,
-    /// 帮扶措施 received.
+    /// 帮扶措施 received, as the household record lists them.
     aid_measures: Vec<String>,
+    /// The measures of each year (`household_measures`), latest year first: from the
+    /// national export and the departments' measures files.
+    measures: Vec<MeasureYear>,
+    /// The year the measure indicators judge (未落实开发式帮扶措施, 风险无对应措施).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    measures_year: Option<i32>,
+}
+
+/// One year's measures of a household.
+#[derive(Debug, Serialize, ToSchema)]
+struct MeasureYear {
+    year: i32,
+    items: Vec<MeasureItem>,
+}
+
+/// One measure a household received in a year.
+#[derive(Debug, Serialize, ToSchema)]
+struct MeasureItem {
+    /// The measure's code (`industry`, `health` …).
+    measure: String,
+    /// Its name (产业帮扶 …).
+    measure_zh: String,
+    /// The responsible department (责任部门).
+    department: String,
+    /// The amount in yuan, where given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amount: Option<f64>,
+    /// `export` (the national export), `demo`, or the department file's name.
+    source: String,
 }
 
 impl SupportItem {
@@ -891,6 +920,24 @@ impl SupportItem {
                 .iter()
                 .filter_map(|c| AidMeasure::from_code(c).map(|m| m.label_zh().to_owned()))
                 .collect(),
+            measures: s
+                .measures
+                .chunk_by(|a, b| a.year == b.year)
+                .map(|year| MeasureYear {
+                    year: year[0].year,
+                    items: year
+                        .iter()
+                        .map(|m| MeasureItem {
+                            measure: m.measure.code().to_owned(),
+                            measure_zh: m.measure.label_zh().to_owned(),
+                            department: m.department.clone(),
+                            amount: m.amount,
+                            source: m.source.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            measures_year: s.measures_year,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod imports;
 pub mod indicators;
 pub mod ledger;
 pub mod maps;
+pub mod measures;
 pub mod plans;
 pub mod quality;
 pub mod session;
@@ -54,6 +55,7 @@ pub const PMTILES_DIST: &str = "node_modules/pmtiles/dist";
         (name = "spatial", description = "Coordinates and point location"),
         (name = "quality", description = "Location quality (账实相符)"),
         (name = "indicators", description = "Indicators by area and by drawn shape"),
+        (name = "measures", description = "Assistance measures (帮扶措施) by area and department"),
         (name = "tiles", description = "Vector tiles, TileJSON and heat maps"),
         (name = "maps", description = "Static maps and charts for reports"),
         (name = "ledger", description = "Checklists, campaigns and the rectification ledger"),
@@ -137,6 +139,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(imports::router())
         .merge(changes::router())
         .merge(crosschecks::router())
+        .merge(measures::router())
         .split_for_parts()
 }
 

@@ -22,6 +22,7 @@ pub mod campaign;
 mod city;
 mod details;
 pub mod households;
+mod measures;
 pub mod people;
 mod rolls;
 
@@ -54,6 +55,8 @@ pub const POVERTY_VILLAGES: usize = 53;
 const SEAT_TOWNSHIP: &str = "210422100";
 /// Mixed into the seed of the stream the fields no indicator reads draw from.
 const DETAILS_KEY: u64 = 0x6465_7461_696c_7331;
+/// Mixed into the seed of the stream the assistance measures by year draw from.
+const MEASURES_KEY: u64 = 0x6d65_6173_7572_6573;
 /// Xinbin's code.
 const XINBIN: &str = "210422";
 
@@ -311,6 +314,8 @@ fn write(
         .map_err(|e| DemoError::EmbeddedData(e.to_string()))?;
     builder.write_poverty_lines(&catalog.poverty_lines)?;
     let mut ids = people::IdNumbers::default();
+    let kinds = crate::domain::aid::MeasureKinds::builtin();
+    let mut measure_rows = Vec::new();
     let mut sink = builder.households()?;
     for (c, (county, plan)) in counties.iter().zip(&plans).enumerate() {
         for (i, v) in county.villages.iter().enumerate() {
@@ -338,6 +343,8 @@ fn write(
             // above (and every figure of the demo) stayed as they were.
             let mut details = ChaCha8Rng::seed_from_u64(options.seed ^ DETAILS_KEY);
             details.set_stream((c as u64) << 32 | (i as u64 + 1));
+            let mut by_year = ChaCha8Rng::seed_from_u64(options.seed ^ MEASURES_KEY);
+            by_year.set_stream((c as u64) << 32 | (i as u64 + 1));
             let generated = households::generate_village(
                 &mut rng,
                 &mut details,
@@ -347,6 +354,7 @@ fn write(
                 &mut ids,
             )?;
             for (h, flaws) in generated {
+                measure_rows.extend(measures::of_household(&mut by_year, &h, &kinds));
                 sink.push(&h)?;
                 for f in &flaws {
                     sink.flaw(f)?;
@@ -358,6 +366,8 @@ fn write(
     sink.flush()?;
     // The departments' rolls, from a stream of their own after every household.
     rolls::write(&mut builder, options.seed, &mut ids)?;
+    builder.write_measures(&measure_rows)?;
+    drop(measure_rows);
     let templates =
         crate::ledger::checklist::builtin().map_err(|e| DemoError::EmbeddedData(e.to_string()))?;
     let source = templates
@@ -419,7 +429,7 @@ fn write(
         ("source", "demo".into()),
         ("demo_seed", options.seed.to_string()),
         ("data_date", format!("{y:04}-{m:02}-{d:02}")),
-        ("income_year", "2018".into()),
+        ("income_year", measures::INCOME_YEAR.to_string()),
         ("income_region", "210000".into()),
         (
             "demo_undeclared_gcj02_township",

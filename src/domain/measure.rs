@@ -71,6 +71,10 @@ measures! {
     MonitoredSudden => ("monitored_sudden", Households),
     /// A monitored household whose risk is not removed.
     RiskUnresolved => ("risk_unresolved", Households),
+    /// A monitored household with no development measure (开发式帮扶) in the year.
+    NoDevelopmentMeasure => ("no_development_measure", Households),
+    /// A household with a risk and none of the measures that answer it in the year.
+    RiskWithoutMeasure => ("risk_without_measure", Households),
     /// No GPS position.
     GpsMissing => ("gps_missing", Households),
     /// The position lies outside the registered village.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::MeasureId;
 use crate::domain::{
-    Category, HouseGrade, PovertyLine, RiskState, RiskType, SCHOOL_AGE_MAX, SCHOOL_AGE_MIN,
+    AidMeasure, Category, HouseGrade, PovertyLine, RiskState, RiskType, SCHOOL_AGE_MAX, SCHOOL_AGE_MIN,
     Schooling, Unit, mask_name,
 };
 use crate::store::indicators::HouseholdFacts;
@@ -351,10 +351,55 @@ pub fn reasons(id: &str, h: &HouseholdFacts, line: Option<&PovertyLine>) -> Vec<
             "与行业部门名单不一致（比对明细：/api/v1/crosschecks/{}/mismatches）",
             &id["crosscheck_".len()..]
         )],
+        "no_development_measure" | "risk_without_measure" => measure_reasons(id, h),
         "gps_missing" => vec!["没有可用的GPS坐标，需补录".to_owned()],
         "gps_mismatch" => vec!["定位不在登记村（见位置质量）".to_owned()],
         _ => Vec::new(),
     }
+}
+
+/// Why a household fails a measure indicator: the year's measures, and each risk
+/// without the measures that answer it.
+fn measure_reasons(id: &str, h: &HouseholdFacts) -> Vec<String> {
+    let kinds = crate::domain::aid::MeasureKinds::builtin();
+    let Some(year) = h.support.measures_year else {
+        return vec!["没有帮扶措施的年度（未导入户籍信息或帮扶措施）".to_owned()];
+    };
+    let had: Vec<AidMeasure> = h
+        .support
+        .measures
+        .iter()
+        .filter(|m| m.year == year)
+        .map(|m| m.measure)
+        .collect();
+    let names = |list: &[AidMeasure]| {
+        list.iter()
+            .map(|m| m.label_zh())
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    if id == "no_development_measure" {
+        let development: Vec<AidMeasure> = kinds.development().collect();
+        let line = if had.is_empty() {
+            format!("{year}年没有任何帮扶措施")
+        } else {
+            format!("{year}年只有{}", names(&had))
+        };
+        return vec![format!("{line}，没有开发式帮扶（{}）", names(&development))];
+    }
+    let risks: Vec<RiskType> = h
+        .risk_type
+        .iter()
+        .chain(h.support.other_risks.iter())
+        .flat_map(|l| l.split(','))
+        .filter_map(RiskType::from_code)
+        .collect();
+    kinds
+        .answers()
+        .into_iter()
+        .filter(|(risk, by)| risks.contains(risk) && !by.iter().any(|m| had.contains(m)))
+        .map(|(risk, by)| format!("风险{}，{year}年没有{}", risk.label_zh(), names(&by)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -177,6 +177,17 @@ impl DatabaseBuilder {
         app.flush().context("flush poverty lines")
     }
 
+    /// Stores assistance measures (the demo's, per household and year).
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] if DuckDB refuses a row.
+    pub fn write_measures(
+        &mut self,
+        rows: &[super::measures::MeasureRow],
+    ) -> Result<(), StoreError> {
+        super::measures::append(self.conn()?, "household_measures", rows, None)
+    }
+
     /// A sink that appends households, their members and recorded flaws.
     ///
     /// # Errors

@@ -100,6 +100,17 @@ pub const MEASURES: &[Measure] = &[
         count: "risk_unresolved::UINTEGER",
         denominator: "monitored::UINTEGER",
     },
+    // Over the measures of the year the indicators judge (`measures::current_year`).
+    Measure {
+        id: MeasureId::NoDevelopmentMeasure,
+        count: "no_development_measure::UINTEGER",
+        denominator: "monitored::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::RiskWithoutMeasure,
+        count: "risk_without_measure::UINTEGER",
+        denominator: "risk_needs_measure::UINTEGER",
+    },
     Measure {
         id: MeasureId::GpsMissing,
         count: "(NOT has_position)::UINTEGER",
@@ -331,9 +342,10 @@ fn derive_in_transaction(
     let line_sql = line.map_or_else(|| "NULL::DOUBLE".to_owned(), |l| format!("{l:?}::DOUBLE"));
     // The cross-checks first: the household rules are columns of the table below.
     super::rolls::refresh(tx)?;
+    let measures_year = super::measures::current_year(tx)?;
     let sql = format!(
         "CREATE OR REPLACE TABLE household_indicators AS {} ORDER BY row",
-        facts_sql(&FactsFrom::Derived, &line_sql)
+        facts_sql(&FactsFrom::Derived { measures_year }, &line_sql)
     );
     tx.execute_batch(&sql)
         .context("derive household indicators")?;
@@ -349,9 +361,13 @@ fn derive_in_transaction(
 
 /// Where [`facts_sql`] reads households and members from.
 pub(super) enum FactsFrom {
-    /// The live tables, with the places the spatial layer found (`place_exceptions`):
-    /// what `household_indicators` is derived from.
-    Derived,
+    /// The live tables, with the places the spatial layer found (`place_exceptions`)
+    /// and the measures of `measures_year` (`None`: no year known, so none): what
+    /// `household_indicators` is derived from.
+    Derived {
+        /// The year the measure indicators judge.
+        measures_year: Option<i32>,
+    },
     /// The live tables by their recorded positions only, as a version kept in the
     /// history is read, so that the two compare.
     Live,
@@ -367,7 +383,7 @@ pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
         // `row` is the household's place in storage order, as the snapshot numbers
         // households (`store::households::locations`): not the rowid itself, which an
         // import that replaced every row leaves starting past the old ones.
-        FactsFrom::Derived | FactsFrom::Live => (
+        FactsFrom::Derived { .. } | FactsFrom::Live => (
             "SELECT (row_number() OVER (ORDER BY rowid) - 1)::UINTEGER AS row, *
              FROM households",
             "members",
@@ -381,7 +397,7 @@ pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
     // Without the spatial layer a household lies where it is registered and has a
     // position when one was recorded; its GPS cannot be judged.
     let (crosscheck_columns, crosscheck_joins) = match from {
-        FactsFrom::Derived => (
+        FactsFrom::Derived { .. } => (
             super::rolls::household_columns(false),
             super::rolls::household_joins(),
         ),
@@ -389,7 +405,7 @@ pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
     };
     let (located_village, located_township, has_position, lon, lat, verdict, mismatch, join) =
         match from {
-            FactsFrom::Derived => (
+            FactsFrom::Derived { .. } => (
                 "CASE WHEN p.row IS NULL THEN h.village_code ELSE p.located_village END",
                 "CASE WHEN p.row IS NULL THEN h.township_code ELSE p.located_township END",
                 "coalesce(p.has_position, true)",
@@ -411,6 +427,7 @@ pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
                 "",
             ),
         };
+    let measures = measure_facts_sql(from);
     format!(
         "WITH m AS (
              SELECT household_no,
@@ -420,7 +437,7 @@ pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
                     count_if(NOT medical_insured) AS uninsured_persons,
                     count(*) AS persons
              FROM {members} GROUP BY household_no
-         ), h AS (
+         ){cte}, h AS (
              {households}
          ), f AS (
              SELECT h.row, h.household_no, h.village_code, h.township_code, h.category,
@@ -443,11 +460,15 @@ pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
                     NOT h.water_piped AS water_not_piped,
                     h.category IN ('monitored_unstable', 'monitored_marginal', 'monitored_sudden')
                         AS monitored,
-                    h.risk_state IS NOT DISTINCT FROM 'unresolved' AS risk_state_unresolved
+                    h.risk_state IS NOT DISTINCT FROM 'unresolved' AS risk_state_unresolved,
+                    {no_development} AS no_development_measure,
+                    {needs} AS risk_needs_measure,
+                    {unmet} AS risk_without_measure
                     {crosscheck_columns}
              FROM h
              {join}
              LEFT JOIN m ON m.household_no = h.household_no
+             {measures_join}
              {crosscheck_joins}
          )
          SELECT * EXCLUDE (risk_state_unresolved),
@@ -455,8 +476,84 @@ pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
                 coalesce(income_below_line, false) OR food_clothing_insecure
                     OR dropout_persons > 0 OR uninsured_persons > 0 OR unsafe_housing
                     OR housing_unappraised OR water_unsafe OR water_not_piped AS any_problem
-         FROM f"
+         FROM f",
+        cte = measures.cte,
+        no_development = measures.no_development,
+        needs = measures.needs,
+        unmet = measures.unmet,
+        measures_join = measures.join,
     )
+}
+
+/// The SQL of the measure facts (issue 17) for [`facts_sql`].
+struct MeasureFactsSql {
+    /// `, mh AS (…)`: per household, whether it had a development measure in the year
+    /// and the kinds it had.
+    cte: String,
+    join: &'static str,
+    no_development: String,
+    needs: String,
+    unmet: String,
+}
+
+/// The measure facts: derived from `household_measures` of the year, by the kinds'
+/// table (`data/aid_measures.toml`: which kinds are development measures, which risks
+/// each answers); a version read from the history has no measures of its own, so
+/// these are false there (and `store::versions` does not compare them).
+fn measure_facts_sql(from: &FactsFrom) -> MeasureFactsSql {
+    let FactsFrom::Derived { measures_year } = from else {
+        return MeasureFactsSql {
+            cte: String::new(),
+            join: "",
+            no_development: "false".to_owned(),
+            needs: "false".to_owned(),
+            unmet: "false".to_owned(),
+        };
+    };
+    let kinds = crate::domain::aid::MeasureKinds::builtin();
+    // Codes of closed enums, so safe to inline.
+    let quoted = |codes: &mut dyn Iterator<Item = &'static str>| {
+        codes.map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ")
+    };
+    let development = quoted(&mut kinds.development().map(crate::domain::AidMeasure::code));
+    let year = measures_year.map_or_else(|| "NULL".to_owned(), |y| y.to_string());
+    let answers = kinds.answers();
+    let risks = "list_concat([h.risk_type], string_split(coalesce(h.other_risks, ''), ','))";
+    let answered = quoted(&mut answers.iter().map(|(r, _)| r.code()));
+    let unmet = answers
+        .iter()
+        .map(|(risk, by)| {
+            let by = quoted(&mut by.iter().map(|m| m.code()));
+            format!(
+                "(list_contains({risks}, '{}') AND NOT list_has_any(coalesce(mh.kinds, []::VARCHAR[]), [{by}]))",
+                risk.code()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    MeasureFactsSql {
+        cte: format!(
+            ", mh AS (
+                 SELECT household_no, bool_or(measure IN ({development})) AS has_development,
+                        list(DISTINCT measure) AS kinds
+                 FROM household_measures WHERE year = {year} GROUP BY household_no
+             )"
+        ),
+        join: "LEFT JOIN mh ON mh.household_no = h.household_no",
+        no_development: "h.category IN ('monitored_unstable', 'monitored_marginal', 'monitored_sudden')
+             AND NOT coalesce(mh.has_development, false)"
+            .to_owned(),
+        needs: if answered.is_empty() {
+            "false".to_owned()
+        } else {
+            format!("coalesce(list_has_any({risks}, [{answered}]), false)")
+        },
+        unmet: if unmet.is_empty() {
+            "false".to_owned()
+        } else {
+            format!("coalesce({unmet}, false)")
+        },
+    }
 }
 
 /// Reads, in row order, what each household adds to every measure, from
@@ -911,7 +1008,7 @@ pub struct HouseholdFacts {
 }
 
 /// A household's support and monitoring record, stored codes as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SupportFacts {
     /// Risks 2–5 (致贫/返贫风险2–5): codes joined by ','.
     pub other_risks: Option<String>,
@@ -927,6 +1024,10 @@ pub struct SupportFacts {
     pub relief: Option<String>,
     /// 帮扶措施: codes joined by ','.
     pub aid_measures: Option<String>,
+    /// The measures of every year (`household_measures`), latest year first.
+    pub measures: Vec<super::measures::MeasureRow>,
+    /// The year the measure indicators judge.
+    pub measures_year: Option<i32>,
 }
 
 /// A member's facts that the indicators judge.
@@ -1002,6 +1103,8 @@ pub fn household_facts(
                     sanitary_toilet: r.get(17)?,
                     relief: r.get(18)?,
                     aid_measures: r.get(19)?,
+                    measures: Vec::new(),
+                    measures_year: None,
                 },
             })
         })
@@ -1034,6 +1137,15 @@ pub fn household_facts(
         if let Some(h) = out.get_mut(&no) {
             h.members.push(m);
         }
+    }
+    let year = super::measures::current_year(conn)?;
+    for (no, measures) in super::measures::of_households(conn, household_nos)? {
+        if let Some(h) = out.get_mut(&no) {
+            h.support.measures = measures;
+        }
+    }
+    for h in out.values_mut() {
+        h.support.measures_year = year;
     }
     Ok(out)
 }

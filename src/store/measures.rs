@@ -169,20 +169,30 @@ pub fn current_year(conn: &Connection) -> Result<Option<i32>, StoreError> {
     .context("read the latest measure year")
 }
 
-/// A household's measures, latest year first, each year's in [`AidMeasure::ALL`] order.
+/// The listed households' measures, each household's latest year first and each
+/// year's in [`AidMeasure::ALL`] order; households without any are not in the map.
 ///
 /// # Errors
 /// [`StoreError::Query`] when the store fails, [`StoreError::Invalid`] for a stored
 /// measure code paicha does not know.
-pub fn of_household(conn: &Connection, household_no: &str) -> Result<Vec<MeasureRow>, StoreError> {
+pub fn of_households(
+    conn: &Connection,
+    household_nos: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<MeasureRow>>, StoreError> {
+    let mut out: std::collections::HashMap<String, Vec<MeasureRow>> =
+        std::collections::HashMap::new();
+    if household_nos.is_empty() {
+        return Ok(out);
+    }
     let mut stmt = conn
         .prepare_cached(
             "SELECT household_no, year, measure, department, amount, source
-             FROM household_measures WHERE household_no = ?",
+             FROM household_measures
+             WHERE household_no IN (SELECT unnest(string_split(?, ',')))",
         )
-        .context("prepare the household's measures")?;
+        .context("prepare the households' measures")?;
     let rows = stmt
-        .query_map([household_no], |r| {
+        .query_map([household_nos.join(",")], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, i32>(1)?,
@@ -193,13 +203,12 @@ pub fn of_household(conn: &Connection, household_no: &str) -> Result<Vec<Measure
             ))
         })
         .context("read the household's measures")?;
-    let mut out = Vec::new();
     for row in rows {
         let (household_no, year, code, department, amount, source) =
             row.context("read a measure")?;
         let measure = AidMeasure::from_code(&code)
             .ok_or_else(|| StoreError::Invalid(format!("unknown measure code {code:?}")))?;
-        out.push(MeasureRow {
+        out.entry(household_no.clone()).or_default().push(MeasureRow {
             household_no,
             year,
             measure,
@@ -208,12 +217,14 @@ pub fn of_household(conn: &Connection, household_no: &str) -> Result<Vec<Measure
             source,
         });
     }
-    out.sort_by(|a, b| {
-        b.year
-            .cmp(&a.year)
-            .then(a.measure.cmp(&b.measure))
-            .then(a.department.cmp(&b.department))
-    });
+    for list in out.values_mut() {
+        list.sort_by(|a, b| {
+            b.year
+                .cmp(&a.year)
+                .then(a.measure.cmp(&b.measure))
+                .then(a.department.cmp(&b.department))
+        });
+    }
     Ok(out)
 }
 
@@ -235,6 +246,8 @@ pub struct AreaHouseholds {
     pub households: i64,
     /// Of them, those the policy reaches: 脱贫户, 未脱贫户 and 监测对象.
     pub policy_households: i64,
+    /// Of them, those with any measure in the year.
+    pub with_measures: i64,
 }
 
 /// One area's measures from one department in the year.
@@ -272,17 +285,22 @@ pub fn coverage(
         .prepare(&format!(
             "SELECT {key}, count(*)::BIGINT,
                     count_if(h.category IN ('lifted', 'poor', 'monitored_unstable',
-                                            'monitored_marginal', 'monitored_sudden'))::BIGINT
-             FROM households h WHERE starts_with(h.village_code, ?)
+                                            'monitored_marginal', 'monitored_sudden'))::BIGINT,
+                    count_if(y.household_no IS NOT NULL)::BIGINT
+             FROM households h
+             LEFT JOIN (SELECT DISTINCT household_no FROM household_measures WHERE year = ?) y
+                    ON y.household_no = h.household_no
+             WHERE starts_with(h.village_code, ?)
              GROUP BY 1 ORDER BY 1"
         ))
         .context("prepare the coverage's households")?;
     let areas = stmt
-        .query_map([within], |r| {
+        .query_map(params![year, within], |r| {
             Ok(AreaHouseholds {
                 code: r.get(0)?,
                 households: r.get(1)?,
                 policy_households: r.get(2)?,
+                with_measures: r.get(3)?,
             })
         })
         .context("count the coverage's households")?

@@ -127,15 +127,24 @@ pub fn versions(conn: &Connection) -> Result<Vec<Version>, StoreError> {
 }
 
 /// The measures two versions compare by: every household and person measure but the
-/// two that need the spatial layer's judgement of positions and the cross-checks of the
-/// rolls (which a kept version does not have).
+/// two that need the spatial layer's judgement of positions, the cross-checks of the
+/// rolls and the two over the assistance measures (which a kept version does not have:
+/// rolls and measures are not kept per household version).
 #[must_use]
 pub fn comparable() -> Vec<MeasureId> {
     MEASURES
         .iter()
         .filter(|m| !m.is_ledger() && !m.id.is_crosscheck())
         .map(|m| m.id)
-        .filter(|id| !matches!(id, MeasureId::GpsMissing | MeasureId::GpsMismatch))
+        .filter(|id| {
+            !matches!(
+                id,
+                MeasureId::GpsMissing
+                    | MeasureId::GpsMismatch
+                    | MeasureId::NoDevelopmentMeasure
+                    | MeasureId::RiskWithoutMeasure
+            )
+        })
         .collect()
 }
 
