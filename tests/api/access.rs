@@ -238,6 +238,22 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
             everyone,
         ),
         probe(
+            "/api/v1/measures/coverage",
+            M::GET,
+            |p| Some(format!("/api/v1/measures/coverage?within={}", p.home)),
+            everyone,
+        ),
+        probe(
+            "/api/v1/measures/coverage",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/measures/coverage?within={a}"))
+            },
+            everyone,
+        ),
+        probe(
             "/api/v1/quality/households",
             M::GET,
             |p| Some(format!("/api/v1/quality/households?within={}", p.home)),

@@ -12,6 +12,7 @@ mod city;
 mod crosschecks;
 mod helpers;
 mod ledger;
+mod measures;
 #[path = "../support/libreoffice.rs"]
 mod libreoffice;
 mod plans;

@@ -727,6 +727,15 @@ function fillLayers() {
 }
 
 /** A household's support and monitoring record, as far as its export said it. */
+/** One year's measures: 2018年：产业帮扶（农业农村局 3,000 元）、健康帮扶（医保局）. */
+function measureYearLine(y) {
+  const items = y.items.map((m) => {
+    const amount = m.amount == null ? '' : ` ${int(Math.round(m.amount))} 元`;
+    return `${m.measure_zh}（${m.department}${amount}）`;
+  });
+  return `${y.year}年：${items.join('、')}`;
+}
+
 function supportLines(s) {
   if (!s) return '';
   const monitored = s.identified_month
@@ -738,6 +747,7 @@ function supportLines(s) {
     s.relief ? `低保/特困：${s.relief}` : '',
     s.sanitary_toilet == null ? '' : `卫生厕所：${s.sanitary_toilet ? '有' : '无'}`,
     s.aid_measures.length ? `帮扶措施：${s.aid_measures.join('、')}` : '',
+    ...(s.measures || []).map(measureYearLine),
   ].filter(Boolean);
   return lines.length ? `<p class="support" id="household-support">${lines.map(esc).join('<br>')}</p>` : '';
 }
