@@ -987,7 +987,10 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
             commit,
         } => {
             if let Some(y) = year {
-                anyhow::ensure!((2000..=2100).contains(&y), "--year {y} is not a year 2000–2100");
+                anyhow::ensure!(
+                    (2000..=2100).contains(&y),
+                    "--year {y} is not a year 2000–2100"
+                );
             }
             let options = household_options(None, None, columns.as_deref())?;
             let options = paicha::import::measures::Options {

@@ -151,7 +151,10 @@ fn figures(db: &Path) -> (i64, i64) {
 
 fn import(db: &Path, file: &Path, commit: bool) -> String {
     let mut cmd = paicha();
-    cmd.args(["import", "--db"]).arg(db).arg("measures").arg(file);
+    cmd.args(["import", "--db"])
+        .arg(db)
+        .arg("measures")
+        .arg(file);
     if commit {
         cmd.arg("--commit");
     }
@@ -259,7 +262,12 @@ fn measures_files_from_libreoffice_and_iconv_change_the_indicators_by_what_they_
     assert!(stored[no].measures.contains("health"));
 
     // Undo, newest first: the figures come back step by step.
-    run_ok(paicha().args(["import", "--db"]).arg(&db).args(["undo", &id]));
+    run_ok(
+        paicha()
+            .args(["import", "--db"])
+            .arg(&db)
+            .args(["undo", &id]),
+    );
     assert_eq!(
         figures(&db),
         (no_development.len() as i64 - 2, unmet.len() as i64)

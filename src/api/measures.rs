@@ -110,7 +110,10 @@ async fn coverage(
         Some("village") => Some(CoverageBy::Village),
         Some("township") => Some(CoverageBy::Township),
         Some(other) => {
-            errors.add("by", format!("unknown grouping {other:?}; expected village or township"));
+            errors.add(
+                "by",
+                format!("unknown grouping {other:?}; expected village or township"),
+            );
             None
         }
     };
@@ -147,9 +150,8 @@ async fn coverage(
         .map(|a| {
             let mine: Vec<&measures::DepartmentCoverage> =
                 cells.iter().filter(|c| c.code == a.code).collect();
-            let rate = |n: i64| {
-                (a.policy_households > 0).then(|| n as f64 / a.policy_households as f64)
-            };
+            let rate =
+                |n: i64| (a.policy_households > 0).then(|| n as f64 / a.policy_households as f64);
             CoverageRow {
                 name: snapshot
                     .names

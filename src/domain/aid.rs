@@ -166,7 +166,9 @@ mod tests {
         let err = MeasureKinds::parse(&twice).unwrap_err().to_string();
         assert!(err.contains("industry appears twice"), "{err}");
         let last = BUILTIN.rfind("[[kind]]").unwrap();
-        let err = MeasureKinds::parse(&BUILTIN[..last]).unwrap_err().to_string();
+        let err = MeasureKinds::parse(&BUILTIN[..last])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("water has no entry"), "{err}");
         let unknown = BUILTIN.replacen("code = \"water\"", "code = \"tea\"", 1);
         assert!(MeasureKinds::parse(&unknown).is_err());

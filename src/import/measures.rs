@@ -28,7 +28,12 @@ use crate::store::measures::MeasureRow;
 pub const COLUMNS: &str = include_str!("../../data/measure_columns.toml");
 
 /// The fields of the household exports' table a measures file shares.
-const SHARED: [&str; 4] = ["household_no", "head_id_number", "id_number", "aid_measures"];
+const SHARED: [&str; 4] = [
+    "household_no",
+    "head_id_number",
+    "id_number",
+    "aid_measures",
+];
 
 /// The yes/no (or amount) column of each measure, as the household import reads them.
 const PER_MEASURE: [(&str, AidMeasure); 10] = [
@@ -280,7 +285,8 @@ impl Run<'_> {
         };
         let texts = cells.iter().filter_map(cell_text).count();
         if texts == 0
-            || cell_text(get("household_no")).is_some_and(|t| Some(&t) == header("household_no").as_ref())
+            || cell_text(get("household_no"))
+                .is_some_and(|t| Some(&t) == header("household_no").as_ref())
             || cells
                 .iter()
                 .filter_map(cell_text)
@@ -531,10 +537,7 @@ impl Run<'_> {
 
     fn finish(mut self) -> Plan {
         if self.unlisted > 0 {
-            let errors = self
-                .problems
-                .iter()
-                .any(|p| p.severity == Severity::Error);
+            let errors = self.problems.iter().any(|p| p.severity == Severity::Error);
             self.problems.push(Problem {
                 severity: if errors {
                     Severity::Error
@@ -591,7 +594,10 @@ impl Run<'_> {
 /// A year cell: 2018, 2018.0, `2018`, `2018年`, `2018年度`, within 2000–2100.
 fn year_of(cell: &Data) -> Option<i32> {
     let year = match cell {
-        #[expect(clippy::cast_possible_truncation, reason = "checked to be a whole year")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "checked to be a whole year"
+        )]
         Data::Float(f) if f.fract() == 0.0 => *f as i64,
         Data::Int(i) => *i,
         _ => {

@@ -342,16 +342,14 @@ pub fn export_measures(
     households
         .iter()
         .flat_map(|h| {
-            h.aid_measures
-                .iter()
-                .map(|m| store::measures::MeasureRow {
-                    household_no: h.household_no.clone(),
-                    year,
-                    measure: *m,
-                    department: kinds.default_department(*m).to_owned(),
-                    amount: None,
-                    source: "export".to_owned(),
-                })
+            h.aid_measures.iter().map(|m| store::measures::MeasureRow {
+                household_no: h.household_no.clone(),
+                year,
+                measure: *m,
+                department: kinds.default_department(*m).to_owned(),
+                amount: None,
+                source: "export".to_owned(),
+            })
         })
         .collect()
 }

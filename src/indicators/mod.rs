@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::MeasureId;
 use crate::domain::{
-    AidMeasure, Category, HouseGrade, PovertyLine, RiskState, RiskType, SCHOOL_AGE_MAX, SCHOOL_AGE_MIN,
-    Schooling, Unit, mask_name,
+    AidMeasure, Category, HouseGrade, PovertyLine, RiskState, RiskType, SCHOOL_AGE_MAX,
+    SCHOOL_AGE_MIN, Schooling, Unit, mask_name,
 };
 use crate::store::indicators::HouseholdFacts;
 

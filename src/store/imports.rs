@@ -418,7 +418,12 @@ pub fn commit_measures(
     in_transaction(conn, |c| {
         let previous = begin(c, id)?;
         let replaced = super::measures::replace_keys(c, id, rows)?;
-        tracing::info!(import = id, written = rows.len(), replaced, "measures written");
+        tracing::info!(
+            import = id,
+            written = rows.len(),
+            replaced,
+            "measures written"
+        );
         finish(
             c,
             (id, "measures", source, committed_at),

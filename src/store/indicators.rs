@@ -513,7 +513,10 @@ fn measure_facts_sql(from: &FactsFrom) -> MeasureFactsSql {
     let kinds = crate::domain::aid::MeasureKinds::builtin();
     // Codes of closed enums, so safe to inline.
     let quoted = |codes: &mut dyn Iterator<Item = &'static str>| {
-        codes.map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ")
+        codes
+            .map(|c| format!("'{c}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let development = quoted(&mut kinds.development().map(crate::domain::AidMeasure::code));
     let year = measures_year.map_or_else(|| "NULL".to_owned(), |y| y.to_string());
@@ -540,9 +543,10 @@ fn measure_facts_sql(from: &FactsFrom) -> MeasureFactsSql {
              )"
         ),
         join: "LEFT JOIN mh ON mh.household_no = h.household_no",
-        no_development: "h.category IN ('monitored_unstable', 'monitored_marginal', 'monitored_sudden')
+        no_development:
+            "h.category IN ('monitored_unstable', 'monitored_marginal', 'monitored_sudden')
              AND NOT coalesce(mh.has_development, false)"
-            .to_owned(),
+                .to_owned(),
         needs: if answered.is_empty() {
             "false".to_owned()
         } else {

@@ -208,14 +208,16 @@ pub fn of_households(
             row.context("read a measure")?;
         let measure = AidMeasure::from_code(&code)
             .ok_or_else(|| StoreError::Invalid(format!("unknown measure code {code:?}")))?;
-        out.entry(household_no.clone()).or_default().push(MeasureRow {
-            household_no,
-            year,
-            measure,
-            department,
-            amount,
-            source,
-        });
+        out.entry(household_no.clone())
+            .or_default()
+            .push(MeasureRow {
+                household_no,
+                year,
+                measure,
+                department,
+                amount,
+                source,
+            });
     }
     for list in out.values_mut() {
         list.sort_by(|a, b| {

@@ -12,9 +12,9 @@ mod city;
 mod crosschecks;
 mod helpers;
 mod ledger;
-mod measures;
 #[path = "../support/libreoffice.rs"]
 mod libreoffice;
+mod measures;
 mod plans;
 mod province;
 mod recount;

@@ -29,7 +29,10 @@ async fn coverage_by_department_is_scoped_and_a_household_lists_its_measures_by_
     for row in rows {
         assert!(row["code"].as_str().unwrap().starts_with(&county));
         let reached = row["households_with_measures"].as_i64().unwrap();
-        assert!(reached <= row["policy_households"].as_i64().unwrap(), "{row}");
+        assert!(
+            reached <= row["policy_households"].as_i64().unwrap(),
+            "{row}"
+        );
         for cell in row["departments"].as_array().unwrap() {
             assert!(cell["households"].as_i64().unwrap() <= reached, "{cell}");
             assert!(cell["measures"].as_i64().unwrap() >= cell["households"].as_i64().unwrap());
@@ -51,7 +54,11 @@ async fn coverage_by_department_is_scoped_and_a_household_lists_its_measures_by_
         let township = &township;
         let address = app.address.clone();
         async move {
-            let r = township.get(format!("{address}{path}")).send().await.unwrap();
+            let r = township
+                .get(format!("{address}{path}"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 200, "{path}");
             r.json::<Value>().await.unwrap()
         }
@@ -72,28 +79,27 @@ async fn coverage_by_department_is_scoped_and_a_household_lists_its_measures_by_
         .iter()
         .map(|r| r["households_with_measures"].as_i64().unwrap())
         .sum();
-    assert_eq!(sum, township_row["households_with_measures"].as_i64().unwrap());
+    assert_eq!(
+        sum,
+        township_row["households_with_measures"].as_i64().unwrap()
+    );
     let mut townships: Vec<&String> = snapshot
         .names
         .iter()
-        .filter(|(c, (_, level))| {
-            *level == paicha::domain::AreaLevel::Township && **c != home
-        })
+        .filter(|(c, (_, level))| *level == paicha::domain::AreaLevel::Township && **c != home)
         .map(|(c, _)| c)
         .collect();
     townships.sort();
-    let away = get(format!(
-        "/api/v1/measures/coverage?within={}",
-        townships[0]
-    ))
-    .await;
+    let away = get(format!("/api/v1/measures/coverage?within={}", townships[0])).await;
     assert_eq!(away["name"], "（不在您的权限范围内）", "{away}");
     assert_eq!(away["rows"], json!([]));
     assert_eq!(away["departments"], json!([]));
 
     // A year without measures answers empty rows of households; a bad one is named.
     let old = app
-        .get_json(&format!("/api/v1/measures/coverage?within={home}&year=2015"))
+        .get_json(&format!(
+            "/api/v1/measures/coverage?within={home}&year=2015"
+        ))
         .await;
     assert!(
         old["rows"]
@@ -156,15 +162,11 @@ async fn coverage_by_department_is_scoped_and_a_household_lists_its_measures_by_
     let several = households
         .iter()
         .find(|h| {
-            h.get("aid_measures").is_some_and(|m| m.contains(','))
-                && !id_like(&h["household_no"])
+            h.get("aid_measures").is_some_and(|m| m.contains(',')) && !id_like(&h["household_no"])
         })
         .unwrap();
     let view = app
-        .get_json(&format!(
-            "/api/v1/households/{}",
-            several["household_no"]
-        ))
+        .get_json(&format!("/api/v1/households/{}", several["household_no"]))
         .await;
     let years = view["support"]["measures"].as_array().unwrap();
     assert_eq!(years[0]["year"], 2018, "{view}");
