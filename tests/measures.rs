@@ -26,7 +26,7 @@ use paicha::store::Store;
 use paicha::store::indicators::{GroupBy, HouseholdFilter, stats};
 
 const DEVELOPMENT: [&str; 4] = ["industry", "employment", "micro_credit", "public_job"];
-/// Each risk some measure answers, with that measure (data/aid_measures.toml).
+/// Each risk some measure answers, with that measure (`data/aid_measures.toml`).
 const ANSWERS: [(&str, &str); 4] = [
     ("illness", "health"),
     ("schooling", "education"),
@@ -162,7 +162,6 @@ fn import(db: &Path, file: &Path, commit: bool) -> String {
 }
 
 #[test]
-#[expect(clippy::too_many_lines, reason = "one story, checked top to bottom")]
 fn measures_files_from_libreoffice_and_iconv_change_the_indicators_by_what_they_supply() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.duckdb");

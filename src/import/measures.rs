@@ -473,9 +473,8 @@ impl Run<'_> {
             }
             match (values::yes_no(cell), values::amount(cell)) {
                 (Some(true), _) => found.push((measure, None)),
-                (Some(false), _) => {}
                 (None, Some(a)) if a > 0.0 => found.push((measure, Some(a))),
-                (None, Some(_)) => {}
+                (Some(false), _) | (None, Some(_)) => {}
                 (None, None) => self.problem(
                     Severity::Warning,
                     state.place.clone(),

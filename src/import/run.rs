@@ -309,25 +309,33 @@ pub fn plan(
                     reason_zh: e.zh(),
                 })
         }
-        Request::Measures(options) => {
-            let conn = conn.ok_or(RunError::Nothing(NO_MEASURE_HOUSEHOLDS))?;
-            let bytes = read_bounded(first, SPREADSHEET_BYTES)?;
-            let (households, heads) = store::households::registered(conn)?;
-            measures::plan(
-                &file_name(first),
-                &bytes,
-                &households::gps::Registered { households, heads },
-                options,
-                progress,
-            )
-            .map(Planned::Measures)
-            .map_err(|e| RunError::Read {
-                file: file_name(first),
-                reason: e.to_string(),
-                reason_zh: e.zh(),
-            })
-        }
+        Request::Measures(options) => plan_measures(conn, first, options, progress),
     }
+}
+
+/// The dry run of a measures file against the stored households.
+fn plan_measures(
+    conn: Option<&Connection>,
+    file: &Path,
+    options: &measures::Options,
+    progress: &Progress,
+) -> Result<Planned, RunError> {
+    let conn = conn.ok_or(RunError::Nothing(NO_MEASURE_HOUSEHOLDS))?;
+    let bytes = read_bounded(file, SPREADSHEET_BYTES)?;
+    let (households, heads) = store::households::registered(conn)?;
+    measures::plan(
+        &file_name(file),
+        &bytes,
+        &households::gps::Registered { households, heads },
+        options,
+        progress,
+    )
+    .map(Planned::Measures)
+    .map_err(|e| RunError::Read {
+        file: file_name(file),
+        reason: e.to_string(),
+        reason_zh: e.zh(),
+    })
 }
 
 /// The measures of a household export's 帮扶措施 columns, as rows of `year` (the

@@ -1,6 +1,7 @@
 //! Spreadsheets written by `LibreOffice`, an independent tool, for the importers' tests.
 
 /// An XLSX file written by `LibreOffice` (an independent tool) from CSV text.
+#[allow(dead_code, reason = "each test binary uses part of it")]
 pub fn libreoffice_xlsx(name: &str, csv: &str) -> Vec<u8> {
     convert(name, csv, "CSV:44,34,76,1", "xlsx")
 }
