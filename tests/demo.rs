@@ -699,7 +699,11 @@ type GpsVerdicts<'a> = HashMap<&'a str, (bool, bool)>;
 fn recount<'a>(
     households: &[RawRow],
     members: &HashMap<String, Vec<RawRow>>,
-    (gps, crosschecks): (&GpsVerdicts<'_>, &HashSet<(String, String)>),
+    (gps, crosschecks, measures): (
+        &GpsVerdicts<'_>,
+        &HashSet<(String, String)>,
+        &HashMap<String, HashSet<String>>,
+    ),
     ids: &[&'a str],
 ) -> HashMap<(String, &'a str), (i64, i64)> {
     // (village, indicator) → (count, denominator)
@@ -765,7 +769,8 @@ fn recount<'a>(
                         .into(),
                     1,
                 ),
-                other => panic!("no recount for {other}"),
+                other => measure_recount(h, measures, other)
+                    .unwrap_or_else(|| panic!("no recount for {other}")),
             };
             for area in [h["village_code"].clone(), h["township_code"].clone()] {
                 let e = expected.entry((area, id)).or_default();
@@ -776,6 +781,45 @@ fn recount<'a>(
     }
 
     expected
+}
+
+/// The measure indicators of a household (issue 17), from its risks and its 2018
+/// measures as stored, by the rules' words: a monitored household with none of 产业,
+/// 就业, 小额信贷, 公益岗位; a risk of 因病, 因学, 因安全住房 or 因安全饮水 without 健康, 教育,
+/// 危房改造 or 饮水保障 respectively.
+fn measure_recount(
+    h: &RawRow,
+    measures: &HashMap<String, HashSet<String>>,
+    id: &str,
+) -> Option<(i64, i64)> {
+    let none = HashSet::new();
+    let had = measures.get(&h["household_no"]).unwrap_or(&none);
+    let monitored = h["category"].starts_with("monitored_");
+    let risks: Vec<&str> = std::iter::once(h["risk_type"].as_str())
+        .chain(h["other_risks"].split(','))
+        .collect();
+    match id {
+        "no_development_measure" => {
+            let development = ["industry", "employment", "micro_credit", "public_job"]
+                .iter()
+                .any(|m| had.contains(*m));
+            Some(((monitored && !development).into(), monitored.into()))
+        }
+        "risk_without_measure" => {
+            let pairs = [
+                ("illness", "health"),
+                ("schooling", "education"),
+                ("housing_safety", "housing"),
+                ("water_safety", "water"),
+            ];
+            let needs = pairs.iter().any(|(r, _)| risks.contains(r));
+            let unmet = pairs
+                .iter()
+                .any(|(r, m)| risks.contains(r) && !had.contains(*m));
+            Some((unmet.into(), needs.into()))
+        }
+        _ => None,
+    }
 }
 
 /// Every indicator per village and township recomputed in plain Rust from the raw
@@ -833,7 +877,19 @@ fn indicator_tables_agree_with_a_recount_from_the_raw_rows() {
         .map(|i| i.id.as_str())
         .collect();
     let crosschecks = planted_households(&conn, &members);
-    let expected = recount(&households, &members, (&gps, &crosschecks), &ids);
+    // The 2018 measures as stored, read apart from the indicators' SQL.
+    let mut measures: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut stmt = conn
+        .prepare("SELECT household_no, measure FROM household_measures WHERE year = 2018")
+        .unwrap();
+    for row in stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+    {
+        let (no, measure) = row.unwrap();
+        measures.entry(no).or_default().insert(measure);
+    }
+    let expected = recount(&households, &members, (&gps, &crosschecks, &measures), &ids);
 
     for level in [AreaLevel::Township, AreaLevel::Village] {
         let request = TableRequest {
