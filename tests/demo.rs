@@ -699,11 +699,7 @@ type GpsVerdicts<'a> = HashMap<&'a str, (bool, bool)>;
 fn recount<'a>(
     households: &[RawRow],
     members: &HashMap<String, Vec<RawRow>>,
-    (gps, crosschecks, measures): (
-        &GpsVerdicts<'_>,
-        &HashSet<(String, String)>,
-        &HashMap<String, HashSet<String>>,
-    ),
+    (gps, crosschecks, measures): (&GpsVerdicts<'_>, &HashSet<(String, String)>, &Measures),
     ids: &[&'a str],
 ) -> HashMap<(String, &'a str), (i64, i64)> {
     // (village, indicator) → (count, denominator)
@@ -783,15 +779,30 @@ fn recount<'a>(
     expected
 }
 
+/// Each household's measure codes of one year.
+type Measures = HashMap<String, HashSet<String>>;
+
+/// The 2018 measures as stored, read apart from the indicators' SQL.
+fn stored_measures(conn: &duckdb::Connection) -> Measures {
+    let mut measures = Measures::new();
+    let mut stmt = conn
+        .prepare("SELECT household_no, measure FROM household_measures WHERE year = 2018")
+        .unwrap();
+    for row in stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+    {
+        let (no, measure) = row.unwrap();
+        measures.entry(no).or_default().insert(measure);
+    }
+    measures
+}
+
 /// The measure indicators of a household (issue 17), from its risks and its 2018
 /// measures as stored, by the rules' words: a monitored household with none of 产业,
 /// 就业, 小额信贷, 公益岗位; a risk of 因病, 因学, 因安全住房 or 因安全饮水 without 健康, 教育,
 /// 危房改造 or 饮水保障 respectively.
-fn measure_recount(
-    h: &RawRow,
-    measures: &HashMap<String, HashSet<String>>,
-    id: &str,
-) -> Option<(i64, i64)> {
+fn measure_recount(h: &RawRow, measures: &Measures, id: &str) -> Option<(i64, i64)> {
     let none = HashSet::new();
     let had = measures.get(&h["household_no"]).unwrap_or(&none);
     let monitored = h["category"].starts_with("monitored_");
@@ -877,18 +888,7 @@ fn indicator_tables_agree_with_a_recount_from_the_raw_rows() {
         .map(|i| i.id.as_str())
         .collect();
     let crosschecks = planted_households(&conn, &members);
-    // The 2018 measures as stored, read apart from the indicators' SQL.
-    let mut measures: HashMap<String, HashSet<String>> = HashMap::new();
-    let mut stmt = conn
-        .prepare("SELECT household_no, measure FROM household_measures WHERE year = 2018")
-        .unwrap();
-    for row in stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-    {
-        let (no, measure) = row.unwrap();
-        measures.entry(no).or_default().insert(measure);
-    }
+    let measures = stored_measures(&conn);
     let expected = recount(&households, &members, (&gps, &crosschecks, &measures), &ids);
 
     for level in [AreaLevel::Township, AreaLevel::Village] {
