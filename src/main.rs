@@ -963,45 +963,72 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
             report,
             commit,
             dry_run: _,
-        } => {
-            let catalog = roll_catalog(rolls.as_deref())?;
-            let roll = catalog.kind(&kind).with_context(|| {
-                format!(
-                    "--kind {kind}: no such roll kind (the kinds are {})",
-                    catalog.kind_ids()
-                )
-            })?;
-            let options = paicha::import::rolls::Options {
-                kind: roll.clone(),
-                keys: catalog.keys.clone(),
-                county,
-                sheet,
-            };
-            (Request::Roll(Box::new(options)), files, report, commit)
-        }
+        } => (
+            roll_request(&kind, rolls.as_deref(), county, sheet)?,
+            files,
+            report,
+            commit,
+        ),
         ImportCommand::Measures {
             file,
             year,
             columns,
             report,
             commit,
-        } => {
-            if let Some(y) = year {
-                anyhow::ensure!(
-                    (2000..=2100).contains(&y),
-                    "--year {y} is not a year 2000–2100"
-                );
-            }
-            let options = household_options(None, None, columns.as_deref())?;
-            let options = paicha::import::measures::Options {
-                year,
-                vocabulary: Some(options.vocabulary),
-            };
-            (Request::Measures(options), vec![file], report, commit)
-        }
+        } => (
+            measures_request(year, columns.as_deref())?,
+            vec![file],
+            report,
+            commit,
+        ),
         other => return import_stored(db, other),
     };
     import_files(db, &request, &files, report.as_deref(), commit)
+}
+
+/// The request of `paicha import roll`: the kind looked up in the catalog (built in, or
+/// the county's file).
+fn roll_request(
+    kind: &str,
+    rolls: Option<&Path>,
+    county: Option<String>,
+    sheet: Option<String>,
+) -> Result<paicha::import::run::Request> {
+    let catalog = roll_catalog(rolls)?;
+    let roll = catalog.kind(kind).with_context(|| {
+        format!(
+            "--kind {kind}: no such roll kind (the kinds are {})",
+            catalog.kind_ids()
+        )
+    })?;
+    Ok(paicha::import::run::Request::Roll(Box::new(
+        paicha::import::rolls::Options {
+            kind: roll.clone(),
+            keys: catalog.keys.clone(),
+            county,
+            sheet,
+        },
+    )))
+}
+
+/// The request of `paicha import measures`.
+fn measures_request(
+    year: Option<i32>,
+    columns: Option<&Path>,
+) -> Result<paicha::import::run::Request> {
+    if let Some(y) = year {
+        anyhow::ensure!(
+            (2000..=2100).contains(&y),
+            "--year {y} is not a year 2000–2100"
+        );
+    }
+    let options = household_options(None, None, columns)?;
+    Ok(paicha::import::run::Request::Measures(
+        paicha::import::measures::Options {
+            year,
+            vocabulary: Some(options.vocabulary),
+        },
+    ))
 }
 
 /// The imports that read files: a dry run against the stored data, and with `commit`

@@ -400,6 +400,8 @@ async fn the_import_page_uploads_reports_and_commits() {
     std::fs::write(&good, &next_month).unwrap();
     let ruined = dir.path().join("户籍信息（有误）.csv");
     std::fs::write(&ruined, with_ruined_id(&next_month)).unwrap();
+    let roll = dir.path().join("低保特困名单.csv");
+    std::fs::write(&roll, civil_roll(dir.path(), &next_month)).unwrap();
     let server = serve(&db).await;
     // An import committed before, through the API: the page lists it under the new one.
     let earlier = server
@@ -424,7 +426,10 @@ async fn the_import_page_uploads_reports_and_commits() {
     let seen = browse(
         &server.address,
         "imports",
-        &serde_json::json!({ "files": [good, ruined] }),
+        &serde_json::json!({
+            "files": [good, ruined],
+            "roll": { "kind": "civil", "file": roll },
+        }),
         &cookies,
     )
     .await;
@@ -483,6 +488,43 @@ async fn the_import_page_uploads_reports_and_commits() {
     assert_eq!(first[3], "证件号码");
     assert_eq!(ruined["commitDisabled"], true);
     assert_eq!(server.health().await, (999, version));
+    // The roll, checked against the registry as committed: two persons of it, one of
+    // the household that left it.
+    let roll = &seen["roll"];
+    assert_eq!(roll["title"], "行业部门名单：低保特困名单.csv", "{roll}");
+    let count = |label: &str| {
+        roll["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[0] == label)
+            .map(|r| r[1].as_str().unwrap().to_owned())
+    };
+    assert_eq!(count("读取的行").as_deref(), Some("3"), "{roll}");
+    assert_eq!(count("与本县户籍匹配").as_deref(), Some("2"), "{roll}");
+    assert_eq!(count("户籍中找不到").as_deref(), Some("1"), "{roll}");
+    assert_eq!(roll["commitDisabled"], false, "{roll}");
+}
+
+/// A civil affairs roll (低保特困名单, UTF-8 CSV under a title row) of three persons: the
+/// first two of next month's export, and the first person of the household it left out.
+fn civil_roll(dir: &Path, next_month: &str) -> String {
+    let ids = |csv: &str| -> Vec<String> {
+        let header: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        let column = header.iter().position(|h| *h == "证件号码").unwrap();
+        csv.lines()
+            .skip(2)
+            .map(|l| l.split(',').nth(column).unwrap().to_owned())
+            .collect()
+    };
+    let kept = ids(next_month);
+    let all = ids(&std::fs::read_to_string(dir.join("persons.csv")).unwrap());
+    let left = all.iter().find(|id| !kept.contains(id)).unwrap();
+    format!(
+        "新宾县农村低保特困对象名单\n姓名,证件号码,低保/特困,起始日期\n\
+         甲,{},低保,2018-01-01\n乙,{},特困,2017-06-01\n丙,{left},低保,2018-03-01\n",
+        kept[0], kept[1]
+    )
 }
 
 /// The land survey's village boundaries as a Shapefile's parts (GBK names,

@@ -447,30 +447,7 @@ pub fn commit(
             )?
         }
         Planned::Households(plan) => {
-            if plan.households.is_empty() {
-                return Err(RunError::Nothing(
-                    "no household in the files: nothing was written",
-                ));
-            }
-            committed.written = plan.households.len();
-            committed.persons = plan.households.iter().map(|h| h.members.len()).sum();
-            committed.data_date = Some(plan.data_date.clone());
-            // Incomes of a data date are the previous year's (the survey's habit), and
-            // so are the measures the export lists.
-            let income_year = plan.data_date[..4].parse::<i32>().map_or(0, |y| y - 1);
-            let measures = export_measures(&plan.households, income_year);
-            store::imports::commit_households(
-                conn,
-                (id, source, now),
-                &json,
-                (&plan.households, &plan.kept),
-                &[
-                    ("data_date", plan.data_date.clone()),
-                    ("source", "import".to_owned()),
-                    ("income_year", income_year.to_string()),
-                ],
-                (income_year, &measures),
-            )?
+            commit_households(conn, plan, (id, source, now), &json, &mut committed)?
         }
         Planned::Gps(plan) => {
             if plan.positions.is_empty() {
@@ -508,4 +485,40 @@ pub fn commit(
         }
     };
     Ok(committed)
+}
+
+/// The households arm of [`commit`]: the households, their members and the measures the
+/// export lists for the income year, as one data version.
+fn commit_households(
+    conn: &Connection,
+    plan: &households::Plan,
+    (id, source, now): (&str, &str, &str),
+    json: &str,
+    committed: &mut Committed,
+) -> Result<i64, RunError> {
+    if plan.households.is_empty() {
+        return Err(RunError::Nothing(
+            "no household in the files: nothing was written",
+        ));
+    }
+    committed.written = plan.households.len();
+    committed.persons = plan.households.iter().map(|h| h.members.len()).sum();
+    committed.data_date = Some(plan.data_date.clone());
+    // Incomes of a data date are the previous year's (the survey's habit), and
+    // so are the measures the export lists.
+    let income_year = plan.data_date[..4].parse::<i32>().map_or(0, |y| y - 1);
+    let measures = export_measures(&plan.households, income_year);
+    store::imports::commit_households(
+        conn,
+        (id, source, now),
+        json,
+        (&plan.households, &plan.kept),
+        &[
+            ("data_date", plan.data_date.clone()),
+            ("source", "import".to_owned()),
+            ("income_year", income_year.to_string()),
+        ],
+        (income_year, &measures),
+    )
+    .map_err(RunError::from)
 }

@@ -709,6 +709,15 @@ try {
     await settled();
     out.committed = await shown();
     out.ruined = await uploadOne(args.files[1]);
+    if (args.roll) {
+      // A department's roll (民政 低保特困) through the same form: its kind, its report.
+      await page.selectOption('#kind', 'roll');
+      await page.selectOption('#roll', args.roll.kind);
+      await page.setInputFiles('#files', args.roll.file);
+      await page.click('#upload');
+      await settled();
+      out.roll = await shown();
+    }
   } else if (scenario === 'ledger-entry') {
     await openLedger(args.hash);
     await entryShown(args.key);

@@ -1,5 +1,5 @@
 // 数据导入: an admin of every county served uploads an office's files (户籍信息, 入户定位,
-// 区划代码, 边界), watches the upload and the check, reads the report (counts, and each
+// 帮扶措施, 行业部门名单, 区划代码, 边界), watches the upload and the check, reads the report (counts, and each
 // problem with file, row, column, value and reason; the whole list as XLSX), and
 // commits it as a new data version, or discards it; committed imports are listed and
 // the newest can be undone.
@@ -10,7 +10,7 @@ import { getJson, esc, toast, int } from './api.js';
 const $ = (id) => document.getElementById(id);
 
 const KIND_ZH = {
-  households: '户籍信息', gps: '入户定位', measures: '帮扶措施', divisions: '区划代码', boundaries: '边界',
+  households: '户籍信息', gps: '入户定位', measures: '帮扶措施', roll: '行业部门名单', divisions: '区划代码', boundaries: '边界',
 };
 const SEVERITY_ZH = { error: '错误', warning: '提示' };
 // Problems drawn on the page; the XLSX holds them all.
@@ -65,6 +65,7 @@ function uploadQuery() {
     boundaries: [['level', 'level'], ['crs', 'crs']],
     households: [['sheet', 'sheet'], ['date', 'date']],
     measures: [['year', 'year']],
+    roll: [['roll', 'roll'], ['county', 'county'], ['sheet', 'sheet']],
   }[kind] || [];
   for (const [param, id] of fields) {
     const value = $(id).value.trim();
