@@ -1312,6 +1312,11 @@ async fn the_crosscheck_view_lists_a_rules_mismatches_and_takes_answers_back() {
     let legend = seen["legend"].as_array().unwrap();
     assert!(!legend.is_empty(), "{seen}");
 
+    the_answers_are_shown(&seen, id, &codes);
+}
+
+/// The two answers uploaded from the page: stored, counted and shown beside their mismatches.
+fn the_answers_are_shown(seen: &Value, id: &str, codes: &[&str]) {
     assert_eq!(seen["answer"]["stored"], 2);
     assert_eq!(seen["answer"]["unknown_rows"], json!([]));
     let answered = &seen["answered"];

@@ -490,7 +490,11 @@ async fn the_import_page_uploads_reports_and_commits() {
     assert_eq!(server.health().await, (999, version));
     // The roll, checked against the registry as committed: two persons of it, one of
     // the household that left it.
-    let roll = &seen["roll"];
+    the_rolls_report_is_shown(&seen["roll"]);
+}
+
+/// The page's report of the civil affairs roll: its rows matched as the registry stands.
+fn the_rolls_report_is_shown(roll: &Value) {
     assert_eq!(roll["title"], "行业部门名单：低保特困名单.csv", "{roll}");
     let count = |label: &str| {
         roll["counts"]

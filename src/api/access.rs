@@ -47,7 +47,7 @@ pub enum Via {
 
 /// Who signed a request and how, found by [`Authenticate`].
 #[derive(Debug, Clone)]
-struct Signed {
+pub struct Signed {
     principal: Arc<Principal>,
     via: Via,
 }
