@@ -309,6 +309,7 @@ fn capability_words(capability: Capability) -> &'static str {
         Capability::SignGroup => "signing as the group leader",
         Capability::Campaigns => "creating campaigns and checklists",
         Capability::Plans => "field-visit plans",
+        Capability::Visits => "recording field visits",
         Capability::Administer => "accounts and the audit log",
     }
 }

@@ -832,6 +832,10 @@ struct HouseholdItem {
     failed: Vec<Failure>,
     /// What it receives and when it was monitored, in Chinese, as the export said.
     support: SupportItem,
+    /// The inspection groups' visits to it, newest first, with their findings (the
+    /// household's own view only; lists leave them out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    visits: Vec<crate::domain::visit::Visit>,
 }
 
 /// A household's support and monitoring record, in the national systems' words; each
@@ -1238,15 +1242,23 @@ async fn household_one(
                 return Ok(None);
             };
             let facts = household_facts(c, &[lookup.as_str()])?;
-            Ok(Some((row, facts)))
+            let filter = crate::store::visits::VisitFilter {
+                target_id: Some(lookup.clone()),
+                ..crate::store::visits::VisitFilter::default()
+            };
+            let visits = crate::store::visits::list(c, None, &filter, 50, 0)?.1;
+            Ok(Some((row, facts, visits)))
         })
         .await?;
     // Outside the person's areas it is not found, as if it did not exist.
-    let item = found.and_then(|(row, facts)| {
+    let item = found.and_then(|(row, facts, visits)| {
         let h = facts.get(&no)?;
         caller
             .may(Capability::Personal, &h.village_code)
-            .then(|| household_item(&state.catalog, &snapshot, row, h))
+            .then(|| HouseholdItem {
+                visits,
+                ..household_item(&state.catalog, &snapshot, row, h)
+            })
     });
     let item = item.ok_or_else(|| ApiError::NotFound(format!("no household numbered {no}")))?;
     caller.record_personal(&state.audit, [no.as_str()]);
@@ -1306,6 +1318,7 @@ fn household_item(
         income_per_capita: h.income_per_capita,
         failed,
         support: SupportItem::of(h.risk_type.as_deref(), &h.support),
+        visits: Vec::new(),
     }
 }
 

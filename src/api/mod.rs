@@ -25,6 +25,7 @@ pub mod session;
 pub mod spatial;
 pub mod tiles;
 pub mod tls;
+pub mod visits;
 
 use std::path::Path;
 
@@ -60,6 +61,7 @@ pub const PMTILES_DIST: &str = "node_modules/pmtiles/dist";
         (name = "maps", description = "Static maps and charts for reports"),
         (name = "ledger", description = "Checklists, campaigns and the rectification ledger"),
         (name = "planner", description = "Field-visit plans for inspection groups and their downloads"),
+        (name = "visits", description = "Field visits recorded by the inspection groups, plan versus done, the week's progress and the weekly report (走访记录、周进度、周报)"),
         (name = "basemaps", description = "Offline basemap packages and configured online basemaps"),
         (name = "crosschecks", description = "Departments' rolls checked against the registry (账账相符): mismatches per rule, with both sides' values, and the departments' answers"),
         (name = "imports", description = "An office's files uploaded, checked (a dry run with its report) and committed as a data version (数据导入)")
@@ -140,6 +142,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(changes::router())
         .merge(crosschecks::router())
         .merge(measures::router())
+        .merge(visits::router())
         .split_for_parts()
 }
 

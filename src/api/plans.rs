@@ -135,6 +135,9 @@ async fn create(
             }
         }
     }
+    if let Some(id) = &request.campaign {
+        check_campaign(&state, &caller, id, &request).await?;
+    }
     let area = request
         .area
         .clone()
@@ -174,6 +177,45 @@ async fn create(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// A plan made for a campaign names one the person sees (its area or part of it) and
+/// a first day, since its stops are counted against the visits by calendar day.
+async fn check_campaign(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    request: &Request,
+) -> Result<(), ApiError> {
+    let lookup = id.to_owned();
+    let campaign = state
+        .store
+        .run(move |c| store::ledger::campaign(c, &lookup))
+        .await?
+        .filter(|c| {
+            caller.may(Capability::Figures, &c.area_code)
+                || caller
+                    .areas(Capability::Figures)
+                    .iter()
+                    .any(|a| a.starts_with(&c.area_code))
+        });
+    let Some(campaign) = campaign else {
+        return Err(ApiError::invalid("campaign", format!("no campaign {id:?}")));
+    };
+    match &request.start_date {
+        None => Err(ApiError::invalid(
+            "start_date",
+            "a plan made for a campaign needs its first day",
+        )),
+        Some(d) if *d < campaign.starts || *d > campaign.ends => Err(ApiError::invalid(
+            "start_date",
+            format!(
+                "outside the campaign ({} to {})",
+                campaign.starts, campaign.ends
+            ),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// A plan names households and where they live: each read is on record, with its

@@ -82,6 +82,7 @@ fn session_info(state: &AppState, principal: &Principal, csrf: Option<String>) -
         (Capability::SignGroup, "sign_group"),
         (Capability::Campaigns, "campaigns"),
         (Capability::Plans, "plans"),
+        (Capability::Visits, "visits"),
         (Capability::Administer, "administer"),
     ]
     .into_iter()

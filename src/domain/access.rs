@@ -48,6 +48,8 @@ pub enum Capability {
     Campaigns,
     /// Making field-visit plans and reading them.
     Plans,
+    /// Recording field visits (走访记录) and their findings, which open ledger entries.
+    Visits,
     /// Accounts, imports and the audit log.
     Administer,
 }
@@ -61,7 +63,7 @@ impl Role {
             Role::Admin => matches!(capability, C::Figures | C::Campaigns | C::Administer),
             Role::Analyst => matches!(
                 capability,
-                C::Figures | C::Personal | C::EditLedger | C::Campaigns | C::Plans
+                C::Figures | C::Personal | C::EditLedger | C::Campaigns | C::Plans | C::Visits
             ),
             Role::Leader | Role::Department => capability == C::Figures,
             Role::Township => matches!(
@@ -74,7 +76,7 @@ impl Role {
             ),
             Role::Group => matches!(
                 capability,
-                C::Figures | C::Personal | C::Plans | C::SignGroup
+                C::Figures | C::Personal | C::Plans | C::SignGroup | C::Visits
             ),
             Role::Evaluator => matches!(capability, C::Figures | C::Personal),
         }

@@ -118,6 +118,64 @@ pub fn add_days(date: &str, days: usize) -> Option<String> {
     ))
 }
 
+/// The date in China (UTC+8) of a UTC timestamp `YYYY-MM-DDTHH:MM:SSZ` (as
+/// [`utc_timestamp`] writes them): a change made at 17:00 UTC counts for the next day
+/// in China. `None` when `timestamp` is not one.
+#[must_use]
+pub fn china_date(timestamp: &str) -> Option<String> {
+    let date = timestamp.get(..10)?;
+    let hour: u32 = timestamp.get(11..13)?.parse().ok()?;
+    if timestamp.get(10..11) != Some("T") || hour > 23 {
+        return None;
+    }
+    add_days(date, usize::from(hour >= 16))
+}
+
+/// The ISO weekday of a date, 1 (Monday) to 7 (Sunday); `None` when `date` is not one.
+#[must_use]
+pub fn weekday(date: &str) -> Option<u8> {
+    // 1970-01-01 was a Thursday (4).
+    Some((days_from_civil(date)? + 3).rem_euclid(7) as u8 + 1)
+}
+
+/// The ISO 8601 week a date lies in, `YYYY-Www` (weeks start on Monday; week 1 holds
+/// the year's first Thursday, so early January may belong to the year before).
+#[must_use]
+pub fn iso_week(date: &str) -> Option<String> {
+    let days = days_from_civil(date)?;
+    let thursday = days - i64::from(weekday(date)?) + 4;
+    let year_text = civil_date(thursday);
+    let jan1 = days_from_civil(&format!("{}-01-01", year_text.get(..4)?))?;
+    Some(format!(
+        "{}-W{:02}",
+        year_text.get(..4)?,
+        (thursday - jan1) / 7 + 1
+    ))
+}
+
+/// The Monday and Sunday (`YYYY-MM-DD`) of an ISO week `YYYY-Www`; `None` when
+/// `week` is not one (a malformed text, or week 53 of a year with 52).
+#[must_use]
+pub fn week_days(week: &str) -> Option<(String, String)> {
+    let (year, w) = week.split_once("-W")?;
+    if year.len() != 4
+        || w.len() != 2
+        || !(year.bytes().chain(w.bytes())).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let n: i64 = w.parse().ok()?;
+    let jan4 = format!("{year}-01-04");
+    let monday1 = days_from_civil(&jan4)? - i64::from(weekday(&jan4)?) + 1;
+    let monday = civil_date(monday1 + (n - 1) * 7);
+    // Week 0, or 53 of a 52-week year, names another week: refused, not wrapped.
+    if n < 1 || iso_week(&monday)? != week {
+        return None;
+    }
+    let sunday = add_days(&monday, 6)?;
+    Some((monday, sunday))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +200,36 @@ mod tests {
             is_date(&t[..10]) && t.ends_with('Z') && &t[10..11] == "T",
             "{t}"
         );
+    }
+    #[test]
+    fn iso_weeks_start_on_monday_and_hold_the_first_thursday() {
+        assert_eq!(weekday("2019-07-01"), Some(1));
+        assert_eq!(weekday("2019-07-07"), Some(7));
+        assert_eq!(iso_week("2019-07-03").as_deref(), Some("2019-W27"));
+        // 2018-12-31 is a Monday of the week holding 2019-01-03.
+        assert_eq!(iso_week("2018-12-31").as_deref(), Some("2019-W01"));
+        // 2021-01-03 is a Sunday of 2020's week 53.
+        assert_eq!(iso_week("2021-01-03").as_deref(), Some("2020-W53"));
+        assert_eq!(
+            week_days("2019-W27"),
+            Some(("2019-07-01".to_owned(), "2019-07-07".to_owned()))
+        );
+        assert_eq!(
+            week_days("2020-W53").map(|w| w.0).as_deref(),
+            Some("2020-12-28")
+        );
+        assert_eq!(week_days("2019-W53"), None);
+        assert_eq!(week_days("2019-W00"), None);
+        assert_eq!(week_days("2019-27"), None);
+        assert_eq!(week_days("2019-W7"), None);
+        assert_eq!(
+            china_date("2019-07-07T15:59:59Z").as_deref(),
+            Some("2019-07-07")
+        );
+        assert_eq!(
+            china_date("2019-07-07T16:00:00Z").as_deref(),
+            Some("2019-07-08")
+        );
+        assert_eq!(china_date("2019-07-07"), None);
     }
 }

@@ -16,6 +16,7 @@ pub mod measure;
 pub mod plan;
 pub mod rolls;
 pub mod violation;
+pub mod visit;
 
 use serde::{Deserialize, Serialize};
 

@@ -252,6 +252,11 @@ pub struct Request {
     /// Household numbers that must be visited.
     #[serde(default)]
     pub must_visit: Vec<String>,
+    /// The campaign the plan is made for: its stops are then the campaign's planned
+    /// visits, counted against the visits recorded (plan versus done). Needs
+    /// `start_date`, since visits are counted by calendar day.
+    #[serde(default)]
+    pub campaign: Option<String>,
 }
 
 /// The defaults of [`Request`], from seed 000's month-long campaign.

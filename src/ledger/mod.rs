@@ -5,8 +5,10 @@
 
 pub mod checklist;
 pub mod import;
+pub mod progress;
 pub mod report;
 pub mod rules;
+pub mod weekly;
 
 use crate::domain::calendar::{is_date, today};
 use crate::domain::ledger::{Campaign, Cycle, Entry, Template};

@@ -10,6 +10,7 @@ pub mod export;
 pub mod targets;
 pub mod tsp;
 pub mod tsplib;
+pub mod visits;
 pub mod vrp;
 
 use geo::{InteriorPoint, MultiPolygon};

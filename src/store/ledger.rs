@@ -406,7 +406,11 @@ pub fn update_all(conn: &Connection, updates: &[(i64, Entry)]) -> Result<Updated
 }
 
 /// One update inside the caller's transaction (see [`update`]).
-fn update_in(c: &Connection, base_version: i64, next: &Entry) -> Result<Updated, StoreError> {
+pub(super) fn update_in(
+    c: &Connection,
+    base_version: i64,
+    next: &Entry,
+) -> Result<Updated, StoreError> {
     {
         let Some(current) = entry(c, &next.campaign_id, &next.village_code, next.position)? else {
             return Ok(Updated::Missing);

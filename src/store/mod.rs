@@ -18,6 +18,7 @@ pub mod plans;
 pub mod rolls;
 mod schema;
 pub mod versions;
+pub mod visits;
 
 use std::path::{Path, PathBuf};
 

@@ -81,3 +81,29 @@ pub fn list(conn: &Connection) -> Result<Vec<PlanHeader>, StoreError> {
     .collect::<Result<_, _>>()
     .context("read plans")
 }
+
+/// The stored plans made for a campaign (`request.campaign`), newest first.
+///
+/// # Errors
+/// [`StoreError::Query`] if the query fails, [`StoreError::Invalid`] if a stored plan
+/// no longer reads.
+pub fn for_campaign(conn: &Connection, campaign: &str) -> Result<Vec<Plan>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT id, body FROM plans ORDER BY created DESC, id DESC")
+        .context("prepare campaign plans")?;
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .context("run campaign plans")?
+        .collect::<Result<_, _>>()
+        .context("read campaign plans")?;
+    let mut plans = Vec::new();
+    for (id, body) in rows {
+        // Plans are few (one per group and week at most): reading each is cheap.
+        let plan: Plan = serde_json::from_str(&body)
+            .map_err(|e| StoreError::Invalid(format!("plan {id}: {e}")))?;
+        if plan.request.campaign.as_deref() == Some(campaign) {
+            plans.push(plan);
+        }
+    }
+    Ok(plans)
+}

@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -396,5 +396,41 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE TABLE household_measures_history AS
         SELECT NULL::VARCHAR AS replaced_by, * FROM household_measures LIMIT 0;
+    ",
+    // 14: field visits of a campaign's inspection groups (issue 18): one row per visit,
+    // planned (plan, group, day, stop) or not (stop NULL), its findings as JSON, the
+    // phone's position raw (with its system) and in WGS-84; photos apart, so that
+    // listing visits never reads image bytes.
+    r"
+    CREATE TABLE visits (
+        id            VARCHAR PRIMARY KEY,
+        campaign_id   VARCHAR NOT NULL,
+        plan_id       VARCHAR NOT NULL,
+        group_no      INTEGER NOT NULL,
+        group_name    VARCHAR NOT NULL,
+        plan_day      INTEGER,
+        stop_order    INTEGER,
+        visit_date    VARCHAR NOT NULL,
+        target_kind   VARCHAR NOT NULL,
+        target_id     VARCHAR NOT NULL,
+        target_label  VARCHAR NOT NULL,
+        village_code  VARCHAR NOT NULL,
+        outcome       VARCHAR NOT NULL,
+        findings      VARCHAR NOT NULL,
+        finding_count INTEGER NOT NULL,
+        note          VARCHAR,
+        raw_lon DOUBLE, raw_lat DOUBLE, raw_crs VARCHAR, accuracy_m DOUBLE,
+        lon DOUBLE, lat DOUBLE,
+        recorded_at   VARCHAR NOT NULL,
+        recorded_by   VARCHAR NOT NULL,
+        ledger_opened INTEGER NOT NULL
+    );
+    CREATE TABLE visit_photos (
+        visit_id     VARCHAR PRIMARY KEY,
+        content_type VARCHAR NOT NULL,
+        bytes        BLOB NOT NULL,
+        uploaded_at  VARCHAR NOT NULL,
+        uploaded_by  VARCHAR NOT NULL
+    );
     ",
 ];

@@ -27,6 +27,8 @@ const PERSONAL_OR_EDUCATION: &[&str] = &[
 const EDIT_LEDGER: &[&str] = &["analyst", "township", "village"];
 /// The roles that make plans.
 const PLANS: &[&str] = &["analyst", "township", "group"];
+/// The roles that record field visits.
+const VISITS: &[&str] = &["analyst", "group"];
 /// The roles that create campaigns and checklists.
 const CAMPAIGNS: &[&str] = &["analyst", "admin"];
 
@@ -522,6 +524,106 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
             M::GET,
             |_| Some("/api/v1/plans/p-20260101-0000000000000000".into()),
             allowed(PLANS, 404),
+        ),
+        probe(
+            "/api/v1/campaigns/{id}/visits",
+            M::GET,
+            |p| {
+                Some(format!(
+                    "/api/v1/campaigns/xinbin-2019-q3/visits?within={}",
+                    p.home
+                ))
+            },
+            allowed(PERSONAL, 200),
+        ),
+        probe(
+            "/api/v1/campaigns/{id}/visits",
+            M::GET,
+            // Outside: an empty list, labelled with the area asked.
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/campaigns/xinbin-2019-q3/visits?within={a}"))
+            },
+            allowed(PERSONAL, 200),
+        ),
+        with_body(
+            probe(
+                "/api/v1/campaigns/{id}/visits",
+                M::POST,
+                |_| Some("/api/v1/campaigns/xinbin-2019-q3/visits".into()),
+                allowed(VISITS, 400),
+            ),
+            |_| json!({"plan_id": "p-20260101-0000000000000000", "group": 1, "outcome": "visited"}),
+        ),
+        probe(
+            "/api/v1/campaigns/{id}/visits/{visit}",
+            M::GET,
+            |_| Some("/api/v1/campaigns/xinbin-2019-q3/visits/v-0000000000000000".into()),
+            away(PERSONAL),
+        ),
+        probe(
+            "/api/v1/campaigns/{id}/visits/{visit}/photo",
+            M::GET,
+            |_| Some("/api/v1/campaigns/xinbin-2019-q3/visits/v-0000000000000000/photo".into()),
+            away(PERSONAL),
+        ),
+        with_body(
+            probe(
+                "/api/v1/campaigns/{id}/visits/{visit}/photo",
+                M::PUT,
+                |_| Some("/api/v1/campaigns/xinbin-2019-q3/visits/v-0000000000000000/photo".into()),
+                away(VISITS),
+            ),
+            |_| json!("not an image"),
+        ),
+        probe(
+            "/api/v1/campaigns/{id}/plan-vs-done",
+            M::GET,
+            |p| {
+                Some(format!(
+                    "/api/v1/campaigns/xinbin-2019-q3/plan-vs-done?within={}",
+                    &p.home[..9]
+                ))
+            },
+            everyone,
+        ),
+        probe(
+            "/api/v1/campaigns/{id}/plan-vs-done",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/campaigns/xinbin-2019-q3/plan-vs-done?within={a}"))
+            },
+            everyone,
+        ),
+        probe(
+            "/api/v1/campaigns/{id}/progress",
+            M::GET,
+            |_| Some("/api/v1/campaigns/xinbin-2019-q3/progress?week=2019-W36".into()),
+            everyone,
+        ),
+        probe(
+            "/api/v1/campaigns/{id}/progress",
+            M::GET,
+            |p| {
+                p.away.as_ref().map(|a| {
+                    format!("/api/v1/campaigns/xinbin-2019-q3/progress?week=2019-W36&within={a}")
+                })
+            },
+            everyone,
+        ),
+        probe(
+            "/api/v1/campaigns/{id}/weekly-report",
+            M::GET,
+            |_| {
+                Some(
+                    "/api/v1/campaigns/xinbin-2019-q3/weekly-report?week=2019-W36&format=html"
+                        .into(),
+                )
+            },
+            everyone,
         ),
         probe(
             "/api/v1/session",

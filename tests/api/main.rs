@@ -20,6 +20,7 @@ mod province;
 mod recount;
 mod robustness;
 pub mod tiles;
+mod visits;
 
 use helpers::{TEST_HOUSEHOLDS, TestApp};
 use serde_json::{Value, json};
