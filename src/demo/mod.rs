@@ -25,6 +25,7 @@ pub mod households;
 mod measures;
 pub mod people;
 mod rolls;
+pub mod visits;
 
 use std::path::Path;
 
@@ -412,6 +413,21 @@ fn write(
         })
         .filter(|(_, v): &(String, Vec<String>)| !v.is_empty())
         .collect();
+    // The first three weeks of the campaign's visits, one group per township.
+    let township_names: Vec<(String, String)> = home
+        .townships
+        .iter()
+        .filter(|(t, _)| townships.iter().any(|(c, _)| *c == t.code))
+        .map(|(t, _)| (t.code.clone(), t.name.clone()))
+        .collect();
+    let codes: Vec<String> = township_names.iter().map(|(c, _)| c.clone()).collect();
+    let per_township = visits::WEEKS * 5 * visits::STOPS_PER_DAY;
+    let households = builder.households_for_visits(&codes, per_township)?;
+    for (plan, recorded) in
+        visits::generate(&demo_campaign, &township_names, &households, options.seed)
+    {
+        builder.write_plan_and_visits(&plan, &recorded)?;
+    }
     let mut demo_accounts = Vec::new();
     for account in accounts::accounts(&area_code, &townships, options.seed)
         .map_err(|e| DemoError::EmbeddedData(e.to_string()))?

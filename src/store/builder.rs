@@ -232,6 +232,38 @@ impl DatabaseBuilder {
         super::ledger::create_campaign(self.conn()?, campaign, entries)
     }
 
+    /// Up to `per_township` households of each of `townships` written so far, with a
+    /// position, by household number: what the demo's visit plans are drawn from.
+    /// Each: number, village, township, head's name, WGS-84 lon and lat, house grade,
+    /// whether the water is safe.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] if the query fails.
+    pub fn households_for_visits(
+        &self,
+        townships: &[String],
+        per_township: usize,
+    ) -> Result<Vec<super::visits::DemoHousehold>, StoreError> {
+        super::visits::demo_households(self.conn()?, townships, per_township)
+    }
+
+    /// Stores a plan as made (its id kept) and its visits, without ledger changes.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] if DuckDB refuses a row.
+    pub fn write_plan_and_visits(
+        &mut self,
+        plan: &crate::domain::plan::Plan,
+        visits: &[crate::domain::visit::Visit],
+    ) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        super::plans::save_as_is(conn, plan)?;
+        for v in visits {
+            super::visits::insert(conn, v, &[])?;
+        }
+        Ok(())
+    }
+
     /// The registry as the department rolls of the demo are drawn from: every member
     /// of the households written so far, by household and member order.
     ///

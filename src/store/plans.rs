@@ -46,6 +46,20 @@ pub fn save_new(conn: &Connection, plan: &mut Plan) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Stores a plan under the id it has (the demo's, made deterministic from its seed).
+///
+/// # Errors
+/// [`StoreError::Query`] if the write fails (e.g. the id is taken).
+pub fn save_as_is(conn: &Connection, plan: &Plan) -> Result<(), StoreError> {
+    let body = serde_json::to_string(plan).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO plans VALUES (?, ?, ?, ?)",
+        params![plan.id, plan.created, plan.title, body],
+    )
+    .context("save plan")?;
+    Ok(())
+}
+
 /// A stored plan.
 ///
 /// # Errors

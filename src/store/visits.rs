@@ -372,3 +372,62 @@ pub fn status_changes(conn: &Connection, campaign: &str) -> Result<Vec<StatusCha
     .collect::<Result<_, _>>()
     .context("read status changes")
 }
+
+/// A household the demo plans visits to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoHousehold {
+    /// 户编号.
+    pub household_no: String,
+    /// Its village.
+    pub village_code: String,
+    /// Its township.
+    pub township_code: String,
+    /// 户主's name (the demo masks it before it goes into a plan).
+    pub head_name: String,
+    /// WGS-84 longitude.
+    pub lon: f64,
+    /// WGS-84 latitude.
+    pub lat: f64,
+    /// House safety grade (A–D, or 未鉴定).
+    pub house_grade: String,
+    /// Drinking water safe.
+    pub water_safe: bool,
+}
+
+/// Up to `per_township` located households of each township from the builder's
+/// staging table, by number (see `DatabaseBuilder::households_for_visits`).
+pub(super) fn demo_households(
+    conn: &Connection,
+    townships: &[String],
+    per_township: usize,
+) -> Result<Vec<DemoHousehold>, StoreError> {
+    let mut out = Vec::new();
+    let mut stmt = conn
+        .prepare(
+            "SELECT household_no, village_code, township_code, head_name, lon, lat, house_grade,
+                    water_safe
+             FROM households_stage WHERE township_code = ? AND lon IS NOT NULL
+             ORDER BY household_no LIMIT ?",
+        )
+        .context("prepare demo households")?;
+    for t in townships {
+        let rows = stmt
+            .query_map(params![t, per_township as i64], |r| {
+                Ok(DemoHousehold {
+                    household_no: r.get(0)?,
+                    village_code: r.get(1)?,
+                    township_code: r.get(2)?,
+                    head_name: r.get(3)?,
+                    lon: r.get(4)?,
+                    lat: r.get(5)?,
+                    house_grade: r.get(6)?,
+                    water_safe: r.get(7)?,
+                })
+            })
+            .context("run demo households")?;
+        for row in rows {
+            out.push(row.context("read demo household")?);
+        }
+    }
+    Ok(out)
+}

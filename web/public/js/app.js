@@ -921,6 +921,8 @@ async function start() {
   showSignedIn($('who'), who);
   // What the roles cannot use is not offered: plans need field work in the area.
   if (!can(who, 'plans')) document.querySelector('[data-view="plan"]').hidden = true;
+  // The phone visit sheet is the inspection groups' (and analysts').
+  if (!can(who, 'visits')) $('visit-link').hidden = true;
   // A person holding several areas (an inspection group's townships, an evaluator's
   // villages) sees them one at a time (范围): the one a link names, else the first.
   const mine = ownAreas(who);

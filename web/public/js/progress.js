@@ -1,0 +1,66 @@
+// The week's progress (周进度): townships coloured by the share of planned stops
+// visited, the week's and cumulative figures, a line chart per week, and the weekly
+// report to download or print.
+import { session, showSignedIn } from './session.js';
+import { getJson, esc, int, pct } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+const CLASSES = [[0.2, '低于20%'], [0.4, '20%–40%'], [0.6, '40%–60%'], [0.8, '60%–80%'], [Infinity, '80%以上']];
+
+const shareClass = (s) => (s == null ? 'share-none' : `share-${CLASSES.findIndex(([max]) => s < max)}`);
+
+function legend() {
+  $('legend').innerHTML = CLASSES.map(([, label], i) => `<li class="share-${i}">${label}</li>`).join('')
+    + '<li class="share-none">无计划</li>';
+}
+
+function table(rows) {
+  $('townships').querySelector('tbody').innerHTML = rows.map((r) => `<tr class="${shareClass(r.share)}" data-code="${esc(r.code || '')}">
+    <td>${esc(r.name)}</td><td>${pct(r.share)}</td><td>${int(r.week.visits)}</td><td>${int(r.cumulative.visits)}</td>
+    <td>${int(r.week.findings)}</td><td>${int(r.week.opened)}</td><td>${int(r.overdue)}</td></tr>`).join('');
+}
+
+/** A plain SVG line chart: visits, findings and ledger entries opened per week. */
+function chart(series) {
+  const w = 640; const h = 240; const pad = 36;
+  const lines = [['visits', '走访'], ['findings', '发现问题'], ['opened', '新增台账问题']];
+  const max = Math.max(1, ...series.flatMap((p) => lines.map(([k]) => p.figures[k])));
+  const x = (i) => pad + (series.length < 2 ? 0 : (i * (w - 2 * pad)) / (series.length - 1));
+  const y = (v) => h - pad - (v * (h - 2 * pad)) / max;
+  const polylines = lines.map(([k]) => `<polyline class="line-${k}" points="${series.map((p, i) => `${x(i)},${y(p.figures[k])}`).join(' ')}"/>`).join('');
+  const labels = series.map((p, i) => `<text x="${x(i)}" y="${h - 12}" text-anchor="middle">${esc(p.week.slice(5))}</text>`).join('');
+  const keys = lines.map(([k, name], i) => `<text class="key" x="${pad + i * 110}" y="16"><tspan class="line-${k}">■</tspan> ${name}</text>`).join('');
+  $('chart').innerHTML = `<svg viewBox="0 0 ${w} ${h}" role="img" aria-label="每周折线图">
+    <line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#999"/>
+    <text x="4" y="${pad}">${int(max)}</text>${polylines}${labels}${keys}</svg>`;
+}
+
+async function show() {
+  const campaign = $('campaign').value;
+  const week = $('week').value;
+  const q = week ? `?week=${encodeURIComponent(week)}` : '';
+  const p = await getJson(`/api/v1/campaigns/${encodeURIComponent(campaign)}/progress${q}`);
+  if (!$('week').options.length) {
+    for (const point of p.series) $('week').append(new Option(`${point.week}（${point.from}至${point.to}）`, point.week));
+    $('week').value = p.week;
+  }
+  table(p.townships);
+  chart(p.series);
+  $('status').textContent = `${p.area_name} ${p.from}至${p.to}：本周走访 ${int(p.total.week.visits)} 次，累计 ${int(p.total.cumulative.visits)} 次，计划走访完成率 ${pct(p.total.share)}`;
+  const base = `/api/v1/campaigns/${encodeURIComponent(campaign)}/weekly-report?week=${encodeURIComponent(p.week)}`;
+  $('report-xlsx').href = `${base}&format=xlsx`;
+  $('report-html').href = `${base}&format=html`;
+}
+
+async function main() {
+  const who = await session();
+  showSignedIn($('who'), who);
+  legend();
+  const campaigns = await getJson('/api/v1/campaigns');
+  for (const c of campaigns) $('campaign').append(new Option(c.name, c.id));
+  $('campaign').addEventListener('change', () => { $('week').textContent = ''; show(); });
+  $('week').addEventListener('change', show);
+  if (campaigns.length) await show();
+}
+
+main().catch((e) => { $('status').textContent = e.message; });
