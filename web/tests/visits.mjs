@@ -36,7 +36,7 @@ const out = {};
 try {
   if (scenario === 'record-visit') {
     await page.goto(`${base}/visit.html`);
-    await page.waitForSelector('#campaign option');
+    await page.waitForSelector('#campaign option', { state: 'attached' });
     await page.selectOption('#campaign', args.campaign);
     await page.waitForFunction((plan) => [...document.querySelectorAll('#plan option')].some((o) => o.value === plan), args.plan, { timeout: 30000 });
     await page.waitForSelector('#stops li');
@@ -57,7 +57,7 @@ try {
     await page.waitForFunction((n) => Number(document.querySelector('#done b[data-figure="已走访"]')?.textContent) === n, out.before['已走访'] + 1, { timeout: 30000 });
     out.after = await figures();
     await page.goto(`${base}/progress.html`);
-    await page.waitForSelector('#campaign option');
+    await page.waitForSelector('#campaign option', { state: 'attached' });
     await page.selectOption('#campaign', args.campaign);
     await page.waitForFunction((code) => document.querySelector(`#townships tr[data-code="${code}"]`), args.township, { timeout: 30000 });
     out.progress = await page.$eval(`#townships tr[data-code="${args.township}"]`, (tr) => ({
