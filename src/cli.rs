@@ -138,6 +138,11 @@ pub enum Command {
         /// The day the report is made, YYYY-MM-DD (default: today, or the campaign's end).
         #[arg(long)]
         as_of: Option<String>,
+        /// Write the weekly progress report (周报: visits, findings and ledger changes
+        /// per township and group, with the signature block) of this ISO week,
+        /// YYYY-Www, instead of the ledger.
+        #[arg(long, conflicts_with = "as_of")]
+        week: Option<String>,
         /// The output file, .xlsx or .html.
         #[arg(long)]
         out: PathBuf,

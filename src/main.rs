@@ -176,6 +176,18 @@ fn run(cli: Cli) -> Result<()> {
             campaign,
             within,
             as_of,
+            week: Some(week),
+            out,
+        } => {
+            debug_assert!(as_of.is_none(), "clap refuses --as-of with --week");
+            weekly_report(&db.db, &campaign, within.as_deref(), &week, &out)
+        }
+        Command::Report {
+            db,
+            campaign,
+            within,
+            as_of,
+            week: None,
             out,
         } => report(&db.db, &campaign, within.as_deref(), as_of.as_deref(), &out),
         Command::Plan { db, request, out } => plan(&db.db, &request, &out),
@@ -287,6 +299,83 @@ fn report(
         report::html(&campaign, &template, &entries, &scope, &period).into_bytes()
     } else {
         report::xlsx(&campaign, &template, &entries, &scope, &period)?
+    };
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    tracing::info!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `paicha report --week`: the weekly progress report of an area (the whole of it: the
+/// command line reads the database directly), as `GET …/weekly-report` writes it.
+fn weekly_report(
+    db: &Path,
+    campaign: &str,
+    within: Option<&str>,
+    week: &str,
+    out: &Path,
+) -> Result<()> {
+    use paicha::ledger::{progress, weekly};
+    let html = match out.extension().and_then(|e| e.to_str()) {
+        Some("xlsx") => false,
+        Some("html") => true,
+        _ => anyhow::bail!("--out {} must end in .xlsx or .html", out.display()),
+    };
+    let store = Store::open(db).context("opening the database")?;
+    let conn = store.conn()?;
+    let campaign = store::ledger::campaign(&conn, campaign)?
+        .with_context(|| format!("no campaign {campaign:?}"))?;
+    let area = within.unwrap_or(&campaign.area_code).to_owned();
+    if !area.starts_with(&campaign.area_code) {
+        anyhow::bail!(
+            "--within {area} is not inside the campaign's area {}",
+            campaign.area_code
+        );
+    }
+    let names: std::collections::HashMap<String, String> =
+        store::areas::list(&conn, &AreaFilter::default())?
+            .into_iter()
+            .map(|a| (a.code, a.name))
+            .collect();
+    let plans = store::plans::for_campaign(&conn, &campaign.id)?;
+    let visits = store::visits::list(
+        &conn,
+        Some(&campaign.id),
+        &store::visits::VisitFilter::default(),
+        usize::MAX >> 2,
+        0,
+    )?
+    .1;
+    let changes = store::visits::status_changes(&conn, &campaign.id)?;
+    let entries = store::ledger::entries(
+        &conn,
+        &campaign.id,
+        &store::ledger::EntryFilter::default(),
+        usize::MAX >> 2,
+        0,
+    )?
+    .1;
+    let in_scope = |v: &str| v.starts_with(area.as_str());
+    let input = progress::Inputs {
+        campaign: &campaign,
+        plans: &plans,
+        visits: &visits,
+        changes: &changes,
+        entries: &entries,
+        in_scope: &in_scope,
+    };
+    let area_name = names.get(&area).cloned().unwrap_or_else(|| area.clone());
+    let unit = |v: &str| v.get(..9).unwrap_or(v).to_owned();
+    let name_of = |code: &str| names.get(code).cloned();
+    let p = progress::progress(&input, week, &area_name, &unit, &name_of)
+        .with_context(|| format!("--week {week:?} is not an ISO week YYYY-Www"))?;
+    let header = weekly::Header {
+        unit: area_name,
+        date: paicha::domain::calendar::today(),
+    };
+    let bytes = if html {
+        weekly::html(&campaign, &p, &header).into_bytes()
+    } else {
+        weekly::xlsx(&campaign, &p, &header)?
     };
     std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
     tracing::info!("wrote {}", out.display());

@@ -397,7 +397,8 @@ fn plan_writes_a_gpx_and_names_a_bad_field_of_the_request() {
     let stored: i64 = conn
         .query_row("SELECT count(*) FROM plans", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(stored, 1);
+    // The demo's own plans (one a week of its visits) are there too.
+    assert_eq!(stored, 1 + paicha::demo::visits::WEEKS as i64);
     drop(conn);
 
     std::fs::write(&request, r#"{"townships": ["210422100"], "days": "five"}"#).unwrap();
@@ -956,4 +957,62 @@ fn sessions_live_on_across_a_restart_until_signed_out_or_the_account_changes() {
     assert_eq!(who(&leader), 401, "a disabled account's session ended");
     assert_eq!(who(&group), 401, "a new password ended the old session");
     assert!(stop(&mut server).success());
+}
+
+/// `paicha report --week`: the weekly report of the demo's second week, its totals
+/// held against the visits the demo stored.
+#[test]
+fn the_weekly_report_counts_the_demos_visits_to_the_weeks_end() {
+    use calamine::{Data, Reader as _};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("weekly.duckdb");
+    run_ok(
+        paicha()
+            .args(["demo", "--households", "2000", "--seed", "4", "--db"])
+            .arg(&db),
+    );
+    let out = dir.path().join("周报.xlsx");
+    run_ok(
+        paicha()
+            .args([
+                "report",
+                "--campaign",
+                "xinbin-2019-q3",
+                "--week",
+                "2019-W28",
+                "--db",
+            ])
+            .arg(&db)
+            .arg("--out")
+            .arg(&out),
+    );
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let range = book.worksheet_range("乡镇进度").unwrap();
+    let total = range
+        .rows()
+        .find(|r| r.get(1) == Some(&Data::String("合计".into())))
+        .unwrap();
+    let n = |i: usize| match &total[i] {
+        Data::Float(f) => *f as i64,
+        other => panic!("column {i}: {other:?}"),
+    };
+    // 计划走访, 已走访, 未遇, 拒访, 计划外走访: (累计, 本周) from column 2.
+    let (planned, planned_week) = (n(2), n(3));
+    assert!(planned_week > 0);
+    assert_eq!(planned, 2 * planned_week, "two full weeks planned");
+    let reached = n(4) + n(6) + n(8);
+    let unplanned = n(10);
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let stored: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM visits WHERE visit_date <= '2019-07-14'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(reached + unplanned, stored);
+    // The demo's first two weeks are done: every planned stop has a visit.
+    assert_eq!(reached, planned);
+    let text: String = range.rows().flatten().map(ToString::to_string).collect();
+    assert!(text.contains("党政分管负责同志签字"));
 }
