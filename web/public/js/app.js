@@ -752,6 +752,18 @@ function supportLines(s) {
   return lines.length ? `<p class="support" id="household-support">${lines.map(esc).join('<br>')}</p>` : '';
 }
 
+const OUTCOMES = { visited: '已走访', not_found: '未遇', refused: '拒访' };
+
+/** The inspection groups' visits to a household, newest first, with their findings. */
+function visitLines(visits) {
+  if (!visits || !visits.length) return '';
+  const items = visits.slice(0, 5).map((v) => {
+    const found = v.findings.map((f) => f.name || f.item).join('、');
+    return `<li>${esc(v.date)} ${esc(v.group_name)} ${esc(OUTCOMES[v.outcome] || v.outcome)}${found ? `：${esc(found)}` : ''}${v.note ? `（${esc(v.note)}）` : ''}</li>`;
+  }).join('');
+  return `<p class="support">走访记录：</p><ul class="reasons" id="household-visits">${items}</ul>`;
+}
+
 async function householdPopup(feature, lngLat) {
   const no = feature.properties.household_no;
   const popup = new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(lngLat).setHTML('<p>正在读取…</p>').addTo(app.map);
@@ -762,7 +774,8 @@ async function householdPopup(feature, lngLat) {
     popup.setHTML(`<h4>${esc(h.head_name)} <small>${esc(app.categories.get(h.category) || '')}</small></h4>`
       + `<p>${esc(h.township_name)} ${esc(shortName(h.village_name))} · ${h.members} 人 · 人均纯收入 ${int(Math.round(h.income_per_capita))} 元</p>`
       + (failed ? `<ul class="reasons">${failed}</ul>` : '<p>各项指标均达标</p>')
-      + supportLines(h.support));
+      + supportLines(h.support)
+      + visitLines(h.visits));
   } catch (e) {
     popup.setHTML(`<p>${esc(e.message)}</p>`);
   }
