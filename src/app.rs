@@ -95,6 +95,9 @@ pub struct App {
     /// The department roll kinds and the cross-checks (`data/rolls.toml`, or a
     /// county's own file).
     pub rolls: Arc<crate::domain::rolls::RollCatalog>,
+    /// The poverty-village exit standard and monitoring lines in force
+    /// ([`exit_standard`]).
+    pub exits: Arc<crate::domain::exits::ExitStandard>,
     /// Finished tiles of the current data version.
     pub tiles: TileCache,
     /// How tiles are made.
@@ -138,9 +141,35 @@ impl std::ops::Deref for AppState {
 /// # Errors
 /// The [`StoreError`] of the first step that fails.
 pub fn load_snapshot(conn: &duckdb::Connection, catalog: &Catalog) -> Result<Snapshot, StoreError> {
+    crate::store::exits::install(conn, &exit_standard()?)?;
     let places = Places::read(conn, &catalog.poverty_lines)?;
     places.refresh_derived(conn)?;
     Snapshot::load(conn, places)
+}
+
+/// The environment variable naming a county's own exit standard file.
+pub const EXIT_STANDARD_ENV: &str = "PAICHA_EXIT_STANDARD";
+
+/// The exit standard in force: the file [`EXIT_STANDARD_ENV`] names (a county's own copy
+/// of `data/exit_standard.toml`, read at each load, so that editing it needs no
+/// rebuild), else the built-in one.
+///
+/// # Errors
+/// [`StoreError::Invalid`] naming the file and what is wrong in it (the item, field or
+/// line).
+pub fn exit_standard() -> Result<crate::domain::exits::ExitStandard, StoreError> {
+    use crate::domain::exits::ExitStandard;
+    let invalid = |e: crate::domain::exits::ExitStandardError| StoreError::Invalid(e.to_string());
+    match std::env::var_os(EXIT_STANDARD_ENV).filter(|p| !p.is_empty()) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                StoreError::Invalid(format!("exit standard {}: {e}", path.display()))
+            })?;
+            ExitStandard::parse(&text, &path.display().to_string()).map_err(invalid)
+        }
+        None => ExitStandard::builtin().map_err(invalid),
+    }
 }
 
 impl AppState {
@@ -190,6 +219,7 @@ impl AppState {
                 crate::domain::rolls::RollCatalog::builtin()
                     .map_err(|e| StoreError::Invalid(e.to_string()))?,
             ),
+            exits: Arc::new(exit_standard()?),
             tiles,
             tile_settings,
             plans: PlanQueue::default(),

@@ -373,6 +373,27 @@ pub enum ImportCommand {
         #[arg(long)]
         commit: bool,
     },
+    /// The village information form (贫困村信息采集表, seed 000 三、（四）): one row per
+    /// village, keyed by 村代码 or by 村名 (with 乡镇 where two townships share a name),
+    /// with the columns of the exit standard (`data/exit_standard.toml`, or the file
+    /// `PAICHA_EXIT_STANDARD` names): 村集体经济收入, 通硬化路, 安全饮水覆盖率, 通动力电,
+    /// 通宽带, 标准化卫生室, 合格村医, 综合文化服务中心 … XLSX, XLS or CSV in UTF-8 or
+    /// GBK. A commit replaces the form values of the villages in the file as a new data
+    /// version (undo puts the previous ones back).
+    VillageForm {
+        /// The files (.xlsx, .xls or .csv); several are read as one form.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Also write the report to this file: .xlsx (for a clerk) or .json.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write the values if the report has no error (all or none).
+        #[arg(long, conflicts_with = "dry_run")]
+        commit: bool,
+        /// Only read and report (what happens without --commit).
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The committed imports, newest first.
     List,
     /// Every attribute of every feature an import applied, as it came, with the

@@ -1070,6 +1070,12 @@ fn import(db: &Path, what: ImportCommand) -> Result<()> {
             report,
             commit,
         ),
+        ImportCommand::VillageForm {
+            files,
+            report,
+            commit,
+            ..
+        } => (village_form_request()?, files, report, commit),
         other => return import_stored(db, other),
     };
     import_files(db, &request, &files, report.as_deref(), commit)
@@ -1154,6 +1160,7 @@ fn import_files(
         Request::Gps(_) => "write the positions",
         Request::Roll(_) => "replace the stored roll of its kind",
         Request::Measures(_) => "write the measures",
+        Request::VillageForm(_) => "replace the stored form values of its villages",
     };
     if !reported(planned.report(), report, commit, what)? {
         return Ok(());
@@ -1187,6 +1194,7 @@ fn import_files(
             format!("rows of the {} roll of {} written", plan.kind, plan.county)
         }
         run::Planned::Measures(_) => "measures written".to_owned(),
+        run::Planned::VillageForm(_) => "villages' form values written".to_owned(),
     };
     if matches!(request, Request::Roll(_)) {
         // The cross-checks of the new roll, for `paicha export` and the next start.
@@ -1223,6 +1231,14 @@ fn roll_catalog(file: Option<&Path>) -> Result<paicha::domain::rolls::RollCatalo
         }
         None => RollCatalog::builtin()?,
     })
+}
+
+/// A village form import's request, by the exit standard in force.
+fn village_form_request() -> Result<paicha::import::run::Request> {
+    let standard = paicha::app::exit_standard()?;
+    Ok(paicha::import::run::Request::VillageForm(Box::new(
+        standard,
+    )))
 }
 
 /// The import commands that read the stored imports.

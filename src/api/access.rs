@@ -311,6 +311,7 @@ fn capability_words(capability: Capability) -> &'static str {
         Capability::Plans => "field-visit plans",
         Capability::Visits => "recording field visits",
         Capability::Administer => "accounts and the audit log",
+        Capability::DecideInclusion => "deciding on households that should be included",
     }
 }
 

@@ -245,7 +245,8 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Impo
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct UploadParams {
-    /// `divisions`, `boundaries`, `households`, `gps`, `roll` or `measures`.
+    /// `divisions`, `boundaries`, `households`, `gps`, `roll`, `measures` or
+    /// `village_form` (贫困村信息采集表).
     kind: String,
     /// Boundaries: the features' level (`village`, `township`, `county`, `city`,
     /// `province`).
@@ -278,6 +279,7 @@ fn request_of(
     params: &UploadParams,
     columns: Option<&str>,
     rolls: &crate::domain::rolls::RollCatalog,
+    exits: &crate::domain::exits::ExitStandard,
 ) -> Result<Request, ApiError> {
     let mut violations = crate::domain::Violations::new();
     let vocabulary = match columns {
@@ -366,10 +368,11 @@ fn request_of(
                 vocabulary: Some(vocabulary),
             })
         }
+        "village_form" => Request::VillageForm(Box::new(exits.clone())),
         _ => {
             violations.add(
                 "kind",
-                "must be divisions, boundaries, households, gps, roll or measures",
+                "must be divisions, boundaries, households, gps, roll, measures or village_form",
             );
             Request::Gps(vocabulary)
         }
@@ -420,7 +423,7 @@ async fn upload(
     // Who first, then the parameters, then the body: a refused or bad request costs no
     // upload.
     require_importer(&state, &caller)?;
-    request_of(&params, None, &state.rolls)?;
+    request_of(&params, None, &state.rolls, &state.exits)?;
     let multipart = Multipart::from_request(request, &state)
         .await
         .map_err(|e| {
@@ -438,7 +441,7 @@ async fn upload(
             return Err(e);
         }
     };
-    let request = match request_of(&params, columns.as_deref(), &state.rolls) {
+    let request = match request_of(&params, columns.as_deref(), &state.rolls, &state.exits) {
         Ok(request) => request,
         Err(e) => {
             let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -753,33 +756,34 @@ mod tests {
             year: Some(1066),
         };
         let rolls = crate::domain::rolls::RollCatalog::builtin().unwrap();
+        let exits = crate::domain::exits::ExitStandard::builtin().unwrap();
         let fields = |e: ApiError| match e {
             ApiError::InvalidParams(v) => v.into_iter().map(|v| v.field).collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            fields(request_of(&params("people", None), None, &rolls).unwrap_err()),
+            fields(request_of(&params("people", None), None, &rolls, &exits).unwrap_err()),
             ["kind"]
         );
         assert_eq!(
-            fields(request_of(&params("boundaries", None), None, &rolls).unwrap_err()),
+            fields(request_of(&params("boundaries", None), None, &rolls, &exits).unwrap_err()),
             ["level"]
         );
         assert_eq!(
-            fields(request_of(&params("households", None), None, &rolls).unwrap_err()),
+            fields(request_of(&params("households", None), None, &rolls, &exits).unwrap_err()),
             ["date"]
         );
-        assert!(request_of(&params("boundaries", Some("village")), None, &rolls).is_ok());
+        assert!(request_of(&params("boundaries", Some("village")), None, &rolls, &exits).is_ok());
         assert_eq!(
-            fields(request_of(&params("gps", None), Some("[[["), &rolls).unwrap_err()),
+            fields(request_of(&params("gps", None), Some("[[["), &rolls, &exits).unwrap_err()),
             ["columns"]
         );
         assert_eq!(
-            fields(request_of(&params("roll", None), None, &rolls).unwrap_err()),
+            fields(request_of(&params("roll", None), None, &rolls, &exits).unwrap_err()),
             ["roll"]
         );
         assert_eq!(
-            fields(request_of(&params("measures", None), None, &rolls).unwrap_err()),
+            fields(request_of(&params("measures", None), None, &rolls, &exits).unwrap_err()),
             ["year"]
         );
     }

@@ -12,6 +12,7 @@ pub mod basemaps;
 pub mod changes;
 pub mod crosschecks;
 pub mod error;
+pub mod exits;
 pub mod extract;
 pub mod health;
 pub mod imports;
@@ -64,6 +65,7 @@ pub const PMTILES_DIST: &str = "node_modules/pmtiles/dist";
         (name = "visits", description = "Field visits recorded by the inspection groups, plan versus done, the week's progress and the weekly report (走访记录、周进度、周报)"),
         (name = "basemaps", description = "Offline basemap packages and configured online basemaps"),
         (name = "crosschecks", description = "Departments' rolls checked against the registry (账账相符): mismatches per rule, with both sides' values, and the departments' answers"),
+        (name = "exits", description = "Poverty-village exit verdicts (贫困村退出) and the screening of households that should be included (应纳未纳) with the township's decisions"),
         (name = "imports", description = "An office's files uploaded, checked (a dry run with its report) and committed as a data version (数据导入)")
     )
 )]
@@ -143,6 +145,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crosschecks::router())
         .merge(measures::router())
         .merge(visits::router())
+        .merge(exits::router())
         .split_for_parts()
 }
 

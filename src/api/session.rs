@@ -84,6 +84,7 @@ fn session_info(state: &AppState, principal: &Principal, csrf: Option<String>) -
         (Capability::Plans, "plans"),
         (Capability::Visits, "visits"),
         (Capability::Administer, "administer"),
+        (Capability::DecideInclusion, "decide_inclusion"),
     ]
     .into_iter()
     .filter(|(c, _)| principal.may_somewhere(*c, &today))

@@ -21,6 +21,7 @@ mod boundaries;
 pub mod campaign;
 mod city;
 mod details;
+mod exits;
 pub mod households;
 mod measures;
 pub mod people;
@@ -369,6 +370,8 @@ fn write(
     rolls::write(&mut builder, options.seed, &mut ids)?;
     builder.write_measures(&measure_rows)?;
     drop(measure_rows);
+    // The exit form and the persons outside the registry, from streams of their own.
+    exits::write(&mut builder, options.seed, &mut ids)?;
     let templates =
         crate::ledger::checklist::builtin().map_err(|e| DemoError::EmbeddedData(e.to_string()))?;
     let source = templates

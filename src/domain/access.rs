@@ -52,6 +52,9 @@ pub enum Capability {
     Visits,
     /// Accounts, imports and the audit log.
     Administer,
+    /// Deciding whether a screened household should be included (应纳未纳: 乡镇确定,
+    /// seed 003 item 8).
+    DecideInclusion,
 }
 
 impl Role {
@@ -68,7 +71,7 @@ impl Role {
             Role::Leader | Role::Department => capability == C::Figures,
             Role::Township => matches!(
                 capability,
-                C::Figures | C::Personal | C::EditLedger | C::Plans
+                C::Figures | C::Personal | C::EditLedger | C::Plans | C::DecideInclusion
             ),
             Role::Village => matches!(
                 capability,

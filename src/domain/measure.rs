@@ -103,6 +103,10 @@ measures! {
     CrosscheckReliefDiffers => ("crosscheck_relief_differs", Households),
     /// Cross-check: disability differs from the federation's roll.
     CrosscheckDisabilityDiffers => ("crosscheck_disability_differs", Households),
+    /// A poverty village's items of the exit standard that fail (贫困村退出).
+    ExitFailingItems => ("exit_failing_items", Items),
+    /// Persons screened as should-be-included (应纳未纳) not yet decided.
+    InclusionCandidates => ("inclusion_candidates", Items),
 }
 
 impl MeasureId {
@@ -112,7 +116,8 @@ impl MeasureId {
         self as usize
     }
 
-    /// Counted over a village's ledger entries, not over households.
+    /// Counted per village (over its ledger entries, its exit items or its screened
+    /// candidates), not over households.
     #[must_use]
     pub fn is_ledger(self) -> bool {
         self.unit() == Unit::Items

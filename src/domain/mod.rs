@@ -11,6 +11,7 @@
 pub mod access;
 pub mod aid;
 pub mod calendar;
+pub mod exits;
 pub mod ledger;
 pub mod measure;
 pub mod plan;

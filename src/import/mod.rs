@@ -13,6 +13,7 @@ pub mod households;
 pub mod measures;
 pub mod rolls;
 pub mod run;
+pub mod village_form;
 
 use serde::{Deserialize, Serialize};
 

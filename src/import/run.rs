@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use duckdb::Connection;
 
-use super::{Report, boundaries, divisions, households, measures, rolls};
+use super::{Report, boundaries, divisions, households, measures, rolls, village_form};
 use crate::store::areas::AreaFilter;
 use crate::store::{self, StoreError};
 
@@ -29,10 +29,13 @@ pub enum Request {
     Roll(Box<rolls::Options>),
     /// A department's measures file (帮扶措施清单).
     Measures(measures::Options),
+    /// The village information form (贫困村信息采集表), read by the exit standard's
+    /// columns.
+    VillageForm(Box<crate::domain::exits::ExitStandard>),
 }
 
 impl Request {
-    /// `divisions`, `boundaries`, `households`, `gps`, `roll` or `measures`: the import's kind as ids,
+    /// `divisions`, `boundaries`, `households`, `gps`, `roll`, `measures` or `village_form`: the import's kind as ids,
     /// reports and the list name it.
     #[must_use]
     pub fn kind(&self) -> &'static str {
@@ -43,6 +46,7 @@ impl Request {
             Request::Gps(_) => "gps",
             Request::Roll(_) => "roll",
             Request::Measures(_) => "measures",
+            Request::VillageForm(_) => "village_form",
         }
     }
 }
@@ -62,6 +66,8 @@ pub enum Planned {
     Roll(rolls::Plan),
     /// Measures of stored households.
     Measures(measures::Plan),
+    /// Village information forms that replace the stored ones of their villages.
+    VillageForm(village_form::Plan),
 }
 
 impl Planned {
@@ -75,6 +81,7 @@ impl Planned {
             Planned::Gps(p) => &p.report,
             Planned::Roll(p) => &p.report,
             Planned::Measures(p) => &p.report,
+            Planned::VillageForm(p) => &p.report,
         }
     }
 
@@ -88,6 +95,7 @@ impl Planned {
             Planned::Gps(_) => "gps",
             Planned::Roll(_) => "roll",
             Planned::Measures(_) => "measures",
+            Planned::VillageForm(_) => "village_form",
         }
     }
 }
@@ -133,6 +141,9 @@ impl RunError {
             Self::Nothing(NO_HOUSEHOLDS_FOR_ROLLS) => {
                 "行业部门名单要与已存的农户比对：请先导入户籍信息".to_owned()
             }
+            Self::Nothing(NO_DIVISIONS_FOR_FORMS) => {
+                "信息采集表要与已存的区划匹配：请先导入区划代码".to_owned()
+            }
             Self::Nothing(NO_MEASURE_HOUSEHOLDS) => {
                 "帮扶措施要与已存的农户匹配：请先导入户籍信息".to_owned()
             }
@@ -149,6 +160,8 @@ const NO_HOUSEHOLDS: &str =
     "positions are matched to stored households: import the households first";
 const NO_HOUSEHOLDS_FOR_ROLLS: &str =
     "rolls are matched to stored households: import the households first";
+const NO_DIVISIONS_FOR_FORMS: &str =
+    "village forms are matched to stored divisions: import the division codes first";
 const NO_MEASURE_HOUSEHOLDS: &str =
     "measures are matched to stored households: import the households first";
 
@@ -310,7 +323,53 @@ pub fn plan(
                 })
         }
         Request::Measures(options) => plan_measures(conn, first, options, progress),
+        Request::VillageForm(standard) => plan_village_form(conn, standard, files, progress),
     }
+}
+
+/// The dry run of village information forms, against the stored divisions.
+fn plan_village_form(
+    conn: Option<&Connection>,
+    standard: &crate::domain::exits::ExitStandard,
+    files: &[PathBuf],
+    progress: &Progress,
+) -> Result<Planned, RunError> {
+    let conn = conn.ok_or(RunError::Nothing(NO_DIVISIONS_FOR_FORMS))?;
+    let mut read = Vec::with_capacity(files.len());
+    for file in files {
+        read.push((
+            file_name(file),
+            read_bounded(file, village_form::LIMITS.unzipped_bytes)?,
+        ));
+    }
+    let areas = store::areas::list(conn, &AreaFilter::default())?;
+    village_form::plan(&read, standard, &areas, progress)
+        .map(Planned::VillageForm)
+        .map_err(|(file, e)| RunError::Read {
+            file,
+            reason: e.to_string(),
+            reason_zh: e.zh(),
+        })
+}
+
+/// Writes village information forms (see [`commit`]).
+fn commit_village_form(
+    conn: &Connection,
+    plan: &village_form::Plan,
+    (id, source, now): (&str, &str, &str),
+    json: &str,
+) -> Result<i64, RunError> {
+    if plan.rows.is_empty() {
+        return Err(RunError::Nothing(
+            "no village in the form: nothing was written",
+        ));
+    }
+    Ok(store::exits::commit_form(
+        conn,
+        (id, source, now),
+        json,
+        &plan.rows,
+    )?)
 }
 
 /// The dry run of a measures file against the stored households.
@@ -482,6 +541,10 @@ pub fn commit(
             }
             committed.written = plan.rows.len();
             store::imports::commit_measures(conn, (id, source, now), &json, &plan.rows)?
+        }
+        Planned::VillageForm(plan) => {
+            committed.written = plan.rows.len();
+            commit_village_form(conn, plan, (id, source, now), &json)?
         }
     };
     Ok(committed)

@@ -273,6 +273,39 @@ impl DatabaseBuilder {
         super::rolls::registry_persons(self.conn()?, true)
     }
 
+    /// Every village: code, name, township name, poverty village (for the demo's
+    /// village information form and screening).
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] if the query fails.
+    pub fn villages(&self) -> Result<Vec<super::exits::VillageRow>, StoreError> {
+        super::exits::villages(self.conn()?)
+    }
+
+    /// Stores the demo's village information form and the failures it planted.
+    ///
+    /// # Errors
+    /// [`StoreError`] if DuckDB refuses a row.
+    pub fn write_village_form(
+        &mut self,
+        rows: &[super::exits::FormRow],
+        planted: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        super::exits::append_form(self.conn()?, rows)?;
+        super::exits::record_planted(self.conn()?, planted)
+    }
+
+    /// Records the persons the demo put on its rolls outside the registry.
+    ///
+    /// # Errors
+    /// [`StoreError`] if DuckDB refuses a row.
+    pub fn write_inclusion_plants(
+        &mut self,
+        plants: &[(String, bool, Option<String>)],
+    ) -> Result<(), StoreError> {
+        super::exits::record_inclusion_plants(self.conn()?, plants)
+    }
+
     /// Stores a department's roll (the demo's: no import, no history).
     ///
     /// # Errors

@@ -632,6 +632,10 @@ pub fn undo(conn: &Connection, id: &str, undone_at: &str) -> Result<i64, StoreEr
             let restored = super::rolls::restore_roll(c, id)?;
             tracing::info!(import = id, restored, "roll import undone");
         }
+        if latest.kind == "village_form" {
+            let restored = super::exits::restore_form(c, id)?;
+            tracing::info!(import = id, restored, "village form import undone");
+        }
         if matches!(latest.kind.as_str(), "households" | "gps") {
             let restored = restore_households(c, id)?;
             tracing::info!(import = id, restored, "household import undone");

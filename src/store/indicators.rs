@@ -127,7 +127,7 @@ pub const MEASURES: &[Measure] = &[
     Measure {
         id: MeasureId::ChecklistUnmet,
         count: "(status IN ('problem', 'rectifying'))::UINTEGER",
-        denominator: "1",
+        denominator: "(source = 'ledger')::UINTEGER",
     },
     Measure {
         id: MeasureId::RectificationOverdue,
@@ -184,6 +184,19 @@ pub const MEASURES: &[Measure] = &[
         id: MeasureId::CrosscheckDisabilityDiffers,
         count: "crosscheck_disability_differs::UINTEGER",
         denominator: "roll_disability::UINTEGER",
+    },
+    // Village-level like the ledger's, over the rows of store::exits (see
+    // `ledger_stats`): a poverty village's exit items judged, and the persons the
+    // 应纳未纳 screening placed in the village.
+    Measure {
+        id: MeasureId::ExitFailingItems,
+        count: "(source = 'exit' AND NOT passed)::UINTEGER",
+        denominator: "(source = 'exit' AND passed IS NOT NULL)::UINTEGER",
+    },
+    Measure {
+        id: MeasureId::InclusionCandidates,
+        count: "(source = 'inclusion' AND decision IS NULL)::UINTEGER",
+        denominator: "(source = 'inclusion')::UINTEGER",
     },
 ];
 
@@ -853,9 +866,26 @@ pub fn ledger_stats(
     } else {
         "GROUP BY 1"
     };
+    // The ledger's entries, then the exit items and screened candidates of
+    // store::exits when a measure asks for them.
+    let exit = measures.contains(&MeasureId::ExitFailingItems);
+    let inclusion = measures.contains(&MeasureId::InclusionCandidates);
+    let village_rows = if exit || inclusion {
+        format!(
+            " UNION ALL SELECT village_code, source, NULL, NULL, NULL, passed, decision
+              FROM ({})",
+            super::exits::village_rows_sql(exit, inclusion)
+        )
+    } else {
+        String::new()
+    };
     let sql = format!(
-        "WITH {}
-         SELECT {key}, count(*){sums} FROM entries {filter} {group_by}",
+        "WITH {}, items AS (
+             SELECT village_code, 'ledger' AS source, status, deadline, as_of,
+                    NULL::BOOLEAN AS passed, NULL::VARCHAR AS decision
+             FROM entries{village_rows}
+         )
+         SELECT {key}, count(*){sums} FROM items {filter} {group_by}",
         super::ledger::LATEST_ENTRIES
     );
     let mut stmt = conn.prepare(&sql).context("prepare ledger stats")?;

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod areas;
 mod builder;
+pub mod exits;
 pub mod households;
 pub mod imports;
 pub mod indicators;

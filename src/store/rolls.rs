@@ -361,7 +361,7 @@ SELECT 'roll_unregistered', rm.roll_kind, rm.county_code, NULL, rm.household_no,
        rm.id_number, rm.name, coalesce(rm.id_number, rm.household_no),
        CASE WHEN rm.id_number IS NOT NULL THEN '户籍中没有此证件号码' ELSE '户籍中没有此户编号' END,
        rm.seq
-FROM rm WHERE rm.reg_household IS NULL
+FROM rm WHERE rm.reg_household IS NULL AND rm.roll_kind <> 'general'
 UNION ALL
 SELECT 'roll_other_county', rm.roll_kind, rm.county_code, NULL, NULL, rm.id_number, rm.name,
        coalesce(rm.id_number, rm.household_no), '户籍在外县（' || rm.reg_county || '）', rm.seq

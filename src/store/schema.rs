@@ -5,7 +5,7 @@
 //! guessed at.
 
 /// The schema version this build of paicha writes and reads.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// Migrations, index `i` moving the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -431,6 +431,67 @@ pub const MIGRATIONS: &[&str] = &[
         bytes        BLOB NOT NULL,
         uploaded_at  VARCHAR NOT NULL,
         uploaded_by  VARCHAR NOT NULL
+    );
+    ",
+    // 15: poverty-village exit (贫困村退出) and households that should be included (应纳未纳),
+    // issue 18: the village information form's values (贫困村信息采集表) with what each
+    // import replaced, the exit standard and monitoring lines in force (written from
+    // data/exit_standard.toml whenever the service loads), the township's decisions on
+    // the screening's candidates (every one kept), and the demo's planted failures.
+    r"
+    CREATE TABLE village_form_values (
+        village_code VARCHAR NOT NULL,
+        field        VARCHAR NOT NULL,
+        -- Yes/no as 1 or 0, money in yuan, shares within 0–1, counts.
+        value        DOUBLE NOT NULL,
+        -- Where it came from: file (or file!sheet) and the row as Excel shows it.
+        file         VARCHAR NOT NULL,
+        row          UINTEGER NOT NULL
+    );
+    CREATE TABLE village_form_history AS
+        SELECT NULL::VARCHAR AS import_id, * FROM village_form_values LIMIT 0;
+    -- The villages each form import replaced the values of.
+    CREATE TABLE village_form_imports (
+        import_id    VARCHAR NOT NULL,
+        village_code VARCHAR NOT NULL
+    );
+    CREATE TABLE exit_standard_items (
+        position  UINTEGER NOT NULL,
+        id        VARCHAR NOT NULL,
+        name_zh   VARCHAR NOT NULL,
+        measure   VARCHAR NOT NULL,
+        op        VARCHAR NOT NULL,
+        threshold DOUBLE NOT NULL,
+        -- yes_no, number, money, ratio; NULL for the poverty incidence.
+        field_type VARCHAR
+    );
+    CREATE TABLE monitoring_lines (
+        year            INTEGER NOT NULL,
+        region_code     VARCHAR NOT NULL,
+        yuan_per_capita DOUBLE NOT NULL
+    );
+    -- Append-only: the latest (highest seq) decision of a candidate is in force.
+    CREATE TABLE inclusion_decisions (
+        seq         UBIGINT NOT NULL,
+        candidate   VARCHAR NOT NULL,
+        -- include (纳入) or exclude (不纳入).
+        decision    VARCHAR NOT NULL,
+        reason      VARCHAR NOT NULL,
+        decided_by  VARCHAR NOT NULL,
+        decided_at  VARCHAR NOT NULL
+    );
+    -- An item the demo's form fails on purpose, or `missing:<item>` for one it leaves
+    -- without data.
+    CREATE TABLE demo_exit_flaws (
+        village_code VARCHAR NOT NULL,
+        item         VARCHAR NOT NULL
+    );
+    -- Persons the demo put on its rolls outside the registry: whether the screening
+    -- must find them, and the village it must place them in (NULL: none).
+    CREATE TABLE demo_inclusion_plants (
+        id_number    VARCHAR NOT NULL,
+        candidate    BOOLEAN NOT NULL,
+        village_code VARCHAR
     );
     ",
 ];

@@ -823,6 +823,60 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
             ),
             |_| json!({"not": "a list"}),
         ),
+        // Poverty-village exit verdicts: figures for everyone, empty outside one's
+        // areas. The 应纳未纳 candidates: personal data, for the roles that read it in
+        // their areas; decisions by the township user only (a bad body is 400, a
+        // candidate that is not theirs 404, as one that does not exist).
+        probe(
+            "/api/v1/exit-verdicts",
+            M::GET,
+            |p| Some(format!("/api/v1/exit-verdicts?within={}", p.home)),
+            everyone,
+        ),
+        probe(
+            "/api/v1/exit-verdicts",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/exit-verdicts?within={a}&format=csv"))
+            },
+            everyone,
+        ),
+        probe(
+            "/api/v1/inclusion-candidates",
+            M::GET,
+            |p| Some(format!("/api/v1/inclusion-candidates?within={}", p.home)),
+            allowed(PERSONAL, 200),
+        ),
+        probe(
+            "/api/v1/inclusion-candidates",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/inclusion-candidates?within={a}"))
+            },
+            away(PERSONAL),
+        ),
+        with_body(
+            probe(
+                "/api/v1/inclusion-candidates/{id}/decision",
+                M::POST,
+                |_| Some("/api/v1/inclusion-candidates/c-0000000000000000/decision".into()),
+                allowed(&["township"], 400),
+            ),
+            |_| json!({"decision": "也许", "reason": ""}),
+        ),
+        with_body(
+            probe(
+                "/api/v1/inclusion-candidates/{id}/decision",
+                M::POST,
+                |_| Some("/api/v1/inclusion-candidates/c-0000000000000000/decision".into()),
+                away(&["township"]),
+            ),
+            |_| json!({"decision": "不纳入", "reason": "已核实"}),
+        ),
         // Imports: admins of the whole county only; refused before any body is read.
         probe(
             "/api/v1/imports",

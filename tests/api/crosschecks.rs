@@ -16,7 +16,7 @@ async fn the_summary_counts_every_rule_and_the_mismatches_show_both_sides() {
     let rules = summary["rules"].as_array().unwrap();
     assert_eq!(rules.len(), 11, "{summary}");
     let rolls = summary["rolls"].as_array().unwrap();
-    assert_eq!(rolls.len(), 6);
+    assert_eq!(rolls.len(), 7, "six departments and the general households");
     assert!(
         rolls.iter().all(|r| r["rows"].as_i64().unwrap() > 0),
         "{rolls:?}"

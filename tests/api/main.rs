@@ -10,6 +10,7 @@ mod access;
 mod basemaps;
 mod city;
 mod crosschecks;
+mod exits;
 mod helpers;
 mod ledger;
 #[path = "../support/libreoffice.rs"]

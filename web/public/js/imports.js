@@ -10,7 +10,7 @@ import { getJson, esc, toast, int } from './api.js';
 const $ = (id) => document.getElementById(id);
 
 const KIND_ZH = {
-  households: '户籍信息', gps: '入户定位', measures: '帮扶措施', roll: '行业部门名单', divisions: '区划代码', boundaries: '边界',
+  households: '户籍信息', gps: '入户定位', measures: '帮扶措施', roll: '行业部门名单', village_form: '贫困村信息采集表', divisions: '区划代码', boundaries: '边界',
 };
 const SEVERITY_ZH = { error: '错误', warning: '提示' };
 // Problems drawn on the page; the XLSX holds them all.
