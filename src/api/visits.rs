@@ -350,7 +350,9 @@ async fn one(
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/visits/{visit}/photo", tag = "visits",
     params(("id" = String, Path, description = "Campaign id"), ("visit" = String, Path, description = "Visit id")),
     responses(
-        (status = 200, description = "The photo", content_type = "image/jpeg"),
+        (status = 200, description = "The photo", content(
+            (FileBody = "image/jpeg"),
+            (FileBody = "image/png"))),
         (status = 404, description = "No such campaign, visit or photo", body = ProblemDetails, content_type = "application/problem+json")))]
 async fn photo(
     State(state): State<AppState>,

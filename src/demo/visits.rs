@@ -26,11 +26,11 @@ const DAYS: usize = 5;
 /// Households a group visits a day.
 pub const STOPS_PER_DAY: usize = 6;
 
-/// A week's plan and its visits.
+/// A township's week: its plan and its visits.
 pub type Week = (Plan, Vec<Visit>);
 
-/// The plans and visits of the first three weeks for `townships` (code, name, and
-/// its villages), from `households` (as `DatabaseBuilder::households_for_visits`
+/// The plans and visits of the first three weeks for `townships` (code and name): a
+/// plan per week and township, in week order; from `households` (as `DatabaseBuilder::households_for_visits`
 /// gives them, at least `WEEKS × 5 × STOPS_PER_DAY` a township to fill every day).
 #[must_use]
 pub fn generate(
@@ -41,28 +41,32 @@ pub fn generate(
 ) -> Vec<Week> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(18);
-    let mut weeks = Vec::with_capacity(WEEKS);
+    let mut weeks = Vec::with_capacity(WEEKS * townships.len());
     for week in 0..WEEKS {
         let monday = add_days(FIRST_DAY, week * 7).unwrap_or_else(|| FIRST_DAY.to_owned());
-        let mut groups = Vec::new();
+        // A plan per township and week, as each group makes its own: a group or a
+        // township user sees (and records from) the plans of their townships only.
         for (g, (code, name)) in townships.iter().enumerate() {
             let own: Vec<&DemoHousehold> = households
                 .iter()
                 .filter(|h| &h.township_code == code)
                 .collect();
-            groups.push(group(g + 1, name, &own, week, &monday));
+            let mut group = group(g + 1, name, &own, week, &monday);
+            let label = group.name.clone();
+            // The group is the plan's first (and only) one; its name keeps its number.
+            group.group = 1;
+            let request = request(campaign, std::slice::from_ref(&townships[g]), &monday, seed);
+            let plan = Plan {
+                id: format!("p-{}-{:016x}", monday.replace('-', ""), rng.next_u64()),
+                title: format!("{label}第{}周督查走访计划", week + 1),
+                created: monday.clone(),
+                request,
+                groups: vec![group],
+                dropped: Vec::new(),
+            };
+            let visits = visits(campaign, &plan, households, week, &mut rng);
+            weeks.push((plan, visits));
         }
-        let request = request(campaign, townships, &monday, seed);
-        let plan = Plan {
-            id: format!("p-{}-{:016x}", monday.replace('-', ""), rng.next_u64()),
-            title: format!("{}第{}周督查走访计划", campaign.name, week + 1),
-            created: add_days(&monday, 0).unwrap_or_default(),
-            request,
-            groups,
-            dropped: Vec::new(),
-        };
-        let visits = visits(campaign, &plan, households, week, &mut rng);
-        weeks.push((plan, visits));
     }
     weeks
 }
@@ -79,7 +83,7 @@ fn request(
     Request {
         townships: townships.iter().map(|(c, _)| c.clone()).collect(),
         area: None,
-        groups: Some(townships.len()),
+        groups: Some(1),
         days: DAYS,
         start_date: Some(monday.to_owned()),
         day_start: defaults::day_start(),
@@ -351,7 +355,7 @@ mod tests {
             .collect();
         let townships = [("210422100".to_owned(), "新宾镇".to_owned())];
         let weeks = generate(&campaign, &townships, &households, 7);
-        assert_eq!(weeks.len(), WEEKS);
+        assert_eq!(weeks.len(), WEEKS * townships.len());
         assert_eq!(
             weeks[0].0.groups[0].days[0].date.as_deref(),
             Some(FIRST_DAY)
