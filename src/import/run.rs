@@ -307,24 +307,32 @@ pub fn plan(
                 reason_zh: e.zh(),
             })
         }
-        Request::Roll(options) => {
-            let conn = conn.ok_or(RunError::Nothing(NO_HOUSEHOLDS_FOR_ROLLS))?;
-            let mut read = Vec::with_capacity(files.len());
-            for file in files {
-                read.push((file_name(file), read_bounded(file, SPREADSHEET_BYTES)?));
-            }
-            let registry = store::rolls::registry_keys(conn)?;
-            rolls::plan(&read, options, &registry, progress)
-                .map(Planned::Roll)
-                .map_err(|(file, e)| RunError::Read {
-                    file,
-                    reason: e.to_string(),
-                    reason_zh: e.zh(),
-                })
-        }
+        Request::Roll(options) => plan_roll(conn, options, files, progress),
         Request::Measures(options) => plan_measures(conn, first, options, progress),
         Request::VillageForm(standard) => plan_village_form(conn, standard, files, progress),
     }
+}
+
+/// The dry run of a department's roll, against the registry's keys.
+fn plan_roll(
+    conn: Option<&Connection>,
+    options: &rolls::Options,
+    files: &[PathBuf],
+    progress: &Progress,
+) -> Result<Planned, RunError> {
+    let conn = conn.ok_or(RunError::Nothing(NO_HOUSEHOLDS_FOR_ROLLS))?;
+    let mut read = Vec::with_capacity(files.len());
+    for file in files {
+        read.push((file_name(file), read_bounded(file, SPREADSHEET_BYTES)?));
+    }
+    let registry = store::rolls::registry_keys(conn)?;
+    rolls::plan(&read, options, &registry, progress)
+        .map(Planned::Roll)
+        .map_err(|(file, e)| RunError::Read {
+            file,
+            reason: e.to_string(),
+            reason_zh: e.zh(),
+        })
 }
 
 /// The dry run of village information forms, against the stored divisions.
