@@ -334,12 +334,24 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name).then_some(v)
-        })
+        .find_map(|v| cookie_in(v.as_bytes(), name))
+}
+
+/// `name`'s value in one `Cookie` header (`a=1; b=2`). Every request signed by a session
+/// reads it: the header's bytes are cut at `;` (found by `memchr`) and only the value found
+/// is decoded, not the whole header as text.
+fn cookie_in<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b';', header).chain(std::iter::once(header.len()));
+    ends.find_map(|end| {
+        let pair = &header[start..end];
+        start = (end + 1).min(header.len());
+        let value = pair
+            .trim_ascii()
+            .strip_prefix(name.as_bytes())?
+            .strip_prefix(b"=")?;
+        std::str::from_utf8(value).ok()
+    })
 }
 
 /// A token a GIS client sent in the query of a tile or TileJSON request: TileJSON
@@ -578,5 +590,17 @@ mod tests {
         );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&h, "c"), None);
+        // A name that only begins another's is not it; a second header is read too.
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("paicha_session_x=1"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("paicha_session=def"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("def"));
+        h.insert(header::COOKIE, HeaderValue::from_static("paicha_session"));
+        assert_eq!(cookie(&h, SESSION_COOKIE), None);
     }
 }
