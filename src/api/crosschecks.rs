@@ -23,14 +23,14 @@ use utoipa_axum::routes;
 use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiPath, ApiQuery, FileBody};
-use super::indicators::download;
+use super::indicators::table_download;
 use super::quality::{Scoped, scope};
 use crate::app::AppState;
 use crate::domain::access::Capability;
 use crate::domain::calendar;
 use crate::domain::rolls::{Crosscheck, MismatchUnit, RollCatalog};
 use crate::domain::{mask_id_number, mask_name};
-use crate::formats::table::{self, Cell};
+use crate::formats::table::Cell;
 use crate::store::rolls::{Mismatch, MismatchFilter};
 
 /// Most rows of one JSON page.
@@ -534,21 +534,8 @@ fn list_download(
         ANSWER_HEADER,
     ];
     let file = format!("{area}{rule}比对清单");
-    if csv {
-        return Ok(download(
-            table::csv(&headers, &table),
-            "text/csv; charset=utf-8",
-            &format!("{file}.csv"),
-        ));
-    }
     let title = format!("{file}（请在“{ANSWER_HEADER}”列填写核实情况后上传）");
-    let body = table::xlsx("比对清单", Some(&title), &headers, &table)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing the mismatch list: {e}")))?;
-    Ok(download(
-        body,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        &format!("{file}.xlsx"),
-    ))
+    table_download(csv, ("比对清单", &title), &file, &headers, &table)
 }
 
 /// The answer column of the downloads.

@@ -19,14 +19,14 @@ use utoipa_axum::routes;
 use super::access::Caller;
 use super::error::{ApiError, ProblemDetails};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::indicators::download;
+use super::indicators::table_download;
 use super::quality::{Scoped, scope};
 use crate::app::AppState;
 use crate::domain::access::Capability;
 use crate::domain::calendar;
 use crate::domain::exits::{ExitStandard, FormFieldType, POVERTY_INCIDENCE, shown};
 use crate::domain::{mask_id_number, mask_name};
-use crate::formats::table::{self, Cell};
+use crate::formats::table::Cell;
 use crate::store::exits::{Candidate, Decision, JudgedItem};
 
 /// The routes of this module.
@@ -315,20 +315,7 @@ fn verdict_download(rows: &[VillageVerdict], area: &str, csv: bool) -> Result<Re
         "说明",
     ];
     let file = format!("{area}贫困村退出指标达标情况");
-    if csv {
-        return Ok(download(
-            table::csv(&headers, &table),
-            "text/csv; charset=utf-8",
-            &format!("{file}.csv"),
-        ));
-    }
-    let body = table::xlsx("退出指标", Some(&file), &headers, &table)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing the verdicts: {e}")))?;
-    Ok(download(
-        body,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        &format!("{file}.xlsx"),
-    ))
+    table_download(csv, ("退出指标", &file), &file, &headers, &table)
 }
 
 /// A decision in force or kept.
@@ -574,20 +561,7 @@ fn candidate_download(rows: &[CandidateItem], area: &str, csv: bool) -> Result<R
         "认定理由",
     ];
     let file = format!("{area}应纳未纳疑似对象");
-    if csv {
-        return Ok(download(
-            table::csv(&headers, &table),
-            "text/csv; charset=utf-8",
-            &format!("{file}.csv"),
-        ));
-    }
-    let body = table::xlsx("应纳未纳", Some(&file), &headers, &table)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing the candidates: {e}")))?;
-    Ok(download(
-        body,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        &format!("{file}.xlsx"),
-    ))
+    table_download(csv, ("应纳未纳", &file), &file, &headers, &table)
 }
 
 /// A township's decision on a candidate.

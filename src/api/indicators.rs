@@ -552,6 +552,32 @@ pub(crate) fn download(body: Vec<u8>, content_type: &'static str, file: &str) ->
     response
 }
 
+/// A table downloaded as CSV (UTF-8) or as XLSX (one sheet, `title` above the header),
+/// named `{file}.csv` or `{file}.xlsx`: the lists that departments and townships download.
+pub(crate) fn table_download(
+    csv: bool,
+    (sheet, title): (&str, &str),
+    file: &str,
+    headers: &[&str],
+    rows: &[Vec<crate::formats::table::Cell>],
+) -> Result<Response, ApiError> {
+    use crate::formats::table;
+    if csv {
+        return Ok(download(
+            table::csv(headers, rows),
+            "text/csv; charset=utf-8",
+            &format!("{file}.csv"),
+        ));
+    }
+    let body = table::xlsx(sheet, Some(title), headers, rows)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing {file}.xlsx: {e}")))?;
+    Ok(download(
+        body,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("{file}.xlsx"),
+    ))
+}
+
 /// A circle to query.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
