@@ -32,12 +32,16 @@ page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status
 
 const figures = () => page.$$eval('#done b', (bs) => Object.fromEntries(bs.map((b) => [b.dataset.figure, Number(b.textContent)])));
 
+// The pages load one choice at a time and mark the body when the last one is shown.
+const settled = () => page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30000 });
+
 const out = {};
 try {
   if (scenario === 'record-visit') {
     await page.goto(`${base}/visit.html`);
-    await page.waitForSelector('#campaign option', { state: 'attached' });
+    await settled();
     await page.selectOption('#campaign', args.campaign);
+    await settled();
     await page.waitForFunction((plan) => [...document.querySelectorAll('#plan option')].some((o) => o.value === plan), args.plan, { timeout: 30000 });
     await page.waitForSelector('#stops li');
     await page.waitForSelector('#done b');
@@ -57,8 +61,9 @@ try {
     await page.waitForFunction((n) => Number(document.querySelector('#done b[data-figure="已走访"]')?.textContent) === n, out.before['已走访'] + 1, { timeout: 30000 });
     out.after = await figures();
     await page.goto(`${base}/progress.html`);
-    await page.waitForSelector('#campaign option', { state: 'attached' });
+    await settled();
     await page.selectOption('#campaign', args.campaign);
+    await settled();
     await page.waitForFunction((code) => document.querySelector(`#townships tr[data-code="${code}"]`), args.township, { timeout: 30000 });
     out.progress = await page.$eval(`#townships tr[data-code="${args.township}"]`, (tr) => ({
       cells: [...tr.cells].map((c) => c.textContent.trim()),

@@ -52,15 +52,30 @@ async function show() {
   $('report-html').href = `${base}&format=html`;
 }
 
+// One load at a time, so an older answer never overwrites a newer choice; `data-ready`
+// says when the page shows what was last chosen.
+let queue = Promise.resolve();
+let pending = 0;
+function load(step) {
+  pending += 1;
+  document.body.dataset.ready = 'false';
+  queue = queue.then(step).catch((e) => { $('status').textContent = e.message; }).finally(() => {
+    pending -= 1;
+    if (!pending) document.body.dataset.ready = 'true';
+  });
+  return queue;
+}
+
 async function main() {
   const who = await session();
   showSignedIn($('who'), who);
   legend();
   const campaigns = await getJson('/api/v1/campaigns');
   for (const c of campaigns) $('campaign').append(new Option(c.name, c.id));
-  $('campaign').addEventListener('change', () => { $('week').textContent = ''; show(); });
-  $('week').addEventListener('change', show);
-  if (campaigns.length) await show();
+  $('campaign').addEventListener('change', () => load(() => { $('week').textContent = ''; return show(); }));
+  $('week').addEventListener('change', () => load(show));
+  if (campaigns.length) await load(show);
+  else document.body.dataset.ready = 'true';
 }
 
 main().catch((e) => { $('status').textContent = e.message; });

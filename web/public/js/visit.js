@@ -125,6 +125,20 @@ function card({ stop, target, label, where, reasons }) {
   return li;
 }
 
+// Loads run one after another, so a change made while the first load is still on its
+// way cannot be overwritten by that older load; `data-ready` says when they are done.
+let queue = Promise.resolve();
+let pending = 0;
+function load(step) {
+  pending += 1;
+  document.body.dataset.ready = 'false';
+  queue = queue.then(step).catch((e) => say(e.message, true)).finally(() => {
+    pending -= 1;
+    if (!pending) document.body.dataset.ready = 'true';
+  });
+  return queue;
+}
+
 function currentDay() {
   const group = state.plan.groups[Number($('group').value) - 1];
   return group?.days[Number($('day').value) - 1];
@@ -211,10 +225,10 @@ async function main() {
   state.indicators = catalog.indicators.filter((i) => i.standard && i.unit === 'households');
   const campaigns = await getJson('/api/v1/campaigns');
   fill($('campaign'), campaigns.map((c) => [c.id, c.name]));
-  $('campaign').addEventListener('change', () => pickCampaign().catch((e) => say(e.message, true)));
-  $('plan').addEventListener('change', () => pickPlan().catch((e) => say(e.message, true)));
-  $('group').addEventListener('change', () => { pickDay(); showStops().catch((e) => say(e.message, true)); });
-  $('day').addEventListener('change', () => showStops().catch((e) => say(e.message, true)));
+  $('campaign').addEventListener('change', () => load(pickCampaign));
+  $('plan').addEventListener('change', () => load(pickPlan));
+  $('group').addEventListener('change', () => load(() => { pickDay(); return showStops(); }));
+  $('day').addEventListener('change', () => load(showStops));
   $('unplanned-add').addEventListener('click', () => {
     const kind = $('unplanned-kind').value;
     const id = $('unplanned-id').value.trim();
@@ -222,7 +236,8 @@ async function main() {
     $('stops').append(card({ stop: null, target: { kind, id }, label: id, where: '计划外', reasons: '' }));
     $('unplanned-id').value = '';
   });
-  if (campaigns.length) await pickCampaign();
+  if (campaigns.length) await load(pickCampaign);
+  else document.body.dataset.ready = 'true';
 }
 
 main().catch((e) => say(e.message, true));
