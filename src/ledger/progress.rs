@@ -13,8 +13,10 @@
 //! 3. Ledger entries opened, rectified and closed are the status changes of the
 //!    ledger's history, by their day in China: opened is a change to 有问题 or 整改中
 //!    from any other status, rectified a change to 已整改, closed to 已销号.
-//! 4. Overdue at a day's end is judged on the entries as they stand now: open problems
-//!    whose deadline is before that day.
+//! 4. Overdue at the start of a day counts the open problems whose deadline is before
+//!    that day, each entry's status taken as it was then: the current status with the
+//!    changes made since undone (the `old` of its first change on or after that day),
+//!    so a past week's figure does not shrink when its problems are rectified later.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -329,6 +331,11 @@ pub struct WeekPoint {
     pub share: Option<f64>,
 }
 
+/// Whether a status code (as the ledger's history keeps it) is an open problem.
+fn is_open(status: &Option<String>) -> bool {
+    matches!(status.as_deref(), Some("problem" | "rectifying"))
+}
+
 /// The week's progress of an area.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Progress {
@@ -377,9 +384,8 @@ pub fn progress(
             if day.as_str() < from || day.as_str() > to || !pick(&c.village_code) {
                 continue;
             }
-            let open = |s: &Option<String>| matches!(s.as_deref(), Some("problem" | "rectifying"));
             match c.new.as_deref() {
-                _ if open(&c.new) && !open(&c.old) => opened += 1,
+                _ if is_open(&c.new) && !is_open(&c.old) => opened += 1,
                 Some("rectified") => rectified += 1,
                 Some("closed") => closed += 1,
                 _ => {}
@@ -389,13 +395,24 @@ pub fn progress(
         f.rectified = Some(rectified);
         f.closed = Some(closed);
     };
+    let mut history: HashMap<(&str, u32), Vec<(&str, &StatusChange)>> = HashMap::new();
+    for (day, c) in &changes {
+        history
+            .entry((c.village_code.as_str(), c.position))
+            .or_default()
+            .push((day.as_str(), *c));
+    }
     let overdue = |day: &str, pick: &dyn Fn(&str) -> bool| {
         input
             .entries
             .iter()
             .filter(|e| (input.in_scope)(&e.village_code) && pick(&e.village_code))
+            .filter(|e| e.deadline.as_deref().is_some_and(|d| d < day))
             .filter(|e| {
-                e.status.is_open_problem() && e.deadline.as_deref().is_some_and(|d| d < day)
+                let since = history
+                    .get(&(e.village_code.as_str(), e.position))
+                    .and_then(|h| h.iter().find(|(d, _)| *d >= day));
+                since.map_or(e.status.is_open_problem(), |(_, c)| is_open(&c.old))
             })
             .count()
     };
@@ -523,4 +540,74 @@ fn series(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ledger::{Cycle, Status};
+
+    fn change(position: u32, at: &str, old: &str, new: &str) -> StatusChange {
+        StatusChange {
+            village_code: "211422100201".to_owned(),
+            position,
+            changed_at: at.to_owned(),
+            old: Some(old.to_owned()),
+            new: Some(new.to_owned()),
+        }
+    }
+
+    /// Two problems due 2019-07-05 (a Friday of week 27): one rectified on 07-17 (week 29),
+    /// one still open. Week 28 had both overdue, whatever happened after it; week 29 ends
+    /// with one; the week before the first (week 27, deadline on its Friday) with both.
+    #[test]
+    fn a_past_weeks_overdue_counts_the_statuses_of_then_not_of_now() {
+        let campaign = Campaign {
+            id: "c".to_owned(),
+            name: "c".to_owned(),
+            template_id: "t".to_owned(),
+            area_code: "211422".to_owned(),
+            starts: "2019-07-01".to_owned(),
+            ends: "2019-07-31".to_owned(),
+            cycle: Cycle::Weekly,
+            due_day: 5,
+        };
+        let entry = |position: u32, status: Status| Entry {
+            status,
+            deadline: Some("2019-07-05".to_owned()),
+            ..Entry::unchecked("c", "211422100201", position, "t", "2019-07-01T00:00:00Z")
+        };
+        let entries = [entry(1, Status::Rectified), entry(2, Status::Problem)];
+        let changes = [
+            change(1, "2019-07-02T02:00:00Z", "not_checked", "problem"),
+            change(2, "2019-07-02T03:00:00Z", "not_checked", "problem"),
+            change(1, "2019-07-17T02:00:00Z", "problem", "rectified"),
+        ];
+        let input = Inputs {
+            campaign: &campaign,
+            plans: &[],
+            visits: &[],
+            changes: &changes,
+            entries: &entries,
+            in_scope: &|_: &str| true,
+        };
+        let overdue = |week: &str| {
+            let p = progress(
+                &input,
+                week,
+                "县",
+                &|v: &str| v[..9].to_owned(),
+                &|_: &str| None,
+            )
+            .expect("an ISO week");
+            (
+                p.total.overdue,
+                p.total.overdue_before,
+                p.total.week.rectified,
+            )
+        };
+        assert_eq!(overdue("2019-W27"), (Some(2), Some(0), Some(0)));
+        assert_eq!(overdue("2019-W28"), (Some(2), Some(2), Some(0)));
+        assert_eq!(overdue("2019-W29"), (Some(1), Some(2), Some(1)));
+    }
 }

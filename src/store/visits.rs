@@ -341,6 +341,8 @@ pub fn photo(conn: &Connection, visit: &str) -> Result<Option<(String, Vec<u8>)>
 pub struct StatusChange {
     /// The village.
     pub village_code: String,
+    /// The checklist item's position: with the village, the entry.
+    pub position: u32,
     /// When (RFC 3339, UTC).
     pub changed_at: String,
     /// From what status code.
@@ -356,16 +358,18 @@ pub struct StatusChange {
 pub fn status_changes(conn: &Connection, campaign: &str) -> Result<Vec<StatusChange>, StoreError> {
     let mut stmt = conn
         .prepare(
-            "SELECT village_code, changed_at, old_value, new_value FROM ledger_history
-             WHERE campaign_id = ? AND field = 'status' ORDER BY changed_at, village_code",
+            "SELECT village_code, position, changed_at, old_value, new_value FROM ledger_history
+             WHERE campaign_id = ? AND field = 'status'
+             ORDER BY changed_at, village_code, position, version",
         )
         .context("prepare status changes")?;
     stmt.query_map([campaign], |r| {
         Ok(StatusChange {
             village_code: r.get(0)?,
-            changed_at: r.get(1)?,
-            old: r.get(2)?,
-            new: r.get(3)?,
+            position: r.get(1)?,
+            changed_at: r.get(2)?,
+            old: r.get(3)?,
+            new: r.get(4)?,
         })
     })
     .context("run status changes")?
