@@ -949,6 +949,35 @@ fn indicator_tables_agree_with_a_recount_from_the_raw_rows() {
     }
 }
 
+/// The demo's village checks open ledger items through the ledger's rules (status changes
+/// in the history, made at the visit's time and naming the visit), and what the first
+/// week opened is 整改中 in the second week and 已整改 in the third.
+#[test]
+fn the_demo_village_checks_open_ledger_items_and_the_first_weeks_are_rectified() {
+    let checks: i64 = one("SELECT count(*) FROM visits WHERE target_kind = 'village'");
+    let opened: i64 =
+        one("SELECT sum(ledger_opened)::BIGINT FROM visits WHERE target_kind = 'village'");
+    assert!(checks > 0);
+    assert_eq!(opened, checks, "each village check opens one item");
+    let by_visit: i64 = one("SELECT count(*) FROM ledger_history h JOIN visits v
+           ON h.changed_at = v.recorded_at AND h.village_code = v.village_code
+         WHERE h.field = 'status' AND h.new_value = 'problem' AND v.target_kind = 'village'");
+    assert_eq!(by_visit, checks);
+    let rectified: Vec<String> = query(
+        "SELECT changed_at FROM ledger_history
+         WHERE field = 'status' AND new_value = 'rectified' ORDER BY changed_at",
+    );
+    let first_week: i64 = one(
+        "SELECT count(*) FROM visits WHERE target_kind = 'village' AND visit_date <= '2019-07-07'",
+    );
+    assert_eq!(rectified.len() as i64, first_week);
+    assert!(
+        rectified
+            .iter()
+            .all(|at| at.as_str() > "2019-07-15" && at.as_str() < "2019-07-18")
+    );
+}
+
 #[test]
 fn the_demo_campaign_finds_more_problems_in_poverty_villages_and_some_overdue() {
     let rates: Vec<f64> = query(

@@ -27,6 +27,7 @@ use crate::domain::ledger::{Campaign, Entry};
 use crate::domain::plan::TargetKind;
 use crate::domain::visit::{NewVisit, PhotoType, Visit};
 use crate::ledger::progress::{self, DayRow, Inputs, Progress};
+use crate::ledger::rules::ledger_updates;
 use crate::planner::visits::{self as rules, Context, Recorder};
 use crate::store::ledger::{self as ledger_store, EntryFilter, Updated};
 use crate::store::visits::{self as visit_store, VisitFilter};
@@ -209,7 +210,7 @@ async fn store_visit(state: &AppState, visit: &mut Visit) -> Result<usize, ApiEr
                 ledger_store::entries(c, &campaign, &filter, 10_000, 0)
             })
             .await?;
-        let (updates, opened) = rules::ledger_updates(visit, &entries)?;
+        let (updates, opened) = ledger_updates(visit, &entries)?;
         visit.ledger_opened = opened;
         let changed = updates.len();
         let row = visit.clone();

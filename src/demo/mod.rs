@@ -397,7 +397,7 @@ fn write(
         || (counties[0].county.code.clone(), "新宾县".to_owned()),
         |c| (c.code.clone(), c.name.clone()),
     );
-    let (mut demo_campaign, entries) =
+    let (mut demo_campaign, mut entries) =
         campaign::generate(&villages, template, &area_code, options.seed);
     demo_campaign.name = format!("{area_name}2019年脱贫攻坚问题大排查");
     builder.write_campaign(&demo_campaign, &entries)?;
@@ -426,11 +426,12 @@ fn write(
     let codes: Vec<String> = township_names.iter().map(|(c, _)| c.clone()).collect();
     let per_township = visits::WEEKS * 5 * visits::STOPS_PER_DAY;
     let households = builder.households_for_visits(&codes, per_township)?;
-    for (plan, recorded) in
-        visits::generate(&demo_campaign, &township_names, &households, options.seed)
-    {
-        builder.write_plan_and_visits(&plan, &recorded)?;
+    let mut weeks = visits::generate(&demo_campaign, &township_names, &households, options.seed);
+    let ledger_updates = visits::ledger_changes(&mut weeks, &mut entries);
+    for (plan, recorded) in &weeks {
+        builder.write_plan_and_visits(plan, recorded)?;
     }
+    builder.write_ledger_updates(&ledger_updates)?;
     let mut demo_accounts = Vec::new();
     for account in accounts::accounts(&area_code, &townships, options.seed)
         .map_err(|e| DemoError::EmbeddedData(e.to_string()))?

@@ -5,16 +5,20 @@
 //! not yet finished, and one unplanned village check per group and week. Findings
 //! follow the households' own data (a C or D house, unsafe water), so that the
 //! progress view and the weekly report have something true to show. Deterministic
-//! from the seed. No ledger entry is changed: the demo ledger stands as generated.
+//! from the seed. Each village check finds one of the village's items wanting and opens
+//! it in the ledger through the ledger's own rules ([`ledger_changes`]); what the first
+//! week opened is being rectified the week after and rectified in the third.
 
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::domain::Crs;
 use crate::domain::calendar::add_days;
+use crate::domain::ledger::{Campaign, Entry, Status};
 use crate::domain::mask_name;
 use crate::domain::plan::{Day, Group, Place, Plan, Request, Selection, Stop, Target, TargetKind};
 use crate::domain::visit::{Finding, FindingKind, Outcome, RawPosition, RecordedPosition, Visit};
-use crate::domain::{Crs, ledger::Campaign};
+use crate::ledger::rules::{EntryPatch, apply, ledger_updates};
 use crate::store::visits::DemoHousehold;
 
 /// The campaign's first day, a Monday.
@@ -307,6 +311,101 @@ fn visit(
         ledger_opened: 0,
         has_photo: false,
     }
+}
+
+/// Who rectifies in the demo: the village committee.
+const RECTIFIER: &str = "村委会（演示）";
+
+/// The ledger updates of the weeks' village checks, in time order, `(base version,
+/// entry as it becomes)`, applied to `entries` as they go: each village check (a
+/// visit to a village) gets a checklist finding on the village's first item without a
+/// problem, which opens it (`ledger_updates`, as a visit recorded on the
+/// phone does); an item opened in the first week is 整改中 a week later (a measure, a
+/// deadline 17 days after the finding, the person responsible) and 已整改 two days before the
+/// third week's Thursday, so that the progress view counts openings and rectifications.
+#[must_use]
+pub fn ledger_changes(weeks: &mut [Week], entries: &mut [Entry]) -> Vec<(i64, Entry)> {
+    let mut updates = Vec::new();
+    let mut first_week = Vec::new();
+    for (plan, visits) in weeks {
+        let first = plan.created == FIRST_DAY;
+        for v in visits
+            .iter_mut()
+            .filter(|v| v.target_kind == TargetKind::Village)
+        {
+            let Some(item) = entries.iter().find(|e| {
+                e.village_code == v.village_code
+                    && matches!(e.status, Status::NoProblem | Status::NotChecked)
+            }) else {
+                continue;
+            };
+            v.findings.push(Finding {
+                kind: FindingKind::Checklist,
+                item: item.position.to_string(),
+                note: Some("村级台账未随户情变化及时更新".to_owned()),
+                name: None,
+            });
+            let Ok((changed, opened)) = ledger_updates(v, entries) else {
+                continue;
+            };
+            v.ledger_opened = opened;
+            for (base, next) in changed {
+                if first {
+                    first_week.push((next.village_code.clone(), next.position, v.date.clone()));
+                }
+                updates.push(store_in(entries, base, next));
+            }
+        }
+    }
+    for (village, position, date) in first_week {
+        let steps = [
+            (7, Status::Rectifying, None),
+            (12, Status::Rectified, Some("已补登台账并逐户核对")),
+        ];
+        for (days, status, result) in steps {
+            let Some(e) = entries
+                .iter()
+                .find(|e| e.village_code == village && e.position == position)
+            else {
+                continue;
+            };
+            let day = add_days(&date, days).unwrap_or_else(|| date.clone());
+            let patch = EntryPatch {
+                version: e.version,
+                by: RECTIFIER.to_owned(),
+                status: Some(status.code().to_owned()),
+                problem: None,
+                measure: Some(Some("村“两委”逐户核对并补登台账".to_owned())),
+                deadline: Some(add_days(&date, 17)),
+                responsible: Some(Some("村党支部书记".to_owned())),
+                result: result.map(|r| Some(r.to_owned())),
+                secretary: None,
+                first_secretary: None,
+                group_leader: None,
+                notes: None,
+            };
+            if let Ok(next) = apply(e.clone(), patch, format!("{day}T07:00:00Z")) {
+                let base = e.version;
+                updates.push(store_in(entries, base, next));
+            }
+        }
+    }
+    updates
+}
+
+/// Puts `next` (made from the entry at version `base`) in `entries` at the version the
+/// store gives it, and returns the update to store.
+fn store_in(entries: &mut [Entry], base: i64, next: Entry) -> (i64, Entry) {
+    if let Some(e) = entries
+        .iter_mut()
+        .find(|e| e.village_code == next.village_code && e.position == next.position)
+    {
+        *e = Entry {
+            version: base + 1,
+            ..next.clone()
+        };
+    }
+    (base, next)
 }
 
 /// A phone's fix near the household: WGS-84 from the browser, some metres off.

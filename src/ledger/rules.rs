@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::import::ImportRow;
 use crate::domain::calendar::is_date;
 use crate::domain::ledger::{Campaign, Cycle, Entry, ReportLayout, Signoff, Status, Template};
+use crate::domain::visit::{FindingKind, Visit};
 use crate::domain::{AreaLevel, FieldViolation, Violations};
 
 /// A new campaign.
@@ -593,4 +594,88 @@ pub fn import_updates(
     } else {
         Err(errors)
     }
+}
+
+/// Ledger updates, `(base version, entry as it becomes)`, and how many entries they open.
+pub type LedgerUpdates = (Vec<(i64, Entry)>, usize);
+
+/// The ledger updates a visit's checklist findings make, `(base version, entry as it
+/// becomes)`, and how many entries they open (from no open problem to 有问题).
+/// `current` holds the village's entries in the campaign.
+///
+/// # Errors
+/// A finding whose item has no entry in the village, or an update the ledger's rules
+/// refuse, named by the finding.
+pub fn ledger_updates(
+    visit: &Visit,
+    current: &[Entry],
+) -> Result<LedgerUpdates, Vec<FieldViolation>> {
+    let mut updates: Vec<(i64, Entry)> = Vec::new();
+    let mut opened = 0;
+    let mut errors = Violations::new();
+    for (i, f) in visit.findings.iter().enumerate() {
+        if f.kind != FindingKind::Checklist {
+            continue;
+        }
+        let field = format!("findings[{i}].item");
+        let Ok(position) = f.item.parse::<u32>() else {
+            errors.add(&field, "not a checklist position");
+            continue;
+        };
+        // A second finding on the same item adds to the update already made.
+        let base = updates
+            .iter()
+            .position(|(_, e)| e.position == position)
+            .map(|k| updates.remove(k));
+        let found = base.or_else(|| {
+            current
+                .iter()
+                .find(|e| e.position == position && e.village_code == visit.village_code)
+                .map(|e| (e.version, e.clone()))
+        });
+        let Some((version, entry)) = found else {
+            errors.add(&field, "the village has no ledger entry for this item");
+            continue;
+        };
+        let what = f
+            .note
+            .clone()
+            .or_else(|| f.name.clone())
+            .unwrap_or_default();
+        let origin = format!(
+            "来自走访 {}（{}，{}）：{what}",
+            visit.id, visit.date, visit.group_name
+        );
+        let notes = match &entry.notes {
+            Some(n) => format!("{n}\n{origin}"),
+            None => origin,
+        };
+        let opens = !entry.status.is_open_problem();
+        let patch = EntryPatch {
+            version,
+            by: visit.recorded_by.clone(),
+            status: opens.then(|| Status::Problem.code().to_owned()),
+            problem: opens.then(|| Some(format!("督查组走访发现：{what}"))),
+            measure: None,
+            deadline: None,
+            responsible: None,
+            result: None,
+            secretary: None,
+            first_secretary: None,
+            group_leader: None,
+            notes: Some(Some(notes)),
+        };
+        match apply(entry, patch, visit.recorded_at.clone()) {
+            Ok(next) => {
+                if opens {
+                    opened += 1;
+                }
+                updates.push((version, next));
+            }
+            Err(broken) => {
+                errors.extend(broken.into_iter().map(|v| v.within(&field)));
+            }
+        }
+    }
+    errors.into_result((updates, opened))
 }

@@ -4,19 +4,18 @@
 //! 1. [`check`] reads the visit against its plan (the group, day and stop), the
 //!    household or village it went to, the campaign's period and checklist and the
 //!    indicator catalog, and converts the phone's position to WGS-84;
-//! 2. [`ledger_updates`] turns each checklist finding into an update of the village's
-//!    ledger entry through the ledger's own rules (`crate::ledger::rules::apply`): an
-//!    item with no open problem becomes 有问题 with the finding as the problem, an open
-//!    one gets the finding in its notes; either way the history says which visit;
+//! 2. `crate::ledger::rules::ledger_updates` turns each checklist finding into an
+//!    update of the village's ledger entry through the ledger's own rules: an item with
+//!    no open problem becomes 有问题 with the finding as the problem, an open one gets
+//!    the finding in its notes; either way the history says which visit;
 //! 3. the store writes the visit and those updates in one transaction.
 
 use crate::domain::calendar::is_date;
-use crate::domain::ledger::{Campaign, Entry, Status, Template};
+use crate::domain::ledger::{Campaign, Template};
 use crate::domain::plan::{Plan, TargetKind};
 use crate::domain::visit::{Finding, FindingKind, NewVisit, RecordedPosition, Visit};
 use crate::domain::{Crs, FieldViolation, Unit, Violations};
 use crate::indicators::Catalog;
-use crate::ledger::rules::{self, EntryPatch};
 use crate::model::Snapshot;
 use crate::spatial::crs::{LonLat, convert};
 
@@ -336,88 +335,4 @@ fn position(new: &NewVisit, errors: &mut Violations) -> Option<RecordedPosition>
         lon: wgs.lon,
         lat: wgs.lat,
     })
-}
-
-/// Ledger updates, `(base version, entry as it becomes)`, and how many entries they open.
-pub type LedgerUpdates = (Vec<(i64, Entry)>, usize);
-
-/// The ledger updates a visit's checklist findings make, `(base version, entry as it
-/// becomes)`, and how many entries they open (from no open problem to 有问题).
-/// `current` holds the village's entries in the campaign.
-///
-/// # Errors
-/// A finding whose item has no entry in the village, or an update the ledger's rules
-/// refuse, named by the finding.
-pub fn ledger_updates(
-    visit: &Visit,
-    current: &[Entry],
-) -> Result<LedgerUpdates, Vec<FieldViolation>> {
-    let mut updates: Vec<(i64, Entry)> = Vec::new();
-    let mut opened = 0;
-    let mut errors = Violations::new();
-    for (i, f) in visit.findings.iter().enumerate() {
-        if f.kind != FindingKind::Checklist {
-            continue;
-        }
-        let field = format!("findings[{i}].item");
-        let Ok(position) = f.item.parse::<u32>() else {
-            errors.add(&field, "not a checklist position");
-            continue;
-        };
-        // A second finding on the same item adds to the update already made.
-        let base = updates
-            .iter()
-            .position(|(_, e)| e.position == position)
-            .map(|k| updates.remove(k));
-        let found = base.or_else(|| {
-            current
-                .iter()
-                .find(|e| e.position == position && e.village_code == visit.village_code)
-                .map(|e| (e.version, e.clone()))
-        });
-        let Some((version, entry)) = found else {
-            errors.add(&field, "the village has no ledger entry for this item");
-            continue;
-        };
-        let what = f
-            .note
-            .clone()
-            .or_else(|| f.name.clone())
-            .unwrap_or_default();
-        let origin = format!(
-            "来自走访 {}（{}，{}）：{what}",
-            visit.id, visit.date, visit.group_name
-        );
-        let notes = match &entry.notes {
-            Some(n) => format!("{n}\n{origin}"),
-            None => origin,
-        };
-        let opens = !entry.status.is_open_problem();
-        let patch = EntryPatch {
-            version,
-            by: visit.recorded_by.clone(),
-            status: opens.then(|| Status::Problem.code().to_owned()),
-            problem: opens.then(|| Some(format!("督查组走访发现：{what}"))),
-            measure: None,
-            deadline: None,
-            responsible: None,
-            result: None,
-            secretary: None,
-            first_secretary: None,
-            group_leader: None,
-            notes: Some(Some(notes)),
-        };
-        match rules::apply(entry, patch, visit.recorded_at.clone()) {
-            Ok(next) => {
-                if opens {
-                    opened += 1;
-                }
-                updates.push((version, next));
-            }
-            Err(broken) => {
-                errors.extend(broken.into_iter().map(|v| v.within(&field)));
-            }
-        }
-    }
-    errors.into_result((updates, opened))
 }

@@ -247,7 +247,8 @@ impl DatabaseBuilder {
         super::visits::demo_households(self.conn()?, townships, per_township)
     }
 
-    /// Stores a plan as made (its id kept) and its visits, without ledger changes.
+    /// Stores a plan as made (its id kept) and its visits; their ledger changes are
+    /// written apart ([`Self::write_ledger_updates`]).
     ///
     /// # Errors
     /// [`StoreError::Query`] if DuckDB refuses a row.
@@ -262,6 +263,28 @@ impl DatabaseBuilder {
             super::visits::insert(conn, v, &[])?;
         }
         Ok(())
+    }
+
+    /// Applies ledger updates `(base version, entry as it becomes)` in order, with
+    /// their history, all or nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] if DuckDB refuses a row; [`StoreError::Invalid`] if an
+    /// update's base version is not the stored one (the demo's updates are made in order,
+    /// so that is a bug).
+    pub fn write_ledger_updates(
+        &mut self,
+        updates: &[(i64, crate::domain::ledger::Entry)],
+    ) -> Result<(), StoreError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        match super::ledger::update_all(self.conn()?, updates)? {
+            super::ledger::Updated::Done(_) => Ok(()),
+            other => Err(StoreError::Invalid(format!(
+                "a demo ledger update did not apply: {other:?}"
+            ))),
+        }
     }
 
     /// The registry as the department rolls of the demo are drawn from: every member
