@@ -110,4 +110,14 @@ async fn a_visit_recorded_on_a_phone_changes_plan_vs_done_and_progress() {
     assert_eq!(cells[2], "1");
     assert_eq!(cells[5], "1");
     assert_eq!(seen["chart"], 3);
+    // The map: the campaign's township drawn, named and filled in its row's class.
+    let map = seen["map"].as_array().unwrap();
+    assert_eq!(map.len(), 1, "{seen}");
+    assert_eq!(map[0]["code"], township.as_str());
+    assert_eq!(map[0]["class"], seen["progress"]["class"]);
+    assert!(
+        map[0]["title"].as_str().unwrap().contains("本周走访 1"),
+        "{seen}"
+    );
+    assert_eq!(seen["mapLabels"].as_array().unwrap().len(), 1);
 }

@@ -70,6 +70,9 @@ try {
       class: tr.className,
     }));
     out.status = (await page.textContent('#status')).trim();
+    await page.waitForSelector(`#map path[data-code="${args.township}"]`, { timeout: 30000 });
+    out.map = await page.$$eval('#map path', (ps) => ps.map((p) => ({ code: p.dataset.code, class: p.getAttribute('class'), title: p.querySelector('title')?.textContent })));
+    out.mapLabels = await page.$$eval('#map text', (ts) => ts.map((t) => t.textContent));
     out.chart = await page.$$eval('#chart polyline', (ls) => ls.length);
     out.progressScrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
   } else {

@@ -5,6 +5,7 @@ import { session, showSignedIn } from './session.js';
 import { getJson, esc, int, pct } from './api.js';
 
 const $ = (id) => document.getElementById(id);
+let campaigns = [];
 const CLASSES = [[0.2, '低于20%'], [0.4, '20%–40%'], [0.6, '40%–60%'], [0.8, '60%–80%'], [Infinity, '80%以上']];
 
 const shareClass = (s) => (s == null ? 'share-none' : `share-${CLASSES.findIndex(([max]) => s < max)}`);
@@ -18,6 +19,62 @@ function table(rows) {
   $('townships').querySelector('tbody').innerHTML = rows.map((r) => `<tr class="${shareClass(r.share)}" data-code="${esc(r.code || '')}">
     <td>${esc(r.name)}</td><td>${pct(r.share)}</td><td>${int(r.week.visits)}</td><td>${int(r.cumulative.visits)}</td>
     <td>${int(r.week.findings)}</td><td>${int(r.week.opened)}</td><td>${int(r.overdue)}</td></tr>`).join('');
+}
+
+/** The townships' outlines and label points of an area, fetched once per area. */
+const shapes = { parent: null, polygons: [], labels: [] };
+async function townshipShapes(area) {
+  if (shapes.parent !== area) {
+    // A campaign covers a county (its townships) or one township (itself).
+    const parent = area.length > 6 ? area.slice(0, 6) : area;
+    const q = `level=township&parent=${encodeURIComponent(parent)}`;
+    const [polygons, labels] = await Promise.all([
+      getJson(`/api/v1/areas.geojson?${q}`),
+      getJson(`/api/v1/areas.geojson?${q}&geometry=label`),
+    ]);
+    const inside = (f) => f.properties.code.startsWith(area);
+    Object.assign(shapes, { parent: area, polygons: polygons.features.filter(inside), labels: labels.features.filter(inside) });
+  }
+  return shapes;
+}
+
+const ringsOf = (g) => {
+  if (!g) return [];
+  if (g.type === 'Polygon') return g.coordinates;
+  if (g.type === 'MultiPolygon') return g.coordinates.flat();
+  return [];
+};
+
+/** The townships on a plain SVG map, each filled by its share of planned stops visited. */
+function map(rows, { polygons, labels }) {
+  const el = $('map');
+  const points = polygons.flatMap((f) => ringsOf(f.geometry).flat());
+  if (!points.length) {
+    el.textContent = '';
+    return;
+  }
+  const lons = points.map((p) => p[0]);
+  const lats = points.map((p) => p[1]);
+  const [west, east, south, north] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
+  // Equirectangular at the area's middle latitude: true enough for a county.
+  const k = Math.cos((((south + north) / 2) * Math.PI) / 180);
+  const w = 640;
+  const scale = w / Math.max((east - west) * k, 1e-9);
+  const h = Math.max(1, Math.round((north - south) * scale));
+  const xy = ([lon, lat]) => `${((lon - west) * k * scale).toFixed(1)},${((north - lat) * scale).toFixed(1)}`;
+  const byCode = new Map(rows.map((r) => [r.code, r]));
+  const paths = polygons.map((f) => {
+    const { code, name } = f.properties;
+    const r = byCode.get(code);
+    const d = ringsOf(f.geometry).map((ring) => `M${ring.map(xy).join('L')}Z`).join('');
+    const tip = r ? `${name}：完成率 ${pct(r.share)}，本周走访 ${int(r.week.visits)}` : `${name}：无计划`;
+    return `<path class="${shareClass(r ? r.share : null)}" data-code="${esc(code)}" d="${d}"><title>${esc(tip)}</title></path>`;
+  }).join('');
+  const names = labels.filter((f) => f.geometry).map((f) => {
+    const [x, y] = xy(f.geometry.coordinates).split(',');
+    return `<text x="${x}" y="${y}" text-anchor="middle">${esc(f.properties.name)}</text>`;
+  }).join('');
+  el.innerHTML = `<svg viewBox="0 0 ${w} ${h}" role="img" aria-label="各乡镇计划走访完成率地图">${paths}${names}</svg>`;
 }
 
 /** A plain SVG line chart: visits, findings and ledger entries opened per week. */
@@ -46,6 +103,8 @@ async function show() {
   }
   table(p.townships);
   chart(p.series);
+  const area = campaigns.find((c) => c.id === campaign)?.area_code;
+  if (area) map(p.townships, await townshipShapes(area));
   $('status').textContent = `${p.area_name} ${p.from}至${p.to}：本周走访 ${int(p.total.week.visits)} 次，累计 ${int(p.total.cumulative.visits)} 次，计划走访完成率 ${pct(p.total.share)}`;
   const base = `/api/v1/campaigns/${encodeURIComponent(campaign)}/weekly-report?week=${encodeURIComponent(p.week)}`;
   $('report-xlsx').href = `${base}&format=xlsx`;
@@ -70,7 +129,7 @@ async function main() {
   const who = await session();
   showSignedIn($('who'), who);
   legend();
-  const campaigns = await getJson('/api/v1/campaigns');
+  campaigns = await getJson('/api/v1/campaigns');
   for (const c of campaigns) $('campaign').append(new Option(c.name, c.id));
   $('campaign').addEventListener('change', () => load(() => { $('week').textContent = ''; return show(); }));
   $('week').addEventListener('change', () => load(show));
