@@ -389,6 +389,38 @@ fn item(m: Mismatch, rolls: &RollCatalog, salt: &str, personal: bool) -> Mismatc
     }
 }
 
+/// A mismatch in one line of the household's own view, both sides' values: the person
+/// (masked), the registry's side and the roll's (named by its department), and the
+/// department's answer if one came back. `None` when the roll kind is unknown.
+pub(crate) fn describe(m: Mismatch, rolls: &RollCatalog) -> Option<String> {
+    let kind = rolls.kind(&m.roll_kind)?.name_zh.clone();
+    // No answer file is made here, so no check code is needed (nor its salt).
+    let item = item(m, rolls, "", true);
+    let who = match (&item.name, &item.id_number) {
+        (Some(n), Some(id)) => format!("{n}（{id}）："),
+        (Some(n), None) => format!("{n}："),
+        (None, Some(id)) => format!("{id}："),
+        (None, None) => String::new(),
+    };
+    let roll = if item.roll.is_empty() {
+        "无此人".to_owned()
+    } else {
+        item.roll
+            .iter()
+            .map(|v| format!("{} {}", v.name_zh, v.value))
+            .collect::<Vec<_>>()
+            .join("，")
+    };
+    let answer = item
+        .answer
+        .map(|a| format!("；核实结果：{}", a.result))
+        .unwrap_or_default();
+    Some(format!(
+        "{who}登记：{}；{kind}名单：{roll}{answer}",
+        item.registry
+    ))
+}
+
 /// The rule asked, if the caller may read it; else 404 as for an unknown rule.
 fn rule_of<'a>(
     rolls: &'a RollCatalog,

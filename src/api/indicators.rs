@@ -1273,22 +1273,47 @@ async fn household_one(
                 ..crate::store::visits::VisitFilter::default()
             };
             let visits = crate::store::visits::list(c, None, &filter, 50, 0)?.1;
-            Ok(Some((row, facts, visits)))
+            let mismatches = crate::store::rolls::of_household(c, &lookup)?;
+            Ok(Some((row, facts, visits, mismatches)))
         })
         .await?;
     // Outside the person's areas it is not found, as if it did not exist.
-    let item = found.and_then(|(row, facts, visits)| {
+    let item = found.and_then(|(row, facts, visits, mismatches)| {
         let h = facts.get(&no)?;
-        caller
-            .may(Capability::Personal, &h.village_code)
-            .then(|| HouseholdItem {
+        caller.may(Capability::Personal, &h.village_code).then(|| {
+            let mut item = HouseholdItem {
                 visits,
                 ..household_item(&state.catalog, &snapshot, row, h)
-            })
+            };
+            crosscheck_reasons(&mut item, mismatches, &state.rolls);
+            item
+        })
     });
     let item = item.ok_or_else(|| ApiError::NotFound(format!("no household numbered {no}")))?;
     caller.record_personal(&state.audit, [no.as_str()]);
     Ok(Json(item))
+}
+
+/// The cross-check indicators a household fails, each with its mismatches' both sides
+/// (the person masked) in place of the general reason: the single household's view.
+fn crosscheck_reasons(
+    item: &mut HouseholdItem,
+    mismatches: Vec<crate::store::rolls::Mismatch>,
+    rolls: &crate::domain::rolls::RollCatalog,
+) {
+    let mut by_rule: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for m in mismatches {
+        let rule = format!("crosscheck_{}", m.rule);
+        if let Some(line) = super::crosschecks::describe(m, rolls) {
+            by_rule.entry(rule).or_default().push(line);
+        }
+    }
+    for f in &mut item.failed {
+        if let Some(lines) = by_rule.remove(f.id) {
+            f.reasons = lines;
+        }
+    }
 }
 
 /// A household of a page, masked, with every indicator it fails and why.

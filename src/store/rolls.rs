@@ -636,6 +636,29 @@ pub fn mismatches(
         .query_row(duckdb::params_from_iter(values.iter()), |r| r.get(0))
         .context("count the mismatches")?;
     let page = limit.map_or_else(String::new, |l| format!(" LIMIT {l} OFFSET {offset}"));
+    Ok(MismatchPage {
+        total,
+        rows: select(conn, &format!("x.rule = ?{clause}"), &values, &page)?,
+    })
+}
+
+/// Every mismatch of one registered household, of any rule, by rule and key: what its
+/// own view shows beside the cross-check indicators it fails.
+///
+/// # Errors
+/// [`StoreError::Query`] when the store fails.
+pub fn of_household(conn: &Connection, household_no: &str) -> Result<Vec<Mismatch>, StoreError> {
+    select(conn, "x.household_no = ?", &[household_no.to_owned()], "")
+}
+
+/// The mismatches `clause` (with `values`) picks, both sides' values and the answer
+/// with each, by village, household and key.
+fn select(
+    conn: &Connection,
+    clause: &str,
+    values: &[String],
+    page: &str,
+) -> Result<Vec<Mismatch>, StoreError> {
     let sql = format!(
         "SELECT x.rule, x.roll_kind, x.county, x.village_code, x.household_no, x.id_number,
                 x.name, x.key, x.registry, rr.file, rr.row,
@@ -645,8 +668,8 @@ pub fn mismatches(
          FROM crosscheck_mismatches x
          LEFT JOIN roll_rows rr ON rr.seq = x.roll_seq
          LEFT JOIN crosscheck_answers a ON a.rule = x.rule AND a.key = x.key
-         WHERE x.rule = ?{clause}
-         ORDER BY x.village_code NULLS LAST, x.household_no NULLS LAST, x.key{page}"
+         WHERE {clause}
+         ORDER BY x.village_code NULLS LAST, x.household_no NULLS LAST, x.rule, x.key{page}"
     );
     let mut statement = conn.prepare(&sql).context("prepare the mismatches")?;
     let rows = statement
@@ -683,10 +706,7 @@ pub fn mismatches(
             })
         })
         .context("read the mismatches")?;
-    Ok(MismatchPage {
-        total,
-        rows: rows.collect::<Result<_, _>>().context("read a mismatch")?,
-    })
+    rows.collect::<Result<_, _>>().context("read a mismatch")
 }
 
 /// Stores departments' answers (rule, key, 核实结果), replacing earlier answers to the

@@ -1025,7 +1025,7 @@ async fn people(app: &TestApp) -> Vec<Person> {
 }
 
 /// Whether `text` holds a valid 18-digit resident ID number (GB 11643 check digit).
-fn has_id_number(text: &str) -> bool {
+pub(crate) fn has_id_number(text: &str) -> bool {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     const CHECK: &[u8; 11] = b"10X98765432";
     let bytes = text.as_bytes();

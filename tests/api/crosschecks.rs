@@ -106,6 +106,65 @@ async fn the_summary_counts_every_rule_and_the_mismatches_show_both_sides() {
     assert!(total["count"].as_i64().unwrap() >= 1, "{stats}");
 }
 
+/// The household's own view names, for a cross-check it fails, both sides of its
+/// mismatch (the person masked) rather than a pointer to the list.
+#[tokio::test]
+async fn the_household_view_shows_both_sides_of_its_mismatch() {
+    let app = TestApp::spawn().await;
+    let county = app.snapshot().top_code.clone();
+    let page = app
+        .get_json(&format!(
+            "/api/v1/crosschecks/edu_dropout/mismatches?within={county}"
+        ))
+        .await;
+    let row = &page["rows"][0];
+    let no = row["household_no"].as_str().unwrap();
+    let household = app.get_json(&format!("/api/v1/households/{no}")).await;
+    let failed = household["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "crosscheck_edu_dropout")
+        .unwrap_or_else(|| panic!("{household}"));
+    let line = failed["reasons"][0].as_str().unwrap();
+    let registry = row["registry"].as_str().unwrap();
+    let name = row["name"].as_str().unwrap();
+    let id = row["id_number"].as_str().unwrap();
+    assert_eq!(
+        line,
+        format!(
+            "{name}（{id}）：登记：{registry}；学籍名单：{}",
+            roll_text(row)
+        ),
+        "{household}"
+    );
+    assert!(line.contains("学籍状态 辍学"), "{line}");
+    // No full ID number anywhere in the answer (the household number, 18 digits too,
+    // set aside).
+    let text = household.to_string().replace(no, "");
+    assert!(
+        !crate::access::has_id_number(&text),
+        "a full ID number in {text}"
+    );
+}
+
+/// A mismatch row's roll side as the household view writes it.
+fn roll_text(row: &Value) -> String {
+    row["roll"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}",
+                v["name_zh"].as_str().unwrap(),
+                v["value"].as_str().unwrap()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("，")
+}
+
 #[tokio::test]
 #[expect(clippy::too_many_lines, reason = "one story, checked top to bottom")]
 async fn a_department_sees_its_rules_answers_them_and_the_answers_show() {
