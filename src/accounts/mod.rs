@@ -8,7 +8,7 @@
 //! found again by a keyed tag ([`Digests`]), not by hashing it anew on every request.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -138,16 +138,27 @@ impl Hasher for Folded {
     }
 }
 
-/// Secrets seen valid are found again by a tag, two `SipHash-1-3` of the secret (told
-/// apart by a leading byte) under a key drawn for this process, mapped to their SHA-256: a request then costs two
-/// short keyed hashes, not a SHA-256 (a fifth of a cached tile's work, BENCHMARKS.md).
-/// The tag gives back neither the secret nor its digest without the process's keys;
+/// Secrets seen valid are found again by a tag, a 128-bit `SipHash-1-3` of the secret
+/// under a key drawn for this process, mapped to their SHA-256: a request then costs one
+/// short keyed hash, not a SHA-256 (a fifth of a cached tile's work, BENCHMARKS.md).
+/// The tag gives back neither the secret nor its digest without the process's key;
 /// only secrets that matched a live session or token are remembered, so a client
 /// sending made-up ones cannot fill it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Digests {
-    key: RandomState,
+    key: (u64, u64),
     known: Mutex<RandomKeyed<u128, Key>>,
+}
+
+impl Default for Digests {
+    fn default() -> Self {
+        let k = random_bytes::<16>();
+        let half = |h: &[u8]| u64::from_le_bytes(h.try_into().unwrap_or_default());
+        Self {
+            key: (half(&k[..8]), half(&k[8..])),
+            known: Mutex::default(),
+        }
+    }
 }
 
 /// Secrets remembered at most; past it the memory starts again (each secret then
@@ -156,8 +167,11 @@ const MAX_REMEMBERED: usize = 100_000;
 
 impl Digests {
     fn tag(&self, secret: &str) -> u128 {
-        u128::from(self.key.hash_one((0u8, secret))) << 64
-            | u128::from(self.key.hash_one((1u8, secret)))
+        use siphasher::sip128::{Hasher128 as _, SipHasher13};
+        use std::hash::Hasher as _;
+        let mut hasher = SipHasher13::new_with_keys(self.key.0, self.key.1);
+        hasher.write(secret.as_bytes());
+        hasher.finish128().into()
     }
 
     /// The SHA-256 of `secret`, remembered or computed, and whether it was remembered.
@@ -215,6 +229,17 @@ pub struct Session {
     pub csrf: Arc<str>,
     started: Instant,
     last_seen: Instant,
+}
+
+/// What a request's session cookie gives ([`Accounts::check_session`]).
+#[derive(Debug)]
+pub enum SessionCheck {
+    /// A live session: its owner.
+    Signed(Arc<Principal>),
+    /// A live session, but a write without the session's CSRF token.
+    WithoutCsrf,
+    /// No live session has this secret.
+    Unknown,
 }
 
 /// Failed sign-ins of one name or address.
@@ -399,6 +424,23 @@ impl Accounts {
     /// The session of a cookie's secret, if it is live; its idle clock restarts.
     #[must_use]
     pub fn session(&self, secret: &str) -> Option<Session> {
+        self.with_session(secret, Session::clone)
+    }
+
+    /// Who a request's session cookie signs in, its idle clock restarted; for a write,
+    /// `write` holds the CSRF header it sent, compared with the session's own here, so
+    /// that a read (every tile) copies only the owner out of the session.
+    #[must_use]
+    pub fn check_session(&self, secret: &str, write: Option<Option<&str>>) -> SessionCheck {
+        self.with_session(secret, |s| match write {
+            Some(sent) if sent != Some(&*s.csrf) => SessionCheck::WithoutCsrf,
+            _ => SessionCheck::Signed(Arc::clone(&s.principal)),
+        })
+        .unwrap_or(SessionCheck::Unknown)
+    }
+
+    /// `f` of the live session of a cookie's secret, its idle clock restarted.
+    fn with_session<T>(&self, secret: &str, f: impl FnOnce(&Session) -> T) -> Option<T> {
         let tag = self.digests.tag(secret);
         let (key, remembered) = self.digests.key(tag, secret);
         let now = Instant::now();
@@ -410,7 +452,7 @@ impl Accounts {
                 None
             } else {
                 s.last_seen = now;
-                Some(s.clone())
+                Some(f(s))
             }
         });
         if live.is_none() {
@@ -828,6 +870,38 @@ mod tests {
         }
         accounts.end_sessions_of("analyst");
         assert!(accounts.session(&secret).is_none());
+    }
+
+    #[test]
+    fn a_session_signs_reads_and_writes_with_its_csrf_token_only() {
+        let accounts = Accounts::default();
+        let secret = new_secret();
+        let now = Instant::now();
+        accounts.sessions.lock().unwrap().insert(
+            key(&secret),
+            Session {
+                principal: someone(),
+                csrf: Arc::from("token"),
+                started: now,
+                last_seen: now,
+            },
+        );
+        let signed =
+            |check: SessionCheck| matches!(check, SessionCheck::Signed(p) if p.user == "analyst");
+        assert!(signed(accounts.check_session(&secret, None)));
+        assert!(signed(accounts.check_session(&secret, Some(Some("token")))));
+        assert!(matches!(
+            accounts.check_session(&secret, Some(Some("other"))),
+            SessionCheck::WithoutCsrf
+        ));
+        assert!(matches!(
+            accounts.check_session(&secret, Some(None)),
+            SessionCheck::WithoutCsrf
+        ));
+        assert!(matches!(
+            accounts.check_session(&new_secret(), None),
+            SessionCheck::Unknown
+        ));
     }
 
     #[test]

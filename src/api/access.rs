@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::future::Either;
 
 use super::error::ApiError;
+use crate::accounts::SessionCheck;
 use crate::app::AppState;
 use crate::domain::access::{AreaScope, Capability, Principal};
 use crate::domain::calendar;
@@ -477,26 +478,30 @@ fn sign_in(state: &AppState, req: &mut Request) -> Result<Option<Signed>, ApiErr
         None => query_token(req).map(|token| state.accounts.token_owner(&token)),
     };
     let signed = if let Some(owner) = by_token {
-        owner.map(|p| (p, Via::Token, None))
+        owner.map(|principal| Signed {
+            principal,
+            via: Via::Token,
+        })
     } else {
-        cookie(req.headers(), SESSION_COOKIE)
-            .and_then(|secret| state.accounts.session(secret))
-            .map(|s| (s.principal, Via::Session, Some(s.csrf)))
+        let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let sent = write.then(|| req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()));
+        match cookie(req.headers(), SESSION_COOKIE)
+            .map(|secret| state.accounts.check_session(secret, sent))
+        {
+            Some(SessionCheck::Signed(principal)) => Some(Signed {
+                principal,
+                via: Via::Session,
+            }),
+            Some(SessionCheck::WithoutCsrf) => {
+                return Err(ApiError::Forbidden(format!(
+                    "a write from the web app must carry its {CSRF_HEADER} header"
+                )));
+            }
+            Some(SessionCheck::Unknown) | None => None,
+        }
     };
     match signed {
-        Some((principal, via, csrf)) => {
-            let unsafe_method =
-                !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-            if unsafe_method && let Some(expected) = csrf {
-                let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-                if sent != Some(&*expected) {
-                    return Err(ApiError::Forbidden(format!(
-                        "a write from the web app must carry its {CSRF_HEADER} header"
-                    )));
-                }
-            }
-            Ok(Some(Signed { principal, via }))
-        }
+        Some(signed) => Ok(Some(signed)),
         None if is_open(req.method(), req.uri().path()) => Ok(None),
         None => Err(ApiError::unauthenticated()),
     }
