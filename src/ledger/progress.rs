@@ -332,8 +332,46 @@ pub struct WeekPoint {
 }
 
 /// Whether a status code (as the ledger's history keeps it) is an open problem.
-fn is_open(status: &Option<String>) -> bool {
-    matches!(status.as_deref(), Some("problem" | "rectifying"))
+fn is_open(status: Option<&str>) -> bool {
+    matches!(status, Some("problem" | "rectifying"))
+}
+
+/// Each entry's status changes by village and position, in time order, with their day.
+type History<'a> = HashMap<(&'a str, u32), Vec<(&'a str, &'a StatusChange)>>;
+
+fn history<'a>(changes: &'a [(String, &'a StatusChange)]) -> History<'a> {
+    let mut history: History<'a> = HashMap::new();
+    for (day, c) in changes {
+        history
+            .entry((c.village_code.as_str(), c.position))
+            .or_default()
+            .push((day.as_str(), *c));
+    }
+    history
+}
+
+/// The entries `pick` keeps that were open problems past their deadline at the start of
+/// `day`: each one's status then is the `old` of its first change on or after `day`, or
+/// its status now when it has not changed since.
+fn overdue_at(
+    entries: &[Entry],
+    history: &History<'_>,
+    day: &str,
+    pick: &dyn Fn(&str) -> bool,
+) -> usize {
+    entries
+        .iter()
+        .filter(|e| pick(&e.village_code))
+        .filter(|e| e.deadline.as_deref().is_some_and(|d| d < day))
+        .filter(|e| {
+            let since = history
+                .get(&(e.village_code.as_str(), e.position))
+                .and_then(|h| h.iter().find(|(d, _)| *d >= day));
+            since.map_or(e.status.is_open_problem(), |(_, c)| {
+                is_open(c.old.as_deref())
+            })
+        })
+        .count()
 }
 
 /// The week's progress of an area.
@@ -385,7 +423,7 @@ pub fn progress(
                 continue;
             }
             match c.new.as_deref() {
-                _ if is_open(&c.new) && !is_open(&c.old) => opened += 1,
+                _ if is_open(c.new.as_deref()) && !is_open(c.old.as_deref()) => opened += 1,
                 Some("rectified") => rectified += 1,
                 Some("closed") => closed += 1,
                 _ => {}
@@ -395,26 +433,10 @@ pub fn progress(
         f.rectified = Some(rectified);
         f.closed = Some(closed);
     };
-    let mut history: HashMap<(&str, u32), Vec<(&str, &StatusChange)>> = HashMap::new();
-    for (day, c) in &changes {
-        history
-            .entry((c.village_code.as_str(), c.position))
-            .or_default()
-            .push((day.as_str(), *c));
-    }
+    let history = history(&changes);
     let overdue = |day: &str, pick: &dyn Fn(&str) -> bool| {
-        input
-            .entries
-            .iter()
-            .filter(|e| (input.in_scope)(&e.village_code) && pick(&e.village_code))
-            .filter(|e| e.deadline.as_deref().is_some_and(|d| d < day))
-            .filter(|e| {
-                let since = history
-                    .get(&(e.village_code.as_str(), e.position))
-                    .and_then(|h| h.iter().find(|(d, _)| *d >= day));
-                since.map_or(e.status.is_open_problem(), |(_, c)| is_open(&c.old))
-            })
-            .count()
+        let both = |v: &str| (input.in_scope)(v) && pick(v);
+        overdue_at(input.entries, &history, day, &both)
     };
     let area_row = |code: Option<String>, name: String, pick: &dyn Fn(&str) -> bool| {
         let both = |v: &str, _: &str| pick(v);
