@@ -263,7 +263,10 @@ pub fn brief(db: &Path, week: Option<&str>) -> anyhow::Result<BriefFigures> {
     let state = open(db)?;
     let load_s = start.elapsed().as_secs_f64();
     let snapshot = state.snapshot();
-    anyhow::ensure!(!snapshot.townships.is_empty(), "the database has no township");
+    anyhow::ensure!(
+        !snapshot.townships.is_empty(),
+        "the database has no township"
+    );
     let conn = state.store.conn()?;
     let (mut pdf, mut html, mut gathered, mut sizes) = (vec![], vec![], vec![], vec![]);
     let mut slowest = (0.0, String::new());

@@ -201,7 +201,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => brief(
             &db.db,
-            paicha::app::briefing::BriefingRequest {
+            &paicha::app::briefing::BriefingRequest {
                 township,
                 campaign,
                 week,
@@ -325,7 +325,7 @@ fn report(
 
 /// `paicha brief`: a township's briefing, as `GET /api/v1/briefings/{township}` writes it
 /// (the whole township, every indicator: the command line reads the database directly).
-fn brief(db: &Path, request: paicha::app::briefing::BriefingRequest, out: &Path) -> Result<()> {
+fn brief(db: &Path, request: &paicha::app::briefing::BriefingRequest, out: &Path) -> Result<()> {
     let html = match out.extension().and_then(|e| e.to_str()) {
         Some("pdf") => false,
         Some("html") => true,
@@ -336,7 +336,7 @@ fn brief(db: &Path, request: paicha::app::briefing::BriefingRequest, out: &Path)
     let state = open_app(db)?;
     let snapshot = state.snapshot();
     let conn = state.store.conn()?;
-    let briefing = paicha::app::briefing::gather(&conn, &snapshot, &state.catalog, &request)
+    let briefing = paicha::app::briefing::gather(&conn, &snapshot, &state.catalog, request)
         .with_context(|| format!("--township {}", request.township))?;
     let bytes = paicha::app::briefing::write(&briefing, html)?;
     std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;

@@ -157,7 +157,9 @@ mod tests {
     #[test]
     fn the_file_is_named_in_ascii_and_in_chinese() {
         let d = disposition("210422101", "2019-W28", "新宾镇", "pdf");
-        assert!(d.starts_with("attachment; filename=\"briefing-210422101-2019-W28.pdf\"; filename*=UTF-8''"));
+        assert!(d.starts_with(
+            "attachment; filename=\"briefing-210422101-2019-W28.pdf\"; filename*=UTF-8''"
+        ));
         assert!(d.contains("%E6%96%B0"), "{d}");
     }
 }

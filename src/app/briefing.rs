@@ -25,11 +25,11 @@ use crate::indicators::table::{self, AreaRef, Table, TableRequest};
 use crate::ledger::LedgerError;
 use crate::ledger::progress::{self, Inputs};
 use crate::model::Snapshot;
+use crate::render::RenderError;
 use crate::render::brief::{
     Briefing, CampaignWeek, CoverageSection, DepartmentCoverage, IndicatorFigure, LedgerItem,
     LedgerSection, PlanDay, VisitFigures, VisitSection,
 };
-use crate::render::RenderError;
 use crate::render::indicator::{Method, choropleth};
 use crate::store::StoreError;
 use crate::store::ledger::{self as ledger_store, EntryFilter};
@@ -51,7 +51,8 @@ pub const MAIN_INDICATORS: [&str; 10] = [
 ];
 
 /// The indicators mapped, two maps to a row.
-pub const MAPPED_INDICATORS: [&str; 4] = ["any_problem", "unsafe_housing", "uninsured", "water_unsafe"];
+pub const MAPPED_INDICATORS: [&str; 4] =
+    ["any_problem", "unsafe_housing", "uninsured", "water_unsafe"];
 
 /// More than any campaign has: a list read whole.
 const ALL: usize = usize::MAX >> 2;
@@ -395,7 +396,9 @@ fn week_visits(
     {
         for f in &v.findings {
             let label = f.name.clone().unwrap_or_else(|| f.item.clone());
-            *found.entry(format!("{}：{label}", f.kind.label_zh())).or_default() += 1;
+            *found
+                .entry(format!("{}：{label}", f.kind.label_zh()))
+                .or_default() += 1;
         }
     }
     let mut findings: Vec<(String, usize)> = found.into_iter().collect();
@@ -492,13 +495,15 @@ fn coverage(
         with_measures: (here.with_measures, county_with),
         departments: by_department
             .into_iter()
-            .map(|(department, (households, measures, county))| DepartmentCoverage {
-                department: department.to_owned(),
-                households,
-                measures,
-                rate: share(households, here.policy_households),
-                county_rate: share(county, county_policy),
-            })
+            .map(
+                |(department, (households, measures, county))| DepartmentCoverage {
+                    department: department.to_owned(),
+                    households,
+                    measures,
+                    rate: share(households, here.policy_households),
+                    county_rate: share(county, county_policy),
+                },
+            )
             .collect(),
     }))
 }

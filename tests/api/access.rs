@@ -636,7 +636,13 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
                     &p.home[..9]
                 ))
             },
-            |p| Expect::Status(if p.is(&["village", "evaluator"]) { 404 } else { 200 }),
+            |p| {
+                Expect::Status(if p.is(&["village", "evaluator"]) {
+                    404
+                } else {
+                    200
+                })
+            },
         ),
         probe(
             "/api/v1/briefings/{township}",

@@ -34,10 +34,9 @@ fn squeezed(text: &str) -> String {
 
 /// The line of `text` that starts with `name` (a table row), squeezed.
 fn row_of(text: &str, name: &str) -> String {
-    text.lines()
-        .map(squeezed)
-        .find(|l| l.starts_with(name))
-        .unwrap_or_else(|| panic!("no row {name} in\n{text}"))
+    let row = text.lines().map(squeezed).find(|l| l.starts_with(name));
+    assert!(row.is_some(), "no row {name} in\n{text}");
+    row.unwrap()
 }
 
 fn percent(v: &Value) -> String {
@@ -101,7 +100,10 @@ async fn a_townships_briefing_pdf_reads_back_with_the_figures_the_routes_give() 
     let county = app
         .get_json("/api/v1/stats?level=county&indicators=any_problem,unsafe_housing")
         .await;
-    for (id, label) in [("any_problem", "存在问题户"), ("unsafe_housing", "居住危房")] {
+    for (id, label) in [
+        ("any_problem", "存在问题户"),
+        ("unsafe_housing", "居住危房"),
+    ] {
         let mine = &here["rows"][0]["values"][id];
         let whole = &county["rows"][0]["values"][id];
         let row = row_of(&text, label);
@@ -148,7 +150,9 @@ async fn the_briefing_shows_measure_coverage_by_department_as_the_coverage_route
     let app = TestApp::spawn().await;
     let (code, _) = township(&app);
     let coverage = app
-        .get_json(&format!("/api/v1/measures/coverage?within={code}&by=township"))
+        .get_json(&format!(
+            "/api/v1/measures/coverage?within={code}&by=township"
+        ))
         .await;
     let row = &coverage["rows"][0];
     let department = &row["departments"][0];
@@ -177,7 +181,9 @@ async fn the_printable_briefing_is_a_page_without_script_with_its_maps_inline() 
     let app = TestApp::spawn().await;
     let (code, name) = township(&app);
     let response = app
-        .get(&format!("/api/v1/briefings/{code}?format=html&week=2019-W28"))
+        .get(&format!(
+            "/api/v1/briefings/{code}?format=html&week=2019-W28"
+        ))
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(

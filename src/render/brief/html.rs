@@ -112,6 +112,9 @@ mod tests {
             rows: vec![vec!["<甲>".into(), "3".into()]],
         };
         table(&mut out, &t);
-        assert!(out.contains("<td>&lt;甲&gt;</td><td class=\"n\">3</td>"), "{out}");
+        assert!(
+            out.contains("<td>&lt;甲&gt;</td><td class=\"n\">3</td>"),
+            "{out}"
+        );
     }
 }

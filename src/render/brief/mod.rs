@@ -335,10 +335,10 @@ fn meta(b: &Briefing) -> Vec<String> {
 fn indicator_blocks(b: &Briefing) -> Vec<Block> {
     let mut t = Table::new(&[
         ("指标", 3.0, false),
-        ("本乡镇户（人）数", 1.6, true),
+        ("本乡镇数量", 1.5, true),
         ("分母", 1.3, true),
         ("本乡镇比例", 1.4, true),
-        ("全县户（人）数", 1.6, true),
+        ("全县数量", 1.4, true),
         ("全县比例", 1.3, true),
         ("差（百分点）", 1.4, true),
     ]);
@@ -443,7 +443,10 @@ fn visit_blocks(b: &Briefing) -> Vec<Block> {
         out.push(Block::Table(t));
     }
     if !v.findings.is_empty() {
-        let mut t = Table::new(&[("发现的问题（指标或清单事项）", 4.0, false), ("次数", 1.0, true)]);
+        let mut t = Table::new(&[
+            ("发现的问题（指标或清单事项）", 4.0, false),
+            ("次数", 1.0, true),
+        ]);
         for (name, n) in &v.findings {
             t.rows.push(vec![name.clone(), n.to_string()]);
         }

@@ -68,7 +68,9 @@ struct Metrics<'a> {
 impl<'a> Metrics<'a> {
     fn new(data: &'a [u8]) -> Self {
         let face = ttf_parser::Face::parse(data, 0).ok();
-        let units_per_em = face.as_ref().map_or(1000.0, |f| f32::from(f.units_per_em()));
+        let units_per_em = face
+            .as_ref()
+            .map_or(1000.0, |f| f32::from(f.units_per_em()));
         Self { face, units_per_em }
     }
 
