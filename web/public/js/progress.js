@@ -18,7 +18,7 @@ function legend() {
 function briefingLinks(code, campaign, week) {
   if (!code || code.length !== 9) return '';
   const base = `/api/v1/briefings/${encodeURIComponent(code)}?campaign=${encodeURIComponent(campaign)}&week=${encodeURIComponent(week)}`;
-  return `<a class="briefing-pdf" href="${esc(`${base}&format=pdf`)}" download>下载简报 PDF</a> · `
+  return `<a class="briefing-pdf" href="${esc(`${base}&format=pdf`)}" download>下载简报 PDF</a>`
     + `<a class="briefing-html" href="${esc(`${base}&format=html`)}" target="_blank" rel="noopener">打印版</a>`;
 }
 
