@@ -50,7 +50,8 @@ pub const MAIN_INDICATORS: [&str; 10] = [
     "risk_unresolved",
 ];
 
-/// The indicators mapped, two maps to a row.
+/// The indicators mapped, two maps to a row (for a reader who sees none of them, the
+/// first four of theirs).
 pub const MAPPED_INDICATORS: [&str; 4] =
     ["any_problem", "unsafe_housing", "uninsured", "water_unsafe"];
 
@@ -181,10 +182,14 @@ fn indicators(
             }
         })
         .collect();
+    // A department's reader may see none of the mapped four: then its own come first.
+    let mapped = |id: &str| MAPPED_INDICATORS.contains(&id);
+    let any_mapped = chosen.iter().any(|ind| mapped(&ind.id));
     b.maps = chosen
         .iter()
         .enumerate()
-        .filter(|(_, ind)| MAPPED_INDICATORS.contains(&ind.id.as_str()))
+        .filter(|(_, ind)| !any_mapped || mapped(&ind.id))
+        .take(MAPPED_INDICATORS.len())
         .map(|(i, _)| {
             let mut spec = choropleth(
                 snapshot,

@@ -19,10 +19,10 @@ h2 { font-size: 13pt; margin: 14px 0 6px; border-bottom: 1px solid #000; padding
 .maps { display: grid; grid-template-columns: 1fr 1fr; gap: 6px; }
 .maps figure { margin: 0; }
 .maps svg { width: 100%; height: auto; display: block; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 8px; }
-th, td { border: 1px solid #000; padding: 2px 4px; vertical-align: top; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 8px; table-layout: fixed; }
+th, td { border: 1px solid #000; padding: 2px 4px; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #ddebf7; text-align: center; font-weight: normal; }
-td.n { text-align: right; white-space: nowrap; }
+td.n { text-align: right; }
 @media print { body { margin: 0; max-width: none; font-size: 9pt; } thead { display: table-header-group; } tr { break-inside: avoid; } .maps { break-inside: avoid; } }
 </style>
 ";
@@ -78,7 +78,13 @@ fn strip_prolog(svg: &str) -> &str {
 }
 
 fn table(out: &mut String, t: &Table) {
-    out.push_str("<table><thead><tr>");
+    // The same shares of the width as the PDF's columns, so both read alike.
+    let total: f32 = t.columns.iter().map(|c| c.1).sum::<f32>().max(f32::EPSILON);
+    out.push_str("<table><colgroup>");
+    for (_, share, _) in &t.columns {
+        let _ = write!(out, "<col style=\"width:{:.1}%\">", share / total * 100.0);
+    }
+    out.push_str("</colgroup><thead><tr>");
     for (name, _, _) in &t.columns {
         let _ = write!(out, "<th>{}</th>", escape(name));
     }
