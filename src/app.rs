@@ -20,6 +20,7 @@ use crate::tiles::{TileCache, TileSettings};
 
 pub use crate::model;
 
+pub mod briefing;
 pub mod imports;
 pub mod versions;
 

@@ -226,6 +226,91 @@ fn median_and_max(mut ms: Vec<f64>) -> (f64, f64) {
     (median, ms.last().copied().unwrap_or(0.0))
 }
 
+/// Figures of one `bench brief` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BriefFigures {
+    /// Households in the database.
+    pub households: i64,
+    /// Townships, each briefed once as PDF and once as HTML.
+    pub townships: usize,
+    /// Seconds to open the database and load the snapshot.
+    pub load_s: f64,
+    /// A PDF briefing (gathered from the store, maps drawn, PDF written): median, ms.
+    pub pdf_median_ms: f64,
+    /// The slowest PDF briefing, ms.
+    pub pdf_max_ms: f64,
+    /// The township of the slowest PDF.
+    pub pdf_slowest: String,
+    /// Of a PDF briefing, the gathering from the store alone: median, ms.
+    pub gather_median_ms: f64,
+    /// An HTML briefing (gathered, maps drawn as SVG): median, ms.
+    pub html_median_ms: f64,
+    /// The slowest HTML briefing, ms.
+    pub html_max_ms: f64,
+    /// The PDFs' size: median, bytes.
+    pub pdf_median_bytes: f64,
+}
+
+/// Runs `bench brief` on an existing database: every township's briefing as PDF and
+/// as HTML, each gathered afresh, as a request makes it (the font found once, as a
+/// running service finds it once).
+///
+/// # Errors
+/// Opening the database, no Chinese font, a query or a briefing that fails.
+pub fn brief(db: &Path, week: Option<&str>) -> anyhow::Result<BriefFigures> {
+    use crate::app::briefing::{BriefingRequest, gather, write};
+    let start = Instant::now();
+    let state = open(db)?;
+    let load_s = start.elapsed().as_secs_f64();
+    let snapshot = state.snapshot();
+    anyhow::ensure!(
+        !snapshot.townships.is_empty(),
+        "the database has no township"
+    );
+    let conn = state.store.conn()?;
+    let (mut pdf, mut html, mut gathered, mut sizes) = (vec![], vec![], vec![], vec![]);
+    let mut slowest = (0.0, String::new());
+    for (code, _) in &snapshot.townships {
+        let request = BriefingRequest {
+            township: code.clone(),
+            campaign: None,
+            week: week.map(str::to_owned),
+        };
+        for as_html in [false, true] {
+            let t = Instant::now();
+            let b = gather(&conn, &snapshot, &state.catalog, &request)?;
+            let g = t.elapsed().as_secs_f64() * 1e3;
+            let bytes = write(&b, as_html)?;
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            if as_html {
+                html.push(ms);
+            } else {
+                gathered.push(g);
+                sizes.push(bytes.len() as f64);
+                if ms > slowest.0 {
+                    slowest = (ms, format!("{code} {}", b.township));
+                }
+                pdf.push(ms);
+            }
+        }
+    }
+    let townships = pdf.len();
+    let (pdf_median_ms, pdf_max_ms) = median_and_max(pdf);
+    let (html_median_ms, html_max_ms) = median_and_max(html);
+    Ok(BriefFigures {
+        households: snapshot.households,
+        townships,
+        load_s,
+        pdf_median_ms,
+        pdf_max_ms,
+        pdf_slowest: slowest.1,
+        gather_median_ms: median_and_max(gathered).0,
+        html_median_ms,
+        html_max_ms,
+        pdf_median_bytes: median_and_max(sizes).0,
+    })
+}
+
 /// Runs `bench stats` on an existing database: village-level figures of every
 /// indicator, first as the raw DuckDB query, then through the HTTP endpoint on a
 /// loopback port (a plain HTTP/1.1 client, no compression), `runs` times each after

@@ -147,6 +147,27 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a township's briefing pack (乡镇简报): the main indicators mapped and
+    /// beside the county's, the open and overdue ledger items, the week's visits and
+    /// findings, the next week's plan and the measures' coverage; an A4 PDF (the
+    /// Chinese font embedded) or a printable HTML page, by the extension.
+    Brief {
+        #[command(flatten)]
+        db: DbArg,
+        /// The township's code (9 digits).
+        #[arg(long)]
+        township: String,
+        /// The campaign id (default: the latest campaign covering the township).
+        #[arg(long)]
+        campaign: Option<String>,
+        /// The ISO week reported, YYYY-Www (default: this week while the campaign runs,
+        /// else its last week with a visit in the township).
+        #[arg(long)]
+        week: Option<String>,
+        /// The output file, .pdf or .html.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Make a field-visit plan from a request file (the body of POST /api/v1/plans),
     /// store it, and write it as JSON, GPX, KML, GeoJSON, CSV or the printable HTML visit
     /// sheet (by the extension).
@@ -526,6 +547,15 @@ pub enum BenchCommand {
         /// Timed runs of each, after one warm-up.
         #[arg(long, default_value_t = 20)]
         runs: usize,
+    },
+    /// Every township's briefing (简报) on an existing database, as PDF and as HTML,
+    /// each gathered from the store and written whole; prints one JSON line.
+    Brief {
+        #[command(flatten)]
+        db: DbArg,
+        /// The week reported (default: each briefing's own default).
+        #[arg(long)]
+        week: Option<String>,
     },
     /// The cross-checks of the department rolls on an existing database: commits a
     /// roll of N rows drawn from its registry (an import, undoable), then times every

@@ -136,6 +136,9 @@ fn run(cli: Cli) -> Result<()> {
             what: BenchCommand::Stats { db, runs },
         } => print_json(&paicha::bench::stats(&db.db, runs)?),
         Command::Bench {
+            what: BenchCommand::Brief { db, week },
+        } => print_json(&paicha::bench::brief(&db.db, week.as_deref())?),
+        Command::Bench {
             what: BenchCommand::Rolls { db, rows, runs },
         } => print_json(&paicha::bench::rolls(&db.db, rows, runs)?),
         Command::Bench {
@@ -190,6 +193,21 @@ fn run(cli: Cli) -> Result<()> {
             week: None,
             out,
         } => report(&db.db, &campaign, within.as_deref(), as_of.as_deref(), &out),
+        Command::Brief {
+            db,
+            township,
+            campaign,
+            week,
+            out,
+        } => brief(
+            &db.db,
+            &paicha::app::briefing::BriefingRequest {
+                township,
+                campaign,
+                week,
+            },
+            &out,
+        ),
         Command::Plan { db, request, out } => plan(&db.db, &request, &out),
         Command::Tsp {
             file,
@@ -300,6 +318,27 @@ fn report(
     } else {
         report::xlsx(&campaign, &template, &entries, &scope, &period)?
     };
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    tracing::info!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `paicha brief`: a township's briefing, as `GET /api/v1/briefings/{township}` writes it
+/// (the whole township, every indicator: the command line reads the database directly).
+fn brief(db: &Path, request: &paicha::app::briefing::BriefingRequest, out: &Path) -> Result<()> {
+    let html = match out.extension().and_then(|e| e.to_str()) {
+        Some("pdf") => false,
+        Some("html") => true,
+        _ => anyhow::bail!("--out {} must end in .pdf or .html", out.display()),
+    };
+    // No Chinese font is said before the database is read.
+    let _font = paicha::render::discover()?;
+    let state = open_app(db)?;
+    let snapshot = state.snapshot();
+    let conn = state.store.conn()?;
+    let briefing = paicha::app::briefing::gather(&conn, &snapshot, &state.catalog, request)
+        .with_context(|| format!("--township {}", request.township))?;
+    let bytes = paicha::app::briefing::write(&briefing, html)?;
     std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
     tracing::info!("wrote {}", out.display());
     Ok(())

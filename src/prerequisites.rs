@@ -19,6 +19,10 @@ const PROGRAMS: &[(&str, &str)] = &[
     ),
     ("gdal_create", "apt: gdal-bin"),
     (
+        "pdftotext",
+        "apt: poppler-utils (reads the township briefings' PDF text back)",
+    ),
+    (
         "node",
         "apt: nodejs (drives Chromium for the web map tests)",
     ),

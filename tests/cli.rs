@@ -1024,3 +1024,58 @@ fn the_weekly_report_counts_the_demos_visits_to_the_weeks_end() {
     let text: String = range.rows().flatten().map(ToString::to_string).collect();
     assert!(text.contains("党政分管负责同志签字"));
 }
+
+/// `paicha brief`: a township's briefing as a PDF whose text `pdftotext` reads back
+/// (the Chinese font embedded), and an unknown township named in the error.
+#[test]
+fn brief_writes_a_township_pdf_whose_text_reads_back_and_names_an_unknown_township() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("brief.duckdb");
+    run_ok(
+        paicha()
+            .args(["demo", "--households", "2000", "--seed", "4", "--db"])
+            .arg(&db),
+    );
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let (code, name): (String, String) = conn
+        .query_row(
+            "SELECT code, name FROM areas WHERE level = 'township' ORDER BY code LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    drop(conn);
+    let out = dir.path().join("简报.pdf");
+    run_ok(
+        paicha()
+            .args(["brief", "--township", &code, "--week", "2019-W28", "--db"])
+            .arg(&db)
+            .arg("--out")
+            .arg(&out),
+    );
+    let text = Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&out)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(text.status.success());
+    let text: String = String::from_utf8(text.stdout)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(text.contains(&format!("{name}脱贫攻坚排查简报")), "{text}");
+    assert!(text.contains("二、主要指标与全县对比"), "{text}");
+    assert!(text.contains("xinbin-2019-q3"), "the campaign: {text}");
+    let unknown = paicha()
+        .args(["brief", "--township", "210422999", "--db"])
+        .arg(&db)
+        .arg("--out")
+        .arg(dir.path().join("x.pdf"))
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("no township with code 210422999"), "{err}");
+}

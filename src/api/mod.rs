@@ -9,6 +9,7 @@
 pub mod access;
 pub mod areas;
 pub mod basemaps;
+pub mod briefings;
 pub mod changes;
 pub mod crosschecks;
 pub mod error;
@@ -145,6 +146,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crosschecks::router())
         .merge(measures::router())
         .merge(visits::router())
+        .merge(briefings::router())
         .merge(exits::router())
         .split_for_parts()
 }

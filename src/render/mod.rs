@@ -7,6 +7,7 @@
 //! [`RenderError::MissingGlyphs`] instead of appearing as an empty box.
 
 mod bars;
+pub mod brief;
 mod canvas;
 pub mod classify;
 pub mod fonts;

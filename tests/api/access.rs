@@ -625,6 +625,35 @@ fn probes(county: &str, township_tile: TileId, household_tile: TileId) -> Vec<Pr
             },
             everyone,
         ),
+        // A township's briefing: for those who see the whole township (a village's
+        // secretary and an evaluator's sample do not), 404 outside.
+        probe(
+            "/api/v1/briefings/{township}",
+            M::GET,
+            |p| {
+                Some(format!(
+                    "/api/v1/briefings/{}?format=html&week=2019-W28",
+                    &p.home[..9]
+                ))
+            },
+            |p| {
+                Expect::Status(if p.is(&["village", "evaluator"]) {
+                    404
+                } else {
+                    200
+                })
+            },
+        ),
+        probe(
+            "/api/v1/briefings/{township}",
+            M::GET,
+            |p| {
+                p.away
+                    .as_ref()
+                    .map(|a| format!("/api/v1/briefings/{}?format=html", &a[..9]))
+            },
+            |_| Expect::Status(404),
+        ),
         probe(
             "/api/v1/session",
             M::GET,

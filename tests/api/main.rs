@@ -8,6 +8,7 @@
 
 mod access;
 mod basemaps;
+mod briefings;
 mod city;
 mod crosschecks;
 mod exits;

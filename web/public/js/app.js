@@ -303,8 +303,17 @@ async function showRanking(token) {
     + `<p class="exports">导出（全部指标，按排名）：<a href="api/v1/stats?${q}&format=csv" download>CSV</a>`
     + `<a href="api/v1/stats?${q}&format=xlsx" download>Excel</a>`
     + `<a href="api/v1/maps/${ind.id}.png?within=${within}&level=${level}" target="_blank">专题图</a></p>`
+    + briefingLinks(within)
     + `<table class="list" id="ranking-table"><thead><tr><th class="num">序</th><th>${childName}</th>${allVillages ? '<th>乡镇</th>' : ''}`
     + `<th class="num">${unitOf(ind) || '数量'}</th><th class="num">基数</th><th class="num">占比</th></tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** A selected township's briefing pack (简报): its PDF, and the printable page. */
+function briefingLinks(within) {
+  if (!/^\d{9}$/.test(within)) return '';
+  const base = `api/v1/briefings/${within}`;
+  return `<p class="exports" id="briefing">乡镇简报：<a href="${base}?format=pdf" download>下载简报 PDF</a>`
+    + `<a href="${base}?format=html" target="_blank" rel="noopener">打印版</a></p>`;
 }
 
 function householdRow(h) {

@@ -1,6 +1,6 @@
 // The week's progress (周进度): townships coloured by the share of planned stops
 // visited, the week's and cumulative figures, a line chart per week, and the weekly
-// report to download or print.
+// report to download or print; per township, its briefing pack (简报) as PDF or to print.
 import { session, showSignedIn } from './session.js';
 import { getJson, esc, int, pct } from './api.js';
 
@@ -15,10 +15,19 @@ function legend() {
     + '<li class="share-none">无计划</li>';
 }
 
-function table(rows) {
+/** A township's briefing pack (简报) of the campaign and week shown: the PDF, and the printable page. */
+function briefingLinks(code, campaign, week) {
+  if (!code || code.length !== 9) return '';
+  const base = `/api/v1/briefings/${encodeURIComponent(code)}?campaign=${encodeURIComponent(campaign)}&week=${encodeURIComponent(week)}`;
+  return `<a class="briefing-pdf" href="${esc(`${base}&format=pdf`)}" download>下载简报 PDF</a>`
+    + `<a class="briefing-html" href="${esc(`${base}&format=html`)}" target="_blank" rel="noopener">打印版</a>`;
+}
+
+function table(rows, campaign, week) {
   $('townships').querySelector('tbody').innerHTML = rows.map((r) => `<tr class="${shareClass(r.share)}" data-code="${esc(r.code || '')}">
     <td>${esc(r.name)}</td><td>${pct(r.share)}</td><td>${int(r.week.visits)}</td><td>${int(r.cumulative.visits)}</td>
-    <td>${int(r.week.findings)}</td><td>${int(r.week.opened)}</td><td>${int(r.overdue)}</td></tr>`).join('');
+    <td>${int(r.week.findings)}</td><td>${int(r.week.opened)}</td><td>${int(r.overdue)}</td>
+    <td class="briefing">${briefingLinks(r.code, campaign, week)}</td></tr>`).join('');
 }
 
 /** The townships' outlines and label points of an area, fetched once per area. */
@@ -101,7 +110,7 @@ async function show() {
     for (const point of p.series) $('week').append(new Option(`${point.week}（${point.from}至${point.to}）`, point.week));
     $('week').value = p.week;
   }
-  table(p.townships);
+  table(p.townships, campaign, p.week);
   chart(p.series);
   const area = campaigns.find((c) => c.id === campaign)?.area_code;
   if (area) map(p.townships, await townshipShapes(area));
