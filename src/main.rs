@@ -899,6 +899,13 @@ fn serve(
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         tracing::info!("serving on {scheme}://{}", listener.local_addr()?);
+        let warm = kept.clone();
+        tokio::spawn(async move {
+            match paicha::api::tiles::warm_boundary_tables(&warm).await {
+                Ok(()) => tracing::info!("boundary tables ready"),
+                Err(e) => tracing::warn!(error = %e, "cannot build the boundary tables"),
+            }
+        });
         paicha::api::serve_with(listener, router, acceptor, shutdown_signal())
             .await
             .context("server failed")?;

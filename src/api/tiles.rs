@@ -133,6 +133,20 @@ fn respond(tile: &Tile, headers: &HeaderMap, current: bool) -> Response {
     response
 }
 
+/// Builds the tables of figures that village and township tiles carry by default
+/// (every indicator), so that the map's first tiles after a start do not each wait for
+/// a GROUP BY over every household: what `paicha serve` runs in the background.
+///
+/// # Errors
+/// The table's query failing.
+pub async fn warm_boundary_tables(state: &AppState) -> Result<(), ApiError> {
+    let snapshot = state.snapshot();
+    for layer in [Layer::Villages, Layer::Townships] {
+        boundary_table(state, &state.catalog, &snapshot, layer, None).await?;
+    }
+    Ok(())
+}
+
 /// The figures boundary tiles carry, per level and indicator list, kept per version.
 async fn boundary_table(
     state: &AppState,
