@@ -91,6 +91,12 @@ pub enum Command {
         /// and two of 本溪市's (real codes and outlines, made-up villages) under 本溪市.
         #[arg(long, conflicts_with = "city")]
         province: bool,
+        /// Dense villages, for benchmarks: with --city, about 1,100 villages (40 to 64 a
+        /// township in the two drawn counties), and every village's edges given extra
+        /// vertices with a little noise (shared edges alike on both sides) until each
+        /// village has at least 300.
+        #[arg(long)]
+        dense: bool,
     },
     /// Measure speed (see BENCHMARKS.md).
     Bench {
@@ -538,6 +544,10 @@ pub enum BenchCommand {
         /// Write the paths requested here, one per line, for a load generator.
         #[arg(long)]
         paths_out: Option<PathBuf>,
+        /// Only write the paths (to --paths-out), measuring nothing: the tile list that
+        /// bench/postgis.sh asks of both servers.
+        #[arg(long, requires = "paths_out")]
+        paths_only: bool,
     },
     /// Village-level figures of every indicator on an existing database: DuckDB
     /// alone, then `GET /api/v1/stats` over loopback; prints one JSON line.

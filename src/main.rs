@@ -23,6 +23,7 @@ use paicha::domain::AreaLevel;
 use paicha::domain::MeasureId;
 use paicha::settings::ServeSettings;
 use paicha::store::{self, AreaFilter, HouseholdExport, Store};
+use paicha::tiles::layers::Layer;
 use tracing_subscriber::EnvFilter;
 
 use cli::{
@@ -109,6 +110,7 @@ fn run(cli: Cli) -> Result<()> {
             replace,
             city,
             province,
+            dense,
         } => {
             let size = if province {
                 DemoSize::Province
@@ -117,7 +119,12 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 DemoSize::County
             };
-            demo(&db.db, &DemoOptions { households, seed }, replace, size)
+            let options = DemoOptions {
+                households,
+                seed,
+                dense,
+            };
+            demo(&db.db, &options, replace, size)
         }
         Command::Export { db, what } => export(&db.db, what),
         Command::Import { db, what } => import(&db.db, what),
@@ -147,12 +154,16 @@ fn run(cli: Cli) -> Result<()> {
                     db,
                     per_zoom,
                     paths_out,
+                    paths_only,
                 },
-        } => print_json(&paicha::bench::tiles(
-            &db.db,
-            per_zoom,
-            paths_out.as_deref(),
-        )?),
+        } => match (paths_only, paths_out) {
+            (true, Some(out)) => {
+                let n = paicha::bench::tile_paths(&db.db, per_zoom, &out)?;
+                tracing::info!("wrote {n} tile paths to {}", out.display());
+                Ok(())
+            }
+            (_, out) => print_json(&paicha::bench::tiles(&db.db, per_zoom, out.as_deref())?),
+        },
         Command::Render {
             db,
             indicator,
@@ -888,6 +899,18 @@ fn serve(
         let state = state.clone();
         std::thread::spawn(move || {
             let snapshot = state.snapshot();
+            // Boundaries simplified per zoom (once per data version) for the zooms the
+            // map shows townships and villages at, so that no first tile pays for it.
+            let start = std::time::Instant::now();
+            for layer in [Layer::Townships, Layer::Villages] {
+                for z in 8..=14 {
+                    state.tiles.simplified(&snapshot, layer, z);
+                }
+            }
+            tracing::info!(
+                seconds = start.elapsed().as_secs_f64(),
+                "boundaries simplified for zooms 8 to 14"
+            );
             for z in 8..=16 {
                 paicha::tiles::colour_scale(&state.tiles, &snapshot, MeasureId::AnyProblem, z);
             }
@@ -915,6 +938,13 @@ fn serve(
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         tracing::info!("serving on {scheme}://{}", listener.local_addr()?);
+        let warm = kept.clone();
+        tokio::spawn(async move {
+            match paicha::api::tiles::warm_boundary_tables(&warm).await {
+                Ok(()) => tracing::info!("boundary tables ready"),
+                Err(e) => tracing::warn!(error = %e, "cannot build the boundary tables"),
+            }
+        });
         paicha::api::serve_with(listener, router, acceptor, shutdown_signal())
             .await
             .context("server failed")?;

@@ -109,6 +109,34 @@ fn demo_then_export_writes_areas_and_households() {
     }
 }
 
+/// Issue 20: `bench tiles` listed the empty tiles at y = 0 where the demo's swapped
+/// positions (latitude above 85°) land; the list is now of tiles inside the county.
+#[test]
+fn the_bench_tile_list_holds_no_tile_of_row_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.duckdb");
+    run_ok(
+        paicha()
+            .args(["demo", "--households", "3000", "--seed", "3", "--db"])
+            .arg(&db),
+    );
+    let list = dir.path().join("paths.txt");
+    run_ok(
+        paicha()
+            .args(["bench", "tiles", "--paths-only", "--db"])
+            .arg(&db)
+            .arg("--paths-out")
+            .arg(&list),
+    );
+    let text = std::fs::read_to_string(&list).unwrap();
+    let paths: Vec<&str> = text.lines().collect();
+    assert!(paths.iter().any(|p| p.starts_with("/tiles/villages/12/")));
+    for p in &paths {
+        let y = p.rsplit('/').next().unwrap().split('.').next().unwrap();
+        assert_ne!(y, "0", "{p}");
+    }
+}
+
 #[test]
 fn export_of_a_missing_database_says_which_file() {
     let out = paicha()

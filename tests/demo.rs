@@ -409,6 +409,7 @@ fn the_same_seed_gives_the_same_county_and_another_seed_another() {
             &DemoOptions {
                 households: 1500,
                 seed,
+                ..DemoOptions::default()
             },
             || (),
         )
@@ -464,6 +465,7 @@ fn a_failed_build_leaves_no_file_behind_and_the_target_untouched() {
         &DemoOptions {
             households: 200,
             seed: 1,
+            ..DemoOptions::default()
         },
         || (),
     )
@@ -490,6 +492,7 @@ fn rebuilding_replaces_an_existing_database_whole() {
         &DemoOptions {
             households: 300,
             seed: 1,
+            ..DemoOptions::default()
         },
         || (),
     )
@@ -499,6 +502,7 @@ fn rebuilding_replaces_an_existing_database_whole() {
         &DemoOptions {
             households: 500,
             seed: 2,
+            ..DemoOptions::default()
         },
         || (),
     )

@@ -31,6 +31,7 @@ fn build(dir: &Path) -> Store {
     let options = DemoOptions {
         households: 3000,
         seed: 11,
+        ..DemoOptions::default()
     };
     demo::build(&path, &options, || ()).unwrap();
     let store = Store::open(&path).unwrap();

@@ -28,6 +28,7 @@ fn build(dir: &Path, city: bool, households: u64) -> Store {
     let options = DemoOptions {
         households,
         seed: 7,
+        ..DemoOptions::default()
     };
     if city {
         demo::build_city(&path, &options, || ()).unwrap();

@@ -76,6 +76,14 @@ fn tile_id(z: u8, x: u32, y_ext: &str, ext: &str) -> Result<TileId, ApiError> {
     })
 }
 
+/// Whether the client takes gzip-compressed bodies.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")))
+}
+
 /// The response of a cached tile: 304 when the client has it, gzip when accepted,
 /// immutable caching when the URL names the current data version.
 fn respond(tile: &Tile, headers: &HeaderMap, current: bool) -> Response {
@@ -91,14 +99,13 @@ fn respond(tile: &Tile, headers: &HeaderMap, current: bool) -> Response {
             v.split(',')
                 .any(|t| t.trim() == tile.etag || t.trim() == "*")
         });
-    let gzip_ok = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    let (status, body, gzip) = match (matches, &tile.gzip, gzip_ok) {
-        (true, _, _) => (StatusCode::NOT_MODIFIED, axum::body::Bytes::new(), false),
-        (false, Some(gz), true) => (StatusCode::OK, gz.clone(), true),
-        (false, _, _) => (StatusCode::OK, tile.bytes.clone(), false),
+    let gzip = (!matches && accepts_gzip(headers))
+        .then(|| tile.gzip())
+        .flatten();
+    let (status, body, gzip) = match (matches, gzip) {
+        (true, _) => (StatusCode::NOT_MODIFIED, axum::body::Bytes::new(), false),
+        (false, Some(gz)) => (StatusCode::OK, gz.clone(), true),
+        (false, None) => (StatusCode::OK, tile.bytes.clone(), false),
     };
     let mut response = Response::new(axum::body::Body::from(body));
     *response.status_mut() = status;
@@ -124,6 +131,20 @@ fn respond(tile: &Tile, headers: &HeaderMap, current: bool) -> Response {
         out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     response
+}
+
+/// Builds the tables of figures that village and township tiles carry by default
+/// (every indicator), so that the map's first tiles after a start do not each wait for
+/// a GROUP BY over every household: what `paicha serve` runs in the background.
+///
+/// # Errors
+/// The table's query failing.
+pub async fn warm_boundary_tables(state: &AppState) -> Result<(), ApiError> {
+    let snapshot = state.snapshot();
+    for layer in [Layer::Villages, Layer::Townships] {
+        boundary_table(state, &state.catalog, &snapshot, layer, None).await?;
+    }
+    Ok(())
 }
 
 /// The figures boundary tiles carry, per level and indicator list, kept per version.
@@ -248,21 +269,19 @@ async fn vector_tile(
     if let Some(t) = state.tiles.get(&key) {
         return Ok(respond(&t, &headers, current));
     }
+    let gzip = accepts_gzip(&headers);
     let made = match layer {
         Layer::Cities | Layer::Counties | Layer::Townships | Layer::Villages => {
             let table =
                 boundary_table(&state, &catalog, &snapshot, layer, indicators.as_deref()).await?;
             let snap = Arc::clone(&snapshot);
-            let key2 = key.clone();
-            tokio::task::spawn_blocking(move || {
-                Tile::vector(
-                    layers::boundaries(&snap, layer, tile, &table, &scope),
-                    &key2,
-                    false,
-                )
+            let state2 = state.clone();
+            finished(key.clone(), gzip, move || {
+                let bytes =
+                    crate::tiles::boundary_tile(&state2.tiles, &snap, layer, tile, &table, &scope);
+                (bytes, false)
             })
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
+            .await?
         }
         Layer::Households | Layer::Problems => {
             if p.indicators.is_some() {
@@ -272,26 +291,36 @@ async fn vector_tile(
                 ));
             }
             let snap = Arc::clone(&snapshot);
-            let key2 = key.clone();
-            tokio::task::spawn_blocking(move || {
-                let t = layers::households(
-                    &snap,
-                    layer,
-                    tile,
-                    filter,
-                    layers::Caps::default(),
-                    &scope,
-                    exact,
-                );
-                Tile::vector(t.bytes, &key2, t.aggregated)
+            finished(key.clone(), gzip, move || {
+                let caps = layers::Caps::default();
+                let t = layers::households(&snap, layer, tile, filter, caps, &scope, exact);
+                (t.bytes, t.aggregated)
             })
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
+            .await?
         }
     };
     let made = Arc::new(made);
     state.tiles.put(key, Arc::clone(&made));
     Ok(respond(&made, &headers, current))
+}
+
+/// A vector tile made by `make` (its bytes and whether it was aggregated) on a
+/// blocking thread, and compressed there too when the client takes gzip.
+async fn finished(
+    key: String,
+    gzip: bool,
+    make: impl FnOnce() -> (Vec<u8>, bool) + Send + 'static,
+) -> Result<Tile, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let (bytes, aggregated) = make();
+        let tile = Tile::vector(bytes, &key, aggregated);
+        if gzip {
+            tile.gzip();
+        }
+        tile
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// The households a layer draws: all, or those failing `indicator` (`problems`).

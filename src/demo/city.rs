@@ -103,28 +103,34 @@ const BENXI_COUNTIES: &[(&str, &str, usize)] = &[
 ///
 /// # Errors
 /// [`DemoError::EmbeddedData`] if an outline is missing or comes out empty (they do not).
-pub fn neighbours(xinbin: &Polygon<f64>, seed: u64) -> Result<Vec<Drawn>, DemoError> {
-    drawn(xinbin, FUSHUN_COUNTIES, seed)
+pub fn neighbours(xinbin: &Polygon<f64>, seed: u64, dense: bool) -> Result<Vec<Drawn>, DemoError> {
+    drawn(xinbin, FUSHUN_COUNTIES, seed, dense)
 }
 
 /// The four other counties of the province: Fushun's two, then Benxi's two.
 ///
 /// # Errors
 /// As [`neighbours`].
-pub fn province_neighbours(xinbin: &Polygon<f64>, seed: u64) -> Result<Vec<Drawn>, DemoError> {
+pub fn province_neighbours(
+    xinbin: &Polygon<f64>,
+    seed: u64,
+    dense: bool,
+) -> Result<Vec<Drawn>, DemoError> {
     let all: Vec<(&str, &str, usize)> = FUSHUN_COUNTIES
         .iter()
         .chain(BENXI_COUNTIES)
         .copied()
         .collect();
-    drawn(xinbin, &all, seed)
+    drawn(xinbin, &all, seed, dense)
 }
 
-/// `counties` drawn in order beside Xinbin, each cut clear of those placed before.
+/// `counties` drawn in order beside Xinbin, each cut clear of those placed before;
+/// `dense`: with 40 to 64 villages a township.
 fn drawn(
     xinbin: &Polygon<f64>,
     counties: &[(&str, &str, usize)],
     seed: u64,
+    dense: bool,
 ) -> Result<Vec<Drawn>, DemoError> {
     let mut placed = MultiPolygon(vec![xinbin.clone()]);
     let mut out = Vec::new();
@@ -154,14 +160,20 @@ fn drawn(
         let own: Vec<&str> = stems.drain(..townships).collect();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(1001 + i as u64);
-        out.push((divisions(&mut rng, (code, name), &own), outline));
+        out.push((divisions(&mut rng, (code, name), &own, dense), outline));
     }
     Ok(out)
 }
 
 /// A county's made-up townships (the first two towns, 镇, then 乡 and 镇 in turn),
-/// each with 6 to 12 villages; the first township also holds a community.
-fn divisions(rng: &mut impl Rng, (code, name): (&str, &str), stems: &[&str]) -> Vec<Area> {
+/// each with 6 to 12 villages (`dense`: 40 to 64); the first township also holds a
+/// community.
+fn divisions(
+    rng: &mut impl Rng,
+    (code, name): (&str, &str),
+    stems: &[&str],
+    dense: bool,
+) -> Vec<Area> {
     let mut areas = vec![Area {
         code: code.into(),
         name: name.into(),
@@ -186,7 +198,11 @@ fn divisions(rng: &mut impl Rng, (code, name): (&str, &str), stems: &[&str]) -> 
             });
         }
         let mut names: Vec<String> = Vec::new();
-        let wanted = rng.random_range(6..=12);
+        let wanted = if dense {
+            rng.random_range(40..=64)
+        } else {
+            rng.random_range(6..=12)
+        };
         while names.len() < wanted {
             let first = VILLAGE_FIRST.choose(rng).copied().unwrap_or("前");
             let second = VILLAGE_SECOND.choose(rng).copied().unwrap_or("沟");

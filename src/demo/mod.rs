@@ -20,6 +20,7 @@ pub mod accounts;
 mod boundaries;
 pub mod campaign;
 mod city;
+mod dense;
 mod details;
 mod exits;
 pub mod households;
@@ -69,13 +70,21 @@ pub struct DemoOptions {
     pub households: u64,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Dense villages, for benchmarks: the city's and province's drawn counties get 40
+    /// to 64 villages a township (instead of 6 to 12), and every village's edges get
+    /// vertices added with a little noise, shared edges alike on both sides, until
+    /// each village has at least [`DENSE_VERTICES`].
+    pub dense: bool,
 }
+
+pub use dense::DENSE_VERTICES;
 
 impl Default for DemoOptions {
     fn default() -> Self {
         Self {
             households: DEFAULT_HOUSEHOLDS,
             seed: DEFAULT_SEED,
+            dense: false,
         }
     }
 }
@@ -194,8 +203,11 @@ pub fn build(
     mut on_household: impl FnMut(),
 ) -> Result<DemoSummary, DemoError> {
     check(options)?;
-    let county = County::xinbin(options.seed)?;
-    write(path, &[county], &[], options, &mut on_household)
+    let mut counties = [County::xinbin(options.seed)?];
+    if options.dense {
+        densify(&mut counties);
+    }
+    write(path, &counties, &[], options, &mut on_household)
 }
 
 /// Builds the demo city (`paicha demo --city`): Xinbin as [`build`] makes it, beside
@@ -241,21 +253,42 @@ pub fn build_province(
     )
 }
 
+/// Draws the counties beside Xinbin from its outline, the seed and whether villages
+/// are dense.
+type DrawNeighbours = fn(&Polygon<f64>, u64, bool) -> Result<Vec<city::Drawn>, DemoError>;
+
 /// Xinbin and the counties `neighbours` draws beside it, under the areas `above` (the
 /// top first), written as [`write`] does.
 fn beside_xinbin(
     path: &Path,
     options: &DemoOptions,
-    neighbours: fn(&Polygon<f64>, u64) -> Result<Vec<city::Drawn>, DemoError>,
+    neighbours: DrawNeighbours,
     above: &[Area],
     on_household: &mut impl FnMut(),
 ) -> Result<DemoSummary, DemoError> {
     check(options)?;
     let mut counties = vec![County::xinbin(options.seed)?];
-    for (areas, outline) in neighbours(&county_outline()?, options.seed)? {
+    for (areas, outline) in neighbours(&county_outline()?, options.seed, options.dense)? {
         counties.push(County::draw(&areas, &outline, options.seed)?);
     }
+    if options.dense {
+        densify(&mut counties);
+    }
     write(path, &counties, above, options, on_household)
+}
+
+/// Every county's villages given [`DENSE_VERTICES`] vertices at least, all on one
+/// spacing, so that villages on either side of a county border still meet.
+fn densify(counties: &mut [County]) {
+    let mut all: Vec<MultiPolygon<f64>> = counties
+        .iter_mut()
+        .flat_map(|c| std::mem::take(&mut c.village_geometry))
+        .collect();
+    dense::densify(&mut all, DENSE_VERTICES);
+    let mut rest = all.into_iter();
+    for county in counties {
+        county.village_geometry = rest.by_ref().take(county.villages.len()).collect();
+    }
 }
 
 /// Refuses a size out of range before anything is made.
@@ -773,6 +806,7 @@ mod tests {
             let opts = DemoOptions {
                 households: n,
                 seed: 1,
+                dense: false,
             };
             assert!(matches!(
                 build(&path, &opts, || ()),

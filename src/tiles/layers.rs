@@ -6,7 +6,11 @@
 
 use std::collections::HashMap;
 
-use super::mvt::{LayerBuilder, PropValue, encode};
+use geo::{Coord, MapCoords, MultiPolygon};
+
+use super::mvt::{LayerBuilder, PropValue, clip_tile_units, encode};
+use super::polygons::{EncodedGeometry, PolygonLayer, TagValue};
+use super::topology::{GRID_BITS, Simplified};
 use crate::domain::MeasureId;
 use crate::domain::access::AreaScope;
 use crate::indicators::table::Table;
@@ -103,86 +107,160 @@ impl Layer {
     }
 }
 
-/// A boundary tile: each area of the level in the tile, simplified to about one tile
-/// unit, with code, name, level, households and the table's values
-/// (`{id}_count`, `{id}_denominator`, `{id}_rate`, `{id}_class`).
+/// The areas of a boundary layer, in the order of their feature ids: a layer's
+/// [`super::topology::Topology`] and every tile index them alike.
+#[must_use]
+pub fn boundary_areas(snapshot: &Snapshot, layer: Layer) -> Vec<(&str, &MultiPolygon<f64>)> {
+    fn pairs(v: &[(String, MultiPolygon<f64>)]) -> Vec<(&str, &MultiPolygon<f64>)> {
+        v.iter().map(|(c, g)| (c.as_str(), g)).collect()
+    }
+    match layer {
+        Layer::Cities => pairs(&snapshot.cities),
+        Layer::Counties => pairs(&snapshot.counties),
+        Layer::Townships => pairs(&snapshot.townships),
+        Layer::Villages | Layer::Households | Layer::Problems => snapshot
+            .villages
+            .areas()
+            .iter()
+            .map(|a| (a.code.as_str(), &a.geometry))
+            .collect(),
+    }
+}
+
+/// The code of a boundary layer's area `i` (as [`boundary_areas`] counts them).
+fn area_code(snapshot: &Snapshot, layer: Layer, i: usize) -> Option<&str> {
+    let code = match layer {
+        Layer::Cities => &snapshot.cities.get(i)?.0,
+        Layer::Counties => &snapshot.counties.get(i)?.0,
+        Layer::Townships => &snapshot.townships.get(i)?.0,
+        Layer::Villages | Layer::Households | Layer::Problems => {
+            &snapshot.villages.areas().get(i)?.code
+        }
+    };
+    Some(code)
+}
+
+/// The geometry of a boundary tile apart from its properties: each area of the layer
+/// that meets the tile, in tile units, from the zoom's simplified boundaries (so that
+/// neighbours keep their shared edges), clipped to the tile and its buffer. Every area
+/// is kept whatever the person's scope; [`boundaries`] filters.
+#[must_use]
+pub fn boundary_shapes(simplified: &Simplified, tile: TileId) -> TileShapes {
+    // Grid units are world fractions times 2^GRID_BITS; a tile unit at zoom z is
+    // 2^(GRID_BITS - z) / EXTENT of them: a power of two, so scaling is exact.
+    let shift = i32::try_from(GRID_BITS).unwrap_or(40) - i32::from(tile.z);
+    let grid_per_unit = 2_f64.powi(shift) / f64::from(EXTENT);
+    let unit_per_grid = grid_per_unit.recip();
+    let (x0, y0) = (
+        f64::from(tile.x) * f64::from(EXTENT),
+        f64::from(tile.y) * f64::from(EXTENT),
+    );
+    let reach = [
+        (x0 - f64::from(BUFFER)) * grid_per_unit,
+        (y0 - f64::from(BUFFER)) * grid_per_unit,
+        (x0 + f64::from(EXTENT + BUFFER)) * grid_per_unit,
+        (y0 + f64::from(EXTENT + BUFFER)) * grid_per_unit,
+    ];
+    let mut areas = Vec::new();
+    for (i, (area, b)) in simplified.areas.iter().zip(&simplified.boxes).enumerate() {
+        // NaN boxes (empty areas) fail every comparison and are skipped.
+        if !(b[0] <= reach[2] && b[2] >= reach[0] && b[1] <= reach[3] && b[3] >= reach[1]) {
+            continue;
+        }
+        let projected = area.map_coords(|c| Coord {
+            x: c.x * unit_per_grid - x0,
+            y: c.y * unit_per_grid - y0,
+        });
+        let polygon = clip_tile_units(&projected, EXTENT, BUFFER, 0.0);
+        if !polygon.is_empty() {
+            areas.push((i as u32, EncodedGeometry::new(&polygon)));
+        }
+    }
+    TileShapes { areas }
+}
+
+/// The geometry of one boundary tile, made once per data version and tile and
+/// written under whatever properties each request asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TileShapes {
+    /// Each area in the tile: its index (as [`boundary_areas`] counts) and its
+    /// polygon, encoded as the tile's commands.
+    pub areas: Vec<(u32, EncodedGeometry)>,
+}
+
+impl TileShapes {
+    /// About how many bytes of memory the shapes take, for the cache's bound.
+    #[must_use]
+    pub fn weight(&self) -> u64 {
+        let bytes: usize = self.areas.iter().map(|(_, g)| g.len()).sum();
+        (64 + self.areas.len() * 40 + bytes) as u64
+    }
+}
+
+/// A boundary tile: each area of the level in the tile (`shapes`, from
+/// [`boundary_shapes`]) inside `scope`, with code, name, level, households and the
+/// table's values (`{id}_count`, `{id}_denominator`, `{id}_rate`, `{id}_class`).
 #[must_use]
 pub fn boundaries(
     snapshot: &Snapshot,
     layer: Layer,
-    tile: TileId,
     table: &Table,
     scope: &AreaScope,
+    shapes: &TileShapes,
 ) -> Vec<u8> {
-    let mut builder = LayerBuilder::new(layer.name(), tile)
-        .with_extent(EXTENT)
-        .with_buffer(BUFFER);
     let rows: HashMap<&str, &crate::indicators::table::TableRow> = table
         .rows
         .iter()
         .map(|r| (r.area.code.as_str(), r))
         .collect();
-    // Only areas whose box meets the tile and its buffer are projected and given their
-    // properties: the others would be clipped away whole, after costing as much.
-    let reach = tile.bounds_buffered(BUFFER, EXTENT);
-    let reach = [reach.west, reach.south, reach.east, reach.north];
-    let meets = |i: usize, g: &geo::MultiPolygon<f64>| -> bool {
-        if layer == Layer::Villages {
-            return snapshot.villages.box_meets(i, reach);
-        }
-        geo::BoundingRect::bounding_rect(g).is_some_and(|r| {
-            r.min().x <= reach[2]
-                && r.max().x >= reach[0]
-                && r.min().y <= reach[3]
-                && r.max().y >= reach[1]
+    // Key slots: code, name, households, then four per indicator. Made once per tile,
+    // not once per feature.
+    let names: Vec<String> = table
+        .indicators
+        .iter()
+        .flat_map(|ind| {
+            let id = &ind.id;
+            [
+                format!("{id}_count"),
+                format!("{id}_denominator"),
+                format!("{id}_rate"),
+                format!("{id}_class"),
+            ]
         })
-    };
-    let areas: Vec<(&String, &geo::MultiPolygon<f64>)> = match layer {
-        Layer::Cities => snapshot.cities.iter().map(|(c, g)| (c, g)).collect(),
-        Layer::Counties => snapshot.counties.iter().map(|(c, g)| (c, g)).collect(),
-        Layer::Townships => snapshot.townships.iter().map(|(c, g)| (c, g)).collect(),
-        _ => snapshot
-            .villages
-            .areas()
-            .iter()
-            .map(|a| (&a.code, &a.geometry))
-            .collect(),
-    };
-    for (i, (code, geometry)) in areas.into_iter().enumerate() {
-        if !scope.contains(code) || !meets(i, geometry) {
+        .collect();
+    let keys: Vec<&str> = ["code", "name", "households"]
+        .into_iter()
+        .chain(names.iter().map(String::as_str))
+        .collect();
+    let mut out = PolygonLayer::new(layer.name(), EXTENT, &keys);
+    let mut tags: Vec<(usize, TagValue)> = Vec::with_capacity(keys.len());
+    for (i, geometry) in &shapes.areas {
+        let Some(code) = area_code(snapshot, layer, *i as usize) else {
+            continue;
+        };
+        if !scope.contains(code) {
             continue;
         }
-        let mut props: Vec<(String, PropValue)> = vec![
-            ("code".into(), PropValue::Str(code.to_owned())),
-            (
-                "name".into(),
-                PropValue::Str(snapshot.name(code).unwrap_or_default().to_owned()),
-            ),
-        ];
-        if let Some(row) = rows.get(code.as_str()) {
-            props.push(("households".into(), PropValue::Int(row.households)));
-            for (ind, cell) in table.indicators.iter().zip(&row.cells) {
-                props.push((
-                    format!("{}_count", ind.id),
-                    PropValue::Int(cell.value.count),
-                ));
-                props.push((
-                    format!("{}_denominator", ind.id),
-                    PropValue::Int(cell.value.denominator),
-                ));
-                if let Some(rate) = cell.value.rate {
-                    props.push((format!("{}_rate", ind.id), PropValue::Float(rate)));
+        tags.clear();
+        tags.push((0, TagValue::Str(code)));
+        tags.push((1, TagValue::Str(snapshot.name(code).unwrap_or_default())));
+        if let Some(row) = rows.get(code) {
+            tags.push((2, TagValue::Int(row.households)));
+            for (j, cell) in row.cells.iter().enumerate().take(table.indicators.len()) {
+                let slot = 3 + 4 * j;
+                tags.push((slot, TagValue::Int(cell.value.count)));
+                tags.push((slot + 1, TagValue::Int(cell.value.denominator)));
+                if let Some(r) = cell.value.rate {
+                    tags.push((slot + 2, TagValue::Float(r)));
                 }
-                if let Some(class) = cell.class {
-                    props.push((format!("{}_class", ind.id), PropValue::Int(class as i64)));
+                if let Some(c) = cell.class {
+                    tags.push((slot + 3, TagValue::Int(c as i64)));
                 }
             }
         }
-        let refs: Vec<(&str, PropValue)> =
-            props.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        builder.add_polygon(Some(i as u64), geometry, 1.0, &refs);
+        out.add(u64::from(*i), geometry, &tags);
     }
-    encode(vec![builder])
+    out.finish()
 }
 
 /// Which households a point layer shows: all, or those failing a measure.

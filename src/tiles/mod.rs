@@ -12,18 +12,22 @@ pub mod basemap;
 pub mod heat;
 pub mod layers;
 pub mod mvt;
+pub mod polygons;
+pub mod topology;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use crate::domain::MeasureId;
 use crate::indicators::table::Table;
 use crate::model::Snapshot;
 use crate::spatial::LonLat;
 use crate::spatial::mercator::{TileId, world_size_px};
+use layers::{Layer, TileShapes};
+use topology::{Simplified, Topology};
 
 /// The highest zoom paicha serves tiles at: 2^18 tiles across the world make about
 /// 0.6 m per pixel at the county's latitude, finer than any household position.
@@ -70,6 +74,14 @@ pub const MEMORY_TILES: usize = 20_000;
 /// answered from memory, and no request can make the cache grow without bound.
 pub const MEMORY_TABLES: usize = 256;
 
+/// Bytes of boundary-tile geometry (tile coordinates apart from properties) kept in
+/// memory at most: enough for every village tile of a city down to zoom 12 or so,
+/// without letting a crawl of deep zooms take the memory.
+pub const MEMORY_SHAPE_BYTES: u64 = 256 << 20;
+
+/// Tile units that boundaries are simplified by at each zoom: about one is invisible.
+pub const SIMPLIFY_UNITS: f64 = 1.0;
+
 /// Bytes of heat maps written to the disk cache per data version at most; past it
 /// tiles are still made and kept in memory, but not written.
 pub const MAX_DISK_BYTES: u64 = 1 << 30;
@@ -80,8 +92,10 @@ pub struct Tile {
     /// The tile as produced (MVT protobuf or PNG); shared, so that a response from
     /// the cache copies no byte.
     pub bytes: bytes::Bytes,
-    /// Its gzip form, for MVT (PNG is compressed already).
-    pub gzip: Option<bytes::Bytes>,
+    /// Its gzip form, for MVT (PNG is compressed already): made for the first request
+    /// that accepts it, so that a client that does not (a GIS tool, a tile seeder)
+    /// does not pay for it.
+    gzip: OnceLock<Option<bytes::Bytes>>,
     /// `application/vnd.mapbox-vector-tile` or `image/png`.
     pub content_type: &'static str,
     /// Quoted, from the data version and the request.
@@ -91,18 +105,30 @@ pub struct Tile {
 }
 
 impl Tile {
-    /// A vector tile: gzip-compressed once here, so that serving it costs nothing.
+    /// A vector tile; its gzip form is made by [`Tile::gzip`] when first asked for.
     #[must_use]
     pub fn vector(bytes: Vec<u8>, key: &str, aggregated: bool) -> Self {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let gzip = gz.write_all(&bytes).and_then(|()| gz.finish()).ok();
         Self {
             bytes: bytes.into(),
-            gzip: gzip.map(bytes::Bytes::from),
+            gzip: OnceLock::new(),
             content_type: "application/vnd.mapbox-vector-tile",
             etag: etag(key),
             aggregated,
         }
+    }
+
+    /// The tile's gzip form, compressed at the first call and kept: `None` for a PNG
+    /// (compressed already).
+    pub fn gzip(&self) -> Option<&bytes::Bytes> {
+        self.gzip
+            .get_or_init(|| {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(&self.bytes)
+                    .and_then(|()| gz.finish())
+                    .ok()
+                    .map(bytes::Bytes::from)
+            })
+            .as_ref()
     }
 
     /// A PNG tile.
@@ -110,7 +136,7 @@ impl Tile {
     pub fn png(bytes: Vec<u8>, key: &str) -> Self {
         Self {
             bytes: bytes.into(),
-            gzip: None,
+            gzip: OnceLock::from(None),
             content_type: "image/png",
             etag: etag(key),
             aggregated: false,
@@ -141,6 +167,42 @@ pub struct TileCache {
     /// by request and data version: at most [`MEMORY_TABLES`].
     tables: quick_cache::sync::Cache<String, Arc<Table>>,
     maxima: Mutex<HashMap<String, f32>>,
+    /// Each boundary layer cut into arcs, per data version.
+    topologies: OnceMap<(i64, Layer), Topology>,
+    /// Each boundary layer simplified for a zoom, per data version.
+    simplified: OnceMap<(i64, Layer, u8), Simplified>,
+    /// Boundary tiles' geometry apart from their properties, per data version, layer
+    /// and tile: at most [`MEMORY_SHAPE_BYTES`].
+    shapes: quick_cache::sync::Cache<(i64, Layer, TileId), Arc<TileShapes>, ShapeWeight>,
+}
+
+/// Values made at most once each, by key, shared.
+type OnceMap<K, V> = Mutex<HashMap<K, Arc<OnceLock<Arc<V>>>>>;
+
+/// Weighs cached tile geometry by its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct ShapeWeight;
+
+impl quick_cache::Weighter<(i64, Layer, TileId), Arc<TileShapes>> for ShapeWeight {
+    fn weight(&self, _: &(i64, Layer, TileId), shapes: &Arc<TileShapes>) -> u64 {
+        shapes.weight()
+    }
+}
+
+/// The value of `key` in a map of lazily made values, made by `make` at most once
+/// even when two requests ask at the same time (the second waits for the first).
+fn once<K: std::hash::Hash + Eq, V>(
+    map: &OnceMap<K, V>,
+    key: K,
+    make: impl FnOnce() -> V,
+) -> Arc<V> {
+    let cell = Arc::clone(
+        map.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_default(),
+    );
+    Arc::clone(cell.get_or_init(|| Arc::new(make())))
 }
 
 impl TileCache {
@@ -154,7 +216,45 @@ impl TileCache {
             disk_bytes: std::sync::atomic::AtomicU64::new(0),
             tables: quick_cache::sync::Cache::new(MEMORY_TABLES),
             maxima: Mutex::new(HashMap::new()),
+            topologies: Mutex::new(HashMap::new()),
+            simplified: Mutex::new(HashMap::new()),
+            shapes: quick_cache::sync::Cache::with_weighter(
+                16_384,
+                MEMORY_SHAPE_BYTES,
+                ShapeWeight,
+            ),
         }
+    }
+
+    /// A boundary layer simplified for zoom `z`: made once per data version (the
+    /// layer's arcs too, at its first zoom) and kept until the data change.
+    pub fn simplified(&self, snapshot: &Snapshot, layer: Layer, z: u8) -> Arc<Simplified> {
+        let version = snapshot.data_version;
+        once(&self.simplified, (version, layer, z), || {
+            let topology = once(&self.topologies, (version, layer), || {
+                Topology::new(
+                    layers::boundary_areas(snapshot, layer)
+                        .into_iter()
+                        .map(|(_, g)| g),
+                )
+            });
+            topology.simplified(z, SIMPLIFY_UNITS)
+        })
+    }
+
+    /// A boundary tile's geometry from memory, or made from the zoom's simplified
+    /// boundaries and kept.
+    pub fn shapes(&self, snapshot: &Snapshot, layer: Layer, tile: TileId) -> Arc<TileShapes> {
+        let key = (snapshot.data_version, layer, tile);
+        if let Some(shapes) = self.shapes.get(&key) {
+            return shapes;
+        }
+        let shapes = Arc::new(layers::boundary_shapes(
+            &self.simplified(snapshot, layer, tile.z),
+            tile,
+        ));
+        self.shapes.insert(key, Arc::clone(&shapes));
+        shapes
     }
 
     /// A tile from memory.
@@ -264,6 +364,15 @@ impl TileCache {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        self.topologies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.simplified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.shapes.clear();
         if let Some(dir) = &self.disk {
             remove_other_versions(dir, data_version);
         }
@@ -284,6 +393,22 @@ fn remove_other_versions(dir: &Path, keep: i64) {
             tracing::warn!(error = %e, "cannot remove an old heat-map cache");
         }
     }
+}
+
+/// A boundary tile (cities, counties, townships or villages): its geometry from the
+/// cache (simplified per zoom, clipped and snapped once per data version and tile),
+/// its properties from `table`, the areas outside `scope` left out.
+#[must_use]
+pub fn boundary_tile(
+    cache: &TileCache,
+    snapshot: &Snapshot,
+    layer: Layer,
+    tile: TileId,
+    table: &Table,
+    scope: &crate::domain::access::AreaScope,
+) -> Vec<u8> {
+    let shapes = cache.shapes(snapshot, layer, tile);
+    layers::boundaries(snapshot, layer, table, scope, &shapes)
 }
 
 /// The heat-map radius at zoom `z`, in pixels: [`heat::DEFAULT_RADIUS_M`] at the

@@ -235,11 +235,26 @@ impl LayerBuilder {
         simplify_tolerance: f64,
         props: &[(&str, PropValue)],
     ) -> bool {
-        let rings = self.tile_rings(geometry, simplify_tolerance);
-        if rings.is_empty() {
+        let polygon = self.tile_polygon(geometry, simplify_tolerance);
+        self.add_tile_polygon(id, &polygon, props)
+    }
+
+    /// Adds a polygon already in this layer's tile units (from [`Self::tile_polygon`] or
+    /// [`clip_tile_units`] for the same tile, extent and buffer), so that geometry made
+    /// once can be written under other properties. Returns false, adding nothing, for
+    /// an empty polygon.
+    ///
+    /// `props` are written in order; give each key once.
+    pub fn add_tile_polygon(
+        &mut self,
+        id: Option<u64>,
+        polygon: &TilePolygon,
+        props: &[(&str, PropValue)],
+    ) -> bool {
+        if polygon.is_empty() {
             return false;
         }
-        match encode_rings(&rings) {
+        match encode_rings(polygon.rings()) {
             Ok((geometry, bytes)) => {
                 self.push_feature(id, geometry, bytes, props);
                 true
@@ -349,60 +364,122 @@ impl LayerBuilder {
         self.features += 1;
     }
 
-    /// Steps 1–5 of the module documentation: the polygon's rings in tile units, each
-    /// exterior followed by its holes, or nothing.
-    fn tile_rings(&self, geometry: &MultiPolygon<f64>, tolerance: f64) -> Vec<Vec<[i32; 2]>> {
+    /// Steps 1–5 of the module documentation for a (multi)polygon in WGS-84
+    /// longitude/latitude: its rings in tile units, each exterior followed by its holes,
+    /// or an empty polygon. See [`Self::add_polygon`] for the tolerance.
+    #[must_use]
+    pub fn tile_polygon(&self, geometry: &MultiPolygon<f64>, tolerance: f64) -> TilePolygon {
         let (tile, extent) = (self.tile, self.extent);
         let projected = geometry.map_coords(|c| {
             let [x, y] = lonlat_to_tile_coords(c.x, c.y, tile, extent);
             Coord { x, y }
         });
-        if !projected
-            .coords_iter()
-            .all(|c| c.x.is_finite() && c.y.is_finite())
-        {
-            return Vec::new();
-        }
-        let Some(bbox) = projected.bounding_rect() else {
-            return Vec::new();
-        };
-        let reach = Rect::new(
-            Coord {
-                x: -f64::from(self.buffer),
-                y: -f64::from(self.buffer),
-            },
-            Coord {
-                x: f64::from(extent + self.buffer),
-                y: f64::from(extent + self.buffer),
-            },
-        );
-        let clipped = if !overlaps(&bbox, &reach) {
-            return Vec::new();
-        } else if inside(&bbox, &reach) {
-            projected
-        } else {
-            projected.intersection(&reach.to_polygon())
-        };
-        let simplified = if tolerance.is_finite() && tolerance > 0.0 {
-            clipped.simplify(tolerance)
-        } else {
-            clipped
-        };
-        let mut rings = Vec::new();
-        for polygon in &simplified {
-            let Some(exterior) = snap_ring(polygon.exterior(), true) else {
-                continue;
-            };
-            rings.push(exterior);
-            rings.extend(
-                polygon
-                    .interiors()
-                    .iter()
-                    .filter_map(|hole| snap_ring(hole, false)),
-            );
-        }
-        rings
+        clip_tile_units(&projected, extent, self.buffer, tolerance)
     }
+}
+
+/// A polygon in a tile's units: clipped to the tile grown by the buffer, snapped to
+/// the integer grid, rings oriented, each exterior followed by its holes. Made once,
+/// it can be written into any number of tiles of the same address whose properties
+/// differ ([`LayerBuilder::add_tile_polygon`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TilePolygon {
+    points: Vec<[i32; 2]>,
+    /// Where each ring ends in `points`.
+    ends: Vec<u32>,
+}
+
+impl TilePolygon {
+    fn from_rings(rings: Vec<Vec<[i32; 2]>>) -> Self {
+        let mut out = Self {
+            points: Vec::with_capacity(rings.iter().map(Vec::len).sum()),
+            ends: Vec::with_capacity(rings.len()),
+        };
+        for ring in rings {
+            out.points.extend(ring);
+            out.ends.push(out.points.len() as u32);
+        }
+        out
+    }
+
+    /// Whether nothing is left of the polygon in the tile.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Corners kept, over all rings.
+    #[must_use]
+    pub fn vertices(&self) -> usize {
+        self.points.len()
+    }
+
+    /// The rings: corners without the closing repeat.
+    pub fn rings(&self) -> impl Iterator<Item = &[[i32; 2]]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let ring = &self.points[start..end as usize];
+            start = end as usize;
+            ring
+        })
+    }
+}
+
+/// Steps 2–5 of the module documentation for a (multi)polygon already projected to
+/// tile units (`0..extent`, y down): clipped to the tile grown by `buffer`, simplified
+/// with `tolerance` units (0 or less keeps every vertex), snapped and oriented.
+#[must_use]
+pub fn clip_tile_units(
+    projected: &MultiPolygon<f64>,
+    extent: u32,
+    buffer: u32,
+    tolerance: f64,
+) -> TilePolygon {
+    if !projected
+        .coords_iter()
+        .all(|c| c.x.is_finite() && c.y.is_finite())
+    {
+        return TilePolygon::default();
+    }
+    let Some(bbox) = projected.bounding_rect() else {
+        return TilePolygon::default();
+    };
+    let reach = Rect::new(
+        Coord {
+            x: -f64::from(buffer),
+            y: -f64::from(buffer),
+        },
+        Coord {
+            x: f64::from(extent + buffer),
+            y: f64::from(extent + buffer),
+        },
+    );
+    let clipped = if !overlaps(&bbox, &reach) {
+        return TilePolygon::default();
+    } else if inside(&bbox, &reach) {
+        std::borrow::Cow::Borrowed(projected)
+    } else {
+        std::borrow::Cow::Owned(projected.intersection(&reach.to_polygon()))
+    };
+    let simplified = if tolerance.is_finite() && tolerance > 0.0 {
+        std::borrow::Cow::Owned(clipped.simplify(tolerance))
+    } else {
+        clipped
+    };
+    let mut rings = Vec::new();
+    for polygon in simplified.iter() {
+        let Some(exterior) = snap_ring(polygon.exterior(), true) else {
+            continue;
+        };
+        rings.push(exterior);
+        rings.extend(
+            polygon
+                .interiors()
+                .iter()
+                .filter_map(|hole| snap_ring(hole, false)),
+        );
+    }
+    TilePolygon::from_rings(rings)
 }
 
 /// Encodes the layers into one tile, in the order given, leaving out empty ones.
@@ -450,7 +527,9 @@ pub fn try_encode(layers: Vec<LayerBuilder>) -> Result<Vec<u8>, MvtError> {
 }
 
 /// Feeds the rings to the crate's encoder, returning the geometry and its size in bytes.
-fn encode_rings(rings: &[Vec<[i32; 2]>]) -> Result<(GeomData, usize), mvt::Error> {
+fn encode_rings<'a>(
+    rings: impl IntoIterator<Item = &'a [[i32; 2]]>,
+) -> Result<(GeomData, usize), mvt::Error> {
     let mut encoder = GeomEncoder::new(GeomType::Polygon);
     let mut cursor = [0, 0];
     let mut bytes = 0;
@@ -1206,10 +1285,10 @@ mod tests {
 
     #[test]
     fn ring_starting_where_the_previous_one_ended_keeps_its_move_to() {
-        let a = vec![[0, 0], [100, 0], [100, 100], [0, 100]];
-        let b = vec![[0, 100], [100, 200], [-100, 200]];
-        let c = vec![[-100, 200], [-200, 300], [-300, 200]];
-        let (geometry, bytes) = encode_rings(&[a.clone(), b, c]).unwrap();
+        let a = [[0, 0], [100, 0], [100, 100], [0, 100]];
+        let b = [[0, 100], [100, 200], [-100, 200]];
+        let c = [[-100, 200], [-200, 300], [-300, 200]];
+        let (geometry, bytes) = encode_rings([&a[..], &b[..], &c[..]]).unwrap();
         let mut layer = LayerBuilder::new("l", tile());
         layer.push_feature(None, geometry, bytes, &[]);
         let encoded = encode(vec![layer]);

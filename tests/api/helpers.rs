@@ -67,6 +67,7 @@ fn build(
     let options = DemoOptions {
         households: TEST_HOUSEHOLDS,
         seed: TEST_SEED,
+        ..DemoOptions::default()
     };
     write(&path, &options).unwrap();
     // One database instance per process: every test shares this store.

@@ -323,6 +323,115 @@ async fn every_village_is_in_the_tiles_around_it() {
     }
 }
 
+/// A tile's features as id → (properties, polygons in tile units).
+type Shapes = BTreeMap<u64, (BTreeMap<String, String>, geo::MultiPolygon<f64>)>;
+
+/// Decodes a boundary tile's polygons by feature id.
+fn decode_polygons(bytes: &[u8]) -> Shapes {
+    if bytes.is_empty() {
+        return Shapes::new();
+    }
+    let reader = mvt_reader::Reader::new(bytes.to_vec()).unwrap();
+    reader
+        .get_features_as::<f64>(0)
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            let props = f
+                .properties
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, format!("{v:?}")))
+                .collect();
+            let polygons = match f.geometry {
+                geo_types::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+                geo_types::Geometry::MultiPolygon(mp) => mp,
+                other => unreachable!("not a polygon: {other:?}"),
+            };
+            (f.id.unwrap(), (props, polygons))
+        })
+        .collect()
+}
+
+/// Issue 20: village tiles are drawn from boundaries simplified once per zoom (shared
+/// edges kept) and geometry cached apart from the properties. Against tiles made as
+/// before (each village projected, clipped and simplified on its own), a tile holds the
+/// same villages with the same properties, and each village's area is the same to within
+/// what a tolerance of one unit along its outline can move.
+#[tokio::test]
+async fn simplified_village_tiles_hold_the_same_villages_as_before() {
+    use geo::{Area, Euclidean, InteriorPoint, Length};
+    let app = TestApp::spawn().await;
+    let snapshot = app.snapshot();
+    let villages = snapshot.villages.areas();
+    let mut tiles = BTreeSet::new();
+    for z in [8, 10, 12, 14] {
+        for v in villages.iter().step_by(15) {
+            let p = v.geometry.interior_point().unwrap();
+            tiles.insert(TileId::containing(p.x(), p.y(), z).unwrap());
+        }
+    }
+    let mut compared = 0;
+    for t in tiles {
+        let path = format!("/tiles/villages/{}/{}/{}.mvt", t.z, t.x, t.y);
+        let now = decode_polygons(&app.get(&path).await.bytes().await.unwrap());
+        // The same tile under another indicator set re-uses the cached geometry.
+        let other = decode_polygons(
+            &app.get(&format!("{path}?indicators=dropout"))
+                .await
+                .bytes()
+                .await
+                .unwrap(),
+        );
+        let before = paicha::tiles::mvt::LayerBuilder::new("villages", t);
+        let mut old: BTreeMap<u64, geo::MultiPolygon<f64>> = BTreeMap::new();
+        for (i, v) in villages.iter().enumerate() {
+            let polygon = before.tile_polygon(&v.geometry, 1.0);
+            if !polygon.is_empty() {
+                let mut one = paicha::tiles::mvt::LayerBuilder::new("villages", t);
+                assert!(one.add_tile_polygon(Some(i as u64), &polygon, &[]));
+                let decoded = decode_polygons(&paicha::tiles::mvt::encode(vec![one]));
+                old.insert(i as u64, decoded[&(i as u64)].1.clone());
+            }
+        }
+        assert_eq!(
+            now.keys().collect::<Vec<_>>(),
+            old.keys().collect::<Vec<_>>(),
+            "tile {path}"
+        );
+        assert_eq!(
+            now.keys().collect::<Vec<_>>(),
+            other.keys().collect::<Vec<_>>()
+        );
+        for (id, (props, polygons)) in &now {
+            let v = &villages[*id as usize];
+            assert_eq!(
+                props["code"],
+                format!("{:?}", mvt_reader::feature::Value::String(v.code.clone()))
+            );
+            assert!(props.contains_key("any_problem_count"), "{props:?}");
+            assert_eq!(
+                other[id].1, *polygons,
+                "{path} {id}: geometry differs by indicators"
+            );
+            assert_eq!(other[id].0["code"], props["code"]);
+            let (a, b) = (polygons.unsigned_area(), old[id].unsigned_area());
+            let outline: f64 = old[id]
+                .0
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .map(|r| Euclidean.length(r))
+                .sum();
+            assert!(
+                (a - b).abs() <= outline * 1.0 + 8.0,
+                "{path} village {id}: area {a} against {b} before (outline {outline})"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 100, "{compared}");
+}
+
 #[tokio::test]
 async fn tiles_are_cached_with_etags_and_sent_gzipped_when_accepted() {
     use std::io::Read;
