@@ -851,8 +851,9 @@ mod tests {
         assert!(accounts.token_owner(&secret).is_none());
     }
 
-    #[test]
-    fn a_remembered_session_stops_working_once_ended() {
+    /// Accounts holding one live session of [`someone`] with the CSRF token `csrf`, and
+    /// its secret.
+    fn one_session(csrf: &str) -> (Accounts, String) {
         let accounts = Accounts::default();
         let secret = new_secret();
         let now = Instant::now();
@@ -860,11 +861,17 @@ mod tests {
             key(&secret),
             Session {
                 principal: someone(),
-                csrf: Arc::from("c"),
+                csrf: Arc::from(csrf),
                 started: now,
                 last_seen: now,
             },
         );
+        (accounts, secret)
+    }
+
+    #[test]
+    fn a_remembered_session_stops_working_once_ended() {
+        let (accounts, secret) = one_session("c");
         for _ in 0..2 {
             assert_eq!(accounts.session(&secret).unwrap().principal.user, "analyst");
         }
@@ -874,18 +881,7 @@ mod tests {
 
     #[test]
     fn a_session_signs_reads_and_writes_with_its_csrf_token_only() {
-        let accounts = Accounts::default();
-        let secret = new_secret();
-        let now = Instant::now();
-        accounts.sessions.lock().unwrap().insert(
-            key(&secret),
-            Session {
-                principal: someone(),
-                csrf: Arc::from("token"),
-                started: now,
-                last_seen: now,
-            },
-        );
+        let (accounts, secret) = one_session("token");
         let signed =
             |check: SessionCheck| matches!(check, SessionCheck::Signed(p) if p.user == "analyst");
         assert!(signed(accounts.check_session(&secret, None)));
