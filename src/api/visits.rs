@@ -559,7 +559,8 @@ fn inputs<'a>(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct WeekParams {
-    /// The ISO week, `YYYY-Www` (default: this week, or the campaign's last or first).
+    /// The ISO week, `YYYY-Www` (default: this week while the campaign runs; after its
+    /// end, the week of the last visit, or its last week; before its start, its first).
     week: Option<String>,
     /// Only inside this area (default the campaign's).
     within: Option<String>,
@@ -579,11 +580,24 @@ struct WeekProgress {
 }
 
 /// The week asked, or the one holding today (kept inside the campaign).
-fn week_of(campaign: &Campaign, asked: Option<&str>) -> Option<String> {
+/// The week asked (`None` if it is not an ISO week), or by default the week of today
+/// while the campaign runs; after its end, the week of the last visit recorded (what the
+/// groups last did, not an empty final week), or its last week when none was.
+fn week_of(campaign: &Campaign, asked: Option<&str>, visits: &[Visit]) -> Option<String> {
     if let Some(w) = asked {
         return crate::domain::calendar::week_days(w).map(|_| w.to_owned());
     }
-    let day = today().clamp(campaign.starts.clone(), campaign.ends.clone());
+    let now = today();
+    let day = if now > campaign.ends {
+        visits
+            .iter()
+            .map(|v| v.date.as_str())
+            .filter(|d| *d <= campaign.ends.as_str())
+            .max()
+            .map_or_else(|| campaign.ends.clone(), str::to_owned)
+    } else {
+        now.clamp(campaign.starts.clone(), campaign.ends.clone())
+    };
     iso_week(&day)
 }
 
@@ -595,10 +609,13 @@ async fn compute(
     p: &WeekParams,
 ) -> Result<(Campaign, WeekProgress), ApiError> {
     let campaign = campaign_for(state, caller, Capability::Figures, id).await?;
-    let week = week_of(&campaign, p.week.as_deref())
-        .ok_or_else(|| ApiError::invalid("week", "an ISO week YYYY-Www, e.g. 2019-W28"))?;
+    let bad_week = || ApiError::invalid("week", "an ISO week YYYY-Www, e.g. 2019-W28");
+    if week_of(&campaign, p.week.as_deref(), &[]).is_none() {
+        return Err(bad_week());
+    }
     let (within, areas) = areas_in(caller, Capability::Figures, &campaign, p.within.as_deref())?;
     let data = load(state, &campaign, &areas).await?;
+    let week = week_of(&campaign, p.week.as_deref(), &data.visits).ok_or_else(bad_week)?;
     let in_scope = |v: &str| areas.iter().any(|a| v.starts_with(a.as_str()));
     let snapshot = state.snapshot();
     let area_name = snapshot.name(&within).unwrap_or(&within).to_owned();

@@ -333,6 +333,32 @@ fn sheet_rows(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// After a campaign's end its progress opens on the week of the last visit (the demo's
+/// third week), not on an empty final week.
+#[tokio::test]
+async fn an_ended_campaigns_progress_opens_on_its_last_visited_week() {
+    let app = TestApp::spawn().await;
+    let base = "/api/v1/campaigns/xinbin-2019-q3";
+    let last_week = |page: &Value| {
+        paicha::domain::calendar::iso_week(page["items"][0]["date"].as_str().unwrap()).unwrap()
+    };
+    // Other tests may record a visit meanwhile: the week is that of the newest visit
+    // before or after the progress was read.
+    let before = last_week(&app.get_json(&format!("{base}/visits?limit=1")).await);
+    let progress = app.get_json(&format!("{base}/progress")).await;
+    let after = last_week(&app.get_json(&format!("{base}/visits?limit=1")).await);
+    let week = progress["week"].as_str().unwrap();
+    assert!(
+        week == before || week == after,
+        "{week} vs {before}/{after}"
+    );
+    assert_ne!(week, "2019-W40", "the campaign's last week, with no visit");
+    assert!(
+        progress["total"]["week"]["visits"].as_u64().unwrap() > 0,
+        "{progress}"
+    );
+}
+
 #[tokio::test]
 async fn bad_visits_are_refused_naming_the_field_and_write_nothing() {
     let app = TestApp::spawn().await;
