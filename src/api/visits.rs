@@ -22,7 +22,7 @@ use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, BodyLimit, FileBody, 
 use crate::app::AppState;
 use crate::domain::Violations;
 use crate::domain::access::Capability;
-use crate::domain::calendar::{is_date, iso_week, today, utc_timestamp};
+use crate::domain::calendar::{is_date, today, utc_timestamp};
 use crate::domain::ledger::{Campaign, Entry};
 use crate::domain::plan::TargetKind;
 use crate::domain::visit::{NewVisit, PhotoType, Visit};
@@ -580,25 +580,13 @@ struct WeekProgress {
 }
 
 /// The week asked, or the one holding today (kept inside the campaign).
-/// The week asked (`None` if it is not an ISO week), or by default the week of today
-/// while the campaign runs; after its end, the week of the last visit recorded (what the
-/// groups last did, not an empty final week), or its last week when none was.
+/// The week asked (`None` if it is not an ISO week), or by default
+/// [`progress::default_week`] of the visits in the person's areas.
 fn week_of(campaign: &Campaign, asked: Option<&str>, visits: &[Visit]) -> Option<String> {
-    if let Some(w) = asked {
-        return crate::domain::calendar::week_days(w).map(|_| w.to_owned());
+    match asked {
+        Some(w) => crate::domain::calendar::week_days(w).map(|_| w.to_owned()),
+        None => progress::default_week(campaign, visits, &today()),
     }
-    let now = today();
-    let day = if now > campaign.ends {
-        visits
-            .iter()
-            .map(|v| v.date.as_str())
-            .filter(|d| *d <= campaign.ends.as_str())
-            .max()
-            .map_or_else(|| campaign.ends.clone(), str::to_owned)
-    } else {
-        now.clamp(campaign.starts.clone(), campaign.ends.clone())
-    };
-    iso_week(&day)
 }
 
 /// The week's progress of an area, computed for the person's areas in it.

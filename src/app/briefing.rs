@@ -5,8 +5,8 @@
 //! 2. The main indicators over its villages and over the county (the indicator
 //!    tables), and a choropleth of four of them.
 //! 3. The campaign (asked, or the latest covering the township) and the week (asked;
-//!    else the one holding today while the campaign runs, else the last week with a
-//!    visit in the township, else the campaign's last).
+//!    else as the progress route opens, `ledger::progress::default_week`, on the
+//!    township's visits).
 //! 4. The open ledger items, judged on the day the ledger route judges them.
 //! 5. The week's visits (the weekly progress, per village) and what they found.
 //! 6. The next week's planned stops in the township, per group and day.
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use duckdb::Connection;
 
 use crate::domain::calendar::{add_days, iso_week, today, week_days};
-use crate::domain::ledger::{Campaign, Status};
+use crate::domain::ledger::Campaign;
 use crate::domain::plan::{Plan, TargetKind};
 use crate::domain::{AreaLevel, short_name};
 use crate::indicators::Catalog;
@@ -242,17 +242,8 @@ fn week_of(
             .map(|_| w.to_owned())
             .ok_or_else(|| BriefingError::BadWeek(w.to_owned()));
     }
-    let now = today();
-    let day = if (campaign.starts.as_str()..=campaign.ends.as_str()).contains(&now.as_str()) {
-        now
-    } else {
-        visits
-            .iter()
-            .map(|v| v.date.clone())
-            .max()
-            .unwrap_or_else(|| campaign.ends.clone())
-    };
-    iso_week(&day).ok_or_else(|| BriefingError::BadWeek(day))
+    crate::ledger::progress::default_week(campaign, visits, &today())
+        .ok_or_else(|| BriefingError::BadWeek(campaign.ends.clone()))
 }
 
 /// The sections that need a campaign: the ledger, the week's visits, the next week's plan.
@@ -328,7 +319,7 @@ fn ledger(
         .find(|t| t.id == campaign.template_id);
     let mut items: Vec<LedgerItem> = entries
         .iter()
-        .filter(|e| matches!(e.status, Status::Problem | Status::Rectifying))
+        .filter(|e| e.status.is_open_problem())
         .map(|e| {
             let content = template
                 .as_ref()
@@ -342,7 +333,7 @@ fn ledger(
                 problem: shorten(e.problem.as_deref().unwrap_or(""), 80),
                 status: e.status.label_zh().to_owned(),
                 deadline: e.deadline.clone().unwrap_or_default(),
-                overdue: e.deadline.as_deref().is_some_and(|d| d < as_of.as_str()),
+                overdue: e.is_overdue(&as_of),
             }
         })
         .collect();

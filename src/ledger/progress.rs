@@ -331,6 +331,25 @@ pub struct WeekPoint {
     pub share: Option<f64>,
 }
 
+/// The week a campaign's progress is shown for when none is asked: the week of `today`
+/// while the campaign runs (its first week before it starts); after its end, the week
+/// of the last of `visits` made within it (what the groups last did, not an empty final
+/// week), or its last week when there is none.
+#[must_use]
+pub fn default_week(campaign: &Campaign, visits: &[Visit], today: &str) -> Option<String> {
+    let day = if today > campaign.ends.as_str() {
+        visits
+            .iter()
+            .map(|v| v.date.as_str())
+            .filter(|d| *d <= campaign.ends.as_str())
+            .max()
+            .unwrap_or(campaign.ends.as_str())
+    } else {
+        today.max(campaign.starts.as_str())
+    };
+    iso_week(day)
+}
+
 /// Whether a status code (as the ledger's history keeps it) is an open problem.
 fn is_open(status: Option<&str>) -> bool {
     matches!(status, Some("problem" | "rectifying"))
@@ -577,6 +596,25 @@ mod tests {
             old: Some(old.to_owned()),
             new: Some(new.to_owned()),
         }
+    }
+
+    #[test]
+    fn the_default_week_is_todays_while_running_its_first_before_its_last_after() {
+        let campaign = Campaign {
+            id: "c".to_owned(),
+            name: "c".to_owned(),
+            template_id: "t".to_owned(),
+            area_code: "211422".to_owned(),
+            starts: "2019-07-01".to_owned(),
+            ends: "2019-09-30".to_owned(),
+            cycle: Cycle::Weekly,
+            due_day: 5,
+        };
+        let week = |today: &str, visits: &[Visit]| default_week(&campaign, visits, today);
+        assert_eq!(week("2019-06-20", &[]).as_deref(), Some("2019-W27"));
+        assert_eq!(week("2019-07-10", &[]).as_deref(), Some("2019-W28"));
+        // With no visit after the end; with visits, the last one's week (tests/api/visits.rs).
+        assert_eq!(week("2026-12-04", &[]).as_deref(), Some("2019-W40"));
     }
 
     /// Two problems due 2019-07-05 (a Friday of week 27): one rectified on 07-17 (week 29),
