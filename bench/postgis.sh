@@ -70,6 +70,7 @@ for kind in ${@:-county dense}; do
   grep "boundaries simplified" "$work/serve.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -n 1
   /usr/bin/python3 bench/postgis_tiles.py --label "$kind" \
     --paicha "http://127.0.0.1:$port" --token "$token" \
+    --paicha-pid "$server" \
     --pg "host=$work/socket port=$pg_port user=bench dbname=postgres" \
     --tiles "$work/tiles.txt" \
     --areas "villages=village=$work/villages.geojson,townships=township=$work/townships.geojson" \

@@ -11,6 +11,7 @@ features per tile compared. Standard library and Debian's python3-psycopg2 only.
 """
 
 import argparse
+import glob
 import http.client
 import json
 import statistics
@@ -143,6 +144,19 @@ def prepare(cur, name, layer, ids):
     )
 
 
+def cpu_ns(pid):
+    """CPU time of every thread of a process so far, in nanoseconds (schedstat's first
+    field: exact, where /proc/PID/stat counts in 10 ms ticks)."""
+    total = 0
+    for task in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(task) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended between the listing and the read
+    return total
+
+
 def summary(side, ms, sizes):
     total = sum(ms) / 1000
     return (
@@ -160,6 +174,7 @@ def main():
     ap.add_argument("--tiles", required=True, help="village tile paths, one a line")
     ap.add_argument("--areas", required=True, help="layer=level=file.geojson, comma-separated")
     ap.add_argument("--label", default="")
+    ap.add_argument("--paicha-pid", type=int, help="paicha's process, to read its CPU time")
     ap.add_argument("--json", help="append the figures here as JSON lines")
     args = ap.parse_args()
 
@@ -170,6 +185,8 @@ def main():
     cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     cur.execute("SELECT postgis_full_version()")
     print("PostGIS:", cur.fetchone()[0].split(" ")[1], file=sys.stderr)
+    cur.execute("SELECT pg_backend_pid()")
+    pids = {"paicha": args.paicha_pid, "postgis": cur.fetchone()[0]}
 
     tiles = []
     with open(args.tiles) as f:
@@ -193,6 +210,7 @@ def main():
             times = {"paicha": [], "postgis": []}
             sizes = {"paicha": [], "postgis": []}
             differ = []
+            cpu = {s: cpu_ns(pid) for s, pid in pids.items() if pid}
             for n, (z, x, y) in enumerate(tiles):
                 got = {}
 
@@ -217,10 +235,17 @@ def main():
                     sizes[s].append(len(b))
                 if counts["paicha"] != counts["postgis"]:
                     differ.append(f"{z}/{x}/{y}: {counts['paicha']} vs {counts['postgis']}")
+            cpu = {s: (cpu_ns(pids[s]) - before) / 1e3 / len(tiles) for s, before in cpu.items()}
             print(f" indicators: {set_name}{' (' + ','.join(asked) + ')' if asked else ''}")
             for side in ("paicha", "postgis"):
                 print(summary(side, times[side], sizes[side]))
             ratio = (sum(times["postgis"]) / sum(times["paicha"]))
+            if len(cpu) == 2:
+                # What each server spends a tile, client aside: its capacity is one tile
+                # per that many microseconds on each core.
+                print(f"  server CPU a tile: paicha {cpu['paicha']:.0f} us, postgis "
+                      f"{cpu['postgis']:.0f} us: {cpu['postgis'] / cpu['paicha']:.2f}x "
+                      "tiles per CPU-second")
             p99 = quantile(times["paicha"], 0.99) <= quantile(times["postgis"], 0.99)
             print(f"  paicha/postgis tiles/s: {ratio:.2f}x; p99 at most PostGIS's: {p99}; "
                   f"features equal in {len(tiles) - len(differ)} of {len(tiles)} tiles"
@@ -234,6 +259,7 @@ def main():
                         **{f"{s}_p50_ms": quantile(times[s], 0.5) for s in times},
                         **{f"{s}_p99_ms": quantile(times[s], 0.99) for s in times},
                         "feature_counts_differ": len(differ),
+                        **{f"{s}_cpu_us_per_tile": v for s, v in cpu.items()},
                     }) + "\n")
             sys.stdout.flush()
 

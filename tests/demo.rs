@@ -953,6 +953,51 @@ fn indicator_tables_agree_with_a_recount_from_the_raw_rows() {
     }
 }
 
+/// A table of some indicators read out of the table of every indicator (what boundary
+/// tiles do for a new indicator set) is the table a GROUP BY for them alone gives.
+#[test]
+fn a_table_selected_from_every_indicators_equals_its_own_build() {
+    use paicha::indicators::Catalog;
+    use paicha::indicators::table::{self, AreaRef, TableRequest};
+
+    let built = default_demo();
+    let catalog = Catalog::builtin().unwrap();
+    let conn = built.store.conn().unwrap();
+    let snapshot = load_snapshot(&conn, &catalog).unwrap();
+    let county = AreaRef {
+        code: "210422".into(),
+        name: "新宾满族自治县".into(),
+        level: AreaLevel::County,
+    };
+    for level in [AreaLevel::Township, AreaLevel::Village] {
+        let every = TableRequest::plain(catalog.indicators.clone(), county.clone(), level);
+        let every = table::build(&conn, &snapshot.names, &every).unwrap();
+        for ids in [
+            &["any_problem"][..],
+            &["unsafe_housing", "dropout"],
+            &["checklist_unmet", "income_below_line", "gps_mismatch"],
+        ] {
+            let picked: Vec<_> = ids
+                .iter()
+                .map(|id| catalog.get(id).unwrap().clone())
+                .collect();
+            let own = TableRequest::plain(picked.clone(), county.clone(), level);
+            let own = table::build(&conn, &snapshot.names, &own).unwrap();
+            let selected = every.select(&picked).unwrap();
+            assert_eq!(selected, own, "{level:?} {ids:?}");
+            assert!(own.rows.iter().any(|r| r.cells.iter().any(|c| c.value.count > 0)));
+        }
+    }
+    // An indicator the table does not hold cannot be read out of it.
+    let one = TableRequest::plain(
+        vec![catalog.get("dropout").unwrap().clone()],
+        county,
+        AreaLevel::Township,
+    );
+    let one = table::build(&conn, &snapshot.names, &one).unwrap();
+    assert!(one.select(&[catalog.get("uninsured").unwrap().clone()]).is_none());
+}
+
 /// The demo's village checks open ledger items through the ledger's rules (status changes
 /// in the history, made at the visit's time and naming the visit), and what the first
 /// week opened is 整改中 in the second week and 已整改 in the third.

@@ -104,6 +104,19 @@ pub(crate) fn parse_indicators(
     list: Option<&str>,
     field: &str,
 ) -> Result<Vec<Indicator>, FieldViolation> {
+    Ok(indicators_named(catalog, list, field)?
+        .into_iter()
+        .cloned()
+        .collect())
+}
+
+/// [`parse_indicators`] borrowing from the catalog, for callers that may find what
+/// they need cached without a copy.
+pub(crate) fn indicators_named<'c>(
+    catalog: &'c Catalog,
+    list: Option<&str>,
+    field: &str,
+) -> Result<Vec<&'c Indicator>, FieldViolation> {
     let ids: Vec<&str> = list
         .unwrap_or_default()
         .split(',')
@@ -111,9 +124,9 @@ pub(crate) fn parse_indicators(
         .filter(|s| !s.is_empty())
         .collect();
     if ids.is_empty() {
-        return Ok(catalog.indicators.clone());
+        return Ok(catalog.indicators.iter().collect());
     }
-    let mut out: Vec<Indicator> = Vec::new();
+    let mut out: Vec<&Indicator> = Vec::new();
     for id in ids {
         let ind = catalog.get(id).ok_or_else(|| FieldViolation {
             field: field.into(),
@@ -123,7 +136,7 @@ pub(crate) fn parse_indicators(
             ),
         })?;
         if !out.iter().any(|o| o.id == ind.id) {
-            out.push(ind.clone());
+            out.push(ind);
         }
     }
     Ok(out)

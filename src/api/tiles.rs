@@ -19,14 +19,19 @@ use super::extract::{ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::access::Capability;
 use crate::domain::{AreaLevel, MeasureId};
-use crate::indicators::Catalog;
 use crate::indicators::measure_of;
 use crate::indicators::table::{self, AreaRef, TableRequest};
+use crate::indicators::{Catalog, Indicator};
 use crate::model::Snapshot;
 use crate::spatial::mercator::{GridError, TileId};
 use crate::tiles::MAX_SERVED_ZOOM;
 use crate::tiles::Tile;
 use crate::tiles::layers::{self, Filter, Layer};
+
+/// Most (area, indicator) values a boundary tile with geometry in memory may carry to
+/// be written on the request's own thread (a few kilobytes); bigger ones go to the
+/// blocking pool.
+const INLINE_VALUES: usize = 2_048;
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -147,7 +152,27 @@ pub async fn warm_boundary_tables(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The key of a boundary layer's table of figures: data version, ledger edits (the
+/// ledger's indicators change with each), layer and indicator ids.
+fn table_key(state: &AppState, snapshot: &Snapshot, layer: Layer, ids: &[&Indicator]) -> String {
+    let mut key = format!(
+        "tiles/{}/e{}/{}/",
+        snapshot.data_version,
+        state.ledger_edits(),
+        layer.name()
+    );
+    for (i, ind) in ids.iter().enumerate() {
+        if i > 0 {
+            key.push(',');
+        }
+        key.push_str(&ind.id);
+    }
+    key
+}
+
 /// The figures boundary tiles carry, per level and indicator list, kept per version.
+/// A set of indicators that the default table (every indicator, built at start) holds
+/// is read from it: the first tile of a new set then waits for no GROUP BY.
 async fn boundary_table(
     state: &AppState,
     catalog: &Catalog,
@@ -155,16 +180,25 @@ async fn boundary_table(
     layer: Layer,
     indicators: Option<&str>,
 ) -> Result<Arc<table::Table>, ApiError> {
-    let indicators = super::indicators::parse_indicators(catalog, indicators, "indicators")
+    let indicators = super::indicators::indicators_named(catalog, indicators, "indicators")
         .map_err(|e| ApiError::InvalidParams(vec![e]))?;
+    let key = table_key(state, snapshot, layer, &indicators);
+    if let Some(t) = state.tiles.cached_table(&key) {
+        return Ok(t);
+    }
+    let indicators: Vec<Indicator> = indicators.into_iter().cloned().collect();
+    let every: Vec<&Indicator> = state.catalog.indicators.iter().collect();
+    let every = table_key(state, snapshot, layer, &every);
+    if let Some(sub) = state
+        .tiles
+        .cached_table(&every)
+        .and_then(|t| t.select(&indicators))
+    {
+        let sub = Arc::new(sub);
+        state.tiles.keep_table(key, Arc::clone(&sub));
+        return Ok(sub);
+    }
     let level = layer.level().unwrap_or(AreaLevel::Village);
-    let ids: Vec<&str> = indicators.iter().map(|i| i.id.as_str()).collect();
-    let key = format!(
-        "{}/{}/{}",
-        snapshot.data_version,
-        layer.name(),
-        ids.join(",")
-    );
     let request = TableRequest::plain(
         indicators,
         AreaRef {
@@ -272,16 +306,15 @@ async fn vector_tile(
     let gzip = accepts_gzip(&headers);
     let made = match layer {
         Layer::Cities | Layer::Counties | Layer::Townships | Layer::Villages => {
-            let table =
-                boundary_table(&state, &catalog, &snapshot, layer, indicators.as_deref()).await?;
-            let snap = Arc::clone(&snapshot);
-            let state2 = state.clone();
-            finished(key.clone(), gzip, move || {
-                let bytes =
-                    crate::tiles::boundary_tile(&state2.tiles, &snap, layer, tile, &table, &scope);
-                (bytes, false)
-            })
-            .await?
+            let asked = BoundaryAsk {
+                layer,
+                tile,
+                indicators: indicators.as_deref(),
+                scope,
+                key: &key,
+                gzip,
+            };
+            boundary_vector_tile(&state, &catalog, &snapshot, asked).await?
         }
         Layer::Households | Layer::Problems => {
             if p.indicators.is_some() {
@@ -302,6 +335,53 @@ async fn vector_tile(
     let made = Arc::new(made);
     state.tiles.put(key, Arc::clone(&made));
     Ok(respond(&made, &headers, current))
+}
+
+/// What a boundary tile is asked for.
+struct BoundaryAsk<'a> {
+    layer: Layer,
+    tile: TileId,
+    indicators: Option<&'a str>,
+    scope: crate::domain::access::AreaScope,
+    key: &'a str,
+    gzip: bool,
+}
+
+/// A village, township, county or city tile, made on the request's thread when its
+/// geometry is in memory and it carries few values, on a blocking thread otherwise.
+async fn boundary_vector_tile(
+    state: &AppState,
+    catalog: &Catalog,
+    snapshot: &Arc<Snapshot>,
+    ask: BoundaryAsk<'_>,
+) -> Result<Tile, ApiError> {
+    let BoundaryAsk {
+        layer,
+        tile,
+        indicators,
+        scope,
+        key,
+        gzip,
+    } = ask;
+    let table = boundary_table(state, catalog, snapshot, layer, indicators).await?;
+    if let Some(shapes) = state.tiles.cached_shapes(snapshot, layer, tile)
+        && shapes.areas.len() * table.indicators.len() <= INLINE_VALUES
+    {
+        // Microseconds: less than the hop to a blocking thread and back.
+        let bytes = layers::boundaries(snapshot, layer, &table, &scope, &shapes);
+        let made = Tile::vector(bytes, key, false);
+        if gzip {
+            made.gzip();
+        }
+        return Ok(made);
+    }
+    let snap = Arc::clone(snapshot);
+    let state2 = state.clone();
+    finished(key.to_owned(), gzip, move || {
+        let bytes = crate::tiles::boundary_tile(&state2.tiles, &snap, layer, tile, &table, &scope);
+        (bytes, false)
+    })
+    .await
 }
 
 /// A vector tile made by `make` (its bytes and whether it was aggregated) on a

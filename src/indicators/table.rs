@@ -182,6 +182,40 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The same table with only `indicators`, in their order: what a build for them
+    /// alone would give, since each indicator is counted on its own. `None` when one
+    /// of them is not in the table (by id and definition).
+    #[must_use]
+    pub fn select(&self, indicators: &[Indicator]) -> Option<Self> {
+        let columns: Vec<usize> = indicators
+            .iter()
+            .map(|want| self.indicators.iter().position(|have| have == want))
+            .collect::<Option<_>>()?;
+        let pick = |row: &TableRow| TableRow {
+            rank: row.rank,
+            area: row.area.clone(),
+            parent_code: row.parent_code.clone(),
+            households: row.households,
+            values: indicators
+                .iter()
+                .filter_map(|i| Some((i.id.clone(), row.values.get(&i.id)?.clone())))
+                .collect(),
+            cells: columns.iter().map(|&c| row.cells[c]).collect(),
+        };
+        Some(Self {
+            within: self.within.clone(),
+            level: self.level,
+            by_location: self.by_location,
+            categories: self.categories.clone(),
+            indicators: indicators.to_vec(),
+            rows: self.rows.iter().map(pick).collect(),
+            total: pick(&self.total),
+            unlocated: self.unlocated,
+        })
+    }
+}
+
 /// Households and (count, denominator) per measure, of one group.
 type Figures = (i64, Vec<(i64, i64)>);
 

@@ -208,24 +208,31 @@ pub fn boundaries(
     scope: &AreaScope,
     shapes: &TileShapes,
 ) -> Vec<u8> {
-    let rows: HashMap<&str, &crate::indicators::table::TableRow> = table
-        .rows
-        .iter()
-        .map(|r| (r.area.code.as_str(), r))
-        .collect();
+    // A plain table's rows are in code order; a ranked one's are searched through.
+    let ranked = table.rows.first().is_some_and(|r| r.rank.is_some());
+    let row_of = |code: &str| {
+        if ranked {
+            table.rows.iter().find(|r| r.area.code == code)
+        } else {
+            table
+                .rows
+                .binary_search_by(|r| r.area.code.as_str().cmp(code))
+                .ok()
+                .map(|i| &table.rows[i])
+        }
+    };
     // Key slots: code, name, households, then four per indicator. Made once per tile,
     // not once per feature.
     let names: Vec<String> = table
         .indicators
         .iter()
         .flat_map(|ind| {
-            let id = &ind.id;
-            [
-                format!("{id}_count"),
-                format!("{id}_denominator"),
-                format!("{id}_rate"),
-                format!("{id}_class"),
-            ]
+            ["_count", "_denominator", "_rate", "_class"].map(|suffix| {
+                let mut name = String::with_capacity(ind.id.len() + suffix.len());
+                name.push_str(&ind.id);
+                name.push_str(suffix);
+                name
+            })
         })
         .collect();
     let keys: Vec<&str> = ["code", "name", "households"]
@@ -244,7 +251,7 @@ pub fn boundaries(
         tags.clear();
         tags.push((0, TagValue::Str(code)));
         tags.push((1, TagValue::Str(snapshot.name(code).unwrap_or_default())));
-        if let Some(row) = rows.get(code) {
+        if let Some(row) = row_of(code) {
             tags.push((2, TagValue::Int(row.households)));
             for (j, cell) in row.cells.iter().enumerate().take(table.indicators.len()) {
                 let slot = 3 + 4 * j;

@@ -9,6 +9,7 @@
 //! clears the memory cache and the disk cache of older versions.
 
 pub mod basemap;
+pub mod clip;
 pub mod heat;
 pub mod layers;
 pub mod mvt;
@@ -257,6 +258,18 @@ impl TileCache {
         shapes
     }
 
+    /// A boundary tile's geometry, if it is in memory already: then the tile only needs
+    /// its properties written.
+    #[must_use]
+    pub fn cached_shapes(
+        &self,
+        snapshot: &Snapshot,
+        layer: Layer,
+        tile: TileId,
+    ) -> Option<Arc<TileShapes>> {
+        self.shapes.get(&(snapshot.data_version, layer, tile))
+    }
+
     /// A tile from memory.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<Arc<Tile>> {
@@ -310,6 +323,17 @@ impl TileCache {
         if let Err(e) = write() {
             tracing::warn!(error = %e, "cannot write the heat-map cache");
         }
+    }
+
+    /// An indicator table from memory, if kept.
+    #[must_use]
+    pub fn cached_table(&self, key: &str) -> Option<Arc<Table>> {
+        self.tables.get(key)
+    }
+
+    /// Keeps an indicator table made elsewhere (see [`Self::table`] for the key).
+    pub fn keep_table(&self, key: String, table: Arc<Table>) {
+        self.tables.insert(key, table);
     }
 
     /// An indicator table from memory, or made by `make` and kept. `key` must name the

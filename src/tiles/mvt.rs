@@ -459,7 +459,10 @@ pub fn clip_tile_units(
     } else if inside(&bbox, &reach) {
         std::borrow::Cow::Borrowed(projected)
     } else {
-        std::borrow::Cow::Owned(projected.intersection(&reach.to_polygon()))
+        std::borrow::Cow::Owned(
+            super::clip::clip_to_rect(projected, &reach)
+                .unwrap_or_else(|| projected.intersection(&reach.to_polygon())),
+        )
     };
     let simplified = if tolerance.is_finite() && tolerance > 0.0 {
         std::borrow::Cow::Owned(clipped.simplify(tolerance))

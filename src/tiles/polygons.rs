@@ -221,24 +221,29 @@ impl<'k> PolygonLayer<'k> {
         };
         if new {
             self.value_count += 1;
-            let mut message = Vec::with_capacity(16);
+            // The Value message written in place: its length is known beforehand.
+            let out = &mut self.values;
+            out.push(0x22);
             match value {
-                TagValue::Str(s) => put_bytes(&mut message, 0x0a, s.as_bytes()),
+                TagValue::Str(s) => {
+                    let n = s.len() as u64;
+                    put_varint(out, 1 + varint_len(n) as u64 + n);
+                    put_bytes(out, 0x0a, s.as_bytes());
+                }
                 TagValue::Int(v) => {
-                    if let Ok(u) = u64::try_from(v) {
-                        message.push(0x28);
-                        put_varint(&mut message, u);
-                    } else {
-                        message.push(0x30);
-                        put_varint(&mut message, ((v << 1) ^ (v >> 63)) as u64);
-                    }
+                    let (tag, n) = match u64::try_from(v) {
+                        Ok(u) => (0x28, u),
+                        Err(_) => (0x30, ((v << 1) ^ (v >> 63)) as u64),
+                    };
+                    put_varint(out, 1 + varint_len(n) as u64);
+                    out.push(tag);
+                    put_varint(out, n);
                 }
                 TagValue::Float(f) => {
-                    message.push(0x19);
-                    message.extend_from_slice(&f.to_le_bytes());
+                    out.extend_from_slice(&[9, 0x19]);
+                    out.extend_from_slice(&f.to_le_bytes());
                 }
             }
-            put_bytes(&mut self.values, 0x22, &message);
         }
         index
     }
