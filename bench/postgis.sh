@@ -64,10 +64,10 @@ for kind in ${@:-county dense}; do
   server=$!
   until curl -sf "http://127.0.0.1:$port/health" >/dev/null; do sleep 0.5; done
   # As a server does after its start, in the background: boundaries simplified per
-  # zoom, and the default tables of figures (every indicator) built.
-  until grep -q "boundaries simplified" "$work/serve.log" \
+  # zoom, the tiles of zooms 8-12 cut, and the default tables of figures built.
+  until grep -q "boundary tiles cut" "$work/serve.log" \
     && grep -q "boundary tables ready" "$work/serve.log"; do sleep 0.5; done
-  grep "boundaries simplified" "$work/serve.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -n 1
+  grep -E "boundaries simplified|boundary tiles cut" "$work/serve.log" | sed 's/\x1b\[[0-9;]*m//g'
   /usr/bin/python3 bench/postgis_tiles.py --label "$kind" \
     --paicha "http://127.0.0.1:$port" --token "$token" \
     --paicha-pid "$server" \

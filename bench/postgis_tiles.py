@@ -145,16 +145,23 @@ def prepare(cur, name, layer, ids):
 
 
 def cpu_ns(pid):
-    """CPU time of every thread of a process so far, in nanoseconds (schedstat's first
-    field: exact, where /proc/PID/stat counts in 10 ms ticks)."""
-    total = 0
+    """CPU time of each thread of a process so far, in nanoseconds, by thread
+    (schedstat's first field: exact, where /proc/PID/stat counts in 10 ms ticks)."""
+    threads = {}
     for task in glob.glob(f"/proc/{pid}/task/*/schedstat"):
         try:
             with open(task) as f:
-                total += int(f.read().split()[0])
+                threads[task] = int(f.read().split()[0])
         except (OSError, ValueError, IndexError):
             pass  # a thread that ended between the listing and the read
-    return total
+    return threads
+
+
+def cpu_spent(before, after):
+    """Nanoseconds spent between two readings by the threads alive at the second (a
+    thread that ended meanwhile, an idle pool thread let go, is left out rather than
+    subtracted)."""
+    return sum(ns - before.get(task, 0) for task, ns in after.items())
 
 
 def summary(side, ms, sizes):
@@ -235,7 +242,7 @@ def main():
                     sizes[s].append(len(b))
                 if counts["paicha"] != counts["postgis"]:
                     differ.append(f"{z}/{x}/{y}: {counts['paicha']} vs {counts['postgis']}")
-            cpu = {s: (cpu_ns(pids[s]) - before) / 1e3 / len(tiles) for s, before in cpu.items()}
+            cpu = {s: cpu_spent(before, cpu_ns(pids[s])) / 1e3 / len(tiles) for s, before in cpu.items()}
             print(f" indicators: {set_name}{' (' + ','.join(asked) + ')' if asked else ''}")
             for side in ("paicha", "postgis"):
                 print(summary(side, times[side], sizes[side]))

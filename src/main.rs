@@ -876,6 +876,10 @@ fn audit(db: &Path, filter: &store::accounts::AuditFilter) -> Result<()> {
     Ok(())
 }
 
+/// Most boundary tiles `serve` cuts at start, per layer and zoom: past this the first
+/// requests cut their own (the cache keeps at most 256 MiB of cut geometry anyway).
+const SEED_TILES: usize = 4_096;
+
 fn serve(
     settings: &ServeSettings,
     tls: Option<&(std::path::PathBuf, std::path::PathBuf)>,
@@ -914,6 +918,19 @@ fn serve(
             for z in 8..=16 {
                 paicha::tiles::colour_scale(&state.tiles, &snapshot, MeasureId::AnyProblem, z);
             }
+            // Then each boundary tile of the zooms the map opens at, cut to the tile.
+            let start = std::time::Instant::now();
+            let mut cut = 0;
+            for layer in [Layer::Townships, Layer::Villages] {
+                for z in 8..=12 {
+                    cut += state.tiles.seed_shapes(&snapshot, layer, z, SEED_TILES);
+                }
+            }
+            tracing::info!(
+                tiles = cut,
+                seconds = start.elapsed().as_secs_f64(),
+                "boundary tiles cut for zooms 8 to 12"
+            );
         });
     }
     tracing::info!(

@@ -985,7 +985,11 @@ fn a_table_selected_from_every_indicators_equals_its_own_build() {
             let own = table::build(&conn, &snapshot.names, &own).unwrap();
             let selected = every.select(&picked).unwrap();
             assert_eq!(selected, own, "{level:?} {ids:?}");
-            assert!(own.rows.iter().any(|r| r.cells.iter().any(|c| c.value.count > 0)));
+            assert!(
+                own.rows
+                    .iter()
+                    .any(|r| r.cells.iter().any(|c| c.value.count > 0))
+            );
         }
     }
     // An indicator the table does not hold cannot be read out of it.
@@ -995,7 +999,10 @@ fn a_table_selected_from_every_indicators_equals_its_own_build() {
         AreaLevel::Township,
     );
     let one = table::build(&conn, &snapshot.names, &one).unwrap();
-    assert!(one.select(&[catalog.get("uninsured").unwrap().clone()]).is_none());
+    assert!(
+        one.select(&[catalog.get("uninsured").unwrap().clone()])
+            .is_none()
+    );
 }
 
 /// The demo's village checks open ledger items through the ledger's rules (status changes

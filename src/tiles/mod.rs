@@ -258,6 +258,39 @@ impl TileCache {
         shapes
     }
 
+    /// Cuts the geometry of every tile of zoom `z` that an area of the layer meets, as
+    /// each tile's first request would, and keeps it (within the cache's bound): what
+    /// `serve` does at start for the zooms the map shows boundaries at, so that no
+    /// first view of a tile pays for the cut. Returns the tiles cut; stops at `most`.
+    pub fn seed_shapes(&self, snapshot: &Snapshot, layer: Layer, z: u8, most: usize) -> usize {
+        let simplified = self.simplified(snapshot, layer, z);
+        let side = 2_f64.powi(i32::try_from(topology::GRID_BITS).unwrap_or(40) - i32::from(z));
+        let last = (1_u32 << z) - 1;
+        let mut tiles = std::collections::BTreeSet::new();
+        'areas: for b in &simplified.boxes {
+            if b.iter().any(|v| !v.is_finite()) {
+                continue;
+            }
+            let cell = |v: f64| ((v / side).floor().max(0.0) as u32).min(last);
+            for x in cell(b[0])..=cell(b[2]) {
+                for y in cell(b[1])..=cell(b[3]) {
+                    tiles.insert((x, y));
+                    if tiles.len() >= most {
+                        break 'areas;
+                    }
+                }
+            }
+        }
+        let mut cut = 0;
+        for (x, y) in tiles {
+            if let Ok(tile) = TileId::new(z, x, y) {
+                self.shapes(snapshot, layer, tile);
+                cut += 1;
+            }
+        }
+        cut
+    }
+
     /// A boundary tile's geometry, if it is in memory already: then the tile only needs
     /// its properties written.
     #[must_use]

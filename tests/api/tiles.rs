@@ -432,6 +432,42 @@ async fn simplified_village_tiles_hold_the_same_villages_as_before() {
     assert!(compared > 100, "{compared}");
 }
 
+/// Issue 20: `serve` cuts the boundary tiles of zooms 8 to 12 at start. The cut covers
+/// the tile of every village at that zoom, is what a first request would cut, and stops
+/// at the bound it is given.
+#[tokio::test]
+async fn boundary_tiles_cut_at_start_cover_every_village_and_match_a_first_request() {
+    use geo::InteriorPoint;
+    use paicha::tiles::TileCache;
+    let app = TestApp::spawn().await;
+    let snapshot = app.snapshot();
+    let seeded = TileCache::new(None);
+    let cut = seeded.seed_shapes(&snapshot, Layer::Villages, 10, 4_096);
+    assert!(cut > 0);
+    let fresh = TileCache::new(None);
+    let mut tiles = BTreeSet::new();
+    for v in snapshot.villages.areas() {
+        let p = v.geometry.interior_point().unwrap();
+        tiles.insert(TileId::containing(p.x(), p.y(), 10).unwrap());
+    }
+    assert!(
+        tiles.len() <= cut,
+        "{} tiles hold villages, {cut} cut",
+        tiles.len()
+    );
+    for t in tiles {
+        let kept = seeded
+            .cached_shapes(&snapshot, Layer::Villages, t)
+            .unwrap_or_else(|| panic!("tile {t:?} was not cut"));
+        assert!(!kept.areas.is_empty());
+        assert_eq!(*kept, *fresh.shapes(&snapshot, Layer::Villages, t));
+    }
+    assert_eq!(
+        TileCache::new(None).seed_shapes(&snapshot, Layer::Townships, 12, 3),
+        3
+    );
+}
+
 #[tokio::test]
 async fn tiles_are_cached_with_etags_and_sent_gzipped_when_accepted() {
     use std::io::Read;
