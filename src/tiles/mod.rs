@@ -12,6 +12,7 @@ pub mod basemap;
 pub mod heat;
 pub mod layers;
 pub mod mvt;
+pub mod points;
 pub mod polygons;
 pub mod topology;
 
