@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Village and township tiles, paicha against PostGIS's ST_AsMVT on the same data, in one
+# Village, township and household tiles, paicha against PostGIS's ST_AsMVT on the same data, in one
 # interleaved run (issue 20; see BENCHMARKS.md, "Boundary tiles against PostGIS").
 #   bash bench/postgis.sh [KIND...]      (default: county dense)
 # KIND: county (the demo county, 70,000 households), dense (paicha demo --city --dense:
@@ -13,6 +13,13 @@
 # port; its tiles are asked with an API token, as the web app's are. The tile list is
 # `paicha bench tiles`' village tiles (z8–12, tiles that hold households, none at y = 0),
 # asked of both layers; bench/postgis_tiles.py does the loading and the timing.
+#
+# LAYERS picks what is compared (default "boundaries households"): boundaries are the
+# village and township layers; households the household layer, z12–14 (PER_ZOOM tiles
+# a zoom, default 100, from the same `bench tiles` plan), with the households loaded
+# into PostGIS from `paicha bench tiles --households-out`, which writes the positions
+# the tiles draw (the raw export holds the recorded coordinates, before conversion and
+# offset correction). The households each tile holds are checked equal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paicha-target}"
@@ -54,10 +61,22 @@ for kind in ${@:-county dense}; do
   esac
   db="$target/bench-data/peer-$kind.duckdb"
   [ -f "$db" ] || "$paicha" demo "${args[@]}" --db "$db" 2>/dev/null
-  "$paicha" export areas --level village --db "$db" --out "$work/villages.geojson" 2>/dev/null
-  "$paicha" export areas --level township --db "$db" --out "$work/townships.geojson" 2>/dev/null
-  "$paicha" bench tiles --db "$db" --paths-out "$work/paths.txt" --paths-only 2>/dev/null
-  grep '^/tiles/villages/' "$work/paths.txt" > "$work/tiles.txt"
+  layers="${LAYERS:-boundaries households}"
+  peer_args=()
+  if [[ " $layers " == *" boundaries "* ]]; then
+    "$paicha" export areas --level village --db "$db" --out "$work/villages.geojson" 2>/dev/null
+    "$paicha" export areas --level township --db "$db" --out "$work/townships.geojson" 2>/dev/null
+    "$paicha" bench tiles --db "$db" --paths-out "$work/paths.txt" --paths-only 2>/dev/null
+    grep '^/tiles/villages/' "$work/paths.txt" > "$work/tiles.txt"
+    peer_args+=(--tiles "$work/tiles.txt"
+      --areas "villages=village=$work/villages.geojson,townships=township=$work/townships.geojson")
+  fi
+  if [[ " $layers " == *" households "* ]]; then
+    "$paicha" bench tiles --db "$db" --per-zoom "${PER_ZOOM:-100}" --paths-only \
+      --paths-out "$work/hpaths.txt" --households-out "$work/households.csv" 2>/dev/null
+    grep -E '^/tiles/households/1[2-4]/' "$work/hpaths.txt" > "$work/htiles.txt"
+    peer_args+=(--households "$work/households.csv" --household-tiles "$work/htiles.txt")
+  fi
   token="$("$paicha" user token analyst --label bench --db "$db" 2>/dev/null | tail -n 1)"
   "$paicha" serve --db "$db" --addr "127.0.0.1:$port" --tiles-dir "$work/tiles" \
     2>"$work/serve.log" &
@@ -72,8 +91,6 @@ for kind in ${@:-county dense}; do
     --paicha "http://127.0.0.1:$port" --token "$token" \
     --paicha-pid "$server" \
     --pg "host=$work/socket port=$pg_port user=bench dbname=postgres" \
-    --tiles "$work/tiles.txt" \
-    --areas "villages=village=$work/villages.geojson,townships=township=$work/townships.geojson" \
-    ${PEER_JSON:+--json "$PEER_JSON"}
+    "${peer_args[@]}" ${PEER_JSON:+--json "$PEER_JSON"}
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
 done

@@ -1,4 +1,5 @@
-"""Boundary tiles of paicha against PostGIS's ST_AsMVT on the same data (issue 20).
+"""Boundary and household tiles of paicha against PostGIS's ST_AsMVT on the same data
+(issue 20).
 
 Run by bench/postgis.sh, which starts both servers. Loads the areas `paicha export
 areas` wrote, with the figures paicha's /api/v1/stats gives (the very values its
@@ -7,7 +8,17 @@ tile of the list from both, one after the other (who goes first alternates), onc
 per indicator set: all indicators, one, two. Each (tile, set) is asked once, so
 paicha's finished-tile cache never answers; from the second set on, its cached tile
 geometry does. Prints tiles/s (sequential, one client each), p50/p99/max and the
-features per tile compared. Standard library and Debian's python3-psycopg2 only.
+features per tile compared.
+
+Households (--households, the CSV `paicha bench tiles --households-out` writes: the
+very positions paicha's tiles draw) go into a table with a GiST index, clustered on
+it; the household tile list (z12-14) is asked of both in the same alternating way,
+PostGIS with `ST_AsMVTGeom(geom, envelope, 4096, 64, true)` over the envelope grown
+by the buffer. Checked per tile: a tile paicha draws as points holds the same
+households as PostGIS's (by feature id, the household's row; buffer included); a
+tile paicha aggregates into cells (over its size cap) counts as many households as
+PostGIS finds inside the tile proper (an untimed count query). Standard library and Debian's
+python3-psycopg2 only.
 """
 
 import argparse
@@ -63,6 +74,50 @@ def feature_count(tile):
     )
 
 
+def zigzag(v):
+    return (v >> 1) ^ -(v & 1)
+
+
+def packed(buf):
+    i, out = 0, []
+    while i < len(buf):
+        v, i = varint(buf, i)
+        out.append(v)
+    return out
+
+
+def point_features(tile):
+    """Per feature of a one-layer tile: (id, (x, y) of its first point, properties)."""
+    out = []
+    for n, _, layer in fields(tile):
+        if n != 3:
+            continue
+        keys, values, feats = [], [], []
+        for m, _, v in fields(layer):
+            if m == 2:
+                feats.append(v)
+            elif m == 3:
+                keys.append(bytes(v).decode())
+            elif m == 4:
+                value = None
+                for k, _, x in fields(v):
+                    value = bytes(x).decode() if k == 1 else x
+                values.append(value)
+        for f in feats:
+            fid, tags, geom = None, [], []
+            for m, _, v in fields(f):
+                if m == 1:
+                    fid = v
+                elif m == 2:
+                    tags = packed(v)
+                elif m == 4:
+                    geom = packed(v)
+            xy = (zigzag(geom[1]), zigzag(geom[2])) if len(geom) >= 3 else None
+            props = {keys[tags[j]]: values[tags[j + 1]] for j in range(0, len(tags), 2)}
+            out.append((fid, xy, props))
+    return out
+
+
 def quantile(ms, q):
     ms = sorted(ms)
     return ms[round((len(ms) - 1) * q)]
@@ -74,12 +129,14 @@ class Paicha:
         self.conn = http.client.HTTPConnection(url.hostname, url.port)
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    def get(self, path):
+    def get(self, path, head=None):
         self.conn.request("GET", path, headers=self.headers)
         r = self.conn.getresponse()
         body = r.read()
         if r.status != 200:
             raise RuntimeError(f"GET {path}: {r.status} {body[:200]!r}")
+        if head is not None:
+            head.update({k.lower(): v for k, v in r.getheaders()})
         return body
 
     def json(self, path):
@@ -173,13 +230,135 @@ def summary(side, ms, sizes):
     )
 
 
+def load_households(cur, path):
+    """The households table from the CSV of `paicha bench tiles --households-out`:
+    Web Mercator points, GiST index, clustered on it (the peer's best layout)."""
+    cur.execute("DROP TABLE IF EXISTS households")
+    cur.execute(
+        "CREATE TABLE households (id bigint, household_no text, village_code text, "
+        "category text, failed text, lon double precision, lat double precision)"
+    )
+    with open(path, encoding="utf-8") as f:
+        cur.copy_expert("COPY households FROM STDIN WITH (FORMAT csv, HEADER true)", f)
+    cur.execute(
+        "ALTER TABLE households ADD COLUMN geom geometry(Point, 3857);"
+        "UPDATE households SET geom = "
+        "ST_Transform(ST_SetSRID(ST_MakePoint(lon, lat), 4326), 3857) "
+        # Positions off the Mercator world (the demo's swapped coordinates put some
+        # at latitudes above 90) are in no tile; PROJ refuses to transform them.
+        "WHERE lat BETWEEN -85.06 AND 85.06 AND lon BETWEEN -180 AND 180;"
+        "CREATE INDEX households_geom ON households USING gist (geom);"
+        "CLUSTER households USING households_geom; ANALYZE households"
+    )
+    cur.execute("SELECT count(*) FROM households")
+    return cur.fetchone()[0]
+
+
+def household_tiles(cur, paicha, tiles, label, json_out):
+    """The household layer asked of both in turn; features compared per tile."""
+    cur.execute(
+        "PREPARE t_households(int, int, int) AS "
+        "SELECT ST_AsMVT(q, 'households', 4096, 'geom', 'id') FROM ("
+        "  SELECT id, household_no, village_code, category, failed, "
+        "   ST_AsMVTGeom(geom, ST_TileEnvelope($1, $2, $3), 4096, 64, true) AS geom"
+        # The envelope grown by the buffer and half a unit: ST_AsMVTGeom keeps a point
+        # that snaps onto the buffer's edge (up to half a unit beyond it), so the
+        # index filter must not leave it out first.
+        "  FROM households WHERE geom && ST_TileEnvelope($1, $2, $3, margin => 64.5 / 4096)"
+        ") q WHERE q.geom IS NOT NULL"
+    )
+    # Households in the tile proper, as paicha's cells count them (x from the west
+    # edge included, y from the north edge included): untimed, for the check.
+    cur.execute(
+        "PREPARE inside_households(int, int, int) AS "
+        "SELECT count(*) FROM households h, ST_TileEnvelope($1, $2, $3) e "
+        "WHERE h.geom && e AND ST_X(h.geom) >= ST_XMin(e) AND ST_X(h.geom) < ST_XMax(e) "
+        "AND ST_Y(h.geom) > ST_YMin(e) AND ST_Y(h.geom) <= ST_YMax(e)"
+    )
+    times = {"paicha": [], "postgis": []}
+    sizes = {"paicha": [], "postgis": []}
+    point_times = {"paicha": [], "postgis": []}
+    differ, cells, features = [], 0, 0
+    for n, (z, x, y) in enumerate(tiles):
+        got, head = {}, {}
+
+        def run_paicha():
+            t = time.perf_counter()
+            body = paicha.get(f"/tiles/households/{z}/{x}/{y}.mvt", head)
+            times["paicha"].append((time.perf_counter() - t) * 1000)
+            got["paicha"] = body
+
+        def run_postgis():
+            t = time.perf_counter()
+            cur.execute("EXECUTE t_households(%s, %s, %s)", (z, x, y))
+            body = bytes(cur.fetchone()[0] or b"")
+            times["postgis"].append((time.perf_counter() - t) * 1000)
+            got["postgis"] = body
+
+        for run in (run_paicha, run_postgis) if n % 2 == 0 else (run_postgis, run_paicha):
+            run()
+        for s in got:
+            sizes[s].append(len(got[s]))
+        theirs = point_features(got["postgis"])
+        ours = point_features(got["paicha"])
+        if "x-paicha-aggregated" in head:
+            cells += 1
+            cur.execute("EXECUTE inside_households(%s, %s, %s)", (z, x, y))
+            inside = cur.fetchone()[0]
+            counted = sum(int(p["households"]) for _, _, p in ours)
+            if counted != inside:
+                differ.append(f"{z}/{x}/{y} (cells): {counted} vs {inside} inside")
+        else:
+            for s in times:
+                point_times[s].append(times[s][-1])
+            features += len(ours)
+            a, b = {f[0] for f in ours}, {f[0] for f in theirs}
+            if a != b:
+                differ.append(f"{z}/{x}/{y}: {len(a)} vs {len(b)} "
+                              f"({len(a - b)} only paicha, {len(b - a)} only PostGIS)")
+    print(f"{label} households: {len(tiles)} tiles z{min(t[0] for t in tiles)}-"
+          f"{max(t[0] for t in tiles)}, {len(tiles) - cells} as points "
+          f"({features} features), {cells} over paicha's cap as cells")
+    for side in ("paicha", "postgis"):
+        print(summary(side, times[side], sizes[side]))
+    ratio = sum(times["postgis"]) / sum(times["paicha"])
+    pts = sum(point_times["postgis"]) / max(sum(point_times["paicha"]), 1e-9)
+    print(f"  paicha/postgis tiles/s: {ratio:.2f}x ({pts:.2f}x on the tiles paicha draws as "
+          f"points); p99 at most PostGIS's: "
+          f"{quantile(times['paicha'], 0.99) <= quantile(times['postgis'], 0.99)}; "
+          f"households equal in {len(tiles) - len(differ)} of {len(tiles)} tiles"
+          + (f" (differ: {'; '.join(differ[:5])})" if differ else ""))
+    if json_out:
+        with open(json_out, "a") as f:
+            f.write(json.dumps({
+                "label": label, "layer": "households", "tiles": len(tiles), "cells": cells,
+                **{f"{s}_tiles_per_s": len(times[s]) / (sum(times[s]) / 1000) for s in times},
+                **{f"{s}_p50_ms": quantile(times[s], 0.5) for s in times},
+                **{f"{s}_p99_ms": quantile(times[s], 0.99) for s in times},
+                "points_ratio": pts, "households_differ": len(differ),
+            }) + "\n")
+    sys.stdout.flush()
+
+
+def read_tiles(path):
+    tiles = []
+    with open(path) as f:
+        for line in f:
+            z, x, y = line.strip().split("/")[-3:]
+            tiles.append((int(z), int(x), int(y.split(".")[0])))
+    assert all(y > 0 for _, _, y in tiles), "the list holds a tile at y = 0"
+    return tiles
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--paicha", required=True)
     ap.add_argument("--token", required=True)
     ap.add_argument("--pg", required=True)
-    ap.add_argument("--tiles", required=True, help="village tile paths, one a line")
-    ap.add_argument("--areas", required=True, help="layer=level=file.geojson, comma-separated")
+    ap.add_argument("--tiles", help="village tile paths, one a line")
+    ap.add_argument("--areas", default="", help="layer=level=file.geojson, comma-separated")
+    ap.add_argument("--households", help="the CSV of paicha bench tiles --households-out")
+    ap.add_argument("--household-tiles", help="household tile paths (z12-14), one a line")
     ap.add_argument("--label", default="")
     ap.add_argument("--paicha-pid", type=int, help="paicha's process, to read its CPU time")
     ap.add_argument("--json", help="append the figures here as JSON lines")
@@ -195,14 +374,14 @@ def main():
     cur.execute("SELECT pg_backend_pid()")
     pids = {"paicha": args.paicha_pid, "postgis": cur.fetchone()[0]}
 
-    tiles = []
-    with open(args.tiles) as f:
-        for line in f:
-            z, x, y = line.strip().split("/")[-3:]
-            tiles.append((int(z), int(x), int(y.split(".")[0])))
-    assert all(y > 0 for _, _, y in tiles), "the list holds a tile at y = 0"
+    if args.households:
+        t = time.perf_counter()
+        n = load_households(cur, args.households)
+        print(f"PostGIS: {n} households loaded in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        household_tiles(cur, paicha, read_tiles(args.household_tiles), args.label, args.json)
 
-    for spec in args.areas.split(","):
+    tiles = read_tiles(args.tiles) if args.tiles else []
+    for spec in filter(None, args.areas.split(",")):
         layer, level, path = spec.split("=")
         ids = load(cur, paicha, layer, level, path)
         sets = [("all", None, ids)]

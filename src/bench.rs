@@ -581,12 +581,21 @@ impl TilePlan {
 }
 
 /// Writes the paths `bench tiles` would request to `out`, one per line, measuring
-/// nothing; returns how many.
+/// nothing; returns how many. With `households_out`, also every household with a
+/// position there (see [`write_households`]), for a peer to draw the same points.
 ///
 /// # Errors
-/// Opening the database, loading the snapshot, or writing the file.
-pub fn tile_paths(db: &Path, per_zoom: usize, out: &Path) -> anyhow::Result<usize> {
+/// Opening the database, loading the snapshot, or writing a file.
+pub fn tile_paths(
+    db: &Path,
+    per_zoom: usize,
+    out: &Path,
+    households_out: Option<&Path>,
+) -> anyhow::Result<usize> {
     let state = open(db)?;
+    if let Some(path) = households_out {
+        write_households(&state.snapshot(), path)?;
+    }
     let plan = TilePlan::new(&state.snapshot(), per_zoom);
     let all: Vec<&String> = [
         &plan.points,
@@ -605,6 +614,45 @@ pub fn tile_paths(db: &Path, per_zoom: usize, out: &Path) -> anyhow::Result<usiz
     }
     std::fs::write(out, text)?;
     Ok(all.len())
+}
+
+/// Writes every household with a position as CSV, as household tiles draw it: `row`
+/// (the feature id), `household_no`, `village_code`, `category`, `failed` (codes
+/// joined by commas) and `lon`, `lat` (WGS-84 degrees, the snapshot's best position:
+/// declared system converted, offsets corrected; printed so as to read back the
+/// same `f64`). A benchmark peer loads it (bench/postgis.sh): the raw export holds
+/// the recorded coordinates, not these.
+///
+/// # Errors
+/// Writing the file.
+pub fn write_households(snapshot: &crate::model::Snapshot, path: &Path) -> anyhow::Result<()> {
+    let mut out = csv::Writer::from_path(path)?;
+    out.write_record([
+        "row",
+        "household_no",
+        "village_code",
+        "category",
+        "failed",
+        "lon",
+        "lat",
+    ])?;
+    for (r, p) in snapshot.positions.iter().enumerate() {
+        let Some(p) = p else {
+            continue;
+        };
+        let failed: Vec<&str> = snapshot.facts.failed(r).map(MeasureId::code).collect();
+        out.write_record([
+            r.to_string().as_str(),
+            &snapshot.household_nos[r],
+            &snapshot.locations[r].village_code,
+            snapshot.facts.category(r).code(),
+            &failed.join(","),
+            &p.lon.to_string(),
+            &p.lat.to_string(),
+        ])?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// The benchmarks' token (see [`open`]): good only inside the benchmark's process.

@@ -548,6 +548,12 @@ pub enum BenchCommand {
         /// bench/postgis.sh asks of both servers.
         #[arg(long, requires = "paths_out")]
         paths_only: bool,
+        /// With --paths-only, also write every household with a position here as
+        /// CSV, as household tiles draw it (row, number, village code, category,
+        /// failed indicators, WGS-84 lon/lat): what a peer loads to draw the same
+        /// points.
+        #[arg(long, requires = "paths_only")]
+        households_out: Option<PathBuf>,
     },
     /// Village-level figures of every indicator on an existing database: DuckDB
     /// alone, then `GET /api/v1/stats` over loopback; prints one JSON line.

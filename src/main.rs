@@ -155,10 +155,12 @@ fn run(cli: Cli) -> Result<()> {
                     per_zoom,
                     paths_out,
                     paths_only,
+                    households_out,
                 },
         } => match (paths_only, paths_out) {
             (true, Some(out)) => {
-                let n = paicha::bench::tile_paths(&db.db, per_zoom, &out)?;
+                let n =
+                    paicha::bench::tile_paths(&db.db, per_zoom, &out, households_out.as_deref())?;
                 tracing::info!("wrote {n} tile paths to {}", out.display());
                 Ok(())
             }

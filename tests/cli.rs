@@ -126,14 +126,30 @@ fn the_bench_tile_list_holds_no_tile_of_row_zero() {
             .args(["bench", "tiles", "--paths-only", "--db"])
             .arg(&db)
             .arg("--paths-out")
-            .arg(&list),
+            .arg(&list)
+            .arg("--households-out")
+            .arg(dir.path().join("households.csv")),
     );
     let text = std::fs::read_to_string(&list).unwrap();
     let paths: Vec<&str> = text.lines().collect();
     assert!(paths.iter().any(|p| p.starts_with("/tiles/villages/12/")));
+    assert!(paths.iter().any(|p| p.starts_with("/tiles/households/14/")));
     for p in &paths {
         let y = p.rsplit('/').next().unwrap().split('.').next().unwrap();
         assert_ne!(y, "0", "{p}");
+    }
+    // What the PostGIS peer loads: every household with a position, as tiles draw it.
+    let csv = std::fs::read_to_string(dir.path().join("households.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("row,household_no,village_code,category,failed,lon,lat")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() > 2_500 && rows.len() <= 3_000, "{}", rows.len());
+    for line in &rows {
+        let lat: f64 = line.rsplit(',').next().unwrap().parse().unwrap();
+        assert!(lat.is_finite(), "{line}");
     }
 }
 

@@ -101,6 +101,21 @@ impl Facts {
             .filter(move |&m| self.fails(row, m))
     }
 
+    /// The measures household `row` fails, as a bit set: bit [`MeasureId::index`]
+    /// set for each (what [`Facts::failed`] lists), for grouping households by the
+    /// set they fail without a list each.
+    #[must_use]
+    pub fn failed_bits(&self, row: usize) -> u32 {
+        let mut bits = self.count_bits[row];
+        let persons = &self.persons[row * self.person_count..(row + 1) * self.person_count];
+        for (&index, [count, _]) in self.person_indices.iter().zip(persons) {
+            if *count > 0 {
+                bits |= 1 << index;
+            }
+        }
+        bits
+    }
+
     /// Adds household `row`'s count of every household and person measure to
     /// `counts` (indexed by [`MeasureId::index`]): one pass over the set bits, for
     /// sums over many households.
@@ -142,5 +157,11 @@ mod tests {
         assert_eq!(counts[MeasureId::AnyProblem.index()], 1);
         assert_eq!(counts[MeasureId::Dropout.index()], 2);
         assert_eq!(f.category(1), Category::Ordinary);
+        assert_eq!(
+            f.failed_bits(0),
+            any | dropout,
+            "a person measure counts once"
+        );
+        assert_eq!(f.failed_bits(1), 0);
     }
 }

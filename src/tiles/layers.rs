@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use geo::{Coord, MapCoords, MultiPolygon};
 
 use super::mvt::{LayerBuilder, PropValue, clip_tile_units, encode};
+use super::points::{Household, PointPlan};
 use super::polygons::{EncodedGeometry, PolygonLayer, TagValue};
 use super::topology::{GRID_BITS, Simplified};
 use crate::domain::MeasureId;
@@ -292,7 +293,10 @@ fn passes(facts: &Facts, row: usize, filter: Filter) -> bool {
 pub struct PointTile {
     /// The encoded tile.
     pub bytes: Vec<u8>,
-    /// Households in the tile's bounds that pass the filter.
+    /// Households that pass the filter whose position lies in the tile itself
+    /// (`[0, EXTENT)` on both axes): a point tile also draws those in its buffer, which
+    /// belong to a neighbour, and this counts each household in one tile only, as
+    /// cells do, so that counts of neighbouring tiles add up.
     pub households: usize,
     /// Cells instead of points: below [`POINT_MIN_ZOOM`], or over the caps.
     pub aggregated: bool,
@@ -316,6 +320,28 @@ impl Default for Caps {
     }
 }
 
+/// How a household tile is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// One point per household, in the tile and its buffer.
+    Points,
+    /// One point per occupied cell of the tile, with counts.
+    Cells,
+}
+
+/// How a household tile is drawn, decided before any point is written: points from
+/// [`POINT_MIN_ZOOM`] on for people who may see where households live (`exact`),
+/// when the tile's `features` and its exact size in `bytes` (from
+/// [`PointPlan::bytes`]) are within the caps; else cells. Never a truncated tile.
+#[must_use]
+pub fn form(z: u8, exact: bool, features: usize, bytes: usize, caps: Caps) -> Form {
+    if exact && z >= POINT_MIN_ZOOM && features <= caps.features && bytes <= caps.bytes {
+        Form::Points
+    } else {
+        Form::Cells
+    }
+}
+
 /// A household (or problem) tile: one point per household from [`POINT_MIN_ZOOM`]
 /// on, with its number, registered village, category and failed indicators (no name,
 /// no ID number); below it, or when the points would exceed the caps (by default
@@ -323,6 +349,18 @@ impl Default for Caps {
 /// centre with the counts: never a silently truncated tile. Only households of
 /// villages inside `scope` are drawn; without `exact`, only as cells (for people
 /// who may see figures but not where each household lives).
+///
+/// # Algorithm
+/// 1. The rows in the tile grown by [`BUFFER`] units and one more (the index's box
+///    is in degrees; the exact test is on the snapped grid position) that pass the
+///    filter and the scope, in row order.
+/// 2. If more rows than the feature cap, cells. Else a [`PointPlan`]: each point's
+///    grid position, kept if in the tile or its buffer as PostGIS's
+///    `ST_AsMVTGeom(…, 4096, 64, true)` keeps it, and its values, deduplicated; this
+///    gives the tile's exact size.
+/// 3. [`form`] decides from the plan's features and size; points are written from
+///    the plan, or cells are made from the rows in the tile itself (each household in
+///    one tile only).
 #[must_use]
 pub fn households(
     snapshot: &Snapshot,
@@ -333,71 +371,53 @@ pub fn households(
     scope: &AreaScope,
     exact: bool,
 ) -> PointTile {
-    let b = tile.bounds();
+    let b = tile.bounds_buffered(BUFFER + 1, EXTENT);
     let mut rows = super::rows_in(snapshot, tile.z, [b.west, b.south, b.east, b.north]);
     // Features in row order, whichever way the rows were found.
     rows.sort_unstable();
-    let rows: Vec<u32> = rows
-        .into_iter()
-        .filter(|&r| passes(&snapshot.facts, r as usize, filter))
-        .filter(|&r| scope.contains(&snapshot.locations[r as usize].village_code))
-        .collect();
-    if exact && tile.z >= POINT_MIN_ZOOM && rows.len() <= caps.features {
-        let mut builder = LayerBuilder::new(layer.name(), tile)
-            .with_extent(EXTENT)
-            .with_buffer(BUFFER);
+    rows.retain(|&r| {
+        passes(&snapshot.facts, r as usize, filter)
+            && (scope.is_all() || scope.contains(&snapshot.locations[r as usize].village_code))
+    });
+    if form(tile.z, exact, rows.len(), 0, caps) == Form::Points {
+        let mut plan = PointPlan::new(layer.name(), tile, EXTENT, BUFFER);
         for &row in &rows {
             let r = row as usize;
-            let Some(p) = snapshot.positions[r] else {
-                continue;
-            };
-            let failed: Vec<&str> = snapshot.facts.failed(r).map(MeasureId::code).collect();
-            let failed = failed.join(",");
-            let location = &snapshot.locations[r];
-            builder.add_point(
-                Some(u64::from(row)),
-                p.lon,
-                p.lat,
-                &[
-                    (
-                        "household_no",
-                        PropValue::Str(snapshot.household_nos[r].clone()),
-                    ),
-                    (
-                        "village_code",
-                        PropValue::Str(location.village_code.clone()),
-                    ),
-                    (
-                        "category",
-                        PropValue::Str(snapshot.facts.category(r).code().to_owned()),
-                    ),
-                    ("failed", PropValue::Str(failed)),
-                ],
-            );
-            if builder.approx_bytes() > caps.bytes {
-                break;
+            if let Some(p) = snapshot.positions[r] {
+                plan.add(&Household {
+                    row,
+                    lon: p.lon,
+                    lat: p.lat,
+                    number: &snapshot.household_nos[r],
+                    village: &snapshot.locations[r].village_code,
+                    category: snapshot.facts.category(r).code(),
+                    failed: snapshot.facts.failed_bits(r),
+                });
             }
         }
-        if builder.approx_bytes() <= caps.bytes {
+        if form(tile.z, exact, plan.len(), plan.bytes(), caps) == Form::Points {
             return PointTile {
-                bytes: encode(vec![builder]),
-                households: rows.len(),
+                bytes: plan.write(),
+                households: plan.inside(),
                 aggregated: false,
             };
         }
     }
+    let (bytes, households) = cells(snapshot, layer, tile, &rows);
     PointTile {
-        bytes: cells(snapshot, layer, tile, &rows),
-        households: rows.len(),
+        bytes,
+        households,
         aggregated: true,
     }
 }
 
 /// One point per occupied cell, at the cell's centre (never a household's own
-/// position), with `households` and the count of every measure (`{id}`).
-fn cells(snapshot: &Snapshot, layer: Layer, tile: TileId, rows: &[u32]) -> Vec<u8> {
+/// position), with `households` and the count of every measure (`{id}`); and the
+/// households counted. Rows outside the tile itself (in its buffer) are left out.
+fn cells(snapshot: &Snapshot, layer: Layer, tile: TileId, rows: &[u32]) -> (Vec<u8>, usize) {
     let side = CELLS_PER_SIDE;
     let mut sums: HashMap<(u32, u32), (i64, Vec<i64>)> = HashMap::new();
+    let mut inside = 0;
     for &row in rows {
         let r = row as usize;
         let Some(p) = snapshot.positions[r] else {
@@ -412,6 +432,7 @@ fn cells(snapshot: &Snapshot, layer: Layer, tile: TileId, rows: &[u32]) -> Vec<u
             .or_insert_with(|| (0, vec![0; MeasureId::ALL.len()]));
         cell.0 += 1;
         snapshot.facts.add_counts(r, &mut cell.1);
+        inside += 1;
     }
     let mut builder = LayerBuilder::new(layer.name(), tile)
         .with_extent(EXTENT)
@@ -437,5 +458,73 @@ fn cells(snapshot: &Snapshot, layer: Layer, tile: TileId, rows: &[u32]) -> Vec<u
         }
         builder.add_point(Some(u64::from(cy * side + cx)), lon, lat, &props);
     }
-    encode(vec![builder])
+    (encode(vec![builder]), inside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPS: Caps = Caps {
+        features: 1_000,
+        bytes: 50_000,
+    };
+
+    #[test]
+    fn below_the_point_zoom_or_without_exact_positions_a_tile_is_cells() {
+        assert_eq!(form(POINT_MIN_ZOOM - 1, true, 10, 500, CAPS), Form::Cells);
+        assert_eq!(form(POINT_MIN_ZOOM, false, 10, 500, CAPS), Form::Cells);
+        assert_eq!(form(POINT_MIN_ZOOM, true, 10, 500, CAPS), Form::Points);
+        assert_eq!(form(18, true, 0, 0, CAPS), Form::Points, "an empty tile");
+    }
+
+    #[test]
+    fn a_tile_over_either_cap_is_cells_before_a_point_is_written() {
+        assert_eq!(
+            form(14, true, 1_000, 50_000, CAPS),
+            Form::Points,
+            "at the caps"
+        );
+        assert_eq!(
+            form(14, true, 1_001, 0, CAPS),
+            Form::Cells,
+            "the row count alone"
+        );
+        assert_eq!(
+            form(14, true, 900, 50_001, CAPS),
+            Form::Cells,
+            "the planned size"
+        );
+    }
+
+    #[test]
+    fn the_plans_size_decides_and_is_the_written_size() {
+        // A plan's exact size, with the cap just below and just at it.
+        let tile = TileId::new(14, 13_400, 6_900).unwrap();
+        let mut plan = PointPlan::new("households", tile, EXTENT, BUFFER);
+        for row in 0..100_u32 {
+            let [lon, lat] = tile.lonlat_at([f64::from(row) / 100.0, 0.5]);
+            plan.add(&Household {
+                row,
+                lon,
+                lat,
+                number: "530102001001000001",
+                village: "530102001001",
+                category: "lifted",
+                failed: row % 3,
+            });
+        }
+        let bytes = plan.bytes();
+        let at = Caps {
+            features: 100,
+            bytes,
+        };
+        let below = Caps {
+            bytes: bytes - 1,
+            ..at
+        };
+        assert_eq!(form(14, true, plan.len(), bytes, at), Form::Points);
+        assert_eq!(form(14, true, plan.len(), bytes, below), Form::Cells);
+        assert_eq!(plan.write().len(), bytes);
+    }
 }

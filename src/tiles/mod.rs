@@ -13,6 +13,7 @@ pub mod clip;
 pub mod heat;
 pub mod layers;
 pub mod mvt;
+pub mod points;
 pub mod polygons;
 pub mod topology;
 

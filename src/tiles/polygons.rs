@@ -63,7 +63,7 @@ impl EncodedGeometry {
 }
 
 /// A command integer: id in the low three bits, count above.
-fn command(id: u32, count: u32) -> u64 {
+pub(super) fn command(id: u32, count: u32) -> u64 {
     u64::from((id & 7) | (count << 3))
 }
 
@@ -73,11 +73,11 @@ fn put_point(out: &mut Vec<u8>, cursor: &mut [i32; 2], p: [i32; 2]) {
     *cursor = p;
 }
 
-fn zigzag(v: i32) -> u64 {
+pub(super) fn zigzag(v: i32) -> u64 {
     u64::from(((v << 1) ^ (v >> 31)) as u32)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -85,12 +85,12 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn varint_len(v: u64) -> usize {
+pub(super) fn varint_len(v: u64) -> usize {
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// A length-delimited field: tag byte, length, payload.
-fn put_bytes(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
+pub(super) fn put_bytes(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
     out.push(tag);
     put_varint(out, payload.len() as u64);
     out.extend_from_slice(payload);
@@ -111,7 +111,7 @@ pub enum TagValue<'v> {
 /// process's own numbers and area codes, so no flooding defence is needed, and
 /// `SipHash` would cost more than the rest of writing a value.
 #[derive(Debug, Default, Clone, Copy)]
-struct MulHasher(u64);
+pub(super) struct MulHasher(u64);
 
 impl Hasher for MulHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -131,7 +131,7 @@ impl Hasher for MulHasher {
     }
 }
 
-type Fast = BuildHasherDefault<MulHasher>;
+pub(super) type Fast = BuildHasherDefault<MulHasher>;
 
 /// One layer of polygon features, written to protobuf as they are added.
 #[derive(Debug)]
