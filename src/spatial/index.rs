@@ -6,7 +6,8 @@
 //! most grid cells lie wholly inside one village, or wholly outside all of them, and
 //! answer at once; only cells that a border crosses fall back to an exact
 //! point-in-polygon test on polygons prepared with y-sorted edge strips. Nearest-village
-//! queries search an R-tree of every boundary segment.
+//! queries scan a grid of the outer boundary segments ring by ring, and an R-tree of
+//! them for points far from every village.
 
 use std::collections::HashMap;
 
@@ -733,7 +734,8 @@ struct OuterSegment {
     area: u32,
 }
 
-/// The outer segments of all areas in an R-tree, for nearest-village searches.
+/// The outer segments of all areas in a grid (and, for far points, an R-tree), for
+/// nearest-village searches.
 ///
 /// # Algorithm
 /// Every ring is walked with the area on its left (exterior rings counter-clockwise,
@@ -742,15 +744,227 @@ struct OuterSegment {
 /// border, and the nearest boundary point of a point outside every area is never on it
 /// (the straight path to such a point would enter an area first). Dropping those leaves
 /// the outline of the union: about a sixth of the segments for a tiled county, a
-/// twentieth for a city of dense villages, which makes the tree that much smaller and
-/// faster to build and to search.
+/// tenth for a city of dense villages, which makes the search structures that much
+/// smaller and faster to build and to search.
 #[derive(Debug)]
 struct OuterBoundary {
     segments: Vec<OuterSegment>,
-    tree: RTree<GeomWithData<Line<[f64; 2]>, u32>, SegmentTreeParams>,
+    /// The same segments in the plane, for distance tests.
+    planes: Vec<PlaneSegment>,
+    /// The grid searched first (see `SegmentGrid`).
+    grid: SegmentGrid,
+    /// The tree for points the grid cannot settle (far from the areas), built on first
+    /// need: it is never needed for points near the areas.
+    tree: std::sync::OnceLock<SegmentTree>,
+    /// The plane's x scale.
+    kx: f64,
     /// Vertices where outer segments of two or more areas meet, with the smallest of
     /// those areas: the tie-break when such a vertex is the nearest point.
     junctions: HashMap<(u64, u64), u32>,
+}
+
+/// The R-tree of outer segments, by position in `OuterBoundary::segments`.
+type SegmentTree = RTree<GeomWithData<Line<[f64; 2]>, u32>, SegmentTreeParams>;
+
+/// A segment in the plane, ready for distance tests.
+#[derive(Debug, Clone, Copy)]
+struct PlaneSegment {
+    a: [f64; 2],
+    d: [f64; 2],
+    /// 1 / |d|², or 0 for a zero-length segment.
+    inv_len2: f64,
+    area: u32,
+}
+
+impl PlaneSegment {
+    fn new(s: &OuterSegment, kx: f64) -> Self {
+        let a = [s.a.x * kx, s.a.y];
+        let d = [s.b.x * kx - a[0], s.b.y - a[1]];
+        let len2 = d[0] * d[0] + d[1] * d[1];
+        Self {
+            a,
+            d,
+            inv_len2: if len2 > 0.0 { 1.0 / len2 } else { 0.0 },
+            area: s.area,
+        }
+    }
+
+    /// Squared plane distance to a plane point.
+    #[inline]
+    fn distance_2(&self, q: [f64; 2]) -> f64 {
+        let (wx, wy) = (q[0] - self.a[0], q[1] - self.a[1]);
+        let t = ((wx * self.d[0] + wy * self.d[1]) * self.inv_len2).clamp(0.0, 1.0);
+        let (ex, ey) = (wx - t * self.d[0], wy - t * self.d[1]);
+        ex * ex + ey * ey
+    }
+}
+
+/// A uniform grid over the outer segments, in the plane: each cell lists the segments
+/// whose bounding box meets it (offsets and one flat array).
+///
+/// # Algorithm
+/// A nearest search scans the cells ring by ring around the point's cell, keeping the
+/// nearest segment seen (exact ties to the smaller area). After each ring, every
+/// segment not yet seen lies wholly in cells outside the scanned square, so at least
+/// as far as the square's nearest open side: once the best distance is below that, it
+/// is the answer. Points far from every segment would need many rings; after
+/// [`SegmentGrid::MAX_RINGS`] the search gives up and the caller asks the R-tree.
+/// Building is two passes over the segments (count, fill): O(S) for S segments.
+#[derive(Debug, Default)]
+struct SegmentGrid {
+    min: [f64; 2],
+    side: f64,
+    inv_side: f64,
+    nx: usize,
+    ny: usize,
+    /// `start[c]..start[c + 1]` in `items`.
+    start: Vec<u32>,
+    /// Positions of segments, cell by cell.
+    items: Vec<u32>,
+}
+
+impl SegmentGrid {
+    /// About four cells per segment: a handful of segments in a cell along the outline.
+    const CELLS_PER_SEGMENT: usize = 4;
+    const MAX_CELLS: usize = 1 << 22;
+    /// Rings scanned before the R-tree takes over.
+    const MAX_RINGS: usize = 24;
+
+    fn build(planes: &[PlaneSegment]) -> Self {
+        let mut min = [f64::INFINITY; 2];
+        let mut max = [f64::NEG_INFINITY; 2];
+        for s in planes {
+            for c in [s.a, [s.a[0] + s.d[0], s.a[1] + s.d[1]]] {
+                min = [min[0].min(c[0]), min[1].min(c[1])];
+                max = [max[0].max(c[0]), max[1].max(c[1])];
+            }
+        }
+        let (width, height) = (max[0] - min[0], max[1] - min[1]);
+        if planes.is_empty() || !(width.is_finite() && height.is_finite()) {
+            return Self::default();
+        }
+        let target = (planes.len() * Self::CELLS_PER_SEGMENT).clamp(16, Self::MAX_CELLS);
+        let side = if width > 0.0 && height > 0.0 {
+            (width * height / target as f64).sqrt()
+        } else if width.max(height) > 0.0 {
+            width.max(height) / target as f64
+        } else {
+            1.0
+        };
+        let mut grid = Self {
+            min,
+            side,
+            inv_side: 1.0 / side,
+            nx: ((width / side) as usize + 1).min(target),
+            ny: ((height / side) as usize + 1).min(target),
+            start: Vec::new(),
+            items: Vec::new(),
+        };
+        let mut start = vec![0_u32; grid.nx * grid.ny + 1];
+        for s in planes {
+            grid.for_each_cell(s, |c| start[c + 1] += 1);
+        }
+        for c in 0..grid.nx * grid.ny {
+            start[c + 1] += start[c];
+        }
+        let mut fill = start.clone();
+        let mut items = vec![0_u32; start[grid.nx * grid.ny] as usize];
+        for (k, s) in planes.iter().enumerate() {
+            grid.for_each_cell(s, |c| {
+                items[fill[c] as usize] = k as u32;
+                fill[c] += 1;
+            });
+        }
+        grid.start = start;
+        grid.items = items;
+        grid
+    }
+
+    #[inline]
+    fn col(&self, x: f64) -> usize {
+        // `as usize` saturates: negative and NaN become 0.
+        (((x - self.min[0]) * self.inv_side) as usize).min(self.nx - 1)
+    }
+
+    #[inline]
+    fn row(&self, y: f64) -> usize {
+        (((y - self.min[1]) * self.inv_side) as usize).min(self.ny - 1)
+    }
+
+    /// Calls `f` with every cell that the segment's bounding box meets.
+    fn for_each_cell(&self, s: &PlaneSegment, mut f: impl FnMut(usize)) {
+        let b = [s.a[0] + s.d[0], s.a[1] + s.d[1]];
+        let (c0, c1) = (self.col(s.a[0].min(b[0])), self.col(s.a[0].max(b[0])));
+        let (r0, r1) = (self.row(s.a[1].min(b[1])), self.row(s.a[1].max(b[1])));
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                f(r * self.nx + c);
+            }
+        }
+    }
+
+    /// The position of the segment nearest to `q` (exact ties to the smaller area), or
+    /// `None` when the grid is empty or the search gives up (see the type's docs).
+    #[expect(clippy::float_cmp, reason = "only exact ties go to the smaller area")]
+    fn nearest(&self, q: [f64; 2], planes: &[PlaneSegment]) -> Option<usize> {
+        if self.nx == 0 || !(q[0].is_finite() && q[1].is_finite()) {
+            return None;
+        }
+        let (cx, cy) = (self.col(q[0]), self.row(q[1]));
+        let mut best: Option<(usize, f64)> = None;
+        let scan = |cell: usize, best: &mut Option<(usize, f64)>| {
+            for &k in &self.items[self.start[cell] as usize..self.start[cell + 1] as usize] {
+                let s = &planes[k as usize];
+                let d2 = s.distance_2(q);
+                if best.is_none_or(|(b, bd2)| d2 < bd2 || (d2 == bd2 && s.area < planes[b].area)) {
+                    *best = Some((k as usize, d2));
+                }
+            }
+        };
+        for r in 0..=Self::MAX_RINGS {
+            let (x0, x1) = (cx.saturating_sub(r), (cx + r).min(self.nx - 1));
+            let (y0, y1) = (cy.saturating_sub(r), (cy + r).min(self.ny - 1));
+            for y in y0..=y1 {
+                if y + r == cy || y == cy + r {
+                    for x in x0..=x1 {
+                        scan(y * self.nx + x, &mut best);
+                    }
+                } else {
+                    if x0 + r == cx {
+                        scan(y * self.nx + x0, &mut best);
+                    }
+                    if x1 == cx + r && x1 != x0 {
+                        scan(y * self.nx + x1, &mut best);
+                    }
+                }
+            }
+            // The nearest open side of the scanned square: unscanned cells lie beyond.
+            let mut bound = f64::INFINITY;
+            if x0 > 0 {
+                bound = bound.min(q[0] - (self.min[0] + x0 as f64 * self.side));
+            }
+            if x1 + 1 < self.nx {
+                bound = bound.min(self.min[0] + (x1 + 1) as f64 * self.side - q[0]);
+            }
+            if y0 > 0 {
+                bound = bound.min(q[1] - (self.min[1] + y0 as f64 * self.side));
+            }
+            if y1 + 1 < self.ny {
+                bound = bound.min(self.min[1] + (y1 + 1) as f64 * self.side - q[1]);
+            }
+            if bound == f64::INFINITY {
+                return best.map(|(k, _)| k);
+            }
+            // Less a little, against rounding in the cell of a point on a cell's side.
+            let bound = (bound - self.side * 1e-9).max(0.0);
+            if let Some((k, d2)) = best
+                && d2 < bound * bound
+            {
+                return Some(k);
+            }
+        }
+        None
+    }
 }
 
 /// The bits of a coordinate, for exact matching (-0.0 is folded into 0.0).
@@ -887,8 +1101,8 @@ impl OuterBoundary {
     ///    those of the areas whose boxes meet its box (a segment's twin can only be
     ///    there): a segment whose reverse turns up is shared. Each merge is linear and
     ///    reads two lists in order, which a global sort of all segments would not.
-    /// 3. Bulk-load the rest into the R-tree; note the vertices where outer segments of
-    ///    several areas meet.
+    /// 3. File the rest in the grid (see `SegmentGrid`); note the vertices where outer
+    ///    segments of several areas meet. The R-tree waits for a far point.
     fn build(areas: &[IndexedArea], prepared: &[PreparedPolygon], kx: f64) -> Self {
         let keys: Vec<Vec<SegmentKey>> = areas
             .par_iter()
@@ -947,36 +1161,52 @@ impl OuterBoundary {
             .filter(|g| g.len() > 1)
             .map(|g| (g[0].0, g[0].1))
             .collect();
-        let entries = segments
-            .iter()
-            .enumerate()
-            .map(|(k, s)| {
-                GeomWithData::new(
-                    Line::new([s.a.x * kx, s.a.y], [s.b.x * kx, s.b.y]),
-                    k as u32,
-                )
-            })
-            .collect();
-        let tree = RTree::bulk_load_with_params(entries);
+        let planes: Vec<PlaneSegment> = segments.iter().map(|s| PlaneSegment::new(s, kx)).collect();
+        let grid = SegmentGrid::build(&planes);
         Self {
             segments,
-            tree,
+            planes,
+            grid,
+            tree: std::sync::OnceLock::new(),
+            kx,
             junctions,
         }
+    }
+
+    /// The R-tree of the segments, built on first call. rstar builds without rayon, so
+    /// a caller on the rayon pool cannot re-enter this while it waits.
+    fn tree(&self) -> &SegmentTree {
+        self.tree.get_or_init(|| {
+            let entries = self
+                .segments
+                .iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    GeomWithData::new(
+                        Line::new([s.a.x * self.kx, s.a.y], [s.b.x * self.kx, s.b.y]),
+                        k as u32,
+                    )
+                })
+                .collect();
+            RTree::bulk_load_with_params(entries)
+        })
     }
 
     /// The area nearest to `p` and the haversine metres to it.
     fn nearest(&self, p: Coord<f64>, kx: f64) -> Option<(u32, f64)> {
         let plane = [p.x * kx, p.y];
-        let first = self.tree.nearest_neighbor(&plane)?;
-        // Every segment at the least distance (a second, tiny search): exact ties go
-        // to the smaller area.
-        let s = self
-            .tree
-            .locate_within_distance(plane, first.distance_2(&plane))
-            .chain(std::iter::once(first))
-            .filter_map(|found| self.segments.get(found.data as usize))
-            .min_by_key(|s| s.area)?;
+        let s = if let Some(k) = self.grid.nearest(plane, &self.planes) {
+            self.segments.get(k)?
+        } else {
+            let tree = self.tree();
+            let first = tree.nearest_neighbor(&plane)?;
+            // Every segment at the least distance (a second, tiny search): exact ties
+            // go to the smaller area.
+            tree.locate_within_distance(plane, first.distance_2(&plane))
+                .chain(std::iter::once(first))
+                .filter_map(|found| self.segments.get(found.data as usize))
+                .min_by_key(|s| s.area)?
+        };
         let (q, _) = closest_on_segment(p, s.a, s.b, kx);
         // A tie is only possible at a vertex: then the smallest area meeting there wins.
         let area = if q == s.a || q == s.b {
@@ -1015,8 +1245,8 @@ fn locate_in(grid: &CellGrid, prepared: &[PreparedPolygon], c: Coord<f64>) -> Op
 /// # Algorithm
 /// Point location: a uniform grid (`CellGrid`) answers at once in cells without a
 /// border, and tests the few candidate areas of a border cell exactly with their
-/// [`PreparedPolygon`]s. Nearest village: an R-tree of the outer boundary segments
-/// (`OuterBoundary`).
+/// [`PreparedPolygon`]s. Nearest village: a grid of the outer boundary segments,
+/// searched ring by ring, and an R-tree of them for far points (`OuterBoundary`).
 ///
 /// # Examples
 /// ```
@@ -1071,7 +1301,8 @@ impl AreaIndex {
     /// # Algorithm
     /// 1. Sort the areas by code and prepare each polygon (in parallel).
     /// 2. Build the location grid (see `CellGrid`).
-    /// 3. Keep the outer boundary segments in an R-tree (see `OuterBoundary`).
+    /// 3. Find the outer boundary segments and file them in a grid (see
+    ///    `OuterBoundary`), side by side with step 2.
     ///
     /// O(E log E) for E boundary edges, the grids in parallel; about 15 ms on 2 cores
     /// for a county of 200 villages of 160 vertices.
@@ -1137,10 +1368,12 @@ impl AreaIndex {
         let grid = vec(&self.grid.cells) + vec(&self.grid.list_start) + vec(&self.grid.lists);
         let o = &self.outer;
         // rstar keeps its leaves and about one node per MAX_SIZE / 2 of them.
-        let tree =
-            o.tree.size() * (std::mem::size_of::<GeomWithData<Line<[f64; 2]>, u32>>() + 16) * 7 / 6;
+        let tree = o.tree.get().map_or(0, |t| {
+            t.size() * (std::mem::size_of::<GeomWithData<Line<[f64; 2]>, u32>>() + 16) * 7 / 6
+        });
         let junctions = o.junctions.capacity() * (std::mem::size_of::<((u64, u64), u32)>() + 8);
-        prepared + grid + vec(&o.segments) + tree + junctions
+        let outer = vec(&o.planes) + vec(&o.grid.start) + vec(&o.grid.items);
+        prepared + grid + vec(&o.segments) + outer + tree + junctions
     }
 
     /// Whether area `i`'s bounding box meets the box `west, south, east, north`
@@ -1257,12 +1490,14 @@ impl AreaIndex {
     /// Degrees (WGS-84) in; metres out.
     ///
     /// # Algorithm
-    /// The nearest boundary segment is searched in an R-tree, in a local equirectangular
-    /// plane (x = longitude × cos φ₀, φ₀ the latitude at the centre of the areas).
-    /// rstar's branch-and-bound search visits tree nodes by the distance to their
-    /// bounding boxes and stops once a box is farther than the best segment found: the
-    /// same bound-and-stop as searching village bounding boxes first, but the exact
-    /// distance costs O(1) per segment instead of O(edges) per village. The tree holds
+    /// The nearest boundary segment is searched in a local equirectangular plane
+    /// (x = longitude × cos φ₀, φ₀ the latitude at the centre of the areas): in a
+    /// uniform grid of segments, ring by ring around the point's cell until the best
+    /// distance is below the distance to the unscanned cells (see `SegmentGrid`); for a
+    /// point too far for the grid, in an R-tree built on first need, whose
+    /// branch-and-bound search stops once a node's box is farther than the best
+    /// segment. Either way the exact distance costs O(1) per segment instead of
+    /// O(edges) per village. Both hold
     /// only the outer segments, those with an area on one side only: a border shared by
     /// two villages has village on both sides, so it can never hold the boundary point
     /// nearest to a point outside them all (see `OuterBoundary`). Exact ties go to the
@@ -1639,6 +1874,43 @@ pub(crate) mod tests {
             bytes > 0 && bytes < 512 * vertices,
             "{bytes} bytes for {vertices} vertices"
         );
+    }
+
+    #[test]
+    fn far_points_are_measured_by_the_tree_as_by_brute_force() {
+        // Far beyond the segment grid's rings: the R-tree answers, built on first need.
+        let (county, index) = county_index();
+        let c = geo::Centroid::centroid(county).unwrap();
+        for (dx, dy) in [
+            (3.0, 0.0),
+            (-2.5, 1.0),
+            (0.5, -4.0),
+            (0.0, 2.0),
+            (-1.5, -1.5),
+        ] {
+            let p = LonLat::new(c.x() + dx, c.y() + dy);
+            let Assignment::Outside {
+                nearest,
+                distance_m,
+            } = index.assign_one(Some(p))
+            else {
+                panic!("{p:?} is far outside");
+            };
+            let all = brute_nearest(index, p);
+            let best = all.iter().map(|&(_, d)| d).fold(f64::INFINITY, f64::min);
+            let winners: Vec<u32> = all
+                .iter()
+                .filter(|&&(_, d)| d <= best * (1.0 + 1e-9))
+                .map(|&(i, _)| i)
+                .collect();
+            assert_eq!(Some(&nearest), winners.first(), "{p:?}: {winners:?}");
+            approx::assert_relative_eq!(
+                index.distance_m(nearest, p).unwrap(),
+                distance_m,
+                max_relative = 1e-9
+            );
+        }
+        assert!(index.outer.tree.get().is_some());
     }
 
     #[test]
