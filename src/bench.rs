@@ -2,11 +2,12 @@
 //!
 //! `bench assign` measures what the spatial core does at start and on every import:
 //! build the village index and assign every household position to its village (or
-//! the nearest one, with the distance). Positions are synthetic, drawn over the demo
-//! county's villages, so any size can be measured without building a database.
+//! the nearest one, with the distance). Positions are synthetic, drawn over a village
+//! layer (the demo county's, a GeoJSON file's or an imported database's), so any size
+//! can be measured on real boundaries without importing households.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use geo::{BoundingRect, ChamberlainDuquetteArea};
@@ -18,7 +19,8 @@ use serde::Serialize;
 use crate::app::{AppSettings, AppState};
 use crate::demo::{self, DemoError};
 use crate::domain::MeasureId;
-use crate::spatial::{AreaIndex, Assignment, LonLat};
+use crate::spatial::{AreaIndex, Assignment, IndexedArea, LonLat};
+use crate::store::{Store, StoreError};
 
 /// Figures of one `bench assign` run.
 #[derive(Debug, Clone, Serialize)]
@@ -29,6 +31,13 @@ pub struct AssignFigures {
     pub villages: usize,
     /// Their vertices in all.
     pub vertices: usize,
+    /// Where the villages came from: `demo`, or the file read.
+    pub layer: String,
+    /// Bytes of the index beyond the boundaries themselves (see
+    /// [`AreaIndex::heap_bytes`]).
+    pub index_bytes: usize,
+    /// The same per boundary vertex.
+    pub index_bytes_per_vertex: f64,
     /// Threads rayon used.
     pub threads: usize,
     /// Seconds to build the index.
@@ -53,6 +62,24 @@ pub enum BenchError {
     /// The demo boundaries could not be made.
     #[error(transparent)]
     Demo(#[from] DemoError),
+    /// The database of `--db` could not be read.
+    #[error("cannot read the villages of {path}")]
+    Store {
+        /// The database file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+    /// A village layer file that cannot be used: missing, not GeoJSON, or a feature
+    /// that is not a polygon with a code. The message names the file and the feature.
+    #[error("{path}: {reason}")]
+    Layer {
+        /// The file.
+        path: String,
+        /// What is wrong, with the feature's position and code where there is one.
+        reason: String,
+    },
     /// Writing the exported inputs failed.
     #[error("cannot write {path}")]
     Io {
@@ -64,14 +91,131 @@ pub enum BenchError {
     },
 }
 
-/// Positions over the demo county: a village drawn by area, then a uniform point in
-/// its bounding box, so most fall inside villages and some beyond the county edge.
+/// The village layer that `bench assign` indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VillageLayer {
+    /// The demo county's villages, drawn from the seed.
+    Demo,
+    /// A GeoJSON `FeatureCollection` of `Polygon` or `MultiPolygon` features with a `code`
+    /// property (and optionally `parent_code`, the township): what `paicha export
+    /// areas --level village` and `bench assign --export-dir` write.
+    GeoJson(PathBuf),
+    /// The villages and communities of an imported (or demo) database.
+    Database(PathBuf),
+}
+
+impl VillageLayer {
+    /// How the layer is named in the figures: `demo`, or its file.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Self::Demo => "demo".to_owned(),
+            Self::GeoJson(path) | Self::Database(path) => path.display().to_string(),
+        }
+    }
+
+    /// The layer's village polygons.
+    ///
+    /// # Errors
+    /// [`BenchError::Demo`] if the demo boundaries cannot be made,
+    /// [`BenchError::Store`] if the database cannot be read, [`BenchError::Layer`] for
+    /// a missing file, a file that is not GeoJSON, or a feature without a polygon or
+    /// a code, and for a layer without any village.
+    pub fn load(&self, seed: u64) -> Result<Vec<IndexedArea>, BenchError> {
+        let villages = match self {
+            Self::Demo => demo::village_boundaries(seed)?,
+            Self::GeoJson(path) => villages_from_geojson(path)?,
+            Self::Database(path) => villages_from_database(path)?,
+        };
+        if villages.is_empty() {
+            return Err(BenchError::Layer {
+                path: self.label(),
+                reason: "no village in the layer".to_owned(),
+            });
+        }
+        Ok(villages)
+    }
+}
+
+/// Reads village polygons from a GeoJSON FeatureCollection.
+fn villages_from_geojson(path: &Path) -> Result<Vec<IndexedArea>, BenchError> {
+    let fail = |reason: String| BenchError::Layer {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let collection: geojson::FeatureCollection = text
+        .parse()
+        .map_err(|e| fail(format!("not a GeoJSON FeatureCollection: {e}")))?;
+    collection
+        .features
+        .into_iter()
+        .enumerate()
+        .map(|(i, feature)| {
+            let text_property = |name: &str| match feature.property(name) {
+                Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            let Some(code) = text_property("code") else {
+                return Err(fail(format!(
+                    "feature {i} has no `code` property (a string such as \"210422100201\")"
+                )));
+            };
+            let township_code = text_property("parent_code")
+                .unwrap_or_else(|| code.get(..9).unwrap_or_default().to_owned());
+            let geometry = match feature.geometry.map(|g| g.value) {
+                Some(value @ geojson::GeometryValue::Polygon { .. }) => {
+                    geo::Polygon::try_from(value).map(|p| geo::MultiPolygon::new(vec![p]))
+                }
+                Some(value @ geojson::GeometryValue::MultiPolygon { .. }) => {
+                    geo::MultiPolygon::try_from(value)
+                }
+                Some(other) => {
+                    return Err(fail(format!(
+                        "feature {i} (code {code}) is a {}, not a Polygon or MultiPolygon",
+                        other.type_name()
+                    )));
+                }
+                None => {
+                    return Err(fail(format!("feature {i} (code {code}) has no geometry")));
+                }
+            }
+            .map_err(|e| fail(format!("feature {i} (code {code}): {e}")))?;
+            Ok(IndexedArea {
+                code,
+                township_code,
+                geometry,
+            })
+        })
+        .collect()
+}
+
+/// Reads the villages and communities of a database, as the service indexes them.
+fn villages_from_database(path: &Path) -> Result<Vec<IndexedArea>, BenchError> {
+    let fail = |source| BenchError::Store {
+        path: path.display().to_string(),
+        source,
+    };
+    let store = Store::open(path).map_err(fail)?;
+    let conn = store.conn().map_err(fail)?;
+    let records = crate::store::areas::records(&conn, &crate::store::areas::AreaFilter::default())
+        .map_err(fail)?;
+    Ok(records
+        .into_iter()
+        .filter(|r| r.summary.level.is_village_like())
+        .map(|r| IndexedArea {
+            township_code: r.summary.parent_code.unwrap_or_default(),
+            code: r.summary.code,
+            geometry: r.geometry,
+        })
+        .collect())
+}
+
+/// Positions over a village layer: a village drawn by area, then a uniform point in
+/// its bounding box, so most fall inside villages and some beyond the layer's edge.
 #[must_use]
-pub fn synthetic_positions(
-    villages: &[crate::spatial::IndexedArea],
-    n: usize,
-    seed: u64,
-) -> Vec<LonLat> {
+pub fn synthetic_positions(villages: &[IndexedArea], n: usize, seed: u64) -> Vec<LonLat> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let boxes: Vec<_> = villages
         .iter()
@@ -95,19 +239,25 @@ pub fn synthetic_positions(
         .collect()
 }
 
-/// Runs `bench assign`: index build and assignment of `n` positions, and 100,000
-/// single-point look-ups. With `export_dir`, writes `villages.geojson` and
-/// `points.csv` there first, for a peer (GeoPandas) to run on the same data.
+/// Runs `bench assign` on a village layer: index build and assignment of `n`
+/// positions, and 100,000 single-point look-ups. With `export_dir`, writes
+/// `villages.geojson` and `points.csv` there first, for a peer (GeoPandas) to run on
+/// the same data.
 ///
 /// # Errors
-/// [`BenchError`] if the boundaries or the export fail.
-pub fn assign(n: usize, seed: u64, export_dir: Option<&Path>) -> Result<AssignFigures, BenchError> {
-    let villages = demo::village_boundaries(seed)?;
+/// [`BenchError`] if the layer cannot be loaded or the export fails.
+pub fn assign(
+    layer: &VillageLayer,
+    n: usize,
+    seed: u64,
+    export_dir: Option<&Path>,
+) -> Result<AssignFigures, BenchError> {
+    let villages = layer.load(seed)?;
     let points = synthetic_positions(&villages, n, seed);
     if let Some(dir) = export_dir {
         export_inputs(dir, &villages, &points)?;
     }
-    let vertices = villages
+    let vertices: usize = villages
         .iter()
         .flat_map(|v| v.geometry.0.iter())
         .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
@@ -120,6 +270,7 @@ pub fn assign(n: usize, seed: u64, export_dir: Option<&Path>) -> Result<AssignFi
     let built = start.elapsed().as_secs_f64();
     let assignments = index.assign(&positions);
     let total = start.elapsed().as_secs_f64();
+    let index_bytes = index.heap_bytes();
     let inside = assignments
         .iter()
         .filter(|a| matches!(a, Assignment::Inside { .. }))
@@ -141,6 +292,9 @@ pub fn assign(n: usize, seed: u64, export_dir: Option<&Path>) -> Result<AssignFi
         households: n,
         villages: count,
         vertices,
+        layer: layer.label(),
+        index_bytes,
+        index_bytes_per_vertex: index_bytes as f64 / vertices.max(1) as f64,
         threads: rayon::current_num_threads(),
         index_build_s: built,
         assign_s: total - built,
@@ -154,7 +308,7 @@ pub fn assign(n: usize, seed: u64, export_dir: Option<&Path>) -> Result<AssignFi
 
 fn export_inputs(
     dir: &Path,
-    villages: &[crate::spatial::IndexedArea],
+    villages: &[IndexedArea],
     points: &[LonLat],
 ) -> Result<(), BenchError> {
     let io = |path: &Path| {
@@ -165,6 +319,7 @@ fn export_inputs(
     let features = villages.iter().map(|v| {
         let mut properties = geojson::JsonObject::new();
         properties.insert("code".into(), v.code.clone().into());
+        properties.insert("parent_code".into(), v.township_code.clone().into());
         geojson::Feature {
             bbox: None,
             geometry: Some(geojson::Geometry::new(geojson::GeometryValue::from(
@@ -863,4 +1018,130 @@ pub fn rolls(db: &Path, rows: usize, runs: usize) -> anyhow::Result<RollFigures>
         duckdb_join_median_ms,
         duckdb_join_max_ms,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two villages side by side, a `Polygon` (with its township) and a `MultiPolygon`.
+    const SQUARES: &str = r#"{"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "210422100202", "parent_code": "210422100"},
+         "geometry": {"type": "Polygon", "coordinates":
+            [[[125.1, 41.0], [125.2, 41.0], [125.2, 41.1], [125.1, 41.1], [125.1, 41.0]]]}},
+        {"type": "Feature", "properties": {"code": "210422101201"},
+         "geometry": {"type": "MultiPolygon", "coordinates":
+            [[[[125.0, 41.0], [125.1, 41.0], [125.1, 41.1], [125.0, 41.1], [125.0, 41.0]]]]}}
+    ]}"#;
+
+    #[test]
+    fn a_geojson_layer_is_read_with_codes_and_townships() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("villages.geojson");
+        std::fs::write(&path, SQUARES).unwrap();
+        let villages = VillageLayer::GeoJson(path).load(1).unwrap();
+        assert_eq!(villages.len(), 2);
+        assert_eq!(villages[0].code, "210422100202");
+        assert_eq!(villages[0].township_code, "210422100");
+        // Without parent_code, the township is the code's first nine digits.
+        assert_eq!(villages[1].township_code, "210422101");
+        assert_eq!(villages[1].geometry.0.len(), 1);
+    }
+
+    #[test]
+    fn bench_assign_runs_on_a_geojson_layer_and_exports_it_for_the_peer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("villages.geojson");
+        std::fs::write(&path, SQUARES).unwrap();
+        let out = dir.path().join("peer");
+        let layer = VillageLayer::GeoJson(path.clone());
+        let figures = assign(&layer, 5000, 3, Some(&out)).unwrap();
+        assert_eq!((figures.villages, figures.vertices), (2, 10));
+        // Positions are drawn in the villages' boxes, which the squares fill.
+        assert_eq!(figures.inside, 5000);
+        assert!(figures.index_bytes > 0);
+        assert_eq!(figures.layer, path.display().to_string());
+        let again = VillageLayer::GeoJson(out.join("villages.geojson"))
+            .load(3)
+            .unwrap();
+        let codes: Vec<(&str, &str)> = again
+            .iter()
+            .map(|v| (v.code.as_str(), v.township_code.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            [("210422100202", "210422100"), ("210422101201", "210422101")]
+        );
+        let csv = std::fs::read_to_string(out.join("points.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 5001);
+    }
+
+    #[test]
+    fn a_bad_layer_file_is_named_in_the_error_with_its_feature() {
+        let dir = tempfile::tempdir().unwrap();
+        let polygon =
+            r#""geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}"#;
+        let line = r#""geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}"#;
+        let collection =
+            |feature: &str| format!(r#"{{"type": "FeatureCollection", "features": [{feature}]}}"#);
+        let cases = [
+            ("missing.geojson", None, "cannot read".to_owned()),
+            (
+                "text.geojson",
+                Some("not json".to_owned()),
+                "not a GeoJSON FeatureCollection".to_owned(),
+            ),
+            (
+                "empty.geojson",
+                Some(collection("")),
+                "no village in the layer".to_owned(),
+            ),
+            (
+                "nocode.geojson",
+                Some(collection(&format!(
+                    r#"{{"type": "Feature", "properties": {{"name": "x"}}, {polygon}}}"#
+                ))),
+                "feature 0 has no `code` property".to_owned(),
+            ),
+            (
+                "line.geojson",
+                Some(collection(&format!(
+                    r#"{{"type": "Feature", "properties": {{"code": "210422100201"}}, {line}}}"#
+                ))),
+                "feature 0 (code 210422100201) is a LineString, not a Polygon or MultiPolygon"
+                    .to_owned(),
+            ),
+            (
+                "nogeometry.geojson",
+                Some(collection(
+                    r#"{"type": "Feature", "properties": {"code": "210422100201"}, "geometry": null}"#,
+                )),
+                "feature 0 (code 210422100201) has no geometry".to_owned(),
+            ),
+        ];
+        for (name, text, expected) in cases {
+            let path = dir.path().join(name);
+            if let Some(text) = text {
+                std::fs::write(&path, text).unwrap();
+            }
+            let error = VillageLayer::GeoJson(path.clone()).load(1).unwrap_err();
+            let message = error.to_string();
+            assert!(
+                message.contains(&path.display().to_string()) && message.contains(&expected),
+                "{name}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_database_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.duckdb");
+        let error = VillageLayer::Database(path.clone()).load(1).unwrap_err();
+        assert!(
+            error.to_string().contains(&path.display().to_string()),
+            "{error}"
+        );
+        assert!(!path.exists(), "reading must not create the database");
+    }
 }

@@ -520,8 +520,9 @@ pub enum UserCommand {
 /// What `paicha bench` measures.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// Build the village index and assign N synthetic household positions over the
-    /// demo county; prints the figures as one JSON line.
+    /// Build the village index and assign N synthetic household positions over a
+    /// village layer (the demo county's unless --villages or --db is given); prints
+    /// the figures as one JSON line.
     Assign {
         /// Number of positions.
         #[arg(long, default_value_t = 1_000_000)]
@@ -529,6 +530,13 @@ pub enum BenchCommand {
         /// Seed of the boundaries and the positions.
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
+        /// Villages from a GeoJSON file of (multi)polygon features with a `code`
+        /// property, as `paicha export areas --level village` writes them.
+        #[arg(long, conflicts_with = "db")]
+        villages: Option<PathBuf>,
+        /// Villages (and communities) from an imported database.
+        #[arg(long)]
+        db: Option<PathBuf>,
         /// Also write villages.geojson and points.csv here, for a peer to run on.
         #[arg(long)]
         export_dir: Option<PathBuf>,

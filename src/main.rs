@@ -133,10 +133,18 @@ fn run(cli: Cli) -> Result<()> {
                 BenchCommand::Assign {
                     households,
                     seed,
+                    villages,
+                    db,
                     export_dir,
                 },
         } => {
-            let figures = paicha::bench::assign(households, seed, export_dir.as_deref())?;
+            use paicha::bench::VillageLayer;
+            let layer = match (villages, db) {
+                (Some(file), _) => VillageLayer::GeoJson(file),
+                (None, Some(db)) => VillageLayer::Database(db),
+                (None, None) => VillageLayer::Demo,
+            };
+            let figures = paicha::bench::assign(&layer, households, seed, export_dir.as_deref())?;
             print_json(&figures)
         }
         Command::Bench {

@@ -6,15 +6,16 @@
 //! most grid cells lie wholly inside one village, or wholly outside all of them, and
 //! answer at once; only cells that a border crosses fall back to an exact
 //! point-in-polygon test on polygons prepared with y-sorted edge strips. Nearest-village
-//! queries search an R-tree of every boundary segment.
+//! queries scan a grid of the outer boundary segments ring by ring, and an R-tree of
+//! them for points far from every village.
 
 use std::collections::HashMap;
 
 use geo::kernels::RobustKernel;
 use geo::{Coord, Distance, Haversine, Kernel, MultiPolygon, Orientation, Point};
 use rayon::prelude::*;
-use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line};
+use rstar::{PointDistance, RTree};
 use serde::Serialize;
 
 use super::LonLat;
@@ -139,7 +140,9 @@ pub struct PreparedPolygon {
     max: Coord<f64>,
     inv_strip_height: f64,
     strip_start: Vec<u32>,
-    strip_edges: Vec<Edge>,
+    /// Each strip's edges, as positions in `edges` (4 bytes an entry instead of a
+    /// 32-byte copy: an edge sits in two or three strips).
+    strip_edges: Vec<u32>,
     edges: Vec<Edge>,
 }
 
@@ -206,10 +209,10 @@ impl PreparedPolygon {
         }
         let total = prepared.strip_start[strips] as usize;
         let mut fill: Vec<u32> = prepared.strip_start[..strips].to_vec();
-        let mut strip_edges = vec![Edge::new(Coord::zero(), Coord::zero()); total];
-        for e in &prepared.edges {
+        let mut strip_edges = vec![0_u32; total];
+        for (k, e) in prepared.edges.iter().enumerate() {
             for s in prepared.strip_of(e.lo.y)..=prepared.strip_of(e.hi.y) {
-                strip_edges[fill[s] as usize] = *e;
+                strip_edges[fill[s] as usize] = k as u32;
                 fill[s] += 1;
             }
         }
@@ -286,7 +289,10 @@ impl PreparedPolygon {
             self.strip_start[s + 1] as usize,
         );
         let mut inside = false;
-        for e in &self.strip_edges[from..to] {
+        for e in self.strip_edges[from..to]
+            .iter()
+            .map(|&k| &self.edges[k as usize])
+        {
             if p.y < e.lo.y || p.y > e.hi.y {
                 continue;
             }
@@ -637,6 +643,57 @@ impl CellGrid {
         (values, lens, lists)
     }
 
+    /// Side of the bucket grid of [`CellGrid::bucket_order`]: 256 × 256 buckets.
+    const BUCKET_SIDE: usize = 256;
+
+    /// The positions of `points` in bucket order: buckets of the grid's box along a
+    /// Z curve, points off the grid (or without a position) last, input order within
+    /// a bucket. A counting sort: one pass to count, one to place.
+    fn bucket_order(&self, points: &[Option<LonLat>]) -> Vec<u32> {
+        // Spreads the low 8 bits of v over the even bits of 16.
+        let spread = |v: usize| {
+            let mut v = v & 0xff;
+            v = (v | (v << 4)) & 0x0f0f;
+            v = (v | (v << 2)) & 0x3333;
+            (v | (v << 1)) & 0x5555
+        };
+        let side = Self::BUCKET_SIDE;
+        let off_grid = side * side;
+        let bucket_of = |p: &Option<LonLat>| -> u32 {
+            let Some(p) = p else {
+                return off_grid as u32;
+            };
+            if !(p.lon >= self.min.x
+                && p.lon <= self.max.x
+                && p.lat >= self.min.y
+                && p.lat <= self.max.y)
+            {
+                return off_grid as u32;
+            }
+            let bx = self.col(p.lon) * side / self.nx;
+            let by = self.row(p.lat) * side / self.ny;
+            (spread(bx) | (spread(by) << 1)) as u32
+        };
+        let buckets: Vec<u32> = points
+            .par_iter()
+            .with_min_len(AreaIndex::ASSIGN_CHUNK)
+            .map(bucket_of)
+            .collect();
+        let mut start = vec![0_u32; off_grid + 2];
+        for &b in &buckets {
+            start[b as usize + 1] += 1;
+        }
+        for b in 0..=off_grid {
+            start[b + 1] += start[b];
+        }
+        let mut order = vec![0_u32; points.len()];
+        for (i, &b) in buckets.iter().enumerate() {
+            order[start[b as usize] as usize] = i as u32;
+            start[b as usize] += 1;
+        }
+        order
+    }
+
     #[inline]
     fn lookup(&self, p: Coord<f64>) -> CellAnswer<'_> {
         // Also rejects NaN, and everything when the grid is empty.
@@ -677,7 +734,8 @@ struct OuterSegment {
     area: u32,
 }
 
-/// The outer segments of all areas in an R-tree, for nearest-village searches.
+/// The outer segments of all areas in a grid (and, for far points, an R-tree), for
+/// nearest-village searches.
 ///
 /// # Algorithm
 /// Every ring is walked with the area on its left (exterior rings counter-clockwise,
@@ -685,19 +743,28 @@ struct OuterSegment {
 /// (the same two vertices, bit for bit) has an area on both sides: it is a shared
 /// border, and the nearest boundary point of a point outside every area is never on it
 /// (the straight path to such a point would enter an area first). Dropping those leaves
-/// the outline of the union: about a sixth of the segments for a tiled county, which
-/// makes the search several times faster.
+/// the outline of the union: about a sixth of the segments for a tiled county, a
+/// tenth for a city of dense villages, which makes the search structures that much
+/// smaller and faster to build and to search.
 #[derive(Debug)]
 struct OuterBoundary {
     segments: Vec<OuterSegment>,
-    tree: RTree<GeomWithData<Line<[f64; 2]>, u32>, SegmentTreeParams>,
+    /// The same segments in the plane, for distance tests.
+    planes: Vec<PlaneSegment>,
+    /// The grid searched first (see `SegmentGrid`).
+    grid: SegmentGrid,
+    /// The tree for points the grid cannot settle (far from the areas), built on first
+    /// need: it is never needed for points near the areas.
+    tree: std::sync::OnceLock<SegmentTree>,
+    /// The plane's x scale.
+    kx: f64,
     /// Vertices where outer segments of two or more areas meet, with the smallest of
     /// those areas: the tie-break when such a vertex is the nearest point.
     junctions: HashMap<(u64, u64), u32>,
-    /// Per-cell candidate segments around the areas, so that most searches scan a
-    /// short list instead of walking the tree.
-    candidates: CandidateGrid,
 }
+
+/// The R-tree of outer segments, by position in `OuterBoundary::segments`.
+type SegmentTree = RTree<GeomWithData<Line<[f64; 2]>, u32>, SegmentTreeParams>;
 
 /// A segment in the plane, ready for distance tests.
 #[derive(Debug, Clone, Copy)]
@@ -706,12 +773,11 @@ struct PlaneSegment {
     d: [f64; 2],
     /// 1 / |d|², or 0 for a zero-length segment.
     inv_len2: f64,
-    segment: u32,
     area: u32,
 }
 
 impl PlaneSegment {
-    fn new(s: &OuterSegment, segment: u32, kx: f64) -> Self {
+    fn new(s: &OuterSegment, kx: f64) -> Self {
         let a = [s.a.x * kx, s.a.y];
         let d = [s.b.x * kx - a[0], s.b.y - a[1]];
         let len2 = d[0] * d[0] + d[1] * d[1];
@@ -719,7 +785,6 @@ impl PlaneSegment {
             a,
             d,
             inv_len2: if len2 > 0.0 { 1.0 / len2 } else { 0.0 },
-            segment,
             area: s.area,
         }
     }
@@ -734,131 +799,171 @@ impl PlaneSegment {
     }
 }
 
-/// A coarse grid around the areas whose cells list every segment that can be nearest
-/// to some point of the cell.
+/// A uniform grid over the outer segments, in the plane: each cell lists the segments
+/// whose bounding box meets it (offsets and one flat array).
 ///
 /// # Algorithm
-/// For a cell with centre o and half-diagonal h, let d be the distance from o to its
-/// nearest segment. Any point p of the cell has a segment within d + h, and a segment
-/// within d + h of p is within d + 2h of o; so the segments within d + 2h of o (one
-/// range query) hold the nearest one of every point in the cell. Cells wholly inside
-/// the areas (d > h and o inside) get no list: no outside point falls in them. Points
-/// beyond the grid, which covers the areas' box grown by a quarter on each side, use
-/// the tree.
+/// A nearest search scans the cells ring by ring around the point's cell, keeping the
+/// nearest segment seen (exact ties to the smaller area). After each ring, every
+/// segment not yet seen lies wholly in cells outside the scanned square, so at least
+/// as far as the square's nearest open side: once the best distance is below that, it
+/// is the answer. Points far from every segment would need many rings; after
+/// [`SegmentGrid::MAX_RINGS`] the search gives up and the caller asks the R-tree.
+/// Building is two passes over the segments (count, fill): O(S) for S segments.
 #[derive(Debug, Default)]
-struct CandidateGrid {
-    /// Lower-left corner, in the plane (x = longitude × kx).
+struct SegmentGrid {
     min: [f64; 2],
-    inv_cell: f64,
+    side: f64,
+    inv_side: f64,
     nx: usize,
     ny: usize,
     /// `start[c]..start[c + 1]` in `items`.
     start: Vec<u32>,
-    /// The lists, each segment copied in plane form so that a scan reads memory in
-    /// order and divides nothing.
-    items: Vec<PlaneSegment>,
-    /// Cells wholly inside the areas, which have no list.
-    interior: Vec<bool>,
+    /// Positions of segments, cell by cell.
+    items: Vec<u32>,
 }
 
-impl CandidateGrid {
-    /// About two cells per outer segment keeps lists near 50–100 segments on a county
-    /// outline while the build stays a few milliseconds per core.
-    const CELLS_PER_SEGMENT: usize = 2;
-    const MAX_CELLS: usize = 1 << 15;
+impl SegmentGrid {
+    /// About four cells per segment: a handful of segments in a cell along the outline.
+    const CELLS_PER_SEGMENT: usize = 4;
+    const MAX_CELLS: usize = 1 << 22;
+    /// Rings scanned before the R-tree takes over.
+    const MAX_RINGS: usize = 24;
 
-    fn build(
-        tree: &RTree<GeomWithData<Line<[f64; 2]>, u32>, SegmentTreeParams>,
-        segments: &[OuterSegment],
-        kx: f64,
-        inside: &(dyn Fn(Coord<f64>) -> bool + Sync),
-    ) -> Self {
+    fn build(planes: &[PlaneSegment]) -> Self {
         let mut min = [f64::INFINITY; 2];
         let mut max = [f64::NEG_INFINITY; 2];
-        for s in segments {
-            for c in [s.a, s.b] {
-                min = [min[0].min(c.x * kx), min[1].min(c.y)];
-                max = [max[0].max(c.x * kx), max[1].max(c.y)];
+        for s in planes {
+            for c in [s.a, [s.a[0] + s.d[0], s.a[1] + s.d[1]]] {
+                min = [min[0].min(c[0]), min[1].min(c[1])];
+                max = [max[0].max(c[0]), max[1].max(c[1])];
             }
         }
         let (width, height) = (max[0] - min[0], max[1] - min[1]);
-        if segments.is_empty() || !(width > 0.0 && height > 0.0) {
+        if planes.is_empty() || !(width.is_finite() && height.is_finite()) {
             return Self::default();
         }
-        let margin = [width / 4.0, height / 4.0];
-        let min = [min[0] - margin[0], min[1] - margin[1]];
-        let (width, height) = (width * 1.5, height * 1.5);
-        let target = (segments.len() * Self::CELLS_PER_SEGMENT).clamp(16, Self::MAX_CELLS) as f64;
-        let side = (width * height / target).sqrt();
-        let nx = ((width / side).ceil() as usize).max(1);
-        let ny = ((height / side).ceil() as usize).max(1);
-        let half_diagonal = side * std::f64::consts::SQRT_2 / 2.0;
-        let lists: Vec<Option<Vec<u32>>> = (0..nx * ny)
-            .into_par_iter()
-            .map(|cell| {
-                let o = [
-                    min[0] + ((cell % nx) as f64 + 0.5) * side,
-                    min[1] + ((cell / nx) as f64 + 0.5) * side,
-                ];
-                let nearest = tree.nearest_neighbor(&o)?;
-                let s = segments.get(nearest.data as usize)?;
-                let centre = Coord {
-                    x: o[0] / kx,
-                    y: o[1],
-                };
-                let (_, d2) = closest_on_segment(centre, s.a, s.b, kx);
-                let d = d2.sqrt();
-                if d > half_diagonal && inside(centre) {
-                    return None;
-                }
-                // Grown a little against rounding in the distances.
-                let r = (d + 2.0 * half_diagonal) * (1.0 + 1e-9) + 1e-12;
-                let mut list: Vec<u32> = tree
-                    .locate_within_distance(o, r * r)
-                    .map(|e| e.data)
-                    .collect();
-                list.sort_unstable();
-                Some(list)
-            })
-            .collect();
-        let mut start = Vec::with_capacity(nx * ny + 1);
-        let mut items = Vec::new();
-        for list in &lists {
-            start.push(items.len() as u32);
-            for &k in list.as_deref().unwrap_or_default() {
-                if let Some(s) = segments.get(k as usize) {
-                    items.push(PlaneSegment::new(s, k, kx));
-                }
-            }
-        }
-        start.push(items.len() as u32);
-        let interior: Vec<bool> = lists.iter().map(Option::is_none).collect();
-        Self {
+        let target = (planes.len() * Self::CELLS_PER_SEGMENT).clamp(16, Self::MAX_CELLS);
+        let side = if width > 0.0 && height > 0.0 {
+            (width * height / target as f64).sqrt()
+        } else if width.max(height) > 0.0 {
+            width.max(height) / target as f64
+        } else {
+            1.0
+        };
+        let mut grid = Self {
             min,
-            inv_cell: 1.0 / side,
-            nx,
-            ny,
-            start,
-            items,
-            interior,
+            side,
+            inv_side: 1.0 / side,
+            nx: ((width / side) as usize + 1).min(target),
+            ny: ((height / side) as usize + 1).min(target),
+            start: Vec::new(),
+            items: Vec::new(),
+        };
+        let mut start = vec![0_u32; grid.nx * grid.ny + 1];
+        for s in planes {
+            grid.for_each_cell(s, |c| start[c + 1] += 1);
+        }
+        for c in 0..grid.nx * grid.ny {
+            start[c + 1] += start[c];
+        }
+        let mut fill = start.clone();
+        let mut items = vec![0_u32; start[grid.nx * grid.ny] as usize];
+        for (k, s) in planes.iter().enumerate() {
+            grid.for_each_cell(s, |c| {
+                items[fill[c] as usize] = k as u32;
+                fill[c] += 1;
+            });
+        }
+        grid.start = start;
+        grid.items = items;
+        grid
+    }
+
+    #[inline]
+    fn col(&self, x: f64) -> usize {
+        // `as usize` saturates: negative and NaN become 0.
+        (((x - self.min[0]) * self.inv_side) as usize).min(self.nx - 1)
+    }
+
+    #[inline]
+    fn row(&self, y: f64) -> usize {
+        (((y - self.min[1]) * self.inv_side) as usize).min(self.ny - 1)
+    }
+
+    /// Calls `f` with every cell that the segment's bounding box meets.
+    fn for_each_cell(&self, s: &PlaneSegment, mut f: impl FnMut(usize)) {
+        let b = [s.a[0] + s.d[0], s.a[1] + s.d[1]];
+        let (c0, c1) = (self.col(s.a[0].min(b[0])), self.col(s.a[0].max(b[0])));
+        let (r0, r1) = (self.row(s.a[1].min(b[1])), self.row(s.a[1].max(b[1])));
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                f(r * self.nx + c);
+            }
         }
     }
 
-    /// The candidate list of the cell holding a plane point, if it has one.
-    #[inline]
-    fn list(&self, q: [f64; 2]) -> Option<&[PlaneSegment]> {
-        let fx = (q[0] - self.min[0]) * self.inv_cell;
-        let fy = (q[1] - self.min[1]) * self.inv_cell;
-        // Also rejects NaN, and everything when the grid is empty.
-        if !(fx >= 0.0 && fy >= 0.0 && fx < self.nx as f64 && fy < self.ny as f64) {
+    /// The position of the segment nearest to `q` (exact ties to the smaller area), or
+    /// `None` when the grid is empty or the search gives up (see the type's docs).
+    #[expect(clippy::float_cmp, reason = "only exact ties go to the smaller area")]
+    fn nearest(&self, q: [f64; 2], planes: &[PlaneSegment]) -> Option<usize> {
+        if self.nx == 0 || !(q[0].is_finite() && q[1].is_finite()) {
             return None;
         }
-        let cell = (fy as usize) * self.nx + fx as usize;
-        if *self.interior.get(cell)? {
-            return None;
+        let (cx, cy) = (self.col(q[0]), self.row(q[1]));
+        let mut best: Option<(usize, f64)> = None;
+        let scan = |cell: usize, best: &mut Option<(usize, f64)>| {
+            for &k in &self.items[self.start[cell] as usize..self.start[cell + 1] as usize] {
+                let s = &planes[k as usize];
+                let d2 = s.distance_2(q);
+                if best.is_none_or(|(b, bd2)| d2 < bd2 || (d2 == bd2 && s.area < planes[b].area)) {
+                    *best = Some((k as usize, d2));
+                }
+            }
+        };
+        for r in 0..=Self::MAX_RINGS {
+            let (x0, x1) = (cx.saturating_sub(r), (cx + r).min(self.nx - 1));
+            let (y0, y1) = (cy.saturating_sub(r), (cy + r).min(self.ny - 1));
+            for y in y0..=y1 {
+                if y + r == cy || y == cy + r {
+                    for x in x0..=x1 {
+                        scan(y * self.nx + x, &mut best);
+                    }
+                } else {
+                    if x0 + r == cx {
+                        scan(y * self.nx + x0, &mut best);
+                    }
+                    if x1 == cx + r && x1 != x0 {
+                        scan(y * self.nx + x1, &mut best);
+                    }
+                }
+            }
+            // The nearest open side of the scanned square: unscanned cells lie beyond.
+            let mut bound = f64::INFINITY;
+            if x0 > 0 {
+                bound = bound.min(q[0] - (self.min[0] + x0 as f64 * self.side));
+            }
+            if x1 + 1 < self.nx {
+                bound = bound.min(self.min[0] + (x1 + 1) as f64 * self.side - q[0]);
+            }
+            if y0 > 0 {
+                bound = bound.min(q[1] - (self.min[1] + y0 as f64 * self.side));
+            }
+            if y1 + 1 < self.ny {
+                bound = bound.min(self.min[1] + (y1 + 1) as f64 * self.side - q[1]);
+            }
+            if bound == f64::INFINITY {
+                return best.map(|(k, _)| k);
+            }
+            // Less a little, against rounding in the cell of a point on a cell's side.
+            let bound = (bound - self.side * 1e-9).max(0.0);
+            if let Some((k, d2)) = best
+                && d2 < bound * bound
+            {
+                return Some(k);
+            }
         }
-        self.items
-            .get(*self.start.get(cell)? as usize..*self.start.get(cell + 1)? as usize)
+        None
     }
 }
 
@@ -867,63 +972,184 @@ fn coord_bits(c: Coord<f64>) -> (u64, u64) {
     ((c.x + 0.0).to_bits(), (c.y + 0.0).to_bits())
 }
 
-impl OuterBoundary {
-    fn build(
-        areas: &[IndexedArea],
-        prepared: &[PreparedPolygon],
-        kx: f64,
-        inside: &(dyn Fn(Coord<f64>) -> bool + Sync),
-    ) -> Self {
-        let mut directed: Vec<OuterSegment> = Vec::new();
-        for (i, area) in areas.iter().enumerate() {
-            if prepared[i].is_empty() {
-                continue;
+/// A directed segment by the bits of its ends, lower end first, and whether the
+/// direction runs from the higher end to the lower; sorting by it puts a segment and its
+/// reverse side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct SegmentKey {
+    lo: (u64, u64),
+    hi: (u64, u64),
+    reversed: bool,
+}
+
+impl SegmentKey {
+    fn new(a: Coord<f64>, b: Coord<f64>) -> Self {
+        let (a, b) = (coord_bits(a), coord_bits(b));
+        if a <= b {
+            Self {
+                lo: a,
+                hi: b,
+                reversed: false,
             }
-            for polygon in &area.geometry {
-                let rings = std::iter::once((polygon.exterior(), true))
-                    .chain(polygon.interiors().iter().map(|r| (r, false)));
-                for (ring, exterior) in rings {
-                    let points = &ring.0;
-                    // Shoelace: positive for counter-clockwise.
-                    let twice_area: f64 = points
-                        .windows(2)
-                        .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
-                        .sum();
-                    let reverse = (twice_area < 0.0) == exterior;
-                    let closing = match points.as_slice() {
-                        [first, .., last] if first != last => Some((*last, *first)),
-                        _ => None,
-                    };
-                    for (a, b) in points.windows(2).map(|w| (w[0], w[1])).chain(closing) {
-                        if a != b {
-                            let (a, b) = if reverse { (b, a) } else { (a, b) };
-                            directed.push(OuterSegment {
-                                a,
-                                b,
-                                area: i as u32,
-                            });
-                        }
+        } else {
+            Self {
+                lo: b,
+                hi: a,
+                reversed: true,
+            }
+        }
+    }
+
+    fn ends(&self) -> ((u64, u64), (u64, u64)) {
+        (self.lo, self.hi)
+    }
+}
+
+/// Marks `shared[x]` for each segment of `own` whose reverse is in `other`; both are
+/// sorted. With `other` the same list, a run of equal ends holding both directions is
+/// shared whole. Only the range of ends the two lists have in common is merged.
+fn mark_reversed(own: &[SegmentKey], other: &[SegmentKey], shared: &mut [bool]) {
+    let (Some(own_first), Some(other_first)) = (own.first(), other.first()) else {
+        return;
+    };
+    let mut x = own.partition_point(|k| k.ends() < other_first.ends());
+    let mut y = other.partition_point(|k| k.ends() < own_first.ends());
+    while x < own.len() && y < other.len() {
+        match own[x].ends().cmp(&other[y].ends()) {
+            std::cmp::Ordering::Less => x += 1,
+            std::cmp::Ordering::Greater => y += 1,
+            std::cmp::Ordering::Equal => {
+                let ends = own[x].ends();
+                let run = other[y..].iter().take_while(|o| o.ends() == ends);
+                let (mut forward, mut backward, mut len) = (false, false, 0);
+                for o in run {
+                    forward |= !o.reversed;
+                    backward |= o.reversed;
+                    len += 1;
+                }
+                while x < own.len() && own[x].ends() == ends {
+                    if (own[x].reversed && forward) || (!own[x].reversed && backward) {
+                        shared[x] = true;
                     }
+                    x += 1;
+                }
+                y += len;
+            }
+        }
+    }
+}
+
+/// Pairs of areas whose bounding boxes meet (each pair once, smaller first), by a sweep
+/// over the boxes' west edges.
+fn box_neighbours(prepared: &[PreparedPolygon]) -> Vec<Vec<u32>> {
+    let mut by_west: Vec<u32> = (0..prepared.len() as u32)
+        .filter(|&i| !prepared[i as usize].is_empty())
+        .collect();
+    by_west.sort_unstable_by(|&i, &j| {
+        prepared[i as usize]
+            .min
+            .x
+            .total_cmp(&prepared[j as usize].min.x)
+    });
+    let mut neighbours = vec![Vec::new(); prepared.len()];
+    for (k, &i) in by_west.iter().enumerate() {
+        let a = &prepared[i as usize];
+        for &j in &by_west[k + 1..] {
+            let b = &prepared[j as usize];
+            if b.min.x > a.max.x {
+                break;
+            }
+            if b.min.y <= a.max.y && b.max.y >= a.min.y {
+                neighbours[i as usize].push(j);
+                neighbours[j as usize].push(i);
+            }
+        }
+    }
+    neighbours
+}
+
+/// Calls `f` with each segment of an area's rings, directed with the area on its left.
+fn for_each_directed(geometry: &MultiPolygon<f64>, mut f: impl FnMut(Coord<f64>, Coord<f64>)) {
+    for polygon in geometry {
+        let rings = std::iter::once((polygon.exterior(), true))
+            .chain(polygon.interiors().iter().map(|r| (r, false)));
+        for (ring, exterior) in rings {
+            let points = &ring.0;
+            // Shoelace: positive for counter-clockwise.
+            let twice_area: f64 = points
+                .windows(2)
+                .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
+                .sum();
+            let reverse = (twice_area < 0.0) == exterior;
+            let closing = match points.as_slice() {
+                [first, .., last] if first != last => Some((*last, *first)),
+                _ => None,
+            };
+            for (a, b) in points.windows(2).map(|w| (w[0], w[1])).chain(closing) {
+                if a != b {
+                    if reverse { f(b, a) } else { f(a, b) }
                 }
             }
         }
-        // Group the segments by their undirected vertex pair; drop groups seen both ways.
-        let undirected = |s: &OuterSegment| {
-            let (a, b) = (coord_bits(s.a), coord_bits(s.b));
-            if a <= b { (a, b, false) } else { (b, a, true) }
+    }
+}
+
+impl OuterBoundary {
+    /// # Algorithm
+    /// 1. Each area's directed segments, sorted by their ends (in parallel).
+    /// 2. For each area (in parallel), merge its sorted list with its own and with
+    ///    those of the areas whose boxes meet its box (a segment's twin can only be
+    ///    there): a segment whose reverse turns up is shared. Each merge is linear and
+    ///    reads two lists in order, which a global sort of all segments would not.
+    /// 3. File the rest in the grid (see `SegmentGrid`); note the vertices where outer
+    ///    segments of several areas meet. The R-tree waits for a far point.
+    fn build(areas: &[IndexedArea], prepared: &[PreparedPolygon], kx: f64) -> Self {
+        let keys: Vec<Vec<SegmentKey>> = areas
+            .par_iter()
+            .enumerate()
+            .map(|(i, area)| {
+                if prepared[i].is_empty() {
+                    return Vec::new();
+                }
+                let mut keys = Vec::with_capacity(prepared[i].edges.len());
+                for_each_directed(&area.geometry, |a, b| {
+                    keys.push(SegmentKey::new(a, b));
+                });
+                keys.sort_unstable();
+                keys
+            })
+            .collect();
+        let neighbours = box_neighbours(prepared);
+        let coord = |(x, y): (u64, u64)| Coord {
+            x: f64::from_bits(x),
+            y: f64::from_bits(y),
         };
-        directed.sort_unstable_by_key(undirected);
-        let mut segments = Vec::with_capacity(directed.len() / 4);
-        for group in directed.chunk_by(|x, y| {
-            let (u, v) = (undirected(x), undirected(y));
-            (u.0, u.1) == (v.0, v.1)
-        }) {
-            let forward = group.iter().any(|s| !undirected(s).2);
-            let backward = group.iter().any(|s| undirected(s).2);
-            if !(forward && backward) {
-                segments.extend_from_slice(group);
-            }
-        }
+        let mut segments: Vec<OuterSegment> = keys
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, own)| {
+                let mut shared = vec![false; own.len()];
+                mark_reversed(own, own, &mut shared);
+                for &j in &neighbours[i] {
+                    mark_reversed(own, &keys[j as usize], &mut shared);
+                }
+                own.iter()
+                    .zip(shared)
+                    .filter(|(_, shared)| !shared)
+                    .map(|(k, _)| {
+                        let (lo, hi) = (coord(k.lo), coord(k.hi));
+                        let (a, b) = if k.reversed { (hi, lo) } else { (lo, hi) };
+                        OuterSegment {
+                            a,
+                            b,
+                            area: i as u32,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        drop(keys);
+        segments.shrink_to_fit();
         let mut ends: Vec<((u64, u64), u32)> = segments
             .iter()
             .flat_map(|s| [(coord_bits(s.a), s.area), (coord_bits(s.b), s.area)])
@@ -935,43 +1161,51 @@ impl OuterBoundary {
             .filter(|g| g.len() > 1)
             .map(|g| (g[0].0, g[0].1))
             .collect();
-        let entries = segments
-            .iter()
-            .enumerate()
-            .map(|(k, s)| {
-                GeomWithData::new(
-                    Line::new([s.a.x * kx, s.a.y], [s.b.x * kx, s.b.y]),
-                    k as u32,
-                )
-            })
-            .collect();
-        let tree = RTree::bulk_load_with_params(entries);
-        let candidates = CandidateGrid::build(&tree, &segments, kx, inside);
+        let planes: Vec<PlaneSegment> = segments.iter().map(|s| PlaneSegment::new(s, kx)).collect();
+        let grid = SegmentGrid::build(&planes);
         Self {
             segments,
-            tree,
+            planes,
+            grid,
+            tree: std::sync::OnceLock::new(),
+            kx,
             junctions,
-            candidates,
         }
     }
 
+    /// The R-tree of the segments, built on first call. rstar builds without rayon, so
+    /// a caller on the rayon pool cannot re-enter this while it waits.
+    fn tree(&self) -> &SegmentTree {
+        self.tree.get_or_init(|| {
+            let entries = self
+                .segments
+                .iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    GeomWithData::new(
+                        Line::new([s.a.x * self.kx, s.a.y], [s.b.x * self.kx, s.b.y]),
+                        k as u32,
+                    )
+                })
+                .collect();
+            RTree::bulk_load_with_params(entries)
+        })
+    }
+
     /// The area nearest to `p` and the haversine metres to it.
-    #[expect(clippy::float_cmp, reason = "only exact ties go to the smaller area")]
     fn nearest(&self, p: Coord<f64>, kx: f64) -> Option<(u32, f64)> {
         let plane = [p.x * kx, p.y];
-        let s = if let Some(list) = self.candidates.list(plane) {
-            // Exact ties between segments go to the smaller area.
-            let mut best: Option<(&PlaneSegment, f64)> = None;
-            for c in list {
-                let d2 = c.distance_2(plane);
-                if best.is_none_or(|(b, bd2)| d2 < bd2 || (d2 == bd2 && c.area < b.area)) {
-                    best = Some((c, d2));
-                }
-            }
-            self.segments.get(best?.0.segment as usize)?
+        let s = if let Some(k) = self.grid.nearest(plane, &self.planes) {
+            self.segments.get(k)?
         } else {
-            let found = self.tree.nearest_neighbor(&plane)?;
-            self.segments.get(found.data as usize)?
+            let tree = self.tree();
+            let first = tree.nearest_neighbor(&plane)?;
+            // Every segment at the least distance (a second, tiny search): exact ties
+            // go to the smaller area.
+            tree.locate_within_distance(plane, first.distance_2(&plane))
+                .chain(std::iter::once(first))
+                .filter_map(|found| self.segments.get(found.data as usize))
+                .min_by_key(|s| s.area)?
         };
         let (q, _) = closest_on_segment(p, s.a, s.b, kx);
         // A tie is only possible at a vertex: then the smallest area meeting there wins.
@@ -1011,8 +1245,8 @@ fn locate_in(grid: &CellGrid, prepared: &[PreparedPolygon], c: Coord<f64>) -> Op
 /// # Algorithm
 /// Point location: a uniform grid (`CellGrid`) answers at once in cells without a
 /// border, and tests the few candidate areas of a border cell exactly with their
-/// [`PreparedPolygon`]s. Nearest village: an R-tree of the outer boundary segments
-/// (`OuterBoundary`), short-cut by per-cell candidate lists (`CandidateGrid`).
+/// [`PreparedPolygon`]s. Nearest village: a grid of the outer boundary segments,
+/// searched ring by ring, and an R-tree of them for far points (`OuterBoundary`).
 ///
 /// # Examples
 /// ```
@@ -1042,6 +1276,9 @@ pub struct AreaIndex {
     outer: OuterBoundary,
     /// cos(latitude) at the centre of the areas: the local plane's x scale.
     kx: f64,
+    /// Whether [`AreaIndex::assign`] sorts large batches into buckets first: only
+    /// when the index is larger than the caches.
+    in_buckets: bool,
 }
 
 impl AreaIndex {
@@ -1049,19 +1286,29 @@ impl AreaIndex {
     /// nothing next to the work, small enough to balance two to a few dozen cores.
     const ASSIGN_CHUNK: usize = 4096;
 
+    /// Batches larger than this are placed in Z order (see [`AreaIndex::assign`]):
+    /// sorting pays for itself once the index outgrows the caches, and costs little
+    /// when it does not.
+    pub const SORT_ABOVE: usize = 65_536;
+
+    /// An index above this many bytes is larger than a CPU's caches (a county's is
+    /// about 1 MB, a city of dense villages' some 60 MB).
+    const CACHE_BYTES: usize = 8 << 20;
+
     /// Builds the index. Areas are sorted by code, which fixes the border rule of
     /// [`AreaIndex::village_at`].
     ///
     /// # Algorithm
     /// 1. Sort the areas by code and prepare each polygon (in parallel).
     /// 2. Build the location grid (see `CellGrid`).
-    /// 3. Keep the outer boundary segments in an R-tree (see `OuterBoundary`) and list
-    ///    the candidate segments of a coarse grid around it (see `CandidateGrid`).
+    /// 3. Find the outer boundary segments and file them in a grid (see
+    ///    `OuterBoundary`), side by side with step 2.
     ///
     /// O(E log E) for E boundary edges, the grids in parallel; about 15 ms on 2 cores
     /// for a county of 200 villages of 160 vertices.
     #[must_use]
     pub fn new(mut areas: Vec<IndexedArea>) -> Self {
+        let start = std::time::Instant::now();
         areas.sort_by(|a, b| a.code.cmp(&b.code));
         let prepared: Vec<PreparedPolygon> = areas
             .par_iter()
@@ -1077,16 +1324,56 @@ impl AreaIndex {
         } else {
             1.0
         };
-        let grid = CellGrid::build(&prepared);
-        let inside = |c: Coord<f64>| locate_in(&grid, &prepared, c).is_some();
-        let outer = OuterBoundary::build(&areas, &prepared, kx, &inside);
-        Self {
+        let prepared_s = start.elapsed().as_secs_f64();
+        // The two are independent, and each has sequential steps: side by side, one
+        // fills the other's gaps on the pool.
+        let (grid, outer) = rayon::join(
+            || CellGrid::build(&prepared),
+            || OuterBoundary::build(&areas, &prepared, kx),
+        );
+        let mut index = Self {
             areas,
             prepared,
             grid,
             outer,
             kx,
+            in_buckets: false,
+        };
+        index.in_buckets = index.heap_bytes() > Self::CACHE_BYTES;
+        tracing::debug!(
+            prepared_s,
+            built_s = start.elapsed().as_secs_f64(),
+            cells = index.grid.cells.len(),
+            outer_segments = index.outer.segments.len(),
+            bytes = index.heap_bytes(),
+            "village index built"
+        );
+        index
+    }
+
+    /// Bytes the index holds on the heap beyond the areas it was given (their codes
+    /// and boundaries): the prepared polygons, the grids and the nearest-village
+    /// structures, from their capacities.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        fn vec<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
         }
+        let prepared: usize = self
+            .prepared
+            .iter()
+            .map(|p| vec(&p.strip_start) + vec(&p.strip_edges) + vec(&p.edges))
+            .sum::<usize>()
+            + vec(&self.prepared);
+        let grid = vec(&self.grid.cells) + vec(&self.grid.list_start) + vec(&self.grid.lists);
+        let o = &self.outer;
+        // rstar keeps its leaves and about one node per MAX_SIZE / 2 of them.
+        let tree = o.tree.get().map_or(0, |t| {
+            t.size() * (std::mem::size_of::<GeomWithData<Line<[f64; 2]>, u32>>() + 16) * 7 / 6
+        });
+        let junctions = o.junctions.capacity() * (std::mem::size_of::<((u64, u64), u32)>() + 8);
+        let outer = vec(&o.planes) + vec(&o.grid.start) + vec(&o.grid.items);
+        prepared + grid + vec(&o.segments) + outer + tree + junctions
     }
 
     /// Whether area `i`'s bounding box meets the box `west, south, east, north`
@@ -1203,20 +1490,20 @@ impl AreaIndex {
     /// Degrees (WGS-84) in; metres out.
     ///
     /// # Algorithm
-    /// The nearest boundary segment is searched in an R-tree, in a local equirectangular
-    /// plane (x = longitude × cos φ₀, φ₀ the latitude at the centre of the areas).
-    /// rstar's branch-and-bound search visits tree nodes by the distance to their
-    /// bounding boxes and stops once a box is farther than the best segment found: the
-    /// same bound-and-stop as searching village bounding boxes first, but the exact
-    /// distance costs O(1) per segment instead of O(edges) per village. The tree holds
+    /// The nearest boundary segment is searched in a local equirectangular plane
+    /// (x = longitude × cos φ₀, φ₀ the latitude at the centre of the areas): in a
+    /// uniform grid of segments, ring by ring around the point's cell until the best
+    /// distance is below the distance to the unscanned cells (see `SegmentGrid`); for a
+    /// point too far for the grid, in an R-tree built on first need, whose
+    /// branch-and-bound search stops once a node's box is farther than the best
+    /// segment. Either way the exact distance costs O(1) per segment instead of
+    /// O(edges) per village. Both hold
     /// only the outer segments, those with an area on one side only: a border shared by
     /// two villages has village on both sides, so it can never hold the boundary point
-    /// nearest to a point outside them all (see `OuterBoundary`). Around the areas (their
-    /// box grown by a quarter each way) a coarse grid of candidate lists replaces the
-    /// tree walk (see `CandidateGrid`). Ties go to the smallest code: a vertex where
-    /// several villages' outer segments meet is nearest to a whole wedge of points, so
-    /// that tie matters; farther out than the candidate grid, other exact ties are
-    /// settled by the tree's order. The metres reported are the haversine distance to
+    /// nearest to a point outside them all (see `OuterBoundary`). Exact ties go to the
+    /// smallest code: every segment at the least distance is compared, and a vertex
+    /// where several villages' outer segments meet (nearest to a whole wedge of points)
+    /// goes to the smallest of them. The metres reported are the haversine distance to
     /// the nearest point.
     ///
     /// # Notes
@@ -1273,14 +1560,41 @@ impl AreaIndex {
     /// # Algorithm
     /// Runs on the rayon pool in chunks of 4096 points. A point costs a grid lookup, and
     /// a few exact edge tests when its grid cell holds a border; a point outside every
-    /// village also costs a nearest-segment search, O(log E).
+    /// village also costs a nearest-segment search, O(log E). Above
+    /// [`Self::SORT_ABOVE`] points, and when the index is larger than the caches
+    /// (8 MB), they are first put in buckets along a Z curve over
+    /// the grid (a counting sort, O(n)) and placed bucket by bucket, then put back in
+    /// input order: the points of a bucket read the same cells, strips and tree nodes,
+    /// which stay in the CPU's caches, instead of each point missing them in an index
+    /// far larger than the caches.
     #[must_use]
     pub fn assign(&self, points: &[Option<LonLat>]) -> Vec<Assignment> {
-        points
+        if !self.in_buckets || points.len() <= Self::SORT_ABOVE {
+            return points
+                .par_iter()
+                .with_min_len(Self::ASSIGN_CHUNK)
+                .map(|p| self.assign_one(*p))
+                .collect();
+        }
+        self.assign_in_buckets(points)
+    }
+
+    /// [`AreaIndex::assign`] bucket by bucket (see there); the same answers.
+    fn assign_in_buckets(&self, points: &[Option<LonLat>]) -> Vec<Assignment> {
+        if u32::try_from(points.len()).is_err() {
+            return points.iter().map(|p| self.assign_one(*p)).collect();
+        }
+        let order = self.grid.bucket_order(points);
+        let placed: Vec<Assignment> = order
             .par_iter()
             .with_min_len(Self::ASSIGN_CHUNK)
-            .map(|p| self.assign_one(*p))
-            .collect()
+            .map(|&i| self.assign_one(points[i as usize]))
+            .collect();
+        let mut out = vec![Assignment::NoPoint; points.len()];
+        for (&i, a) in order.iter().zip(placed) {
+            out[i as usize] = a;
+        }
+        out
     }
 }
 
@@ -1523,6 +1837,100 @@ pub(crate) mod tests {
         assert_eq!(index.area(1).map(|a| a.code.as_str()), Some("210422101201"));
         assert!(index.contains(0, LonLat::new(1.0, 0.0)));
         assert!(!index.contains(7, LonLat::new(1.0, 0.0)));
+    }
+
+    #[test]
+    #[expect(clippy::float_cmp, reason = "the squares' corners are exact")]
+    fn shared_borders_are_left_out_of_the_nearest_search() {
+        // A 2 × 2 tiling of unit squares: 16 edges, of which 8 make the outline.
+        let index = AreaIndex::new(
+            (0..4_i32)
+                .map(|k| {
+                    square(
+                        &format!("21042210020{k}"),
+                        f64::from(k % 2),
+                        f64::from(k / 2),
+                        1.0,
+                    )
+                })
+                .collect(),
+        );
+        assert_eq!(index.outer.segments.len(), 8);
+        assert!(index.outer.segments.iter().all(|s| {
+            [s.a, s.b]
+                .iter()
+                .any(|c| c.x == 0.0 || c.x == 2.0 || c.y == 0.0 || c.y == 2.0)
+                && (s.a.x == s.b.x && (s.a.x == 0.0 || s.a.x == 2.0)
+                    || s.a.y == s.b.y && (s.a.y == 0.0 || s.a.y == 2.0))
+        }));
+    }
+
+    #[test]
+    fn the_index_takes_under_half_a_kilobyte_a_vertex() {
+        let (_, index) = county_index();
+        let vertices: usize = index.prepared.iter().map(|p| p.edges.len()).sum();
+        let bytes = index.heap_bytes();
+        assert!(
+            bytes > 0 && bytes < 512 * vertices,
+            "{bytes} bytes for {vertices} vertices"
+        );
+    }
+
+    #[test]
+    fn far_points_are_measured_by_the_tree_as_by_brute_force() {
+        // Far beyond the segment grid's rings: the R-tree answers, built on first need.
+        let (county, index) = county_index();
+        let c = geo::Centroid::centroid(county).unwrap();
+        for (dx, dy) in [
+            (3.0, 0.0),
+            (-2.5, 1.0),
+            (0.5, -4.0),
+            (0.0, 2.0),
+            (-1.5, -1.5),
+        ] {
+            let p = LonLat::new(c.x() + dx, c.y() + dy);
+            let Assignment::Outside {
+                nearest,
+                distance_m,
+            } = index.assign_one(Some(p))
+            else {
+                panic!("{p:?} is far outside");
+            };
+            let all = brute_nearest(index, p);
+            let best = all.iter().map(|&(_, d)| d).fold(f64::INFINITY, f64::min);
+            let winners: Vec<u32> = all
+                .iter()
+                .filter(|&&(_, d)| d <= best * (1.0 + 1e-9))
+                .map(|&(i, _)| i)
+                .collect();
+            assert_eq!(Some(&nearest), winners.first(), "{p:?}: {winners:?}");
+            approx::assert_relative_eq!(
+                index.distance_m(nearest, p).unwrap(),
+                distance_m,
+                max_relative = 1e-9
+            );
+        }
+        assert!(index.outer.tree.get().is_some());
+    }
+
+    #[test]
+    fn assigning_in_buckets_gives_the_same_answers() {
+        let (county, index) = county_index();
+        let bbox = geo::BoundingRect::bounding_rect(county).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(0x5EED_0004);
+        let mut points: Vec<Option<LonLat>> = (0..AreaIndex::SORT_ABOVE + 5000)
+            .map(|_| {
+                Some(LonLat::new(
+                    rng.random_range(bbox.min().x - 0.3..bbox.max().x + 0.3),
+                    rng.random_range(bbox.min().y - 0.3..bbox.max().y + 0.3),
+                ))
+            })
+            .collect();
+        points[7] = None;
+        points[11] = Some(LonLat::new(f64::NAN, 41.0));
+        points[13] = Some(LonLat::new(0.0, 0.0));
+        let expected: Vec<Assignment> = points.iter().map(|p| index.assign_one(*p)).collect();
+        assert_eq!(index.assign_in_buckets(&points), expected);
     }
 
     // Oracles against brute force on the fixture county.
