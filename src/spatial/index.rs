@@ -1657,6 +1657,20 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// The areas nearest `p` by brute force: every one within rounding of the best
+    /// distance, smallest index first (each is a fair answer; the first is expected),
+    /// and that distance (in the local plane's degrees).
+    fn brute_winners(index: &AreaIndex, p: LonLat) -> (Vec<u32>, f64) {
+        let all = brute_nearest(index, p);
+        let best = all.iter().map(|&(_, d)| d).fold(f64::INFINITY, f64::min);
+        let winners = all
+            .iter()
+            .filter(|&&(_, d)| d <= best * (1.0 + 1e-9))
+            .map(|&(i, _)| i)
+            .collect();
+        (winners, best)
+    }
+
     // Edge cases first.
 
     #[test]
@@ -1896,13 +1910,7 @@ pub(crate) mod tests {
             else {
                 panic!("{p:?} is far outside");
             };
-            let all = brute_nearest(index, p);
-            let best = all.iter().map(|&(_, d)| d).fold(f64::INFINITY, f64::min);
-            let winners: Vec<u32> = all
-                .iter()
-                .filter(|&&(_, d)| d <= best * (1.0 + 1e-9))
-                .map(|&(i, _)| i)
-                .collect();
+            let (winners, _) = brute_winners(index, p);
             assert_eq!(Some(&nearest), winners.first(), "{p:?}: {winners:?}");
             approx::assert_relative_eq!(
                 index.distance_m(nearest, p).unwrap(),
@@ -1997,15 +2005,7 @@ pub(crate) mod tests {
                 } => {
                     outside += 1;
                     assert_eq!(brute_village(index, p), None);
-                    let all = brute_nearest(index, p);
-                    let best = all.iter().map(|&(_, d)| d).fold(f64::INFINITY, f64::min);
-                    // Every area within rounding of the best is a fair answer; the
-                    // smallest is the expected one.
-                    let winners: Vec<u32> = all
-                        .iter()
-                        .filter(|&&(_, d)| d <= best * (1.0 + 1e-9))
-                        .map(|&(i, _)| i)
-                        .collect();
+                    let (winners, best) = brute_winners(index, p);
                     assert_eq!(Some(&nearest), winners.first(), "{p:?}: {winners:?}");
                     // The reported metres are haversine: within 1 % of the plane's.
                     approx::assert_relative_eq!(

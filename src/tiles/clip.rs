@@ -8,7 +8,7 @@
 //! (and holes that the rectangle cuts) and the caller falls back to the general
 //! intersection.
 
-use geo::{Coord, LineString, MultiPolygon, Polygon, Rect};
+use geo::{BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect};
 
 /// `polygons` clipped to `rect`, or `None` when Sutherland–Hodgman would not be exact:
 /// a ring enters the rectangle more than once, or a hole's box straddles its edge.
@@ -43,30 +43,13 @@ enum Placement {
 
 /// Where a ring's box lies against the rectangle.
 fn placement(ring: &LineString<f64>, rect: &Rect<f64>) -> Placement {
-    let (mut min, mut max) = (
-        Coord {
-            x: f64::INFINITY,
-            y: f64::INFINITY,
-        },
-        Coord {
-            x: f64::NEG_INFINITY,
-            y: f64::NEG_INFINITY,
-        },
-    );
-    for c in &ring.0 {
-        min = Coord {
-            x: min.x.min(c.x),
-            y: min.y.min(c.y),
-        };
-        max = Coord {
-            x: max.x.max(c.x),
-            y: max.y.max(c.y),
-        };
-    }
+    let Some(b) = ring.bounding_rect() else {
+        return Placement::Outside;
+    };
     let (lo, hi) = (rect.min(), rect.max());
-    if min.x >= lo.x && min.y >= lo.y && max.x <= hi.x && max.y <= hi.y {
+    if b.min().x >= lo.x && b.min().y >= lo.y && b.max().x <= hi.x && b.max().y <= hi.y {
         Placement::Inside
-    } else if max.x < lo.x || max.y < lo.y || min.x > hi.x || min.y > hi.y {
+    } else if b.max().x < lo.x || b.max().y < lo.y || b.min().x > hi.x || b.min().y > hi.y {
         Placement::Outside
     } else {
         Placement::Straddles
