@@ -73,7 +73,8 @@ pub enum Command {
     Demo {
         #[command(flatten)]
         db: DbArg,
-        /// Number of households, up to 10 million.
+        /// Number of households, up to 10 million (above 2 million the departments'
+        /// rolls are left out: they are drawn in memory).
         #[arg(long, default_value_t = DEFAULT_HOUSEHOLDS)]
         households: u64,
         /// Seed of the generator: the same seed gives the same county.

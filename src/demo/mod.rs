@@ -400,7 +400,15 @@ fn write(
     }
     sink.flush()?;
     // The departments' rolls, from a stream of their own after every household.
-    rolls::write(&mut builder, options.seed, &mut ids)?;
+    if options.households <= rolls::MAX_HOUSEHOLDS {
+        rolls::write(&mut builder, options.seed, &mut ids)?;
+    } else {
+        tracing::warn!(
+            households = options.households,
+            "no department rolls drawn: the demo draws them in memory, for up to {} households",
+            rolls::MAX_HOUSEHOLDS
+        );
+    }
     builder.write_measures(&measure_rows)?;
     drop(measure_rows);
     // The exit form and the persons outside the registry, from streams of their own.

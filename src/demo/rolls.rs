@@ -242,6 +242,12 @@ fn key_of(row: &NewRollRow) -> String {
         .unwrap_or_default()
 }
 
+/// The most households a demo draws rolls for. The registry and the rolls are drawn in
+/// memory, about 0.6 KB a person: a 10-million-household county (27 million persons)
+/// took over 20 GB and was killed. Larger demos have no rolls (benchmarks of the
+/// cross-checks draw their own, `paicha bench rolls`).
+pub const MAX_HOUSEHOLDS: u64 = 2_000_000;
+
 /// Draws every county's rolls from the registry written so far, plants mismatches and
 /// writes both.
 ///
