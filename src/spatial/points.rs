@@ -1,13 +1,14 @@
-//! The index of household points: an R-tree of WGS-84 positions, each carrying the row
-//! id of its household, answering "which households lie in this box, this drawn shape,
-//! this radius".
+//! The index of household points: WGS-84 positions bucketed in a uniform grid, each
+//! carrying the row id of its household, answering "which households lie in this box,
+//! this drawn shape, this radius".
 //!
-//! Built in one go with rstar's bulk loading (O(n log n)); queries return row ids sorted
+//! The points are fixed for a data version and a county's households lie in a small
+//! box, so a grid sorted once by cell (a counting sort, O(n)) holds each point in 20
+//! bytes where an R-tree's nodes took over 60; at 10 million households that is most
+//! of the service's memory budget (BENCHMARKS.md). Queries return row ids sorted
 //! ascending, so that callers can merge them with other row-ordered data.
 
 use geo::{BoundingRect, Coord, Distance, Haversine, MultiPolygon, Point};
-use rstar::primitives::GeomWithData;
-use rstar::{AABB, RTree};
 
 use super::LonLat;
 use super::index::{METRES_PER_DEGREE, PreparedPolygon};
@@ -16,7 +17,16 @@ use super::index::{METRES_PER_DEGREE, PreparedPolygon};
 /// relatively, with room to spare (the largest gap on WGS-84 is under 0.6 %).
 const SPHERE_SLACK: f64 = 0.01;
 
-/// An R-tree over household positions (WGS-84 degrees), each tagged with a row id.
+/// Points a grid cell holds on average.
+const PER_CELL: usize = 16;
+
+/// The share of points, at each end of each axis, left out of the grid's extent: a
+/// few positions far away (swapped, typed wrong) would otherwise stretch the grid until
+/// the county's households shared a handful of cells. They land in the edge cells.
+const EXTENT_TRIM: f64 = 0.001;
+
+/// Household positions (WGS-84 degrees), each tagged with a row id, bucketed in a
+/// uniform grid over where most of them lie.
 ///
 /// # Examples
 /// ```
@@ -32,7 +42,18 @@ const SPHERE_SLACK: f64 = 0.01;
 /// ```
 #[derive(Debug, Clone)]
 pub struct PointIndex {
-    tree: RTree<GeomWithData<[f64; 2], u32>>,
+    /// West and south edges of the grid, and the size of a cell, in degrees.
+    origin: [f64; 2],
+    cell: [f64; 2],
+    /// Columns and rows of cells.
+    cols: usize,
+    rows: usize,
+    /// Where each cell's points start in `xy` and `ids` (row-major cells, one more
+    /// entry than cells).
+    starts: Vec<u32>,
+    /// Positions and row ids, grouped by cell.
+    xy: Vec<[f64; 2]>,
+    ids: Vec<u32>,
 }
 
 impl PointIndex {
@@ -42,15 +63,48 @@ impl PointIndex {
     /// # Units
     /// Degrees (WGS-84).
     #[must_use]
-    pub fn new(points: Vec<(u32, LonLat)>) -> Self {
-        let entries = points
-            .into_iter()
-            .filter(|(_, p)| p.lon.is_finite() && p.lat.is_finite())
-            .map(|(row, p)| GeomWithData::new([p.lon, p.lat], row))
+    pub fn new(mut points: Vec<(u32, LonLat)>) -> Self {
+        points.retain(|(_, p)| p.lon.is_finite() && p.lat.is_finite());
+        let n = points.len();
+        let (west, east) = trimmed_range(points.iter().map(|(_, p)| p.lon).collect());
+        let (south, north) = trimmed_range(points.iter().map(|(_, p)| p.lat).collect());
+        let (width, height) = ((east - west).max(1e-9), (north - south).max(1e-9));
+        // Cells about square in degrees, about PER_CELL points each on average.
+        let cells = (n / PER_CELL).max(1) as f64;
+        let cols = ((cells * width / height).sqrt().round() as usize).clamp(1, 1 << 15);
+        let rows = ((cells / cols as f64).round() as usize).clamp(1, 1 << 15);
+        let mut index = Self {
+            origin: [west, south],
+            cell: [width / cols as f64, height / rows as f64],
+            cols,
+            rows,
+            starts: vec![0; cols * rows + 1],
+            xy: Vec::new(),
+            ids: Vec::new(),
+        };
+        let cell_of: Vec<u32> = points
+            .iter()
+            .map(|(_, p)| {
+                let (c, r) = index.cell_of(p.lon, p.lat);
+                (r * cols + c) as u32
+            })
             .collect();
-        Self {
-            tree: RTree::bulk_load(entries),
+        for &c in &cell_of {
+            index.starts[c as usize + 1] += 1;
         }
+        for i in 1..index.starts.len() {
+            index.starts[i] += index.starts[i - 1];
+        }
+        let mut next = index.starts.clone();
+        index.xy = vec![[0.0; 2]; n];
+        index.ids = vec![0; n];
+        for ((row, p), c) in points.into_iter().zip(cell_of) {
+            let at = next[c as usize] as usize;
+            next[c as usize] += 1;
+            index.xy[at] = [p.lon, p.lat];
+            index.ids[at] = row;
+        }
+        index
     }
 
     /// Builds the index from positions in row order: the row id is the position in the
@@ -72,13 +126,48 @@ impl PointIndex {
     /// Number of points indexed.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.tree.size()
+        self.ids.len()
     }
 
     /// Whether the index holds no point.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.tree.size() == 0
+        self.ids.is_empty()
+    }
+
+    /// Bytes the index holds on the heap.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.starts.capacity() * 4 + self.xy.capacity() * 16 + self.ids.capacity() * 4
+    }
+
+    /// The cell (column, row) a position falls in; positions outside the grid fall in
+    /// its edge cells.
+    fn cell_of(&self, lon: f64, lat: f64) -> (usize, usize) {
+        let at = |v: f64, origin: f64, size: f64, count: usize| -> usize {
+            // `as` saturates: NaN and below the grid give 0.
+            (((v - origin) / size) as usize).min(count - 1)
+        };
+        (
+            at(lon, self.origin[0], self.cell[0], self.cols),
+            at(lat, self.origin[1], self.cell[1], self.rows),
+        )
+    }
+
+    /// Every indexed point of the cells the box `[west, south, east, north]` touches
+    /// (a superset of those in it), as (position, row id).
+    fn candidates(&self, b: [f64; 4]) -> impl Iterator<Item = ([f64; 2], u32)> + '_ {
+        let (c0, r0) = self.cell_of(b[0], b[1]);
+        let (c1, r1) = self.cell_of(b[2], b[3]);
+        (r0..=r1).flat_map(move |r| {
+            // A band of cells in one grid row is one run of the arrays.
+            let from = self.starts[r * self.cols + c0] as usize;
+            let to = self.starts[r * self.cols + c1 + 1] as usize;
+            self.xy[from..to]
+                .iter()
+                .copied()
+                .zip(self.ids[from..to].iter().copied())
+        })
     }
 
     /// Rows whose position lies in the box, edges included. A box with `min` above or
@@ -91,8 +180,13 @@ impl PointIndex {
         if !(min.lon <= max.lon && min.lat <= max.lat) {
             return Vec::new();
         }
-        let envelope = AABB::from_corners([min.lon, min.lat], [max.lon, max.lat]);
-        sorted(self.tree.locate_in_envelope(&envelope).map(|e| e.data))
+        sorted(
+            self.candidates([min.lon, min.lat, max.lon, max.lat])
+                .filter(|(p, _)| {
+                    p[0] >= min.lon && p[0] <= max.lon && p[1] >= min.lat && p[1] <= max.lat
+                })
+                .map(|(_, row)| row),
+        )
     }
 
     /// Rows whose position lies in the (multi)polygon: inside or on a ring; a point in a
@@ -111,13 +205,10 @@ impl PointIndex {
             return Vec::new();
         };
         let prepared = PreparedPolygon::new(area);
-        let envelope =
-            AABB::from_corners([bbox.min().x, bbox.min().y], [bbox.max().x, bbox.max().y]);
         sorted(
-            self.tree
-                .locate_in_envelope(&envelope)
-                .filter(|e| prepared.contains(LonLat::new(e.geom()[0], e.geom()[1])))
-                .map(|e| e.data),
+            self.candidates([bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y])
+                .filter(|(p, _)| prepared.contains(LonLat::new(p[0], p[1])))
+                .map(|(_, row)| row),
         )
     }
 
@@ -161,28 +252,39 @@ impl PointIndex {
                 ratio.asin().to_degrees() * (1.0 + 1e-9) + 1e-12
             }
         };
-        let envelope = AABB::from_corners(
-            [(centre.lon - d_lon).max(-f64::MAX), lat_lo],
-            [(centre.lon + d_lon).min(f64::MAX), lat_hi],
-        );
+        let (lon_lo, lon_hi) = (centre.lon - d_lon, centre.lon + d_lon);
         let origin = Point::from(Coord {
             x: centre.lon,
             y: centre.lat,
         });
         sorted(
-            self.tree
-                .locate_in_envelope(&envelope)
-                .filter(|e| {
-                    let point = Point::new(e.geom()[0], e.geom()[1]);
+            self.candidates([lon_lo, lat_lo, lon_hi, lat_hi])
+                .filter(|(p, _)| {
+                    p[0] >= lon_lo && p[0] <= lon_hi && p[1] >= lat_lo && p[1] <= lat_hi
+                })
+                .filter(|(p, _)| {
+                    let point = Point::new(p[0], p[1]);
                     let sphere = Haversine.distance(origin, point);
                     sphere <= sure_in
                         || (sphere <= search
                             && super::geodesic_m(centre, LonLat::new(point.x(), point.y()))
                                 <= metres_on_ellipsoid)
                 })
-                .map(|e| e.data),
+                .map(|(_, row)| row),
         )
     }
+}
+
+/// The range of `values` without the [`EXTENT_TRIM`] share at each end; (0, 0) for none.
+fn trimmed_range(mut values: Vec<f64>) -> (f64, f64) {
+    if values.is_empty() {
+        return (0.0, 0.0);
+    }
+    let last = values.len() - 1;
+    let k = ((values.len() as f64 * EXTENT_TRIM) as usize).min(last);
+    let low = *values.select_nth_unstable_by(k, f64::total_cmp).1;
+    let high = *values.select_nth_unstable_by(last - k, f64::total_cmp).1;
+    (low, high)
 }
 
 fn sorted(rows: impl Iterator<Item = u32>) -> Vec<u32> {
