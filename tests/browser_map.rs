@@ -146,7 +146,7 @@ async fn household_points_are_red_when_they_fail_the_indicator() {
     let mut by_village: HashMap<&str, Vec<usize>> = HashMap::new();
     for &row in &isolated {
         by_village
-            .entry(snapshot.locations[row].village_code.as_str())
+            .entry(snapshot.locations[row].village_code.as_ref())
             .or_default()
             .push(row);
     }
@@ -156,10 +156,8 @@ async fn household_points_are_red_when_they_fail_the_indicator() {
     dense.sort_by_key(|(code, rows)| (std::cmp::Reverse(rows.len()), *code));
     let mut best: Option<(usize, &str, Vec<usize>, String)> = None;
     for (village, rows) in dense.into_iter().take(10) {
-        let isolated_nos: HashSet<&str> = rows
-            .iter()
-            .map(|&r| snapshot.household_nos[r].as_str())
-            .collect();
+        let isolated_nos: HashSet<&str> =
+            rows.iter().map(|&r| &snapshot.household_nos[r]).collect();
         let failing = app
             .get_json(&format!(
                 "/api/v1/households?within={village}&indicator=any_problem&limit=1000"

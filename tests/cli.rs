@@ -175,6 +175,31 @@ fn export_of_a_missing_database_says_which_file() {
 }
 
 #[test]
+fn duckdbs_memory_is_set_from_the_environment_and_a_bad_size_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.duckdb");
+    run_ok(
+        paicha()
+            .env("PAICHA_DUCKDB_MEMORY", "256MB")
+            .args(["demo", "--households", "500", "--db"])
+            .arg(&db),
+    );
+    let out = paicha()
+        .env("PAICHA_DUCKDB_MEMORY", "lots")
+        .args(["audit", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("PAICHA_DUCKDB_MEMORY=\"lots\" is not a memory size (such as 2GiB or 512MB)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn demo_refuses_a_size_out_of_range() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("x.duckdb");

@@ -541,7 +541,7 @@ fn location_quality_finds_every_recorded_flaw_and_nothing_else() {
         .household_nos
         .iter()
         .enumerate()
-        .map(|(i, no)| (no.as_str(), i))
+        .map(|(i, no)| (no, i))
         .collect();
     let flags_of: HashMap<usize, &Vec<LocationFlag>> = snapshot
         .quality
@@ -581,7 +581,7 @@ fn location_quality_finds_every_recorded_flaw_and_nothing_else() {
                 assert_eq!(found, related.clone(), "{no}");
             }
             "gps_undeclared_gcj02" => {
-                offset_township = Some(snapshot.locations[row].township_code.clone());
+                offset_township = Some(snapshot.locations[row].township_code.to_string());
             }
             other => panic!("a flaw kind the test does not know: {other}"),
         }
@@ -620,7 +620,7 @@ fn location_quality_finds_every_recorded_flaw_and_nothing_else() {
         assert!(
             expected_rows.contains(&(f.row as usize)),
             "clean household {} flagged: {:?}",
-            snapshot.household_nos[f.row as usize],
+            &snapshot.household_nos[f.row as usize],
             f.flags
         );
     }
@@ -871,7 +871,7 @@ fn indicator_tables_agree_with_a_recount_from_the_raw_rows() {
             .map(paicha::spatial::LocationFlag::kind)
             .collect();
         gps.insert(
-            snapshot.household_nos[f.row as usize].as_str(),
+            &snapshot.household_nos[f.row as usize],
             (
                 kinds.contains(&FlagKind::NoGps),
                 kinds.iter().any(|k| {

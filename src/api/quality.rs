@@ -350,7 +350,7 @@ async fn households(
     let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
     let nos: Vec<String> = page
         .iter()
-        .map(|f| snapshot.household_nos[f.row as usize].clone())
+        .map(|f| snapshot.household_nos[f.row as usize].to_owned())
         .collect();
     caller.record_personal(&state.audit, nos.iter().map(String::as_str));
     let lookup = nos.clone();
@@ -376,8 +376,8 @@ async fn households(
                     .name(&h.township_code)
                     .unwrap_or_default()
                     .to_owned(),
-                village_code: h.village_code.clone(),
-                township_code: h.township_code.clone(),
+                village_code: h.village_code.to_string(),
+                township_code: h.township_code.to_string(),
                 head_name: mask_name(&name),
                 head_id_number: mask_id_number(&id),
                 recorded: h.gps,

@@ -3,6 +3,7 @@
 //! areas, tiles, heat maps, plans) without a query per household.
 
 use crate::domain::{Category, MeasureId};
+use crate::store::{self, StoreError};
 
 /// Per household row, its category and what it adds to the count and the denominator
 /// of every measure. Household measures take one bit each (a household adds 0 or 1);
@@ -51,6 +52,37 @@ impl Facts {
         self.count_bits.push(count_bits);
         self.denominator_bits.push(denominator_bits);
         self.persons.extend_from_slice(persons);
+    }
+
+    /// Reads every household's facts from the store's derived table, in row order,
+    /// with the stamp of the derivation read (see
+    /// [`crate::store::indicators::for_each_fact_stamped`]).
+    ///
+    /// # Errors
+    /// The [`StoreError`] of the read.
+    pub fn read(conn: &duckdb::Connection) -> Result<(Option<String>, Self), StoreError> {
+        let mut facts = Self::new();
+        let stamp = store::indicators::for_each_fact_stamped(
+            conn,
+            |category, counts, denominators, persons| {
+                facts.push(category, counts, denominators, persons);
+            },
+        )?;
+        // Grown by doubling; held for the life of the snapshot.
+        facts.count_bits.shrink_to_fit();
+        facts.denominator_bits.shrink_to_fit();
+        facts.persons.shrink_to_fit();
+        facts.category.shrink_to_fit();
+        Ok((stamp, facts))
+    }
+
+    /// Bytes held on the heap.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.count_bits.capacity() * 4
+            + self.denominator_bits.capacity() * 4
+            + self.persons.capacity() * 2
+            + self.category.capacity() * size_of::<Category>()
     }
 
     /// Households held.

@@ -9,6 +9,7 @@
 //! and the `data_version` in cache keys and ETags always matches what it is served from.
 
 mod facts;
+mod texts;
 
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ use geo::MultiPolygon;
 use rayon::prelude::*;
 
 pub use facts::Facts;
+pub use texts::Texts;
 
 use crate::domain::{AreaLevel, Crs, PovertyLine};
 use crate::spatial::quality::{
@@ -39,7 +41,7 @@ pub struct Snapshot {
     /// Code → name and level of every area.
     pub names: HashMap<String, (String, AreaLevel)>,
     /// Household numbers, in the row order of `locations` and the quality report.
-    pub household_nos: Vec<String>,
+    pub household_nos: Texts,
     /// Every household's registered place and recorded position.
     pub locations: Vec<LocatedHousehold>,
     /// Household positions in WGS-84 (declared system converted, systematic offsets
@@ -89,6 +91,20 @@ impl Snapshot {
     /// The [`StoreError`] of the first query that fails, or [`StoreError::Invalid`]
     /// when the derived table is stale or does not hold every household.
     pub fn load(conn: &duckdb::Connection, places: Places) -> Result<Self, StoreError> {
+        Self::load_with(conn, places, None)
+    }
+
+    /// [`Snapshot::load`], given the facts read already beside the places, with the
+    /// stamp of the table they were read from ([`Facts::read`]): kept when the table
+    /// fresh now has that stamp, else read again.
+    ///
+    /// # Errors
+    /// As [`Snapshot::load`].
+    pub fn load_with(
+        conn: &duckdb::Connection,
+        places: Places,
+        early: Option<(Option<String>, Facts)>,
+    ) -> Result<Self, StoreError> {
         let line = places.income_line.as_ref().map(|l| l.yuan_per_capita);
         if !store::indicators::is_fresh(conn, places.data_version, line)? {
             return Err(StoreError::Invalid(format!(
@@ -96,10 +112,13 @@ impl Snapshot {
                 places.data_version
             )));
         }
-        let mut facts = Facts::new();
-        store::indicators::for_each_fact(conn, |category, counts, denominators, persons| {
-            facts.push(category, counts, denominators, persons);
-        })?;
+        let clock = Phases::start();
+        let held = store::indicators::stamp_held(conn)?;
+        let facts = match early {
+            Some((stamp, facts)) if stamp.is_some() && stamp == held => facts,
+            _ => Facts::read(conn)?.1,
+        };
+        clock.lap("facts read");
         if facts.len() != places.locations.len() {
             return Err(StoreError::Invalid(format!(
                 "derived indicators hold {} households, the store {}",
@@ -127,11 +146,14 @@ impl Snapshot {
         } = places;
         let county_bounds = geo::BoundingRect::bounding_rect(&county)
             .map_or([0.0; 4], |r| [r.min().x, r.min().y, r.max().x, r.max().y]);
-        Ok(Self {
+        let points = PointIndex::from_rows(&positions);
+        let mercator = world_fractions(&positions);
+        clock.lap("positions indexed");
+        let snapshot = Self {
             data_version,
             households: household_nos.len() as i64,
-            points: PointIndex::from_rows(&positions),
-            mercator: world_fractions(&positions),
+            points,
+            mercator,
             located,
             positions,
             townships,
@@ -149,7 +171,54 @@ impl Snapshot {
             household_nos,
             locations,
             quality,
-        })
+        };
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let parts = snapshot.heap_bytes();
+            let total: usize = parts.iter().map(|(_, b)| b).sum();
+            let per = |b: usize| b as f64 / snapshot.household_nos.len().max(1) as f64;
+            for (part, bytes) in &parts {
+                tracing::debug!(
+                    bytes,
+                    per_household = per(*bytes),
+                    "snapshot memory: {part}"
+                );
+            }
+            tracing::debug!(bytes = total, per_household = per(total), "snapshot memory");
+        }
+        Ok(snapshot)
+    }
+
+    /// Bytes the per-household parts hold on the heap, part by part (the rest, areas
+    /// and quality groups, is small): how the memory at 10 million households is
+    /// spent (BENCHMARKS.md).
+    #[must_use]
+    pub fn heap_bytes(&self) -> Vec<(&'static str, usize)> {
+        let flags: usize = self
+            .quality
+            .flagged
+            .iter()
+            .map(|f| size_of_val(f) + f.flags.capacity() * size_of::<LocationFlag>())
+            .sum();
+        vec![
+            ("household numbers", self.household_nos.heap_bytes()),
+            (
+                "registered places",
+                self.locations.capacity() * size_of::<LocatedHousehold>(),
+            ),
+            (
+                "positions",
+                self.positions.capacity() * size_of::<Option<LonLat>>()
+                    + self.mercator.capacity() * size_of::<[f32; 2]>(),
+            ),
+            (
+                "located villages",
+                self.located.capacity() * size_of::<Option<u32>>(),
+            ),
+            ("point index", self.points.heap_bytes()),
+            ("facts", self.facts.heap_bytes()),
+            ("location flags", flags),
+            ("village index", self.villages.heap_bytes()),
+        ]
     }
 
     /// The name of an area, if the code is known.
@@ -196,7 +265,7 @@ pub struct Places {
     counties: Vec<(String, MultiPolygon<f64>)>,
     cities: Vec<(String, MultiPolygon<f64>)>,
     villages: AreaIndex,
-    household_nos: Vec<String>,
+    household_nos: Texts,
     locations: Vec<LocatedHousehold>,
     quality: QualityReport,
     positions: Vec<Option<LonLat>>,
@@ -219,6 +288,7 @@ impl Places {
         conn: &duckdb::Connection,
         poverty_lines: &[PovertyLine],
     ) -> Result<Self, StoreError> {
+        let clock = Phases::start();
         let all = store::areas::records(conn, &AreaFilter::default())?;
         let names: HashMap<String, (String, AreaLevel)> = all
             .iter()
@@ -254,26 +324,28 @@ impl Places {
                 })
                 .collect(),
         );
-        let (household_nos, locations): (Vec<String>, Vec<LocatedHousehold>) =
-            store::households::locations(conn)?
-                .into_iter()
-                .map(|h| {
-                    (
-                        h.household_no,
-                        LocatedHousehold {
-                            village_code: h.village_code,
-                            township_code: h.township_code,
-                            gps: h.gps,
-                        },
-                    )
-                })
-                .unzip();
+        clock.lap("boundaries read and indexed");
+        let mut household_nos = Texts::default();
+        let mut locations = Vec::new();
+        store::households::for_each_location(conn, |number, h| {
+            household_nos.push(number);
+            locations.push(LocatedHousehold {
+                village_code: h.village_code,
+                township_code: h.township_code,
+                gps: h.gps,
+            });
+        })?;
+        household_nos.shrink_to_fit();
+        locations.shrink_to_fit();
+        clock.lap("household locations read");
         let quality = assess_locations(&locations, &villages, &county);
+        clock.lap("locations assessed");
         let positions = positions(&locations, &quality);
         let located: Vec<Option<u32>> = positions
             .par_iter()
             .map(|p| p.and_then(|p| villages.locate(p)))
             .collect();
+        clock.lap("households located");
         let income_line = store::meta(conn, "income_year")?
             .and_then(|y| y.parse().ok())
             .and_then(|year| PovertyLine::in_force(poverty_lines, year, &top_code))
@@ -325,6 +397,22 @@ impl Places {
     }
 }
 
+/// Times the steps of loading a snapshot, at debug level: start-up at 10 million
+/// households is measured step by step (BENCHMARKS.md).
+struct Phases(std::cell::Cell<std::time::Instant>);
+
+impl Phases {
+    fn start() -> Self {
+        Self(std::cell::Cell::new(std::time::Instant::now()))
+    }
+
+    fn lap(&self, step: &'static str) {
+        let now = std::time::Instant::now();
+        let seconds = now.duration_since(self.0.replace(now)).as_secs_f64();
+        tracing::debug!(seconds, "{step}");
+    }
+}
+
 /// Positions in Web Mercator world coordinates scaled to 0–1, NaN where none.
 fn world_fractions(positions: &[Option<LonLat>]) -> Vec<[f32; 2]> {
     positions
@@ -373,7 +461,7 @@ fn place_exceptions(
         .enumerate()
         .filter_map(|(row, ((h, at), (no_gps, mismatch, corrected)))| {
             let area = at.filter(|_| !no_gps).and_then(|i| villages.area(i));
-            let same = area.is_some_and(|a| a.code == h.village_code);
+            let same = area.is_some_and(|a| *a.code == *h.village_code);
             (no_gps || mismatch || !same || corrected.is_some()).then(|| PlaceException {
                 row: row as u32,
                 located_village: area.map(|a| a.code.clone()),

@@ -325,7 +325,7 @@ fn check_scope(
 fn village_sizes(snapshot: &Snapshot) -> std::collections::HashMap<&str, usize> {
     let mut counts = std::collections::HashMap::new();
     for loc in &snapshot.locations {
-        *counts.entry(loc.village_code.as_str()).or_default() += 1;
+        *counts.entry(loc.village_code.as_ref()).or_default() += 1;
     }
     counts
 }

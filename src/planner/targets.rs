@@ -79,7 +79,7 @@ fn in_scope(snapshot: &Snapshot, choice: &Choice) -> Vec<usize> {
             Some(area) => {
                 snapshot.positions[row].is_some_and(|p| area.contains(&Point::new(p.lon, p.lat)))
             }
-            None => townships.contains(snapshot.locations[row].township_code.as_str()),
+            None => townships.contains(snapshot.locations[row].township_code.as_ref()),
         })
         .collect()
 }
@@ -96,8 +96,8 @@ fn household_target(
     let (lon, lat) = snapshot.positions[row].map_or((f64::NAN, f64::NAN), |p| (p.lon, p.lat));
     Target {
         kind: TargetKind::Household,
-        id: snapshot.household_nos[row].clone(),
-        village_code: loc.village_code.clone(),
+        id: snapshot.household_nos[row].to_owned(),
+        village_code: loc.village_code.to_string(),
         village_name: snapshot
             .name(&loc.village_code)
             .unwrap_or_default()
@@ -274,7 +274,7 @@ fn sample_targets(
     for &row in scope {
         if !taken.contains(&row) {
             by_village
-                .entry(snapshot.locations[row].village_code.as_str())
+                .entry(snapshot.locations[row].village_code.as_ref())
                 .or_default()
                 .push(row);
         }
@@ -316,7 +316,7 @@ pub fn rows_of(snapshot: &Snapshot, numbers: &[String]) -> Vec<Option<usize>> {
         return rows;
     }
     for (row, no) in snapshot.household_nos.iter().enumerate() {
-        if let Some(&i) = wanted.get(no.as_str()) {
+        if let Some(&i) = wanted.get(no) {
             rows[i] = Some(row);
         }
     }

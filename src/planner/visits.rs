@@ -203,7 +203,7 @@ fn target(
             Some((
                 TargetKind::Household,
                 named.id.clone(),
-                village,
+                village.to_string(),
                 String::new(),
             ))
         }

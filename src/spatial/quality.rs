@@ -12,6 +12,7 @@
 //! households of an offset group are judged after the correction.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use geo::{Coord, LineString, MultiPolygon};
 use rayon::prelude::*;
@@ -24,12 +25,13 @@ use crate::domain::{Crs, GpsPoint};
 
 /// One household's registered place and recorded position: the input of
 /// [`assess_locations`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocatedHousehold {
-    /// The 12-digit code of the village it is registered in.
-    pub village_code: String,
-    /// The 9-digit code of the township it is registered in.
-    pub township_code: String,
+    /// The 12-digit code of the village it is registered in (shared by its
+    /// households: the snapshot holds one per household).
+    pub village_code: Arc<str>,
+    /// The 9-digit code of the township it is registered in (shared likewise).
+    pub township_code: Arc<str>,
     /// The recorded position, in the system the app declared.
     pub gps: Option<GpsPoint>,
 }
@@ -732,8 +734,8 @@ pub fn assess_locations_with(
     county: &MultiPolygon<f64>,
     rule: &OffsetRule,
 ) -> QualityReport {
-    let villages = Groups::new(households, |h| h.village_code.as_str());
-    let townships = Groups::new(households, |h| h.township_code.as_str());
+    let villages = Groups::new(households, |h| h.village_code.as_ref());
+    let townships = Groups::new(households, |h| h.township_code.as_ref());
     let village_area: Vec<Option<u32>> = villages.codes.iter().map(|c| index.position(c)).collect();
     let village_images: Vec<Option<Images>> = village_area
         .par_iter()
@@ -1346,7 +1348,7 @@ mod tests {
                     );
                     let p = if k < 3 { wgs84_to_gcj02(home) } else { home };
                     households.push(LocatedHousehold {
-                        village_code: format!("2104221002{k:02}"),
+                        village_code: format!("2104221002{k:02}").into(),
                         township_code: "210422100".into(),
                         gps: Some(GpsPoint {
                             lon: p.lon,
@@ -1518,7 +1520,7 @@ mod tests {
                 let (mut plant, mut recorded) = (Plant::Clean, Some(home));
                 let previous = households.last().and_then(|h: &LocatedHousehold| {
                     h.gps.filter(|_| {
-                        h.village_code == area.code && plants.last() == Some(&Plant::Clean)
+                        *h.village_code == *area.code && plants.last() == Some(&Plant::Clean)
                     })
                 });
                 if u < 0.003 {
@@ -1533,8 +1535,8 @@ mod tests {
                 } else if u < 0.008 {
                     if let Some(g) = previous {
                         households.push(LocatedHousehold {
-                            village_code: area.code.clone(),
-                            township_code: area.township_code.clone(),
+                            village_code: area.code.as_str().into(),
+                            township_code: area.township_code.as_str().into(),
                             gps: Some(g),
                         });
                         // The household copied from is now a duplicate too.
@@ -1587,8 +1589,8 @@ mod tests {
                     }
                 });
                 households.push(LocatedHousehold {
-                    village_code: area.code.clone(),
-                    township_code: area.township_code.clone(),
+                    village_code: area.code.as_str().into(),
+                    township_code: area.township_code.as_str().into(),
                     gps,
                 });
                 plants.push(plant);
@@ -1650,7 +1652,7 @@ mod tests {
         let mut seen = std::collections::BTreeMap::new();
         for (row, plant) in plants.iter().enumerate() {
             let found = kinds(&report, row as u32);
-            let in_offset = households[row].township_code == offset_township;
+            let in_offset = *households[row].township_code == *offset_township;
             let mut allowed: Vec<FlagKind> = Vec::new();
             let expected = match plant {
                 Plant::Clean => None,

@@ -300,12 +300,74 @@ pub fn in_use(path: &Path) -> Option<StoreError> {
     }
 }
 
+/// The environment variable that sets how much memory DuckDB may hold (its
+/// `memory_limit`: "2GiB", "512MB"), beyond which its joins and sorts spill to disk.
+pub const MEMORY_ENV: &str = "PAICHA_DUCKDB_MEMORY";
+
+/// DuckDB's memory when [`MEMORY_ENV`] is unset. DuckDB's own default is 80% of the
+/// machine, on top of the service's own (a 10-million-household snapshot is 1.8 GB);
+/// with this bound the first start at 10 million, which derives the indicator table,
+/// peaks at 4.1 GB (BENCHMARKS.md).
+pub const DEFAULT_MEMORY: &str = "2GiB";
+
 /// DuckDB settings for an offline intranet: never download or auto-load an
-/// extension (DuckDB otherwise tries the internet when a query needs, say, `json`).
+/// extension (DuckDB otherwise tries the internet when a query needs, say, `json`);
+/// and a bounded memory ([`MEMORY_ENV`]).
 pub(crate) fn offline_config() -> duckdb::Result<duckdb::Config> {
     duckdb::Config::default()
         .enable_autoload_extension(false)?
-        .with("autoinstall_known_extensions", "false")
+        .with("autoinstall_known_extensions", "false")?
+        .max_memory(&memory_limit()?)
+}
+
+/// DuckDB's memory limit: [`MEMORY_ENV`], else [`DEFAULT_MEMORY`].
+///
+/// # Errors
+/// One naming the variable and its value, if that is not a size such as `2GiB` (DuckDB
+/// would only say "Unknown error code").
+fn memory_limit() -> duckdb::Result<String> {
+    let Some(value) = std::env::var(MEMORY_ENV)
+        .ok()
+        .filter(|m| !m.trim().is_empty())
+    else {
+        return Ok(DEFAULT_MEMORY.to_owned());
+    };
+    let trimmed = value.trim();
+    let digits = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let units = ["", "B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"];
+    if number.parse::<f64>().is_ok_and(|n| n > 0.0)
+        && units.iter().any(|u| u.eq_ignore_ascii_case(unit.trim()))
+    {
+        Ok(trimmed.to_owned())
+    } else {
+        // A variant with no source, so that the message is said once.
+        Err(duckdb::Error::InvalidParameterName(format!(
+            "{MEMORY_ENV}={value:?} is not a memory size (such as 2GiB or 512MB)"
+        )))
+    }
+}
+
+/// Column `i` of an Arrow batch DuckDB gave, as the array type `A` (`kind` names it
+/// in the error): readers of millions of rows take whole columns rather than cells.
+///
+/// # Errors
+/// [`StoreError::Invalid`] naming `what` was read and the column's type, if it is not
+/// an `A`.
+pub(crate) fn column<'a, A: 'static>(
+    batch: &'a duckdb::arrow::record_batch::RecordBatch,
+    i: usize,
+    what: &str,
+    kind: &str,
+) -> Result<&'a A, StoreError> {
+    batch.column(i).as_any().downcast_ref::<A>().ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "{what}: column {i} came as {}, not {kind}",
+            batch.column(i).data_type()
+        ))
+    })
 }
 
 /// Runs `f` in a transaction: committed when it succeeds, rolled back otherwise.
@@ -386,6 +448,21 @@ mod tests {
         let message = "IO Error: Could not set lock on file \"/x.duckdb\": Conflicting lock is held in /usr/bin/paicha (PID 4242) by user root.";
         assert_eq!(lock_holder(message), Some(4242));
         assert_eq!(lock_holder("no pid here"), None);
+    }
+
+    #[test]
+    fn duckdb_holds_at_most_the_default_memory() {
+        if std::env::var_os(MEMORY_ENV).is_some() {
+            return; // the environment chose another limit; the CLI test covers that
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create_empty(&dir.path().join("m.duckdb")).unwrap();
+        let limit: String = store
+            .conn()
+            .unwrap()
+            .query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(limit, "2.0 GiB");
     }
 
     #[test]

@@ -1009,7 +1009,7 @@ async fn people(app: &TestApp) -> Vec<Person> {
         let mut v: Vec<String> = snapshot
             .locations
             .iter()
-            .map(|l| l.village_code.clone())
+            .map(|l| l.village_code.to_string())
             .collect();
         v.sort();
         v.dedup();
@@ -1019,9 +1019,9 @@ async fn people(app: &TestApp) -> Vec<Person> {
         let row = snapshot
             .locations
             .iter()
-            .position(|l| l.village_code == village)
+            .position(|l| &*l.village_code == village)
             .unwrap();
-        snapshot.household_nos[row].clone()
+        snapshot.household_nos[row].to_owned()
     };
     let mut out = Vec::new();
     for user in DEMO_USERS {

@@ -143,7 +143,7 @@ async fn coverage_by_department_is_scoped_and_a_household_lists_its_measures_by_
                 && !id_like(&snapshot.household_nos[row])
         })
         .unwrap();
-    let no = snapshot.household_nos[unmet].clone();
+    let no = snapshot.household_nos[unmet].to_owned();
     let view = app.get_json(&format!("/api/v1/households/{no}")).await;
     let reasons = view["failed"]
         .as_array()

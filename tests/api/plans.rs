@@ -329,10 +329,10 @@ async fn must_visit_households_come_first() {
         .filter(|&r| {
             snapshot.household_nos[r].starts_with(&code)
                 && snapshot.positions[r].is_some()
-                && !flagged.contains(snapshot.household_nos[r].as_str())
+                && !flagged.contains(&snapshot.household_nos[r])
                 && paicha::indicators::drawn::failed(&snapshot.facts, r).is_empty()
         })
-        .map(|r| snapshot.household_nos[r].clone())
+        .map(|r| snapshot.household_nos[r].to_owned())
         .take(2)
         .collect();
     assert_eq!(healthy.len(), 2);

@@ -148,7 +148,7 @@ async fn a_household_tile_holds_exactly_the_households_inside_it_and_its_buffer(
         .collect();
     let want: BTreeSet<String> = rows
         .iter()
-        .map(|&r| snapshot.household_nos[r].clone())
+        .map(|&r| snapshot.household_nos[r].to_owned())
         .collect();
     assert_eq!(got, want);
     for (props, point) in &features {
@@ -164,7 +164,7 @@ async fn a_household_tile_holds_exactly_the_households_inside_it_and_its_buffer(
             (gx - x).abs() <= 0.51 && (gy - y).abs() <= 0.51,
             "{gx},{gy} vs {x},{y}"
         );
-        assert_eq!(props["village_code"], snapshot.locations[row].village_code);
+        assert_eq!(props["village_code"], *snapshot.locations[row].village_code);
         assert_eq!(
             props["failed"],
             paicha::indicators::drawn::failed(&snapshot.facts, row).join(",")

@@ -448,8 +448,12 @@ async fn a_group_records_in_its_townships_only_and_others_see_by_their_roles() {
         .collect();
     let home = &areas[0];
     let snapshot = app.snapshot();
-    let mut villages: Vec<&String> = snapshot.locations.iter().map(|l| &l.village_code).collect();
-    villages.sort();
+    let mut villages: Vec<&str> = snapshot
+        .locations
+        .iter()
+        .map(|l| &*l.village_code)
+        .collect();
+    villages.sort_unstable();
     villages.dedup();
     let away = villages
         .iter()
