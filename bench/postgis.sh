@@ -4,8 +4,8 @@
 #   bash bench/postgis.sh [KIND...]      (default: county dense)
 # KIND: county (the demo county, 70,000 households), dense (paicha demo --city --dense:
 # about 1,100 villages of at least 300 vertices, 70,000 households), 1m and 10m (the
-# demo county with 1 or 10 million households). Demo databases are built once under
-# the target directory.
+# demo county with 1 or 10 million households), dense1m and dense10m (the dense city
+# with 1 or 10 million). Demo databases are built once under the target directory.
 #
 # PostgreSQL 15 and PostGIS 3 come from Debian's packages (installed if missing, with
 # python3-psycopg2 for the driver): a throw-away cluster in a temporary folder on a
@@ -57,7 +57,9 @@ for kind in ${@:-county dense}; do
     dense) args=(--households 70000 --city --dense) ;;
     1m) args=(--households 1000000) ;;
     10m) args=(--households 10000000) ;;
-    *) echo "unknown kind $kind (county, dense, 1m, 10m)" >&2; exit 2 ;;
+    dense1m) args=(--households 1000000 --city --dense) ;;
+    dense10m) args=(--households 10000000 --city --dense) ;;
+    *) echo "unknown kind $kind (county, dense, 1m, 10m, dense1m, dense10m)" >&2; exit 2 ;;
   esac
   db="$target/bench-data/peer-$kind.duckdb"
   [ -f "$db" ] || "$paicha" demo "${args[@]}" --db "$db" 2>/dev/null
