@@ -237,7 +237,7 @@ const DERIVATION: u32 = 4;
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaceException {
     /// The household's row (its position in storage order, as in
-    /// [`super::households::locations`]).
+    /// [`super::households::for_each_location`]).
     pub row: u32,
     /// The village its position lies in, if any.
     pub located_village: Option<String>,
@@ -395,7 +395,7 @@ pub(super) enum FactsFrom {
 pub(super) fn facts_sql(from: &FactsFrom, line_sql: &str) -> String {
     let (households, members) = match from {
         // `row` is the household's place in storage order, as the snapshot numbers
-        // households (`store::households::locations`): not the rowid itself, which an
+        // households (`store::households::for_each_location`): not the rowid itself, which an
         // import that replaced every row leaves starting past the old ones.
         FactsFrom::Derived { .. } | FactsFrom::Live => (
             "SELECT (row_number() OVER (ORDER BY rowid) - 1)::UINTEGER AS row, *

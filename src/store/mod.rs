@@ -312,11 +312,13 @@ pub const DEFAULT_MEMORY: &str = "2GiB";
 
 /// DuckDB settings for an offline intranet: never download or auto-load an
 /// extension (DuckDB otherwise tries the internet when a query needs, say, `json`);
-/// and a bounded memory ([`MEMORY_ENV`]).
+/// a bounded memory ([`MEMORY_ENV`]); and scans in insertion order (DuckDB's default,
+/// pinned: the snapshot reads households in storage order without sorting them).
 pub(crate) fn offline_config() -> duckdb::Result<duckdb::Config> {
     duckdb::Config::default()
         .enable_autoload_extension(false)?
         .with("autoinstall_known_extensions", "false")?
+        .with("preserve_insertion_order", "true")?
         .max_memory(&memory_limit()?)
 }
 
