@@ -184,19 +184,20 @@ fn duckdbs_memory_is_set_from_the_environment_and_a_bad_size_is_named() {
             .args(["demo", "--households", "500", "--db"])
             .arg(&db),
     );
-    let out = paicha()
-        .env("PAICHA_DUCKDB_MEMORY", "lots")
-        .args(["audit", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr
-            .contains("PAICHA_DUCKDB_MEMORY=\"lots\" is not a memory size (such as 2GiB or 512MB)"),
-        "{stderr}"
-    );
+    for bad in ["lots", "1000000000"] {
+        let out = paicha()
+            .env("PAICHA_DUCKDB_MEMORY", bad)
+            .args(["audit", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let said = format!(
+            "PAICHA_DUCKDB_MEMORY=\"{bad}\" is not a memory size with its unit (such as 2GiB or 512MB)"
+        );
+        assert!(stderr.contains(&said), "{stderr}");
+    }
 }
 
 #[test]

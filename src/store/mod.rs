@@ -305,9 +305,9 @@ pub fn in_use(path: &Path) -> Option<StoreError> {
 pub const MEMORY_ENV: &str = "PAICHA_DUCKDB_MEMORY";
 
 /// DuckDB's memory when [`MEMORY_ENV`] is unset. DuckDB's own default is 80% of the
-/// machine, on top of the service's own (a 10-million-household snapshot is 1.8 GB);
+/// machine, on top of the service's own (a 10-million-household snapshot is 1.7 GB);
 /// with this bound the first start at 10 million, which derives the indicator table,
-/// peaks at 4.1 GB (BENCHMARKS.md).
+/// peaks at about 4.2 GB (BENCHMARKS.md).
 pub const DEFAULT_MEMORY: &str = "2GiB";
 
 /// DuckDB settings for an offline intranet: never download or auto-load an
@@ -325,8 +325,8 @@ pub(crate) fn offline_config() -> duckdb::Result<duckdb::Config> {
 /// DuckDB's memory limit: [`MEMORY_ENV`], else [`DEFAULT_MEMORY`].
 ///
 /// # Errors
-/// One naming the variable and its value, if that is not a size such as `2GiB` (DuckDB
-/// would only say "Unknown error code").
+/// One naming the variable and its value, if that is not a size with its unit, such as
+/// `2GiB` (DuckDB would only say "Unknown error code", as it does for a bare number).
 fn memory_limit() -> duckdb::Result<String> {
     let Some(value) = std::env::var(MEMORY_ENV)
         .ok()
@@ -339,7 +339,7 @@ fn memory_limit() -> duckdb::Result<String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(digits);
-    let units = ["", "B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"];
+    let units = ["B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"];
     if number.parse::<f64>().is_ok_and(|n| n > 0.0)
         && units.iter().any(|u| u.eq_ignore_ascii_case(unit.trim()))
     {
@@ -347,7 +347,7 @@ fn memory_limit() -> duckdb::Result<String> {
     } else {
         // A variant with no source, so that the message is said once.
         Err(duckdb::Error::InvalidParameterName(format!(
-            "{MEMORY_ENV}={value:?} is not a memory size (such as 2GiB or 512MB)"
+            "{MEMORY_ENV}={value:?} is not a memory size with its unit (such as 2GiB or 512MB)"
         )))
     }
 }
