@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use duckdb::Connection;
-use duckdb::arrow::array::{Array, Float64Array, StringArray};
+use duckdb::arrow::array::{Array, Float64Array, Int64Array, StringArray};
 use duckdb::types::Value;
 
 use super::{QueryContext, StoreError};
@@ -168,20 +168,23 @@ pub struct HouseholdLocation {
 /// allocator's memory fragmented for the life of the server).
 ///
 /// # Errors
-/// [`StoreError::Query`] if the query fails.
+/// [`StoreError::Query`] if the query fails; [`StoreError::Invalid`] if the rows did
+/// not come in storage order.
 pub fn for_each_location(
     conn: &Connection,
     mut each: impl FnMut(&str, HouseholdLocation),
 ) -> Result<(), StoreError> {
     // No ORDER BY rowid: a scan comes in rowid order already, DuckDB keeping insertion
     // order (`preserve_insertion_order`, set in `offline_config`), and sorting 10
-    // million rows again took 1.2 s of a 7-second start.
+    // million rows again took 1.2 s of a 7-second start. The rowids are read to check
+    // it, since every household's facts are matched to it by row.
     let mut stmt = conn
         .prepare(
-            "SELECT household_no, village_code, township_code, gps_lon, gps_lat, gps_crs
+            "SELECT household_no, village_code, township_code, gps_lon, gps_lat, gps_crs, rowid
              FROM households",
         )
         .context("prepare household locations")?;
+    let mut last_rowid = i64::MIN;
     let mut codes: HashSet<Arc<str>> = HashSet::new();
     let mut code = |text: &str| -> Arc<str> {
         if let Some(code) = codes.get(text) {
@@ -198,7 +201,15 @@ pub fn for_each_location(
         let float = |i| super::column::<Float64Array>(&batch, i, "household locations", "a double");
         let (numbers, villages, townships) = (text(0)?, text(1)?, text(2)?);
         let (lons, lats, systems) = (float(3)?, float(4)?, text(5)?);
+        let rowids = super::column::<Int64Array>(&batch, 6, "household locations", "a BIGINT")?;
         for row in 0..batch.num_rows() {
+            let rowid = rowids.value(row);
+            if rowid <= last_rowid {
+                return Err(StoreError::Invalid(
+                    "households were read out of storage order (DuckDB's insertion order)".into(),
+                ));
+            }
+            last_rowid = rowid;
             let crs = systems
                 .is_valid(row)
                 .then(|| crate::domain::Crs::from_code(systems.value(row)))
