@@ -582,7 +582,7 @@ fn measure_facts_sql(from: &FactsFrom) -> MeasureFactsSql {
 /// # Errors
 /// [`StoreError::Query`] if the query fails, [`StoreError::Invalid`] for an unknown
 /// category.
-pub fn for_each_fact(
+fn for_each_fact(
     conn: &Connection,
     mut row: impl FnMut(Category, u32, u32, &[[u8; 2]]),
 ) -> Result<(), StoreError> {
@@ -655,12 +655,15 @@ pub fn stamp_held(conn: &Connection) -> Result<Option<String>, StoreError> {
     super::meta(conn, "indicators_stamp")
 }
 
-/// [`for_each_fact`], and the stamp of the table it read ([`stamp_held`]), in one read
+/// Reads, in row order, what each household adds to every measure, from
+/// `household_indicators`: `row(category, count_bits, denominator_bits, persons)` (see
+/// `for_each_fact`); and the stamp of the table it read ([`stamp_held`]), in one read
 /// transaction: a start reads the facts beside the places, before it knows whether the
 /// table is the one it needs, and keeps them only if the stamp is.
 ///
 /// # Errors
-/// As [`for_each_fact`].
+/// [`StoreError::Query`] if the query fails, [`StoreError::Invalid`] for an unknown
+/// category or a NULL.
 pub fn for_each_fact_stamped(
     conn: &Connection,
     row: impl FnMut(Category, u32, u32, &[[u8; 2]]),

@@ -495,7 +495,7 @@ pub fn colour_scale(cache: &TileCache, snapshot: &Snapshot, measure: MeasureId, 
 
 /// Rows whose position lies in `[west, south, east, north]`, in no particular
 /// order. Up to zoom 11 a tile covers much of a county, and one pass over the
-/// positions beats collecting and sorting millions of rows from the tree.
+/// positions beats collecting and sorting millions of rows from the point index.
 #[must_use]
 pub fn rows_in(snapshot: &Snapshot, z: u8, b: [f64; 4]) -> Vec<u32> {
     if z <= 11 {
