@@ -10,6 +10,7 @@
 //! them for points far from every village.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use geo::kernels::RobustKernel;
 use geo::{Coord, Distance, Haversine, Kernel, MultiPolygon, Orientation, Point};
@@ -476,6 +477,7 @@ struct CellGrid {
     nx: usize,
     ny: usize,
     /// 0: no area; `i + 1`: wholly inside area `i`; `BOUNDARY_CELL | k`: test list `k`.
+    /// In tiles (see [`CellGrid::cell_index`]), the last ones padded with 0.
     cells: Vec<u32>,
     list_start: Vec<u32>,
     lists: Vec<u32>,
@@ -487,6 +489,10 @@ impl CellGrid {
     const CELLS_PER_EDGE: usize = 32;
     const MAX_CELLS: usize = 1 << 20;
     const MAX_SIDE: usize = 4096;
+    /// Side of the square tiles that `cells` is stored in (256 bytes a tile): the
+    /// points of one of [`CellGrid::bucket_order`]'s buckets then read a tile or two,
+    /// where in rows of the whole grid each of a bucket's rows was on a page of its own.
+    const TILE: usize = 8;
 
     fn empty() -> Self {
         Self {
@@ -510,8 +516,9 @@ impl CellGrid {
     /// # Algorithm
     /// 1. Size the grid to about [`Self::CELLS_PER_EDGE`] cells per edge, square in
     ///    metres.
-    /// 2. Mark every cell that an edge touches, each cell grown by a millionth of its
-    ///    size so that rounding can never hide an edge from a cell.
+    /// 2. Mark every cell that an edge touches (area by area, in parallel), each cell
+    ///    grown by a millionth of its size so that rounding can never hide an edge from
+    ///    a cell.
     /// 3. Row by row (in parallel): a marked cell lists the areas whose bounding box
     ///    meets it; an unmarked cell has no border in it, so one test at its centre
     ///    answers for all of it, and the next unmarked cell of the same run shares that
@@ -573,24 +580,27 @@ impl CellGrid {
             x: cell.x * 1e-6 + 1e-12,
             y: cell.y * 1e-6 + 1e-12,
         };
-        let mut marked = vec![false; nx * ny];
-        for p in prepared {
-            p.for_each_edge(|_, e| grid.mark_edge(&e, cell, slack, &mut marked));
-        }
+        // Marked by every area in parallel: a relaxed store of `true` is all a mark
+        // is, and the rows below read the marks after the join.
+        let marked: Vec<AtomicBool> = (0..nx * ny).map(|_| AtomicBool::new(false)).collect();
+        prepared
+            .par_iter()
+            .for_each(|p| p.for_each_edge(|_, e| grid.mark_edge(&e, cell, slack, &marked)));
         let rows: Vec<(Vec<u32>, Vec<u32>, Vec<u32>)> = (0..ny)
             .into_par_iter()
             .map(|r| grid.build_row(r, cell, slack, &marked, prepared))
             .collect();
-        let mut cells = Vec::with_capacity(nx * ny);
-        for (values, lens, lists) in rows {
+        let mut cells =
+            vec![0_u32; nx.next_multiple_of(Self::TILE) * ny.next_multiple_of(Self::TILE)];
+        for (r, (values, lens, lists)) in rows.into_iter().enumerate() {
             let offset = grid.list_start.len() as u32 - 1;
-            cells.extend(values.into_iter().map(|v| {
-                if v & BOUNDARY_CELL != 0 {
+            for (c, v) in values.into_iter().enumerate() {
+                cells[grid.cell_index(r, c)] = if v & BOUNDARY_CELL != 0 {
                     v + offset
                 } else {
                     v
-                }
-            }));
+                };
+            }
             for len in lens {
                 let last = grid.list_start.last().copied().unwrap_or(0);
                 grid.list_start.push(last + len);
@@ -599,6 +609,16 @@ impl CellGrid {
         }
         grid.cells = cells;
         grid
+    }
+
+    /// Where the cell of row `r` and column `c` is in `cells`: tile by tile of
+    /// [`Self::TILE`] × [`Self::TILE`] cells, tiles row by row.
+    #[inline]
+    fn cell_index(&self, r: usize, c: usize) -> usize {
+        let tiles_x = self.nx.div_ceil(Self::TILE);
+        ((r / Self::TILE) * tiles_x + c / Self::TILE) * Self::TILE * Self::TILE
+            + (r % Self::TILE) * Self::TILE
+            + c % Self::TILE
     }
 
     #[inline]
@@ -616,7 +636,7 @@ impl CellGrid {
         clippy::float_cmp,
         reason = "only an exactly vertical edge has no slope"
     )]
-    fn mark_edge(&self, e: &Edge, cell: Coord<f64>, slack: Coord<f64>, marked: &mut [bool]) {
+    fn mark_edge(&self, e: &Edge, cell: Coord<f64>, slack: Coord<f64>, marked: &[AtomicBool]) {
         let (x_lo, x_hi) = if e.lo.x <= e.hi.x {
             (e.lo.x, e.hi.x)
         } else {
@@ -641,7 +661,7 @@ impl CellGrid {
             };
             let (y_lo, y_hi) = (ya.min(yb).max(e.lo.y), ya.max(yb).min(e.hi.y));
             for r in self.row(y_lo - 2.0 * slack.y)..=self.row(y_hi + 2.0 * slack.y) {
-                marked[r * self.nx + c] = true;
+                marked[r * self.nx + c].store(true, Ordering::Relaxed);
             }
         }
     }
@@ -652,7 +672,7 @@ impl CellGrid {
         r: usize,
         cell: Coord<f64>,
         slack: Coord<f64>,
-        marked: &[bool],
+        marked: &[AtomicBool],
         prepared: &[PreparedPolygon],
     ) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         let y_lo = self.min.y + r as f64 * cell.y - slack.y;
@@ -666,7 +686,7 @@ impl CellGrid {
         let mut lists = Vec::new();
         let mut run: Option<u32> = None;
         for c in 0..self.nx {
-            if marked[r * self.nx + c] {
+            if marked[r * self.nx + c].load(Ordering::Relaxed) {
                 let x_lo = self.min.x + c as f64 * cell.x - slack.x;
                 let x_hi = self.min.x + (c + 1) as f64 * cell.x + slack.x;
                 let before = lists.len();
@@ -693,14 +713,16 @@ impl CellGrid {
         (values, lens, lists)
     }
 
-    /// Side of the bucket grid of [`CellGrid::bucket_order`]: 256 × 256 buckets.
-    const BUCKET_SIDE: usize = 256;
+    /// Side of the bucket grid of [`CellGrid::bucket_order`]: 64 × 64 buckets, a part
+    /// of a village each on a dense city. As fast as 256 × 256 there, and a bucket
+    /// number and "off the grid" both fit in a `u16`.
+    const BUCKET_SIDE: usize = 64;
 
     /// The points of `points` that lie on the grid, with their positions in `points`,
     /// in bucket order: buckets of the grid's box along a Z curve, input order within a
     /// bucket; and the positions of the others (off the grid, or without a position).
     /// A counting sort: one pass to count, one to place.
-    fn bucket_order(&self, points: &[Option<LonLat>]) -> (Vec<(LonLat, u32)>, Vec<u32>) {
+    fn bucket_order(&self, points: &[Option<LonLat>]) -> (Vec<(f64, f64, u32)>, Vec<u32>) {
         // Spreads the low 8 bits of v over the even bits of 16.
         let spread = |v: usize| {
             let mut v = v & 0xff;
@@ -710,6 +732,11 @@ impl CellGrid {
         };
         let side = Self::BUCKET_SIDE;
         let off_grid = side * side;
+        // Buckets a degree: a multiplication a point instead of two divisions.
+        let scale = Coord {
+            x: self.inv_cell.x * side as f64 / self.nx as f64,
+            y: self.inv_cell.y * side as f64 / self.ny as f64,
+        };
         let bucket_of = |p: &Option<LonLat>| -> usize {
             let Some(p) = p else {
                 return off_grid;
@@ -721,39 +748,32 @@ impl CellGrid {
             {
                 return off_grid;
             }
-            let bx = self.col(p.lon) * side / self.nx;
-            let by = self.row(p.lat) * side / self.ny;
+            // `as usize` saturates: negative and NaN become 0.
+            let bx = (((p.lon - self.min.x) * scale.x) as usize).min(side - 1);
+            let by = (((p.lat - self.min.y) * scale.y) as usize).min(side - 1);
             spread(bx) | (spread(by) << 1)
         };
-        // Two bytes a point: off the grid is filed with the last bucket (a corner), and
-        // told apart from it by asking `bucket_of` again.
+        let mut start = vec![0_u32; off_grid + 2];
         let buckets: Vec<u16> = points
             .iter()
-            .map(|p| bucket_of(p).min(off_grid - 1) as u16)
+            .map(|p| {
+                let b = bucket_of(p);
+                start[b + 1] += 1;
+                b as u16
+            })
             .collect();
-        let mut start = vec![0_u32; off_grid + 1];
-        let mut off = Vec::new();
-        for (i, (&b, p)) in buckets.iter().zip(points).enumerate() {
-            if b as usize == off_grid - 1 && bucket_of(p) == off_grid {
-                off.push(i as u32);
-            } else {
-                start[b as usize + 1] += 1;
-            }
-        }
-        for b in 0..off_grid {
+        for b in 0..=off_grid {
             start[b + 1] += start[b];
         }
-        let on = points.len() - off.len();
-        let mut sorted = vec![(LonLat::new(0.0, 0.0), 0_u32); on];
-        let mut next = off.iter().peekable();
+        let mut sorted = vec![(0.0, 0.0, 0_u32); start[off_grid] as usize];
+        let mut off = Vec::with_capacity(points.len() - sorted.len());
         for (i, (&b, p)) in buckets.iter().zip(points).enumerate() {
-            if next.peek().is_some_and(|&&o| o as usize == i) {
-                next.next();
-                continue;
-            }
-            if let Some(p) = p {
-                sorted[start[b as usize] as usize] = (*p, i as u32);
-                start[b as usize] += 1;
+            match p {
+                Some(p) if usize::from(b) < off_grid => {
+                    sorted[start[usize::from(b)] as usize] = (p.lon, p.lat, i as u32);
+                    start[usize::from(b)] += 1;
+                }
+                _ => off.push(i as u32),
             }
         }
         (sorted, off)
@@ -765,7 +785,7 @@ impl CellGrid {
         if !(p.x >= self.min.x && p.x <= self.max.x && p.y >= self.min.y && p.y <= self.max.y) {
             return CellAnswer::Nothing;
         }
-        let v = self.cells[self.row(p.y) * self.nx + self.col(p.x)];
+        let v = self.cells[self.cell_index(self.row(p.y), self.col(p.x))];
         if v & BOUNDARY_CELL != 0 {
             let k = (v & !BOUNDARY_CELL) as usize;
             CellAnswer::Candidates(
@@ -1037,10 +1057,10 @@ fn coord_bits(c: Coord<f64>) -> (u64, u64) {
     ((c.x + 0.0).to_bits(), (c.y + 0.0).to_bits())
 }
 
-/// A directed segment of an area's rings, for finding the shared ones: a hash of its
-/// two ends that does not depend on their order, with its direction in the lowest bit
-/// (see [`segment_key`]), and where it is: the position of its first vertex, in ring
-/// order, in the area's prepared vertices. 16 bytes, where the segment's ends took 32.
+/// A directed segment of an area's rings, for finding the shared ones: a key that
+/// does not depend on the order of its ends, with its direction in the lowest bit (see
+/// [`SegmentKeys`]), and where it is: the position of its first vertex, in ring order,
+/// in the area's prepared vertices. 16 bytes, where the segment's ends took 32.
 #[derive(Debug, Clone, Copy)]
 struct SegmentEntry {
     key: u64,
@@ -1055,28 +1075,88 @@ fn canonical(a: Coord<f64>, b: Coord<f64>) -> ((u64, u64), (u64, u64), bool) {
     if a <= b { (a, b, false) } else { (b, a, true) }
 }
 
-/// The key of the directed segment `a`→`b`: a hash of its ends in either order (any
-/// mix will do, since equal keys are checked against the coordinates), its lowest bit
-/// the direction. A segment and its reverse differ in that bit alone.
-fn segment_key(a: Coord<f64>, b: Coord<f64>) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let (lo, hi, reversed) = canonical(a, b);
-    let mut h = 0_u64;
-    for w in [lo.0, lo.1, hi.0, hi.1] {
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+/// Keys of directed segments in space order: the Morton code of a segment's midpoint
+/// on a grid of 2^31 × 2^31 cells over the areas' box, its lowest bit the direction.
+/// A segment and its reverse have the same midpoint bit for bit (the sum of two
+/// halves does not depend on their order), so their keys differ in that bit alone;
+/// segments that merely share a cell (under a tenth of a millimetre on a city) are told
+/// apart by their coordinates. Sorted by these keys, entries next to each other are
+/// neighbours in space, so checking a pair's vertices reads memory that the pair
+/// before it just read: with a hash for a key, every check was a miss in a random
+/// place of the vertices.
+struct SegmentKeys {
+    min: Coord<f64>,
+    scale: Coord<f64>,
+}
+
+impl SegmentKeys {
+    /// Cells a side, less one.
+    const SIDE: f64 = 2_147_483_647.0;
+
+    fn new(prepared: &[PreparedPolygon]) -> Self {
+        let (mut min, mut max) = (
+            Coord {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            },
+            Coord {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            },
+        );
+        for p in prepared.iter().filter(|p| !p.is_empty()) {
+            min = Coord {
+                x: min.x.min(p.min.x),
+                y: min.y.min(p.min.y),
+            };
+            max = Coord {
+                x: max.x.max(p.max.x),
+                y: max.y.max(p.max.y),
+            };
+        }
+        let scale = |lo: f64, hi: f64| if hi > lo { Self::SIDE / (hi - lo) } else { 0.0 };
+        Self {
+            min,
+            scale: Coord {
+                x: scale(min.x, max.x),
+                y: scale(min.y, max.y),
+            },
+        }
     }
-    ((h ^ (h >> 31)) & !1) | u64::from(reversed)
+
+    /// The key of the directed segment `a`→`b`.
+    fn key(&self, a: Coord<f64>, b: Coord<f64>) -> u64 {
+        // Spreads a 31-bit value over the even bits.
+        fn spread(v: u32) -> u64 {
+            let mut x = u64::from(v);
+            x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
+            x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
+            x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+            x = (x | (x << 2)) & 0x3333_3333_3333_3333;
+            (x | (x << 1)) & 0x5555_5555_5555_5555
+        }
+        // `as u32` saturates; rounding may reach one past the last cell.
+        let cell = |lo: f64, hi: f64, min: f64, scale: f64| {
+            ((((lo * 0.5 + hi * 0.5) - min) * scale) as u32).min(0x7FFF_FFFF)
+        };
+        let (_, _, reversed) = canonical(a, b);
+        let code = spread(cell(a.x, b.x, self.min.x, self.scale.x))
+            | (spread(cell(a.y, b.y, self.min.y, self.scale.y)) << 1);
+        (code << 1) | u64::from(reversed)
+    }
 }
 
 /// A segment's ends by their bits, lower end first.
 type SegmentEnds = ((u64, u64), (u64, u64));
 
-/// The `area` of a [`SegmentEntry`] found shared.
+/// The `area` of a [`SegmentEntry`] found shared, or of no length: not an outer
+/// segment.
 const SHARED: u32 = u32::MAX;
 
 /// Marks the members of a run of equal keys (the direction aside) that are shared (see
 /// [`SHARED`]): a segment whose reverse, the same two vertices bit for bit, is also in
-/// the run. A run is nearly always one segment or a segment and its twin.
+/// the run. A run is nearly always one segment or a segment and its twin. Entries
+/// already marked (segments of no length) are left out.
 fn mark_run(run: &mut [SegmentEntry], prepared: &[PreparedPolygon]) {
     let ends = |e: &SegmentEntry| {
         let v = &prepared[e.area as usize].vertices;
@@ -1084,16 +1164,17 @@ fn mark_run(run: &mut [SegmentEntry], prepared: &[PreparedPolygon]) {
         (lo, hi)
     };
     if let [x, y] = run {
-        if (x.key ^ y.key) == 1 && ends(x) == ends(y) {
+        if (x.key ^ y.key) == 1 && x.area != SHARED && y.area != SHARED && ends(x) == ends(y) {
             (x.area, y.area) = (SHARED, SHARED);
         }
         return;
     }
-    // Longer runs (overlapping copies of a border, or a hash collision): by ends, then
-    // a group of equal ends holding both directions is shared whole.
+    // Longer runs (overlapping copies of a border, or segments in one key's cell): by
+    // ends, then a group of equal ends holding both directions is shared whole.
     let mut order: Vec<(SegmentEnds, u64, usize)> = run
         .iter()
         .enumerate()
+        .filter(|(_, e)| e.area != SHARED)
         .map(|(i, e)| (ends(e), e.key & 1, i))
         .collect();
     order.sort_unstable();
@@ -1107,14 +1188,34 @@ fn mark_run(run: &mut [SegmentEntry], prepared: &[PreparedPolygon]) {
 }
 
 /// Every boundary segment of the prepared areas, directed with the area on its left
-/// (exterior rings counter-clockwise, holes clockwise, whatever the input's winding);
-/// segments of no length are left out.
+/// (exterior rings counter-clockwise, holes clockwise, whatever the input's winding),
+/// an area's segments in ring order. A segment of no length is filed as [`SHARED`]: it
+/// is nobody's outer boundary.
+///
+/// One vector, sized once and cut into one part per area, each filled in parallel:
+/// collecting a parallel iterator of unknown length grew and copied it (12 MB for a
+/// dense city) several times over.
 fn directed_entries(prepared: &[PreparedPolygon]) -> Vec<SegmentEntry> {
-    prepared
-        .par_iter()
+    let keys = SegmentKeys::new(prepared);
+    let none = SegmentEntry {
+        key: 0,
+        area: SHARED,
+        at: 0,
+    };
+    let mut entries = vec![none; prepared.iter().map(PreparedPolygon::edge_count).sum()];
+    let mut parts = Vec::with_capacity(prepared.len());
+    let mut rest = entries.as_mut_slice();
+    for p in prepared {
+        let (part, tail) = rest.split_at_mut(p.edge_count());
+        parts.push(part);
+        rest = tail;
+    }
+    parts
+        .into_par_iter()
+        .zip(prepared)
         .enumerate()
-        .flat_map_iter(|(area, p)| {
-            let mut entries = Vec::with_capacity(p.edge_count());
+        .for_each(|(area, (part, p))| {
+            let mut out = part.iter_mut();
             for (r, &(start, exterior)) in p.rings.iter().enumerate() {
                 let ring = p.ring(r);
                 // Shoelace: positive for counter-clockwise (the ring is closed).
@@ -1123,20 +1224,19 @@ fn directed_entries(prepared: &[PreparedPolygon]) -> Vec<SegmentEntry> {
                     .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
                     .sum();
                 let reverse = (twice_area < 0.0) == exterior;
-                for (k, w) in ring.windows(2).enumerate() {
+                for ((k, w), entry) in ring.windows(2).enumerate().zip(&mut out) {
                     let (a, b) = if reverse { (w[1], w[0]) } else { (w[0], w[1]) };
                     if a != b {
-                        entries.push(SegmentEntry {
-                            key: segment_key(a, b),
+                        *entry = SegmentEntry {
+                            key: keys.key(a, b),
                             area: area as u32,
                             at: start + k as u32,
-                        });
+                        };
                     }
                 }
             }
-            entries
-        })
-        .collect()
+        });
+    entries
 }
 
 impl OuterBoundary {
@@ -1178,11 +1278,13 @@ impl OuterBoundary {
                 OuterSegment { a, b, area: e.area }
             })
             .collect();
-        let mut ends: Vec<((u64, u64), u32)> = segments
-            .iter()
-            .flat_map(|s| [(coord_bits(s.a), s.area), (coord_bits(s.b), s.area)])
-            .collect();
-        ends.sort_unstable();
+        let mut ends: Vec<((u64, u64), u32)> = Vec::with_capacity(2 * segments.len());
+        ends.extend(
+            segments
+                .iter()
+                .flat_map(|s| [(coord_bits(s.a), s.area), (coord_bits(s.b), s.area)]),
+        );
+        ends.par_sort_unstable();
         ends.dedup();
         let junctions = ends
             .chunk_by(|x, y| x.0 == y.0)
@@ -1622,8 +1724,8 @@ impl AreaIndex {
             .zip(points.par_chunks(len))
             .for_each(|(out, points)| {
                 let (sorted, off) = self.grid.bucket_order(points);
-                for (p, i) in sorted {
-                    out[i as usize] = self.assign_one(Some(p));
+                for (lon, lat, i) in sorted {
+                    out[i as usize] = self.assign_one(Some(LonLat::new(lon, lat)));
                 }
                 for i in off {
                     out[i as usize] = self.assign_one(points[i as usize]);
@@ -1947,6 +2049,43 @@ pub(crate) mod tests {
         assert!(
             (distance_m - 0.01 * METRES_PER_DEGREE).abs() < 2.0,
             "{distance_m}"
+        );
+    }
+
+    #[test]
+    #[expect(clippy::float_cmp, reason = "the squares' corners are exact")]
+    fn repeated_vertices_are_in_no_outline() {
+        // Two unit squares side by side, each with its corners repeated (segments of
+        // no length, at the shared corners among them): the outline is the six outer
+        // edges, with no segment of no length and nothing of the shared border.
+        let doubled = |code: &str, x0: f64| {
+            let ring: Vec<Coord<f64>> = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+                .iter()
+                .flat_map(|&(x, y)| [coord! { x: x0 + x, y: y }, coord! { x: x0 + x, y: y }])
+                .chain(std::iter::once(coord! { x: x0, y: 0.0 }))
+                .collect();
+            IndexedArea {
+                code: code.into(),
+                township_code: code[..9].into(),
+                geometry: MultiPolygon::new(vec![Polygon::new(LineString::new(ring), vec![])]),
+            }
+        };
+        let index = AreaIndex::new(vec![
+            doubled("210422100201", 0.0),
+            doubled("210422100202", 1.0),
+        ]);
+        assert_eq!(index.outer.segments.len(), 6);
+        assert!(index.outer.segments.iter().all(|s| s.a != s.b));
+        assert!(
+            index
+                .outer
+                .segments
+                .iter()
+                .all(|s| !(s.a.x == 1.0 && s.b.x == 1.0))
+        );
+        assert_eq!(
+            index.assign_one(Some(LonLat::new(1.0, 0.5))),
+            Assignment::Inside { village: 0 }
         );
     }
 
