@@ -2016,8 +2016,17 @@ pub(crate) mod tests {
         }));
     }
 
-    #[test]
+    /// Whether no outer segment runs along the vertical line at `x`.
     #[expect(clippy::float_cmp, reason = "the squares' corners are exact")]
+    fn no_outer_segment_along_x(index: &AreaIndex, x: f64) -> bool {
+        index
+            .outer
+            .segments
+            .iter()
+            .all(|s| !(s.a.x == x && s.b.x == x))
+    }
+
+    #[test]
     fn copies_of_a_border_are_shared_only_with_a_reverse_among_them() {
         // Two copies of one square (an overlap: their edges run the same way, so
         // neither copy's edges are shared with the other) and a square to their right:
@@ -2030,13 +2039,7 @@ pub(crate) mod tests {
             square("210422100203", 1.0, 0.0, 1.0),
         ]);
         assert_eq!(index.outer.segments.len(), 9);
-        assert!(
-            index
-                .outer
-                .segments
-                .iter()
-                .all(|s| !(s.a.x == 1.0 && s.b.x == 1.0))
-        );
+        assert!(no_outer_segment_along_x(&index, 1.0));
         // West of the copies: the smaller code, 1 km to the west of the border.
         let Assignment::Outside {
             nearest,
@@ -2053,7 +2056,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    #[expect(clippy::float_cmp, reason = "the squares' corners are exact")]
     fn repeated_vertices_are_in_no_outline() {
         // Two unit squares side by side, each with its corners repeated (segments of
         // no length, at the shared corners among them): the outline is the six outer
@@ -2076,13 +2078,7 @@ pub(crate) mod tests {
         ]);
         assert_eq!(index.outer.segments.len(), 6);
         assert!(index.outer.segments.iter().all(|s| s.a != s.b));
-        assert!(
-            index
-                .outer
-                .segments
-                .iter()
-                .all(|s| !(s.a.x == 1.0 && s.b.x == 1.0))
-        );
+        assert!(no_outer_segment_along_x(&index, 1.0));
         assert_eq!(
             index.assign_one(Some(LonLat::new(1.0, 0.5))),
             Assignment::Inside { village: 0 }
