@@ -454,6 +454,37 @@ fn haversine_m(a: Coord<f64>, b: Coord<f64>) -> f64 {
     Haversine.distance(Point::from(a), Point::from(b))
 }
 
+/// The bounding box of the non-empty prepared polygons, as (min, max); `+inf`/`-inf`
+/// when there are none.
+fn bounds(prepared: &[PreparedPolygon]) -> (Coord<f64>, Coord<f64>) {
+    let mut min = Coord {
+        x: f64::INFINITY,
+        y: f64::INFINITY,
+    };
+    let mut max = Coord {
+        x: f64::NEG_INFINITY,
+        y: f64::NEG_INFINITY,
+    };
+    for p in prepared.iter().filter(|p| !p.is_empty()) {
+        min.x = min.x.min(p.min.x);
+        min.y = min.y.min(p.min.y);
+        max.x = max.x.max(p.max.x);
+        max.y = max.y.max(p.max.y);
+    }
+    (min, max)
+}
+
+/// Spreads the bits of `v` over the even bits of the result: a coordinate's half of a
+/// Morton (Z-order) code.
+fn spread_bits(v: u32) -> u64 {
+    let mut x = u64::from(v);
+    x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
+    x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
+    x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+    x = (x | (x << 2)) & 0x3333_3333_3333_3333;
+    (x | (x << 1)) & 0x5555_5555_5555_5555
+}
+
 /// Tag of a grid cell that a border crosses; the low bits index its candidate list.
 const BOUNDARY_CELL: u32 = 1 << 31;
 
@@ -524,22 +555,8 @@ impl CellGrid {
     ///    answers for all of it, and the next unmarked cell of the same run shares that
     ///    answer (their union holds no border either).
     fn build(prepared: &[PreparedPolygon]) -> Self {
-        let mut min = Coord {
-            x: f64::INFINITY,
-            y: f64::INFINITY,
-        };
-        let mut max = Coord {
-            x: f64::NEG_INFINITY,
-            y: f64::NEG_INFINITY,
-        };
-        let mut total_edges = 0;
-        for p in prepared.iter().filter(|p| !p.is_empty()) {
-            min.x = min.x.min(p.min.x);
-            min.y = min.y.min(p.min.y);
-            max.x = max.x.max(p.max.x);
-            max.y = max.y.max(p.max.y);
-            total_edges += p.edge_count();
-        }
+        let (min, max) = bounds(prepared);
+        let total_edges: usize = prepared.iter().map(PreparedPolygon::edge_count).sum();
         if total_edges == 0 {
             return Self::empty();
         }
@@ -723,13 +740,6 @@ impl CellGrid {
     /// bucket; and the positions of the others (off the grid, or without a position).
     /// A counting sort: one pass to count, one to place.
     fn bucket_order(&self, points: &[Option<LonLat>]) -> (Vec<(f64, f64, u32)>, Vec<u32>) {
-        // Spreads the low 8 bits of v over the even bits of 16.
-        let spread = |v: usize| {
-            let mut v = v & 0xff;
-            v = (v | (v << 4)) & 0x0f0f;
-            v = (v | (v << 2)) & 0x3333;
-            (v | (v << 1)) & 0x5555
-        };
         let side = Self::BUCKET_SIDE;
         let off_grid = side * side;
         // Buckets a degree: a multiplication a point instead of two divisions.
@@ -749,9 +759,9 @@ impl CellGrid {
                 return off_grid;
             }
             // `as usize` saturates: negative and NaN become 0.
-            let bx = (((p.lon - self.min.x) * scale.x) as usize).min(side - 1);
-            let by = (((p.lat - self.min.y) * scale.y) as usize).min(side - 1);
-            spread(bx) | (spread(by) << 1)
+            let bx = (((p.lon - self.min.x) * scale.x) as u32).min(side as u32 - 1);
+            let by = (((p.lat - self.min.y) * scale.y) as u32).min(side as u32 - 1);
+            (spread_bits(bx) | (spread_bits(by) << 1)) as usize
         };
         let mut start = vec![0_u32; off_grid + 2];
         let buckets: Vec<u16> = points
@@ -1094,26 +1104,7 @@ impl SegmentKeys {
     const SIDE: f64 = 2_147_483_647.0;
 
     fn new(prepared: &[PreparedPolygon]) -> Self {
-        let (mut min, mut max) = (
-            Coord {
-                x: f64::INFINITY,
-                y: f64::INFINITY,
-            },
-            Coord {
-                x: f64::NEG_INFINITY,
-                y: f64::NEG_INFINITY,
-            },
-        );
-        for p in prepared.iter().filter(|p| !p.is_empty()) {
-            min = Coord {
-                x: min.x.min(p.min.x),
-                y: min.y.min(p.min.y),
-            };
-            max = Coord {
-                x: max.x.max(p.max.x),
-                y: max.y.max(p.max.y),
-            };
-        }
+        let (min, max) = bounds(prepared);
         let scale = |lo: f64, hi: f64| if hi > lo { Self::SIDE / (hi - lo) } else { 0.0 };
         Self {
             min,
@@ -1126,22 +1117,13 @@ impl SegmentKeys {
 
     /// The key of the directed segment `a`→`b`.
     fn key(&self, a: Coord<f64>, b: Coord<f64>) -> u64 {
-        // Spreads a 31-bit value over the even bits.
-        fn spread(v: u32) -> u64 {
-            let mut x = u64::from(v);
-            x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
-            x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
-            x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
-            x = (x | (x << 2)) & 0x3333_3333_3333_3333;
-            (x | (x << 1)) & 0x5555_5555_5555_5555
-        }
         // `as u32` saturates; rounding may reach one past the last cell.
         let cell = |lo: f64, hi: f64, min: f64, scale: f64| {
             ((((lo * 0.5 + hi * 0.5) - min) * scale) as u32).min(0x7FFF_FFFF)
         };
         let (_, _, reversed) = canonical(a, b);
-        let code = spread(cell(a.x, b.x, self.min.x, self.scale.x))
-            | (spread(cell(a.y, b.y, self.min.y, self.scale.y)) << 1);
+        let code = spread_bits(cell(a.x, b.x, self.min.x, self.scale.x))
+            | (spread_bits(cell(a.y, b.y, self.min.y, self.scale.y)) << 1);
         (code << 1) | u64::from(reversed)
     }
 }
@@ -1444,13 +1426,9 @@ impl AreaIndex {
             .par_iter()
             .map(|a| PreparedPolygon::new(&a.geometry))
             .collect();
-        let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
-        for p in prepared.iter().filter(|p| !p.is_empty()) {
-            lat_min = lat_min.min(p.min.y);
-            lat_max = lat_max.max(p.max.y);
-        }
-        let kx = if lat_min <= lat_max {
-            f64::midpoint(lat_min, lat_max).to_radians().cos().max(0.01)
+        let (min, max) = bounds(&prepared);
+        let kx = if min.y <= max.y {
+            f64::midpoint(min.y, max.y).to_radians().cos().max(0.01)
         } else {
             1.0
         };
